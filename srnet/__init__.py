@@ -1,0 +1,37 @@
+"""SRNet: Space-time Reinforcement Network for video object segmentation.
+
+Code map: `srnet.config` (dataclasses) → `srnet.model` (stateless network, stage methods) →
+`srnet.inference` (Predictor + per-video InferenceSession + MemoryBank; `propagate` is a
+generator) → `srnet.checkpoint` (one file = config + weights). Clients of this public API:
+`srnet.eval`, `srnet.train`, the CLI (`python -m srnet ...`) and the Gradio demo in `demo/`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from srnet.checkpoint import CheckpointError, load_model, save_checkpoint
+from srnet.config import FAMConfig, InferenceConfig, ModelConfig, PTMConfig
+from srnet.inference import InferenceSession, Predictor, StepOutput, StepVisuals
+from srnet.model import SRNet
+from srnet.palette import davis_palette, load_index_mask, save_index_mask
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "srnet_lite.pt"
+
+
+def load_predictor(checkpoint: str | Path | None = None, *, device: str | None = None,
+                   config: InferenceConfig | None = None, hub_id: str | None = None,
+                   ) -> tuple[Predictor, dict]:
+    """Predictor from a checkpoint (default: the bundled lite checkpoint); returns (predictor,
+    checkpoint meta). Raises CheckpointError with a clear message when the file is unusable."""
+    model, meta = load_model(checkpoint or (None if hub_id else DEFAULT_CHECKPOINT),
+                             hub_id=hub_id)
+    return Predictor(model, config, device), meta
+
+
+__all__ = [
+    "DEFAULT_CHECKPOINT", "CheckpointError", "FAMConfig", "InferenceConfig", "InferenceSession",
+    "ModelConfig", "PTMConfig", "Predictor", "SRNet", "StepOutput", "StepVisuals",
+    "davis_palette", "load_index_mask", "load_model", "load_predictor", "save_checkpoint",
+    "save_index_mask",
+]

@@ -1,0 +1,111 @@
+"""Checkpoints: one file = {format_version, model_config, state_dict, meta}.
+
+Loading is strict: a missing, corrupt or mismatched file raises CheckpointError with a clear
+message. A hub id is accepted only through the explicit `hub_id` argument (never at import).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from srnet.config import ModelConfig
+from srnet.model import SRNet
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+# Renamed parameters of older checkpoints → current names (one documented table).
+KEY_REMAP: dict[str, str] = {}
+
+
+class CheckpointError(ValueError):
+    """The checkpoint file is missing, unreadable or does not fit the model."""
+
+
+def save_checkpoint(path: str | Path, model: SRNet, meta: dict[str, Any] | None = None,
+                    half: bool = True) -> Path:
+    """Write config + weights (fp16 storage for floating tensors when `half`)."""
+    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu()
+             for k, v in model.state_dict().items()}
+    payload = {"format_version": FORMAT_VERSION, "model_config": model.cfg.to_dict(),
+               "state_dict": state, "meta": meta or {}}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)  # atomic: a crash mid-save never leaves a truncated checkpoint
+    return path
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and validate the raw payload."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated or foreign files
+        raise CheckpointError(f"checkpoint {path} is corrupt or not an SRNet file: {exc}") from exc
+    if not isinstance(payload, dict) or "model_config" not in payload:
+        raise CheckpointError(f"{path} is not an SRNet checkpoint (no model_config)")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has format {payload.get('format_version')}, "
+                              f"this code reads {FORMAT_VERSION}")
+    return payload
+
+
+def load_model(path: str | Path | None = None, *, hub_id: str | None = None,
+               expect_config: str | None = None) -> tuple[SRNet, dict[str, Any]]:
+    """Build the model stored in a checkpoint and load its weights strictly (as fp32).
+
+    Args:
+        path: local checkpoint file.
+        hub_id: "user/repo/file.pt" on the Hugging Face Hub, downloaded only when given.
+        expect_config: raise if the stored config's name differs (e.g. "lite").
+    Returns:
+        the model (eval mode, CPU) and the checkpoint's `meta` dict.
+    """
+    if hub_id is not None:
+        path = _download_from_hub(hub_id)
+    if path is None:
+        raise CheckpointError("give a checkpoint path (or an explicit hub_id)")
+    payload = read_checkpoint(path)
+    try:
+        cfg = ModelConfig.from_dict(payload["model_config"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: stored config does not match this code: {exc}") from exc
+    if expect_config is not None and cfg.name != expect_config:
+        raise CheckpointError(f"{path} holds a {cfg.name!r} model, not {expect_config!r}")
+    model = SRNet(cfg)
+    state = {KEY_REMAP.get(k, k): v.float() if v.is_floating_point() else v
+             for k, v in payload["state_dict"].items()}
+    missing, unexpected = _key_mismatch(model, state)
+    if missing or unexpected:
+        raise CheckpointError(f"{path} does not fit the {cfg.name} model: missing "
+                              f"{missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected "
+                              f"{unexpected[:5]}{'...' if len(unexpected) > 5 else ''}")
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # shape mismatches
+        raise CheckpointError(f"{path}: weights do not fit the stored config: {exc}") from exc
+    return model.eval(), dict(payload.get("meta", {}))
+
+
+def _key_mismatch(model: SRNet, state: dict[str, Any]) -> tuple[list[str], list[str]]:
+    own = set(model.state_dict())
+    return sorted(own - set(state)), sorted(set(state) - own)
+
+
+def _download_from_hub(hub_id: str) -> Path:
+    parts = hub_id.split("/")
+    if len(parts) < 3:
+        raise CheckpointError("hub_id must look like 'user/repo/path/to/file.pt'")
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError as exc:
+        raise CheckpointError("hub ids need `pip install huggingface_hub`") from exc
+    log.info("downloading %s (asked for explicitly)", hub_id)
+    return Path(hf_hub_download("/".join(parts[:2]), "/".join(parts[2:])))

@@ -1,0 +1,133 @@
+"""Configuration dataclasses: the single source of truth for the architecture and the runtime knobs.
+
+`ModelConfig` is frozen and saved inside every checkpoint; `InferenceConfig` may change per session.
+Presets are classmethods (`ModelConfig.paper()`, `.lite()`, `.tiny()`); variants use
+`dataclasses.replace`. `from_dict` rejects unknown keys so stale checkpoints fail loudly.
+Tags follow docs/srnet-architecture.md: [P] paper, [R] reconstructed, [D] project decision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FAMConfig:
+    """Feature Alignment Module (spec §4 eqs 2-5)."""
+
+    enabled: bool = True  # False = the Table II "w/o FAM" ablation: X_0 = Φ([F_M; 0])
+    grid_factor: int = 1  # r: the offset grid is (h/r, w/r) [D]
+    max_offset_cells: float = 8.0  # s_max: tanh-bounded offsets, in feature cells [D]
+    offset_kernel: int = 5  # depthwise kernel of the DAT-style offset net [D]
+
+
+@dataclass(frozen=True)
+class PTMConfig:
+    """Prototype Transformer Module (spec §4 eqs 6-10)."""
+
+    enabled: bool = True  # False = the "w/o PTM" ablation: Φ([F_M; F_L]) feeds the decoder
+    num_layers: int = 3  # L [P]
+    ffn: bool = True  # IPMT-style FFN + LN after the eq-8 prototype update [R]
+    ffn_dim: int = 768  # hidden width of that FFN
+    aux_loss_weight: float = 0.1  # λ_aux per layer (§7) [D]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of one SRNet variant."""
+
+    name: str = "lite"
+    key_backbone: str = "efficientnet_lite0"  # "resnet50" (paper) | "efficientnet_lite0"
+    value_backbone: str = "shared"  # "resnet18" (paper) | "shared": reuse key f16 + mask CNN [D]
+    key_dim: int = 64  # C_k [P]
+    value_dim: int = 128  # C_v = PTM width; 256 in the paper [P]
+    decoder_dims: tuple[int, int, int] = (128, 64, 32)  # widths at stride 16 / 8 / 4 [D]
+    mask_encoder_dims: tuple[int, ...] = (16, 32, 64, 64)  # "shared" value encoder only [D]
+    fam: FAMConfig = field(default_factory=FAMConfig)
+    ptm: PTMConfig = field(default_factory=PTMConfig)
+
+    @classmethod
+    def paper(cls) -> ModelConfig:
+        """ResNet-50 key encoder to layer3, ResNet-18 value encoder, C_v = 256 (spec §2-3)."""
+        return cls(
+            name="paper",
+            key_backbone="resnet50",
+            value_backbone="resnet18",
+            value_dim=256,
+            decoder_dims=(512, 256, 256),
+        )
+
+    @classmethod
+    def lite(cls) -> ModelConfig:
+        """EfficientNet-Lite0 key encoder whose f16 the value encoder reuses; slim widths for CPUs.
+
+        [D] Deviations from the paper, chosen for ≥ 6 FPS on 2 CPU cores: C_v = 128, a 2-channel
+        mask CNN instead of a ResNet-18 over the image (the image evidence comes from the key
+        encoder's f16), decoder widths 128/64/32, FFN width 256.
+        """
+        return cls(name="lite", ptm=PTMConfig(ffn_dim=256))
+
+    @classmethod
+    def tiny(cls) -> ModelConfig:
+        """Smallest sensible network, for unit tests (random weights, 64x64 inputs)."""
+        return cls(
+            name="tiny",
+            value_dim=32,
+            key_dim=16,
+            decoder_dims=(32, 16, 16),
+            mask_encoder_dims=(8, 8, 16, 16),
+            ptm=PTMConfig(ffn_dim=64),
+        )
+
+    @classmethod
+    def preset(cls, name: str) -> ModelConfig:
+        presets = {"paper": cls.paper, "lite": cls.lite, "tiny": cls.tiny}
+        if name not in presets:
+            raise ValueError(f"unknown config {name!r}; choose one of {sorted(presets)}")
+        return presets[name]()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Inverse of `to_dict`; unknown keys raise ValueError."""
+        data = dict(data)
+        fam = _strict(FAMConfig, data.pop("fam", {}))
+        ptm = _strict(PTMConfig, data.pop("ptm", {}))
+        for key in ("decoder_dims", "mask_encoder_dims"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return _strict(cls, {**data, "fam": fam, "ptm": ptm})
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """Runtime knobs of the predictor; safe to change between sessions."""
+
+    mem_every: int = 5  # a frame joins global memory every mem_every processed frames [P, STCN]
+    top_k: int = 20  # top-k affinity at test time [R, STCN]
+    local_interval: int = 1  # s: the local memory is frame t - s [D]
+    max_working_frames: int = 10  # cap on non-permanent global-memory frames (flat memory) [D]
+    max_permanent_frames: int = 20  # cap on user-annotated frames kept in memory [D]
+    short_side: int | None = 480  # internal processing size (short side); None = as given
+    amp: bool = True  # autocast on CUDA (bf16 where supported, else fp16); fp32 on the CPU
+    amp_dtype: str = "auto"  # "auto" | "bfloat16" | "float16"
+
+    def __post_init__(self) -> None:
+        if self.mem_every < 1 or self.top_k < 1 or self.local_interval < 1:
+            raise ValueError("mem_every, top_k and local_interval must be ≥ 1")
+        if self.max_working_frames < 1 or self.max_permanent_frames < 1:
+            raise ValueError("memory caps must be ≥ 1")
+        if self.short_side is not None and self.short_side < 32:
+            raise ValueError("short_side must be ≥ 32 pixels")
+
+
+def _strict(cls: type, data: dict[str, Any]) -> Any:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    return cls(**data)

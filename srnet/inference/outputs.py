@@ -1,0 +1,60 @@
+"""What `Predictor.step` returns: typed, detached CPU numpy arrays, at the user's resolution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StepVisuals:
+    """SRNet internals for one frame (spec §10). Maps are on the stride-16 grid that covers the
+    frame (h, w = ceil(H'/16), ceil(W'/16) of the internal size); one cell spans `cell_size`
+    pixels of the original frame. K follows `StepOutput.obj_ids`; L = PTM layers."""
+
+    cell_size: tuple[float, float]  # (dy, dx) original pixels per feature cell
+    memory_frames: tuple[int, ...]  # frame index of each memory block T (first object group)
+    read_indices: np.ndarray  # int64 [h*w, k]: memory token t*h*w + y*w + x of each top-k read
+    read_weights: np.ndarray  # float32 [h*w, k]: the matching softmax weights
+    local_frame: int | None  # the frame FAM aligned (t − s); None when FAM is off
+    fam_flow: np.ndarray | None  # float32 [h, w, 2]: Δp as (dx, dy) in original pixels
+    dcn_offset: np.ndarray | None  # float32 [K, 9, 2, h, w]: ΔP per tap, (dy, dx) feature px
+    dcn_modulation: np.ndarray | None  # float32 [K, 9, h, w]: ΔM in [0, 1]
+    aux_masks: np.ndarray | None  # float32 [L, K, h, w]: σ(M_l), per PTM layer
+    proto_attention: np.ndarray | None  # float32 [L, K, h, w]: eq-8 attention (sums to 1)
+    fg_assignment: np.ndarray | None  # float32 [L, K, h, w]: eq-9 weight on the prototype
+
+    @property
+    def feature_size(self) -> tuple[int, int]:
+        return self.aux_masks.shape[-2:] if self.aux_masks is not None else self._grid_size()
+
+    def _grid_size(self) -> tuple[int, int]:
+        if self.fam_flow is not None:
+            return self.fam_flow.shape[:2]
+        raise ValueError("no spatial visual to infer the grid size from")
+
+    def read_map(self, y: int, x: int, grid: tuple[int, int]) -> np.ndarray:
+        """Where feature cell (y, x) reads from: weights [T, h, w] over every memory frame.
+
+        `grid` is the padded feature grid (H''/16, W''/16) the indices refer to.
+        """
+        height, width = grid
+        dense = np.zeros(len(self.memory_frames) * height * width, dtype=np.float32)
+        row = y * width + x
+        np.add.at(dense, self.read_indices[row], self.read_weights[row])
+        return dense.reshape(len(self.memory_frames), height, width)
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """Result for one frame."""
+
+    frame_idx: int
+    obj_ids: tuple[int, ...]  # user ids; prob channel i+1 belongs to obj_ids[i]
+    prob: np.ndarray  # float32 [K+1, H, W], channel 0 = background, sums to 1
+    mask: np.ndarray  # uint8 [H, W] holding user obj ids (0 = background)
+    confidence: float  # mean max-probability over the uncertain pixels, in [0, 1]
+    from_user: bool  # True when this frame's mask came from the user's annotation
+    visuals: StepVisuals | None = None
+    padded_grid: tuple[int, int] | None = None  # (H''/16, W''/16), for `StepVisuals.read_map`

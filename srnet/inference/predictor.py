@@ -1,0 +1,242 @@
+"""Predictor: owns the (stateless) model, the device and the InferenceConfig; runs one frame at a
+time against an explicit InferenceSession. `propagate` is a generator, so a UI can stream or stop.
+
+`step` is a short orchestrator over named phases: _prepare → _encode → _read_and_segment →
+_merge_user_mask → _memorize → _finalize (see architecture-conventions §3.4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from srnet.config import InferenceConfig
+from srnet.inference.memory_bank import MemoryBank, MemoryEntry
+from srnet.inference.outputs import StepOutput
+from srnet.inference.preprocess import (
+    FrameGeometry,
+    image_to_tensor,
+    index_to_onehot,
+    masks_to_tensor,
+    plan_geometry,
+    restore_prob,
+)
+from srnet.inference.session import InferenceSession
+from srnet.inference.visuals import collect_visuals
+from srnet.model import MemoryInputs, SRNet
+from srnet.model.memory_ops import soft_aggregate
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """None = CUDA when present, else the CPU. Asking for CUDA without one is a clear error."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA was requested but no CUDA device is available; use device='cpu'")
+    return device
+
+
+class Predictor:
+    """Frame-by-frame SRNet inference. Never mutated by a step: all state is in the session."""
+
+    def __init__(self, model: SRNet, config: InferenceConfig | None = None,
+                 device: str | torch.device | None = None) -> None:
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.config = config or InferenceConfig()
+
+    def new_session(self, config: InferenceConfig | None = None) -> InferenceSession:
+        cfg = config or self.config
+        return InferenceSession(memory=MemoryBank(cfg.max_working_frames, cfg.max_permanent_frames),
+                                recent=deque(maxlen=cfg.local_interval))
+
+    # ----------------------------------------------------------------------------- public API
+    @torch.inference_mode()
+    def step(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
+             mask: np.ndarray | None = None, *, return_visuals: bool = False) -> StepOutput:
+        """Segment one frame. With `mask` ([H, W] of user object ids) its objects are memorised as
+        permanent memory; objects absent from a partial mask are still propagated. Without a mask
+        (and no stored annotation for this frame) the frame is segmented from memory."""
+        geom = self._prepare(session, frame_idx, image, mask)
+        mask = session.annotations.get(frame_idx)
+        if mask is None and not session.has_memory:
+            raise ValueError("no object to follow yet: annotate a frame with a mask first")
+        with self._autocast():
+            image_t, feats = self._encode(image, geom)
+            covered = mask is not None and set(session.obj_ids) <= set(np.unique(mask).tolist())
+            prob, visuals = (None, None) if covered else self._read_and_segment(
+                session, feats, geom, return_visuals)
+            prob = self._merge_user_mask(session, prob, mask, geom)  # [1, K+1, H'', W'']
+            self._memorize(session, frame_idx, image_t, feats, prob, permanent=mask is not None)
+        return self._finalize(session, frame_idx, prob, mask, geom, visuals)
+
+    def propagate(self, session: InferenceSession, frames: Sequence[np.ndarray], start: int,
+                  end: int | None = None, *, reverse: bool = False,
+                  return_visuals: bool = False) -> Iterator[StepOutput]:
+        """Yield one StepOutput per frame from `start` to `end` (inclusive), forward or backward.
+
+        Frames that carry a user annotation in the session use it. Working-memory frames ahead of
+        `start` (left by an earlier pass) are dropped, so a correction on frame `start` wins.
+        `frames` may be any indexable sequence (for example one that decodes lazily).
+        """
+        last = len(frames) - 1
+        end = (0 if reverse else last) if end is None else end
+        if not (0 <= start <= last and 0 <= end <= last):
+            raise ValueError(f"start/end must lie in 0..{last}, got {start}/{end}")
+        if (end < start) != reverse and end != start:
+            raise ValueError("end lies behind start for this direction")
+        ahead = (lambda idx: idx < start) if reverse else (lambda idx: idx > start)
+        session.memory.entries = [e for e in session.memory.entries
+                                  if e.permanent or not ahead(e.frame_idx)]
+        session.memory.version += 1
+        session.recent.clear()
+        session.frames_since_memory = 0
+        order = range(start, end - 1, -1) if reverse else range(start, end + 1)
+        for frame_idx in order:
+            yield self.step(session, frame_idx, frames[frame_idx], return_visuals=return_visuals)
+
+    def remove_object(self, session: InferenceSession, obj_id: int) -> None:
+        session.objects.remove(obj_id)
+        session.memory.remove_object(obj_id)
+        for entry in session.recent:
+            entry.values.pop(obj_id, None)
+        for frame_idx, ann in list(session.annotations.items()):
+            ann = np.where(ann == obj_id, 0, ann).astype(np.uint8)
+            if ann.any():
+                session.annotations[frame_idx] = ann
+            else:
+                del session.annotations[frame_idx]
+
+    def reset_memory(self, session: InferenceSession, keep_permanent: bool = True) -> None:
+        session.memory.clear(keep_permanent)
+        session.recent.clear()
+        if not keep_permanent:
+            session.annotations.clear()
+
+    def pin_frame(self, session: InferenceSession, frame_idx: int) -> bool:
+        """Make a remembered frame permanent memory (False when it is not in memory)."""
+        return session.memory.pin(frame_idx)
+
+    # ----------------------------------------------------------------------------- phases
+    def _prepare(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
+                 mask: np.ndarray | None) -> FrameGeometry:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got {image.dtype} {image.shape}")
+        size = image.shape[:2]
+        if session.frame_size is None:
+            session.frame_size = size
+        elif session.frame_size != size:
+            raise ValueError(f"frame {frame_idx} is {size}, but this video is {session.frame_size}")
+        if mask is not None:
+            if mask.shape != size:
+                raise ValueError(f"mask is {mask.shape} but the frame is {size}")
+            if not np.issubdtype(mask.dtype, np.integer) or mask.min() < 0 or mask.max() > 255:
+                raise ValueError("mask must hold integer object ids in 0..255")
+            if not mask.any():
+                raise ValueError("the mask is empty: mark at least one object")
+            mask = mask.astype(np.uint8)
+            session.objects.add(sorted(int(v) for v in np.unique(mask) if v))
+            session.annotations[frame_idx] = mask
+        return plan_geometry(size, self.config.short_side)
+
+    def _encode(self, image: np.ndarray, geom: FrameGeometry):
+        image_t = image_to_tensor(image, geom, self.device)  # [1, 3, H'', W'']
+        return image_t, self.model.encode_frame(image_t)
+
+    def _read_and_segment(self, session, feats, geom, want_vis):
+        """Read memory per object group; returns prob [1, K+1, H'', W''] and visuals."""
+        obj_ids = session.obj_ids
+        fg = torch.zeros(1, len(obj_ids), *geom.padded_size, device=self.device)
+        group_outputs = []
+        for ids, entries in session.memory.groups(obj_ids):
+            global_key, global_value = MemoryBank.stack(entries, ids)
+            local = next((e for e in session.recent if all(o in e.values for o in ids)), None)
+            memory = MemoryInputs(
+                global_key, global_value,
+                local_key=None if local is None else local.key[None],  # [1, C_k, h, w]
+                local_value=None if local is None else torch.stack(
+                    [local.values[o] for o in ids])[None],  # [1, K, C_v, h, w]
+                prototype=self._prototype(session, ids, global_value))
+            out = self.model.segment(feats, memory, top_k=self.config.top_k, want_vis=want_vis)
+            for pos, obj_id in enumerate(ids):
+                fg[:, obj_ids.index(obj_id)] = out.prob[:, pos + 1]
+            group_outputs.append((ids, entries, local, out))
+        if not group_outputs:  # only objects new on this frame: nothing to read yet
+            return None, None
+        if len(group_outputs) == 1 and group_outputs[0][0] == obj_ids:
+            prob = group_outputs[0][3].prob
+        else:  # objects with different memory frames (or brand new): aggregate once more
+            prob = torch.softmax(soft_aggregate(fg.clamp(0, 1)), dim=1)
+        covered = sum(len(ids) for ids, *_ in group_outputs) == len(obj_ids)
+        visuals = collect_visuals(group_outputs, obj_ids, geom) if want_vis and covered else None
+        return prob, visuals
+
+    def _prototype(self, session: InferenceSession, ids: list[int], global_value: Tensor):
+        if self.model.ptm is None:
+            return None
+        key = (session.memory.version, tuple(ids))
+        if key not in session.prototype_cache:  # P_0 changes only when global memory does (§6 #16)
+            session.prototype_cache = {k: v for k, v in session.prototype_cache.items()
+                                       if k[0] == session.memory.version}
+            session.prototype_cache[key] = self.model.compute_prototype(global_value)
+        return session.prototype_cache[key]
+
+    def _merge_user_mask(self, session, prob, mask, geom) -> Tensor:
+        """User objects replace the prediction; others keep it outside the user's pixels."""
+        if mask is None:
+            return prob
+        obj_ids = session.obj_ids
+        user = masks_to_tensor(index_to_onehot(mask, obj_ids).to(self.device), geom)
+        fg = user if prob is None else prob[:, 1:].float()
+        given = torch.as_tensor([o in set(np.unique(mask).tolist()) for o in obj_ids],
+                                device=self.device)  # [K]
+        painted = user.sum(dim=1, keepdim=True).clamp(0, 1)  # [1, 1, H'', W'']
+        fg = torch.where(given[None, :, None, None], user, fg * (1 - painted))  # [1, K, H'', W'']
+        background = (1 - fg.sum(dim=1, keepdim=True)).clamp(0, 1)  # [1, 1, H'', W'']
+        return torch.cat([background, fg], dim=1)  # [1, K+1, H'', W'']
+
+    def _memorize(self, session, frame_idx, image_t, feats, prob, permanent: bool) -> None:
+        """Encode this frame's value (always: it is the next local memory) and let the policy
+        decide whether it also joins global memory."""
+        values = self.model.encode_value(image_t, feats, prob[:, 1:].to(feats.key.dtype))[0]
+        entry = MemoryEntry(frame_idx, feats.key[0],
+                            {obj_id: values[i] for i, obj_id in enumerate(session.obj_ids)},
+                            permanent=permanent)
+        session.recent.append(entry)
+        session.frames_since_memory += 1
+        if permanent or not session.has_memory or \
+                session.frames_since_memory >= self.config.mem_every:
+            session.memory.add(entry)
+            session.frames_since_memory = 0
+
+    def _finalize(self, session, frame_idx, prob, mask, geom, visuals) -> StepOutput:
+        obj_ids = tuple(session.obj_ids)
+        if mask is not None and set(obj_ids) <= set(np.unique(mask).tolist()):
+            full = index_to_onehot(mask, [0, *obj_ids])[0]  # exact user mask, [K+1, H, W]
+        else:
+            full = restore_prob(prob.float(), geom).cpu()  # [K+1, H, W]
+        lookup = np.array([0, *obj_ids], dtype=np.uint8)
+        index_mask = lookup[full.argmax(dim=0).numpy()]
+        # Uncertain probability mass relative to the objects' area: 1 = crisp, 0 = mostly doubt.
+        doubt = float((1 - full.max(dim=0).values).sum())
+        confidence = max(0.0, 1.0 - doubt / (float(full[1:].sum()) + 1.0))
+        return StepOutput(frame_idx, obj_ids, full.numpy().astype(np.float32), index_mask,
+                          confidence, from_user=mask is not None, visuals=visuals,
+                          padded_grid=(geom.padded_size[0] // 16, geom.padded_size[1] // 16))
+
+    def _autocast(self):
+        if self.device.type != "cuda" or not self.config.amp:
+            return contextlib.nullcontext()
+        dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(self.config.amp_dtype)
+        if dtype is None:
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)

@@ -1,0 +1,78 @@
+"""Pixels ↔ model tensors on the model side: resize to the internal size, pad to a multiple of 16,
+and undo both; index masks ↔ per-object probability maps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class FrameGeometry:
+    """How one original frame maps to the padded internal tensor."""
+
+    orig_size: tuple[int, int]  # (H, W) of the user's frame
+    internal_size: tuple[int, int]  # (H', W') after resizing, before padding
+    padded_size: tuple[int, int]  # (H'', W''), multiples of 16; padding is at the bottom/right
+
+    @property
+    def feature_size(self) -> tuple[int, int]:
+        """Stride-16 cells that cover real pixels (the rest is padding)."""
+        return (-(-self.internal_size[0] // 16), -(-self.internal_size[1] // 16))
+
+
+def plan_geometry(orig_size: tuple[int, int], short_side: int | None) -> FrameGeometry:
+    """Downscale (never upscale) so the short side is at most `short_side`, then pad to 16."""
+    height, width = orig_size
+    scale = 1.0
+    if short_side is not None and min(height, width) > short_side:
+        scale = short_side / min(height, width)
+    internal = (max(16, round(height * scale)), max(16, round(width * scale)))
+    padded = (-(-internal[0] // 16) * 16, -(-internal[1] // 16) * 16)
+    return FrameGeometry((height, width), internal, padded)
+
+
+def image_to_tensor(image: np.ndarray, geom: FrameGeometry, device: torch.device) -> Tensor:
+    """Shapes: image uint8 [H, W, 3] RGB → [1, 3, H'', W''] float in [0, 1], zero padded."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got {image.dtype} {image.shape}")
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).to(device)
+    tensor = tensor.permute(2, 0, 1)[None].float() / 255.0  # [1, 3, H, W]
+    if geom.internal_size != geom.orig_size:
+        tensor = F.interpolate(tensor, size=geom.internal_size, mode="bilinear",
+                               align_corners=False, antialias=True)  # [1, 3, H', W']
+    return pad_to_geometry(tensor, geom)
+
+
+def pad_to_geometry(tensor: Tensor, geom: FrameGeometry) -> Tensor:
+    """Zero-pad the bottom/right of a [..., H', W'] tensor to the padded size."""
+    pad_h = geom.padded_size[0] - tensor.shape[-2]
+    pad_w = geom.padded_size[1] - tensor.shape[-1]
+    return F.pad(tensor, [0, pad_w, 0, pad_h])
+
+
+def masks_to_tensor(masks: Tensor, geom: FrameGeometry) -> Tensor:
+    """Resize and pad per-object masks. Shapes: [1, K, H, W] → [1, K, H'', W'']."""
+    if geom.internal_size != geom.orig_size:
+        masks = F.interpolate(masks, size=geom.internal_size, mode="bilinear",
+                              align_corners=False)  # [1, K, H', W']
+    return pad_to_geometry(masks, geom)
+
+
+def restore_prob(prob: Tensor, geom: FrameGeometry) -> Tensor:
+    """Crop the padding and resize back. Shapes: [1, K+1, H'', W''] → [K+1, H, W]."""
+    prob = prob[:, :, : geom.internal_size[0], : geom.internal_size[1]]  # [1, K+1, H', W']
+    if geom.internal_size != geom.orig_size:
+        prob = F.interpolate(prob, size=geom.orig_size, mode="bilinear", align_corners=False)
+    return prob[0]  # [K+1, H, W]
+
+
+def index_to_onehot(index_mask: np.ndarray, obj_ids: list[int]) -> Tensor:
+    """Shapes: index_mask [H, W] of object ids → float [1, K, H, W] in the order of `obj_ids`."""
+    ids = torch.as_tensor(obj_ids, dtype=torch.int64)
+    index = torch.from_numpy(index_mask.astype(np.int64))  # [H, W]
+    return (index[None] == ids[:, None, None]).float()[None]  # [1, K, H, W]

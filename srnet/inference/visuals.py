@@ -1,0 +1,58 @@
+"""Turn the model's per-group ModelVisuals into one StepVisuals of CPU numpy arrays, cropped to
+the feature cells that cover real pixels and scaled to the user's resolution."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from srnet.inference.outputs import StepVisuals
+from srnet.inference.preprocess import FrameGeometry
+
+
+def _join_objects(maps: list[torch.Tensor | None], crop: tuple[int, int],
+                  obj_dim: int) -> np.ndarray | None:
+    """Concatenate per-group maps [1, ..., h, w] along the object dim and crop to real cells."""
+    if any(m is None for m in maps):
+        return None
+    joined = torch.cat(maps, dim=obj_dim)[0]  # [..., K, ..., h, w]
+    return joined[..., : crop[0], : crop[1]].float().cpu().numpy()
+
+
+def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry) -> StepVisuals:
+    """`group_outputs`: (ids, memory entries, local entry, SegmentOutput) per object group, with
+    objects concatenated in group order; they are re-ordered here to `obj_ids` order."""
+    order = [obj for ids, *_ in group_outputs for obj in ids]
+    perm = [order.index(obj) for obj in obj_ids]
+    crop = geom.feature_size
+    vis = [out.visuals for *_, out in group_outputs]
+    first_ids, entries, local, first = group_outputs[0]
+    scale_y = geom.orig_size[0] / geom.internal_size[0]
+    scale_x = geom.orig_size[1] / geom.internal_size[1]
+
+    def ordered(array: np.ndarray | None, axis: int) -> np.ndarray | None:
+        return None if array is None else np.take(array, perm, axis=axis)
+
+    fam_flow = None
+    if first.visuals.grid_offset is not None:
+        offset = first.visuals.grid_offset[0].float().cpu().numpy()  # [2, h_g, w_g] (dx, dy)
+        factor = max(1, round((geom.padded_size[0] // 16) / offset.shape[1]))  # r
+        cells = offset[:, : -(-crop[0] // factor), : -(-crop[1] // factor)]
+        pixels = 16.0 * factor * np.stack([cells[0] * scale_x, cells[1] * scale_y], axis=-1)
+        fam_flow = pixels.astype(np.float32)  # [h_g, w_g, 2] (dx, dy) in original pixels
+    dcn = _join_objects([v.dcn_offset for v in vis], crop, 1)  # [K, 18, h, w]
+    if dcn is not None:
+        dcn = dcn.reshape(dcn.shape[0], 9, 2, *dcn.shape[-2:])  # [K, 9, 2(dy, dx), h, w]
+    return StepVisuals(
+        cell_size=(16.0 * scale_y, 16.0 * scale_x),
+        memory_frames=tuple(e.frame_idx for e in entries),
+        read_indices=first.visuals.read_indices[0].T.cpu().numpy(),  # [h*w, k]
+        read_weights=first.visuals.read_weights[0].T.cpu().numpy(),  # [h*w, k]
+        local_frame=None if local is None or fam_flow is None else local.frame_idx,
+        fam_flow=fam_flow,
+        dcn_offset=ordered(dcn, 0),
+        dcn_modulation=ordered(_join_objects([v.dcn_modulation for v in vis], crop, 1), 0),
+        aux_masks=ordered(_join_objects([v.aux_masks for v in vis], crop, 2), 1),
+        proto_attention=ordered(_join_objects([v.proto_attention for v in vis], crop, 2), 1),
+        fg_assignment=ordered(_join_objects([v.fg_assignment for v in vis], crop, 2), 1),
+    )

