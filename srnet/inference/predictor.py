@@ -225,7 +225,7 @@ class Predictor:
         else:
             full = restore_prob(prob.float(), geom).cpu()  # [K+1, H, W]
         lookup = np.array([0, *obj_ids], dtype=np.uint8)
-        index_mask = lookup[full.argmax(dim=0).numpy()]
+        index_mask = lookup[_channel_argmax(full).numpy()]
         # Uncertain probability mass relative to the objects' area: 1 = crisp, 0 = mostly doubt.
         doubt = float((1 - full.max(dim=0).values).sum())
         confidence = max(0.0, 1.0 - doubt / (float(full[1:].sum()) + 1.0))
@@ -240,3 +240,14 @@ class Predictor:
         if dtype is None:
             dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.autocast("cuda", dtype=dtype)
+
+
+def _channel_argmax(prob: Tensor) -> Tensor:
+    """argmax over dim 0 of [C, H, W] by C−1 vectorised comparisons (torch's strided argmax over
+    the leading dim is ~20x slower on the CPU). Ties go to the lower channel, as in argmax."""
+    best, index = prob[0], torch.zeros(prob.shape[1:], dtype=torch.int64)
+    for channel in range(1, prob.shape[0]):
+        better = prob[channel] > best
+        best = torch.where(better, prob[channel], best)
+        index[better] = channel
+    return index  # [H, W]

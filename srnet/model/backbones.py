@@ -27,8 +27,11 @@ class SameConv2d(nn.Conv2d):
     """Conv2d with TensorFlow "SAME" padding (asymmetric at stride 2), as Lite0 weights expect."""
 
     def forward(self, x: Tensor) -> Tensor:
-        in_h, in_w = x.shape[-2:]
         (k_h, k_w), (s_h, s_w) = self.kernel_size, self.stride
+        if s_h == s_w == 1:  # SAME padding is symmetric at stride 1: let the conv pad (faster)
+            return F.conv2d(x, self.weight, self.bias, 1, (k_h // 2, k_w // 2), self.dilation,
+                            self.groups)
+        in_h, in_w = x.shape[-2:]
         pad_h = max((math.ceil(in_h / s_h) - 1) * s_h + k_h - in_h, 0)
         pad_w = max((math.ceil(in_w / s_w) - 1) * s_w + k_w - in_w, 0)
         x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])

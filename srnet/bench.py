@@ -1,0 +1,89 @@
+"""Engine benchmark: per-stage times, peak memory and amortised FPS (STCN convention: total
+processed frames / total time, I/O excluded)."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+
+import torch
+
+from srnet.inference import Predictor
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@contextmanager
+def _timed_stages(predictor: Predictor, totals: dict[str, float]):
+    """Temporarily wrap the model's stage methods with timers (the model itself is untouched)."""
+    model, device = predictor.model, predictor.device
+    names = ("encode_frame", "segment", "encode_value", "compute_prototype")
+    originals = {name: getattr(model, name) for name in names}
+
+    def wrap(name, fn):
+        def timed(*args, **kwargs):
+            _sync(device)
+            start = time.perf_counter()
+            out = fn(*args, **kwargs)
+            _sync(device)
+            totals[name] += time.perf_counter() - start
+            return out
+        return timed
+
+    for name, fn in originals.items():
+        setattr(model, name, wrap(name, fn))
+    try:
+        yield
+    finally:
+        for name in names:
+            delattr(model, name)  # drop the instance attribute: the class method shows again
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_benchmark(predictor: Predictor, size: tuple[int, int], num_frames: int,
+                  num_objects: int, threads: int | None = None, warmup: int = 3) -> list[str]:
+    """Run a synthetic clip through `predictor` and return the report lines (last: `FPS x`)."""
+    from srnet.cli import synthetic_clip
+
+    if threads:
+        torch.set_num_threads(threads)
+    frames, first = synthetic_clip(size, num_frames + warmup + 1, num_objects)
+    device = predictor.device
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    session = predictor.new_session()
+    predictor.step(session, 0, frames[0], first)
+    stream = predictor.propagate(session, frames, 1)
+    for _ in range(warmup):
+        next(stream)
+    totals: dict[str, float] = defaultdict(float)
+    rss_after_warmup = _rss_mib()
+    with _timed_stages(predictor, totals):
+        _sync(device)
+        start = time.perf_counter()
+        processed = sum(1 for _ in stream)
+        _sync(device)
+        elapsed = time.perf_counter() - start
+    cfg = predictor.model.cfg
+    lines = [f"config {cfg.name}  size {size[0]}x{size[1]}  frames {processed}  objects "
+             f"{num_objects}  device {device}  threads {torch.get_num_threads()}  "
+             f"amp {predictor.config.amp and device.type == 'cuda'}"]
+    for name, total in sorted(totals.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {name:<18} {1000 * total / processed:8.1f} ms/frame")
+    other = elapsed - sum(totals.values())
+    lines.append(f"  {'other (pre/post)':<18} {1000 * other / processed:8.1f} ms/frame")
+    lines.append(f"memory frames in the bank: {len(session.memory.entries)} "
+                 f"(cap {predictor.config.max_working_frames} working)")
+    if device.type == "cuda":
+        lines.append(f"peak GPU memory {torch.cuda.max_memory_allocated(device) / 2**20:.0f} MiB")
+    lines.append(f"peak RSS {_rss_mib():.0f} MiB (after warm-up {rss_after_warmup:.0f} MiB)")
+    lines.append(f"FPS {processed / elapsed:.2f}")
+    return lines

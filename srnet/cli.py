@@ -1,0 +1,139 @@
+"""CLI subcommands `segment` (propagate a first-frame mask through a clip) and `bench` (speed)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from srnet import (
+    DEFAULT_CHECKPOINT,
+    CheckpointError,
+    InferenceConfig,
+    ModelConfig,
+    Predictor,
+    SRNet,
+    load_index_mask,
+    load_model,
+    save_index_mask,
+)
+from srnet.io import FrameFolder, overlay, read_video, write_mp4
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    seg = subparsers.add_parser("segment", help="propagate a first-frame mask through a clip")
+    src = seg.add_mutually_exclusive_group(required=True)
+    src.add_argument("--frames", type=Path, help="folder of frames (sorted by name)")
+    src.add_argument("--video", type=Path, help="video file")
+    seg.add_argument("--mask", type=Path, required=True,
+                     help="first-frame mask PNG: 0/255 grayscale = one object, palette = several")
+    seg.add_argument("--out", type=Path, required=True, help="output folder")
+    _model_args(seg)
+    seg.add_argument("--size", type=int, default=None, help="internal short side (default 480)")
+    seg.add_argument("--no-video", action="store_true", help="skip overlay.mp4")
+    seg.set_defaults(func=run_segment)
+
+    bench = subparsers.add_parser("bench", help="time the engine on a synthetic clip")
+    _model_args(bench)
+    bench.add_argument("--size", default="480x854", help="HxW of the frames")
+    bench.add_argument("--frames", type=int, default=50)
+    bench.add_argument("--objects", type=int, default=1)
+    bench.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    bench.set_defaults(func=run_bench)
+
+
+def _model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--config", choices=["lite", "paper", "tiny"], default=None,
+                        help="architecture; must match the checkpoint's when both are given")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default=None,
+                        help="default: cuda when available, else cpu")
+    parser.add_argument("--allow-untrained", action="store_true",
+                        help="run with random weights when no checkpoint exists (output is noise)")
+
+
+def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
+                    need_weights: bool = True) -> Predictor:
+    """The checkpoint given, else the bundled one; random weights only when explicitly allowed."""
+    path = args.checkpoint or (DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT.is_file() else None)
+    if args.checkpoint is None and args.config not in (None, "lite"):
+        path = None  # the bundled checkpoint is lite; another architecture means untrained
+    if path is not None:
+        model, meta = load_model(path, expect_config=args.config)
+        log.info("loaded %s (%s)", path, meta.get("summary", model.cfg.name))
+        return Predictor(model, inference, args.device)
+    if need_weights and not args.allow_untrained:
+        raise CheckpointError(
+            f"no trained checkpoint for config {args.config or 'lite'!r} (looked for "
+            f"{DEFAULT_CHECKPOINT}); pass --checkpoint PATH, or --allow-untrained to run with "
+            "UNTRAINED random weights (the masks will be noise)")
+    if need_weights:
+        log.warning("running with UNTRAINED random weights: the masks are noise")
+    return Predictor(SRNet(ModelConfig.preset(args.config or "lite")), inference, args.device)
+
+
+def run_segment(args: argparse.Namespace) -> int:
+    try:
+        predictor = build_predictor(args, InferenceConfig(short_side=args.size or 480))
+        if args.frames is not None:
+            frames = FrameFolder(args.frames)
+            names, fps = frames.names, 24.0
+        else:
+            frames, fps = read_video(args.video)
+            names = [f"{i:05d}" for i in range(len(frames))]
+        first = load_index_mask(args.mask)
+    except (CheckpointError, FileNotFoundError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    if first.shape != frames[0].shape[:2]:
+        log.error("mask is %s but frames are %s", first.shape, frames[0].shape[:2])
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    session = predictor.new_session()
+    predictor.step(session, 0, frames[0], first)
+    overlays = []
+    for out in predictor.propagate(session, frames, 0):
+        save_index_mask(args.out / f"{names[out.frame_idx]}.png", out.mask)
+        if not args.no_video:
+            overlays.append(overlay(frames[out.frame_idx], out.mask))
+    if overlays:
+        write_mp4(args.out / "overlay.mp4", overlays, fps)
+    log.info("wrote %d masks to %s", len(names), args.out)
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from srnet.bench import run_benchmark
+
+    height, width = (int(v) for v in args.size.lower().split("x"))
+    predictor = build_predictor(args, InferenceConfig(short_side=min(height, width)),
+                                need_weights=False)
+    report = run_benchmark(predictor, (height, width), args.frames, args.objects, args.threads)
+    for line in report:
+        print(line)
+    return 0
+
+
+def synthetic_clip(size: tuple[int, int], num_frames: int, num_objects: int, seed: int = 0
+                   ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Textured frames with moving discs, and the first frame's index mask (for benchmarks)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    height, width = size
+    texture = cv2.GaussianBlur(rng.integers(0, 255, (height, width, 3), dtype=np.uint8), (0, 0), 3)
+    frames, first = [], np.zeros(size, np.uint8)
+    for t in range(num_frames):
+        frame = texture.copy()
+        for obj in range(num_objects):
+            centre = (int(width * (0.2 + 0.6 * ((obj + 1) / (num_objects + 1)))) + 2 * t,
+                      int(height * 0.5))
+            cv2.circle(frame, centre, max(height // 8, 4), (60 + 60 * obj, 200, 90), -1)
+            if t == 0:
+                cv2.circle(first, centre, max(height // 8, 4), obj + 1, -1)
+        frames.append(frame)
+    return frames, first

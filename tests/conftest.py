@@ -1,0 +1,53 @@
+"""Shared fixtures: a seeded tiny SRNet, a predictor on it, and a small synthetic clip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
+
+DAVIS_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis2016-train"
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> SRNet:
+    torch.manual_seed(0)
+    return SRNet(ModelConfig.tiny()).eval()
+
+
+@pytest.fixture()
+def tiny_predictor(tiny_model: SRNet) -> Predictor:
+    return Predictor(tiny_model, InferenceConfig(short_side=None), "cpu")
+
+
+def make_clip(num_frames: int = 8, size: tuple[int, int] = (64, 96), num_objects: int = 2,
+              seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Textured frames with squares moving right 2 px/frame; returns (frames, index masks)."""
+    rng = np.random.default_rng(seed)
+    height, width = size
+    background = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+    frames, masks = [], []
+    for t in range(num_frames):
+        frame, mask = background.copy(), np.zeros(size, np.uint8)
+        for obj in range(num_objects):
+            top, left = 8 + 24 * obj, 8 + 2 * t + 30 * obj
+            frame[top:top + 16, left:left + 16] = (200, 40 + 100 * obj, 40)
+            mask[top:top + 16, left:left + 16] = obj + 1
+        frames.append(frame)
+        masks.append(mask)
+    return frames, masks
+
+
+@pytest.fixture()
+def clip() -> tuple[list[np.ndarray], list[np.ndarray]]:
+    return make_clip()

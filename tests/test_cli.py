@@ -1,0 +1,87 @@
+"""`python -m srnet segment` on a short real DAVIS clip, its error paths, and `bench`."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import DAVIS_ROOT, make_clip
+from PIL import Image
+
+from srnet import load_index_mask, save_checkpoint, save_index_mask
+from srnet.__main__ import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _short_clip(tmp_path: Path, num_frames: int = 4) -> tuple[Path, Path]:
+    """The first frames of DAVIS `bear` (real data) when available, else a synthetic clip."""
+    frames_dir = tmp_path / "frames"
+    frames_dir.mkdir()
+    seq = DAVIS_ROOT / "JPEGImages/480p/bear"
+    if seq.is_dir():
+        for i in range(num_frames):
+            shutil.copy(seq / f"{i:05d}.jpg", frames_dir / f"{i:05d}.jpg")
+        shutil.copy(DAVIS_ROOT / "Annotations/480p/bear/00000.png", tmp_path / "first.png")
+    else:
+        frames, masks = make_clip(num_frames, size=(96, 160), num_objects=2)
+        for i, frame in enumerate(frames):
+            Image.fromarray(frame).save(frames_dir / f"{i:05d}.jpg")
+        save_index_mask(tmp_path / "first.png", masks[0])
+    return frames_dir, tmp_path / "first.png"
+
+
+def test_segment_writes_one_palette_png_per_frame_at_input_size(tmp_path, tiny_model):
+    frames_dir, first = _short_clip(tmp_path)
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    out = tmp_path / "out"
+    code = main(["segment", "--frames", str(frames_dir), "--mask", str(first), "--out", str(out),
+                 "--checkpoint", str(ckpt), "--device", "cpu", "--size", "96"])
+    assert code == 0
+    inputs = sorted(p.stem for p in frames_dir.iterdir())
+    written = sorted(p.stem for p in out.glob("*.png"))
+    assert written == inputs
+    first_in = Image.open(next(frames_dir.iterdir()))
+    for png in out.glob("*.png"):
+        image = Image.open(png)
+        assert image.mode == "P" and image.size == first_in.size
+    first_out = np.asarray(Image.open(out / f"{inputs[0]}.png"))
+    assert np.array_equal(first_out, load_index_mask(first)), "frame 0 keeps the given mask"
+    assert (out / "overlay.mp4").stat().st_size > 1000
+
+
+def test_segment_without_checkpoint_says_weights_are_untrained(tmp_path, capsys, caplog):
+    frames_dir, first = _short_clip(tmp_path, num_frames=2)
+    code = main(["segment", "--frames", str(frames_dir), "--mask", str(first), "--out",
+                 str(tmp_path / "o"), "--config", "paper"])
+    assert code == 2
+    assert "untrained" in caplog.text.lower() or "UNTRAINED" in caplog.text
+
+
+def test_segment_rejects_a_mask_of_the_wrong_size(tmp_path, tiny_model):
+    frames_dir, _ = _short_clip(tmp_path, num_frames=2)
+    save_index_mask(tmp_path / "small.png", np.ones((10, 10), np.uint8))
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    code = main(["segment", "--frames", str(frames_dir), "--mask", str(tmp_path / "small.png"),
+                 "--out", str(tmp_path / "o"), "--checkpoint", str(ckpt)])
+    assert code == 2
+
+
+def test_bench_prints_stage_times_and_fps():
+    result = subprocess.run(
+        [sys.executable, "-m", "srnet", "bench", "--config", "tiny", "--size", "64x96",
+         "--frames", "4", "--device", "cpu"], capture_output=True, text=True, cwd=REPO,
+        timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1].startswith("FPS ") and float(lines[-1].split()[1]) > 0
+    assert any("encode_frame" in line for line in lines)
+    assert "frames 4" in lines[0]
+
+
+@pytest.mark.parametrize("argv", [["segment"], ["bench", "--size", "abc"]])
+def test_cli_usage_errors_exit_nonzero(argv):
+    with pytest.raises((SystemExit, ValueError)):
+        main(argv)

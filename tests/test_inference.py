@@ -1,0 +1,185 @@
+"""Predictor/session semantics (issue #2 §3, §6): ids, mid-clip objects, corrections, direction,
+stopping, flat memory, visuals on request only."""
+
+import numpy as np
+import pytest
+from conftest import make_clip
+
+from srnet import InferenceConfig, Predictor
+from srnet.inference.memory_bank import MemoryBank, MemoryEntry
+from srnet.inference.preprocess import image_to_tensor, index_to_onehot, plan_geometry, restore_prob
+
+
+def test_first_frame_mask_is_returned_exactly_with_user_ids(tiny_predictor):
+    frames, masks = make_clip()
+    ids = np.where(masks[0] == 2, 7, np.where(masks[0] == 1, 3, 0)).astype(np.uint8)
+    session = tiny_predictor.new_session()
+    out = tiny_predictor.step(session, 0, frames[0], ids)
+    assert out.obj_ids == (3, 7) and out.from_user
+    assert np.array_equal(out.mask, ids)
+    assert np.allclose(out.prob.sum(axis=0), 1.0)
+
+
+def test_propagation_yields_every_frame_with_known_ids_only(tiny_predictor, clip):
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    tiny_predictor.step(session, 0, frames[0], masks[0])
+    outs = list(tiny_predictor.propagate(session, frames, 0))
+    assert [o.frame_idx for o in outs] == list(range(len(frames)))
+    for out in outs:
+        assert set(np.unique(out.mask)) <= {0, 1, 2}
+        assert out.prob.shape == (3, *frames[0].shape[:2]) and out.visuals is None
+        assert 0.0 <= out.confidence <= 1.0
+
+
+def test_object_added_mid_clip_is_tracked_from_its_first_frame(tiny_predictor, clip):
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    first = np.where(masks[0] == 1, 1, 0).astype(np.uint8)
+    tiny_predictor.step(session, 0, frames[0], first)
+    list(tiny_predictor.propagate(session, frames, 0, end=3))
+    later = np.where(masks[4] == 2, 5, 0).astype(np.uint8)  # new object 5 on frame 4
+    out = tiny_predictor.step(session, 4, frames[4], later)
+    assert out.obj_ids == (1, 5)
+    assert np.array_equal(out.mask == 5, later == 5)
+    assert (out.mask == 1).sum() > 0, "object 1 keeps being propagated (partial-mask merge)"
+    rest = list(tiny_predictor.propagate(session, frames, 4, return_visuals=True))
+    assert all(o.obj_ids == (1, 5) for o in rest)
+    assert rest[-1].visuals.aux_masks.shape[1] == 2
+    # object 5 does not exist before frame 4: it reads only frames that contain it
+    assert [ids for ids, _ in session.memory.groups([1, 5])] in ([[1], [5]], [[5], [1]])
+
+
+def test_correction_on_a_later_frame_replaces_stale_memory(tiny_predictor, clip):
+    frames, masks = clip
+    session = tiny_predictor.new_session(InferenceConfig(short_side=None, mem_every=2))
+    tiny_predictor.step(session, 0, frames[0], masks[0])
+    list(tiny_predictor.propagate(session, frames, 0))
+    assert any(idx > 4 for idx in session.memory.frame_indices)
+    corrected = masks[4].copy()
+    out = tiny_predictor.step(session, 4, frames[4], corrected)
+    assert np.array_equal(out.mask, corrected)
+    gen = tiny_predictor.propagate(session, frames, 4)
+    first = next(gen)
+    assert first.frame_idx == 4 and first.from_user
+    assert all(idx <= 4 for idx in session.memory.frame_indices), "stale later frames dropped"
+    assert session.memory.find(4).permanent
+    gen.close()
+
+
+def test_backward_propagation_from_an_annotated_middle_frame(tiny_predictor, clip):
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    tiny_predictor.step(session, 5, frames[5], masks[5])
+    outs = list(tiny_predictor.propagate(session, frames, 5, reverse=True))
+    assert [o.frame_idx for o in outs] == [5, 4, 3, 2, 1, 0]
+    assert outs[0].from_user and not outs[-1].from_user
+
+
+def test_stopping_midway_leaves_a_usable_session(tiny_predictor, clip):
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    tiny_predictor.step(session, 0, frames[0], masks[0])
+    gen = tiny_predictor.propagate(session, frames, 0)
+    seen = [next(gen).frame_idx for _ in range(3)]
+    gen.close()  # what a UI Stop button does
+    assert seen == [0, 1, 2]
+    resumed = list(tiny_predictor.propagate(session, frames, 2))
+    assert [o.frame_idx for o in resumed] == list(range(2, len(frames)))
+
+
+def test_working_memory_stays_capped_over_300_frames(tiny_model):
+    frames, masks = make_clip(num_frames=6, size=(32, 48), num_objects=1)
+    cfg = InferenceConfig(short_side=None, mem_every=1, max_working_frames=4)
+    predictor = Predictor(tiny_model, cfg, "cpu")
+    session = predictor.new_session()
+    predictor.step(session, 0, frames[0], masks[0])
+    long_clip = [frames[i % 6] for i in range(300)]
+    for _ in predictor.propagate(session, long_clip, 0):
+        assert session.memory.working_count <= 4
+        assert len(session.memory.entries) <= 5
+    assert session.memory.find(0).permanent, "the annotated frame is never evicted"
+
+
+def test_visuals_only_on_request_with_documented_shapes(tiny_predictor, clip):
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    tiny_predictor.step(session, 0, frames[0], masks[0])
+    plain = tiny_predictor.step(session, 1, frames[1])
+    assert plain.visuals is None
+    out = tiny_predictor.step(session, 2, frames[2], return_visuals=True)
+    vis, (h, w) = out.visuals, (4, 6)  # 64x96 frames → 4x6 cells
+    layers = tiny_predictor.model.cfg.ptm.num_layers
+    assert vis.aux_masks.shape == (layers, 2, h, w)
+    assert vis.proto_attention.shape == (layers, 2, h, w)
+    assert np.allclose(vis.proto_attention.sum(axis=(-2, -1)), 1.0, atol=1e-4)
+    assert vis.fam_flow.shape == (h, w, 2) and vis.local_frame == 1
+    assert vis.dcn_offset.shape == (2, 9, 2, h, w) and vis.dcn_modulation.shape == (2, 9, h, w)
+    read = vis.read_map(1, 2, out.padded_grid)
+    assert read.shape == (len(vis.memory_frames), h, w)
+    assert np.isclose(read.sum(), 1.0, atol=1e-4)
+
+
+def test_bad_inputs_raise_clear_errors(tiny_predictor, clip):
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    with pytest.raises(ValueError, match="annotate a frame"):
+        tiny_predictor.step(session, 0, frames[0])
+    with pytest.raises(ValueError, match="empty"):
+        tiny_predictor.step(session, 0, frames[0], np.zeros_like(masks[0]))
+    with pytest.raises(ValueError, match="mask is"):
+        tiny_predictor.step(session, 0, frames[0], masks[0][:10])
+    tiny_predictor.step(session, 0, frames[0], masks[0])
+    with pytest.raises(ValueError, match="this video is"):
+        tiny_predictor.step(session, 1, frames[1][:32])
+    with pytest.raises(ValueError, match="start/end"):
+        next(tiny_predictor.propagate(session, frames, 99))
+
+
+def test_remove_object_drops_it_everywhere(tiny_predictor, clip):
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    tiny_predictor.step(session, 0, frames[0], masks[0])
+    tiny_predictor.remove_object(session, 2)
+    out = tiny_predictor.step(session, 1, frames[1])
+    assert out.obj_ids == (1,) and set(np.unique(out.mask)) <= {0, 1}
+    assert all(2 not in e.values for e in session.memory.entries)
+
+
+def test_memory_bank_caps_and_permanent_anchor():
+    import torch
+
+    bank = MemoryBank(max_working=2, max_permanent=2)
+
+    def entry(idx, permanent=False):
+        return MemoryEntry(idx, torch.zeros(1, 1, 1), {1: torch.zeros(1, 1, 1)}, permanent)
+
+    for idx, permanent in [(0, True), (5, False), (10, False), (15, False), (20, True),
+                           (25, True)]:
+        bank.add(entry(idx, permanent))
+    assert bank.frame_indices == [0, 10, 15, 25]  # oldest working (5) and permanent (20) went
+    assert bank.find(0).permanent and bank.find(20) is None
+    bank.add(entry(10, True))  # re-annotating a remembered frame replaces it, now permanent
+    assert bank.find(10).permanent and bank.frame_indices.count(10) == 1
+
+
+def test_pad_and_restore_are_the_identity():
+    geom = plan_geometry((50, 70), short_side=None)
+    assert geom.padded_size == (64, 80) and geom.feature_size == (4, 5)
+    image = (np.random.rand(50, 70, 3) * 255).astype(np.uint8)
+    tensor = image_to_tensor(image, geom, "cpu")
+    prob = tensor[:, :1].repeat(1, 2, 1, 1)
+    restored = restore_prob(prob, geom)
+    assert torch_equal_image(restored[0], image[..., 0])
+    mask = np.zeros((50, 70), np.uint8)
+    mask[3:9, 4:8] = 6
+    assert index_to_onehot(mask, [6]).sum() == 24
+
+
+def torch_equal_image(channel, image_channel) -> bool:
+    return np.allclose(channel.numpy() * 255, image_channel.astype(np.float32), atol=1e-3)
+
+
+def test_internal_resize_downscales_only():
+    assert plan_geometry((480, 854), 360).internal_size == (360, 640)
+    assert plan_geometry((100, 200), 360).internal_size == (100, 200)

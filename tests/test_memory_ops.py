@@ -1,0 +1,48 @@
+"""Spec §11 invariants 2 and 3: L2 affinity vs brute force, top-k sparsity, soft aggregation."""
+
+import torch
+
+from srnet.model.memory_ops import l2_affinity, readout, soft_aggregate, softmax_affinity
+
+
+def test_l2_affinity_softmax_equals_brute_force_distance_softmax():
+    mem, query = torch.randn(2, 8, 30), torch.randn(2, 8, 12)
+    ours = torch.softmax(l2_affinity(mem, query), dim=1)  # [B, N, M]
+    dist = ((mem[:, :, :, None] - query[:, :, None, :]) ** 2).sum(dim=1)  # [B, N, M]
+    brute = torch.softmax(-dist / 8**0.5, dim=1)
+    assert torch.allclose(ours, brute, atol=1e-5)
+
+
+def test_topk_softmax_keeps_exactly_k_entries_per_column_and_sums_to_one():
+    affinity = torch.randn(1, 50, 7)
+    weights, indices = softmax_affinity(affinity, top_k=5)
+    assert ((weights > 0).sum(dim=1) == 5).all()
+    assert torch.allclose(weights.sum(dim=1), torch.ones(1, 7))
+    assert torch.equal(indices.sort(dim=1).values,
+                       affinity.topk(5, dim=1).indices.sort(dim=1).values)
+
+
+def test_topk_larger_than_memory_is_a_plain_softmax():
+    affinity = torch.randn(1, 4, 3)
+    weights, indices = softmax_affinity(affinity, top_k=20)
+    assert indices is None
+    assert torch.allclose(weights, torch.softmax(affinity, dim=1))
+
+
+def test_readout_is_weighted_sum_per_object():
+    weights = torch.softmax(torch.randn(1, 6, 4), dim=1)
+    values = torch.randn(1, 2, 3, 6)
+    out = readout(weights, values)
+    expected = torch.einsum("bkcn,bnm->bkcm", values, weights)
+    assert torch.allclose(out, expected, atol=1e-6)
+
+
+def test_soft_aggregation_sums_to_one_and_zeroes_invalid_slots():
+    prob = torch.rand(2, 3, 5, 5)
+    valid = torch.tensor([[True, True, False], [True, False, False]])
+    agg = torch.softmax(soft_aggregate(prob, valid), dim=1)
+    assert torch.allclose(agg.sum(dim=1), torch.ones(2, 5, 5), atol=1e-5)
+    assert agg[0, 3].max() < 1e-5 and agg[1, 2:].max() < 1e-5
+    # a certain single object keeps its probability
+    certain = torch.softmax(soft_aggregate(torch.ones(1, 1, 2, 2)), dim=1)
+    assert certain[0, 1].min() > 0.999
