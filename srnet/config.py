@@ -43,7 +43,7 @@ class ModelConfig:
     value_backbone: str = "shared"  # "resnet18" (paper) | "shared": reuse key f16 + mask CNN [D]
     key_dim: int = 64  # C_k [P]
     value_dim: int = 128  # C_v = PTM width; 256 in the paper [P]
-    decoder_dims: tuple[int, int, int] = (128, 64, 32)  # widths at stride 16 / 8 / 4 [D]
+    decoder_dims: tuple[int, int, int] = (96, 48, 32)  # widths at stride 16 / 8 / 4 [D]
     mask_encoder_dims: tuple[int, ...] = (16, 32, 64, 64)  # "shared" value encoder only [D]
     fam: FAMConfig = field(default_factory=FAMConfig)
     ptm: PTMConfig = field(default_factory=PTMConfig)

@@ -46,3 +46,15 @@ def test_soft_aggregation_sums_to_one_and_zeroes_invalid_slots():
     # a certain single object keeps its probability
     certain = torch.softmax(soft_aggregate(torch.ones(1, 1, 2, 2)), dim=1)
     assert certain[0, 1].min() > 0.999
+
+
+def test_sparse_topk_readout_equals_dense_topk_readout():
+    from srnet.model.memory_ops import sparse_readout, topk_affinity
+
+    mem_key, query_key = torch.randn(2, 8, 40), torch.randn(2, 8, 9)
+    mem_value = torch.randn(2, 3, 5, 40)
+    weights, indices = topk_affinity(mem_key, query_key, top_k=6)
+    assert weights.shape == indices.shape == (2, 9, 6)
+    dense, _ = softmax_affinity(l2_affinity(mem_key, query_key), top_k=6)
+    assert torch.allclose(sparse_readout(weights, indices, mem_value), readout(dense, mem_value),
+                          atol=1e-5)

@@ -48,7 +48,7 @@ def test_paper_shapes_at_480x854_with_two_objects():
     assert vis.dcn_offset.shape == (1, 2, 18, 30, 54)
     assert vis.dcn_modulation.shape == (1, 2, 9, 30, 54)
     assert vis.aux_masks.shape == (1, 3, 2, 30, 54)
-    assert vis.read_indices.shape == (1, 20, 1620)
+    assert vis.read_indices.shape == (1, 1620, 20)
     assert torch.allclose(vis.proto_attention.sum(dim=(-2, -1)), torch.ones(1, 3, 2), atol=1e-4)
 
 

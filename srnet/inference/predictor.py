@@ -51,7 +51,8 @@ class Predictor:
     def __init__(self, model: SRNet, config: InferenceConfig | None = None,
                  device: str | torch.device | None = None) -> None:
         self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+        # channels_last: ~1.5x faster convolutions on the CPU (oneDNN) and with AMP on GPUs.
+        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.config = config or InferenceConfig()
 
     def new_session(self, config: InferenceConfig | None = None) -> InferenceSession:
@@ -149,7 +150,8 @@ class Predictor:
         return plan_geometry(size, self.config.short_side)
 
     def _encode(self, image: np.ndarray, geom: FrameGeometry):
-        image_t = image_to_tensor(image, geom, self.device)  # [1, 3, H'', W'']
+        image_t = image_to_tensor(image, geom, self.device).contiguous(
+            memory_format=torch.channels_last)  # [1, 3, H'', W'']
         return image_t, self.model.encode_frame(image_t)
 
     def _read_and_segment(self, session, feats, geom, want_vis):

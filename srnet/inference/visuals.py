@@ -46,8 +46,8 @@ def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry
     return StepVisuals(
         cell_size=(16.0 * scale_y, 16.0 * scale_x),
         memory_frames=tuple(e.frame_idx for e in entries),
-        read_indices=first.visuals.read_indices[0].T.cpu().numpy(),  # [h*w, k]
-        read_weights=first.visuals.read_weights[0].T.cpu().numpy(),  # [h*w, k]
+        read_indices=first.visuals.read_indices[0].cpu().numpy(),  # [h*w, k]
+        read_weights=first.visuals.read_weights[0].cpu().numpy(),  # [h*w, k]
         local_frame=None if local is None or fam_flow is None else local.frame_idx,
         fam_flow=fam_flow,
         dcn_offset=ordered(dcn, 0),

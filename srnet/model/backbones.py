@@ -26,16 +26,32 @@ _BN = {"eps": 1e-3, "momentum": 0.01}  # efficientnet_pytorch's BatchNorm settin
 class SameConv2d(nn.Conv2d):
     """Conv2d with TensorFlow "SAME" padding (asymmetric at stride 2), as Lite0 weights expect."""
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _conv_forward(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         (k_h, k_w), (s_h, s_w) = self.kernel_size, self.stride
         if s_h == s_w == 1:  # SAME padding is symmetric at stride 1: let the conv pad (faster)
-            return F.conv2d(x, self.weight, self.bias, 1, (k_h // 2, k_w // 2), self.dilation,
-                            self.groups)
+            return F.conv2d(x, weight, bias, 1, (k_h // 2, k_w // 2), self.dilation, self.groups)
         in_h, in_w = x.shape[-2:]
         pad_h = max((math.ceil(in_h / s_h) - 1) * s_h + k_h - in_h, 0)
         pad_w = max((math.ceil(in_w / s_w) - 1) * s_w + k_w - in_w, 0)
         x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
-        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return F.conv2d(x, weight, bias, self.stride, 0, self.dilation, self.groups)
+
+
+def conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: Tensor) -> Tensor:
+    """conv → BN. In eval mode the BN is folded into the conv's weights (one kernel instead of
+    two passes over the activation); the fold is cached until any of the tensors changes."""
+    if bn.training or (torch.is_grad_enabled() and conv.weight.requires_grad):
+        return bn(conv(x))
+    params = (conv.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var)
+    stamp = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in params)
+    cached = getattr(conv, "_folded", None)
+    if cached is None or cached[0] != stamp:
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # [C_out]
+        weight = conv.weight * scale[:, None, None, None]  # [C_out, C_in/g, k, k]
+        bias = bn.bias - bn.running_mean * scale  # [C_out]
+        cached = (stamp, weight.detach(), bias.detach())
+        conv._folded = cached
+    return conv._conv_forward(x, cached[1], cached[2])
 
 
 class MBConv(nn.Module):
@@ -55,9 +71,11 @@ class MBConv(nn.Module):
         self.expand = expand
 
     def forward(self, x: Tensor) -> Tensor:
-        out = F.relu6(self._bn0(self._expand_conv(x))) if self.expand != 1 else x
-        out = F.relu6(self._bn1(self._depthwise_conv(out)))
-        out = self._bn2(self._project_conv(out))
+        out = x
+        if self.expand != 1:
+            out = F.relu6(conv_bn(self._expand_conv, self._bn0, x), inplace=True)
+        out = F.relu6(conv_bn(self._depthwise_conv, self._bn1, out), inplace=True)
+        out = conv_bn(self._project_conv, self._bn2, out)
         return out + x if self.has_skip else out
 
 
@@ -86,7 +104,8 @@ class EfficientNetLite0(nn.Module):
 
     def forward_features(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Shapes: image [B, 3, H, W] → f16 [B, 112, H/16, W/16], f8 [B, 40, ..], f4 [B, 24, ..]."""
-        x = F.relu6(self._bn0(self._conv_stem(image * (255.0 / 128.0) - 127.0 / 128.0)))
+        x = conv_bn(self._conv_stem, self._bn0, image * (255.0 / 128.0) - 127.0 / 128.0)
+        x = F.relu6(x, inplace=True)
         for idx in range(11):  # blocks 0-10 reach stride 16 (112 channels)
             x = self._blocks[idx](x)
             if idx == 2:

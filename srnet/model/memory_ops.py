@@ -36,6 +36,40 @@ def softmax_affinity(affinity: Tensor, top_k: int | None) -> tuple[Tensor, Tenso
     return weights, indices  # [B, N, M], [B, k, M]
 
 
+def topk_affinity(mem_key: Tensor, query_key: Tensor, top_k: int) -> tuple[Tensor, Tensor]:
+    """Eq 1 restricted to each query pixel's top-k memory entries, computed query-major so the
+    top-k runs along contiguous memory (several times faster on the CPU than along dim 1).
+
+    Shapes:
+        mem_key: [B, C_k, N]; query_key: [B, C_k, M] → weights [B, M, k], indices [B, M, k]
+    """
+    scale = 1.0 / math.sqrt(mem_key.shape[1])
+    # Append ‖k‖² as an extra key channel and (−1) to the query, so a single bmm yields
+    # (2·qᵀk − ‖k‖²)/√C_k and the large [B, M, N] matrix is written exactly once.
+    mem_sq = mem_key.pow(2).sum(dim=1, keepdim=True)  # [B, 1, N]
+    mem_aug = torch.cat([mem_key, mem_sq], dim=1)  # [B, C_k+1, N]
+    query_aug = torch.cat([query_key * 2, -torch.ones_like(query_key[:, :1])], dim=1) * scale
+    affinity = torch.bmm(query_aug.transpose(1, 2), mem_aug)  # [B, M, N]
+    values, indices = torch.topk(affinity, k=min(top_k, affinity.shape[2]), dim=2)  # [B, M, k]
+    return torch.softmax(values, dim=2), indices
+
+
+def sparse_readout(weights: Tensor, indices: Tensor, mem_value: Tensor) -> Tensor:
+    """Readout from top-k weights: gathers k memory values per query pixel (no dense N×M matrix).
+
+    Shapes:
+        weights, indices: [B, M, k]; mem_value: [B, K, C_v, N] → [B, K, C_v, M]
+    """
+    batch, num_obj, channels, _ = mem_value.shape
+    num_query, k = indices.shape[1:]
+    flat = mem_value.reshape(batch, num_obj * channels, -1)  # [B, K*C_v, N]
+    gathered = torch.gather(flat, 2, indices.reshape(batch, 1, num_query * k).expand(
+        -1, num_obj * channels, -1))  # [B, K*C_v, M*k]
+    gathered = gathered.view(batch, num_obj * channels, num_query, k)  # [B, K*C_v, M, k]
+    out = (gathered * weights[:, None].to(gathered.dtype)).sum(dim=3)  # [B, K*C_v, M]
+    return out.view(batch, num_obj, channels, num_query)  # [B, K, C_v, M]
+
+
 def readout(weights: Tensor, mem_value: Tensor) -> Tensor:
     """F_M[:, j] = Σ_i W_ij v_i for every object (one affinity shared by all objects).
 

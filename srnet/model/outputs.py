@@ -33,8 +33,8 @@ class MemoryInputs:
 class ModelVisuals:
     """Internals for teaching views; all detached. L = PTM layers, k = top-k."""
 
-    read_indices: Tensor  # memory token index of each top-k read, [B, k, H/16·W/16]
-    read_weights: Tensor  # the matching softmax weights, [B, k, H/16·W/16]
+    read_indices: Tensor  # memory token index of each top-k read, [B, H/16·W/16, k]
+    read_weights: Tensor  # the matching softmax weights, [B, H/16·W/16, k]
     grid_offset: Tensor | None  # FAM Δp in grid cells, (dx, dy), [B, 2, H/16r, W/16r]
     dcn_offset: Tensor | None  # FAM ΔP in feature pixels, (dy, dx) per tap, [B, K, 18, H/16, W/16]
     dcn_modulation: Tensor | None  # FAM ΔM, [B, K, 9, H/16, W/16]

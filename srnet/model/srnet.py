@@ -14,7 +14,14 @@ from srnet.model.decoder import Decoder
 from srnet.model.encoders import KeyEncoder, build_value_encoder, other_objects
 from srnet.model.fam import FeatureAlignment
 from srnet.model.layers import FeatureFusion
-from srnet.model.memory_ops import l2_affinity, readout, soft_aggregate, softmax_affinity
+from srnet.model.memory_ops import (
+    l2_affinity,
+    readout,
+    soft_aggregate,
+    softmax_affinity,
+    sparse_readout,
+    topk_affinity,
+)
 from srnet.model.outputs import (
     FrameFeatures,
     MemoryInputs,
@@ -88,9 +95,7 @@ class SRNet(nn.Module):
         """
         batch, _, height, width = feats.key.shape
         num_obj, dim = memory.global_value.shape[1:3]
-        affinity = l2_affinity(memory.global_key, feats.key.flatten(2))  # [B, N, h*w]
-        weights, read_idx = softmax_affinity(affinity, top_k)
-        memory_feat = readout(weights, memory.global_value)  # F_M [B, K, C_v, h*w]
+        memory_feat, read_w, read_idx = self._read_memory(memory, feats.key.flatten(2), top_k)
         memory_feat = memory_feat.view(batch * num_obj, dim, height, width)  # [B*K, C_v, h, w]
         query_value = feats.query_value.repeat_interleave(num_obj, dim=0)  # [B*K, C_v, h, w]
 
@@ -118,14 +123,24 @@ class SRNet(nn.Module):
             a.view(batch, num_obj, height, width) for a in ptm_out.aux_logits]  # [B, K, h, w]
         visuals = None
         if want_vis:
-            visuals = self._visuals(weights, read_idx, top_k, fam_out, ptm_out, batch, num_obj)
+            visuals = self._visuals(read_w, read_idx, fam_out, ptm_out, batch, num_obj)
         return SegmentOutput(logits, torch.softmax(logits, dim=1), aux, visuals)
 
     @staticmethod
-    def _visuals(weights, read_idx, top_k, fam_out, ptm_out, batch, num_obj) -> ModelVisuals:
-        if read_idx is None:  # dense softmax: keep the strongest reads for display
-            read_idx = weights.topk(min(top_k or 20, weights.shape[1]), dim=1).indices
-        read_w = torch.gather(weights, 1, read_idx)  # [B, k, h*w]
+    def _read_memory(memory: MemoryInputs, query_key: Tensor, top_k: int | None
+                     ) -> tuple[Tensor, Tensor, Tensor]:
+        """Eq 1 readout F_M [B, K, C_v, h*w], plus the (top-k) read weights and memory indices
+        [B, h*w, k] for visualisation. Training (top_k None) uses the dense softmax."""
+        if top_k is not None:
+            read_w, read_idx = topk_affinity(memory.global_key, query_key, top_k)
+            return sparse_readout(read_w, read_idx, memory.global_value), read_w, read_idx
+        weights, _ = softmax_affinity(l2_affinity(memory.global_key, query_key), None)
+        read_w, read_idx = weights.detach().topk(min(20, weights.shape[1]), dim=1)  # [B, k, M]
+        return readout(weights, memory.global_value), read_w.transpose(1, 2), \
+            read_idx.transpose(1, 2)
+
+    @staticmethod
+    def _visuals(read_w, read_idx, fam_out, ptm_out, batch, num_obj) -> ModelVisuals:
 
         def per_obj(x: Tensor) -> Tensor:
             return x.detach().float().view(batch, num_obj, *x.shape[1:])  # [B, K, ...]
