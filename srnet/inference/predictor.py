@@ -56,9 +56,11 @@ class Predictor:
         self.config = config or InferenceConfig()
 
     def new_session(self, config: InferenceConfig | None = None) -> InferenceSession:
+        """A fresh per-video state. `config` overrides the predictor's default knobs for this
+        session only (memory interval, top-k, local interval, caps, internal size)."""
         cfg = config or self.config
         return InferenceSession(memory=MemoryBank(cfg.max_working_frames, cfg.max_permanent_frames),
-                                recent=deque(maxlen=cfg.local_interval))
+                                recent=deque(maxlen=cfg.local_interval), config=cfg)
 
     # ----------------------------------------------------------------------------- public API
     @torch.inference_mode()
@@ -147,7 +149,7 @@ class Predictor:
             mask = mask.astype(np.uint8)
             session.objects.add(sorted(int(v) for v in np.unique(mask) if v))
             session.annotations[frame_idx] = mask
-        return plan_geometry(size, self.config.short_side)
+        return plan_geometry(size, session.config.short_side)
 
     def _encode(self, image: np.ndarray, geom: FrameGeometry):
         image_t = image_to_tensor(image, geom, self.device).contiguous(
@@ -168,7 +170,8 @@ class Predictor:
                 local_value=None if local is None else torch.stack(
                     [local.values[o] for o in ids])[None],  # [1, K, C_v, h, w]
                 prototype=self._prototype(session, ids, global_value))
-            out = self.model.segment(feats, memory, top_k=self.config.top_k, want_vis=want_vis)
+            out = self.model.segment(feats, memory, top_k=session.config.top_k,
+                                     want_vis=want_vis)
             for pos, obj_id in enumerate(ids):
                 fg[:, obj_ids.index(obj_id)] = out.prob[:, pos + 1]
             group_outputs.append((ids, entries, local, out))
@@ -216,7 +219,7 @@ class Predictor:
         session.recent.append(entry)
         session.frames_since_memory += 1
         if permanent or not session.has_memory or \
-                session.frames_since_memory >= self.config.mem_every:
+                session.frames_since_memory >= session.config.mem_every:
             session.memory.add(entry)
             session.frames_since_memory = 0
 

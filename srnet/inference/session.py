@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from torch import Tensor
 
+from srnet.config import InferenceConfig
 from srnet.inference.memory_bank import MemoryBank, MemoryEntry
 from srnet.inference.objects import ObjectRegistry
 
@@ -20,6 +21,7 @@ class InferenceSession:
     """Per-video state: objects, memory, the user's annotations and the recent frames."""
 
     memory: MemoryBank
+    config: InferenceConfig = field(default_factory=InferenceConfig)  # this video's knobs
     objects: ObjectRegistry = field(default_factory=ObjectRegistry)
     annotations: dict[int, np.ndarray] = field(default_factory=dict)  # frame → [H, W] ids
     recent: deque[MemoryEntry] = field(default_factory=deque)  # local-memory candidates
