@@ -1,0 +1,105 @@
+"""Drive a method over DAVIS-layout sequences and score it with the DAVIS protocol.
+
+The SRNet method is a client of the public Predictor API (the same generator the demo streams), so
+reported numbers and the demo come from the same code. Baselines share the loop for comparison.
+Timing follows STCN: frames / seconds of propagation, I/O excluded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from srnet.data.davis import VOSDataset
+from srnet.eval.baselines import copy_baseline, flow_baseline
+from srnet.eval.metrics import evaluate_sequence
+from srnet.inference import Predictor
+from srnet.palette import save_index_mask
+
+log = logging.getLogger(__name__)
+Method = Callable[[list[np.ndarray], np.ndarray], Iterator[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class SequenceResult:
+    """Scores of one method on one sequence."""
+
+    J: float  # mean region similarity (IoU), first and last frames excluded
+    F: float  # mean boundary F-measure, same frames
+    frames: int
+    seconds: float  # propagation time, I/O excluded
+
+    @property
+    def JF(self) -> float:  # noqa: N802 - the benchmark's name for it
+        return (self.J + self.F) / 2
+
+
+def srnet_method(predictor: Predictor) -> Method:
+    """Annotate frame 0 with the first mask, then propagate forward through every frame."""
+
+    def run(frames: list[np.ndarray], first_mask: np.ndarray) -> Iterator[np.ndarray]:
+        session = predictor.new_session()
+        predictor.step(session, 0, frames[0], first_mask)
+        for out in predictor.propagate(session, frames, 0):
+            yield out.mask
+
+    return run
+
+
+BASELINES: dict[str, Method] = {"copy": copy_baseline, "flow": flow_baseline}
+
+
+def evaluate_method(method: Method, dataset: VOSDataset, seqs: list[str], *,
+                    out_dir: Path | None = None, max_frames: int | None = None,
+                    ) -> dict[str, SequenceResult]:
+    """Run `method` on every sequence; optionally write palette PNGs to out_dir/<seq>/."""
+    results = {}
+    for seq in seqs:
+        count = len(dataset.frames(seq))
+        count = min(count, max_frames) if max_frames else count
+        frames = [dataset.load_frame(seq, i) for i in range(count)]
+        gts = [dataset.load_mask(seq, i) for i in range(count)]
+        start = time.perf_counter()
+        preds = list(method(frames, gts[0]))
+        seconds = time.perf_counter() - start
+        if len(preds) != count:
+            raise RuntimeError(f"{seq}: method returned {len(preds)} masks for {count} frames")
+        if out_dir is not None:
+            (out_dir / seq).mkdir(parents=True, exist_ok=True)
+            names = [p.stem for p in dataset.frames(seq)[:count]]
+            for name, pred in zip(names, preds):
+                save_index_mask(out_dir / seq / f"{name}.png", pred)
+        scores = evaluate_sequence(preds, gts)
+        results[seq] = SequenceResult(float(scores["J"]), float(scores["F"]), count, seconds)
+        log.info("%s: J&F %.3f (%.1f fps)", seq, results[seq].JF, count / max(seconds, 1e-9))
+    return results
+
+
+def mean_scores(results: dict[str, SequenceResult]) -> tuple[float, float, float, float]:
+    """(J&F, J, F, FPS): means over sequences; FPS = all frames / all seconds."""
+    j = float(np.mean([r.J for r in results.values()]))
+    f = float(np.mean([r.F for r in results.values()]))
+    fps = sum(r.frames for r in results.values()) / max(sum(r.seconds for r in results.values()),
+                                                        1e-9)
+    return (j + f) / 2, j, f, fps
+
+
+def format_table(all_results: dict[str, dict[str, SequenceResult]]) -> list[str]:
+    """Per-sequence J&F for every method side by side, then the means and FPS (x100 scale)."""
+    methods = list(all_results)
+    seqs = list(next(iter(all_results.values())))
+    header = f"{'sequence':<20}" + "".join(f"{m + ' J&F':>14}" for m in methods)
+    lines = [header, "-" * len(header)]
+    for seq in seqs:
+        lines.append(f"{seq:<20}" + "".join(f"{100 * all_results[m][seq].JF:>14.1f}"
+                                               for m in methods))
+    lines.append("-" * len(header))
+    for label, idx in (("mean J&F", 0), ("mean J", 1), ("mean F", 2), ("FPS", 3)):
+        values = [mean_scores(all_results[m])[idx] * (1 if idx == 3 else 100) for m in methods]
+        lines.append(f"{label:<20}" + "".join(f"{v:>14.1f}" for v in values))
+    return lines

@@ -1,0 +1,196 @@
+"""Clip samplers, pasting, the max-skip curriculum and ClipDataset, on tiny in-memory videos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from srnet.data.clips import VideoClip, choose_frame_indices, sample_static_clip, sample_video_clip
+from srnet.data.dataset import ClipDataset, CurriculumSchedule
+from srnet.data.davis import VOSDataset
+from srnet.data.paste import paste_object
+from srnet.palette import save_index_mask
+
+CROP = (48, 48)
+
+
+class FakeVideos:
+    """Duck-typed VOSDataset: frame i of every sequence is a flat grey of level 20 + 20 i with a
+    textured square (object 1) that moves right by 2 px per frame."""
+
+    frame_step = 1
+
+    def __init__(self, names: tuple[str, ...] = ("a", "b", "c"), num_frames: int = 10,
+                 hw: tuple[int, int] = (64, 80)) -> None:
+        self.sequences, self.num_frames, self.hw = list(names), num_frames, hw
+        self.texture = np.random.default_rng(7).integers(0, 255, (24, 24, 3), dtype=np.uint8)
+
+    def annotated_indices(self, seq: str) -> list[int]:
+        return list(range(self.num_frames))
+
+    def load_frame(self, seq: str, index: int) -> np.ndarray:
+        frame = np.full((*self.hw, 3), 20 + 20 * index, np.uint8)
+        frame[20:44, 10 + 2 * index:34 + 2 * index] = self.texture
+        return frame
+
+    def load_mask(self, seq: str, index: int) -> np.ndarray:
+        mask = np.zeros(self.hw, np.uint8)
+        mask[20:44, 10 + 2 * index:34 + 2 * index] = 1
+        return mask
+
+
+def assert_well_formed(clip: VideoClip, num_frames: int = 3, max_objects: int = 2) -> None:
+    assert clip.frames.shape == (num_frames, 3, *CROP) and clip.frames.dtype == np.float32
+    assert clip.masks.shape == (num_frames, max_objects, *CROP) and clip.masks.dtype == np.float32
+    assert clip.valid_objects.shape == (max_objects,) and clip.valid_objects.dtype == bool
+    assert clip.frames.min() >= 0.0 and clip.frames.max() <= 1.0
+    assert set(np.unique(clip.masks)) <= {0.0, 1.0}
+    assert clip.masks.sum(axis=1).max() <= 1.0  # objects never overlap
+    assert not clip.masks[:, ~clip.valid_objects].any()  # padded slots are empty
+    assert clip.masks[0, clip.valid_objects].sum(axis=(1, 2)).min() > 0
+
+
+def test_choose_frame_indices_gaps() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        picks = choose_frame_indices(list(range(30)), rng, 3, max_skip=4)
+        gaps = np.diff(picks)
+        assert gaps.min() >= 1 and gaps.max() <= 4
+    assert choose_frame_indices([0, 5, 10], rng, 3, max_skip=5) == [0, 5, 10]  # positions
+    assert len(choose_frame_indices([7], rng, 3)) == 3  # too short: repeats
+
+
+def test_video_clip_shapes_order_and_reversal() -> None:
+    data = FakeVideos()
+    orders = set()
+    for seed in range(16):
+        clip = sample_video_clip(data, "a", np.random.default_rng(seed), crop=CROP, max_skip=3)
+        assert_well_formed(clip)
+        assert clip.valid_objects.tolist() == [True, False]
+        steps = np.diff(clip.info.indices)
+        assert np.all(np.abs(steps) >= 1) and np.all(np.abs(steps) <= 3)
+        assert len(set(np.sign(steps))) == 1  # monotone in one direction
+        orders.add(int(np.sign(steps[0])))
+        # Frame content follows the indices (grey level grows with the index; the median
+        # ignores black borders and the object).
+        levels = [np.median(f) for f in clip.frames]
+        assert np.array_equal(np.argsort(levels), np.argsort(clip.info.indices))
+    assert orders == {-1, 1}  # both forward and reversed clips occur
+
+
+def test_samplers_are_deterministic_per_seed() -> None:
+    data = FakeVideos()
+    one = sample_video_clip(data, "b", np.random.default_rng(5), crop=CROP)
+    two = sample_video_clip(data, "b", np.random.default_rng(5), crop=CROP)
+    other = sample_video_clip(data, "b", np.random.default_rng(6), crop=CROP)
+    np.testing.assert_array_equal(one.frames, two.frames)
+    np.testing.assert_array_equal(one.masks, two.masks)
+    assert one.info == two.info
+    assert not np.array_equal(one.frames, other.frames)
+
+
+def test_static_clip_has_three_distinct_frames() -> None:
+    data = FakeVideos()
+    image, mask = data.load_frame("a", 3), data.load_mask("a", 3)
+    clip = sample_static_clip(image, mask, np.random.default_rng(0), crop=CROP, max_objects=2)
+    assert_well_formed(clip)
+    assert clip.info.kind == "static" and clip.valid_objects.tolist() == [True, False]
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        assert np.abs(clip.frames[a] - clip.frames[b]).mean() > 0.01
+        assert not np.array_equal(clip.masks[a], clip.masks[b])
+
+
+def test_paste_adds_a_disjoint_moving_second_object() -> None:
+    data = FakeVideos()
+    clip = sample_video_clip(data, "a", np.random.default_rng(1), crop=CROP)
+    donor = sample_video_clip(data, "b", np.random.default_rng(2), crop=CROP, max_objects=1)
+    donor_masks = donor.masks[:, 0]  # [T, H, W]
+    pasted = paste_object(clip, donor.frames, donor_masks, np.random.default_rng(3),
+                          donor_name="b")
+    assert_well_formed(pasted)
+    assert pasted.valid_objects.tolist() == [True, True]
+    assert pasted.info.pasted_from == "b" and pasted.info.kind == "video+paste"
+    assert (pasted.masks[:, 0] * pasted.masks[:, 1]).sum() == 0
+    # Object 1 only lost pixels (occlusion), never gained any.
+    assert np.all(pasted.masks[:, 0] <= clip.masks[:, 0])
+    # Where object 2 is, the clip shows the donor's pixels, not the original clip's.
+    region = pasted.masks[0, 1].astype(bool)
+    assert not np.allclose(pasted.frames[0][:, region], clip.frames[0][:, region])
+    outside = ~cv_dilate(region)
+    np.testing.assert_allclose(pasted.frames[0][:, outside], clip.frames[0][:, outside])
+    # The donor moves: its mask differs between frames.
+    assert not np.array_equal(pasted.masks[0, 1], pasted.masks[2, 1])
+    # No free slot: the clip comes back unchanged.
+    assert paste_object(pasted, donor.frames, donor_masks, np.random.default_rng(3)) is pasted
+
+
+def cv_dilate(region: np.ndarray) -> np.ndarray:
+    """``region`` grown by one pixel (bilinear warps blend one pixel across the mask edge)."""
+    grown = region.copy()
+    grown[1:] |= region[:-1]
+    grown[:-1] |= region[1:]
+    grown[:, 1:] |= region[:, :-1]
+    grown[:, :-1] |= region[:, 1:]
+    return grown
+
+
+def test_curriculum_schedule_values() -> None:
+    schedule = CurriculumSchedule()
+    expected = {0.0: 5, 0.05: 5, 0.1: 10, 0.25: 15, 0.3: 20, 0.45: 25, 0.89: 25, 0.9: 5,
+                1.0: 5, 1.7: 5, -0.2: 5}
+    assert {p: schedule.max_skip_at(p) for p in expected} == expected
+
+
+def test_clip_dataset_determinism_mixing_and_collate() -> None:
+    data = FakeVideos()
+    kwargs = {"length": 6, "crop": CROP, "p_video": 0.5, "p_paste": 1.0}
+    first, again = ClipDataset([data], seed=1, **kwargs), ClipDataset([data], seed=1, **kwargs)
+    other = ClipDataset([data], seed=2, **kwargs)
+    kinds = set()
+    for index in range(6):
+        clip = first.clip(index)
+        assert_well_formed(clip)
+        np.testing.assert_array_equal(clip.frames, again.clip(index).frames)
+        kinds.add(clip.info.kind)
+        if clip.info.kind.endswith("+paste"):
+            assert clip.info.pasted_from != clip.info.source
+    assert {"video+paste", "static+paste"} <= kinds
+    assert not np.array_equal(first.clip(0).frames, other.clip(0).frames)
+    first.set_epoch(1)
+    assert not np.array_equal(first.clip(0).frames, again.clip(0).frames)
+    first.set_progress(0.45)
+    assert first.max_skip == 25
+    batch = next(iter(DataLoader(first, batch_size=2)))
+    assert batch["frames"].shape == (2, 3, 3, *CROP) and batch["frames"].dtype == torch.float32
+    assert batch["masks"].shape == (2, 3, 2, *CROP)
+    assert batch["valid_objects"].dtype == torch.bool and batch["indices"].shape == (2, 3)
+
+
+def test_clip_dataset_on_a_davis_folder(tmp_path: Path) -> None:
+    """End to end through the real reader and the static-pairs path."""
+    fake = FakeVideos(num_frames=4)
+    for seq in ("s1", "s2"):
+        (tmp_path / "JPEGImages" / "480p" / seq).mkdir(parents=True)
+        (tmp_path / "Annotations" / "480p" / seq).mkdir(parents=True)
+        for i in range(4):
+            cv2.imwrite(str(tmp_path / "JPEGImages" / "480p" / seq / f"{i:05d}.jpg"),
+                        fake.load_frame(seq, i)[..., ::-1])
+            save_index_mask(tmp_path / "Annotations" / "480p" / seq / f"{i:05d}.png",
+                            fake.load_mask(seq, i))
+    videos = VOSDataset(tmp_path)
+    pairs = [(videos.frames("s1")[0], videos.mask_path("s1", 0))]
+    dataset = ClipDataset([videos], static_pairs=pairs, length=8, crop=CROP, p_video=0.5)
+    sources = set()
+    for index in range(8):
+        clip = dataset.clip(index)
+        assert_well_formed(clip)
+        sources.add((clip.info.kind, clip.info.source))
+    assert ("static", "00000") in sources  # the static pair (named by its image stem) was used
+    assert {kind for kind, _ in sources} == {"static", "video"}
+    with pytest.raises(ValueError):
+        ClipDataset([], p_video=1.0)

@@ -1,0 +1,68 @@
+"""`python -m srnet eval`: SRNet and both baselines in one run on a DAVIS-layout folder."""
+
+from pathlib import Path
+
+import numpy as np
+from conftest import make_clip
+from PIL import Image
+
+from srnet import save_checkpoint
+from srnet.__main__ import main
+from srnet.eval.vos_eval import SequenceResult, format_table, mean_scores
+
+
+def _davis_folder(root: Path, seqs=("alpha", "beta"), num_frames=5) -> Path:
+    for seed, seq in enumerate(seqs):
+        frames, masks = make_clip(num_frames, size=(64, 96), num_objects=1, seed=seed)
+        (root / "JPEGImages/480p" / seq).mkdir(parents=True)
+        (root / "Annotations/480p" / seq).mkdir(parents=True)
+        for i, (frame, mask) in enumerate(zip(frames, masks)):
+            Image.fromarray(frame).save(root / "JPEGImages/480p" / seq / f"{i:05d}.jpg")
+            Image.fromarray((mask > 0).astype(np.uint8) * 255).save(
+                root / "Annotations/480p" / seq / f"{i:05d}.png")
+    return root
+
+
+def test_eval_prints_table_with_baselines_and_a_final_jf_line(tmp_path, tiny_model, capsys):
+    root = _davis_folder(tmp_path / "davis")
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    code = main(["eval", "--davis", str(root), "--seqs", "alpha,beta", "--checkpoint", str(ckpt),
+                 "--out", str(tmp_path / "pred"), "--size", "64"])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "srnet J&F" in lines[0] and "copy J&F" in lines[0] and "flow J&F" in lines[0]
+    last = lines[-1].split()
+    assert last[0] == "J&F" and last[2] == "J" and last[4] == "F"
+    jf, j, f = float(last[1]), float(last[3]), float(last[5])
+    assert 0 <= j <= 100 and 0 <= f <= 100 and abs(jf - (j + f) / 2) < 0.06
+    assert len(list((tmp_path / "pred/srnet/alpha").glob("*.png"))) == 5
+    assert len(list((tmp_path / "pred/flow/beta").glob("*.png"))) == 5
+
+
+def test_eval_rejects_unknown_sequences_and_methods(tmp_path):
+    root = _davis_folder(tmp_path / "davis", seqs=("alpha",))
+    assert main(["eval", "--davis", str(root), "--seqs", "nope", "--method", "copy"]) == 2
+    assert main(["eval", "--davis", str(root), "--seqs", "alpha", "--method", "magic"]) == 2
+
+
+def test_copy_baseline_is_perfect_on_a_static_object(tmp_path, capsys):
+    root = tmp_path / "davis"
+    (root / "JPEGImages/480p/still").mkdir(parents=True)
+    (root / "Annotations/480p/still").mkdir(parents=True)
+    frame = np.full((32, 48, 3), 90, np.uint8)
+    mask = np.zeros((32, 48), np.uint8)
+    mask[8:20, 10:30] = 255
+    for i in range(4):
+        Image.fromarray(frame).save(root / f"JPEGImages/480p/still/{i:05d}.jpg")
+        Image.fromarray(mask).save(root / f"Annotations/480p/still/{i:05d}.png")
+    assert main(["eval", "--davis", str(root), "--seqs", "still", "--method", "copy"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "J&F 100.0 J 100.0 F 100.0"
+
+
+def test_table_means_and_fps():
+    results = {"m": {"a": SequenceResult(0.8, 0.6, 10, 2.0),
+                     "b": SequenceResult(0.4, 0.2, 30, 2.0)}}
+    jf, j, f, fps = mean_scores(results["m"])
+    assert (round(j, 3), round(f, 3), round(jf, 3), fps) == (0.6, 0.4, 0.5, 10.0)
+    table = format_table(results)
+    assert table[-4].split()[-1] == "50.0"
