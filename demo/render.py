@@ -1,0 +1,268 @@
+"""Display-side drawing for the demo: mask overlays, click markers, heatmaps, offset flow fields,
+captioned panels, confidence plots and memory timelines.
+
+Pure numpy/OpenCV; every public function returns a new uint8 ``[H, W, 3]`` RGB image and never
+modifies its inputs. No gradio, no torch: the handlers convert model outputs before calling here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from srnet import davis_palette
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+POSITIVE_RGB = (30, 200, 60)
+NEGATIVE_RGB = (230, 40, 40)
+MEMORY_RGB = {"permanent": (200, 60, 200), "global": (240, 150, 20), "local": (20, 170, 230)}
+
+
+def to_rgb_u8(image: np.ndarray) -> np.ndarray:
+    """Any displayable array → uint8 ``[H, W, 3]``: bool → 0/255, float in [0, 1] → 0..255,
+    gray → three channels, RGBA → RGB."""
+    image = np.asarray(image)
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    elif image.dtype != np.uint8:
+        image = np.nan_to_num(image.astype(np.float32))
+        image = image * 255.0 if image.max(initial=0) <= 1.0 else image
+        image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def _resize_nearest(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if mask.shape[:2] == tuple(size):
+        return mask
+    return cv2.resize(mask, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def _thickness(shape: tuple[int, ...], frac: float = 1 / 400) -> int:
+    return max(1, int(round(np.hypot(shape[0], shape[1]) * frac)))
+
+
+def overlay_mask(frame: np.ndarray, index_mask: np.ndarray, alpha: float = 0.5,
+                 palette: np.ndarray | None = None, contour: bool = True) -> np.ndarray:
+    """Tint each object (mask value = obj id, 0 = background) with its palette colour.
+
+    Args:
+        frame: ``[H, W, 3]`` image. index_mask: ``[h, w]`` ids, resized (nearest) to the frame.
+        alpha: colour weight inside objects (1 = solid palette colour).
+        palette: ``[N, 3]`` uint8 colours by id; defaults to the DAVIS palette.
+        contour: draw each object's outline in its colour at full strength.
+    """
+    out = to_rgb_u8(frame).copy()
+    mask = _resize_nearest(np.asarray(index_mask).astype(np.uint8), out.shape[:2])
+    colors = davis_palette() if palette is None else np.asarray(palette, np.uint8)
+    inside = mask > 0
+    tint = colors[mask[inside]].astype(np.float32)
+    out[inside] = np.rint(out[inside] * (1.0 - alpha) + tint * alpha).astype(np.uint8)
+    if contour:
+        for obj_id in np.unique(mask[inside]):
+            binary = (mask == obj_id).astype(np.uint8)
+            edges, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            color = tuple(int(c) for c in colors[obj_id])
+            cv2.drawContours(out, edges, -1, color, _thickness(out.shape))
+    return out
+
+
+def draw_clicks(frame: np.ndarray, clicks: Sequence[tuple[float, float, bool]],
+                radius: int | None = None) -> np.ndarray:
+    """Green (positive) / red (negative) dots with a white ring at ``(x, y)`` pixel positions."""
+    out = to_rgb_u8(frame).copy()
+    radius = radius or max(3, int(round(np.hypot(*out.shape[:2]) * 0.008)))
+    for x, y, positive in clicks:
+        centre = (int(round(x)), int(round(y)))
+        cv2.circle(out, centre, radius + max(2, radius // 3), (255, 255, 255), -1, cv2.LINE_AA)
+        cv2.circle(out, centre, radius, POSITIVE_RGB if positive else NEGATIVE_RGB, -1,
+                   cv2.LINE_AA)
+    return out
+
+
+def heatmap(values: np.ndarray, size: tuple[int, int] | None = None,
+            cmap: int = cv2.COLORMAP_JET, vmin: float | None = None,
+            vmax: float | None = None) -> np.ndarray:
+    """Colour-map a float ``[h, w]`` map, scaled to ``[vmin, vmax]`` (default: its own range),
+    resized (bilinear) to ``size = (H, W)``. NaNs count as `vmin`."""
+    values = np.asarray(values, dtype=np.float32)
+    finite = values[np.isfinite(values)]
+    low = float(vmin) if vmin is not None else float(finite.min()) if finite.size else 0.0
+    high = float(vmax) if vmax is not None else float(finite.max()) if finite.size else 1.0
+    scaled = np.nan_to_num((values - low) / max(high - low, 1e-12), nan=0.0)
+    if size is not None and values.shape != tuple(size):
+        scaled = cv2.resize(scaled, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    gray = np.clip(np.rint(scaled * 255.0), 0, 255).astype(np.uint8)
+    return cv2.cvtColor(cv2.applyColorMap(gray, cmap), cv2.COLOR_BGR2RGB)
+
+
+def blend_heatmap(frame: np.ndarray, values: np.ndarray, alpha: float = 0.5,
+                  **heatmap_kwargs: object) -> np.ndarray:
+    """`heatmap` of `values` at the frame's size, mixed over the frame with weight `alpha`."""
+    base = to_rgb_u8(frame)
+    color = heatmap(values, size=base.shape[:2], **heatmap_kwargs)
+    return cv2.addWeighted(base, 1.0 - alpha, color, alpha, 0.0)
+
+
+def offsets_to_flow_xy(offsets_yx: np.ndarray) -> np.ndarray:
+    """``[2, h, w]`` (dy, dx) offsets, the deform-conv order → ``[h, w, 2]`` (dx, dy) flow."""
+    offsets_yx = np.asarray(offsets_yx, dtype=np.float32)
+    return np.stack([offsets_yx[1], offsets_yx[0]], axis=-1)
+
+
+def flow_to_color(flow_xy: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
+    """Direction → hue, length → brightness (HSV, full saturation).
+
+    Args:
+        flow_xy: ``[h, w, 2]`` vectors as (dx, dy) in image axes (x right, y down).
+        max_magnitude: length shown at full brightness; default the field's own maximum.
+
+    Returns: ``[h, w, 3]`` RGB. Zero flow is black. Hue follows `color_wheel`: right (+x) is red,
+    down (+y) yellow-green, left cyan, up violet (OpenCV hue = angle / 2, clockwise on screen).
+    """
+    flow_xy = np.nan_to_num(np.asarray(flow_xy, dtype=np.float32))
+    magnitude, angle = cv2.cartToPolar(flow_xy[..., 0], flow_xy[..., 1], angleInDegrees=True)
+    limit = float(magnitude.max(initial=0.0)) if max_magnitude is None else float(max_magnitude)
+    hsv = np.empty(flow_xy.shape[:2] + (3,), np.uint8)
+    hsv[..., 0] = np.rint(angle / 2.0).astype(np.int32) % 180
+    hsv[..., 1] = 255
+    hsv[..., 2] = np.clip(np.rint(magnitude / max(limit, 1e-12) * 255.0), 0, 255)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+def color_wheel(size: int = 128) -> np.ndarray:
+    """Legend for `flow_to_color`: a disc whose pixel (x, y) shows the flow (x − c, y − c) with
+    the rim at full brightness; white outside the disc. ``[size, size, 3]`` RGB."""
+    centre = (size - 1) / 2.0
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    flow = np.stack([xs - centre, ys - centre], axis=-1)
+    wheel = flow_to_color(flow, max_magnitude=centre)
+    wheel[np.hypot(flow[..., 0], flow[..., 1]) > centre] = 255
+    return wheel
+
+
+def draw_offset_arrows(frame: np.ndarray, flow_xy: np.ndarray, step: int = 16,
+                       min_magnitude: float = 1.0, scale: float = 1.0,
+                       color: tuple[int, int, int] = (255, 255, 0)) -> np.ndarray:
+    """Quiver plot: an arrow every `step` frame pixels, from each sample point along its vector.
+
+    Args:
+        flow_xy: ``[h, w, 2]`` (dx, dy) in frame pixels; a coarser grid than the frame is
+            stretched over it (each cell covers ``H/h × W/w`` pixels).
+        min_magnitude: vectors shorter than this (frame pixels) are skipped.
+        scale: arrow length multiplier (for tiny offsets).
+    """
+    out = to_rgb_u8(frame).copy()
+    height, width = out.shape[:2]
+    flow_xy = np.nan_to_num(np.asarray(flow_xy, dtype=np.float32))
+    cell_y, cell_x = height / flow_xy.shape[0], width / flow_xy.shape[1]
+    for y in np.arange(step / 2.0, height, step):
+        for x in np.arange(step / 2.0, width, step):
+            dx, dy = flow_xy[min(int(y / cell_y), flow_xy.shape[0] - 1),
+                             min(int(x / cell_x), flow_xy.shape[1] - 1)]
+            if np.hypot(dx, dy) < min_magnitude:
+                continue
+            tip = (int(round(x + dx * scale)), int(round(y + dy * scale)))
+            cv2.arrowedLine(out, (int(round(x)), int(round(y))), tip, color,
+                            _thickness(out.shape, 1 / 600), cv2.LINE_AA, tipLength=0.3)
+    return out
+
+
+def _caption(image: np.ndarray, text: str, bar: int) -> np.ndarray:
+    canvas = np.full((bar + image.shape[0], image.shape[1], 3), 255, np.uint8)
+    canvas[bar:] = image
+    font_scale = bar / 40.0
+    (text_w, _), _ = cv2.getTextSize(text, FONT, font_scale, 1)
+    while text_w > image.shape[1] - 4 and len(text) > 2:  # shorten until it fits
+        text = text[:-2] + "…" if text.endswith("…") else text[:-1] + "…"
+        (text_w, _), _ = cv2.getTextSize(text.replace("…", "."), FONT, font_scale, 1)
+    cv2.putText(canvas, text.replace("…", "."), (2, int(bar * 0.72)), FONT, font_scale,
+                (20, 20, 20), 1, cv2.LINE_AA)
+    return canvas
+
+
+def side_by_side(images: Sequence[np.ndarray], labels: Sequence[str] | None = None,
+                 height: int = 240, gap: int = 4) -> np.ndarray:
+    """Panels scaled to a common `height` (aspect kept), each captioned, joined left to right
+    with white gaps. Bool / float / gray images are accepted (see `to_rgb_u8`)."""
+    if not images:
+        raise ValueError("side_by_side needs at least one image")
+    labels = list(labels) if labels is not None else [""] * len(images)
+    if len(labels) != len(images):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    bar = max(16, height // 10)
+    panels = []
+    for image, label in zip(images, labels):
+        image = to_rgb_u8(image)
+        width = max(1, int(round(image.shape[1] * height / image.shape[0])))
+        interp = cv2.INTER_AREA if image.shape[0] > height else cv2.INTER_NEAREST
+        panels.append(_caption(cv2.resize(image, (width, height), interpolation=interp),
+                               label, bar))
+        panels.append(np.full((height + bar, gap, 3), 255, np.uint8))
+    return np.concatenate(panels[:-1], axis=1)
+
+
+def confidence_plot(values: Sequence[float], highlight: int | None = None,
+                    size: tuple[int, int] = (480, 120)) -> np.ndarray:
+    """Line chart of per-frame confidence (``size = (W, H)``); the lowest frame gets a red dot
+    and label, `highlight` (the current frame) a grey vertical line. Y axis spans [0, 1] or the
+    data range if wider."""
+    width, height = size
+    out = np.full((height, width, 3), 255, np.uint8)
+    left, right, top, bottom = 28, width - 8, 8, height - 16
+    cv2.rectangle(out, (left, top), (right, bottom), (200, 200, 200), 1)
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        cv2.putText(out, "no data", (left + 6, (top + bottom) // 2), FONT, 0.4, (90, 90, 90), 1)
+        return out
+    low, high = min(0.0, np.nanmin(values)), max(1.0, np.nanmax(values))
+    xs = left + (right - left) * np.arange(values.size) / max(values.size - 1, 1)
+    ys = bottom - (bottom - top) * (np.nan_to_num(values, nan=low) - low) / (high - low)
+    for label, value in ((f"{high:g}", top + 4), (f"{low:g}", bottom)):
+        cv2.putText(out, label, (2, int(value)), FONT, 0.35, (90, 90, 90), 1, cv2.LINE_AA)
+    if highlight is not None and 0 <= highlight < values.size:
+        x = int(round(xs[highlight]))
+        cv2.line(out, (x, top), (x, bottom), (150, 150, 150), 1)
+    points = np.stack([xs, ys], axis=1).round().astype(np.int32)
+    cv2.polylines(out, [points.reshape(-1, 1, 2)], False, (30, 90, 200), 1, cv2.LINE_AA)
+    worst = int(np.nanargmin(values)) if np.isfinite(values).any() else 0
+    cv2.circle(out, tuple(int(v) for v in points[worst]), 4, NEGATIVE_RGB, -1, cv2.LINE_AA)
+    text = f"min {values[worst]:.2f} @ frame {worst}"
+    text_x = int(np.clip(points[worst][0] - 40, left, max(left, right - 130)))
+    cv2.putText(out, text, (text_x, height - 4), FONT, 0.35, NEGATIVE_RGB, 1, cv2.LINE_AA)
+    return out
+
+
+def memory_timeline(num_frames: int, memory_frames: dict[str, Sequence[int]], current: int,
+                    width: int = 640, row_height: int = 14) -> np.ndarray:
+    """One row per memory kind (e.g. permanent / global / local) with a tick at each frame held;
+    a black line marks the `current` frame. ``[rows * row_height + 2, width, 3]`` RGB."""
+    label_w = 70
+    rows = max(1, len(memory_frames))
+    out = np.full((rows * row_height + 2, width, 3), 255, np.uint8)
+    span = max(num_frames, 1)
+    cell = (width - label_w) / span
+
+    def x_of(frame: int) -> int:
+        return int(label_w + frame * cell)
+
+    spare = [(120, 120, 120), (60, 160, 60), (160, 60, 60)]
+    for row, (kind, frames) in enumerate(memory_frames.items()):
+        top = row * row_height + 1
+        color = MEMORY_RGB.get(kind, spare[row % len(spare)])
+        cv2.putText(out, kind[:9], (2, top + row_height - 4), FONT, 0.33, (40, 40, 40), 1,
+                    cv2.LINE_AA)
+        out[top:top + row_height - 1, label_w:] = 240
+        for frame in frames:
+            if 0 <= frame < span:
+                right = max(x_of(frame) + 1, x_of(frame + 1) - 1)
+                out[top:top + row_height - 1, x_of(frame):right] = color
+    if 0 <= current < span:
+        x = min(x_of(current) + max(0, int(cell) // 2), width - 1)
+        out[:, max(label_w, x - 1):x + 1] = 0
+    return out

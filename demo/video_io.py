@@ -1,0 +1,400 @@
+"""Clip decoding for the demo: upload (video, zip of frames, folder, image) → capped RGB frames,
+and result frames → browser-playable H.264 mp4.
+
+Owns the input limits (frame cap, working size, file size, zip safety) and the user-facing
+notices about them. Pure numpy/OpenCV/imageio/PIL: no gradio, no torch.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path, PurePosixPath
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTS = (".mp4", ".webm", ".mov", ".avi", ".mkv", ".gif", ".m4v")
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+DEFAULT_FPS = 24.0  # used for image sequences and videos without usable metadata
+MAX_ZIP_MEMBERS = 20_000
+MAX_IMAGE_PIXELS = 40_000_000  # one decoded frame (e.g. 8K is 33 Mpx)
+
+
+class ClipError(ValueError):
+    """A clip cannot be loaded; the message is meant for the user."""
+
+
+@dataclass
+class LoadedClip:
+    """Decoded frames at working size.
+
+    Shapes:
+        frames: list of uint8 ``[H, W, 3]`` RGB arrays, all the same size, H and W even.
+        source_size: ``(H, W)`` of the first decoded frame before resizing.
+    """
+
+    frames: list[np.ndarray]
+    fps: float
+    source_size: tuple[int, int]
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Working ``(H, W)``."""
+        return self.frames[0].shape[:2]
+
+
+def _natural_key(name: str) -> list:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def _to_rgb(frame: np.ndarray) -> np.ndarray:
+    """Any decoded array (gray, RGBA, 16-bit) → uint8 ``[H, W, 3]`` RGB."""
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8:
+        scale = 257.0 if frame.dtype == np.uint16 else 1.0
+        frame = np.clip(frame / scale, 0, 255).astype(np.uint8)
+    frame = frame[:, :, None] if frame.ndim == 2 else frame
+    if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4):
+        raise ClipError(f"unexpected frame shape {frame.shape}")
+    return np.ascontiguousarray(np.repeat(frame, 3, axis=2) if frame.shape[2] == 1
+                                else frame[:, :, :3])
+
+
+def _decode_image(data: bytes | Path, label: str) -> np.ndarray:
+    try:
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise ClipError(f"{label}: image is too large ({image.width}x{image.height})")
+            return _to_rgb(np.asarray(image.convert("RGB")))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, ClipError):
+            raise
+        raise ClipError(f"{label}: cannot decode image ({exc})") from exc
+
+
+def _video_fps(meta: dict) -> float:
+    fps = meta.get("fps")
+    if not fps and meta.get("duration"):  # GIF: per-frame duration in ms
+        fps = 1000.0 / float(meta["duration"])
+    return float(fps) if fps and np.isfinite(fps) and fps > 0 else DEFAULT_FPS
+
+
+def _guarded(frames: Iterator[np.ndarray], close: Callable[[], object],
+             name: str) -> Iterator[np.ndarray]:
+    """RGB frames until the source ends or fails (a damaged tail keeps what decoded); then
+    releases the decoder."""
+    count = 0
+    try:
+        for frame in frames:
+            yield _to_rgb(frame)
+            count += 1
+    except Exception as exc:  # decoders raise many types
+        log.warning("%s: decoding stopped after %d frames (%s)", name, count, exc)
+    finally:
+        close()
+
+
+def _imageio_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
+    import imageio.v2 as iio
+
+    reader = iio.get_reader(str(path), format=None if path.suffix.lower() == ".gif" else "FFMPEG")
+    return _video_fps(reader.get_meta_data()), _guarded(iter(reader), reader.close, path.name)
+
+
+def _cv2_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise ClipError(f"{path.name}: cannot open video (corrupt or unsupported codec)")
+
+    def read() -> Iterator[np.ndarray]:
+        ok, bgr = capture.read()
+        while ok:
+            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            ok, bgr = capture.read()
+
+    fps = _video_fps({"fps": capture.get(cv2.CAP_PROP_FPS)})
+    return fps, _guarded(read(), capture.release, path.name)
+
+
+def _open_video(path: Path) -> tuple[float, Iterator[np.ndarray]]:
+    try:
+        fps, frames = _imageio_frames(path)
+        first = next(frames)
+    except StopIteration:
+        first = None
+    except Exception as exc:  # imageio raises many types for a bad file; OpenCV gets a turn
+        log.info("imageio could not read %s (%s); trying OpenCV", path.name,
+                 str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        first = None
+    if first is None:
+        fps, frames = _cv2_frames(path)
+        first = next(frames, None)
+    if first is None:
+        raise ClipError(f"{path.name}: no frames could be decoded (corrupt or unsupported file)")
+
+    def chained() -> Iterator[np.ndarray]:
+        with closing(frames):
+            yield first
+            yield from frames
+
+    return fps, chained()
+
+
+def _safe_member(name: str) -> bool:
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return False
+    return ".." not in PurePosixPath(name.replace("\\", "/")).parts
+
+
+def _wanted(parts: tuple[str, ...]) -> bool:
+    if any(part.startswith(".") or part == "__MACOSX" for part in parts):
+        return False
+    return bool(parts) and parts[-1].lower().endswith(IMAGE_EXTS)
+
+
+def _zip_members(path: Path, max_bytes: int) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """Open a frame zip after the safety checks; members in natural order (caller closes)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ClipError(f"{path.name}: not a valid zip file ({exc})") from exc
+    try:
+        infos = archive.infolist()
+        if len(infos) > MAX_ZIP_MEMBERS:
+            raise ClipError(f"{path.name}: too many files in the zip ({len(infos)})")
+        bad = [info.filename for info in infos if not _safe_member(info.filename)]
+        if bad:
+            raise ClipError(f"{path.name}: refusing unsafe path in zip: {bad[0]!r}")
+        members = [info for info in infos if not info.is_dir()
+                   and _wanted(PurePosixPath(info.filename.replace("\\", "/")).parts)]
+        total = sum(info.file_size for info in members)  # declared sizes; reads honour them
+        if total > max_bytes:
+            raise ClipError(f"{path.name}: frames unpack to {total / 2**20:.0f} MB, over the "
+                            f"{max_bytes / 2**20:.0f} MB limit")
+    except ClipError:
+        archive.close()
+        raise
+    return archive, sorted(members, key=lambda info: _natural_key(info.filename))
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    with archive.open(info) as handle:  # zipfile stops at the declared size (bomb-safe)
+        return _decode_image(handle.read(info.file_size + 1), info.filename)
+
+
+def _zip_frames(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> Iterator[np.ndarray]:
+    with archive:
+        for info in members:
+            yield _read_member(archive, info)
+
+
+def _folder_files(path: Path, max_bytes: int) -> list[Path]:
+    files = sorted((p for p in path.iterdir() if p.is_file() and _wanted((p.name,))),
+                   key=lambda p: _natural_key(p.name))
+    total = sum(p.stat().st_size for p in files)
+    if total > max_bytes:
+        raise ClipError(f"{path.name}: frames take {total / 2**20:.0f} MB, over the "
+                        f"{max_bytes / 2**20:.0f} MB limit")
+    return files
+
+
+def _check_file(path: Path, max_bytes: int) -> None:
+    if not path.exists():
+        raise ClipError(f"file not found: {path.name}")
+    if path.is_dir():
+        return
+    size = path.stat().st_size
+    if size == 0:
+        raise ClipError(f"{path.name}: file is empty")
+    if size > max_bytes:
+        raise ClipError(f"{path.name}: file is {size / 2**20:.0f} MB, over the "
+                        f"{max_bytes / 2**20:.0f} MB limit")
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_EXTS + IMAGE_EXTS + (".zip",):
+        raise ClipError(f"{path.name}: unsupported file type {suffix or '(none)'}; use "
+                        f"{', '.join(e[1:] for e in VIDEO_EXTS)}, a zip of frames, or an image")
+
+
+def working_size(height: int, width: int, short_side: int, max_side: int) -> tuple[int, int]:
+    """Largest ``(H, W)`` with the aspect ratio kept (to rounding), short side ≤ `short_side`,
+    long side ≤ `max_side`, both even and ≥ 2; never upscales."""
+    scale = min(1.0, short_side / min(height, width), max_side / max(height, width))
+
+    def even(dim: int) -> int:
+        return max(2, int(np.floor(dim * scale + 1e-6)) // 2 * 2)
+
+    return even(height), even(width)
+
+
+def _fit(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    height, width = frame.shape[:2]
+    if (height, width) == size:
+        return frame
+    if height >= size[0] and width >= size[1] and height - size[0] < 2 and width - size[1] < 2:
+        return np.ascontiguousarray(frame[: size[0], : size[1]])  # odd → even: crop, no blur
+    shrink = height * width > size[0] * size[1]
+    return cv2.resize(frame, (size[1], size[0]),
+                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def load_clip(path: str | Path, *, max_frames: int = 300, short_side: int = 480,
+              max_side: int = 1280, start: int = 0, end: int | None = None, step: int = 1,
+              max_bytes: int = 200 * 2**20) -> LoadedClip:
+    """Decode frames ``start:end:step`` (at most `max_frames`) of a video, a zip or folder of
+    frames, or a single image, resized to the working size (see `working_size`).
+
+    Decoding is lazy: frames are resized as they arrive and reading stops one frame past the cap,
+    so a long video is never held in memory. Raises `ClipError` with a user-facing message.
+    """
+    path = Path(path)
+    _check_file(path, max_bytes)
+    if max_frames < 1 or step < 1 or start < 0:
+        raise ClipError("max_frames and step must be ≥ 1 and start ≥ 0")
+    stop = start + max_frames * step + 1  # one frame past the cap tells us we trimmed
+    stop = stop if end is None else min(end, stop)
+    fps, frames = _open_any(path, max_bytes)
+    with closing(frames):
+        clip = _collect(islice(frames, start, max(start, stop), step), max_frames,
+                        short_side, max_side)
+    if clip is None:
+        raise ClipError(f"{path.name}: no frames in the selected range")
+    clip.fps = fps / step
+    return clip
+
+
+def _open_any(path: Path, max_bytes: int) -> tuple[float, Iterator[np.ndarray]]:
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        files = _folder_files(path, max_bytes)
+        frames, count = (_decode_image(p, p.name) for p in files), len(files)
+    elif suffix in VIDEO_EXTS:
+        return _open_video(path)
+    elif suffix in IMAGE_EXTS:
+        return DEFAULT_FPS, (frame for frame in [_decode_image(path, path.name)])
+    else:
+        archive, members = _zip_members(path, max_bytes)
+        frames, count = _zip_frames(archive, members), len(members)
+    if not count:
+        frames.close()
+        raise ClipError(f"{path.name}: no {'/'.join(IMAGE_EXTS)} frames found")
+    return DEFAULT_FPS, frames
+
+
+def _collect(frames: Iterable[np.ndarray], max_frames: int, short_side: int,
+             max_side: int) -> LoadedClip | None:
+    out: list[np.ndarray] = []
+    notices: list[str] = []
+    source = size = None
+    mixed = False
+    for frame in frames:
+        if len(out) == max_frames:
+            notices.append(f"trimmed to {max_frames} frames (limit)")
+            break
+        if source is None:
+            source = frame.shape[:2]
+            size = working_size(*source, short_side, max_side)
+        mixed = mixed or frame.shape[:2] != source
+        out.append(_fit(frame, size))
+    if not out:
+        return None
+    if mixed:
+        notices.append("frames of different sizes were resized to match the first")
+    if size != source:
+        verb = "cropped to even size" if max(np.subtract(source, size)) < 2 else "resized"
+        notices.insert(0, f"{verb} from {source[1]}x{source[0]} to {size[1]}x{size[0]}")
+    return LoadedClip(frames=out, fps=DEFAULT_FPS, source_size=tuple(source), notices=notices)
+
+
+def probe_clip(path: str | Path) -> dict:
+    """Cheap metadata without decoding the frames.
+
+    Returns:
+        ``{"num_frames": int | None, "fps": float, "height": int, "width": int}`` of the source
+        (``num_frames`` is None when the container does not say).
+    """
+    path = Path(path)
+    _check_file(path, max_bytes=2**62)
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".zip":
+        if path.is_dir():
+            files = _folder_files(path, 2**62)
+            first = _decode_image(files[0], files[0].name) if files else None
+        else:
+            archive, files = _zip_members(path, 2**62)
+            with archive:
+                first = _read_member(archive, files[0]) if files else None
+        if first is None:
+            raise ClipError(f"{path.name}: no {'/'.join(IMAGE_EXTS)} frames found")
+        return {"num_frames": len(files), "fps": DEFAULT_FPS, "height": first.shape[0],
+                "width": first.shape[1]}
+    if suffix in IMAGE_EXTS or suffix == ".gif":
+        try:
+            with Image.open(path) as image:
+                count = getattr(image, "n_frames", 1)
+                fps = _video_fps({"duration": image.info.get("duration")}) if count > 1 else None
+                return {"num_frames": count, "fps": fps or DEFAULT_FPS,
+                        "height": image.height, "width": image.width}
+        except (UnidentifiedImageError, OSError) as exc:
+            raise ClipError(f"{path.name}: cannot read image ({exc})") from exc
+    return _probe_video(path)
+
+
+def _probe_video(path: Path) -> dict:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise ClipError(f"{path.name}: cannot open video (corrupt or unsupported codec)")
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        fps = _video_fps({"fps": capture.get(cv2.CAP_PROP_FPS)})
+    finally:
+        capture.release()
+    if height <= 0 or width <= 0:
+        raise ClipError(f"{path.name}: cannot read video size (corrupt file?)")
+    return {"num_frames": count if count > 0 else None, "fps": fps, "height": height,
+            "width": width}
+
+
+def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: float, *,
+              crf: int = 23) -> Path:
+    """Encode uint8 ``[H, W, 3]`` RGB frames as H.264 / yuv420p mp4 (plays in browsers).
+
+    Odd sizes are padded to even by repeating the last row/column. Frames must all share the
+    first frame's size. Returns the path written.
+    """
+    import imageio.v2 as iio
+
+    path = Path(path)
+    writer = None
+    try:
+        for index, frame in enumerate(frames):
+            frame = _to_rgb(frame)
+            if writer is None:
+                shape = frame.shape
+                writer = iio.get_writer(
+                    str(path), format="FFMPEG", fps=float(fps), codec="libx264",
+                    pixelformat="yuv420p", macro_block_size=1, quality=None,
+                    ffmpeg_log_level="error",
+                    ffmpeg_params=["-crf", str(crf), "-movflags", "+faststart"])
+            elif frame.shape != shape:
+                raise ValueError(f"frame {index} has shape {frame.shape}, expected {shape}")
+            pad = ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0))
+            writer.append_data(np.pad(frame, pad, mode="edge") if any(pad[0] + pad[1]) else frame)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        raise ValueError("write_mp4 needs at least one frame")
+    return path

@@ -1,0 +1,102 @@
+"""Benchmark `demo.clicks.mask_from_clicks` with simulated clicks (the NoC protocol) on the first
+frame of DAVIS-2016 sequences; prints per-sequence and mean IoU after 1..N clicks.
+
+Click simulation: the first click is the ground truth's interior point farthest from its
+boundary (distance transform); each next click goes to the point farthest from the boundary of
+the largest error region, positive for a false negative, negative for a false positive.
+
+    python scripts/bench_clicks.py --root /work/shared/data/davis2016-train \
+        --seqs bear,car-turn,flamingo,lucia,paragliding,stroller --clicks 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from demo.clicks import mask_from_clicks  # noqa: E402
+
+log = logging.getLogger("bench_clicks")
+HELD_OUT = "bear,car-turn,flamingo,lucia,paragliding,stroller"
+
+
+def iou(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Intersection over union of two bool masks (1.0 when both are empty)."""
+    union = np.logical_or(pred, gt).sum()
+    return float(np.logical_and(pred, gt).sum() / union) if union else 1.0
+
+
+def next_click(pred: np.ndarray, gt: np.ndarray) -> tuple[int, int, bool] | None:
+    """The NoC click: centre (farthest-from-boundary point) of the largest error region."""
+    best = None
+    for positive, error in ((True, gt & ~pred), (False, pred & ~gt)):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(error.astype(np.uint8), 8)
+        if count < 2:
+            continue
+        biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        area = int(stats[biggest, cv2.CC_STAT_AREA])
+        if best is None or area > best[0]:
+            best = (area, labels == biggest, positive)
+    if best is None:
+        return None
+    padded = np.pad(best[1], 1).astype(np.uint8)  # image border counts as boundary
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return int(x), int(y), best[2]
+
+
+def click_miou(dataset_root: str | Path, seqs: list[str], n_clicks: int,
+               use_prior: bool = False) -> list[list[float]]:
+    """IoU after 1..n_clicks for each sequence (rows follow `seqs`)."""
+    root = Path(dataset_root)
+    table = []
+    for seq in seqs:
+        frame = np.asarray(Image.open(root / "JPEGImages/480p" / seq / "00000.jpg").convert("RGB"))
+        gt = np.asarray(Image.open(root / "Annotations/480p" / seq / "00000.png").convert("L"))
+        gt = gt > 127
+        clicks: list[tuple[int, int, bool]] = []
+        pred = np.zeros_like(gt)
+        scores = []
+        for _ in range(n_clicks):
+            click = next_click(pred, gt)
+            if click is None:
+                scores.append(scores[-1] if scores else 1.0)
+                continue
+            clicks.append(click)
+            pred = mask_from_clicks(frame, clicks, prior=pred if use_prior and pred.any() else None)
+            scores.append(iou(pred, gt))
+        table.append(scores)
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default="/work/shared/data/davis2016-train")
+    parser.add_argument("--seqs", default=HELD_OUT, help="comma-separated sequence names")
+    parser.add_argument("--clicks", type=int, default=3)
+    parser.add_argument("--prior", action="store_true", help="feed the last mask as prior")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    seqs = [s for s in args.seqs.split(",") if s]
+    start = time.perf_counter()
+    table = click_miou(args.root, seqs, args.clicks, use_prior=args.prior)
+    seconds = (time.perf_counter() - start) / max(1, len(seqs) * args.clicks)
+    for seq, scores in zip(seqs, table):
+        log.info("%-16s %s", seq, " ".join(f"{s:.3f}" for s in scores))
+    means = np.mean(np.asarray(table), axis=0)
+    log.info("mIoU by clicks   %s", " ".join(f"{m:.3f}" for m in means))
+    log.info("1-click mIoU %.3f | %d-click mIoU %.3f | %.2f s per click", means[0], args.clicks,
+             means[-1], seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""demo.render: output contract (uint8 [H, W, 3], inputs untouched) and what each view encodes."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from demo import render
+from srnet import davis_palette
+
+
+@pytest.fixture()
+def frame() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+
+
+def _hue(rgb: tuple[int, int, int] | np.ndarray) -> int:
+    pixel = np.asarray(rgb, np.uint8).reshape(1, 1, 3)
+    return int(cv2.cvtColor(pixel, cv2.COLOR_RGB2HSV)[0, 0, 0])
+
+
+def test_every_view_is_uint8_rgb_and_leaves_inputs_alone(frame: np.ndarray) -> None:
+    original = frame.copy()
+    mask = np.zeros((30, 40), np.uint8)
+    mask[5:15, 5:20] = 2
+    flow = np.ones((6, 8, 2), np.float32)
+    views = [
+        render.overlay_mask(frame, mask),
+        render.draw_clicks(frame, [(10, 10, True), (50, 40, False)]),
+        render.heatmap(np.random.rand(6, 8), size=(60, 80)),
+        render.blend_heatmap(frame, np.random.rand(6, 8), alpha=0.4),
+        render.flow_to_color(flow),
+        render.color_wheel(64),
+        render.draw_offset_arrows(frame, flow * 5, step=10),
+        render.side_by_side([frame, mask > 0, np.random.rand(10, 10)], ["a", "b", "c"], 50),
+        render.confidence_plot([0.9, 0.5, 0.7], highlight=1, size=(200, 80)),
+        render.memory_timeline(20, {"permanent": [0], "local": [18]}, current=5, width=200),
+    ]
+    for view in views:
+        assert view.dtype == np.uint8 and view.ndim == 3 and view.shape[2] == 3
+    assert views[0].shape == frame.shape and views[2].shape == (60, 80, 3)
+    assert views[5].shape == (64, 64, 3)
+    assert np.array_equal(frame, original)
+
+
+def test_overlay_colours_match_the_palette(frame: np.ndarray) -> None:
+    mask = np.zeros((60, 80), np.uint8)
+    mask[10:30, 10:30], mask[35:55, 40:70] = 1, 3
+    solid = render.overlay_mask(frame, mask, alpha=1.0, contour=False)
+    palette = davis_palette()
+    assert np.array_equal(solid[20, 20], palette[1]) and np.array_equal(solid[45, 50], palette[3])
+    assert np.array_equal(solid[0, 0], frame[0, 0])
+    half = render.overlay_mask(frame, mask, alpha=0.5, contour=False)
+    expected = np.rint(frame[20, 20] * 0.5 + palette[1] * 0.5)
+    assert np.abs(half[20, 20].astype(int) - expected).max() <= 1
+    custom = np.zeros((256, 3), np.uint8)
+    custom[1] = (0, 0, 255)
+    small = render.overlay_mask(frame, mask[::2, ::2], alpha=1.0, palette=custom, contour=False)
+    assert tuple(small[20, 20]) == (0, 0, 255)  # a half-size mask is stretched to the frame
+
+
+def test_contour_is_drawn_on_the_object_edge(frame: np.ndarray) -> None:
+    mask = np.zeros((60, 80), np.uint8)
+    mask[10:40, 10:40] = 2
+    out = render.overlay_mask(frame, mask, alpha=0.0, contour=True)
+    assert np.array_equal(out[10, 25], davis_palette()[2])  # the top edge
+    assert np.array_equal(out[25, 25], frame[25, 25])  # alpha 0: interior unchanged
+
+
+def test_flow_colours_follow_the_wheel() -> None:
+    right = np.zeros((4, 4, 2), np.float32)
+    right[..., 0] = 3.0  # (dx, dy) = (3, 0)
+    color = render.flow_to_color(right)
+    wheel = render.color_wheel(129)
+    assert _hue(color[0, 0]) == _hue(wheel[64, 124])  # right side of the wheel
+    assert tuple(color[0, 0]) == (255, 0, 0)  # right = red, full brightness at the max
+    down = np.zeros((1, 1, 2), np.float32)
+    down[..., 1] = 1.0
+    assert _hue(render.flow_to_color(down)[0, 0]) == _hue(wheel[124, 64])
+    assert tuple(render.flow_to_color(np.zeros((2, 2, 2)))[0, 0]) == (0, 0, 0)  # zero → black
+    half = render.flow_to_color(right, max_magnitude=6.0)
+    assert 120 <= half[0, 0, 0] <= 135  # brightness ∝ length / max_magnitude
+    assert tuple(wheel[0, 0]) == (255, 255, 255)  # outside the disc
+
+
+def test_offsets_to_flow_xy_swaps_the_order() -> None:
+    offsets = np.stack([np.full((2, 3), 1.0), np.full((2, 3), 5.0)])  # (dy, dx)
+    flow = render.offsets_to_flow_xy(offsets)
+    assert flow.shape == (2, 3, 2) and tuple(flow[0, 0]) == (5.0, 1.0)
+
+
+def test_arrows_only_where_flow_is_big(frame: np.ndarray) -> None:
+    flow = np.zeros((6, 8, 2), np.float32)
+    flow[:, 4:] = (6.0, 2.0)  # right half moves, left half has sub-threshold jitter
+    flow[:, :4] = (0.2, -0.1)
+    out = render.draw_offset_arrows(frame, flow, step=10, min_magnitude=1.0)
+    changed = (out != frame).any(axis=2)
+    assert not changed[:, :38].any()
+    assert changed[:, 40:].sum() > 50
+
+
+def test_clicks_are_coloured_by_label(frame: np.ndarray) -> None:
+    out = render.draw_clicks(frame, [(20, 20, True), (60, 40, False)], radius=4)
+    assert tuple(out[20, 20]) == render.POSITIVE_RGB
+    assert tuple(out[40, 60]) == render.NEGATIVE_RGB
+    assert (out[20, 24:28] == 255).all(axis=1).any()  # the white ring
+
+
+def test_heatmap_range_and_clipping() -> None:
+    values = np.array([[0.0, 1.0]], np.float32)
+    jet = render.heatmap(values)
+    assert jet[0, 0, 2] > jet[0, 0, 0] and jet[0, 1, 0] > jet[0, 1, 2]  # low blue, high red
+    clipped = render.heatmap(values, vmin=0.0, vmax=0.5)
+    assert np.array_equal(clipped[0, 1], render.heatmap(np.array([[1.0]]), vmin=0, vmax=1)[0, 0])
+    negative = render.heatmap(np.array([[-2.0, 0.0]]), vmin=-2.0, vmax=0.0)
+    assert np.array_equal(negative, jet)  # an explicit vmax of 0 is honoured
+    nan = render.heatmap(np.array([[np.nan, 1.0]]), vmin=0.0, vmax=1.0)
+    assert np.array_equal(nan[0, 0], jet[0, 0])
+
+
+def test_side_by_side_layout(frame: np.ndarray) -> None:
+    panel = render.side_by_side([frame, frame[:, :40]], ["full", "half"], height=120, gap=4)
+    bar = max(16, 120 // 10)
+    assert panel.shape == (120 + bar, 160 + 4 + 80, 3)
+    with pytest.raises(ValueError):
+        render.side_by_side([frame], ["a", "b"])
+
+
+def test_confidence_plot_marks_the_lowest_frame() -> None:
+    values = [0.9, 0.85, 0.2, 0.8, 0.95]
+    plot = render.confidence_plot(values, highlight=4, size=(300, 100))
+    red = np.all(plot == render.NEGATIVE_RGB, axis=2)
+    ys, xs = np.nonzero(red[:84])  # the dot, above the label row
+    x_of_min = 28 + (300 - 8 - 28) * 2 / 4
+    assert xs.size and abs(xs.mean() - x_of_min) < 4
+    assert render.confidence_plot([], None).shape == (120, 480, 3)
+
+
+def test_memory_timeline_rows() -> None:
+    strip = render.memory_timeline(10, {"permanent": [0], "local": [9]}, current=5, width=170,
+                                   row_height=14)
+    assert strip.shape == (2 * 14 + 2, 170, 3)
+    assert tuple(strip[7, 72]) == render.MEMORY_RGB["permanent"]
+    assert tuple(strip[21, 165]) == render.MEMORY_RGB["local"]
+    assert tuple(strip[7, 125]) == (0, 0, 0)  # current-frame marker

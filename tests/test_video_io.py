@@ -1,0 +1,166 @@
+"""demo.video_io: clip loading limits, zip safety, resize rules and the mp4 round trip."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from demo import video_io
+from demo.video_io import ClipError, load_clip, probe_clip, working_size, write_mp4
+
+
+def _png(color: tuple[int, int, int], size: tuple[int, int] = (32, 48)) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full(size + (3,), color, np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _frame_folder(path: Path, count: int, size: tuple[int, int] = (32, 48)) -> Path:
+    path.mkdir()
+    for i in range(count):  # red channel encodes the index; names need natural sorting
+        (path / f"f{i}.png").write_bytes(_png((10 * i, 0, 0), size))
+    return path
+
+
+def test_missing_empty_unsupported_and_oversized(tmp_path: Path) -> None:
+    with pytest.raises(ClipError, match="not found"):
+        load_clip(tmp_path / "nope.mp4")
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    with pytest.raises(ClipError, match="empty"):
+        load_clip(tmp_path / "empty.mp4")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ClipError, match="unsupported"):
+        load_clip(tmp_path / "notes.txt")
+    (tmp_path / "big.png").write_bytes(_png((1, 2, 3), (64, 64)))
+    with pytest.raises(ClipError, match="limit"):
+        load_clip(tmp_path / "big.png", max_bytes=100)
+
+
+def test_corrupt_video_raises_clip_error(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(ClipError):
+        load_clip(bad)
+    assert issubclass(ClipError, ValueError)
+
+
+@pytest.mark.parametrize("name", ["../evil.png", "/etc/evil.png", "a/../../evil.png", "C:/x.png"])
+def test_zip_with_unsafe_member_is_rejected(tmp_path: Path, name: str) -> None:
+    archive = tmp_path / "frames.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ok/00000.png", _png((1, 2, 3)))
+        zf.writestr(name, _png((1, 2, 3)))
+    with pytest.raises(ClipError, match="unsafe"):
+        load_clip(archive)
+
+
+def test_zip_bomb_rejected_by_uncompressed_size(tmp_path: Path) -> None:
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("00000.bmp", b"\0" * (4 * 2**20))
+    assert archive.stat().st_size < 2**20
+    with pytest.raises(ClipError, match="unpack"):
+        load_clip(archive, max_bytes=2**20)
+
+
+def test_zip_natural_order_ignores_junk_and_fixes_sizes(tmp_path: Path) -> None:
+    archive = tmp_path / "frames.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i in (10, 2, 1):
+            zf.writestr(f"clip/frame{i}.png", _png((i, 0, 0)))
+        zf.writestr("clip/frame3.jpg", _png((3, 0, 0), (16, 24)))  # PIL sniffs the content
+        zf.writestr("__MACOSX/clip/._frame1.png", b"junk")
+        zf.writestr("clip/.hidden.png", b"junk")
+        zf.writestr("clip/readme.txt", b"text")
+    clip = load_clip(archive)
+    assert [int(f[0, 0, 0]) for f in clip.frames] == [1, 2, 3, 10]
+    assert all(f.shape == (32, 48, 3) for f in clip.frames)
+    assert any("different sizes" in n for n in clip.notices)
+
+
+def test_frame_cap_start_end_step(tmp_path: Path) -> None:
+    folder = _frame_folder(tmp_path / "frames", 10)
+    clip = load_clip(folder, max_frames=4)
+    assert [int(f[0, 0, 0]) for f in clip.frames] == [0, 10, 20, 30]
+    assert any("trimmed to 4" in n for n in clip.notices)
+    clip = load_clip(folder, start=2, step=3)
+    assert [int(f[0, 0, 0]) for f in clip.frames] == [20, 50, 80]
+    assert clip.fps == pytest.approx(video_io.DEFAULT_FPS / 3)
+    assert not any("trimmed" in n for n in clip.notices)
+    clip = load_clip(folder, start=1, end=3)
+    assert [int(f[0, 0, 0]) for f in clip.frames] == [10, 20]
+    with pytest.raises(ClipError, match="no frames"):
+        load_clip(folder, start=50)
+
+
+def test_decoding_stops_at_the_cap(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pulled = itertools.count()
+
+    def endless() -> object:
+        while True:
+            next(pulled)
+            yield np.zeros((8, 8, 3), np.uint8)
+
+    monkeypatch.setattr(video_io, "_open_any", lambda path, max_bytes: (30.0, endless()))
+    (tmp_path / "long.mp4").write_bytes(b"x")
+    clip = load_clip(tmp_path / "long.mp4", max_frames=5, step=2)
+    assert len(clip.frames) == 5
+    assert next(pulled) <= 5 * 2 + 1  # frames decoded before stopping
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ((1080, 1920), (480, 852)),  # short side 480, kept even
+    ((2000, 500), (1280, 320)),  # long side limit wins
+    ((101, 151), (100, 150)),  # small odd frame: only made even
+    ((100, 200), (100, 200)),  # never upscaled
+])
+def test_working_size_rules(source: tuple[int, int], expected: tuple[int, int]) -> None:
+    assert working_size(*source, short_side=480, max_side=1280) == expected
+
+
+def test_single_image_loads_as_one_resized_frame(tmp_path: Path) -> None:
+    (tmp_path / "one.jpg").write_bytes(_png((200, 100, 50), (600, 900)))
+    clip = load_clip(tmp_path / "one.jpg", short_side=300)
+    assert len(clip.frames) == 1
+    assert clip.frames[0].shape == (300, 450, 3) and clip.source_size == (600, 900)
+    assert any("resized from 900x600 to 450x300" in n for n in clip.notices)
+    assert probe_clip(tmp_path / "one.jpg")["num_frames"] == 1
+
+
+def test_mp4_round_trip(tmp_path: Path) -> None:
+    colors = [(220, 30, 30), (30, 220, 30), (30, 30, 220)] * 4
+    frames = [np.full((63, 81, 3), c, np.uint8) for c in colors]  # odd size gets padded
+    path = write_mp4(tmp_path / "out.mp4", frames, fps=12)
+    assert probe_clip(path) == {"num_frames": 12, "fps": 12.0, "height": 64, "width": 82}
+    clip = load_clip(path)
+    assert len(clip.frames) == 12 and clip.fps == pytest.approx(12.0)
+    for frame, color in zip(clip.frames, colors):
+        assert np.abs(frame[10:50, 10:70].mean(axis=(0, 1)) - color).max() < 12
+    with pytest.raises(ValueError):
+        write_mp4(tmp_path / "none.mp4", [], fps=12)
+
+
+def test_opencv_fallback_when_imageio_fails(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    path = write_mp4(tmp_path / "clip.mp4", [np.full((32, 48, 3), 90, np.uint8)] * 5, fps=8)
+
+    def broken(path: Path) -> None:
+        raise OSError("no ffmpeg today")
+
+    monkeypatch.setattr(video_io, "_imageio_frames", broken)
+    clip = load_clip(path)
+    assert len(clip.frames) == 5 and clip.fps == pytest.approx(8.0)
+    assert abs(int(clip.frames[2][16, 24, 1]) - 90) < 8
+
+
+def test_gif_loads_with_its_frame_rate(tmp_path: Path) -> None:
+    images = [Image.fromarray(np.full((20, 30, 3), 40 * i, np.uint8)) for i in range(4)]
+    images[0].save(tmp_path / "a.gif", save_all=True, append_images=images[1:], duration=100)
+    clip = load_clip(tmp_path / "a.gif")
+    assert len(clip.frames) == 4 and clip.fps == pytest.approx(10.0)
