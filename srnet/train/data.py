@@ -1,0 +1,157 @@
+"""Where training batches come from: DAVIS-layout roots → training/holdout sequences → either the
+feature-cache sampler (frozen Lite0 trunk, "shared" value encoder) or image clips from
+`srnet.data` (any config). Also the max-skip curriculum. No model code runs here except the
+trunk while the cache is built. Curriculum: `srnet.data.CurriculumSchedule` (STCN's max skip)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from srnet.config import ModelConfig
+from srnet.data import ClipDataset, CurriculumSchedule, VOSDataset, train_val_split
+from srnet.model import SRNet
+from srnet.train import distributed as ddp
+from srnet.train.batch import TrainBatch
+from srnet.train.cached_sampler import CachedClipSampler, FeatureAugment, sampler_from_paths
+from srnet.train.config import TrainConfig
+from srnet.train.feature_cache import (
+    SeqRef,
+    build_feature_cache,
+    cache_size_bytes,
+    trunk_fingerprint,
+)
+from srnet.train.losses import masks_to_index
+
+log = logging.getLogger(__name__)
+
+
+class DataSource(Protocol):
+    """A seeded batch sampler whose position can be saved and restored (exact resume)."""
+
+    def sample_batch(self, batch_size: int, progress: float) -> TrainBatch:
+        """`progress` = fraction of training done (drives the max-skip curriculum)."""
+        ...
+
+    def state_dict(self) -> dict: ...
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+def open_datasets(roots: Sequence[str | Path]) -> list[VOSDataset]:
+    return [VOSDataset(root) for root in roots]
+
+
+def training_refs(datasets: Sequence[VOSDataset], holdout: Sequence[str]) -> list[SeqRef]:
+    """Every sequence not in `holdout`, tagged with its root folder's name (the cache key)."""
+    refs = []
+    for dataset in datasets:
+        train_seqs, _ = train_val_split(dataset.sequences, holdout)
+        refs += [SeqRef(dataset.root.name, seq, dataset) for seq in train_seqs]
+    if not refs:
+        raise ValueError("no training sequences left after removing the holdout")
+    return refs
+
+
+def can_use_cache(model: SRNet, frozen: bool) -> bool:
+    """The cache needs a frozen trunk and a value encoder that never looks at the image."""
+    return frozen and model.cfg.value_backbone == "shared"
+
+
+def build_source(cfg: TrainConfig, model: SRNet, frozen: bool, roots: Sequence[str | Path],
+                 info: ddp.DistInfo) -> tuple[DataSource, list[VOSDataset]]:
+    """(training batch sampler for this rank, datasets for the holdout evaluation)."""
+    datasets = open_datasets(roots)
+    refs = training_refs(datasets, cfg.holdout)
+    log.info("%d training sequences; holdout %s", len(refs), ", ".join(cfg.holdout))
+    seed = cfg.seed + 1000 * info.rank
+    if cfg.use_cache and not can_use_cache(model, frozen):
+        log.warning("feature cache disabled: it needs a frozen trunk and the 'shared' value "
+                    "encoder (this run trains the trunk or encodes images per frame)")
+    if cfg.use_cache and can_use_cache(model, frozen):
+        return cached_source(cfg, model, refs, info, seed), datasets
+    return image_source(cfg, datasets, seed), datasets
+
+
+def cached_source(cfg: TrainConfig, model: SRNet, refs: list[SeqRef], info: ddp.DistInfo,
+                  seed: int) -> CachedClipSampler:
+    """Build missing cache files (split across ranks), then a sampler over all of them."""
+    trunk = model.key_encoder.trunk
+    fingerprint = trunk_fingerprint(trunk, model.cfg.key_backbone)
+    mine = refs[info.rank::info.world_size]
+    build_feature_cache(trunk, mine, Path(cfg.cache_dir), cfg.cache_scales, fingerprint,
+                        info.device)
+    ddp.barrier(info)
+    paths = build_feature_cache(trunk, refs, Path(cfg.cache_dir), cfg.cache_scales, fingerprint,
+                                info.device)  # every file exists now: only collects the paths
+    log.info("feature cache: %d files, %.2f GB", len(paths),
+             cache_size_bytes(list(paths.values())) / 1e9)
+    augment = FeatureAugment(flip_prob=cfg.flip_prob, paste_prob=cfg.paste_prob,
+                             affine_prob=cfg.affine_prob)
+    return sampler_from_paths(paths, cfg.crop, cfg.num_frames, cfg.max_objects, augment, seed,
+                              CurriculumSchedule())
+
+
+def prepare_cache(cfg: TrainConfig, model_cfg: ModelConfig, roots: Sequence[str | Path]
+                  ) -> int:
+    """Build the feature cache for `cfg`'s training sequences and return its size in bytes
+    (`python -m srnet train --cache-only`); resumable like every cache build."""
+    from srnet.train.model_setup import build_model
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    info = ddp.DistInfo(device=torch.device(cfg.device or ("cuda" if torch.cuda.is_available()
+                                                           else "cpu")))
+    model, frozen = build_model(cfg, model_cfg)
+    if not can_use_cache(model, frozen):
+        raise ValueError(f"the {model_cfg.name} config cannot train from cached features")
+    refs = training_refs(open_datasets(roots), cfg.holdout)
+    sampler = cached_source(cfg, model.to(info.device), refs, info, cfg.seed)
+    return cache_size_bytes([s.path for seqs in sampler.seqs.values() for s in seqs])
+
+
+def image_source(cfg: TrainConfig, datasets: Sequence[VOSDataset], seed: int
+                 ) -> ImageClipSource:
+    """Augmented image clips from `srnet.data.ClipDataset` (the model runs its trunk each step)."""
+    train_sets = []
+    for dataset in datasets:
+        train_seqs, _ = train_val_split(dataset.sequences, cfg.holdout)
+        if train_seqs:
+            train_sets.append(VOSDataset.from_dirs(dataset.image_root, dataset.mask_root,
+                                                   train_seqs, dataset.frame_step))
+    clips = ClipDataset(train_sets, length=2**62, seed=seed, p_paste=cfg.paste_prob,
+                        num_frames=cfg.num_frames, crop=(cfg.crop, cfg.crop),
+                        max_objects=cfg.max_objects)
+    return ImageClipSource(clips, cfg.data_threads)
+
+
+class ImageClipSource:
+    """Batches of `ClipDataset` items drawn in index order. Item i is a pure function of (seed, i,
+    max skip), so the position `drawn` is the whole sampler state; a thread pool decodes and warps
+    the clips of one batch in parallel (OpenCV releases the GIL)."""
+
+    def __init__(self, clips: ClipDataset, threads: int = 4) -> None:
+        self.clips, self.drawn = clips, 0
+        self.pool = ThreadPoolExecutor(max(1, threads)) if threads > 1 else None
+
+    def sample_batch(self, batch_size: int, progress: float) -> TrainBatch:
+        self.clips.set_progress(progress)
+        indices = range(self.drawn, self.drawn + batch_size)
+        self.drawn += batch_size
+        items = list(self.pool.map(self.clips.clip, indices) if self.pool else
+                     map(self.clips.clip, indices))
+        frames = torch.from_numpy(np.stack([c.frames for c in items]))  # [B, T, 3, H, W]
+        masks = torch.from_numpy(np.stack([c.masks for c in items]))  # [B, T, K, H, W]
+        valid = torch.from_numpy(np.stack([c.valid_objects for c in items]))  # [B, K]
+        return TrainBatch(frames, None, masks, masks_to_index(masks), valid)
+
+    def state_dict(self) -> dict:
+        return {"drawn": self.drawn}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.drawn = int(state["drawn"])

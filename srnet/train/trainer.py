@@ -1,0 +1,265 @@
+"""The training loop: build the model (ImageNet trunk, frozen for Lite0), AdamW + warm-up/decay,
+bootstrapped CE + PTM auxiliary loss, holdout J&F, resumable `last.pt`, `best.pt` / `final.pt`
+inference checkpoints, `log.jsonl`, and DDP under `torchrun` (only rank 0 logs, evaluates, saves).
+
+This module must not parse command lines (that is `srnet.train.cli`) nor read frames itself
+(that is `srnet.train.data`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from srnet.checkpoint import save_checkpoint
+from srnet.config import ModelConfig
+from srnet.model import SRNet
+from srnet.train import distributed as ddp
+from srnet.train.config import TrainConfig
+from srnet.train.data import DataSource, build_source
+from srnet.train.evaluate import evaluate_holdout
+from srnet.train.losses import SegmentationLoss
+from srnet.train.model_setup import build_model, build_optimizer, set_train_mode
+from srnet.train.monitor import RunLogger, stop_on_signals
+from srnet.train.prefetch import Prefetcher
+from srnet.train.state import (
+    TrainState,
+    load_train_state,
+    restore,
+    rng_state,
+    save_train_state,
+    truncate_log,
+)
+
+log = logging.getLogger(__name__)
+__all__ = ["TrainConfig", "TrainResult", "train"]
+
+
+@dataclass
+class TrainResult:
+    """What `train` returns: the step reached, the best holdout J&F (−1 if never evaluated), the
+    run folder and this process's trained model (unwrapped from DDP)."""
+
+    step: int
+    best_jf: float
+    out_dir: Path
+    model: SRNet
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _autocast(device: torch.device, enabled: bool) -> tuple[Any, Any]:
+    """(autocast context factory, GradScaler or None): AMP only on CUDA."""
+    if not (enabled and device.type == "cuda"):
+        return contextlib.nullcontext, None
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
+
+
+def train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | Path]
+          ) -> TrainResult:
+    """Train (or resume) a model.
+
+    Files in `cfg.out_dir`: last.pt (training state), best.pt (best holdout J&F), final.pt (end of
+    the run), log.jsonl, train_config.json.
+    """
+    info = ddp.setup(cfg.device)
+    threads = torch.get_num_threads()
+    try:
+        return _train(cfg, model_cfg, data_roots, info)
+    finally:
+        torch.set_num_threads(threads)  # cfg.threads applies to this run only
+        ddp.cleanup(info)
+
+
+def _train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | Path],
+           info: ddp.DistInfo) -> TrainResult:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _seed_everything(cfg.seed + 1000 * info.rank)
+    model, frozen = build_model(cfg, model_cfg)
+    model.to(info.device)
+    source, eval_sets = build_source(cfg, model, frozen, data_roots, info)
+    optimizer, scheduler = build_optimizer(cfg, model)
+    autocast, scaler = _autocast(info.device, cfg.amp)
+    state = TrainState()
+    last_path = out_dir / "last.pt"
+    if cfg.resume and last_path.is_file():
+        payload = load_train_state(last_path)
+        state, sampler_state = restore(payload, model=model, optimizer=optimizer,
+                                       scheduler=scheduler, scaler=scaler, rank=info.rank,
+                                       world_size=info.world_size)
+        if sampler_state is not None:
+            source.load_state_dict(sampler_state)
+        log.info("resumed from %s at step %d", last_path, state.step)
+    if info.is_main:
+        truncate_log(out_dir / "log.jsonl", state.step)  # a fresh start clears an old log
+        meta = {"train": cfg.to_dict(), "model": model_cfg.to_dict(), "world_size":
+                info.world_size, "data": [str(r) for r in data_roots]}
+        (out_dir / "train_config.json").write_text(json.dumps(meta, indent=2))
+    wrapped: nn.Module = model
+    if info.enabled:
+        wrapped = DistributedDataParallel(
+            model, device_ids=[info.device.index] if info.device.type == "cuda" else None,
+            find_unused_parameters=cfg.ddp_find_unused)
+    loss_fn = SegmentationLoss(model_cfg.ptm.aux_loss_weight, int(cfg.boot_start * cfg.steps),
+                               int(cfg.boot_end * cfg.steps), cfg.top_p)
+    logger = RunLogger(out_dir, info.is_main, cfg.progress, state.step, cfg.steps)
+    ctx = _LoopContext(cfg, info, model, wrapped, source, optimizer, scheduler, scaler,
+                       autocast, loss_fn, logger, eval_sets, frozen)
+    try:
+        with stop_on_signals() as flag:
+            ctx.run(state, flag)
+    finally:
+        logger.close()
+    return TrainResult(state.step, state.best_jf, out_dir, model)
+
+
+class _LoopContext:
+    """Everything the loop needs, so each phase (step, log, eval, save) is a short method."""
+
+    def __init__(self, cfg, info, model, wrapped, source, optimizer, scheduler, scaler, autocast,
+                 loss_fn, logger, eval_sets, frozen) -> None:
+        self.cfg, self.info, self.model, self.wrapped = cfg, info, model, wrapped
+        self.source: DataSource = source
+        self.batches: Prefetcher | None = None
+        self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
+        self.autocast, self.loss_fn, self.logger = autocast, loss_fn, logger
+        self.eval_sets, self.frozen = eval_sets, frozen
+        self.out_dir = Path(cfg.out_dir)
+        self.started = time.perf_counter()
+        self.wall_before = 0.0  # training wall time of earlier invocations (from last.pt)
+
+    def wall_s(self) -> float:
+        """Wall-clock seconds this run has taken so far, across resumes."""
+        return self.wall_before + time.perf_counter() - self.started
+
+    def run(self, state: TrainState, flag: dict[str, bool]) -> None:
+        self.wall_before = float(state.extra.get("wall_s", 0.0))
+        self.batches = Prefetcher(self.source, self.cfg.batch_size, self.cfg.steps, state.step)
+        try:
+            self._run(state, flag)
+        finally:
+            self.batches.close()
+
+    def _run(self, state: TrainState, flag: dict[str, bool]) -> None:
+        cfg = self.cfg
+        if state.step >= cfg.steps:
+            log.info("%s already finished %d steps; nothing to do", self.out_dir, state.step)
+            return
+        set_train_mode(self.model, self.frozen)
+        window: list[dict[str, float]] = []
+        tick = time.perf_counter()
+        since_tick = 0
+        stop_at = cfg.steps if cfg.run_steps is None else min(cfg.steps,
+                                                              state.step + cfg.run_steps)
+        while state.step < cfg.steps:
+            parts = self.train_step(state.step)
+            state.step += 1
+            window.append(parts)
+            since_tick += 1
+            self.logger.tick(parts)
+            if state.step % cfg.log_every == 0 or state.step == cfg.steps:
+                now = time.perf_counter()
+                self.log_window(state.step, window, since_tick / max(now - tick, 1e-9))
+                window, tick, since_tick = [], now, 0
+            if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step < cfg.steps:
+                self.evaluate(state)
+            if state.step == cfg.steps:
+                break
+            stop = ddp.broadcast_flag(self.info, flag["stop"] or state.step >= stop_at)
+            if state.step % cfg.ckpt_every == 0 or stop:
+                self.save_state(state)
+            if stop:
+                log.warning("stopped at step %d; re-run with the same --out to resume", state.step)
+                return
+        if cfg.eval_every:
+            self.evaluate(state)
+        self.save_state(state)
+        if self.info.is_main:
+            save_checkpoint(self.out_dir / "final.pt", self.model, self._meta(state))
+
+    def train_step(self, step: int) -> dict[str, float]:
+        cfg = self.cfg
+        batch = self.batches.next_batch().to(self.info.device)
+        with self.autocast():
+            out = self.wrapped(batch.frames, batch.masks[:, 0], batch.valid,
+                               trunk_feats=batch.trunk_feats)
+        parts = self.loss_fn(out.logits, out.aux_logits, batch.target, batch.masks,
+                             batch.valid, step)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(parts.total).backward()
+            self.scaler.unscale_(self.optimizer)
+        else:
+            parts.total.backward()
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip or float("inf"))
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.scheduler.step()
+        return {**parts.as_dict(), "grad_norm": float(grad_norm)}
+
+    def log_window(self, step: int, window: list[dict[str, float]], steps_per_s: float) -> None:
+        means = {k: float(np.mean([w[k] for w in window])) for k in window[0]}
+        record = {"step": step, **means, "lr": self.scheduler.get_last_lr()[0],
+                  "steps_per_s": steps_per_s, "wall_s": self.wall_s(), "time": time.time()}
+        self.logger.write(record)
+        if self.logger.bar is None and self.info.is_main:
+            log.info("step %d loss %.4f (ce %.4f aux %.4f) lr %.2e %.2f steps/s", step,
+                     means["loss"], means["ce"], means["aux"], record["lr"], steps_per_s)
+
+    def evaluate(self, state: TrainState) -> None:
+        if self.info.is_main and self.eval_sets:
+            seqs = self.cfg.eval_seqs or self.cfg.holdout
+            score = evaluate_holdout(self.model, self.eval_sets, seqs,
+                                     short_side=self.cfg.eval_size,
+                                     max_frames=self.cfg.eval_frames, device=self.info.device)
+            if score is not None:
+                self.logger.write({"step": state.step, **score.as_dict(), "wall_s": self.wall_s(),
+                                   "time": time.time()})
+                log.info("step %d holdout J&F %.4f (J %.4f, F %.4f) in %.0f s", state.step,
+                         score.JF, score.J, score.F, score.seconds)
+                if state.best_jf < score.JF:
+                    state.best_jf = score.JF
+                    save_checkpoint(self.out_dir / "best.pt", self.model,
+                                    {**self._meta(state), **score.as_dict()})
+        ddp.barrier(self.info)
+        set_train_mode(self.model, self.frozen)
+
+    def save_state(self, state: TrainState) -> None:
+        state.extra["wall_s"] = self.wall_s()
+        ranks = ddp.gather_objects(self.info, {"rng": rng_state(),
+                                               "sampler": self.batches.state_dict()})
+        if self.info.is_main:
+            save_train_state(self.out_dir / "last.pt", model=self.model,
+                             optimizer=self.optimizer, scheduler=self.scheduler,
+                             scaler=self.scaler, state=state, rank_states=ranks,
+                             meta=self._meta(state))
+        ddp.barrier(self.info)
+
+    def _meta(self, state: TrainState) -> dict[str, Any]:
+        return {"step": state.step, "best_jf": state.best_jf, "train": self.cfg.to_dict(),
+                "summary": f"{self.model.cfg.name}, {state.step} steps"}
