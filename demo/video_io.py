@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from srnet import write_mp4 as srnet_write_mp4
+
 log = logging.getLogger(__name__)
 
 VIDEO_EXTS = (".mp4", ".webm", ".mov", ".avi", ".mkv", ".gif", ".m4v")
@@ -369,32 +371,6 @@ def _probe_video(path: Path) -> dict:
 
 def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: float, *,
               crf: int = 23) -> Path:
-    """Encode uint8 ``[H, W, 3]`` RGB frames as H.264 / yuv420p mp4 (plays in browsers).
-
-    Odd sizes are padded to even by repeating the last row/column. Frames must all share the
-    first frame's size. Returns the path written.
-    """
-    import imageio.v2 as iio
-
-    path = Path(path)
-    writer = None
-    try:
-        for index, frame in enumerate(frames):
-            frame = _to_rgb(frame)
-            if writer is None:
-                shape = frame.shape
-                writer = iio.get_writer(
-                    str(path), format="FFMPEG", fps=float(fps), codec="libx264",
-                    pixelformat="yuv420p", macro_block_size=1, quality=None,
-                    ffmpeg_log_level="error",
-                    ffmpeg_params=["-crf", str(crf), "-movflags", "+faststart"])
-            elif frame.shape != shape:
-                raise ValueError(f"frame {index} has shape {frame.shape}, expected {shape}")
-            pad = ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0))
-            writer.append_data(np.pad(frame, pad, mode="edge") if any(pad[0] + pad[1]) else frame)
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
-        raise ValueError("write_mp4 needs at least one frame")
-    return path
+    """H.264 mp4 of RGB frames (any uint8/float/gray input is converted first); the encoder is
+    the package's single implementation, `srnet.write_mp4`."""
+    return srnet_write_mp4(path, (_to_rgb(frame) for frame in frames), fps, crf=crf)

@@ -13,6 +13,7 @@ from pathlib import Path
 from srnet.checkpoint import CheckpointError, load_model, save_checkpoint
 from srnet.config import FAMConfig, InferenceConfig, ModelConfig, PTMConfig
 from srnet.inference import InferenceSession, Predictor, StepOutput, StepVisuals
+from srnet.io import write_mp4
 from srnet.model import SRNet
 from srnet.palette import davis_palette, load_index_mask, save_index_mask
 
@@ -33,5 +34,5 @@ __all__ = [
     "DEFAULT_CHECKPOINT", "CheckpointError", "FAMConfig", "InferenceConfig", "InferenceSession",
     "ModelConfig", "PTMConfig", "Predictor", "SRNet", "StepOutput", "StepVisuals",
     "davis_palette", "load_index_mask", "load_model", "load_predictor", "save_checkpoint",
-    "save_index_mask",
+    "save_index_mask", "write_mp4",
 ]

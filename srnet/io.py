@@ -73,19 +73,33 @@ def overlay(frame: np.ndarray, index_mask: np.ndarray, alpha: float = 0.5) -> np
     return out.astype(np.uint8)
 
 
-def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: float = 24.0) -> Path:
-    """H.264 (yuv420p) mp4 that browsers play; odd sizes are padded to even."""
+def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: float = 24.0, *,
+              crf: int = 23) -> Path:
+    """Encode uint8 ``[H, W, 3]`` RGB frames as H.264 / yuv420p mp4 that browsers play.
+
+    Odd sizes are padded to even by repeating the last row/column; every frame must share the
+    first frame's size. Returns the path written.
+    """
     import imageio.v2 as imageio
 
     path = Path(path)
-    writer = imageio.get_writer(str(path), fps=fps, codec="libx264", pixelformat="yuv420p",
-                                macro_block_size=1, ffmpeg_log_level="error")
+    writer, shape = None, None
     try:
-        for frame in frames:
-            pad_h, pad_w = frame.shape[0] % 2, frame.shape[1] % 2
-            if pad_h or pad_w:
-                frame = np.pad(frame, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-            writer.append_data(frame)
+        for index, frame in enumerate(frames):
+            if writer is None:
+                shape = frame.shape
+                writer = imageio.get_writer(
+                    str(path), format="FFMPEG", fps=float(fps), codec="libx264",
+                    pixelformat="yuv420p", macro_block_size=1, quality=None,
+                    ffmpeg_log_level="error",
+                    ffmpeg_params=["-crf", str(crf), "-movflags", "+faststart"])
+            elif frame.shape != shape:
+                raise ValueError(f"frame {index} has shape {frame.shape}, expected {shape}")
+            pad = ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0))
+            writer.append_data(np.pad(frame, pad, mode="edge") if any(pad[0] + pad[1]) else frame)
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        raise ValueError("write_mp4 needs at least one frame")
     return path
