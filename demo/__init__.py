@@ -1,0 +1,13 @@
+"""The Gradio demo of SRNet: `build_demo(predictor, cfg)` builds the app for one shared
+predictor; `DemoConfig` holds its limits. Imports only the `srnet` public API.
+
+Module map: `config` (DemoConfig) · `state` (per-tab DemoState) · `ui` (layout + wiring) ·
+`handlers*` (callbacks by task) · `explain` (texts for learners) · `video_io`, `render`,
+`clicks`, `export` (pure numpy/OpenCV building blocks, no gradio).
+"""
+
+from demo.config import DemoConfig
+from demo.handlers_propagate import measure_fps
+from demo.ui import build_demo
+
+__all__ = ["DemoConfig", "build_demo", "measure_fps"]

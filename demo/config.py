@@ -1,0 +1,48 @@
+"""DemoConfig: every limit and setting of the Gradio demo in one typed place (no literals in
+handlers). Built by `app.py` from command-line flags / environment; tests build small ones."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Limits, sizes and paths of the demo.
+
+    The working size is the short side clips are decoded to; the model then runs at that size
+    (the session's `InferenceConfig.short_side`), so what the user sees is what the model sees.
+    """
+
+    short_side_gpu: int = 480  # working short side on CUDA
+    short_side_cpu: int = 360  # smaller on the CPU, so a demo clip propagates in seconds
+    max_side: int = 1280  # cap on the long side after resizing
+    max_frames_gpu: int = 200  # longer clips are trimmed with a visible notice
+    max_frames_cpu: int = 90
+    max_upload_bytes: int = 200 * 2**20  # per uploaded file (also passed to launch)
+    examples_dir: Path = EXAMPLES_DIR  # <name>/clip.mp4 + <name>/first_mask.png
+    state_ttl_s: int = 3600  # a tab's state (frames, memory, results) is dropped after this
+    gpu_concurrency: int = 1  # GPU jobs run one at a time (one shared queue, id "gpu")
+    queue_size: int = 16  # waiting jobs beyond this are refused with a "busy" message
+    temp_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "srnet-demo")
+    visuals_keep: int = 60  # frames whose internals (StepVisuals) are kept per session
+    random_weights: bool = False  # debug: the model is untrained; the UI says so
+    checkpoint_note: str = ""  # shown in the header (checkpoint name / training summary)
+    fps_hint: float | None = None  # measured frames/s at the working size (header banner)
+
+    def short_side(self, device_type: str) -> int:
+        return self.short_side_gpu if device_type == "cuda" else self.short_side_cpu
+
+    def max_frames(self, device_type: str) -> int:
+        return self.max_frames_gpu if device_type == "cuda" else self.max_frames_cpu
+
+    def example_names(self) -> list[str]:
+        """Bundled examples: folders holding clip.mp4 and first_mask.png, sorted by name."""
+        if not self.examples_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.examples_dir.iterdir()
+                      if (p / "clip.mp4").is_file() and (p / "first_mask.png").is_file())

@@ -1,0 +1,104 @@
+"""Ablation handlers: rerun the current clip with FAM off or PTM off and compare the masks with
+the full model's side by side (per-frame overlays and mean IoU).
+
+An ablated network is `SRNet(dataclasses.replace(cfg, fam=replace(cfg.fam, enabled=False)))`
+(or the same for `ptm`) loaded with the full model's weights. Its state dict lacks the removed
+module, so loading uses `strict=False`; the check below still fails loudly if any parameter of
+the ablated network were missing (only the removed module's keys may be left over). Note the
+weights were trained with both modules on: the comparison shows what each module contributes
+to *this* network, not what a network trained without it would do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import time
+from collections.abc import Iterator
+
+import gradio as gr
+import numpy as np
+
+from demo import render
+from demo.handlers import NO_CLIP, DemoContext, progress_bar, warn
+from demo.handlers_propagate import run_pass
+from demo.state import DemoState
+from srnet import Predictor, SRNet
+
+log = logging.getLogger(__name__)
+VARIANTS = {"fam": "FAM off", "ptm": "PTM off"}
+
+
+def ablated_predictor(ctx: DemoContext, variant: str) -> Predictor:
+    """The shared predictor's network with one module switched off (built once, cached)."""
+    if variant not in ctx.derived:
+        cfg = ctx.predictor.model.cfg
+        module = getattr(cfg, variant)
+        model = SRNet(dataclasses.replace(cfg, **{variant: dataclasses.replace(
+            module, enabled=False)}))
+        result = model.load_state_dict(ctx.predictor.model.state_dict(), strict=False)
+        stray = [k for k in result.unexpected_keys if not k.startswith(f"{variant}.")]
+        if result.missing_keys or stray:
+            raise RuntimeError(f"ablated weights do not fit: missing {result.missing_keys[:3]}, "
+                               f"unexpected {stray[:3]}")
+        ctx.derived[variant] = Predictor(model, ctx.predictor.config, ctx.predictor.device)
+    return ctx.derived[variant]
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ids = set(np.unique(a).tolist()) | set(np.unique(b).tolist())
+    scores = [((a == i) & (b == i)).sum() / max(((a == i) | (b == i)).sum(), 1)
+              for i in ids - {0}]
+    return float(np.mean(scores)) if scores else 1.0
+
+
+def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, str]:
+    """Full model | FAM off | PTM off on one frame, and mean IoU over the clip vs the full."""
+    if not state.ablation or frame_idx not in state.masks:
+        return None, ""
+    frame = state.frames[frame_idx]
+    panels, labels, scores = [render.overlay_mask(frame, state.masks[frame_idx])], ["full"], []
+    for variant, masks in state.ablation.items():
+        if frame_idx not in masks:
+            continue
+        shared = [i for i in masks if i in state.masks]
+        mean = np.mean([_iou(masks[i], state.masks[i]) for i in shared]) if shared else np.nan
+        panels.append(render.overlay_mask(frame, masks[frame_idx]))
+        here = _iou(masks[frame_idx], state.masks[frame_idx])
+        labels.append(f"{VARIANTS[variant]} (IoU {here:.2f})")
+        scores.append(f"{VARIANTS[variant]}: mean IoU {mean:.2f} vs the full model")
+    return render.side_by_side(panels, labels, height=200), "Ablation: " + "; ".join(scores) + "."
+
+
+def run_ablation(ctx: DemoContext, state: DemoState | None,
+                 frame_idx: float) -> Iterator[tuple]:
+    """Rerun the whole clip from the first annotated frame (forward, then backward) with each
+    ablated network; yields (state, comparison image, status)."""
+    if state is None:
+        yield None, gr.skip(), warn(NO_CLIP)
+        return
+    annotated = state.annotated_frames()
+    if not annotated or not state.masks:
+        yield state, gr.skip(), warn("Propagate the clip first: the ablation is compared with "
+                                     "your current result.")
+        return
+    annotations = {f: state.annotation(f) for f in annotated}
+    first, last, state.stop_requested = annotated[0], state.num_frames - 1, False
+    total, done, started = len(VARIANTS) * (state.num_frames + (first > 0)), 0, time.perf_counter()
+    for variant, label in VARIANTS.items():
+        predictor = ablated_predictor(ctx, variant)
+        session = predictor.new_session(state.inference_config)
+        passes = [(first, last, False)] + ([(first, 0, True)] if first > 0 else [])
+        masks: dict[int, np.ndarray] = {}
+        outputs = itertools.chain.from_iterable(
+            run_pass(predictor, session, state.frames, annotations, *p) for p in passes)
+        for out in outputs:
+            masks[out.frame_idx] = out.mask
+            done += 1
+            yield state, gr.skip(), f"`{progress_bar(done, total)}` {label}: frame {out.frame_idx}"
+            if state.stop_requested:
+                return
+        state.ablation[variant] = masks
+    image, text = compare_view(state, state.clamp_frame(frame_idx))
+    yield state, image, f"{text} ({time.perf_counter() - started:.1f} s)"

@@ -1,0 +1,189 @@
+"""Annotation handlers: frame choice, positive/negative clicks (GrabCut via demo.clicks), undo
+and clear, brush/eraser painting (the ImageEditor's first layer), and the object list.
+
+Each returns `(state, *annotate_outputs(state), status)`: the annotated frame, its caption, the
+object dropdown, the selected object's name and the paint editor's value. None of these touch
+the InferenceSession except removing an object; annotations reach the model when propagating.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import gradio as gr
+import numpy as np
+
+from demo.clicks import mask_from_clicks, validate_click
+from demo.handlers import NO_CLIP, DemoContext, frame_caption, frame_view, info, warn
+from demo.state import DemoState
+
+log = logging.getLogger(__name__)
+LAYER_ALPHA = 170  # the selected object's mask as shown in the paint layer
+MAX_NAME = 40
+
+
+def editor_value(state: DemoState) -> dict:
+    """ImageEditor value: the frame as background and the selected object's current mask
+    (annotation, else propagated) as the one paint layer, so brush adds and eraser removes."""
+    frame = state.frames[state.frame_idx]
+    mask = _current_object_mask(state, state.frame_idx, state.selected)
+    layer = np.zeros((*frame.shape[:2], 4), np.uint8)
+    if mask is not None and state.selected:
+        layer[mask] = (*state.color(state.selected), LAYER_ALPHA)
+    return {"background": frame, "layers": [layer], "composite": None}
+
+
+def annotate_outputs(state: DemoState) -> tuple:
+    """(frame view, caption, object dropdown, object name, editor value)."""
+    objects = gr.Dropdown(choices=state.object_choices(), value=state.selected or None)
+    return (frame_view(state), frame_caption(state, state.frame_idx), objects,
+            state.names.get(state.selected, ""), editor_value(state))
+
+
+def _result(state: DemoState | None, status: str) -> tuple:
+    if state is None:
+        return (None, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), warn(NO_CLIP))
+    return (state, *annotate_outputs(state), status)
+
+
+def _current_object_mask(state: DemoState, frame_idx: int, obj_id: int) -> np.ndarray | None:
+    mask = state.obj_masks.get((frame_idx, obj_id))
+    if mask is None and frame_idx in state.masks:
+        mask = state.masks[frame_idx] == obj_id
+    return mask if mask is not None and mask.any() else None
+
+
+def show_frame(state: DemoState | None, frame_idx: float) -> tuple:
+    if state is None:
+        return _result(None, "")
+    state.frame_idx = state.clamp_frame(frame_idx)
+    return _result(state, gr.skip())
+
+
+def on_click(state: DemoState | None, mode: str, evt: gr.SelectData) -> tuple:
+    """A click on the frame (evt.index = [x, y] in the shown image, which is the frame at
+    working size, so no rescaling is needed) adds a positive or negative point."""
+    if state is None:
+        return _result(None, "")
+    if state.selected not in state.names:
+        return _result(state, warn("Add an object first (Objects → Add object)."))
+    frame = state.frames[state.frame_idx]
+    index = evt.index if isinstance(evt.index, list | tuple) and len(evt.index) == 2 else [None] * 2
+    if not validate_click(index[0], index[1], frame.shape):
+        return _result(state, warn(f"The click {index} lies outside the {frame.shape[1]}x"
+                                   f"{frame.shape[0]} frame; click on the image."))
+    key = (state.frame_idx, state.selected)
+    prior = _current_object_mask(state, *key)
+    state.clicks.setdefault(key, []).append((float(index[0]), float(index[1]),
+                                             not str(mode).lower().startswith("remove")))
+    return _remask(state, prior)
+
+
+def _remask(state: DemoState, prior: np.ndarray | None) -> tuple:
+    key = (state.frame_idx, state.selected)
+    clicks = state.clicks.get(key, [])
+    if not any(positive for *_, positive in clicks):
+        state.set_object_mask(*key, None)
+        return _result(state, warn("Start with a positive click on the object; negative "
+                                   "clicks then cut parts away."))
+    mask = mask_from_clicks(state.frames[state.frame_idx], clicks, prior=prior)
+    state.set_object_mask(*key, mask)
+    area = 100.0 * mask.mean()
+    return _result(state, f"{state.names[state.selected]} on frame {state.frame_idx}: "
+                          f"{len(clicks)} click(s), mask covers {area:.1f} % of the frame.")
+
+
+def undo_click(state: DemoState | None) -> tuple:
+    if state is None:
+        return _result(None, "")
+    key = (state.frame_idx, state.selected)
+    if not state.clicks.get(key):
+        return _result(state, warn("No click to undo on this frame for this object."))
+    state.clicks[key].pop()
+    propagated = state.masks.get(state.frame_idx)
+    prior = None if propagated is None else propagated == state.selected
+    if not state.clicks[key]:
+        state.set_object_mask(*key, None)
+        return _result(state, "Last click removed; this frame has no annotation for the object.")
+    return _remask(state, prior if prior is not None and prior.any() else None)
+
+
+def clear_clicks(state: DemoState | None) -> tuple:
+    if state is None:
+        return _result(None, "")
+    key = (state.frame_idx, state.selected)
+    state.clicks.pop(key, None)
+    state.set_object_mask(*key, None)
+    return _result(state, f"Cleared the annotation of {state.names.get(state.selected, '?')} "
+                          f"on frame {state.frame_idx}.")
+
+
+def apply_paint(state: DemoState | None, value: dict | None) -> tuple:
+    """The painted layer's alpha (not the composite) becomes the object's mask on this frame."""
+    if state is None:
+        return _result(None, "")
+    if state.selected not in state.names:
+        return _result(state, warn("Add an object first (Objects → Add object)."))
+    layers = (value or {}).get("layers") or []
+    if not layers or layers[0] is None:
+        return _result(state, warn("Nothing painted: paint over the object, then apply."))
+    layer = np.asarray(layers[0])
+    alpha = layer[..., 3] if layer.ndim == 3 and layer.shape[2] == 4 else layer.reshape(
+        layer.shape[:2]) if layer.ndim >= 2 else None
+    if alpha is None or alpha.shape[:2] != state.size:
+        got = "unknown" if alpha is None else f"{alpha.shape[1]}x{alpha.shape[0]}"
+        return _result(state, warn(f"The painted layer is {got} but the frame is "
+                                   f"{state.size[1]}x{state.size[0]}; paint on this frame's "
+                                   "canvas without resizing it."))
+    key = (state.frame_idx, state.selected)
+    state.clicks.pop(key, None)  # painting replaces the click annotation
+    state.set_object_mask(*key, alpha > 0)
+    done = "set" if (alpha > 0).any() else "removed (the layer is empty)"
+    return _result(state, f"Painted annotation of {state.names[state.selected]} on frame "
+                          f"{state.frame_idx} {done}.")
+
+
+def select_object(state: DemoState | None, obj_id: int | str | None) -> tuple:
+    if state is None:
+        return _result(None, "")
+    try:
+        obj_id = int(obj_id)
+    except (TypeError, ValueError):
+        return _result(state, gr.skip())
+    if obj_id in state.names:
+        state.selected = obj_id
+    return _result(state, gr.skip())
+
+
+def add_object(state: DemoState | None) -> tuple:
+    if state is None:
+        return _result(None, "")
+    obj_id = state.next_object_id()
+    if obj_id is None:
+        return _result(state, warn("The demo follows at most 20 objects."))
+    state.names[obj_id] = f"object {obj_id}"
+    state.selected = obj_id
+    return _result(state, info(f"Added object {obj_id}: click or paint it on any frame."))
+
+
+def rename_object(state: DemoState | None, name: str) -> tuple:
+    if state is None:
+        return _result(None, "")
+    name = " ".join(str(name or "").split())[:MAX_NAME]
+    if state.selected not in state.names or not name:
+        return _result(state, warn("Select an object and type a non-empty name."))
+    state.names[state.selected] = name
+    return _result(state, f"Object {state.selected} is now called {name!r}.")
+
+
+def remove_object(ctx: DemoContext, state: DemoState | None) -> tuple:
+    if state is None:
+        return _result(None, "")
+    obj_id = state.selected
+    if obj_id not in state.names:
+        return _result(state, warn("No object selected."))
+    if obj_id in state.session.obj_ids:
+        ctx.predictor.remove_object(state.session, obj_id)
+    name = state.names[obj_id]
+    state.forget_object(obj_id)
+    return _result(state, f"Removed {name!r} (its masks are gone from every frame).")

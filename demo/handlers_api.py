@@ -1,0 +1,70 @@
+"""Headless endpoints for scripts (gradio_client): `segment(video, first_mask) -> zip` and
+`info() -> dict`. Stateless: each call gets its own session and its own temp folder; errors are
+raised as `gr.Error` so a client sees the message."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import gradio as gr
+
+from demo import export
+from demo.handlers import DemoContext
+from demo.handlers_load import fit_mask, read_clip
+from demo.handlers_propagate import run_pass
+from demo.video_io import ClipError
+from srnet import load_index_mask
+
+log = logging.getLogger(__name__)
+
+
+def _call_folder(ctx: DemoContext) -> Path:
+    """A fresh folder for this call; folders of calls older than the state TTL are removed."""
+    root = ctx.cfg.temp_root / "api"
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        if time.time() - old.stat().st_mtime > ctx.cfg.state_ttl_s:
+            shutil.rmtree(old, ignore_errors=True)
+    folder = root / uuid.uuid4().hex
+    folder.mkdir()
+    return folder
+
+
+def segment(ctx: DemoContext, video: str | None, first_mask: str | None) -> str:
+    """Propagate a first-frame mask through a clip.
+
+    Args:
+        video: a video file (mp4, webm, mov, avi, gif) or a zip of frames.
+        first_mask: PNG of the first frame: a DAVIS palette PNG (values = object ids) or a
+            0/255 image (one object). Any size with the clip's aspect ratio.
+    Returns:
+        a zip of DAVIS-palette PNGs, one per frame, at the working size (see `info`).
+    """
+    if not video or not first_mask:
+        raise gr.Error("segment needs a video (or a zip of frames) and a first-frame mask PNG.")
+    try:
+        clip = read_clip(ctx, video)
+        mask, _ = fit_mask(load_index_mask(first_mask), clip.size)
+    except (ClipError, ValueError) as exc:
+        raise gr.Error(f"Bad input: {exc}") from exc
+    if not mask.any():
+        raise gr.Error("Bad input: the first-frame mask is empty (no object pixels).")
+    config = dataclasses.replace(ctx.predictor.config, short_side=int(min(clip.size)))
+    session = ctx.predictor.new_session(config)
+    masks = {out.frame_idx: out.mask for out in run_pass(
+        ctx.predictor, session, clip.frames, {0: mask}, 0, len(clip.frames) - 1)}
+    stem = Path(video).stem[:40] or "clip"
+    return str(export.export_zip_palette(masks, None, _call_folder(ctx) / f"{stem}_masks.zip"))
+
+
+def info(ctx: DemoContext) -> dict:
+    """Device, working size and limits, so a script knows what `segment` will do."""
+    return {"device": str(ctx.predictor.device), "short_side": ctx.short_side,
+            "max_frames": ctx.max_frames, "max_upload_mb": ctx.cfg.max_upload_bytes // 2**20,
+            "random_weights": ctx.cfg.random_weights, "model": ctx.predictor.model.cfg.name,
+            "examples": ctx.cfg.example_names()}

@@ -1,0 +1,214 @@
+"""Propagation handlers: the streamed forward/backward pass over `Predictor.propagate`, Stop,
+the advanced memory settings (a new session with a new InferenceConfig), pinning a frame and
+resetting memory. `run_pass` is shared with the ablation runs and the headless API."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Iterator, Sequence
+
+import gradio as gr
+import numpy as np
+
+from demo import render
+from demo.handlers import NO_CLIP, DemoContext, frame_caption, frame_view, progress_bar, warn
+from demo.state import DemoState
+from demo.video_io import write_mp4
+from srnet import InferenceSession, Predictor, StepOutput
+
+log = logging.getLogger(__name__)
+Pass = tuple[int, int, bool]  # (start, end, reverse), both ends inclusive
+
+
+def run_pass(predictor: Predictor, session: InferenceSession, frames: Sequence[np.ndarray],
+             annotations: dict[int, np.ndarray], start: int, end: int, reverse: bool = False,
+             visuals: bool = False) -> Iterator[StepOutput]:
+    """Yield one StepOutput per frame from `start` to `end`. Each user-annotated frame on the
+    way (and `start`) is handed to the session just before the pass reaches it, so a later
+    correction takes over from its frame; frames before `start` keep their results."""
+    ahead = [f for f in sorted(annotations, reverse=reverse)
+             if (end <= f < start if reverse else start < f <= end)]
+    bounds = [start, *ahead]
+    for i, seg_start in enumerate(bounds):
+        seg_end = bounds[i + 1] + (1 if reverse else -1) if i + 1 < len(bounds) else end
+        mask = annotations.get(seg_start)
+        known = session.annotations.get(seg_start)
+        if mask is not None and (known is None or not np.array_equal(known, mask)):
+            predictor.step(session, seg_start, frames[seg_start], mask)  # register + memorise
+        yield from predictor.propagate(session, frames, seg_start, seg_end, reverse=reverse,
+                                       return_visuals=visuals)
+
+
+def _start(annotated: list[int], frame_idx: int, reverse: bool, has_memory: bool) -> int | None:
+    if frame_idx in annotated or has_memory:
+        return frame_idx
+    behind = [f for f in annotated if (f >= frame_idx if reverse else f <= frame_idx)]
+    return (behind[0] if reverse else behind[-1]) if behind else None
+
+
+def plan_passes(state: DemoState, direction: str, frame_idx: int) -> list[Pass] | str:
+    """Passes for "forward" / "backward" / "both" from `frame_idx`, or a message why not.
+
+    A pass starts at `frame_idx` when that frame is annotated or memory already exists (a
+    re-run after a correction); otherwise at the nearest annotated frame behind it."""
+    annotated = state.annotated_frames()
+    if not annotated:
+        return "Nothing to follow yet: click or paint the object on a frame first."
+    memory = state.session.has_memory
+    if direction in ("forward", "backward"):
+        reverse = direction == "backward"
+        start = _start(annotated, frame_idx, reverse, memory)
+        passes = [] if start is None else [(start, 0 if reverse else state.num_frames - 1,
+                                            reverse)]
+    else:
+        start = _start(annotated, frame_idx, False, memory)
+        start = _start(annotated, frame_idx, True, memory) if start is None else start
+        passes = [(start, state.num_frames - 1, False), (start, 0, True)]
+    if not passes:
+        side = "at or after" if direction == "backward" else "at or before"
+        return (f"No annotated frame {side} frame {frame_idx}: annotate this frame, or "
+                f"propagate the other way (annotated: {', '.join(map(str, annotated))}).")
+    return passes
+
+
+def _sync_session(ctx: DemoContext, state: DemoState) -> str:
+    """A removed annotation cannot be taken back from a session: rebuild its memory then."""
+    stale = [f for f in state.session.annotations if state.annotation(f) is None]
+    if not stale:
+        return ""
+    state.session = ctx.predictor.new_session(state.inference_config)
+    return f" (memory rebuilt: the annotation on frame {stale[0]} was removed)"
+
+
+def _status(done: int, total: int, started: float, first: float | None, frame_idx: int) -> str:
+    elapsed = time.perf_counter() - started
+    fps = done / elapsed if elapsed > 0 else 0.0
+    first_text = f" · first frame after {first:.2f} s" if first is not None else ""
+    return (f"`{progress_bar(done, total)}` {done}/{total} frames · now frame {frame_idx} · "
+            f"{fps:.1f} fps{first_text}")
+
+
+def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
+              frame_idx: float) -> Iterator[tuple]:
+    """Stream the pass: yields (state, preview, status, video, frame view, caption)."""
+    if state is None:
+        yield None, gr.skip(), warn(NO_CLIP), gr.skip(), gr.skip(), gr.skip()
+        return
+    note = _sync_session(ctx, state)  # before planning: it may empty the memory
+    plan = plan_passes(state, direction, state.clamp_frame(frame_idx))
+    if isinstance(plan, str):
+        yield state, gr.skip(), warn(plan + note), gr.skip(), gr.skip(), gr.skip()
+        return
+    state.stop_requested = False
+    total = sum(abs(end - start) + 1 for start, end, _ in plan)
+    started, first, done = time.perf_counter(), None, 0
+    try:
+        for start, end, reverse in plan:
+            for out in run_pass(ctx.predictor, state.session, state.frames,
+                                {f: state.annotation(f) for f in state.annotated_frames()},
+                                start, end, reverse, visuals=True):
+                state.record(out, ctx.cfg.visuals_keep)
+                done += 1
+                first = time.perf_counter() - started if first is None else first
+                preview = render.overlay_mask(state.frames[out.frame_idx], out.mask)
+                yield (state, preview, _status(done, total, started, first, out.frame_idx),
+                       gr.skip(), gr.skip(), gr.skip())
+                if state.stop_requested:
+                    break
+            if state.stop_requested:
+                break
+    except (ValueError, RuntimeError) as exc:  # e.g. out of memory, inconsistent input
+        log.exception("propagation failed")
+        yield state, gr.skip(), warn(f"Propagation stopped: {exc}"), gr.skip(), gr.skip(), \
+            gr.skip()
+        return
+    verb = "Stopped" if state.stop_requested else "Done"
+    status = f"{verb}: {_status(done, total, started, first, out.frame_idx)}{note}"
+    yield (state, gr.skip(), status, result_video(state), frame_view(state),
+           frame_caption(state, state.frame_idx))
+
+
+def result_video(state: DemoState) -> str | None:
+    """Overlay mp4 of every frame (frames without a result are shown plain)."""
+    if not state.masks:
+        return None
+    for old in state.temp_dir.glob("result_*.mp4"):  # Gradio has already copied it
+        old.unlink(missing_ok=True)
+    path = state.temp_dir / f"result_{time.time_ns()}.mp4"
+    frames = (render.overlay_mask(frame, state.masks[i]) if i in state.masks else frame
+              for i, frame in enumerate(state.frames))
+    return str(write_mp4(path, frames, state.fps))
+
+
+def stop(state: DemoState | None) -> str:
+    """Stop button: the running pass ends after the current frame (its results are kept)."""
+    if state is None:
+        return ""
+    state.stop_requested = True
+    return "Stopping after the current frame…"
+
+
+def finish_view(state: DemoState | None) -> tuple:
+    """After Stop: (status, result video, frame view, caption) for what was kept."""
+    if state is None:
+        return "", gr.skip(), gr.skip(), gr.skip()
+    return (f"Stopped: {len(state.masks)} of {state.num_frames} frames have a mask; propagate "
+            "again to continue.", result_video(state), frame_view(state),
+            frame_caption(state, state.frame_idx))
+
+
+def apply_settings(ctx: DemoContext, state: DemoState | None, mem_every: float, top_k: float,
+                   local_interval: float, max_working: float) -> tuple[DemoState | None, str]:
+    """New memory knobs = a new InferenceConfig and a new (empty) session; results are kept."""
+    if state is None:
+        return None, warn(NO_CLIP)
+    try:
+        config = dataclasses.replace(state.inference_config, mem_every=int(mem_every),
+                                     top_k=int(top_k), local_interval=int(local_interval),
+                                     max_working_frames=int(max_working))
+    except (TypeError, ValueError) as exc:
+        return state, warn(f"Invalid setting: {exc}")
+    state.inference_config = config
+    state.session = ctx.predictor.new_session(config)
+    return state, (f"Settings applied (memory every {config.mem_every} frames, top-k "
+                   f"{config.top_k}, local frame t−{config.local_interval}, at most "
+                   f"{config.max_working_frames} working frames). Memory was emptied: "
+                   "propagate again to use them.")
+
+
+def pin_frame(ctx: DemoContext, state: DemoState | None, frame_idx: float) -> str:
+    if state is None:
+        return warn(NO_CLIP)
+    frame_idx = state.clamp_frame(frame_idx)
+    if ctx.predictor.pin_frame(state.session, frame_idx):
+        return f"Frame {frame_idx} is now permanent memory: it will never be evicted."
+    held = state.session.memory_timeline()
+    frames = sorted(held["permanent"] + held["working"])
+    return warn(f"Frame {frame_idx} is not in memory now (memory holds {frames or 'nothing'}). "
+                "Propagate over it first, or annotate it (annotations are always permanent).")
+
+
+def reset_memory(ctx: DemoContext, state: DemoState | None) -> str:
+    if state is None:
+        return warn(NO_CLIP)
+    ctx.predictor.reset_memory(state.session, keep_permanent=True)
+    return "Working memory cleared (annotated and pinned frames stay)."
+
+
+def measure_fps(predictor: Predictor, short_side: int, frames: int = 3) -> float:
+    """Frames per second of propagation on a synthetic clip at the working size (one warm-up
+    frame not counted), for the header's speed hint."""
+    height, width = short_side, short_side * 16 // 9
+    rng = np.random.default_rng(0)
+    clip = [rng.integers(0, 255, (height, width, 3), dtype=np.uint8)] * (frames + 2)
+    mask = np.zeros((height, width), np.uint8)
+    mask[height // 4: height // 2, width // 4: width // 2] = 1
+    session = predictor.new_session(dataclasses.replace(predictor.config, short_side=short_side))
+    predictor.step(session, 0, clip[0], mask)
+    predictor.step(session, 1, clip[1])
+    started = time.perf_counter()
+    for out in predictor.propagate(session, clip, 2):
+        del out
+    return frames / max(time.perf_counter() - started, 1e-6)

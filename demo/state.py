@@ -1,0 +1,134 @@
+"""DemoState: everything one browser tab owns — its decoded frames, its InferenceSession, its
+objects, clicks, painted annotations, per-frame results and internals, and its temp folder.
+
+Created lazily by the load handlers (the `gr.State` starts as None, so Gradio's one deep copy
+is of None); deleted by `cleanup_state` when the tab's state expires or the tab closes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from srnet import InferenceConfig, InferenceSession, StepOutput, davis_palette
+
+log = logging.getLogger(__name__)
+Click = tuple[float, float, bool]  # (x, y, positive) in working-size pixels
+MAX_OBJECTS = 20
+
+
+@dataclass
+class DemoState:
+    """Per-tab state. Frames and masks are at the working size (H, W)."""
+
+    temp_dir: Path  # this tab's folder: exports are written here and nowhere else
+    frames: list[np.ndarray]  # uint8 [H, W, 3] RGB
+    fps: float
+    session: InferenceSession  # per-video memory; rebuilt when the advanced settings change
+    inference_config: InferenceConfig
+    source_name: str = "clip"
+    notices: list[str] = field(default_factory=list)  # load-time messages (trimmed, resized)
+    names: dict[int, str] = field(default_factory=dict)  # object id → name (insertion order)
+    selected: int = 1  # the object clicks and paint apply to
+    frame_idx: int = 0  # the frame shown / annotated / inspected
+    clicks: dict[tuple[int, int], list[Click]] = field(default_factory=dict)  # (frame, obj)
+    obj_masks: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # bool [H, W]
+    masks: dict[int, np.ndarray] = field(default_factory=dict)  # frame → uint8 [H, W] ids
+    confidence: dict[int, float] = field(default_factory=dict)
+    outputs: OrderedDict[int, StepOutput] = field(default_factory=OrderedDict)  # see record
+    timelines: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # memory per frame
+    ablation: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # variant → masks
+    stop_requested: bool = False  # set by the Stop button, checked between frames
+    inspect_open: bool = False  # the "Look inside" tab is shown: refresh it on frame changes
+
+    @classmethod
+    def create(cls, temp_root: Path, frames: list[np.ndarray], fps: float,
+               session: InferenceSession, config: InferenceConfig, **kwargs: object) -> DemoState:
+        temp_dir = Path(temp_root) / uuid.uuid4().hex
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        return cls(temp_dir, frames, fps, session, config, **kwargs)
+
+    # ------------------------------------------------------------------ frames and objects
+    @property
+    def num_frames(self) -> int:
+        return len(self.frames)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.frames[0].shape[:2]
+
+    def clamp_frame(self, frame_idx: int | float | None) -> int:
+        return int(min(max(int(frame_idx or 0), 0), self.num_frames - 1))
+
+    def color(self, obj_id: int) -> tuple[int, int, int]:
+        return tuple(int(c) for c in davis_palette()[obj_id])
+
+    def next_object_id(self) -> int | None:
+        free = [i for i in range(1, MAX_OBJECTS + 1) if i not in self.names]
+        return free[0] if free else None
+
+    def object_choices(self) -> list[tuple[str, int]]:
+        return [(f"{obj_id}: {name}", obj_id) for obj_id, name in self.names.items()]
+
+    # ------------------------------------------------------------------ annotations
+    def annotation(self, frame_idx: int) -> np.ndarray | None:
+        """The user's index mask for a frame (objects painted in insertion order), or None."""
+        parts = [(obj, m) for (f, obj), m in self.obj_masks.items() if f == frame_idx and m.any()]
+        if not parts:
+            return None
+        mask = np.zeros(self.size, np.uint8)
+        for obj_id, binary in sorted(parts, key=lambda p: list(self.names).index(p[0])):
+            mask[binary] = obj_id
+        return mask if mask.any() else None
+
+    def annotated_frames(self) -> list[int]:
+        return sorted({f for (f, _), m in self.obj_masks.items() if m.any()})
+
+    def set_object_mask(self, frame_idx: int, obj_id: int, mask: np.ndarray | None) -> None:
+        key = (frame_idx, obj_id)
+        if mask is None or not mask.any():
+            self.obj_masks.pop(key, None)
+        else:
+            self.obj_masks[key] = mask.astype(bool)
+
+    def forget_object(self, obj_id: int) -> None:
+        """Drop an object from names, clicks, annotations, results (its pixels become 0)."""
+        self.names.pop(obj_id, None)
+        for store in (self.clicks, self.obj_masks):
+            for key in [k for k in store if k[1] == obj_id]:
+                del store[key]
+        for results in (self.masks, *self.ablation.values()):
+            for frame_idx, mask in results.items():
+                results[frame_idx] = np.where(mask == obj_id, 0, mask).astype(np.uint8)
+        if self.selected == obj_id:
+            self.selected = next(iter(self.names), 0)
+
+    # ------------------------------------------------------------------ results
+    def record(self, out: StepOutput, keep_visuals: int) -> None:
+        """Store one frame's result; its StepOutput (internals included, the full-size
+        probabilities dropped) only for the last `keep_visuals` frames processed."""
+        self.masks[out.frame_idx] = out.mask
+        self.confidence[out.frame_idx] = float(out.confidence)
+        self.timelines[out.frame_idx] = self.session.memory_timeline()
+        self.outputs.pop(out.frame_idx, None)  # re-inserted last: the newest frames are kept
+        self.outputs[out.frame_idx] = dataclasses.replace(out, prob=np.empty(0, np.float32))
+        while len(self.outputs) > keep_visuals:
+            self.outputs.popitem(last=False)
+
+    def clear_results(self) -> None:
+        for store in (self.masks, self.confidence, self.outputs, self.timelines, self.ablation):
+            store.clear()
+
+
+def cleanup_state(state: DemoState | None) -> None:
+    """`gr.State(delete_callback=...)`: remove the tab's temp folder (and nothing else)."""
+    if isinstance(state, DemoState) and state.temp_dir.is_dir():
+        shutil.rmtree(state.temp_dir, ignore_errors=True)
+        log.info("removed session folder %s", state.temp_dir)

@@ -1,0 +1,253 @@
+"""Layout and event wiring of the Gradio demo: `build_demo(predictor, cfg) -> gr.Blocks`.
+
+Only components and wiring live here; every callback is a handler from `demo/handlers_*.py`,
+bound to a DemoContext. GPU work shares one queue (`concurrency_id="gpu"`); cheap UI callbacks
+run in their own queue. UI events are private; `segment` and `info` are the public API.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+
+from demo import explain
+from demo import handlers_ablation as ablation
+from demo import handlers_annotate as annotate
+from demo import handlers_api as api
+from demo import handlers_export as exporting
+from demo import handlers_inspect as inspecting
+from demo import handlers_load as loading
+from demo import handlers_propagate as propagation
+from demo.config import DemoConfig
+from demo.handlers import DemoContext, bind, gpu
+from demo.state import cleanup_state
+from demo.video_io import VIDEO_EXTS
+from srnet import Predictor
+
+CLICK_MODES = ["add (positive)", "remove (negative)"]
+PRIVATE = {"api_visibility": "private"}
+UI_QUEUE = {"concurrency_id": "ui", "concurrency_limit": 4, **PRIVATE}
+
+
+def _input_panel(c: SimpleNamespace, cfg: DemoConfig) -> None:
+    c.upload = gr.File(label="Video (mp4, webm, mov, avi, gif) or zip of frames",
+                       file_types=[*VIDEO_EXTS, ".zip"], type="filepath")
+    with gr.Accordion("Trim and subsample", open=False):
+        c.start = gr.Number(0, label="First frame", precision=0, minimum=0)
+        c.end = gr.Number(0, label="Last frame (0 = through the end)", precision=0, minimum=0)
+        c.step = gr.Number(1, label="Keep every n-th frame", precision=0, minimum=1)
+        c.reload = gr.Button("Reload with these settings", size="sm")
+    gr.Markdown("**Examples** (with a ready first-frame mask):")
+    with gr.Row():
+        c.examples = [gr.Button(name, size="sm") for name in cfg.example_names()]
+    c.status = gr.Markdown(elem_id="status")
+
+
+def _annotate_panel(c: SimpleNamespace) -> None:
+    with gr.Tabs():
+        with gr.Tab("Click"):
+            c.mode = gr.Radio(CLICK_MODES, value=CLICK_MODES[0], label="Click mode")
+            c.view = gr.Image(type="numpy", format="png", interactive=False, elem_id="annotate",
+                              label="Click on the object", buttons=["fullscreen"])
+            with gr.Row():
+                c.undo = gr.Button("Undo last click", size="sm")
+                c.clear = gr.Button("Clear this frame's annotation", size="sm")
+            gr.Markdown(explain.ANNOTATE)
+        with gr.Tab("Paint"):
+            c.editor = gr.ImageEditor(
+                type="numpy", image_mode="RGBA", format="png", sources=(), transforms=(),
+                layers=False, fixed_canvas=False, label="Paint the selected object",
+                brush=gr.Brush(colors=["#ff2fa0"], color_mode="fixed", default_size=12),
+                eraser=gr.Eraser(default_size=16))
+            c.apply_paint = gr.Button("Use painted mask", size="sm")
+            gr.Markdown(explain.PAINT)
+    c.caption = gr.Markdown(elem_id="caption")
+    with gr.Row():
+        c.objects = gr.Dropdown(label="Object", choices=[], interactive=True, scale=2)
+        c.name = gr.Textbox(label="Name", scale=2)
+        c.rename = gr.Button("Rename", size="sm", scale=1)
+        c.add = gr.Button("Add object", size="sm", scale=1)
+        c.remove = gr.Button("Remove object", size="sm", scale=1)
+
+
+def _propagate_panel(c: SimpleNamespace) -> None:
+    with gr.Row():
+        c.backward = gr.Button("◀ Propagate backward")
+        c.both = gr.Button("◀ Both ▶")
+        c.forward = gr.Button("Propagate ▶", variant="primary", elem_id="propagate")
+        c.stop = gr.Button("■ Stop", variant="stop")
+    c.progress = gr.Markdown(elem_id="progress")
+    with gr.Row():
+        c.preview = gr.Image(type="numpy", format="jpeg", interactive=False,
+                             label="Live preview", elem_id="preview")
+        c.video = gr.Video(label="Result", format="mp4", autoplay=False, loop=True)
+    with gr.Accordion("Advanced: memory", open=False):
+        gr.Markdown(explain.ADVANCED)
+        with gr.Row():
+            c.mem_every = gr.Slider(1, 20, value=5, step=1, label="Memory every (frames)")
+            c.top_k = gr.Slider(1, 64, value=20, step=1, label="Top-k")
+            c.local = gr.Slider(1, 5, value=1, step=1, label="Local frame (t − s)")
+            c.max_working = gr.Slider(1, 30, value=10, step=1, label="Working-memory cap")
+        with gr.Row():
+            c.apply_settings = gr.Button("Apply settings", size="sm")
+            c.pin = gr.Button("Pin this frame as permanent memory", size="sm")
+            c.reset = gr.Button("Clear working memory", size="sm")
+        c.memory_status = gr.Markdown()
+
+
+def _image(label: str, elem_id: str | None = None, panels: bool = False) -> gr.Image:
+    """A read-only PNG view; `panels` = side-by-side images captioned inside (no label box)."""
+    return gr.Image(type="numpy", format="png", interactive=False, label=label, elem_id=elem_id,
+                    show_label=not panels)
+
+
+def _inspect_panel(c: SimpleNamespace) -> None:
+    c.refresh = gr.Button("Show internals of this frame", elem_id="inspect")
+    c.inspect_status = gr.Markdown()
+    with gr.Tabs():
+        with gr.Tab("PTM", id="ptm"):
+            gr.Markdown(explain.PTM)
+            c.ptm_masks = _image("Auxiliary mask per layer", "ptm-masks", panels=True)
+            c.ptm_attention = _image("Prototype attention per layer", panels=True)
+        with gr.Tab("FAM", id="fam"):
+            gr.Markdown(explain.FAM)
+            with gr.Row():
+                c.fam_arrows = _image("Offsets as arrows", "fam-arrows")
+                c.fam_modulation = _image("Modulation (trust)")
+            c.fam_flow = _image("Offsets as colours", panels=True)
+            c.fam_aligned = _image("Alignment", panels=True)
+        with gr.Tab("Memory", id="memory"):
+            gr.Markdown(explain.MEMORY)
+            with gr.Row():
+                c.mem_query = _image("Click a pixel")
+                c.mem_reads = _image("Where it reads from", panels=True)
+            c.timeline = _image("Frames in memory", panels=True)
+        with gr.Tab("Confidence", id="confidence"):
+            gr.Markdown(explain.CONFIDENCE)
+            c.confidence = _image("Confidence per frame")
+        with gr.Tab("Ablation", id="ablation"):
+            gr.Markdown(explain.ABLATION)
+            c.run_ablation = gr.Button("Rerun with FAM off and with PTM off")
+            c.ablation_status = gr.Markdown()
+            c.ablation = _image("Full model | FAM off | PTM off", panels=True)
+
+
+def _export_panel(c: SimpleNamespace) -> None:
+    gr.Markdown(explain.EXPORT)
+    c.export = gr.Button("Prepare downloads", variant="primary", elem_id="export")
+    c.export_status = gr.Markdown()
+    c.export_video = gr.File(label="Overlay video (mp4)")
+    with gr.Row():
+        c.export_palette = gr.File(label="Palette PNGs (zip)", elem_id="palette-zip")
+        c.export_binary = gr.File(label="Binary masks per object (zip)")
+        c.export_rgba = gr.File(label="RGBA cut-outs (zip)")
+    with gr.Accordion("Batch: segment a clip from a first-frame mask file (API: segment)",
+                      open=False):
+        with gr.Row():
+            c.api_video = gr.File(label="Video or zip of frames", type="filepath")
+            c.api_mask = gr.File(label="First-frame mask (PNG)", type="filepath",
+                                 file_types=[".png"])
+        c.api_run = gr.Button("Segment")
+        c.api_out = gr.File(label="Masks (zip)")
+        c.api_info = gr.JSON(visible=False)
+        c.api_info_btn = gr.Button(visible=False)
+
+
+def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
+    outs = [c.state, c.view, c.caption, c.objects, c.name, c.editor, c.status]
+    load_outs = [c.state, c.frame, *outs[1:]]
+    trim = [c.start, c.end, c.step, c.state]
+    c.upload.upload(bind(loading.load_upload, ctx), [c.upload, *trim], load_outs, **UI_QUEUE)
+    c.reload.click(bind(loading.load_upload, ctx), [c.upload, *trim], load_outs, **UI_QUEUE)
+    for button in c.examples:
+        button.click(bind(loading.load_example, ctx), [button, *trim], load_outs, **UI_QUEUE)
+    c.frame.change(annotate.show_frame, [c.state, c.frame], outs, trigger_mode="always_last",
+                   **UI_QUEUE)
+    c.view.select(annotate.on_click, [c.state, c.mode], outs, **UI_QUEUE)
+    c.undo.click(annotate.undo_click, [c.state], outs, **UI_QUEUE)
+    c.clear.click(annotate.clear_clicks, [c.state], outs, **UI_QUEUE)
+    c.apply_paint.click(annotate.apply_paint, [c.state, c.editor], outs, **UI_QUEUE)
+    c.objects.input(annotate.select_object, [c.state, c.objects], outs, **UI_QUEUE)
+    c.add.click(annotate.add_object, [c.state], outs, **UI_QUEUE)
+    c.rename.click(annotate.rename_object, [c.state, c.name], outs, **UI_QUEUE)
+    c.remove.click(bind(annotate.remove_object, ctx), [c.state], outs, **c.gpu_queue)
+
+
+def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
+    run = bind(gpu(propagation.propagate), ctx)
+    outs = [c.state, c.preview, c.progress, c.video, c.view, c.caption]
+    events = [button.click(run, [c.state, gr.State(direction), c.frame], outs,
+                           show_progress="hidden", **c.gpu_queue)
+              for button, direction in ((c.forward, "forward"), (c.backward, "backward"),
+                                        (c.both, "both"))]
+    c.ablation_event = c.run_ablation.click(
+        bind(gpu(ablation.run_ablation), ctx), [c.state, c.frame],
+        [c.state, c.ablation, c.ablation_status], show_progress="hidden", **c.gpu_queue)
+    c.stop.click(propagation.stop, [c.state], [c.progress], queue=False, **PRIVATE,
+                 cancels=[*events, c.ablation_event]).then(
+        propagation.finish_view, [c.state], outs[2:], **UI_QUEUE)
+    for event in events:
+        event.then(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
+    c.apply_settings.click(bind(propagation.apply_settings, ctx),
+                           [c.state, c.mem_every, c.top_k, c.local, c.max_working],
+                           [c.state, c.memory_status], **c.gpu_queue)
+    c.pin.click(bind(propagation.pin_frame, ctx), [c.state, c.frame], [c.memory_status],
+                **c.gpu_queue)
+    c.reset.click(bind(propagation.reset_memory, ctx), [c.state], [c.memory_status],
+                  **c.gpu_queue)
+
+
+def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
+    c.refresh.click(inspecting.inspect_frame, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
+    c.frame.release(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs,
+                    **UI_QUEUE)
+    c.inspect_tab.select(inspecting.inspect_frame, [c.state, c.frame], c.inspect_outs,
+                         **UI_QUEUE).then(inspecting.set_inspect_open, [c.state, gr.State(True)],
+                                          None, **UI_QUEUE)
+    for tab in (c.annotate_tab, c.export_tab):
+        tab.select(inspecting.set_inspect_open, [c.state, gr.State(False)], None, **UI_QUEUE)
+    c.mem_query.select(inspecting.memory_click, [c.state, c.frame],
+                       [c.mem_query, c.mem_reads, c.inspect_status], **UI_QUEUE)
+    c.export.click(exporting.export_all, [c.state],
+                   [c.export_video, c.export_palette, c.export_binary, c.export_rgba,
+                    c.export_status], **UI_QUEUE)
+    c.api_run.click(bind(gpu(api.segment), ctx), [c.api_video, c.api_mask], [c.api_out],
+                    api_name="segment", concurrency_id="gpu",
+                    concurrency_limit=ctx.cfg.gpu_concurrency)
+    c.api_info_btn.click(bind(api.info, ctx), None, [c.api_info], api_name="info",
+                         queue=False)
+
+
+def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
+    """The whole app for one shared predictor (never mutated; one session per browser tab)."""
+    ctx = DemoContext(predictor, cfg)
+    c = SimpleNamespace(gpu_queue={"concurrency_id": "gpu",
+                                   "concurrency_limit": cfg.gpu_concurrency, **PRIVATE})
+    banner = explain.device_banner(ctx.device_type, cfg.fps_hint, ctx.short_side,
+                                   ctx.max_frames, cfg.random_weights, cfg.checkpoint_note)
+    ttl = cfg.state_ttl_s  # uploads and served files in Gradio's cache go after the same time
+    with gr.Blocks(title="SRNet video object segmentation", delete_cache=(ttl, ttl)) as demo:
+        c.state = gr.State(None, time_to_live=cfg.state_ttl_s, delete_callback=cleanup_state)
+        gr.Markdown("# SRNet: follow an object through a video, and look inside")
+        gr.Markdown(f"{explain.INTRO}\n\n{banner}", elem_id="banner")
+        with gr.Row():
+            with gr.Column(scale=1):
+                _input_panel(c, cfg)
+            with gr.Column(scale=3):
+                c.frame = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="frame")
+                with gr.Tabs():
+                    with gr.Tab("1 · Annotate and propagate") as c.annotate_tab:
+                        _annotate_panel(c)
+                        _propagate_panel(c)
+                    with gr.Tab("2 · Look inside", elem_id="inspect-tab") as c.inspect_tab:
+                        _inspect_panel(c)
+                    with gr.Tab("3 · Export") as c.export_tab:
+                        _export_panel(c)
+        c.inspect_outs = [c.ptm_masks, c.ptm_attention, c.fam_arrows, c.fam_flow,
+                          c.fam_aligned, c.fam_modulation, c.mem_query, c.mem_reads,
+                          c.timeline, c.confidence, c.ablation, c.inspect_status]
+        _wire_annotation(c, ctx)
+        _wire_propagation(c, ctx)
+        _wire_inspect_export(c, ctx)
+    return demo

@@ -1,0 +1,302 @@
+"""Demo handlers on a real short clip (a bundled example at short side 96, ≤ 8 frames) with a
+random-weight lite predictor: load → click → propagate → look inside → export, bad inputs,
+corrections, settings, ablation, the headless API, and per-tab isolation."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from demo import handlers_ablation as ablation
+from demo import handlers_annotate as annotate
+from demo import handlers_api as api
+from demo import handlers_export as exporting
+from demo import handlers_inspect as inspecting
+from demo import handlers_load as loading
+from demo import handlers_propagate as propagation
+from demo.config import DemoConfig
+from demo.handlers import DemoContext
+from demo.state import DemoState, cleanup_state
+from demo.video_io import write_mp4
+from srnet import InferenceConfig, ModelConfig, Predictor, SRNet, save_index_mask
+from tests.conftest import make_clip
+
+EXAMPLE = "bear"
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Two threads on a shared 2-core box spin in OpenMP barriers (60x slower): use one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def examples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled examples, or a synthetic stand-in when they are absent."""
+    real = DemoConfig().examples_dir
+    if (real / EXAMPLE / "clip.mp4").is_file():
+        return real
+    folder = tmp_path_factory.mktemp("examples") / EXAMPLE
+    folder.mkdir()
+    frames, masks = make_clip(8, (96, 160), num_objects=1)
+    write_mp4(folder / "clip.mp4", frames, 24)
+    save_index_mask(folder / "first_mask.png", masks[0])
+    return folder.parent
+
+
+@pytest.fixture(scope="module")
+def ctx(one_thread, examples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> DemoContext:
+    torch.manual_seed(0)
+    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=96), "cpu")
+    cfg = DemoConfig(short_side_cpu=96, max_frames_cpu=8, examples_dir=examples_dir,
+                     temp_root=tmp_path_factory.mktemp("sessions"), visuals_keep=6)
+    return DemoContext(predictor, cfg)
+
+
+def _load(ctx: DemoContext) -> DemoState:
+    out = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None)
+    assert isinstance(out[0], DemoState), out[-1]
+    return out[0]
+
+
+def _drain(gen) -> tuple:
+    """Run a generator handler to the end; its last yield."""
+    return list(gen)[-1]
+
+
+def _click(x: float, y: float) -> gr.SelectData:
+    return gr.SelectData(None, {"index": [x, y], "value": None})
+
+
+def _object_point(mask: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.nonzero(mask)
+    return float(np.median(xs)), float(np.median(ys))
+
+
+@pytest.fixture(scope="module")
+def done(ctx: DemoContext) -> DemoState:
+    """A loaded example with one click added on frame 0 and a forward pass drained."""
+    state = _load(ctx)
+    x, y = _object_point(state.annotation(0))
+    result = annotate.on_click(state, "add (positive)", _click(x, y))
+    assert state.obj_masks[(0, 1)].any(), result[-1]
+    last = _drain(propagation.propagate(ctx, state, "forward", 0))
+    assert last[2].startswith("Done"), last[2]
+    return state
+
+
+def test_load_example_has_ready_mask(ctx: DemoContext) -> None:
+    state = _load(ctx)
+    assert state.num_frames == 8 and min(state.size) == 96
+    assert state.annotated_frames() == [0] and list(state.names) == [1]
+    assert state.temp_dir.is_dir() and state.temp_dir.parent == ctx.cfg.temp_root
+
+
+def test_propagate_streams_every_frame(ctx: DemoContext, done: DemoState) -> None:
+    assert sorted(done.masks) == list(range(8))
+    assert all(m.shape == done.size and m.dtype == np.uint8 for m in done.masks.values())
+    assert len(done.outputs) <= ctx.cfg.visuals_keep  # internals kept for a bounded number
+    state = _load(ctx)
+    previews = [y[1] for y in propagation.propagate(ctx, state, "forward", 0)][:-1]
+    assert len(previews) == 8 and all(p.shape == (*state.size, 3) for p in previews)
+
+
+def test_inspect_views_render(done: DemoState) -> None:
+    views = inspecting.inspect_frame(done, 6)
+    images, status = views[:-1], views[-1]
+    names = ["ptm masks", "ptm attention", "fam arrows", "fam flow", "fam aligned",
+             "modulation", "memory query", "memory reads", "timeline", "confidence"]
+    for name, image in zip(names, images):
+        assert isinstance(image, np.ndarray) and image.dtype == np.uint8, name
+    assert images[0].shape[1] > images[2].shape[1]  # 3 layers + final side by side
+    query, reads, text = inspecting.memory_click(done, 6, _click(3, 4))
+    assert reads.ndim == 3 and "Pixel (3, 4)" in text
+    assert inspecting.memory_click(done, 6, _click(-5, 4))[2].startswith("⚠️")
+    annotated = inspecting.inspect_frame(done, 0)
+    assert annotated[0] is None and "annotation" in annotated[-1]
+    assert "Frame 6" in status
+
+
+def test_export_zip_contents(done: DemoState) -> None:
+    video, palette, binary, rgba, status = exporting.export_all(done)
+    for path in (video, palette, binary, rgba):
+        assert Path(path).is_file() and done.temp_dir in Path(path).parents
+    with zipfile.ZipFile(palette) as archive:
+        names = sorted(archive.namelist())
+        assert names == [f"{i:05d}.png" for i in range(8)]
+        with archive.open(names[3]) as handle:
+            image = Image.open(handle)
+            assert image.mode == "P" and image.size == done.size[::-1]
+            assert np.array_equal(np.asarray(image), done.masks[3])
+    with zipfile.ZipFile(binary) as archive:
+        assert "object_1/00000.png" in archive.namelist()
+    with zipfile.ZipFile(rgba) as archive, archive.open("00002.png") as handle:
+        assert Image.open(handle).mode == "RGBA"
+    assert "8 frames" in status
+
+
+def test_correction_keeps_earlier_frames(ctx: DemoContext, done: DemoState) -> None:
+    before = {i: done.masks[i].copy() for i in range(4)}
+    fixed = np.zeros(done.size, bool)
+    fixed[10:40, 20:60] = True
+    done.frame_idx = 4
+    done.set_object_mask(4, 1, fixed)
+    last = _drain(propagation.propagate(ctx, done, "forward", 4))
+    assert last[2].startswith("Done") and "4/4" in last[2]
+    assert all(np.array_equal(done.masks[i], before[i]) for i in range(4))
+    assert np.array_equal(done.masks[4] == 1, fixed)
+    done.set_object_mask(4, 1, None)  # removing the correction rebuilds memory on next run
+    last = _drain(propagation.propagate(ctx, done, "backward", 7))
+    assert "No annotated frame" in last[2] and "memory rebuilt" in last[2]  # fresh memory
+    last = _drain(propagation.propagate(ctx, done, "both", 0))
+    assert last[2].startswith("Done") and "9/9" in last[2] and len(done.masks) == 8
+
+
+def test_backward_from_a_later_annotation(ctx: DemoContext) -> None:
+    state = _load(ctx)
+    mask = state.annotation(0) == 1
+    state.set_object_mask(0, 1, None)
+    state.set_object_mask(7, 1, mask)
+    assert "No annotated frame" in _drain(propagation.propagate(ctx, state, "forward", 3))[2]
+    last = _drain(propagation.propagate(ctx, state, "backward", 3))
+    assert last[2].startswith("Done") and sorted(state.masks) == list(range(8))
+
+
+def test_stop_keeps_partial_results(ctx: DemoContext) -> None:
+    state = _load(ctx)
+    run = propagation.propagate(ctx, state, "forward", 0)
+    next(run)
+    assert propagation.stop(state).startswith("Stopping")
+    last = _drain(run)
+    assert last[2].startswith("Stopped") and 0 < len(state.masks) < 8
+    assert propagation.finish_view(state)[0].startswith("Stopped")
+
+
+def test_clicks_undo_clear_and_paint(ctx: DemoContext) -> None:
+    state = _load(ctx)
+    state.frame_idx = 2
+    assert annotate.on_click(state, "remove (negative)", _click(5, 5))[-1].startswith("⚠️")
+    x, y = _object_point(state.annotation(0))
+    annotate.on_click(state, "add (positive)", _click(x, y))
+    annotate.on_click(state, "remove (negative)", _click(2, 2))
+    assert len(state.clicks[(2, 1)]) == 3 and 2 in state.annotated_frames()
+    annotate.undo_click(state)
+    assert len(state.clicks[(2, 1)]) == 2
+    annotate.clear_clicks(state)
+    assert 2 not in state.annotated_frames()
+    outside = annotate.on_click(state, "add (positive)", _click(500, 10))
+    assert outside[-1].startswith("⚠️") and "outside" in outside[-1]
+    assert annotate.on_click(state, "add (positive)", _click(None, None))[-1].startswith("⚠️")
+    layer = np.zeros((*state.size, 4), np.uint8)
+    layer[20:50, 30:70, 3] = 255
+    annotate.apply_paint(state, {"background": None, "layers": [layer], "composite": None})
+    assert state.obj_masks[(2, 1)].sum() == 30 * 40
+    wrong = annotate.apply_paint(state, {"layers": [np.zeros((50, 50, 4), np.uint8)]})
+    assert wrong[-1].startswith("⚠️") and "50x50" in wrong[-1]
+    assert annotate.apply_paint(state, {"layers": []})[-1].startswith("⚠️")
+    editor = annotate.editor_value(state)
+    assert editor["layers"][0].shape == (*state.size, 4) and editor["layers"][0][25, 40, 3] > 0
+
+
+def test_objects_add_rename_remove(ctx: DemoContext) -> None:
+    state = _load(ctx)
+    annotate.add_object(state)
+    assert state.selected == 2 and 2 in state.names
+    annotate.rename_object(state, "  my   dog ")
+    assert state.names[2] == "my dog"
+    assert annotate.rename_object(state, "   ")[-1].startswith("⚠️")
+    annotate.select_object(state, "1")
+    assert state.selected == 1
+    annotate.remove_object(ctx, state)
+    assert 1 not in state.names and not state.annotated_frames()
+    assert "Nothing to follow" in propagation.plan_passes(state, "forward", 0)
+
+
+def test_settings_pin_and_reset(ctx: DemoContext, done: DemoState) -> None:
+    state, text = propagation.apply_settings(ctx, done, 5, 0, 1, 10)
+    assert text.startswith("⚠️")
+    state, text = propagation.apply_settings(ctx, done, 2, 8, 2, 3)
+    assert state.session.config.top_k == 8 and not state.session.has_memory
+    _drain(propagation.propagate(ctx, state, "forward", 0))
+    assert state.session.config.max_working_frames == 3
+    held = state.session.memory_timeline()["working"]
+    assert "permanent" in propagation.pin_frame(ctx, state, held[-1])
+    assert "cleared" in propagation.reset_memory(ctx, state)
+    kept = state.session.memory_timeline()
+    assert kept["working"] == [] and held[-1] in kept["permanent"]
+    absent = next(f for f in range(8) if f not in kept["permanent"])
+    assert propagation.pin_frame(ctx, state, absent).startswith("⚠️")
+
+
+def test_ablation_compares_masks(ctx: DemoContext, done: DemoState) -> None:
+    last = _drain(ablation.run_ablation(ctx, done, 3))
+    assert set(done.ablation) == {"fam", "ptm"} and len(done.ablation["ptm"]) == 8
+    assert last[1].ndim == 3 and "mean IoU" in last[2]
+    assert ablation.ablated_predictor(ctx, "fam").model.fam is None
+    assert ablation.ablated_predictor(ctx, "ptm").model.ptm is None
+    assert inspecting.inspect_frame(done, 3)[10] is not None
+
+
+def test_segment_api(ctx: DemoContext, tmp_path: Path) -> None:
+    folder = ctx.cfg.examples_dir / EXAMPLE
+    result = api.segment(ctx, str(folder / "clip.mp4"), str(folder / "first_mask.png"))
+    with zipfile.ZipFile(result) as archive:
+        assert len(archive.namelist()) == 8
+    wrong = tmp_path / "wrong.png"
+    Image.fromarray(np.full((50, 50), 255, np.uint8)).save(wrong)
+    with pytest.raises(gr.Error, match="different shape"):
+        api.segment(ctx, str(folder / "clip.mp4"), str(wrong))
+    with pytest.raises(gr.Error):
+        api.segment(ctx, None, None)
+    assert api.info(ctx)["short_side"] == 96
+
+
+def test_bad_inputs_give_messages(ctx: DemoContext, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(np.random.default_rng(0).bytes(4096))
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    single = tmp_path / "one.png"
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(single)
+    for path in (None, empty, corrupt, text, single, tmp_path / "missing.mp4"):
+        out = loading.load_upload(ctx, path and str(path), 0, 0, 1, None)
+        assert out[0] is None and out[-1].startswith("⚠️"), path
+    assert "single frame" in loading.load_upload(ctx, str(single), 0, 0, 1, None)[-1]
+    assert "before" in loading.load_example(ctx, EXAMPLE, 5, 2, 1, None)[-1]
+    assert loading.load_example(ctx, "../../etc", 0, 0, 1, None)[-1].startswith("⚠️")
+    state = loading.load_upload(ctx, str(ctx.cfg.examples_dir / EXAMPLE / "clip.mp4"),
+                                0, 0, 1, None)[0]
+    assert "Nothing to follow" in _drain(propagation.propagate(ctx, state, "forward", 0))[2]
+    assert exporting.export_all(state)[-1].startswith("⚠️")
+    for result in (annotate.show_frame(None, 0), annotate.undo_click(None),
+                   annotate.on_click(None, "add", _click(1, 1)), annotate.add_object(None),
+                   propagation.apply_settings(ctx, None, 5, 20, 1, 10),
+                   inspecting.inspect_frame(None, 0), exporting.export_all(None),
+                   inspecting.memory_click(None, 0, _click(1, 1)),
+                   _drain(ablation.run_ablation(ctx, None, 0))):
+        assert result[-1].startswith("⚠️")
+    assert _drain(propagation.propagate(ctx, None, "forward", 0))[2].startswith("⚠️")
+    assert propagation.pin_frame(ctx, None, 0).startswith("⚠️")
+
+
+def test_states_are_independent(ctx: DemoContext) -> None:
+    first, second = _load(ctx), _load(ctx)
+    assert first.temp_dir != second.temp_dir and first.session is not second.session
+    annotate.add_object(first)
+    first.set_object_mask(3, 2, np.ones(first.size, bool))
+    assert 2 not in second.names and second.annotated_frames() == [0]
+    cleanup_state(first)
+    assert not first.temp_dir.exists() and second.temp_dir.is_dir()
+    replaced = loading.load_example(ctx, EXAMPLE, 0, 0, 1, second)[0]
+    assert not second.temp_dir.exists() and replaced.temp_dir.is_dir()
