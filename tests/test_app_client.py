@@ -3,49 +3,27 @@ input answered with a message while the server stays up, UI events kept private.
 
 from __future__ import annotations
 
-import socket
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from app_harness import running_app
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from demo import DemoConfig, build_demo
-from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
+from demo import DemoConfig
 
 EXAMPLE = DemoConfig().examples_dir / "bear"
 pytestmark = pytest.mark.skipif(not (EXAMPLE / "clip.mp4").is_file(),
                                 reason="bundled example clip missing")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # see test_handlers.one_thread
-    torch.manual_seed(0)
-    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=96), "cpu")
-    cfg = DemoConfig(short_side_cpu=96, max_frames_cpu=6, random_weights=True,
-                     temp_root=tmp_path_factory.mktemp("app"))
-    demo = build_demo(predictor, cfg)
-    port = _free_port()
-    demo.queue(max_size=cfg.queue_size, default_concurrency_limit=1).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-        allowed_paths=[str(cfg.examples_dir)], max_file_size=cfg.max_upload_bytes)
-    try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
-    finally:
-        demo.close()
-        torch.set_num_threads(threads)
+    with running_app(tmp_path_factory.mktemp("app"), max_frames=6) as url:
+        yield Client(url, verbose=False)
 
 
 def test_segment_endpoint_returns_palette_zip(client: Client) -> None:

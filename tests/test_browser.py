@@ -4,17 +4,16 @@ go to test-artifacts/. Skipped without /usr/bin/chromium or the playwright packa
 
 from __future__ import annotations
 
-import socket
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from app_harness import running_app
 
-from demo import DemoConfig, build_demo
-from srnet import InferenceConfig, ModelConfig, Predictor, SRNet, load_index_mask
+from demo import DemoConfig
+from srnet import load_index_mask
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -32,23 +31,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # see test_handlers.one_thread
-    torch.manual_seed(0)
-    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=96), "cpu")
-    cfg = DemoConfig(short_side_cpu=96, max_frames_cpu=FRAMES, random_weights=True,
-                     temp_root=tmp_path_factory.mktemp("browser"))
-    demo = build_demo(predictor, cfg)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    demo.queue(default_concurrency_limit=1).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
-        torch.set_num_threads(threads)
+    with running_app(tmp_path_factory.mktemp("browser"), max_frames=FRAMES) as url:
+        yield url
 
 
 @pytest.fixture()

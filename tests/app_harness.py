@@ -1,0 +1,37 @@
+"""Launch the demo on a free local port with a tiny random-weight lite predictor (shared by the
+gradio_client and browser tests)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from demo import DemoConfig, build_demo
+from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
+
+
+@contextmanager
+def running_app(temp_root: Path, max_frames: int) -> Iterator[str]:
+    """Yields the app's URL; one torch thread (see test_handlers.one_thread), closed at exit."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=96), "cpu")
+    cfg = DemoConfig(short_side_cpu=96, max_frames_cpu=max_frames, random_weights=True,
+                     temp_root=temp_root)
+    demo = build_demo(predictor, cfg)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo.queue(max_size=cfg.queue_size, default_concurrency_limit=1).launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+        allowed_paths=[str(cfg.examples_dir)], max_file_size=cfg.max_upload_bytes)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+        torch.set_num_threads(threads)
