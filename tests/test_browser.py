@@ -54,10 +54,10 @@ def page(app_url: str) -> Iterator:
             browser.close()
 
 
-def _wait_text(page, elem_id: str, text: str) -> None:
+def _wait_text(page, elem_id: str, text: str, timeout_ms: float | None = None) -> None:
     page.wait_for_function(
         "([id, text]) => (document.getElementById(id)?.innerText || '').includes(text)",
-        arg=[elem_id, text])
+        arg=[elem_id, text], timeout=timeout_ms)
 
 
 def _click_image(page, selector: str, rel_x: float, rel_y: float) -> None:
@@ -79,8 +79,15 @@ def test_annotate_propagate_inspect_export(page) -> None:
     ys, xs = np.nonzero(mask)
     page.get_by_role("button", name="bear", exact=True).click()
     _wait_text(page, "status", "Loaded")
-    _click_image(page, "#annotate", np.median(xs) / mask.shape[1], np.median(ys) / mask.shape[0])
-    _wait_text(page, "status", "1 click(s)")
+    point = (np.median(xs) / mask.shape[1], np.median(ys) / mask.shape[0])
+    page.locator("#annotate img").first.wait_for(state="visible")
+    page.wait_for_timeout(1000)  # the freshly loaded frame must be the one receiving the click
+    _click_image(page, "#annotate", *point)
+    try:
+        _wait_text(page, "status", "1 click(s)", timeout_ms=20_000)
+    except sync_api.TimeoutError:  # a click that raced the image swap is lost: click once more
+        _click_image(page, "#annotate", *point)
+        _wait_text(page, "status", "click(s)")
     page.screenshot(path=str(ARTIFACTS / "01_clicked.png"), full_page=True)
 
     page.locator("#propagate").click()
