@@ -7,6 +7,7 @@ only the memory frames that contain it (objects with the same frames share one a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -62,6 +63,12 @@ class MemoryBank:
         self._evict()
         self.version += 1
         return True
+
+    def drop_working(self, stale: Callable[[int], bool]) -> None:
+        """Forget working (non-permanent) frames whose index `stale` selects, e.g. the frames a
+        previous pass predicted beyond a correction."""
+        self.entries = [e for e in self.entries if e.permanent or not stale(e.frame_idx)]
+        self.version += 1
 
     def remove_object(self, obj_id: int) -> None:
         for entry in self.entries:

@@ -98,9 +98,7 @@ class Predictor:
         if (end < start) != reverse and end != start:
             raise ValueError("end lies behind start for this direction")
         ahead = (lambda idx: idx < start) if reverse else (lambda idx: idx > start)
-        session.memory.entries = [e for e in session.memory.entries
-                                  if e.permanent or not ahead(e.frame_idx)]
-        session.memory.version += 1
+        session.memory.drop_working(ahead)
         session.recent.clear()
         session.frames_since_memory = 0
         order = range(start, end - 1, -1) if reverse else range(start, end + 1)
