@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from srnet.config import InferenceConfig
+from srnet.inference.cpu_allocator import reuse_freed_memory
 from srnet.inference.memory_bank import MemoryBank, MemoryEntry
 from srnet.inference.outputs import StepOutput
 from srnet.inference.preprocess import (
@@ -51,6 +52,8 @@ class Predictor:
     def __init__(self, model: SRNet, config: InferenceConfig | None = None,
                  device: str | torch.device | None = None) -> None:
         self.device = resolve_device(device)
+        if self.device.type == "cpu":
+            reuse_freed_memory()  # no per-frame page faults on the large activations
         # channels_last: ~1.5x faster convolutions on the CPU (oneDNN) and with AMP on GPUs.
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.config = config or InferenceConfig()

@@ -19,10 +19,10 @@ class UpsampleBlock(nn.Module):
     def forward(self, skip: Tensor, x: Tensor) -> Tensor:
         """Shapes: skip [B, C_s, 2h, 2w] (shared by objects); x [B*K, C_in, h, w]."""
         skip = self.skip_conv(skip)  # [B, C_in, 2h, 2w], computed once per image
-        repeats = x.shape[0] // skip.shape[0]
         up = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
-        skip = skip.repeat_interleave(repeats, dim=0)  # [B*K, C_in, 2h, 2w]
-        return self.block(up + skip)  # [B*K, C_out, 2h, 2w]
+        batch = skip.shape[0]
+        up = up.view(batch, -1, *up.shape[1:]) + skip[:, None]  # [B, K, C_in, 2h, 2w], no copy
+        return self.block(up.flatten(0, 1))  # [B*K, C_out, 2h, 2w]
 
 
 class Decoder(nn.Module):

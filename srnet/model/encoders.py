@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from srnet.config import ModelConfig
 from srnet.model.backbones import build_trunk
-from srnet.model.layers import FeatureFusion
+from srnet.model.layers import FeatureFusion, repeat_objects
 
 
 class KeyEncoder(nn.Module):
@@ -46,7 +46,7 @@ class MaskValueEncoder(nn.Module):
         batch, num_obj = masks.shape[:2]
         stacked = torch.stack([masks, others], dim=2).flatten(0, 1)  # [B*K, 2, H, W]
         mask_feat = self.mask_cnn(stacked)  # [B*K, C_m, h, w]
-        f16 = f16.repeat_interleave(num_obj, dim=0)  # [B*K, C16, h, w]
+        f16 = repeat_objects(f16, num_obj)  # [B*K, C16, h, w]
         return self.fuse(torch.cat([f16, mask_feat], dim=1))  # [B*K, C_v, h, w]
 
 
@@ -62,11 +62,11 @@ class ResNetValueEncoder(nn.Module):
         if image is None:
             raise ValueError("the resnet18 value encoder needs the RGB image")
         batch, num_obj = masks.shape[:2]
-        rgb = image.repeat_interleave(num_obj, dim=0)  # [B*K, 3, H, W]
+        rgb = repeat_objects(image, num_obj)  # [B*K, 3, H, W]
         stacked = torch.cat([rgb, masks.flatten(0, 1)[:, None], others.flatten(0, 1)[:, None]],
                             dim=1)  # [B*K, 5, H, W]
         value16, _, _ = self.trunk.forward_features(stacked)  # [B*K, 256, h, w]
-        f16 = f16.repeat_interleave(num_obj, dim=0)  # [B*K, C16, h, w]
+        f16 = repeat_objects(f16, num_obj)  # [B*K, C16, h, w]
         return self.fuse(torch.cat([f16, value16], dim=1))  # [B*K, C_v, h, w]
 
 

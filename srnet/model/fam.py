@@ -5,6 +5,10 @@ bilinearly sampled at p + Δp (`grid_sample`, align_corners=True, zero padding =
 Eq 4-5: a 3x3 conv on [Ṽ; V_Q] predicts DCNv2 offsets ΔP and modulation ΔM, then a modulated
 deformable conv gives F_L. Both predictors are zero-initialised, so FAM starts as Ṽ = V_L and
 F_L = 0.5·conv(Ṽ) (spec §6 #13).
+
+[D] On CUDA the DCN is `torchvision.ops.deform_conv2d`. On the CPU the same modulated 3x3 DCN is
+computed as one `grid_sample` of all nine taps plus a matrix product (`modulated_deform_conv3x3`):
+torchvision's CPU kernel is ~4x slower at 480p; tests check both give the same numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from torch import Tensor, nn
 from torchvision.ops import deform_conv2d
 
 from srnet.config import FAMConfig
+from srnet.model.layers import repeat_objects
 
 
 @dataclass
@@ -48,8 +53,42 @@ def warp_by_cells(value: Tensor, offset_cells: Tensor) -> Tensor:
     grid = reference_grid(grid_h, grid_w, value.device).to(value.dtype)  # [1, H_G, W_G, 2]
     grid = grid + offset_cells.permute(0, 2, 3, 1).to(value.dtype) * scale  # [B, H_G, W_G, 2]
     repeats = value.shape[0] // batch
-    grid = grid.repeat_interleave(repeats, dim=0)  # [B', H_G, W_G, 2]
+    grid = repeat_objects(grid, repeats)  # [B', H_G, W_G, 2]
     return F.grid_sample(value, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+
+
+def modulated_deform_conv3x3(x: Tensor, offset: Tensor, weight: Tensor, bias: Tensor, *,
+                             padding: int, mask: Tensor) -> Tensor:
+    """DCNv2 with a 3x3 kernel, stride 1, `padding` 1, in torchvision's conventions.
+
+    Tap k = 3i + j of output pixel (y, x) reads x bilinearly at
+    (y - 1 + i + Δy_k, x - 1 + j + Δx_k), zero outside the map, scaled by its modulation m_k;
+    offsets are (Δy_k, Δx_k) pairs.
+
+    Shapes:
+        x [B, C, H, W]; offset [B, 18, H, W]; weight [C_out, C, 3, 3]; bias [C_out];
+        mask [B, 9, H, W] → [B, C_out, H, W]
+    """
+    if padding != 1 or weight.shape[-2:] != (3, 3):
+        raise ValueError("modulated_deform_conv3x3 supports only a 3x3 kernel with padding 1")
+    batch, channels, height, width = x.shape
+    taps = torch.arange(3, device=x.device, dtype=x.dtype) - 1  # [-1, 0, 1]
+    tap_y, tap_x = torch.meshgrid(taps, taps, indexing="ij")  # [3, 3] each, k = 3i + j
+    ys = torch.arange(height, device=x.device, dtype=x.dtype)[:, None]  # [H, 1]
+    xs = torch.arange(width, device=x.device, dtype=x.dtype)[None, :]  # [1, W]
+    offset = offset.view(batch, 9, 2, height, width)  # [B, 9, (dy, dx), H, W]
+    pos_y = ys + tap_y.reshape(1, 9, 1, 1) + offset[:, :, 0]  # [B, 9, H, W], in pixels
+    pos_x = xs + tap_x.reshape(1, 9, 1, 1) + offset[:, :, 1]  # [B, 9, H, W]
+    # align_corners=False pixel ↔ [-1, 1] mapping (well defined even for a 1-pixel-wide map)
+    grid = torch.stack([(2 * pos_x + 1) / width - 1, (2 * pos_y + 1) / height - 1], dim=-1)
+    grid = grid.view(batch, 9 * height, width, 2)  # the nine taps stacked along the height
+    sampled = F.grid_sample(x.contiguous(), grid, mode="bilinear", padding_mode="zeros",
+                            align_corners=False)  # [B, C, 9*H, W]
+    sampled = sampled.view(batch, channels, 9, height * width) * mask.reshape(
+        batch, 1, 9, height * width)  # [B, C, 9, H*W]
+    out = torch.matmul(weight.reshape(weight.shape[0], channels * 9),
+                       sampled.view(batch, channels * 9, height * width))  # [B, C_out, H*W]
+    return (out + bias[:, None]).view(batch, -1, height, width)  # [B, C_out, H, W]
 
 
 class FeatureAlignment(nn.Module):
@@ -93,7 +132,8 @@ class FeatureAlignment(nn.Module):
             aligned = warp_by_cells(local_value, offset_cells)  # Ṽ [B*K, C_v, H/16, W/16]
         pred = self.dcn_pred(torch.cat([aligned, query_value], dim=1))  # [B*K, 27, H/16, W/16]
         dcn_offset, dcn_modulation = pred[:, :18].float(), torch.sigmoid(pred[:, 18:].float())
-        local_feature = deform_conv2d(aligned.float(), dcn_offset, self.dcn_weight.float(),
-                                      self.dcn_bias.float(), padding=1, mask=dcn_modulation)
+        dcn = deform_conv2d if aligned.is_cuda else modulated_deform_conv3x3
+        local_feature = dcn(aligned.float(), dcn_offset, self.dcn_weight.float(),
+                            self.dcn_bias.float(), padding=1, mask=dcn_modulation)
         return FAMOutput(local_feature.to(query_value.dtype), offset_cells, dcn_offset,
                          dcn_modulation)

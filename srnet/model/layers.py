@@ -9,6 +9,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+def repeat_objects(x: Tensor, num_obj: int) -> Tensor:
+    """Repeat per-image features for each object slot: [B, ...] → [B*K, ...].
+
+    With one object this is `x` itself: `repeat_interleave` would copy even for K = 1.
+    """
+    return x if num_obj == 1 else x.repeat_interleave(num_obj, dim=0)
+
+
 class ResBlock(nn.Module):
     """STCN-style residual block: relu-conv3-relu-conv3 + skip (conv3 skip when dims differ)."""
 

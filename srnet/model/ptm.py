@@ -98,14 +98,42 @@ class PTMLayer(nn.Module):
         update, attn9 = self.pixel_attn(tokens, both, self.token_embedding, want_vis)
         tokens = tokens + update  # eq 9 [B', h*w, C]
         pixels = tokens.transpose(1, 2).reshape(batch, dim, height, width)  # [B', C, h, w]
-        expanded = proto[:, :, None, None].expand(-1, -1, height, width)  # [B', C, h, w]
-        pixels = pixels + self.activation(torch.cat([expanded, pixels], dim=1))  # eq 10 X̂
+        pixels = pixels + self.activate(proto, pixels)  # eq 10 X̂ [B', C, h, w]
         aux = self.aux_head(pixels)  # M_l logits [B', 1, h, w]
         if not want_vis:
             return pixels, proto, aux, None, None
         proto_map = attn8[:, 0].reshape(batch, height, width)  # [B', h, w]
         fg_map = attn9[:, :, 0].reshape(batch, height, width)  # [B', h, w]
         return pixels, proto, aux, proto_map, fg_map
+
+
+    def activate(self, proto: Tensor, pixels: Tensor) -> Tensor:
+        """Act([expand(P); X]) of eq 10 without materialising expand(P).
+
+        The first 3x3 conv is linear, so it splits into conv(X) plus the conv of a constant map,
+        which is a per-tap sum of W_P·P over the taps that fall inside the (zero-padded) map:
+        the same numbers for half the FLOPs of the first conv.
+        Shapes: proto [B', C]; pixels [B', C, h, w] → [B', C, h, w]
+        """
+        first, dim = self.activation[0], pixels.shape[1]
+        out = F.conv2d(pixels, first.weight[:, dim:], first.bias, padding=1)  # [B', C, h, w]
+        out = out + _conv3x3_of_constant(proto, first.weight[:, :dim], *pixels.shape[-2:])
+        return self.activation[1:](out)
+
+
+def _conv3x3_of_constant(vector: Tensor, weight: Tensor, height: int, width: int) -> Tensor:
+    """conv2d(vector broadcast over an h×w map, weight, padding=1) without bias.
+
+    Shapes: vector [B, C_in]; weight [C_out, C_in, 3, 3] → [B, C_out, h, w]
+    """
+    per_tap = torch.einsum("bc,ocij->boij", vector, weight)  # [B, C_out, 3, 3]
+    offsets = torch.arange(3, device=vector.device) - 1  # tap i reads row y + i - 1
+    rows = torch.arange(height, device=vector.device)[None] + offsets[:, None]  # [3, h]
+    cols = torch.arange(width, device=vector.device)[None] + offsets[:, None]  # [3, w]
+    row_in = ((rows >= 0) & (rows < height)).to(per_tap.dtype)  # [3, h]
+    col_in = ((cols >= 0) & (cols < width)).to(per_tap.dtype)  # [3, w]
+    per_row = torch.einsum("boij,jx->boix", per_tap, col_in)  # [B, C_out, 3, w]
+    return torch.einsum("boix,iy->boyx", per_row, row_in)  # [B, C_out, h, w]
 
 
 class PrototypeTransformer(nn.Module):

@@ -13,7 +13,7 @@ from srnet.config import ModelConfig
 from srnet.model.decoder import Decoder
 from srnet.model.encoders import KeyEncoder, build_value_encoder, other_objects
 from srnet.model.fam import FeatureAlignment
-from srnet.model.layers import FeatureFusion
+from srnet.model.layers import FeatureFusion, repeat_objects
 from srnet.model.memory_ops import (
     l2_affinity,
     readout,
@@ -97,7 +97,7 @@ class SRNet(nn.Module):
         num_obj, dim = memory.global_value.shape[1:3]
         memory_feat, read_w, read_idx = self._read_memory(memory, feats.key.flatten(2), top_k)
         memory_feat = memory_feat.view(batch * num_obj, dim, height, width)  # [B*K, C_v, h, w]
-        query_value = feats.query_value.repeat_interleave(num_obj, dim=0)  # [B*K, C_v, h, w]
+        query_value = repeat_objects(feats.query_value, num_obj)  # [B*K, C_v, h, w]
 
         fam_out = None
         if self.fam is not None and memory.local_value is not None:

@@ -1,0 +1,83 @@
+"""The speed rewrites compute exactly what the straightforward formulation computes."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from srnet.model.backbones import SameConv2d
+
+
+def _tf_same_reference(conv: SameConv2d, x: torch.Tensor) -> torch.Tensor:
+    """TensorFlow "SAME": pad total//2 before and the rest after, then a valid conv."""
+    pads = []
+    for size, k, s in zip(x.shape[-2:], conv.kernel_size, conv.stride, strict=True):
+        total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+        pads.append((total // 2, total - total // 2))
+    padded = F.pad(x, [*pads[1], *pads[0]])
+    return F.conv2d(padded, conv.weight, conv.bias, conv.stride, 0, 1, conv.groups)
+
+
+@pytest.mark.parametrize("kernel,stride", [(3, 2), (5, 2), (3, 1), (5, 1)])
+@pytest.mark.parametrize("size", [(16, 30), (17, 31), (15, 16)])
+def test_same_conv_matches_tensorflow_padding(kernel, stride, size):
+    torch.manual_seed(0)
+    conv = SameConv2d(4, 4, kernel, stride, groups=4, bias=True)
+    x = torch.randn(2, 4, *size)
+    out = conv(x)
+    expected = _tf_same_reference(conv, x)
+    assert out.shape == expected.shape == (2, 4, math.ceil(size[0] / stride),
+                                           math.ceil(size[1] / stride))
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(6, 9), (1, 5), (30, 54)])
+def test_cpu_deformable_conv_matches_torchvision(size):
+    from torchvision.ops import deform_conv2d
+
+    from srnet.model.fam import modulated_deform_conv3x3
+
+    torch.manual_seed(1)
+    x = torch.randn(2, 5, *size, requires_grad=True)
+    offset = (3 * torch.randn(2, 18, *size)).requires_grad_()  # reaches past the borders too
+    mask = torch.rand(2, 9, *size, requires_grad=True)
+    weight = torch.randn(7, 5, 3, 3, requires_grad=True)
+    bias = torch.randn(7, requires_grad=True)
+    inputs = (x, offset, weight, bias, mask)
+    ours = modulated_deform_conv3x3(x, offset, weight, bias, padding=1, mask=mask)
+    ref = deform_conv2d(x, offset, weight, bias, padding=1, mask=mask)
+    torch.testing.assert_close(ours, ref, atol=1e-4, rtol=1e-4)
+    grads = torch.autograd.grad(ours.square().sum(), inputs)
+    ref_grads = torch.autograd.grad(ref.square().sum(), inputs)
+    for name, got, want in zip(("x", "offset", "weight", "bias", "mask"), grads, ref_grads,
+                               strict=True):
+        torch.testing.assert_close(got, want, atol=1e-3, rtol=1e-3, msg=name)
+
+
+@pytest.mark.parametrize("num", [50, 1621, 4000])
+def test_two_pass_topk_returns_exactly_the_k_largest(num):
+    from srnet.model.memory_ops import topk_last_dim
+
+    torch.manual_seed(2)
+    scores = torch.randn(3, 17, num)
+    scores[0, 0, -3:] = 100.0  # winners in the tail that no group covers
+    scores[1, 2, :] = 0.5  # all tied
+    values, indices = topk_last_dim(scores, 20)
+    expected = torch.topk(scores, 20, dim=-1).values
+    torch.testing.assert_close(values, expected, atol=0, rtol=0)
+    torch.testing.assert_close(scores.gather(-1, indices), values, atol=0, rtol=0)
+    assert all(len(set(row.tolist())) == 20 for row in indices.flatten(0, 1))  # no duplicates
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 7), (9, 12)])
+def test_ptm_activation_equals_the_conv_of_the_concatenation(size):
+    from srnet.config import PTMConfig
+    from srnet.model.ptm import PTMLayer
+
+    torch.manual_seed(3)
+    layer = PTMLayer(16, PTMConfig(ffn_dim=32))
+    proto, pixels = torch.randn(3, 16), torch.randn(3, 16, *size)
+    expanded = proto[:, :, None, None].expand(-1, -1, *size)
+    expected = layer.activation(torch.cat([expanded, pixels], dim=1))
+    torch.testing.assert_close(layer.activate(proto, pixels), expected, atol=1e-5, rtol=1e-5)
