@@ -160,41 +160,47 @@ class Predictor:
     def _read_and_segment(self, session, feats, geom, want_vis):
         """Read memory per object group; returns prob [1, K+1, H'', W''] and visuals."""
         obj_ids = session.obj_ids
-        fg = torch.zeros(1, len(obj_ids), *geom.padded_size, device=self.device)
         group_outputs = []
         for ids, entries in session.memory.groups(obj_ids):
-            global_key, global_value = MemoryBank.stack(entries, ids)
+            global_key, global_value, prototype = self._stacked_memory(session, ids, entries)
             local = next((e for e in session.recent if all(o in e.values for o in ids)), None)
             memory = MemoryInputs(
                 global_key, global_value,
                 local_key=None if local is None else local.key[None],  # [1, C_k, h, w]
                 local_value=None if local is None else torch.stack(
                     [local.values[o] for o in ids])[None],  # [1, K, C_v, h, w]
-                prototype=self._prototype(session, ids, global_value))
+                prototype=prototype)
             out = self.model.segment(feats, memory, top_k=session.config.top_k,
                                      want_vis=want_vis)
-            for pos, obj_id in enumerate(ids):
-                fg[:, obj_ids.index(obj_id)] = out.prob[:, pos + 1]
             group_outputs.append((ids, entries, local, out))
         if not group_outputs:  # only objects new on this frame: nothing to read yet
             return None, None
         if len(group_outputs) == 1 and group_outputs[0][0] == obj_ids:
             prob = group_outputs[0][3].prob
         else:  # objects with different memory frames (or brand new): aggregate once more
-            prob = torch.softmax(soft_aggregate(fg.clamp(0, 1)), dim=1)
+            fg = torch.zeros(1, len(obj_ids), *geom.padded_size, device=self.device)
+            for ids, _, _, out in group_outputs:
+                for pos, obj_id in enumerate(ids):
+                    fg[:, obj_ids.index(obj_id)] = out.prob[:, pos + 1]  # [1, H'', W'']
+            prob = torch.softmax(soft_aggregate(fg.clamp(0, 1)), dim=1)  # [1, K+1, H'', W'']
         covered = sum(len(ids) for ids, *_ in group_outputs) == len(obj_ids)
         visuals = collect_visuals(group_outputs, obj_ids, geom) if want_vis and covered else None
         return prob, visuals
 
-    def _prototype(self, session: InferenceSession, ids: list[int], global_value: Tensor):
-        if self.model.ptm is None:
-            return None
+    def _stacked_memory(self, session: InferenceSession, ids: list[int],
+                        entries: list[MemoryEntry]) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Global key [1, C_k, N], value [1, K, C_v, N] and P_0 [1, K, C_v]. They change only when
+        the bank does (§6 #16), so they are stacked once per bank version, not once per frame."""
         key = (session.memory.version, tuple(ids))
-        if key not in session.prototype_cache:  # P_0 changes only when global memory does (§6 #16)
-            session.prototype_cache = {k: v for k, v in session.prototype_cache.items()
-                                       if k[0] == session.memory.version}
-            session.prototype_cache[key] = self.model.compute_prototype(global_value)
-        return session.prototype_cache[key]
+        cached = session.memory_cache.get(key)
+        if cached is None:
+            session.memory_cache = {k: v for k, v in session.memory_cache.items()
+                                    if k[0] == session.memory.version}
+            global_key, global_value = MemoryBank.stack(entries, ids)
+            prototype = None if self.model.ptm is None else \
+                self.model.compute_prototype(global_value)
+            cached = session.memory_cache[key] = (global_key, global_value, prototype)
+        return cached
 
     def _merge_user_mask(self, session, prob, mask, geom) -> Tensor:
         """User objects replace the prediction; others keep it outside the user's pixels."""

@@ -26,7 +26,9 @@ class InferenceSession:
     annotations: dict[int, np.ndarray] = field(default_factory=dict)  # frame → [H, W] ids
     recent: deque[MemoryEntry] = field(default_factory=deque)  # local-memory candidates
     frames_since_memory: int = 0  # processed frames since the last global-memory insert
-    prototype_cache: dict[tuple[int, tuple[int, ...]], Tensor] = field(default_factory=dict)
+    # (bank version, object ids) → stacked global key, global value and P_0 (None without PTM)
+    memory_cache: dict[tuple[int, tuple[int, ...]], tuple[Tensor, Tensor, Tensor | None]] = \
+        field(default_factory=dict)
     frame_size: tuple[int, int] | None = None  # (H, W); every frame of a video must match
 
     @property
