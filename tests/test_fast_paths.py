@@ -1,6 +1,10 @@
 """The speed rewrites compute exactly what the straightforward formulation computes."""
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -81,3 +85,16 @@ def test_ptm_activation_equals_the_conv_of_the_concatenation(size):
     expanded = proto[:, :, None, None].expand(-1, -1, *size)
     expected = layer.activation(torch.cat([expanded, pixels], dim=1))
     torch.testing.assert_close(layer.activate(proto, pixels), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt is Linux-only")
+@pytest.mark.parametrize("opt_out,expected", [("0", "True"), ("1", "False")])
+def test_cpu_predictor_tunes_glibc_malloc_unless_opted_out(opt_out, expected):
+    code = ("import torch\nfrom srnet.config import ModelConfig\nfrom srnet.model import SRNet\n"
+            "from srnet.inference import Predictor\nfrom srnet.inference import cpu_allocator\n"
+            "Predictor(SRNet(ModelConfig.tiny()), device='cpu')\nprint(cpu_allocator._applied)")
+    env = {**os.environ, "SRNET_KEEP_MALLOC": opt_out}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
