@@ -98,3 +98,25 @@ def test_cpu_predictor_tunes_glibc_malloc_unless_opted_out(opt_out, expected):
                             text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_prepared_memory_segments_exactly_like_raw_memory():
+    from srnet.config import ModelConfig
+    from srnet.model import MemoryInputs, SRNet
+
+    torch.manual_seed(4)
+    model = SRNet(ModelConfig.tiny()).eval()
+    frames = torch.rand(3, 3, 64, 96)
+    masks = (torch.rand(1, 2, 64, 96) > 0.5).float()
+    with torch.no_grad():
+        feats = [model.encode_frame(frames[i:i + 1]) for i in range(3)]
+        values = [model.encode_value(frames[i:i + 1], feats[i], masks) for i in range(2)]
+        memory = MemoryInputs(
+            torch.cat([f.key.flatten(2) for f in feats[:2]], dim=2),  # [1, C_k, 2·h·w]
+            torch.cat([v.flatten(3) for v in values], dim=3),  # [1, 2, C_v, 2·h·w]
+            feats[1].key, values[1])
+        raw = model.segment(feats[2], memory, top_k=5)
+        prepared = model.segment(feats[2], model.prepare_memory(memory), top_k=5)
+    assert memory.key_aug is None  # prepare_memory returns a new object
+    torch.testing.assert_close(prepared.prob, raw.prob, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(raw.prob[:, 1], raw.prob[:, 2])  # two objects really differ

@@ -8,6 +8,7 @@ _merge_user_mask → _memorize → _finalize (see architecture-conventions §3.4
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -162,14 +163,12 @@ class Predictor:
         obj_ids = session.obj_ids
         group_outputs = []
         for ids, entries in session.memory.groups(obj_ids):
-            global_key, global_value, prototype = self._stacked_memory(session, ids, entries)
             local = next((e for e in session.recent if all(o in e.values for o in ids)), None)
-            memory = MemoryInputs(
-                global_key, global_value,
+            memory = dataclasses.replace(
+                self._global_memory(session, ids, entries),
                 local_key=None if local is None else local.key[None],  # [1, C_k, h, w]
                 local_value=None if local is None else torch.stack(
-                    [local.values[o] for o in ids])[None],  # [1, K, C_v, h, w]
-                prototype=prototype)
+                    [local.values[o] for o in ids])[None])  # [1, K, C_v, h, w]
             out = self.model.segment(feats, memory, top_k=session.config.top_k,
                                      want_vis=want_vis)
             group_outputs.append((ids, entries, local, out))
@@ -187,19 +186,18 @@ class Predictor:
         visuals = collect_visuals(group_outputs, obj_ids, geom) if want_vis and covered else None
         return prob, visuals
 
-    def _stacked_memory(self, session: InferenceSession, ids: list[int],
-                        entries: list[MemoryEntry]) -> tuple[Tensor, Tensor, Tensor | None]:
-        """Global key [1, C_k, N], value [1, K, C_v, N] and P_0 [1, K, C_v]. They change only when
-        the bank does (§6 #16), so they are stacked once per bank version, not once per frame."""
+    def _global_memory(self, session: InferenceSession, ids: list[int],
+                       entries: list[MemoryEntry]) -> MemoryInputs:
+        """Global key/value of `ids`, prepared (P_0, augmented keys, token-major values). They
+        change only when the bank does (§6 #16): built once per bank version, not per frame."""
         key = (session.memory.version, tuple(ids))
         cached = session.memory_cache.get(key)
         if cached is None:
             session.memory_cache = {k: v for k, v in session.memory_cache.items()
                                     if k[0] == session.memory.version}
             global_key, global_value = MemoryBank.stack(entries, ids)
-            prototype = None if self.model.ptm is None else \
-                self.model.compute_prototype(global_value)
-            cached = session.memory_cache[key] = (global_key, global_value, prototype)
+            cached = self.model.prepare_memory(MemoryInputs(global_key, global_value, None, None))
+            session.memory_cache[key] = cached
         return cached
 
     def _merge_user_mask(self, session, prob, mask, geom) -> Tensor:

@@ -9,11 +9,11 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from torch import Tensor
 
 from srnet.config import InferenceConfig
 from srnet.inference.memory_bank import MemoryBank, MemoryEntry
 from srnet.inference.objects import ObjectRegistry
+from srnet.model import MemoryInputs
 
 
 @dataclass
@@ -26,9 +26,8 @@ class InferenceSession:
     annotations: dict[int, np.ndarray] = field(default_factory=dict)  # frame → [H, W] ids
     recent: deque[MemoryEntry] = field(default_factory=deque)  # local-memory candidates
     frames_since_memory: int = 0  # processed frames since the last global-memory insert
-    # (bank version, object ids) → stacked global key, global value and P_0 (None without PTM)
-    memory_cache: dict[tuple[int, tuple[int, ...]], tuple[Tensor, Tensor, Tensor | None]] = \
-        field(default_factory=dict)
+    # (bank version, object ids) → the prepared global memory of those objects
+    memory_cache: dict[tuple[int, tuple[int, ...]], MemoryInputs] = field(default_factory=dict)
     frame_size: tuple[int, int] | None = None  # (H, W); every frame of a video must match
 
     @property

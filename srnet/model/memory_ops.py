@@ -36,8 +36,17 @@ def softmax_affinity(affinity: Tensor, top_k: int | None) -> tuple[Tensor, Tenso
     return weights, indices  # [B, N, M], [B, k, M]
 
 
-def topk_affinity(mem_key: Tensor, query_key: Tensor, top_k: int,
-                  chunk: int = 64) -> tuple[Tensor, Tensor]:
+def augment_keys(mem_key: Tensor) -> Tensor:
+    """K_G with ‖k‖² appended as an extra channel. Shapes: [B, C_k, N] → [B, C_k+1, N].
+
+    With (2q, −1)/√C_k as the query, one bmm then yields (2·qᵀk − ‖k‖²)/√C_k, eq 1's affinity
+    up to the per-query ‖q‖² that the softmax ignores, with no extra pass over the affinity.
+    """
+    return torch.cat([mem_key, mem_key.pow(2).sum(dim=1, keepdim=True)], dim=1)
+
+
+def topk_affinity(mem_key: Tensor, query_key: Tensor, top_k: int, chunk: int = 64,
+                  key_aug: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Eq 1 restricted to each query pixel's top-k memory entries.
 
     Computed query-major (top-k along contiguous memory) and in chunks of `chunk` query pixels, so
@@ -45,13 +54,11 @@ def topk_affinity(mem_key: Tensor, query_key: Tensor, top_k: int,
     (e.g. 1620 x 17820 floats at 480p with 11 memory frames) through RAM twice.
 
     Shapes:
-        mem_key: [B, C_k, N]; query_key: [B, C_k, M] → weights [B, M, k], indices [B, M, k]
+        mem_key: [B, C_k, N]; query_key: [B, C_k, M]; key_aug: `augment_keys(mem_key)` when the
+        caller keeps it across frames → weights [B, M, k], indices [B, M, k]
     """
     scale = 1.0 / math.sqrt(mem_key.shape[1])
-    # Append ‖k‖² as an extra key channel and (−1) to the query, so a single bmm yields
-    # (2·qᵀk − ‖k‖²)/√C_k with no extra pass over the affinity.
-    mem_sq = mem_key.pow(2).sum(dim=1, keepdim=True)  # [B, 1, N]
-    mem_aug = torch.cat([mem_key, mem_sq], dim=1)  # [B, C_k+1, N]
+    mem_aug = augment_keys(mem_key) if key_aug is None else key_aug  # [B, C_k+1, N]
     query_aug = torch.cat([query_key * 2, -torch.ones_like(query_key[:, :1])], dim=1) * scale
     query_aug = query_aug.transpose(1, 2).contiguous()  # [B, M, C_k+1]
     k = min(top_k, mem_key.shape[2])
@@ -90,20 +97,32 @@ def topk_last_dim(scores: Tensor, k: int, group: int = 8) -> tuple[Tensor, Tenso
     return top.values, candidates.gather(-1, top.indices)
 
 
-def sparse_readout(weights: Tensor, indices: Tensor, mem_value: Tensor) -> Tensor:
-    """Readout from top-k weights: gathers k memory values per query pixel (no dense N×M matrix).
+def token_major(mem_value: Tensor) -> Tensor:
+    """V_G with one row per memory token. Shapes: [B, K, C_v, N] → [B, N, K*C_v]."""
+    return mem_value.flatten(1, 2).transpose(1, 2).contiguous()
+
+
+def sparse_readout(weights: Tensor, indices: Tensor, mem_value: Tensor,
+                   value_tokens: Tensor | None = None) -> Tensor:
+    """Readout from top-k weights: k memory rows per query pixel (no dense N×M matrix).
+
+    Rows of the token-major value are contiguous, so gathering them and one small batched matrix
+    product is ~4x faster on the CPU than a strided gather along N.
 
     Shapes:
-        weights, indices: [B, M, k]; mem_value: [B, K, C_v, N] → [B, K, C_v, M]
+        weights, indices: [B, M, k]; mem_value: [B, K, C_v, N]; value_tokens: `token_major`
+        of mem_value when the caller keeps it across frames → [B, K, C_v, M] (not contiguous)
     """
     batch, num_obj, channels, _ = mem_value.shape
     num_query, k = indices.shape[1:]
-    flat = mem_value.reshape(batch, num_obj * channels, -1)  # [B, K*C_v, N]
-    gathered = torch.gather(flat, 2, indices.reshape(batch, 1, num_query * k).expand(
-        -1, num_obj * channels, -1))  # [B, K*C_v, M*k]
-    gathered = gathered.view(batch, num_obj * channels, num_query, k)  # [B, K*C_v, M, k]
-    out = (gathered * weights[:, None].to(gathered.dtype)).sum(dim=3)  # [B, K*C_v, M]
-    return out.view(batch, num_obj, channels, num_query)  # [B, K, C_v, M]
+    tokens = token_major(mem_value) if value_tokens is None else value_tokens  # [B, N, K*C_v]
+    outs = []
+    for b in range(batch):  # B is 1 at inference
+        rows = tokens[b].index_select(0, indices[b].reshape(-1))  # [M*k, K*C_v]
+        rows = rows.view(num_query, k, num_obj * channels)  # [M, k, K*C_v]
+        outs.append(torch.bmm(weights[b, :, None].to(rows.dtype), rows)[:, 0])  # [M, K*C_v]
+    out = torch.stack(outs).transpose(1, 2)  # [B, K*C_v, M]
+    return out.unflatten(1, (num_obj, channels))  # [B, K, C_v, M]
 
 
 def readout(weights: Tensor, mem_value: Tensor) -> Tensor:

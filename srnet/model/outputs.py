@@ -27,6 +27,10 @@ class MemoryInputs:
     local_key: Tensor | None  # K_L of frame t−s, [B, C_k, H/16, W/16]
     local_value: Tensor | None  # V_L of frame t−s, [B, K, C_v, H/16, W/16]
     prototype: Tensor | None = None  # cached P_0, [B, K, C_v]; recomputed from V_G when None
+    # Derived from K_G / V_G by `SRNet.prepare_memory`, so inference computes them once per
+    # memory change instead of once per frame; None = derived on every call.
+    key_aug: Tensor | None = None  # K_G with ‖k‖² appended, [B, C_k+1, N]
+    value_tokens: Tensor | None = None  # V_G token-major, [B, N, K*C_v]
 
 
 @dataclass

@@ -6,6 +6,8 @@ device. `forward` is the training unroll of spec §7; inference calls the stage 
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import Tensor, nn
 
@@ -15,11 +17,13 @@ from srnet.model.encoders import KeyEncoder, build_value_encoder, other_objects
 from srnet.model.fam import FeatureAlignment
 from srnet.model.layers import FeatureFusion, repeat_objects
 from srnet.model.memory_ops import (
+    augment_keys,
     l2_affinity,
     readout,
     soft_aggregate,
     softmax_affinity,
     sparse_readout,
+    token_major,
     topk_affinity,
 )
 from srnet.model.outputs import (
@@ -85,6 +89,14 @@ class SRNet(nn.Module):
         proto = self.ptm.pooling(global_value.flatten(0, 1))  # [B*K, C_v]
         return proto.view(batch, num_obj, -1)  # [B, K, C_v]
 
+    def prepare_memory(self, memory: MemoryInputs) -> MemoryInputs:
+        """Add what depends only on the global memory (P_0, augmented keys, token-major values),
+        for callers that read the same memory on many frames. Pure: returns a new MemoryInputs."""
+        return dataclasses.replace(
+            memory, key_aug=augment_keys(memory.global_key),
+            value_tokens=token_major(memory.global_value),
+            prototype=None if self.ptm is None else self.compute_prototype(memory.global_value))
+
     def segment(self, feats: FrameFeatures, memory: MemoryInputs, *, valid: Tensor | None = None,
                 top_k: int | None = None, want_vis: bool = False) -> SegmentOutput:
         """Memory read (eq 1) → FAM (eqs 2-5) → Φ (eq 7) → PTM (eqs 8-10) → decoder → aggregation.
@@ -96,7 +108,7 @@ class SRNet(nn.Module):
         batch, _, height, width = feats.key.shape
         num_obj, dim = memory.global_value.shape[1:3]
         memory_feat, read_w, read_idx = self._read_memory(memory, feats.key.flatten(2), top_k)
-        memory_feat = memory_feat.view(batch * num_obj, dim, height, width)  # [B*K, C_v, h, w]
+        memory_feat = memory_feat.reshape(batch * num_obj, dim, height, width)  # [B*K, C_v, h, w]
         query_value = repeat_objects(feats.query_value, num_obj)  # [B*K, C_v, h, w]
 
         fam_out = None
@@ -132,8 +144,11 @@ class SRNet(nn.Module):
         """Eq 1 readout F_M [B, K, C_v, h*w], plus the (top-k) read weights and memory indices
         [B, h*w, k] for visualisation. Training (top_k None) uses the dense softmax."""
         if top_k is not None:
-            read_w, read_idx = topk_affinity(memory.global_key, query_key, top_k)
-            return sparse_readout(read_w, read_idx, memory.global_value), read_w, read_idx
+            read_w, read_idx = topk_affinity(memory.global_key, query_key, top_k,
+                                             key_aug=memory.key_aug)
+            memory_feat = sparse_readout(read_w, read_idx, memory.global_value,
+                                         memory.value_tokens)  # [B, K, C_v, M]
+            return memory_feat, read_w, read_idx
         weights, _ = softmax_affinity(l2_affinity(memory.global_key, query_key), None)
         read_w, read_idx = weights.detach().topk(min(20, weights.shape[1]), dim=1)  # [B, k, M]
         return readout(weights, memory.global_value), read_w.transpose(1, 2), \
