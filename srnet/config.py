@@ -65,7 +65,7 @@ class ModelConfig:
 
         [D] Deviations from the paper, chosen for ≥ 6 FPS on 2 CPU cores: C_v = 128, a 2-channel
         mask CNN instead of a ResNet-18 over the image (the image evidence comes from the key
-        encoder's f16), decoder widths 128/64/32, FFN width 256.
+        encoder's f16), decoder widths 96/48/32, FFN width 256.
         """
         return cls(name="lite", ptm=PTMConfig(ffn_dim=256))
 
