@@ -29,8 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     src = seg.add_mutually_exclusive_group(required=True)
     src.add_argument("--frames", type=Path, help="folder of frames (sorted by name)")
     src.add_argument("--video", type=Path, help="video file")
-    seg.add_argument("--mask", type=Path, required=True,
-                     help="first-frame mask PNG: 0/255 grayscale = one object, palette = several")
+    given = seg.add_mutually_exclusive_group(required=True)
+    given.add_argument("--mask", type=Path,
+                       help="first-frame mask PNG: 0/255 grayscale = one object, palette = several")
+    given.add_argument("--masks", type=Path,
+                       help="folder of mask PNGs named like their frames (e.g. 00000.png, "
+                            "00035.png): objects may first appear on any of them (YouTube-VOS)")
     seg.add_argument("--out", type=Path, required=True, help="output folder")
     _model_args(seg)
     seg.add_argument("--size", type=int, default=None, help="internal short side (default 480)")
@@ -85,25 +89,58 @@ def run_segment(args: argparse.Namespace) -> int:
         else:
             frames, fps = read_video(args.video)
             names = [f"{i:05d}" for i in range(len(frames))]
-        first = load_index_mask(args.mask)
+        annotations = _load_annotations(args, names, frames[0].shape[:2])
     except (CheckpointError, FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
         return 2
-    if first.shape != frames[0].shape[:2]:
-        log.error("mask is %s but frames are %s", first.shape, frames[0].shape[:2])
-        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     session = predictor.new_session()
-    predictor.step(session, 0, frames[0], first)
+    first_idx = min(annotations)
     overlays = []
-    for out in predictor.propagate(session, frames, 0):
-        save_index_mask(args.out / f"{names[out.frame_idx]}.png", out.mask)
+    for frame_idx, name in enumerate(names):
+        if frame_idx < first_idx:  # nothing to follow yet
+            mask = np.zeros(frames[frame_idx].shape[:2], np.uint8)
+        else:  # one step at a time: an annotated frame adds or corrects its objects
+            try:
+                mask = predictor.step(session, frame_idx, frames[frame_idx],
+                                      annotations.get(frame_idx)).mask
+            except ValueError as exc:  # e.g. a video whose frame size changes mid-way
+                log.error("frame %s: %s", name, exc)
+                return 2
+        save_index_mask(args.out / f"{name}.png", mask)
         if not args.no_video:
-            overlays.append(overlay(frames[out.frame_idx], out.mask))
+            overlays.append(overlay(frames[frame_idx], mask))
     if overlays:
         write_mp4(args.out / "overlay.mp4", overlays, fps)
     log.info("wrote %d masks to %s", len(names), args.out)
     return 0
+
+
+def _load_annotations(args: argparse.Namespace, names: list[str],
+                      size: tuple[int, int]) -> dict[int, np.ndarray]:
+    """frame index → index mask, from `--mask` (frame 0) or `--masks DIR` (by frame name)."""
+    if args.mask is not None:
+        annotations = {0: load_index_mask(args.mask)}
+        if not annotations[0].any():
+            raise ValueError(f"the mask {args.mask} is empty: mark at least one object")
+    else:
+        if not args.masks.is_dir():
+            raise FileNotFoundError(f"--masks: no folder {args.masks}")
+        index = {name: i for i, name in enumerate(names)}
+        pngs = sorted(args.masks.glob("*.png"))
+        unknown = [p.name for p in pngs if p.stem not in index]
+        if unknown:
+            raise ValueError(f"--masks: {len(unknown)} file(s) name no input frame, e.g. "
+                             f"{unknown[0]} (frames are named like {names[0]})")
+        annotations = {index[p.stem]: load_index_mask(p) for p in pngs}
+        annotations = {i: m for i, m in annotations.items() if m.any()}
+        if not annotations:
+            raise ValueError(f"--masks: no non-empty mask PNG in {args.masks}")
+    for frame_idx, mask in annotations.items():
+        if mask.shape != size:
+            raise ValueError(f"the mask of frame {names[frame_idx]} is {mask.shape} but frames "
+                             f"are {size}")
+    return annotations
 
 
 def run_bench(args: argparse.Namespace) -> int:

@@ -85,3 +85,52 @@ def test_bench_prints_stage_times_and_fps():
 def test_cli_usage_errors_exit_nonzero(argv):
     with pytest.raises((SystemExit, ValueError)):
         main(argv)
+
+
+def _synthetic_frames(tmp_path: Path, num_frames: int) -> tuple[Path, list[np.ndarray]]:
+    frames_dir = tmp_path / "frames"
+    frames_dir.mkdir()
+    frames, masks = make_clip(num_frames, size=(64, 96), num_objects=2)
+    for i, frame in enumerate(frames):
+        Image.fromarray(frame).save(frames_dir / f"{i:05d}.png")
+    return frames_dir, masks
+
+
+def test_segment_masks_folder_adds_objects_where_they_first_appear(tmp_path, tiny_model):
+    """YouTube-VOS protocol: object 1 is given on frame 1, object 2 only on frame 3."""
+    frames_dir, masks = _synthetic_frames(tmp_path, 5)
+    given = tmp_path / "given"
+    given.mkdir()
+    save_index_mask(given / "00001.png", np.where(masks[1] == 1, 1, 0).astype(np.uint8))
+    save_index_mask(given / "00003.png", np.where(masks[3] == 2, 2, 0).astype(np.uint8))
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    out = tmp_path / "out"
+    code = main(["segment", "--frames", str(frames_dir), "--masks", str(given), "--out", str(out),
+                 "--checkpoint", str(ckpt), "--device", "cpu", "--no-video"])
+    assert code == 0
+    results = [load_index_mask(out / f"{i:05d}.png") for i in range(5)]
+    assert not results[0].any(), "frames before the first annotation stay empty"
+    assert np.array_equal(results[1], np.where(masks[1] == 1, 1, 0)), "frame 1 keeps its mask"
+    assert not (results[2] == 2).any(), "object 2 is unknown before frame 3"
+    assert (results[3][masks[3] == 2] == 2).all(), "object 2 joins with its given mask"
+    assert set(np.unique(np.concatenate(results[3:]))) <= {0, 1, 2}
+
+
+def test_segment_masks_folder_rejects_names_that_match_no_frame(tmp_path, tiny_model, caplog):
+    frames_dir, masks = _synthetic_frames(tmp_path, 2)
+    given = tmp_path / "given"
+    given.mkdir()
+    save_index_mask(given / "frame_7.png", masks[0])
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    code = main(["segment", "--frames", str(frames_dir), "--masks", str(given), "--out",
+                 str(tmp_path / "o"), "--checkpoint", str(ckpt), "--no-video"])
+    assert code == 2 and "frame_7.png" in caplog.text
+
+
+def test_segment_rejects_an_empty_first_mask(tmp_path, tiny_model, caplog):
+    frames_dir, _ = _synthetic_frames(tmp_path, 2)
+    save_index_mask(tmp_path / "empty.png", np.zeros((64, 96), np.uint8))
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    code = main(["segment", "--frames", str(frames_dir), "--mask", str(tmp_path / "empty.png"),
+                 "--out", str(tmp_path / "o"), "--checkpoint", str(ckpt), "--no-video"])
+    assert code == 2 and "empty" in caplog.text
