@@ -120,3 +120,28 @@ def test_prepared_memory_segments_exactly_like_raw_memory():
     assert memory.key_aug is None  # prepare_memory returns a new object
     torch.testing.assert_close(prepared.prob, raw.prob, atol=1e-5, rtol=1e-5)
     assert not torch.allclose(raw.prob[:, 1], raw.prob[:, 2])  # two objects really differ
+
+
+def test_engine_runs_under_reduced_precision_autocast():
+    """The CUDA path runs under autocast; CPU bf16 autocast exercises the same mixed dtypes
+    (prepared memory, two-pass top-k, PTM split conv, grid_sample DCN) without a GPU."""
+    import numpy as np
+
+    from srnet.config import InferenceConfig, ModelConfig
+    from srnet.inference import Predictor
+    from srnet.model import SRNet
+
+    torch.manual_seed(5)
+    predictor = Predictor(SRNet(ModelConfig.tiny()), InferenceConfig(short_side=None), "cpu")
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (64, 96, 3), dtype=np.uint8) for _ in range(7)]
+    mask = np.zeros((64, 96), np.uint8)
+    mask[10:30, 10:40], mask[35:60, 50:90] = 1, 2
+    session = predictor.new_session()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        predictor.step(session, 0, frames[0], mask)
+        outs = list(predictor.propagate(session, frames, 0, return_visuals=True))
+    assert len(outs) == 7 and np.array_equal(outs[0].mask, mask)
+    for out in outs[1:]:
+        assert np.isfinite(out.prob).all() and np.allclose(out.prob.sum(axis=0), 1, atol=1e-2)
+        assert out.visuals is not None
