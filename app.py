@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from demo import DemoConfig, build_demo, measure_fps
+from demo import DemoConfig, build_demo, measure_fps, torch_thread
 from srnet import DEFAULT_CHECKPOINT, CheckpointError, ModelConfig, Predictor, SRNet, load_predictor
 
 parser = argparse.ArgumentParser(description="SRNet video object segmentation demo")
@@ -21,8 +21,10 @@ parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.
 parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
 args, _ = parser.parse_known_args()
 
-if gr.NO_RELOAD:  # `gradio app.py` reload mode keeps the loaded weights
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
+
+def load() -> tuple[Predictor, DemoConfig]:
+    """The predictor (or random weights, said loudly) and the config with a measured speed hint."""
     note, predictor = "", None
     try:
         if not args.random_weights:
@@ -34,8 +36,13 @@ if gr.NO_RELOAD:  # `gradio app.py` reload mode keeps the loaded weights
     untrained = predictor is None
     predictor = predictor or Predictor(SRNet(ModelConfig.lite()), None, args.device)
     size = DemoConfig().short_side(predictor.device.type)
-    cfg = DemoConfig(random_weights=untrained, checkpoint_note=note,
-                     fps_hint=measure_fps(predictor, size))
+    return predictor, DemoConfig(random_weights=untrained, checkpoint_note=note,
+                                 fps_hint=measure_fps(predictor, size))
+
+
+if gr.NO_RELOAD:  # `gradio app.py` reload mode keeps the loaded weights
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    predictor, cfg = torch_thread.call(load)  # all torch work on one thread (see that module)
 demo = build_demo(predictor, cfg)
 
 if __name__ == "__main__":

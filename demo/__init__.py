@@ -3,7 +3,8 @@ predictor; `DemoConfig` holds its limits. Imports only the `srnet` public API.
 
 Module map: `config` (DemoConfig) · `state` (per-tab DemoState) · `ui` (layout + wiring) ·
 `handlers*` (callbacks by task) · `explain` (texts for learners) · `video_io`, `render`,
-`clicks`, `export` (pure numpy/OpenCV building blocks, no gradio).
+`clicks`, `export` (pure numpy/OpenCV building blocks, no gradio) · `torch_thread` (the one
+thread all network work runs on).
 """
 
 from demo.config import DemoConfig

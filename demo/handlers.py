@@ -21,6 +21,7 @@ import numpy as np
 from demo import render
 from demo.config import DemoConfig
 from demo.state import DemoState
+from demo.torch_thread import on_torch_thread
 from srnet import Predictor
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,12 @@ try:  # Hugging Face Spaces: GPU work runs inside @spaces.GPU (a no-op off ZeroG
     import spaces
 
     def gpu(fn: Callable) -> Callable:
-        return spaces.GPU(duration=120)(fn)
+        """Network work: on the one torch thread, inside @spaces.GPU."""
+        return on_torch_thread(spaces.GPU(duration=120)(fn))
 except ImportError:
     def gpu(fn: Callable) -> Callable:
-        """No `spaces` package: run on whatever device the predictor has."""
-        return fn
+        """Network work: on the one torch thread (see demo/torch_thread.py)."""
+        return on_torch_thread(fn)
 
 
 @dataclass(frozen=True)
