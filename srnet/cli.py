@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ from srnet import (
     load_model,
     save_index_mask,
 )
-from srnet.io import FrameFolder, overlay, read_video, write_mp4
+from srnet.io import FrameFolder, iter_video, overlay, write_mp4
 
 log = logging.getLogger(__name__)
 
@@ -81,65 +83,86 @@ def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
 
 
 def run_segment(args: argparse.Namespace) -> int:
+    """Frames stream from disk through the predictor to PNGs and the overlay mp4: memory stays
+    flat however long the clip (the memory bank is capped too)."""
     try:
         predictor = build_predictor(args, InferenceConfig(short_side=args.size or 480))
         if args.frames is not None:
-            frames = FrameFolder(args.frames)
-            names, fps = frames.names, 24.0
+            folder = FrameFolder(args.frames)
+            frames, fps, names = iter(folder), 24.0, folder.names
         else:
-            frames, fps = read_video(args.video)
-            names = [f"{i:05d}" for i in range(len(frames))]
-        annotations = _load_annotations(args, names, frames[0].shape[:2])
+            frames, fps = iter_video(args.video)
+            names = None  # a video's frames are named 00000, 00001, ... as they are decoded
+        annotations = _load_annotations(args, names)
     except (CheckpointError, FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    session = predictor.new_session()
-    first_idx = min(annotations)
-    overlays = []
-    for frame_idx, name in enumerate(names):
-        if frame_idx < first_idx:  # nothing to follow yet
-            mask = np.zeros(frames[frame_idx].shape[:2], np.uint8)
-        else:  # one step at a time: an annotated frame adds or corrects its objects
-            try:
-                mask = predictor.step(session, frame_idx, frames[frame_idx],
-                                      annotations.get(frame_idx)).mask
-            except ValueError as exc:  # e.g. a video whose frame size changes mid-way
-                log.error("frame %s: %s", name, exc)
-                return 2
-        save_index_mask(args.out / f"{name}.png", mask)
-        if not args.no_video:
-            overlays.append(overlay(frames[frame_idx], mask))
-    if overlays:
-        write_mp4(args.out / "overlay.mp4", overlays, fps)
-    log.info("wrote %d masks to %s", len(names), args.out)
+    results = _segment_frames(predictor, frames, names, annotations, args.out)
+    try:
+        if args.no_video:
+            collections.deque(results, maxlen=0)  # run the generator to the end
+        else:
+            write_mp4(args.out / "overlay.mp4",
+                      (overlay(frame, mask) for frame, mask in results), fps)
+    except ValueError as exc:  # a frame that cannot be decoded or does not fit the video
+        log.error("%s", exc)
+        return 2
+    log.info("wrote the masks to %s", args.out)
     return 0
 
 
-def _load_annotations(args: argparse.Namespace, names: list[str],
-                      size: tuple[int, int]) -> dict[int, np.ndarray]:
-    """frame index → index mask, from `--mask` (frame 0) or `--masks DIR` (by frame name)."""
+def _segment_frames(predictor: Predictor, frames: Iterator[np.ndarray], names: list[str] | None,
+                    annotations: dict[str, np.ndarray], out_dir: Path
+                    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Segment frame after frame, one step at a time, writing each palette PNG; yields
+    (frame, index mask). An annotated frame adds or corrects its objects; frames before the
+    first annotation get empty masks."""
+    session, started, unused = predictor.new_session(), False, set(annotations)
+    for frame_idx, frame in enumerate(frames):
+        name = names[frame_idx] if names is not None else f"{frame_idx:05d}"
+        mask = annotations.get(name)
+        unused.discard(name)
+        if mask is not None and mask.shape != frame.shape[:2]:
+            raise ValueError(f"the mask of frame {name} is {mask.shape} but the frame is "
+                             f"{frame.shape[:2]}")
+        started = started or mask is not None
+        if not started:  # nothing to follow yet
+            result = np.zeros(frame.shape[:2], np.uint8)
+        else:
+            result = predictor.step(session, frame_idx, frame, mask).mask
+        save_index_mask(out_dir / f"{name}.png", result)
+        yield frame, result
+    if not started:
+        raise ValueError(f"the clip has no frame {', '.join(sorted(annotations))}: nothing to "
+                         "follow")
+    if unused:
+        log.warning("the clip ended before the annotated frame(s) %s", ", ".join(sorted(unused)))
+
+
+def _load_annotations(args: argparse.Namespace, names: list[str] | None
+                      ) -> dict[str, np.ndarray]:
+    """frame name → index mask, from `--mask` (the first frame) or `--masks DIR` (by name)."""
     if args.mask is not None:
-        annotations = {0: load_index_mask(args.mask)}
-        if not annotations[0].any():
+        first = load_index_mask(args.mask)
+        if not first.any():
             raise ValueError(f"the mask {args.mask} is empty: mark at least one object")
-    else:
-        if not args.masks.is_dir():
-            raise FileNotFoundError(f"--masks: no folder {args.masks}")
-        index = {name: i for i, name in enumerate(names)}
-        pngs = sorted(args.masks.glob("*.png"))
-        unknown = [p.name for p in pngs if p.stem not in index]
-        if unknown:
-            raise ValueError(f"--masks: {len(unknown)} file(s) name no input frame, e.g. "
-                             f"{unknown[0]} (frames are named like {names[0]})")
-        annotations = {index[p.stem]: load_index_mask(p) for p in pngs}
-        annotations = {i: m for i, m in annotations.items() if m.any()}
-        if not annotations:
-            raise ValueError(f"--masks: no non-empty mask PNG in {args.masks}")
-    for frame_idx, mask in annotations.items():
-        if mask.shape != size:
-            raise ValueError(f"the mask of frame {names[frame_idx]} is {mask.shape} but frames "
-                             f"are {size}")
+        return {names[0] if names else "00000": first}
+    if not args.masks.is_dir():
+        raise FileNotFoundError(f"--masks: no folder {args.masks}")
+    pngs = sorted(args.masks.glob("*.png"))
+    known = set(names) if names is not None else None
+    unknown = [p.name for p in pngs if (p.stem not in known if known is not None
+                                        else not p.stem.isdigit())]
+    if unknown:
+        example = names[0] if names else "00000"
+        raise ValueError(f"--masks: {len(unknown)} file(s) name no input frame, e.g. "
+                         f"{unknown[0]} (frames are named like {example})")
+    annotations = {f"{int(p.stem):05d}" if names is None else p.stem: load_index_mask(p)
+                   for p in pngs}
+    annotations = {name: mask for name, mask in annotations.items() if mask.any()}
+    if not annotations:
+        raise ValueError(f"--masks: no non-empty mask PNG in {args.masks}")
     return annotations
 
 

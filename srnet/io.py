@@ -3,8 +3,9 @@ lazily, draw a palette overlay, write an H.264 mp4. Pure numpy/OpenCV/imageio (n
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -44,25 +45,41 @@ class FrameFolder(Sequence):
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def read_video(path: str | Path, max_frames: int | None = None) -> tuple[list[np.ndarray], float]:
-    """Decode a video file into RGB frames (stops at `max_frames`). Returns (frames, fps)."""
+def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
+    """Open a video for one pass of decoding: (RGB uint8 frames, decoded as consumed; fps).
+
+    Nothing is held beyond the current frame, so clips of any length stream in flat memory.
+    Decoding errors surface as ValueError when they happen.
+    """
     import imageio.v3 as iio
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"video not found: {path}")
-    frames: list[np.ndarray] = []
     try:
         fps = float(iio.immeta(path).get("fps", 25.0) or 25.0)
-        for frame in iio.imiter(path):
-            frames.append(np.ascontiguousarray(frame[..., :3]))
-            if max_frames is not None and len(frames) >= max_frames:
-                break
     except Exception as exc:  # imageio raises many types for broken files
         raise ValueError(f"cannot decode video {path}: {exc}") from exc
-    if not frames:
-        raise ValueError(f"video {path} has no frames")
-    return frames, fps
+
+    def frames() -> Iterator[np.ndarray]:
+        count = 0
+        try:
+            for frame in iio.imiter(path):
+                count += 1
+                yield np.ascontiguousarray(frame[..., :3])
+        except Exception as exc:
+            raise ValueError(f"cannot decode video {path} after {count} frames: {exc}") from exc
+        if count == 0:
+            raise ValueError(f"video {path} has no frames")
+
+    return frames(), fps
+
+
+def read_video(path: str | Path, max_frames: int | None = None) -> tuple[list[np.ndarray], float]:
+    """Decode a video file into a list of RGB frames (stops at `max_frames`). Returns
+    (frames, fps). Holds every frame: use `iter_video` for long clips."""
+    stream, fps = iter_video(path)
+    return list(itertools.islice(stream, max_frames)), fps
 
 
 def overlay(frame: np.ndarray, index_mask: np.ndarray, alpha: float = 0.5) -> np.ndarray:

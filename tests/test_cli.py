@@ -134,3 +134,53 @@ def test_segment_rejects_an_empty_first_mask(tmp_path, tiny_model, caplog):
     code = main(["segment", "--frames", str(frames_dir), "--mask", str(tmp_path / "empty.png"),
                  "--out", str(tmp_path / "o"), "--checkpoint", str(ckpt), "--no-video"])
     assert code == 2 and "empty" in caplog.text
+
+
+def _synthetic_video(tmp_path: Path, num_frames: int) -> tuple[Path, list[np.ndarray]]:
+    from srnet.io import write_mp4
+
+    frames, masks = make_clip(num_frames, size=(64, 96), num_objects=1)
+    return write_mp4(tmp_path / "clip.mp4", frames, 10.0), masks
+
+
+def test_segment_streams_a_video_frame_by_frame(tmp_path, tiny_model, monkeypatch):
+    """Decoding, segmenting and writing interleave, so a 10-minute clip never sits in memory."""
+    import srnet.cli as cli
+
+    video, masks = _synthetic_video(tmp_path, 6)
+    given = tmp_path / "given"
+    given.mkdir()
+    save_index_mask(given / "00002.png", masks[2])
+    events = []
+    frames, fps = cli.iter_video(video)
+
+    def traced_frames():
+        for i, frame in enumerate(frames):
+            events.append(("decode", i))
+            yield frame
+
+    monkeypatch.setattr(cli, "iter_video", lambda path: (traced_frames(), fps))
+    real_save = cli.save_index_mask
+    monkeypatch.setattr(cli, "save_index_mask",
+                        lambda path, mask: (events.append(("png", int(Path(path).stem))),
+                                            real_save(path, mask)))
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    out = tmp_path / "out"
+    code = main(["segment", "--video", str(video), "--masks", str(given), "--out", str(out),
+                 "--checkpoint", str(ckpt), "--device", "cpu"])
+    assert code == 0
+    assert events == [(kind, i) for i in range(6) for kind in ("decode", "png")]
+    assert sorted(p.name for p in out.glob("*.png")) == [f"{i:05d}.png" for i in range(6)]
+    assert not load_index_mask(out / "00001.png").any()
+    assert (out / "overlay.mp4").stat().st_size > 1000
+
+
+def test_segment_says_when_no_frame_carries_the_annotation(tmp_path, tiny_model, caplog):
+    video, masks = _synthetic_video(tmp_path, 3)
+    given = tmp_path / "given"
+    given.mkdir()
+    save_index_mask(given / "00009.png", masks[0])
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    code = main(["segment", "--video", str(video), "--masks", str(given), "--out",
+                 str(tmp_path / "o"), "--checkpoint", str(ckpt), "--no-video"])
+    assert code == 2 and "00009" in caplog.text
