@@ -96,17 +96,26 @@ def _synthetic_frames(tmp_path: Path, num_frames: int) -> tuple[Path, list[np.nd
     return frames_dir, masks
 
 
+def _segment_with_masks(tmp_path: Path, model, source: list[str], given: dict[str, np.ndarray],
+                        *extra: str) -> int:
+    """Write `given` (file stem → index mask) into a folder and run segment --masks on it."""
+    folder = tmp_path / "given"
+    folder.mkdir()
+    for stem, mask in given.items():
+        save_index_mask(folder / f"{stem}.png", mask)
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", model)
+    return main(["segment", *source, "--masks", str(folder), "--checkpoint", str(ckpt),
+                 "--device", "cpu", *extra])
+
+
 def test_segment_masks_folder_adds_objects_where_they_first_appear(tmp_path, tiny_model):
     """YouTube-VOS protocol: object 1 is given on frame 1, object 2 only on frame 3."""
     frames_dir, masks = _synthetic_frames(tmp_path, 5)
-    given = tmp_path / "given"
-    given.mkdir()
-    save_index_mask(given / "00001.png", np.where(masks[1] == 1, 1, 0).astype(np.uint8))
-    save_index_mask(given / "00003.png", np.where(masks[3] == 2, 2, 0).astype(np.uint8))
-    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
     out = tmp_path / "out"
-    code = main(["segment", "--frames", str(frames_dir), "--masks", str(given), "--out", str(out),
-                 "--checkpoint", str(ckpt), "--device", "cpu", "--no-video"])
+    given = {"00001": np.where(masks[1] == 1, 1, 0).astype(np.uint8),
+             "00003": np.where(masks[3] == 2, 2, 0).astype(np.uint8)}
+    code = _segment_with_masks(tmp_path, tiny_model, ["--frames", str(frames_dir)], given,
+                               "--out", str(out), "--no-video")
     assert code == 0
     results = [load_index_mask(out / f"{i:05d}.png") for i in range(5)]
     assert not results[0].any(), "frames before the first annotation stay empty"
@@ -118,12 +127,8 @@ def test_segment_masks_folder_adds_objects_where_they_first_appear(tmp_path, tin
 
 def test_segment_masks_folder_rejects_names_that_match_no_frame(tmp_path, tiny_model, caplog):
     frames_dir, masks = _synthetic_frames(tmp_path, 2)
-    given = tmp_path / "given"
-    given.mkdir()
-    save_index_mask(given / "frame_7.png", masks[0])
-    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
-    code = main(["segment", "--frames", str(frames_dir), "--masks", str(given), "--out",
-                 str(tmp_path / "o"), "--checkpoint", str(ckpt), "--no-video"])
+    code = _segment_with_masks(tmp_path, tiny_model, ["--frames", str(frames_dir)],
+                               {"frame_7": masks[0]}, "--out", str(tmp_path / "o"), "--no-video")
     assert code == 2 and "frame_7.png" in caplog.text
 
 
@@ -148,9 +153,6 @@ def test_segment_streams_a_video_frame_by_frame(tmp_path, tiny_model, monkeypatc
     import srnet.cli as cli
 
     video, masks = _synthetic_video(tmp_path, 6)
-    given = tmp_path / "given"
-    given.mkdir()
-    save_index_mask(given / "00002.png", masks[2])
     events = []
     frames, fps = cli.iter_video(video)
 
@@ -164,10 +166,9 @@ def test_segment_streams_a_video_frame_by_frame(tmp_path, tiny_model, monkeypatc
     monkeypatch.setattr(cli, "save_index_mask",
                         lambda path, mask: (events.append(("png", int(Path(path).stem))),
                                             real_save(path, mask)))
-    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
     out = tmp_path / "out"
-    code = main(["segment", "--video", str(video), "--masks", str(given), "--out", str(out),
-                 "--checkpoint", str(ckpt), "--device", "cpu"])
+    code = _segment_with_masks(tmp_path, tiny_model, ["--video", str(video)], {"00002": masks[2]},
+                               "--out", str(out))
     assert code == 0
     assert events == [(kind, i) for i in range(6) for kind in ("decode", "png")]
     assert sorted(p.name for p in out.glob("*.png")) == [f"{i:05d}.png" for i in range(6)]
@@ -177,10 +178,6 @@ def test_segment_streams_a_video_frame_by_frame(tmp_path, tiny_model, monkeypatc
 
 def test_segment_says_when_no_frame_carries_the_annotation(tmp_path, tiny_model, caplog):
     video, masks = _synthetic_video(tmp_path, 3)
-    given = tmp_path / "given"
-    given.mkdir()
-    save_index_mask(given / "00009.png", masks[0])
-    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
-    code = main(["segment", "--video", str(video), "--masks", str(given), "--out",
-                 str(tmp_path / "o"), "--checkpoint", str(ckpt), "--no-video"])
+    code = _segment_with_masks(tmp_path, tiny_model, ["--video", str(video)], {"00009": masks[0]},
+                               "--out", str(tmp_path / "o"), "--no-video")
     assert code == 2 and "00009" in caplog.text
