@@ -20,13 +20,15 @@ PASTE_TRIES = 5
 
 
 def _donor_path(rng: np.random.Generator, hw: tuple[int, int], num_frames: int,
-                ) -> list[np.ndarray]:
+                drift: float = 1.0) -> list[np.ndarray]:
     """Per-frame ``[3, 3]`` matrices: a random start offset/scale/angle, then a constant
-    velocity (up to 5% of the size per frame) and angular drift (up to 5 deg per frame)."""
+    velocity (up to 5% of the size per frame) and angular drift (up to 5 deg per frame), both
+    scaled by `drift` (0 = the donor keeps only its own motion)."""
     height, width = hw
     start = np.array([rng.uniform(-0.3, 0.3) * width, rng.uniform(-0.3, 0.3) * height])
-    velocity = np.array([rng.uniform(-0.05, 0.05) * width, rng.uniform(-0.05, 0.05) * height])
-    angle0, spin = rng.uniform(-15, 15), rng.uniform(-5, 5)
+    velocity = drift * np.array([rng.uniform(-0.05, 0.05) * width,
+                                 rng.uniform(-0.05, 0.05) * height])
+    angle0, spin = rng.uniform(-15, 15), drift * rng.uniform(-5, 5)
     scale = rng.uniform(0.6, 1.0)
     center = ((width - 1) / 2, (height - 1) / 2)
     return [augment.affine_matrix(center, angle0 + t * spin, scale,
@@ -49,7 +51,8 @@ def _warp_donor(donor_frames: np.ndarray, donor_masks: np.ndarray,
 
 def paste_object(clip: VideoClip, donor_frames: np.ndarray, donor_masks: np.ndarray,
                  rng: np.random.Generator, donor_name: str = "donor",
-                 min_area: float = 0.01, min_kept: float = 0.5) -> VideoClip:
+                 min_area: float = 0.01, min_kept: float = 0.5, drift: float = 1.0
+                 ) -> VideoClip:
     """Paste the donor object into the first free slot of ``clip`` (object 2 of a 1-object clip).
 
     Args:
@@ -60,6 +63,8 @@ def paste_object(clip: VideoClip, donor_frames: np.ndarray, donor_masks: np.ndar
         donor_name: recorded in ``info.pasted_from``.
         min_area: the pasted object must cover this fraction of frame 0.
         min_kept: the clip's existing objects must keep this fraction of their frame-0 area.
+        drift: scale of the added motion (1 for short training clips; 0 keeps a long clip's
+            donor on screen, moving only as in its own video).
 
     Returns:
         A new clip, or ``clip`` itself when no slot is free or no donor placement satisfies the
@@ -74,7 +79,7 @@ def paste_object(clip: VideoClip, donor_frames: np.ndarray, donor_masks: np.ndar
     slot = int(free[0])
     area_before = clip.masks[0].sum(axis=(1, 2))  # [K]
     for _ in range(PASTE_TRIES):
-        path = _donor_path(rng, clip.frames.shape[2:], clip.frames.shape[0])
+        path = _donor_path(rng, clip.frames.shape[2:], clip.frames.shape[0], drift)
         moved_frames, moved_masks = _warp_donor(donor_frames, donor_masks, path)
         alpha = moved_masks[:, None]  # [T, 1, H, W]
         kept = (clip.masks[0] * (1.0 - alpha[0])).sum(axis=(1, 2))  # [K]

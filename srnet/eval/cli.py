@@ -29,6 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None)
     parser.add_argument("--max-frames", type=int, default=None, help="first N frames only")
     parser.add_argument("--resolution", default="480p")
+    parser.add_argument("--paste", action="store_true",
+                        help="two-object benchmark: each sequence hosts the next one's object, "
+                             "pasted in and moving (srnet.eval.pasted)")
     parser.set_defaults(func=run)
 
 
@@ -50,6 +53,7 @@ def _sequences(args: argparse.Namespace, dataset) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from srnet import InferenceConfig, load_predictor
     from srnet.data.davis import VOSDataset
+    from srnet.eval.pasted import PastedPairs, pair_names
     from srnet.eval.vos_eval import (
         BASELINES,
         evaluate_method,
@@ -66,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         dataset = VOSDataset(args.davis, resolution=args.resolution)
         seqs = _sequences(args, dataset)
+        if args.paste:
+            dataset, seqs = PastedPairs(dataset), pair_names(seqs)
         runners = {m: BASELINES[m] for m in methods if m in BASELINES}
         if "srnet" in methods:
             predictor, meta = load_predictor(args.checkpoint, device=args.device,

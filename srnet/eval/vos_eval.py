@@ -18,6 +18,7 @@ import numpy as np
 from srnet.data.davis import VOSDataset
 from srnet.eval.baselines import copy_baseline, flow_baseline
 from srnet.eval.metrics import evaluate_sequence
+from srnet.eval.pasted import PastedPairs
 from srnet.inference import Predictor
 from srnet.palette import save_index_mask
 
@@ -54,7 +55,7 @@ def srnet_method(predictor: Predictor) -> Method:
 BASELINES: dict[str, Method] = {"copy": copy_baseline, "flow": flow_baseline}
 
 
-def evaluate_method(method: Method, dataset: VOSDataset, seqs: list[str], *,
+def evaluate_method(method: Method, dataset: VOSDataset | PastedPairs, seqs: list[str], *,
                     out_dir: Path | None = None, max_frames: int | None = None,
                     ) -> dict[str, SequenceResult]:
     """Run `method` on every sequence; optionally write palette PNGs to out_dir/<seq>/."""
