@@ -32,3 +32,24 @@ def test_asking_for_cuda_without_one_is_a_clear_error():
         pytest.skip("CUDA present")
     with pytest.raises(ValueError, match="no CUDA device"):
         Predictor(SRNet(ModelConfig.tiny()), device="cuda")
+
+
+@needs_cuda
+def test_cuda_kernels_match_the_cpu_rewrites():
+    """On the GPU FAM uses torchvision's DCN and the two-pass top-k runs on CUDA tensors."""
+    from torchvision.ops import deform_conv2d
+
+    from srnet.model.fam import modulated_deform_conv3x3
+    from srnet.model.memory_ops import topk_last_dim
+
+    torch.manual_seed(0)
+    x, weight, bias = torch.randn(2, 8, 30, 54), torch.randn(8, 8, 3, 3), torch.randn(8)
+    offset, mask = 3 * torch.randn(2, 18, 30, 54), torch.rand(2, 9, 30, 54)
+    cpu = modulated_deform_conv3x3(x, offset, weight, bias, padding=1, mask=mask)
+    cuda = deform_conv2d(*(t.cuda() for t in (x, offset, weight, bias)), padding=1,
+                         mask=mask.cuda())
+    torch.testing.assert_close(cuda.cpu(), cpu, atol=1e-4, rtol=1e-4)
+    scores = torch.randn(4, 64, 17820, device="cuda")
+    values, indices = topk_last_dim(scores, 20)
+    torch.testing.assert_close(values, torch.topk(scores, 20, dim=-1).values)
+    torch.testing.assert_close(scores.gather(-1, indices), values)
