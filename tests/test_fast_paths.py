@@ -145,3 +145,23 @@ def test_engine_runs_under_reduced_precision_autocast():
     for out in outs[1:]:
         assert np.isfinite(out.prob).all() and np.allclose(out.prob.sum(axis=0), 1, atol=1e-2)
         assert out.visuals is not None
+
+
+def test_fused_conv_relu6_trunk_equals_the_two_op_trunk(monkeypatch):
+    import srnet.model.backbones as backbones
+
+    torch.manual_seed(6)
+    trunk = backbones.EfficientNetLite0().eval()
+    for module in trunk.modules():  # non-trivial BN statistics, so the fold matters
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    image = torch.rand(1, 3, 66, 98).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        fused = trunk.forward_features(image)
+        assert backbones._fusion_works, "this torch build should offer the fused oneDNN op"
+        monkeypatch.setattr(backbones, "_fusion_works", False)
+        plain = trunk.forward_features(image)
+    for got, want in zip(fused, plain, strict=True):
+        assert got.shape == want.shape
+        torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)

@@ -154,8 +154,7 @@ class Predictor:
         return plan_geometry(size, session.config.short_side)
 
     def _encode(self, image: np.ndarray, geom: FrameGeometry):
-        image_t = image_to_tensor(image, geom, self.device).contiguous(
-            memory_format=torch.channels_last)  # [1, 3, H'', W'']
+        image_t = image_to_tensor(image, geom, self.device)  # [1, 3, H'', W''], channels-last
         return image_t, self.model.encode_frame(image_t)
 
     def _read_and_segment(self, session, feats, geom, want_vis):
@@ -239,8 +238,9 @@ class Predictor:
         # Uncertain probability mass relative to the objects' area: 1 = crisp, 0 = mostly doubt.
         doubt = float((1 - full.max(dim=0).values).sum())
         confidence = max(0.0, 1.0 - doubt / (float(full[1:].sum()) + 1.0))
-        return StepOutput(frame_idx, obj_ids, full.numpy().astype(np.float32), index_mask,
-                          confidence, from_user=mask is not None, visuals=visuals,
+        prob_maps = np.ascontiguousarray(full.numpy(), np.float32)  # copies only if strided
+        return StepOutput(frame_idx, obj_ids, prob_maps, index_mask, confidence,
+                          from_user=mask is not None, visuals=visuals,
                           padded_grid=(geom.padded_size[0] // 16, geom.padded_size[1] // 16))
 
     def _autocast(self):

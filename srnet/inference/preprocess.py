@@ -37,15 +37,20 @@ def plan_geometry(orig_size: tuple[int, int], short_side: int | None) -> FrameGe
 
 
 def image_to_tensor(image: np.ndarray, geom: FrameGeometry, device: torch.device) -> Tensor:
-    """Shapes: image uint8 [H, W, 3] RGB → [1, 3, H'', W''] float in [0, 1], zero padded."""
+    """Shapes: image uint8 [H, W, 3] RGB → [1, 3, H'', W''] float in [0, 1], zero padded, in
+    channels-last memory (the HWC image's own layout, so no transposing copy is made)."""
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got {image.dtype} {image.shape}")
+    if geom.internal_size == geom.orig_size:  # pad the uint8 pixels: a quarter of the bytes
+        pad_h, pad_w = geom.padded_size[0] - image.shape[0], geom.padded_size[1] - image.shape[1]
+        image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)))  # [H'', W'', 3]
+        tensor = torch.from_numpy(image).to(device)[None].permute(0, 3, 1, 2)  # [1, 3, H'', W'']
+        return tensor.float().div_(255.0)  # .float() keeps the channels-last strides
     tensor = torch.from_numpy(np.ascontiguousarray(image)).to(device)
     tensor = tensor.permute(2, 0, 1)[None].float() / 255.0  # [1, 3, H, W]
-    if geom.internal_size != geom.orig_size:
-        tensor = F.interpolate(tensor, size=geom.internal_size, mode="bilinear",
-                               align_corners=False, antialias=True)  # [1, 3, H', W']
-    return pad_to_geometry(tensor, geom)
+    tensor = F.interpolate(tensor, size=geom.internal_size, mode="bilinear",
+                           align_corners=False, antialias=True)  # [1, 3, H', W']
+    return pad_to_geometry(tensor, geom).contiguous(memory_format=torch.channels_last)
 
 
 def pad_to_geometry(tensor: Tensor, geom: FrameGeometry) -> Tensor:
