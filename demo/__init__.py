@@ -4,7 +4,7 @@ predictor; `DemoConfig` holds its limits. Imports only the `srnet` public API.
 Module map: `config` (DemoConfig) · `state` (per-tab DemoState) · `ui` (layout + wiring) ·
 `handlers*` (callbacks by task) · `explain` (texts for learners) · `video_io`, `render`,
 `clicks`, `export` (pure numpy/OpenCV building blocks, no gradio) · `torch_thread` (the one
-thread all network work runs on).
+thread all network work runs on) · `gradio_cache` (race-free image caching for Gradio).
 """
 
 from demo.config import DemoConfig

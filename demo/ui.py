@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from demo import explain
+from demo import explain, gradio_cache
 from demo import handlers_ablation as ablation
 from demo import handlers_annotate as annotate
 from demo import handlers_api as api
@@ -221,6 +221,7 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
 
 def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
     """The whole app for one shared predictor (never mutated; one session per browser tab)."""
+    gradio_cache.install()
     ctx = DemoContext(predictor, cfg)
     c = SimpleNamespace(gpu_queue={"concurrency_id": "gpu",
                                    "concurrency_limit": cfg.gpu_concurrency, **PRIVATE})
