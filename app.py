@@ -11,7 +11,15 @@ from pathlib import Path
 import gradio as gr
 
 from demo import DemoConfig, build_demo, measure_fps, torch_thread
-from srnet import DEFAULT_CHECKPOINT, CheckpointError, ModelConfig, Predictor, SRNet, load_predictor
+from srnet import (
+    DEFAULT_CHECKPOINT,
+    CheckpointError,
+    InferenceConfig,
+    ModelConfig,
+    Predictor,
+    SRNet,
+    load_predictor,
+)
 
 parser = argparse.ArgumentParser(description="SRNet video object segmentation demo")
 parser.add_argument("--checkpoint", default=os.environ.get("SRNET_CHECKPOINT", DEFAULT_CHECKPOINT))
@@ -19,6 +27,9 @@ parser.add_argument("--random-weights", action="store_true", help="debug: untrai
 parser.add_argument("--device", default=os.environ.get("SRNET_DEVICE"), help="cpu | cuda")
 parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
 parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+parser.add_argument("--cpu-bf16", action="store_true",
+                    default=os.environ.get("SRNET_CPU_BF16", "") not in ("", "0"),
+                    help="bf16 autocast on the CPU (~1.5x faster with AMX / AVX512-BF16)")
 args, _ = parser.parse_known_args()
 
 
@@ -28,13 +39,15 @@ def load() -> tuple[Predictor, DemoConfig]:
     note, predictor = "", None
     try:
         if not args.random_weights:
-            predictor, meta = load_predictor(args.checkpoint, device=args.device)
+            predictor, meta = load_predictor(args.checkpoint, device=args.device,
+                                             config=InferenceConfig(cpu_bf16=args.cpu_bf16))
             note = f"Checkpoint {Path(args.checkpoint).name}: {meta.get('summary', 'no summary')}."
     except CheckpointError as exc:
         logging.getLogger("app").error("%s: falling back to random weights", exc)
         note = f"**No usable checkpoint** ({exc}): running with UNTRAINED random weights."
     untrained = predictor is None
-    predictor = predictor or Predictor(SRNet(ModelConfig.lite()), None, args.device)
+    predictor = predictor or Predictor(SRNet(ModelConfig.lite()),
+                                       InferenceConfig(cpu_bf16=args.cpu_bf16), args.device)
     size = DemoConfig().short_side(predictor.device.type)
     return predictor, DemoConfig(random_weights=untrained, checkpoint_note=note,
                                  fps_hint=measure_fps(predictor, size))

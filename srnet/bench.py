@@ -44,6 +44,13 @@ def _timed_stages(predictor: Predictor, totals: dict[str, float]):
             delattr(model, name)  # drop the instance attribute: the class method shows again
 
 
+def _amp_label(predictor: Predictor) -> str:
+    config, device = predictor.config, predictor.device
+    if device.type == "cpu":
+        return "bf16 (cpu_bf16)" if config.cpu_bf16 else "False"
+    return str(config.amp)
+
+
 def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -75,7 +82,7 @@ def run_benchmark(predictor: Predictor, size: tuple[int, int], num_frames: int,
     cfg = predictor.model.cfg
     lines = [f"config {cfg.name}  size {size[0]}x{size[1]}  frames {processed}  objects "
              f"{num_objects}  device {device}  threads {torch.get_num_threads()}  "
-             f"amp {predictor.config.amp and device.type == 'cuda'}"]
+             f"amp {_amp_label(predictor)}"]
     for name, total in sorted(totals.items(), key=lambda kv: -kv[1]):
         lines.append(f"  {name:<18} {1000 * total / processed:8.1f} ms/frame")
     other = elapsed - sum(totals.values())

@@ -60,6 +60,9 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
                         help="default: cuda when available, else cpu")
     parser.add_argument("--allow-untrained", action="store_true",
                         help="run with random weights when no checkpoint exists (output is noise)")
+    parser.add_argument("--cpu-bf16", action="store_true",
+                        help="bf16 autocast on the CPU: ~1.5x faster on CPUs with AMX / "
+                             "AVX512-BF16 (default: fp32)")
 
 
 def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
@@ -86,7 +89,8 @@ def run_segment(args: argparse.Namespace) -> int:
     """Frames stream from disk through the predictor to PNGs and the overlay mp4: memory stays
     flat however long the clip (the memory bank is capped too)."""
     try:
-        predictor = build_predictor(args, InferenceConfig(short_side=args.size or 480))
+        predictor = build_predictor(args, InferenceConfig(short_side=args.size or 480,
+                                                          cpu_bf16=args.cpu_bf16))
         if args.frames is not None:
             folder = FrameFolder(args.frames)
             frames, fps, names = iter(folder), 24.0, folder.names
@@ -170,7 +174,8 @@ def run_bench(args: argparse.Namespace) -> int:
     from srnet.bench import run_benchmark
 
     height, width = (int(v) for v in args.size.lower().split("x"))
-    predictor = build_predictor(args, InferenceConfig(short_side=min(height, width)),
+    predictor = build_predictor(args, InferenceConfig(short_side=min(height, width),
+                                                      cpu_bf16=args.cpu_bf16),
                                 need_weights=False)
     report = run_benchmark(predictor, (height, width), args.frames, args.objects, args.threads)
     for line in report:

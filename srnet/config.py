@@ -115,6 +115,9 @@ class InferenceConfig:
     short_side: int | None = 480  # internal processing size (short side); None = as given
     amp: bool = True  # autocast on CUDA (bf16 where supported, else fp16); fp32 on the CPU
     amp_dtype: str = "auto"  # "auto" | "bfloat16" | "float16"
+    # [D] opt-in bf16 autocast on the CPU: ~1.5x faster where the CPU has AMX / AVX512-BF16
+    # (holdout J&F 88.6 vs 88.7 in fp32); off by default, fp32 stays the CPU reference
+    cpu_bf16: bool = False
 
     def __post_init__(self) -> None:
         if self.mem_every < 1 or self.top_k < 1 or self.local_interval < 1:

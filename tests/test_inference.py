@@ -183,3 +183,19 @@ def torch_equal_image(channel, image_channel) -> bool:
 def test_internal_resize_downscales_only():
     assert plan_geometry((480, 854), 360).internal_size == (360, 640)
     assert plan_geometry((100, 200), 360).internal_size == (100, 200)
+
+
+def test_cpu_bf16_is_opt_in_and_really_runs_in_bf16(tiny_model):
+    import torch
+
+    frames, masks = make_clip(4)
+    dtypes = {}
+    for cpu_bf16 in (False, True):
+        predictor = Predictor(tiny_model, InferenceConfig(short_side=None, cpu_bf16=cpu_bf16),
+                              "cpu")
+        session = predictor.new_session()
+        predictor.step(session, 0, frames[0], masks[0])
+        outs = list(predictor.propagate(session, frames, 0))
+        assert all(np.isfinite(o.prob).all() and o.prob.dtype == np.float32 for o in outs)
+        dtypes[cpu_bf16] = session.memory.entries[0].key.dtype
+    assert dtypes == {False: torch.float32, True: torch.bfloat16}

@@ -29,6 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None)
     parser.add_argument("--max-frames", type=int, default=None, help="first N frames only")
     parser.add_argument("--resolution", default="480p")
+    parser.add_argument("--cpu-bf16", action="store_true",
+                        help="bf16 autocast on the CPU (opt-in; see srnet.config)")
     parser.add_argument("--paste", action="store_true",
                         help="two-object benchmark: each sequence hosts the next one's object, "
                              "pasted in and moving (srnet.eval.pasted)")
@@ -75,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         runners = {m: BASELINES[m] for m in methods if m in BASELINES}
         if "srnet" in methods:
             predictor, meta = load_predictor(args.checkpoint, device=args.device,
-                                             config=InferenceConfig(short_side=args.size))
+                                             config=InferenceConfig(short_side=args.size,
+                                                                    cpu_bf16=args.cpu_bf16))
             runners = {"srnet": srnet_method(predictor), **runners}
     except (CheckpointError, FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)

@@ -58,6 +58,9 @@ class Predictor:
         # channels_last: ~1.5x faster convolutions on the CPU (oneDNN) and with AMP on GPUs.
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.config = config or InferenceConfig()
+        if self.device.type == "cpu" and self.config.cpu_bf16 and not cpu_has_fast_bf16():
+            log.warning("cpu_bf16: this CPU has no AMX / AVX512-BF16, so bf16 will be slower "
+                        "than fp32")
 
     def new_session(self, config: InferenceConfig | None = None) -> InferenceSession:
         """A fresh per-video state. `config` overrides the predictor's default knobs for this
@@ -244,12 +247,20 @@ class Predictor:
                           padded_grid=(geom.padded_size[0] // 16, geom.padded_size[1] // 16))
 
     def _autocast(self):
+        if self.device.type == "cpu" and self.config.cpu_bf16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
         if self.device.type != "cuda" or not self.config.amp:
             return contextlib.nullcontext()
         dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(self.config.amp_dtype)
         if dtype is None:
             dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.autocast("cuda", dtype=dtype)
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX tiles or AVX512-BF16)."""
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def _channel_argmax(prob: Tensor) -> Tensor:
