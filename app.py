@@ -33,7 +33,6 @@ parser.add_argument("--cpu-bf16", action="store_true",
 args, _ = parser.parse_known_args()
 
 
-
 def load() -> tuple[Predictor, DemoConfig]:
     """The predictor (or random weights, said loudly) and the config with a measured speed hint."""
     note, predictor = "", None

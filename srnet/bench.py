@@ -94,3 +94,42 @@ def run_benchmark(predictor: Predictor, size: tuple[int, int], num_frames: int,
     lines.append(f"peak RSS {_rss_mib():.0f} MiB (after warm-up {rss_after_warmup:.0f} MiB)")
     lines.append(f"FPS {processed / elapsed:.2f}")
     return lines
+
+
+# The two workloads issue #2 timed on the machine its CPU targets were set on (2 cores, fp32).
+_REFERENCE_SECONDS = {"efficientnet_b0_stride16": 0.16, "resblock256_stride4": 0.23}
+
+
+def _median_seconds(fn, repeats: int = 5) -> float:
+    fn()  # warm-up: oneDNN picks and caches its kernels on the first call
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+@torch.inference_mode()
+def reference_lines(threads: int | None = None) -> list[str]:
+    """Time fixed reference workloads (random weights, nothing downloaded) so that FPS from
+    different CPUs can be compared: a ratio > 1 means this CPU is that much slower than the one
+    the targets were set on. The ResBlock (dense 3x3 convs, like most of lite's per-frame work)
+    is the cleaner gauge; the EfficientNet time also depends on the allocator (see
+    srnet/inference/cpu_allocator.py, in effect here once a predictor exists)."""
+    import torchvision
+
+    if threads:
+        torch.set_num_threads(threads)
+    trunk = torchvision.models.efficientnet_b0().features[:6].eval()  # stride 16, 112 channels
+    image = torch.randn(1, 3, 480, 864)  # [1, 3, H, W]
+    conv1, conv2 = (torch.nn.Conv2d(256, 256, 3, padding=1) for _ in range(2))
+    feat4 = torch.randn(1, 256, 120, 216)  # [1, 256, H/4, W/4]
+    measured = {
+        "efficientnet_b0_stride16": _median_seconds(lambda: trunk(image)),
+        "resblock256_stride4": _median_seconds(
+            lambda: feat4 + conv2(torch.relu(conv1(torch.relu(feat4))))),
+    }
+    return [f"reference {name} {seconds:.3f} s (target machine {_REFERENCE_SECONDS[name]:.2f} s, "
+            f"ratio {seconds / _REFERENCE_SECONDS[name]:.2f})"
+            for name, seconds in measured.items()]

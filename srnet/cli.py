@@ -49,6 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--frames", type=int, default=50)
     bench.add_argument("--objects", type=int, default=1)
     bench.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    bench.add_argument("--reference", action="store_true",
+                       help="also time two fixed reference workloads (compares CPUs)")
     bench.set_defaults(func=run_bench)
 
 
@@ -171,13 +173,15 @@ def _load_annotations(args: argparse.Namespace, names: list[str] | None
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from srnet.bench import run_benchmark
+    from srnet.bench import reference_lines, run_benchmark
 
     height, width = (int(v) for v in args.size.lower().split("x"))
     predictor = build_predictor(args, InferenceConfig(short_side=min(height, width),
                                                       cpu_bf16=args.cpu_bf16),
                                 need_weights=False)
     report = run_benchmark(predictor, (height, width), args.frames, args.objects, args.threads)
+    if args.reference:  # before the final `FPS x` line, which scripts read last
+        report[-1:-1] = reference_lines(args.threads)
     for line in report:
         print(line)
     return 0

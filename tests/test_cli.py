@@ -81,6 +81,22 @@ def test_bench_prints_stage_times_and_fps():
     assert "frames 4" in lines[0]
 
 
+def test_bench_reference_ratios_compare_to_the_target_machine(monkeypatch):
+    """Twice as slow as the target machine on both workloads → ratio 2 (workloads not run)."""
+    import srnet.bench as bench
+
+    calls = []
+
+    def fake_median(fn, repeats=5):
+        calls.append(fn)
+        return 2 * list(bench._REFERENCE_SECONDS.values())[len(calls) - 1]
+
+    monkeypatch.setattr(bench, "_median_seconds", fake_median)
+    lines = bench.reference_lines()
+    assert len(calls) == 2 and all(line.endswith("ratio 2.00)") for line in lines)
+    assert lines[0].startswith("reference efficientnet_b0_stride16 0.320 s")
+
+
 @pytest.mark.parametrize("argv", [["segment"], ["bench", "--size", "abc"]])
 def test_cli_usage_errors_exit_nonzero(argv):
     with pytest.raises((SystemExit, ValueError)):
