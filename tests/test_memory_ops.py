@@ -58,3 +58,17 @@ def test_sparse_topk_readout_equals_dense_topk_readout():
     dense, _ = softmax_affinity(l2_affinity(mem_key, query_key), top_k=6)
     assert torch.allclose(sparse_readout(weights, indices, mem_value), readout(dense, mem_value),
                           atol=1e-5)
+
+
+def test_cpu_affinity_as_convolution_equals_bmm_over_several_chunks(monkeypatch):
+    """The CPU path computes query·memory as 1x1 convolutions in query chunks; chunk edges and
+    batch items must line up with one plain bmm (and stay query-major, no copies)."""
+    import srnet.model.memory_ops as ops
+
+    monkeypatch.setattr(ops, "_CPU_MIN_CHUNK", 4)
+    monkeypatch.setattr(ops, "_CPU_CHUNK_ELEMENTS", 2 * 7 * 40)  # 7-pixel chunks for B=2, N=40
+    query_aug, mem_aug = torch.randn(2, 23, 9), torch.randn(2, 9, 40)
+    chunks = list(ops._cpu_affinity_chunks(query_aug, mem_aug))
+    assert [c.shape[1] for c in chunks] == [7, 7, 7, 2]
+    assert all(c.shape == (2, c.shape[1], 40) and c.is_contiguous() for c in chunks)
+    assert torch.allclose(torch.cat(chunks, dim=1), torch.bmm(query_aug, mem_aug), atol=1e-5)
