@@ -43,8 +43,11 @@ def augment_keys(mem_key: Tensor) -> Tensor:
 
     With (2q, −1)/√C_k as the query, one bmm then yields (2·qᵀk − ‖k‖²)/√C_k, eq 1's affinity
     up to the per-query ‖q‖² that the softmax ignores, with no extra pass over the affinity.
+    Stored token-major (a transposed view of [B, N, C_k+1]): the CPU read uses the rows as
+    convolution filters without a per-frame copy; `bmm` takes either layout.
     """
-    return torch.cat([mem_key, mem_key.pow(2).sum(dim=1, keepdim=True)], dim=1)
+    sq = mem_key.pow(2).sum(dim=1, keepdim=True)  # [B, 1, N]
+    return torch.cat([mem_key.transpose(1, 2), sq.transpose(1, 2)], dim=2).transpose(1, 2)
 
 
 def topk_affinity(mem_key: Tensor, query_key: Tensor, top_k: int, chunk: int = 64,
@@ -89,7 +92,8 @@ def _cpu_affinity_chunks(query_aug: Tensor, mem_aug: Tensor) -> Iterator[Tensor]
     batch, num_query, channels = query_aug.shape
     num_mem = mem_aug.shape[2]
     chunk = max(_CPU_MIN_CHUNK, _CPU_CHUNK_ELEMENTS // max(batch * num_mem, 1))
-    filters = [key.t().contiguous()[:, :, None, None] for key in mem_aug]  # B x [N, C, 1, 1]
+    # B x [N, C, 1, 1]; no copy when mem_aug comes from `augment_keys` (token-major storage)
+    filters = [key.t().contiguous()[:, :, None, None] for key in mem_aug]
     for start in range(0, num_query, chunk):
         parts = []
         for b in range(batch):  # B is 1 at inference
