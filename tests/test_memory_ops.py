@@ -1,5 +1,6 @@
 """Spec §11 invariants 2 and 3: L2 affinity vs brute force, top-k sparsity, soft aggregation."""
 
+import pytest
 import torch
 
 from srnet.model.memory_ops import l2_affinity, readout, soft_aggregate, softmax_affinity
@@ -48,9 +49,11 @@ def test_soft_aggregation_sums_to_one_and_zeroes_invalid_slots():
     assert certain[0, 1].min() > 0.999
 
 
-def test_sparse_topk_readout_equals_dense_topk_readout():
+@pytest.mark.parametrize("onednn", [True, False], ids=["onednn-conv", "bmm"])
+def test_sparse_topk_readout_equals_dense_topk_readout(monkeypatch, onednn):
     from srnet.model.memory_ops import sparse_readout, topk_affinity
 
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: onednn)
     mem_key, query_key = torch.randn(2, 8, 40), torch.randn(2, 8, 9)
     mem_value = torch.randn(2, 3, 5, 40)
     weights, indices = topk_affinity(mem_key, query_key, top_k=6)

@@ -56,8 +56,8 @@ def topk_affinity(mem_key: Tensor, query_key: Tensor, top_k: int, chunk: int = 6
 
     Computed query-major (top-k along contiguous memory) and in chunks of query pixels, so the
     [M, N] affinity (e.g. 1620 x 17820 floats at 480p with 11 memory frames) is never whole.
-    On CUDA a chunk is `chunk` pixels, small enough to stay in cache. On the CPU see
-    `_cpu_affinity_chunks`.
+    On CUDA (and CPU builds without oneDNN) a chunk is `chunk` pixels, small enough to stay in
+    cache; on the CPU see `_cpu_affinity_chunks`.
 
     Shapes:
         mem_key: [B, C_k, N]; query_key: [B, C_k, M]; key_aug: `augment_keys(mem_key)` when the
@@ -68,7 +68,7 @@ def topk_affinity(mem_key: Tensor, query_key: Tensor, top_k: int, chunk: int = 6
     query_aug = torch.cat([query_key * 2, -torch.ones_like(query_key[:, :1])], dim=1) * scale
     query_aug = query_aug.transpose(1, 2).contiguous()  # [B, M, C_k+1]
     k = min(top_k, mem_key.shape[2])
-    if query_aug.device.type == "cpu":
+    if query_aug.device.type == "cpu" and torch.backends.mkldnn.is_available():
         chunks = _cpu_affinity_chunks(query_aug, mem_aug)
     else:
         chunks = (torch.bmm(query_aug[:, start:start + chunk], mem_aug)  # [B, chunk, N]
