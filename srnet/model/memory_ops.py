@@ -77,7 +77,7 @@ def topk_affinity(mem_key: Tensor, query_key: Tensor, top_k: int, chunk: int = 6
     return torch.softmax(torch.cat(values, dim=1), dim=2), torch.cat(indices, dim=1)
 
 
-_CPU_CHUNK_ELEMENTS = 1 << 24  # 64 MiB of fp32 affinity per chunk at most ...
+_CPU_CHUNK_ELEMENTS = 1 << 24  # about 64 MiB of fp32 affinity per chunk at most ...
 _CPU_MIN_CHUNK = 512  # ... but never fewer query pixels: oneDNN is slow on small ones
 
 
@@ -91,7 +91,10 @@ def _cpu_affinity_chunks(query_aug: Tensor, mem_aug: Tensor) -> Iterator[Tensor]
     """
     batch, num_query, channels = query_aug.shape
     num_mem = mem_aug.shape[2]
-    chunk = max(_CPU_MIN_CHUNK, _CPU_CHUNK_ELEMENTS // max(batch * num_mem, 1))
+    # Equal chunks: same-sized blocks that the allocator reuses frame after frame.
+    num_chunks = min(-(-batch * num_query * num_mem // _CPU_CHUNK_ELEMENTS),
+                     max(num_query // _CPU_MIN_CHUNK, 1))
+    chunk = -(-num_query // max(num_chunks, 1))
     # B x [N, C, 1, 1]; no copy when mem_aug comes from `augment_keys` (token-major storage)
     filters = [key.t().contiguous()[:, :, None, None] for key in mem_aug]
     for start in range(0, num_query, chunk):
