@@ -7,8 +7,9 @@ deformable conv gives F_L. Both predictors are zero-initialised, so FAM starts a
 F_L = 0.5·conv(Ṽ) (spec §6 #13).
 
 [D] On CUDA the DCN is `torchvision.ops.deform_conv2d`. On the CPU the same modulated 3x3 DCN is
-computed as one `grid_sample` of all nine taps plus a 1x1 conv over them (`modulated_deform_conv3x3`):
-torchvision's CPU kernel is ~4x slower at 480p; tests check both give the same numbers.
+computed as one `grid_sample` of all nine taps plus a 1x1 conv over them
+(`modulated_deform_conv3x3`): torchvision's CPU kernel is ~4x slower at 480p; tests check both
+give the same numbers.
 """
 
 from __future__ import annotations
