@@ -1,0 +1,114 @@
+"""The `static-masks` still-image collection (COCO-MVal objects, BSDS salient objects, Weizmann
+horses, DAVIS-345 instance masks of DAVIS-2016 *train* frames) and its one train/validation split.
+
+Both trainings use this split (SRNet's static pseudo-clips and the click model), so a held-out
+object is never trained on by either. The split is a fixed rule, not a random draw:
+- COCO: per category, the image of the category's first object (sorted by name) goes to
+  validation, and with it every object of that image (objects of one image never straddle).
+- BSDS and Weizmann horses: every 10th image (sorted by name).
+- DAVIS-345: the frames of the DAVIS holdout sequences (`srnet.data.DEFAULT_HOLDOUT`), which
+  the video trainings also never see.
+
+Layout (see the collection's README): `<root>/{coco-mval,bsds-sod,weizmann-horse}/images/*.jpg`
+with `masks/<stem>.png` (0/255), and `<root>/davis345-train/<seq>/<frame>.png` (palette ids, 255 =
+void) whose images are `<davis_root>/JPEGImages/480p/<seq>/<frame>.jpg`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SINGLE_OBJECT_SETS = {"coco-mval": "coco", "bsds-sod": "bsds", "weizmann-horse": "horse"}
+DAVIS345 = "davis345-train"
+VAL_EVERY = 10
+
+
+@dataclass(frozen=True)
+class StaticSample:
+    """One still image and its mask. `group` is the COCO category, the DAVIS sequence, or the
+    set name; `image_key` identifies the photo (several COCO objects can share one)."""
+
+    image: Path
+    mask: Path
+    source: str  # coco | bsds | horse | davis345
+    group: str
+    image_key: str
+
+    @property
+    def multi_object(self) -> bool:
+        """True for DAVIS-345 instance masks (palette ids, possibly several objects)."""
+        return self.source == "davis345"
+
+
+def _single_object_samples(folder: Path, source: str) -> list[StaticSample]:
+    samples = []
+    for image in sorted((folder / "images").glob("*.jpg")):
+        mask = folder / "masks" / f"{image.stem}.png"
+        if not mask.exists():
+            continue
+        if source == "coco":  # e.g. airplane01_000000281693: category + index, image id
+            head, _, image_id = image.stem.rpartition("_")
+            group, key = head.rstrip("0123456789"), image_id
+        else:
+            group, key = source, image.stem
+        samples.append(StaticSample(image, mask, source, group, key))
+    return samples
+
+
+def _davis345_samples(folder: Path, davis_root: Path | None) -> list[StaticSample]:
+    if davis_root is None:
+        return []
+    samples = []
+    for mask in sorted(folder.glob("*/*.png")):
+        seq = mask.parent.name
+        image = davis_root / "JPEGImages" / "480p" / seq / f"{mask.stem}.jpg"
+        if image.exists():
+            samples.append(StaticSample(image, mask, "davis345", seq, f"{seq}/{mask.stem}"))
+    return samples
+
+
+def list_static_samples(root: str | Path, davis_root: str | Path | None = None
+                        ) -> list[StaticSample]:
+    """Every sample under `root` (the static-masks folder). DAVIS-345 frames are listed only
+    when `davis_root` (the DAVIS-2016 train folder holding their images) is given."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"static-masks folder not found: {root}")
+    samples: list[StaticSample] = []
+    for name, source in SINGLE_OBJECT_SETS.items():
+        if (root / name).is_dir():
+            samples += _single_object_samples(root / name, source)
+    if (root / DAVIS345).is_dir():
+        samples += _davis345_samples(root / DAVIS345, None if davis_root is None
+                                     else Path(davis_root))
+    return samples
+
+
+def static_split(samples: Sequence[StaticSample], holdout_seqs: Sequence[str] | None = None
+                 ) -> tuple[list[StaticSample], list[StaticSample]]:
+    """(train, val) by the fixed rule in the module docstring."""
+    if holdout_seqs is None:
+        from srnet.data.davis import DEFAULT_HOLDOUT
+
+        holdout_seqs = DEFAULT_HOLDOUT
+    first_image: dict[str, str] = {}
+    for s in sorted((s for s in samples if s.source == "coco"), key=lambda s: s.image.name):
+        first_image.setdefault(s.group, s.image_key)
+    val_coco_images = set(first_image.values())
+    val_keys: set[tuple[str, str]] = set()
+    for source in ("bsds", "horse"):
+        names = sorted(s.image_key for s in samples if s.source == source)
+        val_keys |= {(source, k) for k in names[::VAL_EVERY]}
+
+    def is_val(s: StaticSample) -> bool:
+        if s.source == "coco":
+            return s.image_key in val_coco_images
+        if s.source == "davis345":
+            return s.group in holdout_seqs
+        return (s.source, s.image_key) in val_keys
+
+    train = [s for s in samples if not is_val(s)]
+    val = [s for s in samples if is_val(s)]
+    return train, val
