@@ -194,3 +194,44 @@ def test_clip_dataset_on_a_davis_folder(tmp_path: Path) -> None:
     assert {kind for kind, _ in sources} == {"static", "video"}
     with pytest.raises(ValueError):
         ClipDataset([], p_video=1.0)
+
+
+def test_static_clip_keeps_instance_ids_and_drops_void() -> None:
+    image = FakeVideos().load_frame("a", 0)  # [64, 80, 3]
+    mask = np.zeros((64, 80), np.uint8)
+    mask[8:30, 8:36], mask[34:60, 40:76], mask[0:6, :] = 1, 2, 255  # two instances + void band
+    for seed in range(4):
+        clip = sample_static_clip(image, mask, np.random.default_rng(seed), crop=CROP,
+                                  max_objects=3, keep_ids=True)
+        assert_well_formed(clip, max_objects=3)
+        assert clip.valid_objects.tolist() == [True, True, False]  # void is no object
+    binary = sample_static_clip(image, mask, np.random.default_rng(0), crop=CROP, max_objects=3)
+    assert binary.valid_objects.tolist() == [True, False, False]  # default: one merged object
+
+
+def _write_static(folder: Path, name: str, box: tuple[slice, slice]) -> tuple[Path, Path]:
+    rng = np.random.default_rng(len(name))
+    image = rng.integers(0, 255, (64, 80, 3), dtype=np.uint8)
+    mask = np.zeros((64, 80), np.uint8)
+    mask[box] = 255
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "masks").mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(folder / "images" / f"{name}.jpg"), image)
+    cv2.imwrite(str(folder / "masks" / f"{name}.png"), mask)
+    return folder / "images" / f"{name}.jpg", folder / "masks" / f"{name}.png"
+
+
+def test_clip_dataset_pastes_static_donors(tmp_path: Path) -> None:
+    pairs = [_write_static(tmp_path, f"obj{k}", (slice(10, 40), slice(15 + 5 * k, 50 + 5 * k)))
+             for k in range(3)]
+    clips = ClipDataset([FakeVideos()], length=8, seed=0, p_video=1.0, p_paste=1.0,
+                        static_pairs=pairs, p_static_donor=1.0, crop=CROP, max_objects=2)
+    pasted = [clips.clip(i) for i in range(8)]
+    donors = {c.info.pasted_from for c in pasted if c.info.kind.endswith("+paste")}
+    assert donors and donors <= {"obj0", "obj1", "obj2"}  # every donor is a static image
+    for clip in pasted:
+        assert_well_formed(clip)
+    static_only = ClipDataset([], length=4, seed=0, p_video=0.0, static_pairs=pairs, crop=CROP,
+                              p_paste=1.0, max_objects=2)
+    kinds = {static_only.clip(i).info.kind for i in range(4)}
+    assert kinds <= {"static", "static+paste"} and "static+paste" in kinds

@@ -52,3 +52,20 @@ def test_davis345_needs_davis_images(tiny_root: tuple[Path, Path]) -> None:
     assert not [s for s in list_static_samples(root) if s.source == "davis345"]
     with pytest.raises(FileNotFoundError, match="static-masks folder not found"):
         list_static_samples(root / "missing")
+
+
+def test_training_pairs_are_the_train_split(tiny_root: tuple[Path, Path]) -> None:
+    from types import SimpleNamespace
+
+    from srnet.train.config import TrainConfig
+    from srnet.train.data import static_training_pairs
+
+    root, davis = tiny_root
+    cfg = TrainConfig(static_root=str(root), p_video=0.5, holdout=("bear",))
+    pairs = static_training_pairs(cfg, [SimpleNamespace(root=davis)])
+    names = {image.stem for image, _, _ in pairs}
+    assert "cat00_000000000001" not in names and "dog01_000000000003" in names
+    assert [multi for image, _, multi in pairs if image.parent.name == "bmx-bumps"] == [True]
+    assert not any(image.parent.name == "bear" for image, _, _ in pairs)
+    with pytest.raises(ValueError, match="static_root"):
+        TrainConfig(p_video=0.5)

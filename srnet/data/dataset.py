@@ -54,8 +54,12 @@ class ClipDataset(Dataset):
     Each item is a video clip with probability ``p_video`` (uniform over all sequences of all
     ``videos``; list a dataset several times to weight it up), else a static pseudo clip from
     ``static_pairs`` (image path, mask path) or, when there are none, from one random annotated
-    frame of a random sequence (one of its objects). With probability ``p_paste`` an object of
-    another sequence is then pasted in as an extra object (needs ``max_objects >= 2``).
+    frame of a random sequence (one of its objects). A static pair may carry a third item,
+    ``keep_ids``: its mask is an index mask of several objects (DAVIS-345 instances), which
+    become several objects of the clip. With probability ``p_paste`` another object is then
+    pasted in as an extra object (needs ``max_objects >= 2``): with probability
+    ``p_static_donor`` one cut from a static image (any of 80 COCO categories, so the model meets
+    look-alikes and occluders it never saw in video), else one of another sequence.
 
     ``__getitem__`` returns :meth:`VideoClip.as_tensors` (a dict the default collate batches);
     :meth:`clip` returns the typed :class:`VideoClip`.
@@ -63,11 +67,13 @@ class ClipDataset(Dataset):
 
     def __init__(self, videos: Sequence[VOSDataset] = (), *, length: int = 10_000,
                  seed: int = 0, p_video: float = 1.0, p_paste: float = 0.0,
-                 static_pairs: Sequence[tuple[str | Path, str | Path]] = (),
+                 static_pairs: Sequence[tuple] = (), p_static_donor: float = 0.0,
                  num_frames: int = 3, crop: tuple[int, int] = (384, 384), max_objects: int = 2,
                  schedule: CurriculumSchedule | None = None) -> None:
         self.entries = [(d, seq) for d in videos for seq in d.sequences]
-        self.static_pairs = [(Path(i), Path(m)) for i, m in static_pairs]
+        self.static_pairs = [(Path(p[0]), Path(p[1]), bool(p[2]) if len(p) > 2 else False)
+                             for p in static_pairs]
+        self.p_static_donor = p_static_donor if self.static_pairs else 0.0
         if not self.entries and (p_video > 0 or not self.static_pairs):
             raise ValueError("ClipDataset needs video sequences (or static pairs and p_video=0)")
         self.length, self.seed, self.epoch = length, seed, 0
@@ -92,10 +98,12 @@ class ClipDataset(Dataset):
         skip = max(1, self.max_skip // dataset.frame_step)
         return sample_video_clip(dataset, seq, rng, self.num_frames, skip, self.crop, max_objects)
 
-    def _static(self, rng: np.random.Generator) -> VideoClip:
+    def _static(self, rng: np.random.Generator, max_objects: int | None = None) -> VideoClip:
+        max_objects = self.max_objects if max_objects is None else max_objects
+        keep_ids = False
         if self.static_pairs:
             k = int(rng.integers(len(self.static_pairs)))
-            image_path, mask_path = self.static_pairs[k]
+            image_path, mask_path, keep_ids = self.static_pairs[k]
             bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
             if bgr is None:
                 raise ValueError(f"cannot read image {image_path}")
@@ -109,7 +117,7 @@ class ClipDataset(Dataset):
             mask = mask == rng.choice(ids) if ids.size else mask
             name = seq
         return sample_static_clip(image, mask, rng, self.num_frames, self.crop,
-                                  self.max_objects, name=name, index=index)
+                                  max_objects, name=name, index=index, keep_ids=keep_ids)
 
     def clip(self, index: int) -> VideoClip:
         """Item ``index`` as a typed clip (deterministic given seed, epoch, index, max_skip)."""
@@ -118,13 +126,20 @@ class ClipDataset(Dataset):
             clip = self._video(int(rng.integers(len(self.entries))), rng, self.max_objects)
         else:
             clip = self._static(rng)
-        can_paste = self.max_objects >= 2 and len(self.entries) >= 2
+        can_paste = self.max_objects >= 2 and (len(self.entries) >= 2 or self.static_pairs)
         if can_paste and rng.random() < self.p_paste and not clip.valid_objects.all():
             clip = self._paste(clip, rng)
         return clip
 
     def _paste(self, clip: VideoClip, rng: np.random.Generator) -> VideoClip:
-        """Paste an object of another sequence (a few draws to avoid the clip's own)."""
+        """Paste an object of a static image or of another sequence (a few draws to avoid the
+        clip's own)."""
+        if len(self.entries) < 2 or rng.random() < self.p_static_donor:
+            donor = self._static(rng, max_objects=1)
+            if not donor.valid_objects[0] or donor.info.source == clip.info.source:
+                return clip
+            return paste_object(clip, donor.frames, donor.masks[:, 0], rng,
+                                donor_name=donor.info.source)
         own = clip.info.source
         for _ in range(5):
             donor_entry = int(rng.integers(len(self.entries)))

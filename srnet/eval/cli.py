@@ -34,6 +34,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--paste", action="store_true",
                         help="two-object benchmark: each sequence hosts the next one's object, "
                              "pasted in and moving (srnet.eval.pasted)")
+    parser.add_argument("--instances", type=Path, default=None, metavar="DIR",
+                        help="multi-object benchmark instead: DAVIS-345 instance masks "
+                             "(static-masks/davis345-train) of the selected sequences, SRNet "
+                             "only (srnet.eval.instances)")
     parser.set_defaults(func=run)
 
 
@@ -83,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     except (CheckpointError, FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
         return 2
+    if args.instances is not None:
+        return _run_instances(args, dataset, seqs)
     results = {}
     for name, runner in runners.items():
         out = None if args.out is None else args.out / name
@@ -93,4 +99,29 @@ def run(args: argparse.Namespace) -> int:
     jf, j, f, fps = mean_scores(results[next(iter(results))])
     print(f"FPS {fps:.2f}")
     print(f"J&F {100 * jf:.1f} J {100 * j:.1f} F {100 * f:.1f}")
+    return 0
+
+
+def _run_instances(args: argparse.Namespace, dataset, seqs: list[str]) -> int:
+    """`eval --instances DIR`: the multi-object benchmark of `srnet.eval.instances`."""
+    from srnet import InferenceConfig, load_predictor
+    from srnet.eval.instances import evaluate_instances, format_instances, instance_sequences
+
+    if not args.instances.is_dir():
+        log.error("--instances: no such folder: %s", args.instances)
+        return 2
+    chosen = instance_sequences(args.instances, seqs)
+    if not chosen:
+        log.error("--instances: none of %s has two or more annotated objects", ", ".join(seqs))
+        return 2
+    try:
+        predictor, _ = load_predictor(args.checkpoint, device=args.device,
+                                      config=InferenceConfig(short_side=args.size,
+                                                             cpu_bf16=args.cpu_bf16))
+    except (CheckpointError, FileNotFoundError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    results = {seq: evaluate_instances(predictor, dataset, args.instances, seq) for seq in chosen}
+    for line in format_instances(results):
+        print(line)
     return 0

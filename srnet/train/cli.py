@@ -45,6 +45,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-resume", dest="resume", action="store_false",
                    help="ignore OUT/last.pt and start over (it is overwritten)")
     p.add_argument("--init", type=Path, help="start from this inference checkpoint's weights")
+    p.add_argument("--static", type=Path, metavar="DIR",
+                   help="static-masks folder: mix in stage-0 pseudo clips from still images "
+                        "(train split only; see srnet.data.static_masks) and paste static "
+                        "objects into clips; implies the image path (no feature cache)")
+    p.add_argument("--p-video", type=float,
+                   help="fraction of clips drawn from videos when --static is given (default 0.5)")
     p.add_argument("--holdout", help="comma-separated sequences never trained on and used for "
                                      "J&F (default: srnet.data.DEFAULT_HOLDOUT)")
     p.add_argument("--cache-dir", type=Path, help="trunk-feature cache (default cache/features)")
@@ -86,6 +92,9 @@ def build_configs(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
         "eval_frames": args.eval_frames, "ckpt_every": args.ckpt_every,
         "log_every": args.log_every, "seed": args.seed, "threads": args.threads,
         "device": args.device,
+        "static_root": None if args.static is None else str(args.static),
+        "p_video": args.p_video if args.p_video is not None else
+        (0.5 if args.static is not None else None),
     }
     cfg = TrainConfig(**{k: v for k, v in flags.items() if v is not None})
     if args.holdout is not None:

@@ -47,6 +47,9 @@ class TrainConfig:
     paste_prob: float = 0.5  # cached path: paste another sequence's object (multi-object clips)
     affine_prob: float = 0.5  # cached path: per-frame affine warp of features and masks
     data_threads: int = 4  # image path: threads decoding/augmenting the clips of a batch
+    static_root: str | None = None  # static-masks folder: stage-0 pseudo clips (image path only)
+    p_video: float = 1.0  # image path: fraction of clips from videos (rest: static pseudo clips)
+    p_static_donor: float = 0.5  # image path: pasted objects cut from static images
     amp: bool = True  # autocast on CUDA (bf16 when supported, else fp16 + GradScaler)
     seed: int = 0
     holdout: tuple[str, ...] = DEFAULT_HOLDOUT  # never trained on, scored for best.pt
@@ -78,6 +81,10 @@ class TrainConfig:
             raise ValueError("need num_frames ≥ 2, max_objects ≥ 1, batch_size ≥ 1")
         if min(self.log_every, self.ckpt_every, self.steps) < 1 or self.eval_every < 0:
             raise ValueError("steps, log_every and ckpt_every must be ≥ 1, eval_every ≥ 0")
+        if not (0.0 <= self.p_video <= 1.0 and 0.0 <= self.p_static_donor <= 1.0):
+            raise ValueError("p_video and p_static_donor must lie in 0..1")
+        if self.p_video < 1.0 and self.static_root is None:
+            raise ValueError("p_video < 1 needs static_root (the static-masks folder)")
         if self.schedule not in ("cosine", "step"):
             raise ValueError("schedule must be 'cosine' or 'step'")
 

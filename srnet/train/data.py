@@ -16,6 +16,7 @@ import torch
 
 from srnet.config import ModelConfig
 from srnet.data import ClipDataset, CurriculumSchedule, VOSDataset, train_val_split
+from srnet.data.static_masks import list_static_samples, static_split
 from srnet.model import SRNet
 from srnet.train import distributed as ddp
 from srnet.train.batch import TrainBatch
@@ -73,7 +74,10 @@ def build_source(cfg: TrainConfig, model: SRNet, frozen: bool, roots: Sequence[s
     if cfg.use_cache and not can_use_cache(model, frozen):
         log.warning("feature cache disabled: it needs a frozen trunk and the 'shared' value "
                     "encoder (this run trains the trunk or encodes images per frame)")
-    if cfg.use_cache and can_use_cache(model, frozen):
+    if cfg.use_cache and cfg.static_root is not None:
+        log.warning("feature cache disabled: static pseudo clips (static_root) are warped "
+                    "images, so the trunk runs on every step")
+    elif cfg.use_cache and can_use_cache(model, frozen):
         return cached_source(cfg, model, refs, info, seed), datasets
     return image_source(cfg, datasets, seed), datasets
 
@@ -126,8 +130,22 @@ def image_source(cfg: TrainConfig, datasets: Sequence[VOSDataset], seed: int
                                                    train_seqs, dataset.frame_step))
     clips = ClipDataset(train_sets, length=2**62, seed=seed, p_paste=cfg.paste_prob,
                         num_frames=cfg.num_frames, crop=(cfg.crop, cfg.crop),
-                        max_objects=cfg.max_objects)
+                        max_objects=cfg.max_objects, p_video=cfg.p_video,
+                        static_pairs=static_training_pairs(cfg, datasets),
+                        p_static_donor=cfg.p_static_donor)
     return ImageClipSource(clips, cfg.data_threads)
+
+
+def static_training_pairs(cfg: TrainConfig, datasets: Sequence[VOSDataset]
+                          ) -> list[tuple[Path, Path, bool]]:
+    """(image, mask, several objects?) for the *train* part of the static-masks split
+    (`srnet.data.static_masks`); DAVIS-345 frames of holdout sequences are never among them."""
+    if cfg.static_root is None:
+        return []
+    davis_root = next((d.root for d in datasets if (d.root / "JPEGImages").is_dir()), None)
+    train, val = static_split(list_static_samples(cfg.static_root, davis_root), cfg.holdout)
+    log.info("static pseudo clips: %d training images (%d held out)", len(train), len(val))
+    return [(s.image, s.mask, s.multi_object) for s in train]
 
 
 class ImageClipSource:
