@@ -1,0 +1,81 @@
+"""The multi-object benchmark on instance masks (srnet.eval.instances): protocol and scoring."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from srnet.eval.instances import evaluate_instances, format_instances, instance_sequences
+from srnet.palette import save_index_mask
+
+HW = (40, 48)
+
+
+def _gt(t: int) -> np.ndarray:
+    """Two objects moving right by 1 px per frame; a void band on row 0."""
+    mask = np.zeros(HW, np.uint8)
+    mask[5:20, 4 + t:20 + t] = 1
+    mask[22:38, 24 + t:40 + t] = 2
+    mask[0, :] = 255
+    return mask
+
+
+class FakeVideo:
+    def load_frame(self, seq: str, index: int) -> np.ndarray:
+        return np.full((*HW, 3), index, np.uint8)
+
+
+class OraclePredictor:
+    """Yields each frame's ground truth (optionally with the object ids swapped), and records
+    what it was given."""
+
+    def __init__(self, swap: bool = False) -> None:
+        self.swap, self.seen = swap, []
+
+    def new_session(self) -> SimpleNamespace:
+        return SimpleNamespace()
+
+    def step(self, session, frame_idx, frame, mask) -> None:
+        self.first = (int(frame[0, 0, 0]), mask.copy())
+
+    def propagate(self, session, frames, start):
+        for frame in frames:
+            t = int(frame[0, 0, 0])
+            self.seen.append(t)
+            mask = np.where(_gt(t) == 255, 0, _gt(t))  # [H, W]
+            if self.swap:
+                mask = np.choose(mask, [0, 2, 1]).astype(np.uint8)
+            yield SimpleNamespace(mask=mask)
+
+
+@pytest.fixture()
+def instance_root(tmp_path: Path) -> Path:
+    (tmp_path / "two").mkdir()
+    (tmp_path / "one").mkdir()
+    for t in (3, 6, 9):
+        save_index_mask(tmp_path / "two" / f"{t:05d}.png", _gt(t))
+    one = _gt(0)
+    one[one == 2] = 0
+    save_index_mask(tmp_path / "one" / "00000.png", one)
+    save_index_mask(tmp_path / "one" / "00004.png", one)
+    return tmp_path
+
+
+def test_only_multi_object_sequences_are_chosen(instance_root: Path) -> None:
+    assert instance_sequences(instance_root, ["two", "one", "missing"]) == ["two"]
+    assert instance_sequences(instance_root, ["two", "one"], min_objects=1) == ["two", "one"]
+
+
+def test_protocol_and_scores(instance_root: Path) -> None:
+    oracle = OraclePredictor()
+    result = evaluate_instances(oracle, FakeVideo(), instance_root, "two")
+    assert oracle.first[0] == 3 and set(np.unique(oracle.first[1])) == {0, 1, 2}  # void dropped
+    assert oracle.seen == list(range(3, 10))  # from the first to the last annotated frame
+    assert result.scored_frames == 2
+    assert result.JF == pytest.approx(1.0)  # noqa: SIM300
+    swapped = evaluate_instances(OraclePredictor(swap=True), FakeVideo(), instance_root, "two")
+    assert set(swapped.per_object) == {1, 2}
+    assert swapped.J == pytest.approx(0.0)  # noqa: SIM300
+    lines = format_instances({"two": result, "two-swapped": swapped})
+    assert lines[-1].startswith("multi-object J&F 50.0")
