@@ -29,7 +29,8 @@ SEQUENCES = ("bear", "car-turn", "flamingo", "lucia", "paragliding", "stroller")
 FRAME_STEP, NUM_FRAMES, SHORT_SIDE = 2, 10, 240  # frames 0, 2, ..., 18; scored: 2..18
 # Measured 2026-12-01 on the shipped assets/srnet_lite.pt with the command in the docstring:
 # bear 0.942 car-turn 0.808 flamingo 0.664 lucia 0.860 paragliding 0.855 stroller 0.803,
-# mean 0.822 (20 s on one thread). Floor = measured mean − 0.08.
+# mean 0.822 (20 s on one thread). Floor = measured mean − 0.08. Copying frame 0's mask to every
+# frame scores 0.544 and an untrained or shuffled lite checkpoint 0.000.
 MEAN_J_FLOOR = 0.74
 SEQUENCE_J_FLOOR = 0.50  # no single sequence may collapse either (flamingo, the weakest: 0.664)
 # Every SRNet VOS checkpoint under assets/ (other model kinds are tested by their own modules;
@@ -95,6 +96,14 @@ def test_shipped_checkpoint_reaches_the_quality_floor(name):
     mean = float(np.mean(list(scores.values())))
     assert mean >= MEAN_J_FLOOR, f"{path}: mean J {mean:.3f} < {MEAN_J_FLOOR} ({summary})"
     assert min(scores.values()) >= SEQUENCE_J_FLOOR, f"{path}: a sequence collapsed ({summary})"
+
+
+def test_the_floor_is_above_copying_the_first_mask():
+    """A model that only repeats its annotation must not pass (keeps the floor meaningful if
+    anyone lowers it)."""
+    copies = [np.mean([_iou(truth[0], gt) for gt in truth[1:]])
+              for truth in (_clip(seq)[1] for seq in SEQUENCES)]
+    assert float(np.mean(copies)) + 0.1 <= MEAN_J_FLOOR, f"copy baseline {np.mean(copies):.3f}"
 
 
 def test_every_asset_checkpoint_has_a_quality_test():
