@@ -112,7 +112,7 @@ def run_segment(args: argparse.Namespace) -> int:
         predictor = build_predictor(args, InferenceConfig(short_side=args.size or 480,
                                                           cpu_bf16=args.cpu_bf16))
     except CheckpointError as exc:
-        return fail("--checkpoint", first_line(exc))
+        return fail("--checkpoint", first_line(exc), "segment")
     try:
         if args.frames is not None:
             folder = FrameFolder(args.frames)
@@ -202,7 +202,7 @@ def run_bench(args: argparse.Namespace) -> int:
                                                           cpu_bf16=args.cpu_bf16),
                                     need_weights=False)
     except CheckpointError as exc:
-        return fail("--checkpoint", first_line(exc))
+        return fail("--checkpoint", first_line(exc), "bench")
     report = run_benchmark(predictor, (height, width), args.frames, args.objects, args.threads)
     if args.reference:  # before the final `FPS x` line, which scripts read last
         report[-1:-1] = reference_lines(args.threads)

@@ -154,9 +154,10 @@ class ArgumentValueError(ValueError):
         self.argument = argument
 
 
-def fail(argument: str | None, message: str) -> int:
+def fail(argument: str | None, message: str, command: str | None = None) -> int:
     """Report a value that only turned out bad after parsing (e.g. a checkpoint that does not
-    load) on one line to stderr; returns the exit code 2."""
+    load) on one line to stderr, in argparse's format; returns the exit code 2."""
+    prog = " ".join(filter(None, ("python -m srnet", command)))
     where = f"argument {argument}: " if argument else ""
-    print(f"python -m srnet: error: {where}{first_line(Exception(message))}", file=sys.stderr)
+    print(f"{prog}: error: {where}{first_line(Exception(message))}", file=sys.stderr)
     return 2

@@ -90,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     unknown = set(methods) - {"srnet", *BASELINES}
     if unknown or not methods:
-        return fail("--method", f"expected a comma-separated subset of srnet,copy,flow, got "
-                                f"{args.method!r}")
+        return fail("--method", "expected a comma-separated subset of srnet,copy,flow, got "
+                    f"{args.method!r}", "eval")
     try:
         dataset = VOSDataset(args.davis, resolution=args.resolution)
         seqs = _sequences(args, dataset)
@@ -104,9 +104,9 @@ def run(args: argparse.Namespace) -> int:
                                                                     cpu_bf16=args.cpu_bf16))
             runners = {"srnet": srnet_method(predictor), **runners}
     except ArgumentValueError as exc:
-        return fail(exc.argument, first_line(exc))
+        return fail(exc.argument, first_line(exc), "eval")
     except CheckpointError as exc:
-        return fail("--checkpoint", first_line(exc))
+        return fail("--checkpoint", first_line(exc), "eval")
     except (OSError, ValueError) as exc:
         log.error("%s", first_line(exc))
         return 2

@@ -149,13 +149,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg, model_cfg = build_configs(args)
     except ArgumentValueError as exc:
-        return fail(exc.argument, str(exc))
+        return fail(exc.argument, str(exc), "train")
     except (TypeError, ValueError) as exc:  # a combination of flags the TrainConfig rejects
-        return fail(None, str(exc))
+        return fail(None, str(exc), "train")
     if cfg.init is not None:
         problem = _init_problem(cfg.init, model_cfg)
         if problem:
-            return fail("--init", problem)
+            return fail("--init", problem, "train")
     if args.cache_only:
         from srnet.train.data import prepare_cache
 
