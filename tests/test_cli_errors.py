@@ -78,6 +78,8 @@ CASES = [  # (argv builder, the argument named, what it expects)
     (lambda f: ["eval", "--davis", str(f["davis"]), "--size", "-5"], "--size", "32 to 4096"),
     (lambda f: ["eval", "--davis", str(f["davis"]), "--max-frames", "x"], "--max-frames",
      "integer ≥ 1"),
+    (lambda f: ["eval", "--davis", str(f["davis"]), "--resolution", "1080p"], "--resolution",
+     "found: 480p"),
     (lambda f: ["eval", "--davis", str(f["davis"]), "--checkpoint", str(f["notes"])],
      "--checkpoint", "SRNet checkpoint"),
     (lambda f: ["eval", "--davis", str(f["davis"]), "--seqs", "nope", "--method", "copy"],

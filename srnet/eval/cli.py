@@ -92,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
     if unknown or not methods:
         return fail("--method", "expected a comma-separated subset of srnet,copy,flow, got "
                     f"{args.method!r}", "eval")
+    images = args.davis / "JPEGImages"
+    if not (images / args.resolution).is_dir():
+        found = sorted(p.name for p in images.iterdir() if p.is_dir())
+        return fail("--resolution", f"expected a folder of {images} (found: "
+                    f"{', '.join(found) or 'none'}), got {args.resolution!r}", "eval")
     try:
         dataset = VOSDataset(args.davis, resolution=args.resolution)
         seqs = _sequences(args, dataset)
