@@ -62,11 +62,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="continue from OUT/last.pt when it exists (the default)")
     p.add_argument("--no-resume", dest="resume", action="store_false",
                    help="ignore OUT/last.pt and start over (it is overwritten)")
-    p.add_argument("--init", type=checkpoint_file,
-                   help="start from this inference checkpoint's weights")
-    p.add_argument("--holdout", type=name_list,
-                   help="comma-separated sequences never trained on and used for "
-                        "J&F (default: srnet.data.DEFAULT_HOLDOUT)")
+    p.add_argument("--init", type=Path, help="start from this inference checkpoint's weights")
+    p.add_argument("--holdout", help="comma-separated sequences never trained on and used for "
+                                     "J&F (default: srnet.data.DEFAULT_HOLDOUT)")
     p.add_argument("--cache-dir", type=Path, help="trunk-feature cache (default cache/features)")
     p.add_argument("--cache-scales", type=int_list,
                    help="cached short sides, e.g. 480,384 (default)")
@@ -118,7 +116,7 @@ def build_configs(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
     except (TypeError, ValueError) as exc:
         raise ArgumentValueError(None, str(exc)) from exc
     if args.holdout is not None:
-        cfg = replace(cfg, holdout=tuple(args.holdout))
+        cfg = replace(cfg, holdout=tuple(s.strip() for s in args.holdout.split(",") if s.strip()))
     if args.eval_seqs is not None:
         cfg = replace(cfg, eval_seqs=tuple(args.eval_seqs))
     if args.cache_scales:
@@ -179,9 +177,14 @@ def _crop(text: str) -> int:
 
 
 def _init_problem(path: str, model_cfg: ModelConfig) -> str | None:
-    """Why the --init checkpoint cannot start this run (None when it can)."""
+    """Why the --init checkpoint cannot start this run (None when it can). Checked here, not as
+    an argparse type, to keep the argument list as it is for concurrent branches."""
     from srnet.checkpoint import read_checkpoint
 
+    try:
+        checkpoint_file(path)
+    except argparse.ArgumentTypeError as exc:
+        return str(exc)
     try:
         stored = ModelConfig.from_dict(read_checkpoint(path)["model_config"])
     except (CheckpointError, TypeError, ValueError) as exc:
