@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from srnet.checkpoint import CheckpointError
 from srnet.cli_args import (
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if unknown or not methods:
         return fail("--method", "expected a comma-separated subset of srnet,copy,flow, got "
                     f"{args.method!r}", "eval")
-    images = args.davis / "JPEGImages"
+    images: Path = args.davis / "JPEGImages"
     if not (images / args.resolution).is_dir():
         found = sorted(p.name for p in images.iterdir() if p.is_dir())
         return fail("--resolution", f"expected a folder of {images} (found: "
