@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 
 import gradio as gr
@@ -22,8 +23,11 @@ from srnet import (
 )
 
 parser = argparse.ArgumentParser(description="SRNet video object segmentation demo")
-parser.add_argument("--checkpoint", default=os.environ.get("SRNET_CHECKPOINT", DEFAULT_CHECKPOINT))
-parser.add_argument("--random-weights", action="store_true", help="debug: untrained lite network")
+parser.add_argument("--checkpoint", default=os.environ.get("SRNET_CHECKPOINT", DEFAULT_CHECKPOINT),
+                    help="trained SRNet checkpoint (env SRNET_CHECKPOINT; default the bundled "
+                         "assets/srnet_lite.pt). A missing or unusable file stops the app.")
+parser.add_argument("--random-weights", action="store_true",
+                    help="debug: run an UNTRAINED lite network on purpose (no checkpoint read)")
 parser.add_argument("--device", default=os.environ.get("SRNET_DEVICE"), help="cpu | cuda")
 parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
 parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
@@ -34,27 +38,36 @@ args, _ = parser.parse_known_args()
 
 
 def load() -> tuple[Predictor, DemoConfig]:
-    """The predictor (or random weights, said loudly) and the config with a measured speed hint."""
-    note, predictor = "", None
-    try:
-        if not args.random_weights:
-            predictor, meta = load_predictor(args.checkpoint, device=args.device,
-                                             config=InferenceConfig(cpu_bf16=args.cpu_bf16))
-            note = f"Checkpoint {Path(args.checkpoint).name}: {meta.get('summary', 'no summary')}."
-    except CheckpointError as exc:
-        logging.getLogger("app").error("%s: falling back to random weights", exc)
-        note = f"**No usable checkpoint** ({exc}): running with UNTRAINED random weights."
-    untrained = predictor is None
-    predictor = predictor or Predictor(SRNet(ModelConfig.lite()),
-                                       InferenceConfig(cpu_bf16=args.cpu_bf16), args.device)
+    """The trained predictor (random weights only with --random-weights) and the config with a
+    measured speed hint. An unusable checkpoint raises CheckpointError: the app does not start
+    on untrained weights by accident."""
+    inference = InferenceConfig(cpu_bf16=args.cpu_bf16)
+    if args.random_weights:
+        predictor = Predictor(SRNet(ModelConfig.lite()), inference, args.device)
+        note = "Started with `--random-weights` (no checkpoint read)."
+    else:
+        predictor, meta = load_predictor(args.checkpoint, device=args.device, config=inference)
+        note = f"Checkpoint {Path(args.checkpoint).name}: {meta.get('summary', 'no summary')}."
     size = DemoConfig().short_side(predictor.device.type)
-    return predictor, DemoConfig(random_weights=untrained, checkpoint_note=note,
+    return predictor, DemoConfig(random_weights=args.random_weights, checkpoint_note=note,
                                  fps_hint=measure_fps(predictor, size))
+
+
+def checkpoint_error(exc: CheckpointError) -> str:
+    """The one line the app stops with: what is wrong with which file, and the two fixes."""
+    reason = " ".join(str(exc).split()).split(". ")[0][:300]  # torch's notes run for paragraphs
+    return (f"app.py: error: no usable checkpoint ({reason}); pass --checkpoint PATH or "
+            f"SRNET_CHECKPOINT=PATH (a trained SRNet checkpoint), or --random-weights to run "
+            f"UNTRAINED on purpose")
 
 
 if gr.NO_RELOAD:  # `gradio app.py` reload mode keeps the loaded weights
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    predictor, cfg = torch_thread.call(load)  # all torch work on one thread (see that module)
+    try:
+        predictor, cfg = torch_thread.call(load)  # all torch work on one thread (that module)
+    except CheckpointError as exc:
+        print(checkpoint_error(exc), file=sys.stderr)
+        raise SystemExit(2) from None
 demo = build_demo(predictor, cfg)
 
 if __name__ == "__main__":

@@ -21,41 +21,59 @@ from srnet import (
     load_model,
     save_index_mask,
 )
+from srnet.cli_args import (
+    bounded_int,
+    checkpoint_file,
+    existing_dir,
+    existing_file,
+    fail,
+    first_line,
+    frame_size,
+    one_line_errors,
+    output_dir,
+    positive_int,
+    short_side,
+)
 from srnet.io import FrameFolder, iter_video, overlay, write_mp4
 
 log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    seg = subparsers.add_parser("segment", help="propagate a first-frame mask through a clip")
+    seg = one_line_errors(subparsers.add_parser(
+        "segment", help="propagate a first-frame mask through a clip"))
     src = seg.add_mutually_exclusive_group(required=True)
-    src.add_argument("--frames", type=Path, help="folder of frames (sorted by name)")
-    src.add_argument("--video", type=Path, help="video file")
+    src.add_argument("--frames", type=existing_dir, help="folder of frames (sorted by name)")
+    src.add_argument("--video", type=existing_file, help="video file")
     given = seg.add_mutually_exclusive_group(required=True)
-    given.add_argument("--mask", type=Path,
+    given.add_argument("--mask", type=existing_file,
                        help="first-frame mask PNG: 0/255 grayscale = one object, palette = several")
-    given.add_argument("--masks", type=Path,
+    given.add_argument("--masks", type=existing_dir,
                        help="folder of mask PNGs named like their frames (e.g. 00000.png, "
                             "00035.png): objects may first appear on any of them (YouTube-VOS)")
-    seg.add_argument("--out", type=Path, required=True, help="output folder")
+    seg.add_argument("--out", type=output_dir, required=True, help="output folder")
     _model_args(seg)
-    seg.add_argument("--size", type=int, default=None, help="internal short side (default 480)")
+    seg.add_argument("--size", type=short_side, default=None,
+                     help="internal short side in pixels, ≥ 32 (default 480)")
     seg.add_argument("--no-video", action="store_true", help="skip overlay.mp4")
     seg.set_defaults(func=run_segment)
 
-    bench = subparsers.add_parser("bench", help="time the engine on a synthetic clip")
+    bench = one_line_errors(subparsers.add_parser(
+        "bench", help="time the engine on a synthetic clip"))
     _model_args(bench)
-    bench.add_argument("--size", default="480x854", help="HxW of the frames")
-    bench.add_argument("--frames", type=int, default=50)
-    bench.add_argument("--objects", type=int, default=1)
-    bench.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    bench.add_argument("--size", type=frame_size, default=(480, 854),
+                       help="HxW of the frames, e.g. 480x854 (default)")
+    bench.add_argument("--frames", type=positive_int, default=50)
+    bench.add_argument("--objects", type=bounded_int(1, 20), default=1)
+    bench.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     bench.add_argument("--reference", action="store_true",
                        help="also time two fixed reference workloads (compares CPUs)")
     bench.set_defaults(func=run_bench)
 
 
 def _model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--checkpoint", type=checkpoint_file, default=None,
+                        help="SRNet checkpoint (default: the bundled assets/srnet_lite.pt)")
     parser.add_argument("--config", choices=["lite", "paper", "tiny"], default=None,
                         help="architecture; must match the checkpoint's when both are given")
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None,
@@ -93,6 +111,9 @@ def run_segment(args: argparse.Namespace) -> int:
     try:
         predictor = build_predictor(args, InferenceConfig(short_side=args.size or 480,
                                                           cpu_bf16=args.cpu_bf16))
+    except CheckpointError as exc:
+        return fail("--checkpoint", first_line(exc), "segment")
+    try:
         if args.frames is not None:
             folder = FrameFolder(args.frames)
             frames, fps, names = iter(folder), 24.0, folder.names
@@ -100,8 +121,8 @@ def run_segment(args: argparse.Namespace) -> int:
             frames, fps = iter_video(args.video)
             names = None  # a video's frames are named 00000, 00001, ... as they are decoded
         annotations = _load_annotations(args, names)
-    except (CheckpointError, FileNotFoundError, ValueError) as exc:
-        log.error("%s", exc)
+    except (OSError, ValueError) as exc:  # FileNotFoundError is an OSError
+        log.error("%s", first_line(exc))
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     results = _segment_frames(predictor, frames, names, annotations, args.out)
@@ -175,10 +196,13 @@ def _load_annotations(args: argparse.Namespace, names: list[str] | None
 def run_bench(args: argparse.Namespace) -> int:
     from srnet.bench import reference_lines, run_benchmark
 
-    height, width = (int(v) for v in args.size.lower().split("x"))
-    predictor = build_predictor(args, InferenceConfig(short_side=min(height, width),
-                                                      cpu_bf16=args.cpu_bf16),
-                                need_weights=False)
+    height, width = args.size
+    try:
+        predictor = build_predictor(args, InferenceConfig(short_side=min(height, width),
+                                                          cpu_bf16=args.cpu_bf16),
+                                    need_weights=False)
+    except CheckpointError as exc:
+        return fail("--checkpoint", first_line(exc), "bench")
     report = run_benchmark(predictor, (height, width), args.frames, args.objects, args.threads)
     if args.reference:  # before the final `FPS x` line, which scripts read last
         report[-1:-1] = reference_lines(args.threads)

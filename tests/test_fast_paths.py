@@ -1,4 +1,8 @@
-"""The speed rewrites compute exactly what the straightforward formulation computes."""
+"""The speed rewrites compute exactly what the straightforward formulation computes.
+
+Some checks here run the project's own helpers on both sides (e.g. prepared vs raw memory, the
+fused trunk vs its two-op fallback): consistency checks. The comparisons against references that
+share none of the helpers are in test_references.py (and test_gpu.py for CUDA)."""
 
 import math
 import os

@@ -253,16 +253,21 @@ def test_cli_builds_configs(tmp_path):
 
     parser = argparse.ArgumentParser()
     cli.add_parser(parser.add_subparsers())
+    roots = [tmp_path / "A", tmp_path / "B"]
+    for root in roots:  # --data must be a DAVIS-layout folder
+        (root / "JPEGImages").mkdir(parents=True)
+        (root / "Annotations").mkdir()
     args = parser.parse_args([
-        "train", "--config", "tiny", "--data", "A", "--data", "B", "--out", str(tmp_path),
+        "train", "--config", "tiny", "--data", str(roots[0]), "--data", str(roots[1]), "--out",
+        str(tmp_path),
         "--steps", "7", "--holdout", "x,y", "--no-cache", "--eval-frames", "5",
         "--backbone-weights", "key=k.pth", "--set", "paste_prob=0.25",
         "--set", "cache_scales=[480]", "--set", "model.ptm.num_layers=2"])
     cfg, model_cfg = cli.build_configs(args)
-    assert args.func is cli.run and args.data == [Path("A"), Path("B")]
+    assert args.func is cli.run and args.data == roots
     assert (cfg.steps, cfg.holdout, cfg.use_cache, cfg.eval_frames) == (7, ("x", "y"), False, 5)
     assert cfg.key_weights == "k.pth" and cfg.paste_prob == 0.25 and cfg.cache_scales == (480,)
     assert model_cfg.name == "tiny" and model_cfg.ptm.num_layers == 2
     with pytest.raises(ValueError, match="unknown"):
-        cli.build_configs(parser.parse_args(["train", "--data", "A", "--out", "o",
+        cli.build_configs(parser.parse_args(["train", "--data", str(roots[0]), "--out", "o",
                                              "--set", "nope=1"]))

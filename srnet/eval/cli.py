@@ -7,27 +7,43 @@ import logging
 from pathlib import Path
 
 from srnet.checkpoint import CheckpointError
+from srnet.cli_args import (
+    ArgumentValueError,
+    checkpoint_file,
+    davis_root,
+    fail,
+    first_line,
+    name_list,
+    one_line_errors,
+    output_dir,
+    positive_int,
+    short_side,
+)
 
 log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("eval", help="DAVIS-protocol J&F of SRNet and baselines")
-    parser.add_argument("--davis", type=Path, required=True, help="DAVIS-layout root")
+    parser = one_line_errors(subparsers.add_parser(
+        "eval", help="DAVIS-protocol J&F of SRNet and baselines"))
+    parser.add_argument("--davis", type=davis_root, required=True,
+                        help="DAVIS-layout root (JPEGImages/, Annotations/, ImageSets/)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--split", default="holdout",
                        help="ImageSets split name (e.g. val), or 'holdout' = the project's "
                             "validation sequences (default)")
-    which.add_argument("--seqs", help="comma-separated sequence names")
-    parser.add_argument("--checkpoint", type=Path, default=None,
+    which.add_argument("--seqs", type=name_list, help="comma-separated sequence names")
+    parser.add_argument("--checkpoint", type=checkpoint_file, default=None,
                         help="default: the bundled assets/srnet_lite.pt")
     parser.add_argument("--method", default="srnet,copy,flow",
                         help="comma-separated subset of srnet,copy,flow; srnet (when present) "
                              "gives the last line")
-    parser.add_argument("--out", type=Path, default=None, help="write palette PNGs here")
-    parser.add_argument("--size", type=int, default=480, help="internal short side")
+    parser.add_argument("--out", type=output_dir, default=None, help="write palette PNGs here")
+    parser.add_argument("--size", type=short_side, default=480,
+                        help="internal short side in pixels, ≥ 32 (default 480)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None)
-    parser.add_argument("--max-frames", type=int, default=None, help="first N frames only")
+    parser.add_argument("--max-frames", type=positive_int, default=None,
+                        help="first N frames only")
     parser.add_argument("--resolution", default="480p")
     parser.add_argument("--cpu-bf16", action="store_true",
                         help="bf16 autocast on the CPU (opt-in; see srnet.config)")
@@ -45,15 +61,23 @@ def _sequences(args: argparse.Namespace, dataset) -> list[str]:
     from srnet.data.davis import DEFAULT_HOLDOUT
 
     if args.seqs:
-        seqs = [s.strip() for s in args.seqs.split(",") if s.strip()]
+        seqs, argument = args.seqs, "--seqs"
     elif args.split == "holdout":
-        seqs = [s for s in DEFAULT_HOLDOUT if s in dataset.sequences]
+        seqs, argument = [s for s in DEFAULT_HOLDOUT if s in dataset.sequences], "--split"
     else:
-        seqs = type(dataset)(args.davis, resolution=args.resolution, split=args.split).sequences
+        try:
+            seqs = type(dataset)(args.davis, resolution=args.resolution,
+                                 split=args.split).sequences
+        except FileNotFoundError as exc:
+            raise ArgumentValueError("--split", f"expected 'holdout' or a split with an "
+                                      f"ImageSets file: {first_line(exc)}") from exc
+        argument = "--split"
     missing = [s for s in seqs if s not in dataset.sequences]
     if missing or not seqs:
-        raise ValueError(f"sequences not found under {args.davis}: {missing or 'none selected'}")
+        raise ArgumentValueError(argument, f"expected sequences under {args.davis}, not found: "
+                                  f"{', '.join(missing) or 'none selected'}")
     return seqs
+
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,9 +94,14 @@ def run(args: argparse.Namespace) -> int:
 
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     unknown = set(methods) - {"srnet", *BASELINES}
-    if unknown:
-        log.error("unknown methods %s", sorted(unknown))
-        return 2
+    if unknown or not methods:
+        return fail("--method", "expected a comma-separated subset of srnet,copy,flow, got "
+                    f"{args.method!r}", "eval")
+    images: Path = args.davis / "JPEGImages"
+    if not (images / args.resolution).is_dir():
+        found = sorted(p.name for p in images.iterdir() if p.is_dir())
+        return fail("--resolution", f"expected a folder of {images} (found: "
+                    f"{', '.join(found) or 'none'}), got {args.resolution!r}", "eval")
     try:
         dataset = VOSDataset(args.davis, resolution=args.resolution)
         seqs = _sequences(args, dataset)
@@ -84,8 +113,12 @@ def run(args: argparse.Namespace) -> int:
                                              config=InferenceConfig(short_side=args.size,
                                                                     cpu_bf16=args.cpu_bf16))
             runners = {"srnet": srnet_method(predictor), **runners}
-    except (CheckpointError, FileNotFoundError, ValueError) as exc:
-        log.error("%s", exc)
+    except ArgumentValueError as exc:
+        return fail(exc.argument, first_line(exc), "eval")
+    except CheckpointError as exc:
+        return fail("--checkpoint", first_line(exc), "eval")
+    except (OSError, ValueError) as exc:
+        log.error("%s", first_line(exc))
         return 2
     if args.instances is not None:
         return _run_instances(args, dataset, seqs)

@@ -12,6 +12,22 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from srnet.checkpoint import CheckpointError
+from srnet.cli_args import (
+    ArgumentValueError,
+    bounded_int,
+    checkpoint_file,
+    davis_root,
+    fail,
+    first_line,
+    int_list,
+    name_list,
+    one_line_errors,
+    output_dir,
+    positive_float,
+    positive_int,
+    short_side,
+)
 from srnet.config import ModelConfig
 from srnet.train.config import TrainConfig, apply_overrides
 
@@ -27,19 +43,21 @@ Re-running the same command continues from OUT/last.pt (use --no-resume to start
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the `train` subcommand."""
-    p = subparsers.add_parser("train", help="train SRNet on DAVIS-layout data",
-                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = one_line_errors(subparsers.add_parser(
+        "train", help="train SRNet on DAVIS-layout data", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("--config", choices=["lite", "paper", "tiny"], default="lite",
                    help="architecture preset (default lite)")
-    p.add_argument("--data", type=Path, action="append", required=True, metavar="ROOT",
+    p.add_argument("--data", type=davis_root, action="append", required=True, metavar="ROOT",
                    help="DAVIS-layout root (JPEGImages/480p, Annotations/480p); repeatable")
-    p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, log.jsonl)")
-    p.add_argument("--steps", type=int, help="optimiser steps (default 30000)")
-    p.add_argument("--run-steps", type=int,
+    p.add_argument("--out", type=output_dir, required=True,
+                   help="run folder (checkpoints, log.jsonl)")
+    p.add_argument("--steps", type=positive_int, help="optimiser steps (default 30000)")
+    p.add_argument("--run-steps", type=positive_int,
                    help="stop after N steps in this call (last.pt saved; re-run to continue)")
-    p.add_argument("--batch-size", type=int, help="clips per step per process (default 4)")
-    p.add_argument("--crop", type=int, help="square crop in pixels, multiple of 16 (default 384)")
-    p.add_argument("--lr", type=float, help="peak AdamW learning rate (default 1e-4)")
+    p.add_argument("--batch-size", type=positive_int, help="clips per step per process (default 4)")
+    p.add_argument("--crop", type=_crop, help="square crop in pixels, multiple of 16 (default 384)")
+    p.add_argument("--lr", type=positive_float, help="peak AdamW learning rate (default 1e-4)")
     p.add_argument("--resume", dest="resume", action="store_true", default=True,
                    help="continue from OUT/last.pt when it exists (the default)")
     p.add_argument("--no-resume", dest="resume", action="store_false",
@@ -54,20 +72,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout", help="comma-separated sequences never trained on and used for "
                                      "J&F (default: srnet.data.DEFAULT_HOLDOUT)")
     p.add_argument("--cache-dir", type=Path, help="trunk-feature cache (default cache/features)")
-    p.add_argument("--cache-scales", help="cached short sides, e.g. 480,384 (default)")
+    p.add_argument("--cache-scales", type=int_list,
+                   help="cached short sides, e.g. 480,384 (default)")
     p.add_argument("--cache-only", action="store_true",
                    help="build the feature cache for the training sequences, then exit")
     p.add_argument("--no-cache", action="store_true",
                    help="augment real frames and run the trunk every step (lite: ~1.2x "
                         "slower per step on a CPU; the only path for trained trunks / paper)")
-    p.add_argument("--eval-every", type=int, help="holdout J&F every N steps (default 1000)")
-    p.add_argument("--eval-seqs", help="comma-separated subset of the holdout to evaluate")
-    p.add_argument("--eval-size", type=int, help="short side for the holdout J&F (default 240)")
-    p.add_argument("--eval-frames", type=int, help="first N frames per holdout sequence")
-    p.add_argument("--ckpt-every", type=int, help="write last.pt every N steps (default 200)")
-    p.add_argument("--log-every", type=int, help="log.jsonl line every N steps (default 20)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--eval-every", type=bounded_int(0),
+                   help="holdout J&F every N steps (default 1000)")
+    p.add_argument("--eval-seqs", type=name_list,
+                   help="comma-separated subset of the holdout to evaluate")
+    p.add_argument("--eval-size", type=short_side,
+                   help="short side for the holdout J&F (default 240)")
+    p.add_argument("--eval-frames", type=positive_int, help="first N frames per holdout sequence")
+    p.add_argument("--ckpt-every", type=positive_int,
+                   help="write last.pt every N steps (default 200)")
+    p.add_argument("--log-every", type=positive_int,
+                   help="log.jsonl line every N steps (default 20)")
+    p.add_argument("--seed", type=bounded_int(0))
+    p.add_argument("--threads", type=positive_int, help="torch CPU threads")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
     p.add_argument("--backbone-weights", nargs="+", default=[], metavar="WHICH=PATH",
                    help="ImageNet state dicts for the paper config: key=resnet50.pth "
@@ -96,14 +120,16 @@ def build_configs(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
         "p_video": args.p_video if args.p_video is not None else
         (0.5 if args.static is not None else None),
     }
-    cfg = TrainConfig(**{k: v for k, v in flags.items() if v is not None})
+    try:
+        cfg = TrainConfig(**{k: v for k, v in flags.items() if v is not None})
+    except (TypeError, ValueError) as exc:
+        raise ArgumentValueError(None, str(exc)) from exc
     if args.holdout is not None:
         cfg = replace(cfg, holdout=tuple(s.strip() for s in args.holdout.split(",") if s.strip()))
     if args.eval_seqs is not None:
-        cfg = replace(cfg, eval_seqs=tuple(s.strip() for s in args.eval_seqs.split(",")
-                                           if s.strip()))
+        cfg = replace(cfg, eval_seqs=tuple(args.eval_seqs))
     if args.cache_scales:
-        cfg = replace(cfg, cache_scales=tuple(int(s) for s in args.cache_scales.split(",")))
+        cfg = replace(cfg, cache_scales=tuple(args.cache_scales))
     if args.no_cache:
         cfg = replace(cfg, use_cache=False)
     if args.no_progress:
@@ -111,11 +137,16 @@ def build_configs(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
     for item in args.backbone_weights:
         which, _, path = item.partition("=")
         if which not in ("key", "value") or not path:
-            raise ValueError(f"--backbone-weights expects key=PATH or value=PATH, got {item!r}")
+            raise ArgumentValueError("--backbone-weights",
+                                     f"expected key=PATH or value=PATH, got {item!r}")
         cfg = replace(cfg, **{f"{which}_weights": path})
     model_sets = [s[len("model."):] for s in args.overrides if s.startswith("model.")]
     train_sets = [s for s in args.overrides if not s.startswith("model.")]
-    return apply_overrides(cfg, train_sets), apply_overrides(model_cfg, model_sets)
+    try:
+        return apply_overrides(cfg, train_sets), apply_overrides(model_cfg, model_sets)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentValueError("--set", f"expected KEY=VALUE of a TrainConfig or model.* "
+                                          f"field with a valid value: {first_line(exc)}") from exc
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,9 +155,14 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     try:
         cfg, model_cfg = build_configs(args)
-    except ValueError as exc:
-        log.error("%s", exc)
-        return 2
+    except ArgumentValueError as exc:
+        return fail(exc.argument, str(exc), "train")
+    except (TypeError, ValueError) as exc:  # a combination of flags the TrainConfig rejects
+        return fail(None, str(exc), "train")
+    if cfg.init is not None:
+        problem = _init_problem(cfg.init, model_cfg)
+        if problem:
+            return fail("--init", problem, "train")
     if args.cache_only:
         from srnet.train.data import prepare_cache
 
@@ -139,3 +175,30 @@ def run(args: argparse.Namespace) -> int:
     log.info("done: step %d, best holdout J&F %.4f, files in %s", result.step, result.best_jf,
              result.out_dir)
     return 0
+
+
+def _crop(text: str) -> int:
+    """A square crop: a positive multiple of 16 pixels."""
+    value = bounded_int(16)(text)
+    if value % 16:
+        raise argparse.ArgumentTypeError(f"expected a positive multiple of 16, got {value}")
+    return value
+
+
+def _init_problem(path: str, model_cfg: ModelConfig) -> str | None:
+    """Why the --init checkpoint cannot start this run (None when it can). Checked here, not as
+    an argparse type, to keep the argument list as it is for concurrent branches."""
+    from srnet.checkpoint import read_checkpoint
+
+    try:
+        checkpoint_file(path)
+    except argparse.ArgumentTypeError as exc:
+        return str(exc)
+    try:
+        stored = ModelConfig.from_dict(read_checkpoint(path)["model_config"])
+    except (CheckpointError, TypeError, ValueError) as exc:
+        return f"expected an SRNet checkpoint: {first_line(exc)}"
+    if stored != model_cfg:
+        return (f"{path} holds a {stored.name!r} model that differs from this run's "
+                f"{model_cfg.name!r} architecture (pick the matching --config / --set model.*)")
+    return None

@@ -1,0 +1,163 @@
+"""Argument types shared by the `python -m srnet` subcommands: a malformed value is answered at
+parse time with one line that names the argument and what it expects (exit code 2), never a
+traceback.
+
+Each type raises `argparse.ArgumentTypeError`; argparse prefixes the argument's name. Subparsers
+passed through `one_line_errors` print that message as a single line (no usage block).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make `parser.error` print `PROG: error: MESSAGE (see PROG --help)` and exit 2."""
+
+    def error(message: str) -> NoReturn:
+        text = " ".join(message.split())  # one line, whatever the message held
+        parser.exit(2, f"{parser.prog}: error: {text} (see {parser.prog} --help)\n")
+
+    parser.error = error  # type: ignore[method-assign]
+    return parser
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message squeezed onto one line (torch's load errors span paragraphs)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An integer in [low, high] (high None = unbounded)."""
+    span = f"an integer ≥ {low}" if high is None else f"an integer from {low} to {high}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {span}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {span}, got {value}")
+        return value
+
+    return parse
+
+
+positive_int = bounded_int(1)
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def short_side(text: str) -> int:
+    """An internal short side: ≥ 32 pixels (the network works on a stride-16 grid)."""
+    return bounded_int(32, 4096)(text)
+
+
+def frame_size(text: str) -> tuple[int, int]:
+    """HxW, e.g. 480x854, both sides 32 to 4096 pixels."""
+    parts = text.lower().split("x")
+    expects = f"expected HxW with both sides from 32 to 4096 pixels, e.g. 480x854; got {text!r}"
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(expects)
+    height, width = (int(p) for p in parts)
+    if not (32 <= height <= 4096 and 32 <= width <= 4096):
+        raise argparse.ArgumentTypeError(expects)
+    return height, width
+
+
+def existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "missing"
+        raise argparse.ArgumentTypeError(f"expected an existing file, {text!r} is {what}")
+    return path
+
+
+def existing_dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        what = "a file" if path.exists() else "missing"
+        raise argparse.ArgumentTypeError(f"expected an existing folder, {text!r} is {what}")
+    return path
+
+
+def output_dir(text: str) -> Path:
+    """A folder to write into: may not exist yet, but must not be a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"expected an output folder, {text!r} is a file")
+    return path
+
+
+def checkpoint_file(text: str) -> Path:
+    """An SRNet checkpoint: an existing file in torch's zip format (`torch.save`). The full
+    validation (config, weights) happens at load time, also reported in one line."""
+    path = existing_file(text)
+    if not zipfile.is_zipfile(path):
+        raise argparse.ArgumentTypeError(
+            f"expected an SRNet checkpoint (.pt written by srnet, e.g. assets/srnet_lite.pt), "
+            f"{text!r} is not a torch checkpoint file")
+    return path
+
+
+def davis_root(text: str) -> Path:
+    """A DAVIS-layout root: a folder with JPEGImages/ and Annotations/."""
+    path = existing_dir(text)
+    missing = [name for name in ("JPEGImages", "Annotations") if not (path / name).is_dir()]
+    if missing:
+        raise argparse.ArgumentTypeError(
+            f"expected a DAVIS-layout root with JPEGImages/ and Annotations/, {text!r} has no "
+            f"{' or '.join(name + '/' for name in missing)}")
+    return path
+
+
+def name_list(text: str) -> list[str]:
+    """Comma-separated non-empty names, e.g. bear,car-turn."""
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
+def int_list(text: str) -> list[int]:
+    """Comma-separated positive integers, e.g. 480,384."""
+    try:
+        values = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers, e.g. 480,384; got {text!r}")
+    return values
+
+
+class ArgumentValueError(ValueError):
+    """A value that parsed but does not fit (the data, the checkpoint, another flag); reported
+    as `argument NAME: message` by `fail`. `argument` None = a combination of flags."""
+
+    def __init__(self, argument: str | None, message: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+def fail(argument: str | None, message: str, command: str | None = None) -> int:
+    """Report a value that only turned out bad after parsing (e.g. a checkpoint that does not
+    load) on one line to stderr, in argparse's format; returns the exit code 2."""
+    prog = " ".join(filter(None, ("python -m srnet", command)))
+    where = f"argument {argument}: " if argument else ""
+    print(f"{prog}: error: {where}{first_line(Exception(message))}", file=sys.stderr)
+    return 2

@@ -1,0 +1,31 @@
+"""CI runs the whole suite: `.ci/run` runs the README's test command, and neither it nor the
+pytest configuration deselects the `slow` tests (the shipped-checkpoint quality floor)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _readme_test_command() -> str:
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    return next(b.strip() for b in blocks if "pytest" in b)
+
+
+def test_ci_runs_the_readme_test_command_without_deselecting_markers():
+    script = (REPO / ".ci" / "run").read_text()
+    command = _readme_test_command()
+    assert command in script
+    pytest_part = command.split("pytest", 1)[1]
+    assert " -m " not in pytest_part and "not slow" not in pytest_part
+
+
+def test_pytest_config_keeps_slow_tests_selected_and_registered():
+    text = (REPO / "pyproject.toml").read_text()  # (tomllib needs Python 3.11; we support 3.10)
+    section = text.split("[tool.pytest.ini_options]", 1)[1].split("\n[", 1)[0]
+    addopts = re.findall(r"^addopts\s*=\s*(.*)$", section, flags=re.M)
+    assert not any("-m" in line.split() or "not slow" in line for line in addopts)
+    assert re.search(r'^\s*"slow:', section, flags=re.M)

@@ -1,0 +1,124 @@
+"""The documented training paths: `train --init` through the CLI (the stage-2 recipe), the
+warm-up + cosine schedule as the optimiser sees it, gradient clipping in the real loop, and
+`eval --split holdout|val`."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from test_train_loop import _cfg, make_davis
+
+from srnet import ModelConfig, SRNet, load_model, save_checkpoint
+from srnet.__main__ import main
+from srnet.train.config import TrainConfig
+
+
+def _train_argv(root: Path, out: Path, tmp_path: Path, *extra: str) -> list[str]:
+    return ["train", "--config", "tiny", "--data", str(root), "--out", str(out), "--steps", "2",
+            "--batch-size", "1", "--crop", "64", "--holdout", "hold", "--eval-every", "0",
+            "--cache-dir", str(tmp_path / "cache"), "--cache-scales", "64", "--threads", "1",
+            "--device", "cpu", "--no-progress", "--set", "warmup_steps=1", *extra]
+
+
+def test_train_init_starts_from_the_checkpoint_weights(tmp_path):
+    """With a vanishing lr, two steps from --init end where the checkpoint began; without
+    --init the same run ends elsewhere."""
+    root = make_davis(tmp_path / "davis")
+    torch.manual_seed(123)
+    init = save_checkpoint(tmp_path / "init.pt", SRNet(ModelConfig.tiny()), half=False)
+    start, _ = load_model(init)
+    for out, extra in ((tmp_path / "with", ["--init", str(init)]), (tmp_path / "without", [])):
+        assert main(_train_argv(root, out, tmp_path, "--lr", "1e-9", *extra)) == 0
+    with_init, _ = load_model(tmp_path / "with" / "final.pt")
+    without, _ = load_model(tmp_path / "without" / "final.pt")
+    reference = start.state_dict()
+    for name, value in with_init.state_dict().items():
+        if value.is_floating_point():
+            torch.testing.assert_close(value, reference[name], atol=2e-3, rtol=2e-3, msg=name)
+    differ = [n for n, v in without.state_dict().items()
+              if v.is_floating_point() and v.numel() > 16 and not torch.allclose(v, reference[n])]
+    assert len(differ) > 10, "the run without --init should start from other weights"
+
+
+def test_lr_schedule_warms_up_linearly_then_decays_by_cosine():
+    """The learning rate the optimiser applies at each step, against the formula written out:
+    (s+1)/W·lr during W warm-up steps, then lr·(m + (1−m)·(1+cos(π·p))/2)."""
+    from srnet.train.model_setup import build_optimizer
+
+    cfg = TrainConfig(steps=20, warmup_steps=4, lr=1e-3, min_lr_ratio=0.05, schedule="cosine")
+    optimizer, scheduler = build_optimizer(cfg, torch.nn.Linear(3, 2))
+    applied = []
+    for _ in range(cfg.steps):
+        applied.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert applied[:4] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
+    for step in range(4, 20):
+        progress = (step - 4) / 16
+        expected = 1e-3 * (0.05 + 0.95 * (1 + math.cos(math.pi * progress)) / 2)
+        assert applied[step] == pytest.approx(expected), step
+    assert all(a > b for a, b in zip(applied[4:], applied[5:], strict=False))  # decays
+    assert applied[12] == pytest.approx(1e-3 * 0.525)  # halfway: the mean of peak and floor
+
+
+@pytest.mark.parametrize("clip", [1e-4, 0.0])
+def test_gradient_clipping_bounds_the_norm_the_optimiser_sees(tmp_path, monkeypatch, clip):
+    """The real loop: at optimizer.step the global gradient norm is at most grad_clip, while the
+    logged (pre-clip) norm is larger; grad_clip 0 leaves the gradients alone."""
+    import srnet.train.trainer as trainer
+
+    seen: list[tuple[float, float]] = []
+    real_build = trainer.build_optimizer
+
+    def recording_build(cfg, model):
+        optimizer, scheduler = real_build(cfg, model)
+
+        def before_step(opt, args, kwargs) -> None:
+            grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+            seen.append(float(torch.linalg.vector_norm(torch.stack(
+                [torch.linalg.vector_norm(g) for g in grads]))))
+
+        optimizer.register_step_pre_hook(before_step)
+        return optimizer, scheduler
+
+    monkeypatch.setattr(trainer, "build_optimizer", recording_build)
+    root = make_davis(tmp_path / "davis")
+    trainer.train(_cfg(tmp_path, steps=2, batch_size=1, grad_clip=clip), ModelConfig.tiny(),
+                  [root])
+    logged = [json.loads(line)["grad_norm"] for line in
+              (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert len(seen) == len(logged) == 2
+    for applied, before in zip(seen, logged, strict=True):
+        assert before > 10 * 1e-4
+        if clip:
+            assert applied <= clip * 1.01
+        else:
+            assert applied == pytest.approx(before, rel=1e-4)
+
+
+def _davis_with_splits(root: Path) -> Path:
+    """Two holdout sequences (bear, car-turn) and one other (boat) listed in ImageSets val."""
+    make_davis(root, seqs=("bear", "car-turn", "boat"), num_frames=4)
+    (root / "ImageSets" / "480p").mkdir(parents=True)
+    (root / "ImageSets" / "480p" / "val.txt").write_text(
+        "/JPEGImages/480p/boat/00000.jpg /Annotations/480p/boat/00000.png\n")
+    return root
+
+
+@pytest.mark.parametrize("split,expected", [("holdout", ["bear", "car-turn"]),
+                                            ("val", ["boat"])])
+def test_eval_split_selects_its_sequences(tmp_path, capsys, split, expected):
+    root = _davis_with_splits(tmp_path / "davis")
+    assert main(["eval", "--davis", str(root), "--split", split, "--method", "copy", "--out",
+                 str(tmp_path / "pred")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split()[0] for line in lines if line.split()
+            and line.split()[0] in ("bear", "car-turn", "boat")]
+    assert rows == expected
+    assert sorted(p.name for p in (tmp_path / "pred" / "copy").iterdir()) == expected
+    assert lines[-1].startswith("J&F ") and np.isfinite(float(lines[-1].split()[1]))
