@@ -11,6 +11,7 @@ from srnet.cli_args import (
     ArgumentValueError,
     checkpoint_file,
     davis_root,
+    existing_dir,
     fail,
     first_line,
     name_list,
@@ -50,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--paste", action="store_true",
                         help="two-object benchmark: each sequence hosts the next one's object, "
                              "pasted in and moving (srnet.eval.pasted)")
-    parser.add_argument("--instances", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--instances", type=existing_dir, default=None, metavar="DIR",
                         help="multi-object benchmark instead: DAVIS-345 instance masks "
                              "(static-masks/davis345-train) of the selected sequences, SRNet "
                              "only (srnet.eval.instances)")
@@ -140,9 +141,6 @@ def _run_instances(args: argparse.Namespace, dataset, seqs: list[str]) -> int:
     from srnet import InferenceConfig, load_predictor
     from srnet.eval.instances import evaluate_instances, format_instances, instance_sequences
 
-    if not args.instances.is_dir():
-        log.error("--instances: no such folder: %s", args.instances)
-        return 2
     chosen = instance_sequences(args.instances, seqs)
     if not chosen:
         log.error("--instances: none of %s has two or more annotated objects", ", ".join(seqs))

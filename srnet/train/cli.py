@@ -18,6 +18,7 @@ from srnet.cli_args import (
     bounded_int,
     checkpoint_file,
     davis_root,
+    existing_dir,
     fail,
     first_line,
     int_list,
@@ -39,6 +40,16 @@ EPILOG = """examples:
       --set paste_prob=0.3 --set model.ptm.num_layers=2
   torchrun --nproc_per_node 2 -m srnet train --config lite --data D --out runs/ddp
 Re-running the same command continues from OUT/last.pt (use --no-resume to start over)."""
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction from 0 to 1, got {text!r}")
+    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -63,11 +74,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-resume", dest="resume", action="store_false",
                    help="ignore OUT/last.pt and start over (it is overwritten)")
     p.add_argument("--init", type=Path, help="start from this inference checkpoint's weights")
-    p.add_argument("--static", type=Path, metavar="DIR",
+    p.add_argument("--static", type=existing_dir, metavar="DIR",
                    help="static-masks folder: mix in stage-0 pseudo clips from still images "
                         "(train split only; see srnet.data.static_masks) and paste static "
                         "objects into clips; implies the image path (no feature cache)")
-    p.add_argument("--p-video", type=float,
+    p.add_argument("--p-video", type=_fraction,
                    help="fraction of clips drawn from videos when --static is given (default 0.5)")
     p.add_argument("--holdout", help="comma-separated sequences never trained on and used for "
                                      "J&F (default: srnet.data.DEFAULT_HOLDOUT)")
