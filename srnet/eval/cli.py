@@ -34,6 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--paste", action="store_true",
                         help="two-object benchmark: each sequence hosts the next one's object, "
                              "pasted in and moving (srnet.eval.pasted)")
+    parser.add_argument("--ablate", choices=["fam", "ptm"], default=None,
+                        help="evaluate SRNet with this module switched off (same trained "
+                             "weights; see srnet.eval.ablation)")
     parser.set_defaults(func=run)
 
 
@@ -79,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
             predictor, meta = load_predictor(args.checkpoint, device=args.device,
                                              config=InferenceConfig(short_side=args.size,
                                                                     cpu_bf16=args.cpu_bf16))
+            if args.ablate:
+                from srnet.eval.ablation import ablated
+
+                predictor = ablated(predictor, args.ablate)
+                log.info("SRNet with %s switched off", args.ablate.upper())
             runners = {"srnet": srnet_method(predictor), **runners}
     except (CheckpointError, FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
