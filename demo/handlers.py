@@ -81,9 +81,19 @@ def _plain(text: str) -> str:
     return re.sub(r"\*\*|`", "", text)
 
 
+SERVER_PATH = re.compile(r"(?<![\w:/.])(?:[A-Za-z]:)?(?:[\\/][^\\/\s'\"]+)+[\\/]([^\\/\s'\"]+)")
+
+
+def no_paths(text: str) -> str:
+    """User-facing text never shows server paths: '/tmp/x/y/clip.mp4' → 'clip.mp4'."""
+    return SERVER_PATH.sub(r"\1", text)
+
+
 def warn(text: str) -> str:
-    """Toast a warning (a no-op outside a Gradio event) and return it for a status Markdown."""
+    """Toast a warning (a no-op outside a Gradio event) and return it for a status Markdown.
+    Server paths (e.g. inside a decoder's exception text) are reduced to file names."""
     log.info("user warning: %s", text)
+    text = no_paths(text)
     gr.Warning(_plain(text))
     return f"⚠️ {text}"
 

@@ -108,29 +108,37 @@ def _inspect_panel(c: SimpleNamespace) -> None:
     with gr.Tabs():
         with gr.Tab("PTM", id="ptm"):
             gr.Markdown(explain.PTM)
-            c.ptm_masks = _image("Auxiliary mask per layer", "ptm-masks", panels=True)
-            c.ptm_attention = _image("Prototype attention per layer", panels=True)
+            c.ptm_masks = _image("Each layer's mask against the final mask", "ptm-masks",
+                                 panels=True)
+            gr.Markdown(explain.PTM_ASSIGN)
+            c.ptm_assign = _image("Which prototype each pixel picks (eq 9)", "ptm-assign",
+                                  panels=True)
+            gr.Markdown(explain.PTM_ATTENTION)
+            c.ptm_attention = _image("Where each prototype looks (eq 8)", "ptm-attention",
+                                     panels=True)
+            c.ptm_note = gr.Markdown(elem_id="ptm-note")
         with gr.Tab("FAM", id="fam"):
             gr.Markdown(explain.FAM)
             with gr.Row():
-                c.fam_arrows = _image("Offsets as arrows", "fam-arrows")
-                c.fam_modulation = _image("Modulation (trust)")
-            c.fam_flow = _image("Offsets as colours", panels=True)
-            c.fam_aligned = _image("Alignment", panels=True)
+                c.fam_arrows = _image("Offsets as arrows", "fam-arrows", panels=True)
+                c.fam_modulation = _image("Modulation (trust)", "fam-modulation", panels=True)
+            c.fam_flow = _image("Offsets as colours", "fam-flow", panels=True)
+            gr.Markdown(explain.FAM_ALIGN)
+            c.fam_aligned = _image("Alignment", "fam-aligned", panels=True)
+            c.fam_note = gr.Markdown(elem_id="fam-note")
         with gr.Tab("Memory", id="memory"):
             gr.Markdown(explain.MEMORY)
-            with gr.Row():
-                c.mem_query = _image("Click a pixel")
-                c.mem_reads = _image("Where it reads from", panels=True)
-            c.timeline = _image("Frames in memory", panels=True)
+            c.mem_query = _image("Click a pixel", "mem-query")
+            c.mem_reads = _image("Where it reads from", "mem-reads", panels=True)
+            c.timeline = _image("Frames in memory", "timeline", panels=True)
         with gr.Tab("Confidence", id="confidence"):
             gr.Markdown(explain.CONFIDENCE)
-            c.confidence = _image("Confidence per frame")
+            c.confidence = _image("Confidence per frame", "confidence-plot")
         with gr.Tab("Ablation", id="ablation"):
             gr.Markdown(explain.ABLATION)
             c.run_ablation = gr.Button("Rerun with FAM off and with PTM off")
             c.ablation_status = gr.Markdown()
-            c.ablation = _image("Full model | FAM off | PTM off", panels=True)
+            c.ablation = _image("Full model | FAM off | PTM off", "ablation-view", panels=True)
 
 
 def _export_panel(c: SimpleNamespace) -> None:
@@ -219,6 +227,20 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
                          queue=False)
 
 
+def _release_on_unload(demo: gr.Blocks) -> None:
+    """Tab closed: free its state now. Gradio alone keeps a closed tab's state for an hour
+    (in case it reopens), which let memory grow with every visitor."""
+    def release(request: gr.Request) -> None:
+        holder = getattr(demo, "state_holder", None)
+        session = getattr(request, "session_hash", None)
+        if holder is not None and session and session in holder:
+            holder.delete_state(session)  # runs cleanup_state on the tab's DemoState
+            holder.session_data.pop(session, None)
+            holder.time_last_used.pop(session, None)
+
+    demo.unload(release)
+
+
 def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
     """The whole app for one shared predictor (never mutated; one session per browser tab)."""
     gradio_cache.install()
@@ -245,10 +267,12 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
                         _inspect_panel(c)
                     with gr.Tab("3 · Export") as c.export_tab:
                         _export_panel(c)
-        c.inspect_outs = [c.ptm_masks, c.ptm_attention, c.fam_arrows, c.fam_flow,
-                          c.fam_aligned, c.fam_modulation, c.mem_query, c.mem_reads,
-                          c.timeline, c.confidence, c.ablation, c.inspect_status]
+        c.inspect_outs = [c.ptm_masks, c.ptm_assign, c.ptm_attention, c.ptm_note,
+                          c.fam_arrows, c.fam_flow, c.fam_aligned, c.fam_modulation, c.fam_note,
+                          c.mem_query, c.mem_reads, c.timeline, c.confidence, c.ablation,
+                          c.inspect_status]
         _wire_annotation(c, ctx)
         _wire_propagation(c, ctx)
         _wire_inspect_export(c, ctx)
+        _release_on_unload(demo)
     return demo

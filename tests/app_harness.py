@@ -15,14 +15,15 @@ from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
 
 
 @contextmanager
-def running_app(temp_root: Path, max_frames: int) -> Iterator[str]:
+def running_app(temp_root: Path, max_frames: int, short_side: int = 96,
+                state_ttl_s: int = 3600) -> Iterator[str]:
     """Yields the app's URL; one torch thread (see test_handlers.one_thread), closed at exit."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=96), "cpu")
-    cfg = DemoConfig(short_side_cpu=96, max_frames_cpu=max_frames, random_weights=True,
-                     temp_root=temp_root)
+    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=short_side), "cpu")
+    cfg = DemoConfig(short_side_cpu=short_side, max_frames_cpu=max_frames, random_weights=True,
+                     temp_root=temp_root, state_ttl_s=state_ttl_s)
     demo = build_demo(predictor, cfg)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

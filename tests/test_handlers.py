@@ -112,12 +112,18 @@ def test_propagate_streams_every_frame(ctx: DemoContext, done: DemoState) -> Non
 
 def test_inspect_views_render(done: DemoState) -> None:
     views = inspecting.inspect_frame(done, 6)
-    images, status = views[:-1], views[-1]
-    names = ["ptm masks", "ptm attention", "fam arrows", "fam flow", "fam aligned",
-             "modulation", "memory query", "memory reads", "timeline", "confidence"]
-    for name, image in zip(names, images):
+    assert len(views) == inspecting.NUM_OUTPUTS
+    (masks, assign, attention, ptm_note, arrows, flow, aligned, modulation, fam_note, query,
+     reads, timeline, plot, _, status) = views
+    images = {"ptm masks": masks, "ptm assignment": assign, "ptm attention": attention,
+              "fam arrows": arrows, "fam flow": flow, "fam aligned": aligned,
+              "modulation": modulation, "memory query": query, "memory reads": reads,
+              "timeline": timeline, "confidence": plot}
+    for name, image in images.items():
         assert isinstance(image, np.ndarray) and image.dtype == np.uint8, name
-    assert images[0].shape[1] > images[2].shape[1]  # 3 layers + final side by side
+    assert masks.shape[1] > 3 * done.size[1] * 240 / done.size[0]  # 3 layers + final
+    assert "IoU" in ptm_note and "before" in fam_note and "Modulation" in fam_note
+    assert reads.shape[1] >= 240  # readable thumbnails
     query, reads, text = inspecting.memory_click(done, 6, _click(3, 4))
     assert reads.ndim == 3 and "Pixel (3, 4)" in text
     assert inspecting.memory_click(done, 6, _click(-5, 4))[2].startswith("⚠️")
@@ -243,7 +249,12 @@ def test_ablation_compares_masks(ctx: DemoContext, done: DemoState) -> None:
     assert last[1].ndim == 3 and "mean IoU" in last[2]
     assert ablation.ablated_predictor(ctx, "fam").model.fam is None
     assert ablation.ablated_predictor(ctx, "ptm").model.ptm is None
-    assert inspecting.inspect_frame(done, 3)[10] is not None
+    view = inspecting.inspect_frame(done, 3)[13]
+    assert view.ndim == 3 and view.shape[1] > 3 * 240  # full | FAM off | PTM off
+    shown = ablation.most_different(done)
+    worst = min(ablation._iou(m[shown], done.masks[shown]) for m in done.ablation.values())
+    assert all(ablation._iou(m[i], done.masks[i]) >= worst - 1e-9
+               for m in done.ablation.values() for i in m)
 
 
 def test_segment_api(ctx: DemoContext, tmp_path: Path) -> None:
@@ -300,3 +311,31 @@ def test_states_are_independent(ctx: DemoContext) -> None:
     assert not first.temp_dir.exists() and second.temp_dir.is_dir()
     replaced = loading.load_example(ctx, EXAMPLE, 0, 0, 1, second)[0]
     assert not second.temp_dir.exists() and replaced.temp_dir.is_dir()
+
+
+def test_cleanup_releases_the_tab(ctx: DemoContext) -> None:
+    state = _load(ctx)
+    folder = state.temp_dir
+    cleanup_state(state)
+    assert not folder.exists() and state.frames == [] and state.session is None
+    assert state.stop_requested and not state.obj_masks and not state.masks
+
+
+def test_messages_say_the_limit_and_hide_server_paths(ctx: DemoContext, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from demo.handlers import no_paths
+
+    small = DemoContext(ctx.predictor, replace(ctx.cfg, max_upload_bytes=2**20))
+    big = tmp_path / "deep" / "folder" / "big.mp4"
+    big.parent.mkdir(parents=True)
+    big.write_bytes(b"\0" * (2**20 + 10))
+    status = loading.load_upload(small, str(big), 0, 0, 1, None)[-1]
+    assert "1 MB limit" in status and str(tmp_path) not in status and "big.mp4" in status
+    broken = tmp_path / "deep" / "broken.zip"
+    broken.write_bytes(b"not a zip")
+    status = loading.load_upload(ctx, str(broken), 0, 0, 1, None)[-1]
+    assert status.startswith("⚠️") and "/deep/" not in status
+    assert no_paths("cannot identify image file '/tmp/a/b/c.png'") == \
+        "cannot identify image file 'c.png'"
+    assert no_paths("frame 3/4, 1 / 2 and http://host/x") == "frame 3/4, 1 / 2 and http://host/x"
