@@ -69,7 +69,10 @@ FAM = (
     "to its surroundings*, and point against the motion. Arrows are drawn on and around the "
     "object (white outline) and where offsets are large. **Colours**: the same offsets over the "
     "whole frame (colour = direction, see the key; strong colour = long; faded away from the "
-    "object). **Modulation**: how much the network trusts each aligned sample (bright = used)."
+    "object). **Modulation**: how much the network trusts each aligned sample (bright = used). "
+    "On the *teaching* example the car's true motion is known (README: how far FAM's "
+    "arrows are from it): on this trained model the offsets are learned features, not an "
+    "optical flow, so expect them to disagree with the visible motion."
 )
 
 FAM_ALIGN = (
