@@ -18,9 +18,11 @@ ANNOTATE = (
 )
 
 PAINT = (
-    "Paint the object with the brush or erase parts of the current mask, then press **Use "
-    "painted mask**. The painted layer is the mask: its colour does not matter, only where you "
-    "painted."
+    "The frame shows the selected object's current mask (tinted). Drag with the **brush** to "
+    "add to it or with the **eraser** to remove from it (dark strokes); everything you do not "
+    "touch is kept. Press **Use painted mask** to apply the strokes to this frame, or "
+    "**Discard strokes**. The line above the frame says when painting is possible: until the "
+    "frame has loaded, input is disabled, so no stroke is lost."
 )
 
 ADVANCED = (

@@ -47,6 +47,7 @@ class DemoState:
     ablation: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # variant → masks
     stop_requested: bool = False  # set by the Stop button, checked between frames
     inspect_open: bool = False  # the "Look inside" tab is shown: refresh it on frame changes
+    paint_version: int = 0  # bumped per painter render, so the page tells renders apart
 
     @classmethod
     def create(cls, temp_root: Path, frames: list[np.ndarray], fps: float,

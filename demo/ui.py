@@ -21,11 +21,15 @@ from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
 from demo.config import DemoConfig
 from demo.handlers import DemoContext, bind, gpu
+from demo.painter import PAINTER_CSS, PAINTER_JS, READY_JS, painter_html
 from demo.state import cleanup_state
 from demo.video_io import VIDEO_EXTS
 from srnet import Predictor
 
 CLICK_MODES = ["add (positive)", "remove (negative)"]
+PAINT_MODES = ["brush (adds)", "eraser (removes)"]
+TAKE_STROKES = ("(strokes, state) => [window.srnetPainter ? window.srnetPainter.take() : '[]', "
+                "state]")
 PRIVATE = {"api_visibility": "private"}
 UI_QUEUE = {"concurrency_id": "ui", "concurrency_limit": 4, **PRIVATE}
 
@@ -55,12 +59,17 @@ def _annotate_panel(c: SimpleNamespace) -> None:
                 c.clear = gr.Button("Clear this frame's annotation", size="sm")
             gr.Markdown(explain.ANNOTATE)
         with gr.Tab("Paint"):
-            c.editor = gr.ImageEditor(
-                type="numpy", image_mode="RGBA", format="png", sources=(), transforms=(),
-                layers=False, fixed_canvas=False, label="Paint the selected object",
-                brush=gr.Brush(colors=["#ff2fa0"], color_mode="fixed", default_size=12),
-                eraser=gr.Eraser(default_size=16))
-            c.apply_paint = gr.Button("Use painted mask", size="sm")
+            with gr.Row():
+                c.paint_mode = gr.Radio(PAINT_MODES, value=PAINT_MODES[0], label="Tool",
+                                        interactive=True, elem_id="paint-mode", scale=2)
+                c.paint_size = gr.Slider(2, 80, value=16, step=1, label="Size (px)",
+                                         interactive=True, elem_id="paint-size", scale=2)
+            c.editor = gr.HTML(painter_html(None, "none"), elem_id="painter",
+                               js_on_load=PAINTER_JS + READY_JS, css_template=PAINTER_CSS)
+            c.strokes = gr.Textbox(visible=False)
+            with gr.Row():
+                c.apply_paint = gr.Button("Use painted mask", size="sm", elem_id="apply-paint")
+                c.clear_paint = gr.Button("Discard strokes", size="sm")
             gr.Markdown(explain.PAINT)
     c.caption = gr.Markdown(elem_id="caption")
     with gr.Row():
@@ -162,6 +171,15 @@ def _export_panel(c: SimpleNamespace) -> None:
         c.api_info_btn = gr.Button(visible=False)
 
 
+def _swap(fn):
+    """`fn(state, strokes)` as a callback taking (strokes, state): the page's JS fills the
+    first input from the painter and passes the state through."""
+    def swapped(strokes: str | None, state: object) -> tuple:
+        return fn(state, strokes)
+    swapped.__name__ = fn.__name__
+    return swapped
+
+
 def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     outs = [c.state, c.view, c.caption, c.objects, c.name, c.editor, c.status]
     load_outs = [c.state, c.frame, *outs[1:]]
@@ -175,7 +193,9 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     c.view.select(annotate.on_click, [c.state, c.mode], outs, **UI_QUEUE)
     c.undo.click(annotate.undo_click, [c.state], outs, **UI_QUEUE)
     c.clear.click(annotate.clear_clicks, [c.state], outs, **UI_QUEUE)
-    c.apply_paint.click(annotate.apply_paint, [c.state, c.editor], outs, **UI_QUEUE)
+    c.apply_paint.click(_swap(annotate.apply_paint), [c.strokes, c.state], outs,
+                        js=TAKE_STROKES, **UI_QUEUE)
+    c.clear_paint.click(None, js="() => { window.srnetPainter && window.srnetPainter.clear(); }")
     c.objects.input(annotate.select_object, [c.state, c.objects], outs, **UI_QUEUE)
     c.add.click(annotate.add_object, [c.state], outs, **UI_QUEUE)
     c.rename.click(annotate.rename_object, [c.state, c.name], outs, **UI_QUEUE)

@@ -202,15 +202,36 @@ def test_clicks_undo_clear_and_paint(ctx: DemoContext) -> None:
     outside = annotate.on_click(state, "add (positive)", _click(500, 10))
     assert outside[-1].startswith("⚠️") and "outside" in outside[-1]
     assert annotate.on_click(state, "add (positive)", _click(None, None))[-1].startswith("⚠️")
-    layer = np.zeros((*state.size, 4), np.uint8)
-    layer[20:50, 30:70, 3] = 255
-    annotate.apply_paint(state, {"background": None, "layers": [layer], "composite": None})
-    assert state.obj_masks[(2, 1)].sum() == 30 * 40
-    wrong = annotate.apply_paint(state, {"layers": [np.zeros((50, 50, 4), np.uint8)]})
-    assert wrong[-1].startswith("⚠️") and "50x50" in wrong[-1]
-    assert annotate.apply_paint(state, {"layers": []})[-1].startswith("⚠️")
-    editor = annotate.editor_value(state)
-    assert editor["layers"][0].shape == (*state.size, 4) and editor["layers"][0][25, 40, 3] > 0
+    assert 2 not in state.annotated_frames()
+    html = annotate.editor_value(state)
+    assert 'class="painter-box"' in html and "data:image/jpeg;base64," in html
+
+
+def test_brush_adds_and_eraser_removes_keeping_the_rest(ctx: DemoContext) -> None:
+    import json
+
+    state = _load(ctx)
+    before = state.obj_masks[(0, 1)].copy()
+    height, width = state.size
+    empty = np.argwhere(~before)  # a background row to brush along
+    y = int(empty[len(empty) // 2][0])
+    brush = [{"mode": "brush", "size": 6, "points": [[5, y], [width - 5, y]]}]
+    status = annotate.apply_paint(state, json.dumps(brush))[-1]
+    grown = state.obj_masks[(0, 1)]
+    assert "1 stroke(s)" in status and (grown & before).sum() == before.sum()  # old mask kept
+    added = grown.sum() - before.sum()
+    stroke_area = 6 * (width - 10)
+    assert 0.5 * stroke_area - (before[y - 3:y + 3]).sum() <= added <= 1.3 * stroke_area
+    ys, xs = np.nonzero(before)
+    cy = int(np.median(ys))
+    eraser = [{"mode": "eraser", "size": 8, "points": [[0, cy], [width - 1, cy]]}]
+    annotate.apply_paint(state, json.dumps(eraser))
+    erased = state.obj_masks[(0, 1)]
+    assert erased.sum() < grown.sum() and not erased[cy].any()
+    assert (erased[: cy - 5] == grown[: cy - 5]).all()  # rows the eraser never touched
+    for bad in ("not json", json.dumps([{"mode": "glue", "points": [[1, 1]]}]), "[]"):
+        assert annotate.apply_paint(state, bad)[-1].startswith("⚠️")
+    assert (state.obj_masks[(0, 1)] == erased).all()  # a rejected paint changes nothing
 
 
 def test_objects_add_rename_remove(ctx: DemoContext) -> None:
