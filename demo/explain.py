@@ -49,17 +49,17 @@ PTM_ASSIGN = (
     "between the object's prototype and a learned *background* prototype (red = object, "
     "blue = background; white line = the final mask). The caption gives the average choice on "
     "the object and on the rest of the frame. A layer whose two numbers are far apart really "
-    "separates object from background; in this trained model that is the last layer, while "
-    "the earlier layers use the two prototypes for something else (the numbers show it), "
-    "which is why their maps do not look like the object."
+    "separates object from background (in the checkpoint this demo shipped with, only the last "
+    "layer did); a layer whose numbers are close uses the two prototypes for something else, "
+    "so its map does not look like the object and should not be read as one."
 )
 
 PTM_ATTENTION = (
     "**Third row — where each prototype looks** (bright = where the prototype gathers its "
-    "update from; the caption says how much of that attention falls on the object). In this "
-    "model only one layer looks at the object itself; the others gather from one or two spots "
-    "of background. Those spots are not 'where the object is' — read the percentage, not the "
-    "hot spot."
+    "update from; the caption says how much of that attention falls on the object). A layer "
+    "can gather from one or two spots of background instead (in the checkpoint this demo "
+    "shipped with, only layer 2 looked at the object): such a spot is not 'where the object "
+    "is' — read the percentage, not the hot spot."
 )
 
 FAM = (
@@ -122,7 +122,9 @@ EXPORT = (
 def device_banner(device_type: str, fps: float | None, short_side: int, max_frames: int,
                   random_weights: bool, note: str = "") -> str:
     """The header line: where the model runs, how fast, the limits, and any warning."""
-    speed = f"expect ~{fps:.1f} fps" if fps else "expect a few frames per second"
+    speed = (f"measured {fps:.1f} frames per second at start-up (each clip's status line "
+             "gives the expected time, updated from the last propagation)" if fps else
+             "expect a few frames per second")
     where = ("Running on a GPU" if device_type == "cuda" else
              f"Running on CPU: {speed}")
     text = (f"{where} · clips are resized to a short side of {short_side} px and capped at "

@@ -45,6 +45,20 @@ class DemoContext:
     predictor: Predictor
     cfg: DemoConfig
     derived: dict[str, Predictor] = field(default_factory=dict, compare=False)  # ablations
+    speed: dict[str, object] = field(default_factory=dict, compare=False)  # see speed_hint
+
+    def __post_init__(self) -> None:
+        if self.cfg.fps_hint and "fps" not in self.speed:
+            self.speed.update(fps=float(self.cfg.fps_hint), source="measured at start-up")
+
+    def speed_hint(self, num_frames: int) -> str:
+        """'Expect about N s for these F frames (X fps, measured …)': the last propagation's
+        speed (any tab) at the working size, else the start-up measurement."""
+        fps = self.speed.get("fps")
+        if not fps:
+            return ""
+        return (f"Expect about {num_frames / fps:.0f} s to propagate these {num_frames} frames "
+                f"({fps:.1f} frames per second, {self.speed['source']}).")
 
     @property
     def device_type(self) -> str:

@@ -112,9 +112,12 @@ const srnetWatchClicks = () => {
   if (!img) return;
   const mark = () => {
     const ok = img.complete && img.naturalWidth > 0;
-    view.dataset.ready = ok ? '1' : '0';
+    if (view.dataset.ready !== (ok ? '1' : '0')) view.dataset.ready = ok ? '1' : '0';
     img.style.pointerEvents = ok ? '' : 'none';
-    if (ok) view.dataset.src = img.currentSrc.slice(-40);
+    const line = element.querySelector('.click-status');
+    const text = ok ? 'Ready: click on the object.' :
+      'Loading the frame… clicks are disabled until it is shown.';
+    if (line && line.textContent !== text) line.textContent = text;  // no observer loop
   };
   if (img.dataset.watched !== '1') {
     img.dataset.watched = '1';

@@ -54,6 +54,8 @@ def _annotate_panel(c: SimpleNamespace) -> None:
             c.mode = gr.Radio(CLICK_MODES, value=CLICK_MODES[0], label="Click mode")
             c.view = gr.Image(type="numpy", format="png", interactive=False, elem_id="annotate",
                               label="Click on the object", buttons=["fullscreen"])
+            gr.HTML('<div class="click-status">Load a clip first.</div>', elem_id="click-ready",
+                    js_on_load=READY_JS)
             with gr.Row():
                 c.undo = gr.Button("Undo last click", size="sm")
                 c.clear = gr.Button("Clear this frame's annotation", size="sm")
@@ -65,7 +67,7 @@ def _annotate_panel(c: SimpleNamespace) -> None:
                 c.paint_size = gr.Slider(2, 80, value=16, step=1, label="Size (px)",
                                          interactive=True, elem_id="paint-size", scale=2)
             c.editor = gr.HTML(painter_html(None, "none"), elem_id="painter",
-                               js_on_load=PAINTER_JS + READY_JS, css_template=PAINTER_CSS)
+                               js_on_load=PAINTER_JS, css_template=PAINTER_CSS)
             c.strokes = gr.Textbox(visible=False)
             with gr.Row():
                 c.apply_paint = gr.Button("Use painted mask", size="sm", elem_id="apply-paint")

@@ -94,6 +94,15 @@ def done(ctx: DemoContext) -> DemoState:
     return state
 
 
+def test_speed_hint_comes_from_the_last_propagation(ctx: DemoContext, done: DemoState) -> None:
+    """The hint after a pass is that pass's own speed (first frame excluded), so it cannot be
+    off by more than the pass-to-pass variation; the load message turns it into seconds."""
+    fps = ctx.speed["fps"]
+    assert fps > 0 and ctx.speed["source"] == "measured on the last propagation"
+    status = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None)[-1]
+    assert f"Expect about {8 / fps:.0f} s to propagate these 8 frames ({fps:.1f}" in status
+
+
 def test_load_example_has_ready_mask(ctx: DemoContext) -> None:
     state = _load(ctx)
     assert state.num_frames == 8 and min(state.size) == 96
