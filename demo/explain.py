@@ -108,8 +108,8 @@ ABLATION = (
     "most from the full model, and paints the pixels that changed (magenta = added, cyan = "
     "lost). On an easy clip such as *bear* the memory read alone already finds the object, so "
     "the masks barely change; the modules matter on harder, unseen clips (the README's "
-    "ablation table gives the J&F cost of each over the project's held-out DAVIS sequences). "
-    "Try the *teaching* example (a fast-moving pasted object) to see a larger effect."
+    "ablation table gives the J&F cost of each over the project's held-out DAVIS sequences), "
+    "and the painted pixels show where even a small difference lies."
 )
 
 EXPORT = (

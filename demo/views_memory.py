@@ -73,7 +73,8 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float,
         heat = render.blend_heatmap(memory, spread, alpha=0.45, vmin=0.0, vmax=top)
         mine = [p for p in points if p[0] == t]
         panels.append(_mark(heat, mine, vis.cell_size, top))
-        labels.append(f"frame {vis.memory_frames[t]}: {shares[t]:.0%} of the reads "
+        share = f"{shares[t]:.0%}" if shares[t] >= 0.005 else "<1%"
+        labels.append(f"frame {vis.memory_frames[t]}: {share} of the reads "
                       f"({len(mine)} of {len(points)} points)")
     if not panels:
         panels, labels = [np.full((THUMB_HEIGHT, THUMB_HEIGHT, 3), 255, np.uint8)], ["no reads"]
