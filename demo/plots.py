@@ -47,16 +47,18 @@ def _frame_axis(out: np.ndarray, x_of, num_frames: int, y: int, left: int, right
 
 def confidence_plot(values: Sequence[float], highlight: int | None = None,
                     size: tuple[int, int] = (900, 220)) -> np.ndarray:
-    """Per-frame confidence (``size = (W, H)``): y axis "confidence" 0 … 1 with grid lines,
+    """Per-frame confidence (``size = (W, H)``): y axis "confidence" from a round value below
+    the lowest frame (0.1 steps) to 1, with grid lines,
     x axis "frame" with numbered ticks; the lowest frame is a red dot with its value, the
     current frame (`highlight`) a grey vertical line."""
     width, height = size
     out = np.full((height, width, 3), 255, np.uint8)
-    left, right, top, bottom = 62, width - 12, 12, height - 42
+    left, right, top, bottom = 62, width - 12, 30, height - 42  # top: room for the page's label
     values = np.asarray(values, dtype=np.float64)
     low, high = 0.0, 1.0
-    if values.size and np.isfinite(values).any():
-        low, high = min(0.0, np.nanmin(values)), max(1.0, np.nanmax(values))
+    if values.size and np.isfinite(values).any():  # zoom to the data, in steps of 0.1
+        low = float(np.clip(np.floor((np.nanmin(values) - 0.05) * 10) / 10, 0.0, 0.9))
+        low, high = min(low, np.nanmin(values)), max(1.0, np.nanmax(values))
 
     def y_of(v: float) -> float:
         return bottom - (bottom - top) * (v - low) / (high - low)

@@ -131,9 +131,9 @@ def test_confidence_plot_marks_the_lowest_frame() -> None:
     values = [0.9, 0.85, 0.2, 0.8, 0.95]
     plot = plots.confidence_plot(values, highlight=4, size=(300, 160))
     x_of_min = round(62 + (300 - 12 - 62) * 2 / 4)
-    y_of_min = round(118 - (118 - 12) * 0.2)
+    y_of_min = round(118 - (118 - 30) * (0.2 - 0.1) / 0.9)  # axis 0.1 … 1
     assert tuple(plot[y_of_min, x_of_min]) == render.NEGATIVE_RGB  # the dot on the lowest
-    assert tuple(plot[round(118 - 106 * 0.9), round(62 + 226 / 4 * 0)]) != render.NEGATIVE_RGB
+    assert tuple(plot[y_of_min, 62 + 5]) != render.NEGATIVE_RGB
     assert plots.confidence_plot([], None).shape == (220, 900, 3)
 
 
