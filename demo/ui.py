@@ -35,7 +35,8 @@ UI_QUEUE = {"concurrency_id": "ui", "concurrency_limit": 4, **PRIVATE}
 
 
 def _input_panel(c: SimpleNamespace, cfg: DemoConfig) -> None:
-    c.upload = gr.File(label="Video (mp4, webm, mov, avi, gif) or zip of frames",
+    limit = f"{cfg.max_upload_bytes / 2**20:.0f} MB"
+    c.upload = gr.File(label=f"Video (mp4, webm, mov, avi, gif) or zip of frames, up to {limit}",
                        file_types=[*VIDEO_EXTS, ".zip"], type="filepath")
     with gr.Accordion("Trim and subsample", open=False):
         c.start = gr.Number(0, label="First frame", precision=0, minimum=0)
