@@ -18,9 +18,11 @@ ANNOTATE = (
 )
 
 PAINT = (
-    "Paint the object with the brush or erase parts of the current mask, then press **Use "
-    "painted mask**. The painted layer is the mask: its colour does not matter, only where you "
-    "painted."
+    "The frame shows the selected object's current mask (tinted). Drag with the **brush** to "
+    "add to it or with the **eraser** to remove from it (dark strokes); everything you do not "
+    "touch is kept. Press **Use painted mask** to apply the strokes to this frame, or "
+    "**Discard strokes**. The line above the frame says when painting is possible: until the "
+    "frame has loaded, input is disabled, so no stroke is lost."
 )
 
 ADVANCED = (
@@ -35,29 +37,61 @@ ADVANCED = (
 
 PTM = (
     "The **Prototype Transformer** condenses everything memory says about the object into one "
-    "summary vector, a *prototype*, and refines it in three layers. In each layer the prototype "
-    "looks at the frame (the *attention* maps: bright = where it looks) and the frame's features "
-    "are pulled towards it. Every layer also makes a rough *auxiliary mask* (red = object); "
-    "reading them from layer 1 to 3 shows the mask getting sharper as the prototype improves. "
-    "With untrained weights these maps are noise."
+    "summary vector, a *prototype*, and refines it in three layers. Every layer also guesses a "
+    "rough mask of its own. **First row**: each layer's guess against the final mask — "
+    "green = both say object, orange = only this layer, blue = only the final mask; the number "
+    "is their overlap (IoU, 1 = identical). If the three rows look alike, the prototype was "
+    "already good after layer 1 and the later layers only polish the outline."
+)
+
+PTM_ASSIGN = (
+    "**Second row — which prototype each pixel picks.** In every layer each pixel chooses "
+    "between the object's prototype and a learned *background* prototype (red = object, "
+    "blue = background; white line = the final mask). The caption gives the average choice on "
+    "the object and on the rest of the frame. A layer whose two numbers are far apart really "
+    "separates object from background (in the checkpoint this demo shipped with, only the last "
+    "layer did); a layer whose numbers are close uses the two prototypes for something else, "
+    "so its map does not look like the object and should not be read as one."
+)
+
+PTM_ATTENTION = (
+    "**Third row — where each prototype looks** (bright = where the prototype gathers its "
+    "update from; the caption says how much of that attention falls on the object). A layer "
+    "can gather from one or two spots of background instead (in the checkpoint this demo "
+    "shipped with, only layer 2 looked at the object): such a spot is not 'where the object "
+    "is' — read the percentage, not the hot spot."
 )
 
 FAM = (
-    "The **Feature Alignment Module** uses the previous frame as short-term memory. Objects move, "
-    "so before comparing, it learns where each part of the previous frame went: the arrows and "
-    "colours show these offsets (colour = direction, brightness = distance, see the key). "
-    "Warping the previous frame by them gives the *aligned auxiliary frame*, which should line "
-    "up with the current one. The last map is the *modulation*: how much the network trusts "
-    "each aligned sample (bright = trusted)."
+    "The **Feature Alignment Module** uses the previous frame as short-term memory. Before "
+    "comparing, it shifts each part of the previous frame's features by a learned offset. "
+    "**Arrows**: each arrow starts at a point of this frame and ends where FAM fetches from in "
+    "the previous frame, after subtracting the frame's dominant motion (the median offset, e.g. "
+    "a camera pan; its value is in the caption) — so they show how the object moves *relative "
+    "to its surroundings*, and point against the motion. Arrows are drawn on and around the "
+    "object (white outline) and where offsets are large. **Colours**: the same offsets over the "
+    "whole frame (colour = direction, see the key; strong colour = long; faded away from the "
+    "object). **Modulation**: how much the network trusts each aligned sample (bright = used). "
+    "On the *teaching* example the car's true motion is known (README: how far FAM's "
+    "arrows are from it): on this trained model the offsets are learned features, not an "
+    "optical flow, so expect them to disagree with the visible motion."
+)
+
+FAM_ALIGN = (
+    "**Alignment check** — the previous frame; how different it is from the current frame "
+    "(bright = different); and how different it is after being warped by FAM's offsets. If "
+    "FAM followed the visible motion, the right panel would be darker than the middle one on "
+    "the object. The caption gives both numbers; the sentence below says what happened here."
 )
 
 MEMORY = (
     "Each pixel of the current frame is matched against every pixel stored in memory and reads "
-    "the object information of its most similar matches. **Click a pixel** on the left: the "
-    "maps show where it reads from in each memory frame and how much of its reading comes from "
-    "that frame. The timeline shows which frames are in memory while this frame is processed: "
-    "*permanent* (your annotations and pinned frames), *working* (stored every few frames, "
-    "oldest forgotten first) and *local* (the previous frame used for alignment)."
+    "the object information of its most similar matches (the *top-k*). **Click a pixel** on "
+    "the frame: the panels show each memory frame it reads from (frame number, share of its "
+    "reading), with its top-k read points circled (bigger circle = more weight). The timeline "
+    "shows which frames are in memory while this frame is processed: *permanent* (your "
+    "annotations and pinned frames), *working* (stored every few frames, oldest forgotten "
+    "first) and *local* (the previous frame, used by FAM)."
 )
 
 CONFIDENCE = (
@@ -68,10 +102,14 @@ CONFIDENCE = (
 )
 
 ABLATION = (
-    "An *ablation* switches one part off and reruns the clip. **FAM off**: the short-term memory "
-    "is not used. **PTM off**: the prototype refinement is skipped. The same trained weights are "
-    "used for everything else, so differences show what each module adds to this network (IoU = "
-    "overlap with the full model's masks, 1 = identical)."
+    "An *ablation* switches one part off and reruns the clip with the same trained weights. "
+    "**FAM off**: the short-term memory (previous frame) is not used. **PTM off**: the "
+    "prototype refinement is skipped. The view jumps to the frame where the variants differ "
+    "most from the full model, and paints the pixels that changed (magenta = added, cyan = "
+    "lost). On an easy clip such as *bear* the memory read alone already finds the object, so "
+    "the masks barely change; the modules matter on harder, unseen clips (the README's "
+    "ablation table gives the J&F cost of each over the project's held-out DAVIS sequences), "
+    "and the painted pixels show where even a small difference lies."
 )
 
 EXPORT = (
@@ -84,7 +122,9 @@ EXPORT = (
 def device_banner(device_type: str, fps: float | None, short_side: int, max_frames: int,
                   random_weights: bool, note: str = "") -> str:
     """The header line: where the model runs, how fast, the limits, and any warning."""
-    speed = f"expect ~{fps:.1f} fps" if fps else "expect a few frames per second"
+    speed = (f"measured {fps:.1f} frames per second at start-up (each clip's status line "
+             "gives the expected time, updated from the last propagation)" if fps else
+             "expect a few frames per second")
     where = ("Running on a GPU" if device_type == "cuda" else
              f"Running on CPU: {speed}")
     text = (f"{where} · clips are resized to a short side of {short_side} px and capped at "

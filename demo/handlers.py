@@ -45,6 +45,20 @@ class DemoContext:
     predictor: Predictor
     cfg: DemoConfig
     derived: dict[str, Predictor] = field(default_factory=dict, compare=False)  # ablations
+    speed: dict[str, object] = field(default_factory=dict, compare=False)  # see speed_hint
+
+    def __post_init__(self) -> None:
+        if self.cfg.fps_hint and "fps" not in self.speed:
+            self.speed.update(fps=float(self.cfg.fps_hint), source="measured at start-up")
+
+    def speed_hint(self, num_frames: int) -> str:
+        """'Expect about N s for these F frames (X fps, measured …)': the last propagation's
+        speed (any tab) at the working size, else the start-up measurement."""
+        fps = self.speed.get("fps")
+        if not fps:
+            return ""
+        return (f"Expect about {num_frames / fps:.0f} s to propagate these {num_frames} frames "
+                f"({fps:.1f} frames per second, {self.speed['source']}).")
 
     @property
     def device_type(self) -> str:
@@ -81,9 +95,19 @@ def _plain(text: str) -> str:
     return re.sub(r"\*\*|`", "", text)
 
 
+SERVER_PATH = re.compile(r"(?<![\w:/.])(?:[A-Za-z]:)?(?:[\\/][^\\/\s'\"]+)+[\\/]([^\\/\s'\"]+)")
+
+
+def no_paths(text: str) -> str:
+    """User-facing text never shows server paths: '/tmp/x/y/clip.mp4' → 'clip.mp4'."""
+    return SERVER_PATH.sub(r"\1", text)
+
+
 def warn(text: str) -> str:
-    """Toast a warning (a no-op outside a Gradio event) and return it for a status Markdown."""
+    """Toast a warning (a no-op outside a Gradio event) and return it for a status Markdown.
+    Server paths (e.g. inside a decoder's exception text) are reduced to file names."""
     log.info("user warning: %s", text)
+    text = no_paths(text)
     gr.Warning(_plain(text))
     return f"⚠️ {text}"
 

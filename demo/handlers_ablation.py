@@ -53,22 +53,49 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(scores)) if scores else 1.0
 
 
+ADDED_RGB, LOST_RGB = (255, 0, 255), (0, 230, 255)
+
+
+def changes(frame: np.ndarray, variant: np.ndarray, full: np.ndarray) -> np.ndarray:
+    """The variant's overlay with the pixels it adds (magenta) or loses (cyan) against the
+    full model painted solid."""
+    out = render.overlay_mask(frame, variant)
+    out[(variant > 0) & (full == 0)] = ADDED_RGB
+    out[(variant == 0) & (full > 0)] = LOST_RGB
+    return out
+
+
+def most_different(state: DemoState) -> int | None:
+    """The frame where the ablated variants disagree most with the full model (lowest IoU)."""
+    scores = {i: min(_iou(masks[i], state.masks[i]) for masks in state.ablation.values()
+                     if i in masks)
+              for i in state.masks if any(i in m for m in state.ablation.values())}
+    return min(scores, key=scores.get) if scores else None
+
+
 def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, str]:
-    """Full model | FAM off | PTM off on one frame, and mean IoU over the clip vs the full."""
+    """Full model | FAM off | PTM off on the frame where they differ most (the current frame
+    when they are identical everywhere), and mean IoU over the clip vs the full model."""
     if not state.ablation or frame_idx not in state.masks:
         return None, ""
-    frame = state.frames[frame_idx]
-    panels, labels, scores = [render.overlay_mask(frame, state.masks[frame_idx])], ["full"], []
+    worst = most_different(state)
+    shown = frame_idx if worst is None else worst
+    frame, full = state.frames[shown], state.masks[shown]
+    panels, labels, scores = [render.overlay_mask(frame, full)], [f"full model, frame {shown}"], []
     for variant, masks in state.ablation.items():
-        if frame_idx not in masks:
+        if shown not in masks:
             continue
         shared = [i for i in masks if i in state.masks]
         mean = np.mean([_iou(masks[i], state.masks[i]) for i in shared]) if shared else np.nan
-        panels.append(render.overlay_mask(frame, masks[frame_idx]))
-        here = _iou(masks[frame_idx], state.masks[frame_idx])
-        labels.append(f"{VARIANTS[variant]} (IoU {here:.2f})")
-        scores.append(f"{VARIANTS[variant]}: mean IoU {mean:.2f} vs the full model")
-    return render.side_by_side(panels, labels, height=200), "Ablation: " + "; ".join(scores) + "."
+        panels.append(changes(frame, masks[shown], full))
+        here = _iou(masks[shown], full)
+        labels.append(f"{VARIANTS[variant]}: IoU {here:.2f}")
+        scores.append(f"{VARIANTS[variant]}: mean IoU {mean:.2f} vs the full model, "
+                      f"{(masks[shown] > 0).sum() - (full > 0).sum():+d} px on frame {shown}")
+    where = (f"Frame {shown} is shown: there the variants differ most." if worst is not None
+             else "")
+    return render.side_by_side(panels, labels, height=240), ("Ablation: " + "; ".join(scores)
+                                                             + f". {where}")
 
 
 def run_ablation(ctx: DemoContext, state: DemoState | None,

@@ -1,8 +1,8 @@
 """Annotation handlers: frame choice, positive/negative clicks (GrabCut via demo.clicks), undo
-and clear, brush/eraser painting (the ImageEditor's first layer), and the object list.
+and clear, brush/eraser painting on the current mask (demo.painter), and the object list.
 
 Each returns `(state, *annotate_outputs(state), status)`: the annotated frame, its caption, the
-object dropdown, the selected object's name and the paint editor's value. None of these touch
+object dropdown, the selected object's name and the painter's HTML. None of these touch
 the InferenceSession except removing an object; annotations reach the model when propagating.
 """
 
@@ -13,28 +13,37 @@ import logging
 import gradio as gr
 import numpy as np
 
+from demo import render
 from demo.clicks import mask_from_clicks, validate_click
 from demo.handlers import NO_CLIP, DemoContext, frame_caption, frame_view, info, warn
+from demo.painter import apply_strokes, painter_html, parse_strokes
 from demo.state import DemoState
 
 log = logging.getLogger(__name__)
-LAYER_ALPHA = 170  # the selected object's mask as shown in the paint layer
+LAYER_ALPHA = 0.5  # the selected object's mask as tinted in the painter
 MAX_NAME = 40
 
 
-def editor_value(state: DemoState) -> dict:
-    """ImageEditor value: the frame as background and the selected object's current mask
-    (annotation, else propagated) as the one paint layer, so brush adds and eraser removes."""
+def editor_value(state: DemoState) -> str:
+    """The painter (demo.painter): the frame with the selected object's current mask
+    (annotation, else propagated) tinted in and the other objects outlined, so brush strokes
+    add to what is shown and eraser strokes remove from it."""
     frame = state.frames[state.frame_idx]
     mask = _current_object_mask(state, state.frame_idx, state.selected)
-    layer = np.zeros((*frame.shape[:2], 4), np.uint8)
+    view = frame
+    others = state.annotation(state.frame_idx)
+    others = state.masks.get(state.frame_idx) if others is None else others
+    if others is not None:
+        outline = np.where(others == state.selected, 0, others).astype(np.uint8)
+        view = render.overlay_mask(view, outline, alpha=0.0)
     if mask is not None and state.selected:
-        layer[mask] = (*state.color(state.selected), LAYER_ALPHA)
-    return {"background": frame, "layers": [layer], "composite": None}
+        view = render.overlay_mask(view, mask.astype(np.uint8) * state.selected, alpha=LAYER_ALPHA)
+    state.paint_version += 1
+    return painter_html(view, f"{state.frame_idx}-{state.selected}-{state.paint_version}")
 
 
 def annotate_outputs(state: DemoState) -> tuple:
-    """(frame view, caption, object dropdown, object name, editor value)."""
+    """(frame view, caption, object dropdown, object name, painter HTML)."""
     objects = gr.Dropdown(choices=state.object_choices(), value=state.selected or None)
     return (frame_view(state), frame_caption(state, state.frame_idx), objects,
             state.names.get(state.selected, ""), editor_value(state))
@@ -118,29 +127,29 @@ def clear_clicks(state: DemoState | None) -> tuple:
                           f"on frame {state.frame_idx}.")
 
 
-def apply_paint(state: DemoState | None, value: dict | None) -> tuple:
-    """The painted layer's alpha (not the composite) becomes the object's mask on this frame."""
+def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
+    """The painted strokes (JSON from the page, see demo.painter): brush adds to the selected
+    object's current mask on this frame, eraser removes from it, the rest is kept."""
     if state is None:
         return _result(None, "")
     if state.selected not in state.names:
         return _result(state, warn("Add an object first (Objects → Add object)."))
-    layers = (value or {}).get("layers") or []
-    if not layers or layers[0] is None:
-        return _result(state, warn("Nothing painted: paint over the object, then apply."))
-    layer = np.asarray(layers[0])
-    alpha = layer[..., 3] if layer.ndim == 3 and layer.shape[2] == 4 else layer.reshape(
-        layer.shape[:2]) if layer.ndim >= 2 else None
-    if alpha is None or alpha.shape[:2] != state.size:
-        got = "unknown" if alpha is None else f"{alpha.shape[1]}x{alpha.shape[0]}"
-        return _result(state, warn(f"The painted layer is {got} but the frame is "
-                                   f"{state.size[1]}x{state.size[0]}; paint on this frame's "
-                                   "canvas without resizing it."))
+    try:
+        painted = parse_strokes(strokes)
+    except ValueError as exc:
+        return _result(state, warn(f"Painting not applied: {exc}."))
+    if not painted:
+        return _result(state, warn("Nothing painted: drag on the frame with the brush or the "
+                                   "eraser, then press Use painted mask."))
     key = (state.frame_idx, state.selected)
+    before = _current_object_mask(state, *key)
+    mask = apply_strokes(before, painted, state.size)
     state.clicks.pop(key, None)  # painting replaces the click annotation
-    state.set_object_mask(*key, alpha > 0)
-    done = "set" if (alpha > 0).any() else "removed (the layer is empty)"
-    return _result(state, f"Painted annotation of {state.names[state.selected]} on frame "
-                          f"{state.frame_idx} {done}.")
+    state.set_object_mask(*key, mask)
+    old = 0 if before is None else int(before.sum())
+    return _result(state, f"Painted {state.names[state.selected]} on frame {state.frame_idx}: "
+                          f"{len(painted)} stroke(s), mask {old} → {int(mask.sum())} px "
+                          f"({100.0 * mask.mean():.1f} % of the frame).")
 
 
 def select_object(state: DemoState | None, obj_id: int | str | None) -> tuple:

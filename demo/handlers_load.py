@@ -74,7 +74,8 @@ def _summary(ctx: DemoContext, state: DemoState, clip: LoadedClip) -> str:
             f"at most {ctx.max_frames} frames.")
     if state.notices:
         text += " Notices: " + "; ".join(state.notices) + "."
-    return text
+    hint = ctx.speed_hint(state.num_frames)
+    return f"{text} {hint}" if hint else text
 
 
 def _loaded(ctx: DemoContext, old: DemoState | None, state: DemoState, clip: LoadedClip,

@@ -1,5 +1,5 @@
 """Display-side drawing for the demo: mask overlays, click markers, heatmaps, offset flow fields,
-captioned panels, confidence plots and memory timelines.
+captioned panels and panel grids (plots with axes: `demo.plots`).
 
 Pure numpy/OpenCV; every public function returns a new uint8 ``[H, W, 3]`` RGB image and never
 modifies its inputs. No gradio, no torch: the handlers convert model outputs before calling here.
@@ -207,62 +207,15 @@ def side_by_side(images: Sequence[np.ndarray], labels: Sequence[str] | None = No
     return np.concatenate(panels[:-1], axis=1)
 
 
-def confidence_plot(values: Sequence[float], highlight: int | None = None,
-                    size: tuple[int, int] = (480, 120)) -> np.ndarray:
-    """Line chart of per-frame confidence (``size = (W, H)``); the lowest frame gets a red dot
-    and label, `highlight` (the current frame) a grey vertical line. Y axis spans [0, 1] or the
-    data range if wider."""
-    width, height = size
-    out = np.full((height, width, 3), 255, np.uint8)
-    left, right, top, bottom = 28, width - 8, 8, height - 16
-    cv2.rectangle(out, (left, top), (right, bottom), (200, 200, 200), 1)
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        cv2.putText(out, "no data", (left + 6, (top + bottom) // 2), FONT, 0.4, (90, 90, 90), 1)
-        return out
-    low, high = min(0.0, np.nanmin(values)), max(1.0, np.nanmax(values))
-    xs = left + (right - left) * np.arange(values.size) / max(values.size - 1, 1)
-    ys = bottom - (bottom - top) * (np.nan_to_num(values, nan=low) - low) / (high - low)
-    for label, value in ((f"{high:g}", top + 4), (f"{low:g}", bottom)):
-        cv2.putText(out, label, (2, int(value)), FONT, 0.35, (90, 90, 90), 1, cv2.LINE_AA)
-    if highlight is not None and 0 <= highlight < values.size:
-        x = int(round(xs[highlight]))
-        cv2.line(out, (x, top), (x, bottom), (150, 150, 150), 1)
-    points = np.stack([xs, ys], axis=1).round().astype(np.int32)
-    cv2.polylines(out, [points.reshape(-1, 1, 2)], False, (30, 90, 200), 1, cv2.LINE_AA)
-    worst = int(np.nanargmin(values)) if np.isfinite(values).any() else 0
-    cv2.circle(out, tuple(int(v) for v in points[worst]), 4, NEGATIVE_RGB, -1, cv2.LINE_AA)
-    text = f"min {values[worst]:.2f} @ frame {worst}"
-    text_x = int(np.clip(points[worst][0] - 40, left, max(left, right - 130)))
-    cv2.putText(out, text, (text_x, height - 4), FONT, 0.35, NEGATIVE_RGB, 1, cv2.LINE_AA)
-    return out
-
-
-def memory_timeline(num_frames: int, memory_frames: dict[str, Sequence[int]], current: int,
-                    width: int = 640, row_height: int = 14) -> np.ndarray:
-    """One row per memory kind (e.g. permanent / global / local) with a tick at each frame held;
-    a black line marks the `current` frame. ``[rows * row_height + 2, width, 3]`` RGB."""
-    label_w = 70
-    rows = max(1, len(memory_frames))
-    out = np.full((rows * row_height + 2, width, 3), 255, np.uint8)
-    span = max(num_frames, 1)
-    cell = (width - label_w) / span
-
-    def x_of(frame: int) -> int:
-        return int(label_w + frame * cell)
-
-    spare = [(120, 120, 120), (60, 160, 60), (160, 60, 60)]
-    for row, (kind, frames) in enumerate(memory_frames.items()):
-        top = row * row_height + 1
-        color = MEMORY_RGB.get(kind, spare[row % len(spare)])
-        cv2.putText(out, kind[:9], (2, top + row_height - 4), FONT, 0.33, (40, 40, 40), 1,
-                    cv2.LINE_AA)
-        out[top:top + row_height - 1, label_w:] = 240
-        for frame in frames:
-            if 0 <= frame < span:
-                right = max(x_of(frame) + 1, x_of(frame + 1) - 1)
-                out[top:top + row_height - 1, x_of(frame):right] = color
-    if 0 <= current < span:
-        x = min(x_of(current) + max(0, int(cell) // 2), width - 1)
-        out[:, max(label_w, x - 1):x + 1] = 0
-    return out
+def grid(images: Sequence[np.ndarray], labels: Sequence[str], columns: int,
+         height: int = 240, gap: int = 6) -> np.ndarray:
+    """`side_by_side` rows of at most `columns` panels, stacked top to bottom (rows padded
+    with white to the widest), so many panels stay large when the page scales the image."""
+    rows = [side_by_side(images[i:i + columns], labels[i:i + columns], height=height)
+            for i in range(0, len(images), columns)]
+    width = max(row.shape[1] for row in rows)
+    padded = []
+    for row in rows:
+        pad = np.full((row.shape[0], width - row.shape[1], 3), 255, np.uint8)
+        padded += [np.concatenate([row, pad], axis=1), np.full((gap, width, 3), 255, np.uint8)]
+    return np.concatenate(padded[:-1], axis=0)

@@ -47,6 +47,7 @@ class DemoState:
     ablation: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # variant → masks
     stop_requested: bool = False  # set by the Stop button, checked between frames
     inspect_open: bool = False  # the "Look inside" tab is shown: refresh it on frame changes
+    paint_version: int = 0  # bumped per painter render, so the page tells renders apart
 
     @classmethod
     def create(cls, temp_root: Path, frames: list[np.ndarray], fps: float,
@@ -128,7 +129,18 @@ class DemoState:
 
 
 def cleanup_state(state: DemoState | None) -> None:
-    """`gr.State(delete_callback=...)`: remove the tab's temp folder (and nothing else)."""
-    if isinstance(state, DemoState) and state.temp_dir.is_dir():
+    """`gr.State(delete_callback=...)` (tab closed, TTL passed, or a new clip loaded): stop a
+    running pass after its current frame, remove the tab's temp folder and drop the references
+    to its frames, memory and results, so their memory is freed even while something (a running
+    generator, Gradio's session table) still holds the state object itself."""
+    if not isinstance(state, DemoState):
+        return
+    state.stop_requested = True
+    if state.temp_dir.is_dir():
         shutil.rmtree(state.temp_dir, ignore_errors=True)
-        log.info("removed session folder %s", state.temp_dir)
+        log.info("removed session folder %s", state.temp_dir.name)
+    state.clear_results()
+    state.frames = []  # rebound, not cleared: a pass still running keeps its own list
+    state.session = None  # type: ignore[assignment]  # the state is dead from here on
+    state.obj_masks.clear()
+    state.clicks.clear()

@@ -21,17 +21,22 @@ from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
 from demo.config import DemoConfig
 from demo.handlers import DemoContext, bind, gpu
+from demo.painter import PAINTER_CSS, PAINTER_JS, READY_JS, painter_html
 from demo.state import cleanup_state
 from demo.video_io import VIDEO_EXTS
 from srnet import Predictor
 
 CLICK_MODES = ["add (positive)", "remove (negative)"]
+PAINT_MODES = ["brush (adds)", "eraser (removes)"]
+TAKE_STROKES = ("(strokes, state) => [window.srnetPainter ? window.srnetPainter.take() : '[]', "
+                "state]")
 PRIVATE = {"api_visibility": "private"}
 UI_QUEUE = {"concurrency_id": "ui", "concurrency_limit": 4, **PRIVATE}
 
 
 def _input_panel(c: SimpleNamespace, cfg: DemoConfig) -> None:
-    c.upload = gr.File(label="Video (mp4, webm, mov, avi, gif) or zip of frames",
+    limit = f"{cfg.max_upload_bytes / 2**20:.0f} MB"
+    c.upload = gr.File(label=f"Video (mp4, webm, mov, avi, gif) or zip of frames, up to {limit}",
                        file_types=[*VIDEO_EXTS, ".zip"], type="filepath")
     with gr.Accordion("Trim and subsample", open=False):
         c.start = gr.Number(0, label="First frame", precision=0, minimum=0)
@@ -50,17 +55,24 @@ def _annotate_panel(c: SimpleNamespace) -> None:
             c.mode = gr.Radio(CLICK_MODES, value=CLICK_MODES[0], label="Click mode")
             c.view = gr.Image(type="numpy", format="png", interactive=False, elem_id="annotate",
                               label="Click on the object", buttons=["fullscreen"])
+            gr.HTML('<div class="click-status">Load a clip first.</div>', elem_id="click-ready",
+                    js_on_load=READY_JS)
             with gr.Row():
                 c.undo = gr.Button("Undo last click", size="sm")
                 c.clear = gr.Button("Clear this frame's annotation", size="sm")
             gr.Markdown(explain.ANNOTATE)
         with gr.Tab("Paint"):
-            c.editor = gr.ImageEditor(
-                type="numpy", image_mode="RGBA", format="png", sources=(), transforms=(),
-                layers=False, fixed_canvas=False, label="Paint the selected object",
-                brush=gr.Brush(colors=["#ff2fa0"], color_mode="fixed", default_size=12),
-                eraser=gr.Eraser(default_size=16))
-            c.apply_paint = gr.Button("Use painted mask", size="sm")
+            with gr.Row():
+                c.paint_mode = gr.Radio(PAINT_MODES, value=PAINT_MODES[0], label="Tool",
+                                        interactive=True, elem_id="paint-mode", scale=2)
+                c.paint_size = gr.Slider(2, 80, value=16, step=1, label="Size (px)",
+                                         interactive=True, elem_id="paint-size", scale=2)
+            c.editor = gr.HTML(painter_html(None, "none"), elem_id="painter",
+                               js_on_load=PAINTER_JS, css_template=PAINTER_CSS)
+            c.strokes = gr.Textbox(visible=False)
+            with gr.Row():
+                c.apply_paint = gr.Button("Use painted mask", size="sm", elem_id="apply-paint")
+                c.clear_paint = gr.Button("Discard strokes", size="sm")
             gr.Markdown(explain.PAINT)
     c.caption = gr.Markdown(elem_id="caption")
     with gr.Row():
@@ -108,29 +120,37 @@ def _inspect_panel(c: SimpleNamespace) -> None:
     with gr.Tabs():
         with gr.Tab("PTM", id="ptm"):
             gr.Markdown(explain.PTM)
-            c.ptm_masks = _image("Auxiliary mask per layer", "ptm-masks", panels=True)
-            c.ptm_attention = _image("Prototype attention per layer", panels=True)
+            c.ptm_masks = _image("Each layer's mask against the final mask", "ptm-masks",
+                                 panels=True)
+            gr.Markdown(explain.PTM_ASSIGN)
+            c.ptm_assign = _image("Which prototype each pixel picks (eq 9)", "ptm-assign",
+                                  panels=True)
+            gr.Markdown(explain.PTM_ATTENTION)
+            c.ptm_attention = _image("Where each prototype looks (eq 8)", "ptm-attention",
+                                     panels=True)
+            c.ptm_note = gr.Markdown(elem_id="ptm-note")
         with gr.Tab("FAM", id="fam"):
             gr.Markdown(explain.FAM)
             with gr.Row():
-                c.fam_arrows = _image("Offsets as arrows", "fam-arrows")
-                c.fam_modulation = _image("Modulation (trust)")
-            c.fam_flow = _image("Offsets as colours", panels=True)
-            c.fam_aligned = _image("Alignment", panels=True)
+                c.fam_arrows = _image("Offsets as arrows", "fam-arrows", panels=True)
+                c.fam_modulation = _image("Modulation (trust)", "fam-modulation", panels=True)
+            c.fam_flow = _image("Offsets as colours", "fam-flow", panels=True)
+            gr.Markdown(explain.FAM_ALIGN)
+            c.fam_aligned = _image("Alignment", "fam-aligned", panels=True)
+            c.fam_note = gr.Markdown(elem_id="fam-note")
         with gr.Tab("Memory", id="memory"):
             gr.Markdown(explain.MEMORY)
-            with gr.Row():
-                c.mem_query = _image("Click a pixel")
-                c.mem_reads = _image("Where it reads from", panels=True)
-            c.timeline = _image("Frames in memory", panels=True)
+            c.mem_query = _image("Click a pixel", "mem-query")
+            c.mem_reads = _image("Where it reads from", "mem-reads", panels=True)
+            c.timeline = _image("Frames in memory", "timeline", panels=True)
         with gr.Tab("Confidence", id="confidence"):
             gr.Markdown(explain.CONFIDENCE)
-            c.confidence = _image("Confidence per frame")
+            c.confidence = _image("Confidence per frame", "confidence-plot")
         with gr.Tab("Ablation", id="ablation"):
             gr.Markdown(explain.ABLATION)
             c.run_ablation = gr.Button("Rerun with FAM off and with PTM off")
             c.ablation_status = gr.Markdown()
-            c.ablation = _image("Full model | FAM off | PTM off", panels=True)
+            c.ablation = _image("Full model | FAM off | PTM off", "ablation-view", panels=True)
 
 
 def _export_panel(c: SimpleNamespace) -> None:
@@ -154,6 +174,15 @@ def _export_panel(c: SimpleNamespace) -> None:
         c.api_info_btn = gr.Button(visible=False)
 
 
+def _swap(fn):
+    """`fn(state, strokes)` as a callback taking (strokes, state): the page's JS fills the
+    first input from the painter and passes the state through."""
+    def swapped(strokes: str | None, state: object) -> tuple:
+        return fn(state, strokes)
+    swapped.__name__ = fn.__name__
+    return swapped
+
+
 def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     outs = [c.state, c.view, c.caption, c.objects, c.name, c.editor, c.status]
     load_outs = [c.state, c.frame, *outs[1:]]
@@ -167,7 +196,9 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     c.view.select(annotate.on_click, [c.state, c.mode], outs, **UI_QUEUE)
     c.undo.click(annotate.undo_click, [c.state], outs, **UI_QUEUE)
     c.clear.click(annotate.clear_clicks, [c.state], outs, **UI_QUEUE)
-    c.apply_paint.click(annotate.apply_paint, [c.state, c.editor], outs, **UI_QUEUE)
+    c.apply_paint.click(_swap(annotate.apply_paint), [c.strokes, c.state], outs,
+                        js=TAKE_STROKES, **UI_QUEUE)
+    c.clear_paint.click(None, js="() => { window.srnetPainter && window.srnetPainter.clear(); }")
     c.objects.input(annotate.select_object, [c.state, c.objects], outs, **UI_QUEUE)
     c.add.click(annotate.add_object, [c.state], outs, **UI_QUEUE)
     c.rename.click(annotate.rename_object, [c.state, c.name], outs, **UI_QUEUE)
@@ -219,6 +250,20 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
                          queue=False)
 
 
+def _release_on_unload(demo: gr.Blocks) -> None:
+    """Tab closed: free its state now. Gradio alone keeps a closed tab's state for an hour
+    (in case it reopens), which let memory grow with every visitor."""
+    def release(request: gr.Request) -> None:
+        holder = getattr(demo, "state_holder", None)
+        session = getattr(request, "session_hash", None)
+        if holder is not None and session and session in holder:
+            holder.delete_state(session)  # runs cleanup_state on the tab's DemoState
+            holder.session_data.pop(session, None)
+            holder.time_last_used.pop(session, None)
+
+    demo.unload(release)
+
+
 def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
     """The whole app for one shared predictor (never mutated; one session per browser tab)."""
     gradio_cache.install()
@@ -245,10 +290,12 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
                         _inspect_panel(c)
                     with gr.Tab("3 · Export") as c.export_tab:
                         _export_panel(c)
-        c.inspect_outs = [c.ptm_masks, c.ptm_attention, c.fam_arrows, c.fam_flow,
-                          c.fam_aligned, c.fam_modulation, c.mem_query, c.mem_reads,
-                          c.timeline, c.confidence, c.ablation, c.inspect_status]
+        c.inspect_outs = [c.ptm_masks, c.ptm_assign, c.ptm_attention, c.ptm_note,
+                          c.fam_arrows, c.fam_flow, c.fam_aligned, c.fam_modulation, c.fam_note,
+                          c.mem_query, c.mem_reads, c.timeline, c.confidence, c.ablation,
+                          c.inspect_status]
         _wire_annotation(c, ctx)
         _wire_propagation(c, ctx)
         _wire_inspect_export(c, ctx)
+        _release_on_unload(demo)
     return demo

@@ -11,18 +11,31 @@ from pathlib import Path
 import torch
 
 from demo import DemoConfig, build_demo
-from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
+from srnet import (
+    DEFAULT_CHECKPOINT,
+    InferenceConfig,
+    ModelConfig,
+    Predictor,
+    SRNet,
+    load_predictor,
+)
 
 
 @contextmanager
-def running_app(temp_root: Path, max_frames: int) -> Iterator[str]:
-    """Yields the app's URL; one torch thread (see test_handlers.one_thread), closed at exit."""
+def running_app(temp_root: Path, max_frames: int, short_side: int = 96,
+                state_ttl_s: int = 3600, trained: bool = False) -> Iterator[str]:
+    """Yields the app's URL; one torch thread (see test_handlers.one_thread), closed at exit.
+    `trained`: the bundled checkpoint (views judged on real weights), else random weights."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=96), "cpu")
-    cfg = DemoConfig(short_side_cpu=96, max_frames_cpu=max_frames, random_weights=True,
-                     temp_root=temp_root)
+    config = InferenceConfig(short_side=short_side)
+    if trained:
+        predictor, _ = load_predictor(DEFAULT_CHECKPOINT, device="cpu", config=config)
+    else:
+        predictor = Predictor(SRNet(ModelConfig.lite()), config, "cpu")
+    cfg = DemoConfig(short_side_cpu=short_side, max_frames_cpu=max_frames,
+                     random_weights=not trained, temp_root=temp_root, state_ttl_s=state_ttl_s)
     demo = build_demo(predictor, cfg)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

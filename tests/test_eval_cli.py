@@ -96,3 +96,40 @@ def test_eval_paste_scores_two_objects(tmp_path, capsys):
     assert any(line.startswith("alpha+beta") for line in lines)
     written = np.asarray(Image.open(tmp_path / "pred/copy/alpha+beta/00000.png"))
     assert set(np.unique(written)) == {0, 1, 2}  # frame 0 = the two-object ground truth
+
+
+def test_eval_ablate_switches_the_module_off(tmp_path, tiny_model, capsys, monkeypatch):
+    """`--ablate fam|ptm` evaluates the same weights with that module removed: the predictor
+    handed to the runner has no such module and every other weight is the trained one."""
+    import torch
+
+    from srnet.eval import vos_eval
+
+    root = _davis_folder(tmp_path / "davis", seqs=("alpha",))
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    seen = []
+    real = vos_eval.srnet_method
+    monkeypatch.setattr(vos_eval, "srnet_method", lambda p: seen.append(p) or real(p))
+    for module in ("fam", "ptm"):
+        code = main(["eval", "--davis", str(root), "--seqs", "alpha", "--checkpoint", str(ckpt),
+                     "--method", "srnet", "--size", "64", "--ablate", module])
+        assert code == 0
+        assert capsys.readouterr().out.strip().splitlines()[-1].startswith("J&F ")
+    fam_off, ptm_off = (p.model for p in seen)
+    assert fam_off.fam is None and fam_off.ptm is not None
+    assert ptm_off.ptm is None and ptm_off.fam is not None
+    from srnet import InferenceConfig, load_predictor
+
+    full = load_predictor(ckpt, device="cpu", config=InferenceConfig(short_side=64))[0]
+    full_state = full.model.state_dict()  # BatchNorm already folded, like the ablated copies
+    for name, value in ptm_off.state_dict().items():
+        assert torch.equal(value.cpu(), full_state[name].cpu()), name
+    assert any(k.startswith("ptm.") for k in full_state)
+
+
+def test_eval_ablate_rejects_unknown_modules(tmp_path):
+    import pytest
+
+    root = _davis_folder(tmp_path / "davis", seqs=("alpha",))
+    with pytest.raises(SystemExit):
+        main(["eval", "--davis", str(root), "--seqs", "alpha", "--ablate", "decoder"])

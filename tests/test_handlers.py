@@ -94,6 +94,15 @@ def done(ctx: DemoContext) -> DemoState:
     return state
 
 
+def test_speed_hint_comes_from_the_last_propagation(ctx: DemoContext, done: DemoState) -> None:
+    """The hint after a pass is that pass's own speed (first frame excluded), so it cannot be
+    off by more than the pass-to-pass variation; the load message turns it into seconds."""
+    fps = ctx.speed["fps"]
+    assert fps > 0 and ctx.speed["source"] == "measured on the last propagation"
+    status = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None)[-1]
+    assert f"Expect about {8 / fps:.0f} s to propagate these 8 frames ({fps:.1f}" in status
+
+
 def test_load_example_has_ready_mask(ctx: DemoContext) -> None:
     state = _load(ctx)
     assert state.num_frames == 8 and min(state.size) == 96
@@ -112,12 +121,18 @@ def test_propagate_streams_every_frame(ctx: DemoContext, done: DemoState) -> Non
 
 def test_inspect_views_render(done: DemoState) -> None:
     views = inspecting.inspect_frame(done, 6)
-    images, status = views[:-1], views[-1]
-    names = ["ptm masks", "ptm attention", "fam arrows", "fam flow", "fam aligned",
-             "modulation", "memory query", "memory reads", "timeline", "confidence"]
-    for name, image in zip(names, images):
+    assert len(views) == inspecting.NUM_OUTPUTS
+    (masks, assign, attention, ptm_note, arrows, flow, aligned, modulation, fam_note, query,
+     reads, timeline, plot, _, status) = views
+    images = {"ptm masks": masks, "ptm assignment": assign, "ptm attention": attention,
+              "fam arrows": arrows, "fam flow": flow, "fam aligned": aligned,
+              "modulation": modulation, "memory query": query, "memory reads": reads,
+              "timeline": timeline, "confidence": plot}
+    for name, image in images.items():
         assert isinstance(image, np.ndarray) and image.dtype == np.uint8, name
-    assert images[0].shape[1] > images[2].shape[1]  # 3 layers + final side by side
+    assert masks.shape[1] > 3 * done.size[1] * 240 / done.size[0]  # 3 layers + final
+    assert "IoU" in ptm_note and "before" in fam_note and "Modulation" in fam_note
+    assert reads.shape[1] >= 240  # readable thumbnails
     query, reads, text = inspecting.memory_click(done, 6, _click(3, 4))
     assert reads.ndim == 3 and "Pixel (3, 4)" in text
     assert inspecting.memory_click(done, 6, _click(-5, 4))[2].startswith("⚠️")
@@ -196,15 +211,36 @@ def test_clicks_undo_clear_and_paint(ctx: DemoContext) -> None:
     outside = annotate.on_click(state, "add (positive)", _click(500, 10))
     assert outside[-1].startswith("⚠️") and "outside" in outside[-1]
     assert annotate.on_click(state, "add (positive)", _click(None, None))[-1].startswith("⚠️")
-    layer = np.zeros((*state.size, 4), np.uint8)
-    layer[20:50, 30:70, 3] = 255
-    annotate.apply_paint(state, {"background": None, "layers": [layer], "composite": None})
-    assert state.obj_masks[(2, 1)].sum() == 30 * 40
-    wrong = annotate.apply_paint(state, {"layers": [np.zeros((50, 50, 4), np.uint8)]})
-    assert wrong[-1].startswith("⚠️") and "50x50" in wrong[-1]
-    assert annotate.apply_paint(state, {"layers": []})[-1].startswith("⚠️")
-    editor = annotate.editor_value(state)
-    assert editor["layers"][0].shape == (*state.size, 4) and editor["layers"][0][25, 40, 3] > 0
+    assert 2 not in state.annotated_frames()
+    html = annotate.editor_value(state)
+    assert 'class="painter-box"' in html and "data:image/jpeg;base64," in html
+
+
+def test_brush_adds_and_eraser_removes_keeping_the_rest(ctx: DemoContext) -> None:
+    import json
+
+    state = _load(ctx)
+    before = state.obj_masks[(0, 1)].copy()
+    height, width = state.size
+    empty = np.argwhere(~before)  # a background row to brush along
+    y = int(empty[len(empty) // 2][0])
+    brush = [{"mode": "brush", "size": 6, "points": [[5, y], [width - 5, y]]}]
+    status = annotate.apply_paint(state, json.dumps(brush))[-1]
+    grown = state.obj_masks[(0, 1)]
+    assert "1 stroke(s)" in status and (grown & before).sum() == before.sum()  # old mask kept
+    added = grown.sum() - before.sum()
+    stroke_area = 6 * (width - 10)
+    assert 0.5 * stroke_area - (before[y - 3:y + 3]).sum() <= added <= 1.3 * stroke_area
+    ys, xs = np.nonzero(before)
+    cy = int(np.median(ys))
+    eraser = [{"mode": "eraser", "size": 8, "points": [[0, cy], [width - 1, cy]]}]
+    annotate.apply_paint(state, json.dumps(eraser))
+    erased = state.obj_masks[(0, 1)]
+    assert erased.sum() < grown.sum() and not erased[cy].any()
+    assert (erased[: cy - 5] == grown[: cy - 5]).all()  # rows the eraser never touched
+    for bad in ("not json", json.dumps([{"mode": "glue", "points": [[1, 1]]}]), "[]"):
+        assert annotate.apply_paint(state, bad)[-1].startswith("⚠️")
+    assert (state.obj_masks[(0, 1)] == erased).all()  # a rejected paint changes nothing
 
 
 def test_objects_add_rename_remove(ctx: DemoContext) -> None:
@@ -243,7 +279,12 @@ def test_ablation_compares_masks(ctx: DemoContext, done: DemoState) -> None:
     assert last[1].ndim == 3 and "mean IoU" in last[2]
     assert ablation.ablated_predictor(ctx, "fam").model.fam is None
     assert ablation.ablated_predictor(ctx, "ptm").model.ptm is None
-    assert inspecting.inspect_frame(done, 3)[10] is not None
+    view = inspecting.inspect_frame(done, 3)[13]
+    assert view.ndim == 3 and view.shape[1] > 3 * 240  # full | FAM off | PTM off
+    shown = ablation.most_different(done)
+    worst = min(ablation._iou(m[shown], done.masks[shown]) for m in done.ablation.values())
+    assert all(ablation._iou(m[i], done.masks[i]) >= worst - 1e-9
+               for m in done.ablation.values() for i in m)
 
 
 def test_segment_api(ctx: DemoContext, tmp_path: Path) -> None:
@@ -300,3 +341,31 @@ def test_states_are_independent(ctx: DemoContext) -> None:
     assert not first.temp_dir.exists() and second.temp_dir.is_dir()
     replaced = loading.load_example(ctx, EXAMPLE, 0, 0, 1, second)[0]
     assert not second.temp_dir.exists() and replaced.temp_dir.is_dir()
+
+
+def test_cleanup_releases_the_tab(ctx: DemoContext) -> None:
+    state = _load(ctx)
+    folder = state.temp_dir
+    cleanup_state(state)
+    assert not folder.exists() and state.frames == [] and state.session is None
+    assert state.stop_requested and not state.obj_masks and not state.masks
+
+
+def test_messages_say_the_limit_and_hide_server_paths(ctx: DemoContext, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from demo.handlers import no_paths
+
+    small = DemoContext(ctx.predictor, replace(ctx.cfg, max_upload_bytes=2**20))
+    big = tmp_path / "deep" / "folder" / "big.mp4"
+    big.parent.mkdir(parents=True)
+    big.write_bytes(b"\0" * (2**20 + 10))
+    status = loading.load_upload(small, str(big), 0, 0, 1, None)[-1]
+    assert "1 MB limit" in status and str(tmp_path) not in status and "big.mp4" in status
+    broken = tmp_path / "deep" / "broken.zip"
+    broken.write_bytes(b"not a zip")
+    status = loading.load_upload(ctx, str(broken), 0, 0, 1, None)[-1]
+    assert status.startswith("⚠️") and "/deep/" not in status
+    assert no_paths("cannot identify image file '/tmp/a/b/c.png'") == \
+        "cannot identify image file 'c.png'"
+    assert no_paths("frame 3/4, 1 / 2 and http://host/x") == "frame 3/4, 1 / 2 and http://host/x"

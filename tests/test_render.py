@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from demo import render
+from demo import plots, render
 from srnet import davis_palette
 
 
@@ -34,8 +34,8 @@ def test_every_view_is_uint8_rgb_and_leaves_inputs_alone(frame: np.ndarray) -> N
         render.color_wheel(64),
         render.draw_offset_arrows(frame, flow * 5, step=10),
         render.side_by_side([frame, mask > 0, np.random.rand(10, 10)], ["a", "b", "c"], 50),
-        render.confidence_plot([0.9, 0.5, 0.7], highlight=1, size=(200, 80)),
-        render.memory_timeline(20, {"permanent": [0], "local": [18]}, current=5, width=200),
+        plots.confidence_plot([0.9, 0.5, 0.7], highlight=1, size=(300, 120)),
+        plots.memory_timeline(20, {"permanent": [0], "local": [18]}, current=5, width=300),
     ]
     for view in views:
         assert view.dtype == np.uint8 and view.ndim == 3 and view.shape[2] == 3
@@ -129,18 +129,31 @@ def test_side_by_side_layout(frame: np.ndarray) -> None:
 
 def test_confidence_plot_marks_the_lowest_frame() -> None:
     values = [0.9, 0.85, 0.2, 0.8, 0.95]
-    plot = render.confidence_plot(values, highlight=4, size=(300, 100))
-    red = np.all(plot == render.NEGATIVE_RGB, axis=2)
-    ys, xs = np.nonzero(red[:84])  # the dot, above the label row
-    x_of_min = 28 + (300 - 8 - 28) * 2 / 4
-    assert xs.size and abs(xs.mean() - x_of_min) < 4
-    assert render.confidence_plot([], None).shape == (120, 480, 3)
+    plot = plots.confidence_plot(values, highlight=4, size=(300, 160))
+    x_of_min = round(62 + (300 - 12 - 62) * 2 / 4)
+    y_of_min = round(118 - (118 - 30) * (0.2 - 0.1) / 0.9)  # axis 0.1 … 1
+    assert tuple(plot[y_of_min, x_of_min]) == render.NEGATIVE_RGB  # the dot on the lowest
+    assert tuple(plot[y_of_min, 62 + 5]) != render.NEGATIVE_RGB
+    assert plots.confidence_plot([], None).shape == (220, 900, 3)
+
+
+def test_axes_are_labelled() -> None:
+    """Both plots carry text under the axis (frame numbers) and the confidence plot a y axis
+    title: dark pixels left of the plot area and below it."""
+    plot = plots.confidence_plot([0.5] * 30, size=(600, 200))
+    dark = plot.min(axis=2) < 100
+    assert dark[:, :20].sum() > 50  # rotated "confidence"
+    assert dark[200 - 40:, 62:].sum() > 100  # tick numbers and "frame"
+    assert plots.frame_ticks(30) == [0, 5, 10, 15, 20, 25, 29]
+    assert plots.frame_ticks(2) == [0, 1]
 
 
 def test_memory_timeline_rows() -> None:
-    strip = render.memory_timeline(10, {"permanent": [0], "local": [9]}, current=5, width=170,
-                                   row_height=14)
-    assert strip.shape == (2 * 14 + 2, 170, 3)
-    assert tuple(strip[7, 72]) == render.MEMORY_RGB["permanent"]
-    assert tuple(strip[21, 165]) == render.MEMORY_RGB["local"]
-    assert tuple(strip[7, 125]) == (0, 0, 0)  # current-frame marker
+    strip = plots.memory_timeline(10, {"permanent": [0], "local": [9]}, current=5, width=300,
+                                  row_height=20)
+    assert strip.shape == (2 * 20 + 44, 300, 3)
+    cell = (300 - 12 - 96) / 10
+    assert tuple(strip[10, int(96 + 0.5 * cell)]) == plots.MEMORY_RGB["permanent"]
+    assert tuple(strip[30, int(96 + 9.5 * cell)]) == plots.MEMORY_RGB["local"]
+    assert tuple(strip[10, int(96 + 5.5 * cell)]) == (0, 0, 0)  # current-frame marker
+    assert strip[2 * 20 + 8:, 96:].min() < 100  # the numbered frame axis

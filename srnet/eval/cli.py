@@ -55,6 +55,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="multi-object benchmark instead: DAVIS-345 instance masks "
                              "(static-masks/davis345-train) of the selected sequences, SRNet "
                              "only (srnet.eval.instances)")
+    parser.add_argument("--ablate", choices=["fam", "ptm"], default=None,
+                        help="evaluate SRNet with this module switched off (same trained "
+                             "weights; see srnet.eval.ablation)")
     parser.set_defaults(func=run)
 
 
@@ -113,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
             predictor, meta = load_predictor(args.checkpoint, device=args.device,
                                              config=InferenceConfig(short_side=args.size,
                                                                     cpu_bf16=args.cpu_bf16))
+            if args.ablate:
+                from srnet.eval.ablation import ablated
+
+                predictor = ablated(predictor, args.ablate)
+                log.info("SRNet with %s switched off", args.ablate.upper())
             runners = {"srnet": srnet_method(predictor), **runners}
     except ArgumentValueError as exc:
         return fail(exc.argument, first_line(exc), "eval")
@@ -149,9 +157,12 @@ def _run_instances(args: argparse.Namespace, dataset, seqs: list[str]) -> int:
         predictor, _ = load_predictor(args.checkpoint, device=args.device,
                                       config=InferenceConfig(short_side=args.size,
                                                              cpu_bf16=args.cpu_bf16))
-    except (CheckpointError, FileNotFoundError, ValueError) as exc:
-        log.error("%s", exc)
-        return 2
+    except CheckpointError as exc:
+        return fail("--checkpoint", first_line(exc), "eval")
+    if args.ablate:
+        from srnet.eval.ablation import ablated
+
+        predictor = ablated(predictor, args.ablate)
     results = {seq: evaluate_instances(predictor, dataset, args.instances, seq) for seq in chosen}
     for line in format_instances(results):
         print(line)

@@ -1,0 +1,130 @@
+"""Plots with labelled axes for the demo: per-frame confidence and the memory timeline.
+
+Pure numpy/OpenCV, uint8 ``[H, W, 3]`` RGB out, like `demo.render`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from demo.render import FONT, NEGATIVE_RGB
+
+MEMORY_RGB = {"permanent": (200, 60, 200), "working": (240, 150, 20), "global": (240, 150, 20),
+              "local": (20, 170, 230)}
+TEXT = (40, 40, 40)
+GRID = (225, 225, 225)
+
+
+def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 0.45,
+          color: tuple[int, int, int] = TEXT) -> None:
+    cv2.putText(image, text, (int(origin[0]), int(origin[1])), FONT, scale, color, 1,
+                cv2.LINE_AA)
+
+
+def frame_ticks(num_frames: int, max_ticks: int = 10) -> list[int]:
+    """Round frame numbers for an axis: 0, step, 2·step, … and always the last frame."""
+    last = max(num_frames - 1, 0)
+    step = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000, 10**9)
+                if last / s <= max_ticks - 1)
+    ticks = list(range(0, last + 1, step))
+    if ticks[-1] != last and last - ticks[-1] >= step / 2:
+        ticks.append(last)
+    return ticks
+
+
+def _frame_axis(out: np.ndarray, x_of, num_frames: int, y: int, left: int, right: int) -> None:
+    """Tick marks and numbers under a frame axis at row `y`, and the axis title."""
+    cv2.line(out, (left, y), (right, y), (120, 120, 120), 1)
+    for tick in frame_ticks(num_frames):
+        x = int(round(x_of(tick)))
+        cv2.line(out, (x, y), (x, y + 4), (120, 120, 120), 1)
+        (w, _), _ = cv2.getTextSize(str(tick), FONT, 0.4, 1)
+        _text(out, str(tick), (x - w // 2, y + 17), 0.4)
+    _text(out, "frame", ((left + right) // 2 - 20, y + 34), 0.45)
+
+
+def confidence_plot(values: Sequence[float], highlight: int | None = None,
+                    size: tuple[int, int] = (900, 220)) -> np.ndarray:
+    """Per-frame confidence (``size = (W, H)``): y axis "confidence" from a round value below
+    the lowest frame (0.1 steps) to 1, with grid lines,
+    x axis "frame" with numbered ticks; the lowest frame is a red dot with its value, the
+    current frame (`highlight`) a grey vertical line."""
+    width, height = size
+    out = np.full((height, width, 3), 255, np.uint8)
+    left, right, top, bottom = 62, width - 12, 30, height - 42  # top: room for the page's label
+    values = np.asarray(values, dtype=np.float64)
+    low, high = 0.0, 1.0
+    if values.size and np.isfinite(values).any():  # zoom to the data, in steps of 0.1
+        low = float(np.clip(np.floor((np.nanmin(values) - 0.05) * 10) / 10, 0.0, 0.9))
+        low, high = min(low, np.nanmin(values)), max(1.0, np.nanmax(values))
+
+    def y_of(v: float) -> float:
+        return bottom - (bottom - top) * (v - low) / (high - low)
+
+    def x_of(i: float) -> float:
+        return left + (right - left) * i / max(values.size - 1, 1)
+
+    for v in np.linspace(low, high, 5):  # horizontal grid + y tick labels
+        y = int(round(y_of(v)))
+        cv2.line(out, (left, y), (right, y), GRID, 1)
+        _text(out, f"{v:.2f}", (left - 40, y + 5), 0.4)
+    cv2.line(out, (left, top), (left, bottom), (120, 120, 120), 1)
+    label = np.full((18, 110, 3), 255, np.uint8)  # the y-axis title, written then rotated
+    _text(label, "confidence", (2, 13), 0.45)
+    label = np.rot90(label)
+    y0 = max(0, (top + bottom) // 2 - label.shape[0] // 2)
+    out[y0:y0 + label.shape[0], 2:2 + label.shape[1]] = label[:height - y0]
+    if values.size == 0:
+        _text(out, "no data yet: propagate first", (left + 10, (top + bottom) // 2))
+        _frame_axis(out, lambda i: left + (right - left) * i, 2, bottom, left, right)
+        return out
+    _frame_axis(out, x_of, values.size, bottom, left, right)
+    if highlight is not None and 0 <= highlight < values.size:
+        x = int(round(x_of(highlight)))
+        cv2.line(out, (x, top), (x, bottom), (150, 150, 150), 1)
+    xs, ys = x_of(np.arange(values.size)), y_of(np.nan_to_num(values, nan=low))
+    points = np.stack([xs, ys], axis=1).round().astype(np.int32)  # [N, 2] (x, y)
+    cv2.polylines(out, [points.reshape(-1, 1, 2)], False, (30, 90, 200), 2, cv2.LINE_AA)
+    worst = int(np.nanargmin(values)) if np.isfinite(values).any() else 0
+    cv2.circle(out, tuple(int(v) for v in points[worst]), 5, NEGATIVE_RGB, -1, cv2.LINE_AA)
+    text = f"lowest {values[worst]:.2f} at frame {worst}"
+    text_x = int(np.clip(points[worst][0] + 8, left, right - 220))
+    text_y = int(points[worst][1] - 8 if points[worst][1] > top + 20 else points[worst][1] + 20)
+    _text(out, text, (text_x, text_y), 0.45, NEGATIVE_RGB)
+    return out
+
+
+def memory_timeline(num_frames: int, memory_frames: dict[str, Sequence[int]], current: int,
+                    width: int = 900, row_height: int = 24) -> np.ndarray:
+    """One row per memory kind (permanent / working / local) with a block at each frame held,
+    a numbered frame axis below, and a black line + "now" at the `current` frame.
+    ``[rows * row_height + 44, width, 3]`` RGB."""
+    label_w, right = 96, width - 12
+    rows = max(1, len(memory_frames))
+    out = np.full((rows * row_height + 44, width, 3), 255, np.uint8)
+    span = max(num_frames, 1)
+    cell = (right - label_w) / span
+
+    def x_of(frame: float) -> float:
+        return label_w + (frame + 0.5) * cell
+
+    spare = [(120, 120, 120), (60, 160, 60), (160, 60, 60)]
+    for row, (kind, frames) in enumerate(memory_frames.items()):
+        top = row * row_height + 2
+        color = MEMORY_RGB.get(kind, spare[row % len(spare)])
+        _text(out, kind[:11], (4, top + row_height - 8), 0.45)
+        out[top:top + row_height - 2, label_w:right] = 242
+        for frame in frames:
+            if 0 <= frame < span:
+                x0 = int(label_w + frame * cell)
+                x1 = max(x0 + 2, int(label_w + (frame + 1) * cell) - 1)
+                out[top:top + row_height - 2, x0:x1] = color
+    axis_y = rows * row_height + 4
+    _frame_axis(out, x_of, span, axis_y, label_w, right)
+    if 0 <= current < span:
+        x = int(round(x_of(current)))
+        out[:axis_y, max(label_w, x - 1):x + 1] = 0
+        _text(out, "now", (min(x + 3, right - 30), axis_y - 4), 0.4, (0, 0, 0))
+    return out

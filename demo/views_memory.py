@@ -1,0 +1,90 @@
+"""The memory view of "Look inside": where one pixel of the current frame reads from.
+
+The clicked pixel's feature cell reads the top-k most similar memory cells (eq 1). Each memory
+frame that receives reads is shown as a large thumbnail (≥ 240 px wide) with its frame number,
+its share of the reads, and the cells read marked by circles whose size grows with the weight.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from demo import render
+from demo.views_ptm_fam import to_frame
+from srnet import StepOutput
+
+THUMB_HEIGHT = 240
+MAX_PANELS = 6  # memory frames shown (the most-read first)
+COLUMNS = 3
+READ_RGB = (0, 255, 120)
+
+
+def real_cells(frame: np.ndarray, out: StepOutput) -> tuple[int, int]:
+    """Feature cells that cover the frame (the padded grid may hold extra cells)."""
+    cell_y, cell_x = out.visuals.cell_size
+    grid = out.padded_grid or (1, 1)
+    return (min(grid[0], math.ceil(frame.shape[0] / cell_y)),
+            min(grid[1], math.ceil(frame.shape[1] / cell_x)))
+
+
+def read_points(out: StepOutput, cell: tuple[int, int]) -> list[tuple[int, int, int, float]]:
+    """The top-k reads of feature cell (y, x): (memory slot t, y, x, weight), heaviest first."""
+    vis = out.visuals
+    height, width = out.padded_grid
+    row = cell[0] * width + cell[1]
+    points = []
+    for index, weight in zip(vis.read_indices[row], vis.read_weights[row]):
+        t, rest = divmod(int(index), height * width)
+        points.append((t, *divmod(rest, width), float(weight)))
+    return sorted(points, key=lambda p: -p[3])
+
+
+def _mark(image: np.ndarray, points: list, cell_size: tuple[float, float],
+          top: float) -> np.ndarray:
+    out = image.copy()
+    scale = max(2.0, min(image.shape[:2]) / 60)
+    for _, y, x, weight in points:
+        centre = (int((x + 0.5) * cell_size[1]), int((y + 0.5) * cell_size[0]))
+        radius = int(round(scale * (0.5 + math.sqrt(weight / max(top, 1e-12)))))
+        cv2.circle(out, centre, radius + 2, (0, 0, 0), 2, cv2.LINE_AA)
+        cv2.circle(out, centre, radius, READ_RGB, 2, cv2.LINE_AA)
+    return out
+
+
+def memory_views(frames: list[np.ndarray], out: StepOutput, x: float,
+                 y: float) -> tuple[np.ndarray, np.ndarray, str]:
+    """(current frame with the query pixel, grid of memory frames with the reads marked over
+    the read-weight heat map, a sentence summarising where the pixel reads)."""
+    vis, frame = out.visuals, frames[out.frame_idx]
+    height, width = real_cells(frame, out)
+    cell = (min(int(y / vis.cell_size[0]), height - 1), min(int(x / vis.cell_size[1]), width - 1))
+    maps = vis.read_map(*cell, out.padded_grid)[:, :height, :width]  # [T, h, w]
+    shares = maps.reshape(len(maps), -1).sum(axis=1)  # [T]
+    order = [t for t in np.argsort(-shares) if shares[t] > 0][:MAX_PANELS]
+    points = read_points(out, cell)
+    top = max((p[3] for p in points), default=1.0)
+    panels, labels = [], []
+    for t in order:
+        memory = frames[vis.memory_frames[t]]
+        spread = to_frame(maps[t], vis.cell_size, memory.shape)  # [H, W]
+        heat = render.blend_heatmap(memory, spread, alpha=0.45, vmin=0.0, vmax=top)
+        mine = [p for p in points if p[0] == t]
+        panels.append(_mark(heat, mine, vis.cell_size, top))
+        share = f"{shares[t]:.0%}" if shares[t] >= 0.005 else "<1%"
+        labels.append(f"frame {vis.memory_frames[t]}: {share} of the reads "
+                      f"({len(mine)} of {len(points)} points)")
+    if not panels:
+        panels, labels = [np.full((THUMB_HEIGHT, THUMB_HEIGHT, 3), 255, np.uint8)], ["no reads"]
+    query = render.draw_clicks(frame, [(x, y, True)])
+    cv2.rectangle(query, (int(cell[1] * vis.cell_size[1]), int(cell[0] * vis.cell_size[0])),
+                  (int((cell[1] + 1) * vis.cell_size[1]), int((cell[0] + 1) * vis.cell_size[0])),
+                  READ_RGB, 2)
+    reads = render.grid(panels, labels, columns=COLUMNS, height=THUMB_HEIGHT)
+    best = vis.memory_frames[order[0]] if order else None
+    text = (f"Pixel ({int(x)}, {int(y)}) of frame {out.frame_idx} reads its {len(points)} most "
+            f"similar memory points; most of them ({shares[order[0]]:.0%}) in frame {best}."
+            if order else f"Pixel ({int(x)}, {int(y)}) of frame {out.frame_idx}: no reads.")
+    return query, reads, text
