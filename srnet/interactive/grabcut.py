@@ -1,8 +1,9 @@
 """Click-to-mask without a learned model: OpenCV GrabCut seeded by positive/negative clicks.
 
-The classic (non-learned) click path and the baseline of `python -m srnet clicks-eval --method grabcut`;
-owns the seeding and hypothesis-selection design and click validation.
-gradio, no torch.
+The classic (non-learned) click path and the baseline of
+`python -m srnet clicks-eval --method grabcut`; owns the seeding and hypothesis-selection
+design and click validation. Pure numpy/OpenCV: no torch. (Moved here from demo/clicks.py so
+`srnet` can use it without importing the demo.)
 
 Algorithm (all sizes relative to the image, so it behaves the same at any resolution):
 1. Coarse pass at `COARSE_SIDE` px (long side). Candidate boxes enclose every positive click and

@@ -51,8 +51,8 @@ class ClickNet(nn.Module):
         self.cfg = cfg or ClickConfig()
         self.trunk = EfficientNetLite0()
         # Click / previous-mask injection: [B, 3, H, W] → [B, 32, H/2, W/2] added to the stem.
-        self.maps_in = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(inplace=True),
-                                     nn.Conv2d(16, 32, 3, padding=1))
+        self.maps_in = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1),
+                                     nn.ReLU(inplace=True), nn.Conv2d(16, 32, 3, padding=1))
         nn.init.zeros_(self.maps_in[2].weight)
         nn.init.zeros_(self.maps_in[2].bias)
         d, h = self.cfg.dec_dim, self.cfg.head_dim
