@@ -46,8 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train-clicks", help="train the click-to-mask model",
                               epilog=TRAIN_EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--static", type=_existing_dir, required=True,
-                   help="static-masks folder (its train split is used)")
+    p.add_argument("--static", type=_existing_dir, default=None,
+                   help="static-masks folder (its train split is used); required to train")
     p.add_argument("--davis", type=_existing_dir, default=None,
                    help="DAVIS-2016 train folder: DAVIS-345 images + training frames (the "
                         "holdout sequences are never used)")
@@ -59,7 +59,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-every", type=_positive_int, default=300)
     p.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
     p.add_argument("--no-resume", dest="resume", action="store_false")
-    p.set_defaults(func=run_train)
+    p.add_argument("--export", type=Path, default=None, metavar="DEST",
+                   help="only write OUT/last.pt as an fp16 inference checkpoint to DEST")
+    p.set_defaults(func=run_train, parser=p)
 
     e = subparsers.add_parser("clicks-eval", help="NoC evaluation of click-to-mask")
     e.add_argument("--images", type=_existing_dir, required=True)
@@ -76,8 +78,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     import torch
 
-    from srnet.interactive.train import ClickTrainConfig, train_clicks
+    from srnet.interactive.train import ClickTrainConfig, export_run, train_clicks
 
+    if args.export is not None:
+        if not (args.out / "last.pt").is_file():
+            args.parser.error(f"--export: no {args.out / 'last.pt'}")
+        log.info("wrote %s", export_run(args.out, args.export))
+        return 0
+    if args.static is None:
+        args.parser.error("--static is required to train")
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = ClickTrainConfig(static_root=str(args.static),

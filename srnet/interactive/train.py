@@ -241,6 +241,17 @@ def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObje
     bar.close()
 
 
+def export_run(run: str | Path, dest: str | Path) -> Path:
+    """The fp16 inference checkpoint of a run's latest state (OUT/last.pt), e.g. to ship a run
+    that is still going; its meta records the step and wall time."""
+    state = torch.load(Path(run) / "last.pt", map_location="cpu", weights_only=True)
+    model = build_click_net(ClickConfig())
+    model.load_state_dict(state["model"])
+    step, wall = int(state["step"]), round(float(state["elapsed"]))
+    return save_click_checkpoint(dest, model, {"summary": f"click-lite0 step {step}",
+                                               "step": step, "wall_s": wall})
+
+
 def _validate(model: ClickNet, val: list[ClickObject], cfg: ClickTrainConfig, out: Path,
               step: int, wall: float, log_file) -> None:
     predictor = ClickPredictor(model.eval(), "cpu")
