@@ -109,3 +109,21 @@ def test_negative_only_correction_of_a_propagated_mask(bear: tuple, tmp_path: Pa
         assert not (mask & ~grown).any() and mask.sum() > 0.5 * gt.sum(), method
         annotate.undo_click(state, method)
         assert (0, 1) not in state.obj_masks, method  # back to the propagated mask only
+
+
+def test_missing_checkpoint_falls_back_to_classic(monkeypatch: pytest.MonkeyPatch, bear: tuple,
+                                                  tmp_path: Path) -> None:
+    from demo import ui
+
+    for key in ("model", "note"):  # restored after the test: the shipped model stays loaded
+        monkeypatch.setitem(clicks._learned, key, clicks._learned[key])
+    note = clicks.load_learned(tmp_path / "missing.pt")
+    assert note is not None and "not found" in note and not clicks.learned_available()
+    with gr.Blocks():
+        radio = ui._click_method_radio()
+    assert radio.value == clicks.CLASSIC and "unavailable" in radio.info
+    frame, gt = bear
+    state = _state(frame, tmp_path)
+    ys, xs = np.nonzero(gt)
+    status = annotate.on_click(state, POS, _click(float(np.median(xs)), float(np.median(ys))))
+    assert state.obj_masks[(0, 1)].any() and "classic (learned model unavailable)" in status[-1]
