@@ -72,6 +72,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--checkpoint", type=Path, default=None, help="default: assets' click model")
     e.add_argument("--limit", type=_positive_int, default=None, help="first N objects")
     e.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    e.add_argument("--curves", type=Path, default=None,
+                   help="write per-object IoU curves (JSON lines) to this file")
     e.set_defaults(func=run_eval)
 
 
@@ -111,7 +113,8 @@ def run_eval(args: argparse.Namespace) -> int:
     except (CheckpointError, FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
         return 2
-    scores = evaluate_objects(predict, objects, args.max_clicks, progress=True)
+    scores = evaluate_objects(predict, objects, args.max_clicks, progress=True,
+                              curves_file=args.curves)
     print(f"method {args.method}  objects {len(objects)}  max clicks {args.max_clicks}")
     print(f"mIoU@1 {scores['mIoU@1']:.3f}  mIoU@3 {scores['mIoU@3']:.3f}  "
           f"mIoU@5 {scores['mIoU@5']:.3f}")

@@ -4,6 +4,7 @@ fed back as `prev_mask`, IoU after every click; and the reading of an images/mas
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -47,9 +48,12 @@ def click_curve(predict: PredictFn, obj: ClickObject, max_clicks: int
 
 
 def evaluate_objects(predict: PredictFn, objects: Sequence[ClickObject], max_clicks: int,
-                     progress: bool = False) -> dict[str, float]:
-    """mIoU@1/3/5, NoC@85/90 and seconds per click over `objects`."""
+                     progress: bool = False, curves_file: Path | None = None
+                     ) -> dict[str, float]:
+    """mIoU@1/3/5, NoC@85/90 and seconds per click over `objects`; `curves_file` receives one
+    JSON line per object (name, IoU after each click, seconds per click)."""
     curves, seconds = [], []
+    records = []
     iterator = objects
     if progress:
         from tqdm import tqdm
@@ -59,6 +63,9 @@ def evaluate_objects(predict: PredictFn, objects: Sequence[ClickObject], max_cli
         curve, secs = click_curve(predict, obj, max_clicks)
         curves.append(curve)
         seconds += secs
+        records.append({"name": obj.name, "ious": curve, "seconds": secs})
+    if curves_file is not None:
+        Path(curves_file).write_text("".join(json.dumps(r) + "\n" for r in records))
     out = summarize(curves, max_clicks)
     out["sec_per_click"] = float(np.mean(seconds)) if seconds else 0.0
     out["objects"] = len(objects)
