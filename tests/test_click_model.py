@@ -94,3 +94,15 @@ def test_checkpoint_roundtrip_and_strict_errors(predictor: ClickPredictor, tmp_p
     torch.save(payload, tmp_path / "kind.pt")
     with pytest.raises(CheckpointError, match="not a click-model"):
         load_click_checkpoint(tmp_path / "kind.pt")
+
+
+def test_zoom_box_follows_the_clicked_component(predictor: ClickPredictor) -> None:
+    mask = np.zeros((200, 300), bool)
+    mask[90:110, 140:160] = True  # the clicked object
+    mask[0:5, 0:5] = True  # a stray blob far away: ignored
+    top, left, bottom, right = predictor._zoom_box(mask, [(150, 100, True)])
+    assert 80 <= top < 90 and 130 <= left < 140 and 110 < bottom <= 120 and 160 < right <= 170
+    assert predictor._zoom_box(np.ones((200, 300), bool), [(150, 100, True)]) is None  # big
+    image = _image(200, 300, seed=5)
+    zoomed = predictor._zoomed(image, [(150, 100, True)], None, (80, 130, 120, 170))
+    assert zoomed.shape == (200, 300) and not zoomed[:80].any() and not zoomed[:, 170:].any()
