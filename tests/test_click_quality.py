@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -20,7 +19,7 @@ from srnet.interactive.evaluate import evaluate_objects
 from srnet.interactive.train import val_subset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-MEASURED_MIOU3 = 0.0  # filled in from the run that made the shipped checkpoint
+MEASURED_MIOU3 = 0.581  # assets/click_lite0.pt (step 2300), measured with the command above
 MARGIN = 0.05
 
 
@@ -50,5 +49,4 @@ def test_shuffled_weights_fail_the_bar() -> None:
             flat = param.view(-1)
             flat.copy_(flat[torch.randperm(flat.numel(), generator=generator)])
     model._key = None  # drop the cached stem of the intact weights
-    assert _miou3(model) < MEASURED_MIOU3 - MARGIN
-    assert np.isfinite(MEASURED_MIOU3)
+    assert _miou3(model) < MEASURED_MIOU3 - MARGIN  # measured: 0.126
