@@ -1,5 +1,6 @@
-"""Annotation handlers: frame choice, positive/negative clicks (GrabCut via demo.clicks), undo
-and clear, brush/eraser painting on the current mask (demo.painter), and the object list.
+"""Annotation handlers: frame choice, positive/negative clicks (learned model or GrabCut via
+demo.clicks, under the monotonic click rule), exact undo and clear, brush/eraser painting on the
+current mask (demo.painter), and the object list.
 
 Each returns `(state, *annotate_outputs(state), status)`: the annotated frame, its caption, the
 object dropdown, the selected object's name and the painter's HTML. None of these touch
@@ -13,8 +14,7 @@ import logging
 import gradio as gr
 import numpy as np
 
-from demo import render
-from demo.clicks import mask_from_clicks, validate_click
+from demo import clicks, render
 from demo.handlers import NO_CLIP, DemoContext, frame_caption, frame_view, info, warn
 from demo.painter import apply_strokes, painter_html, parse_strokes
 from demo.state import DemoState
@@ -69,52 +69,73 @@ def show_frame(state: DemoState | None, frame_idx: float) -> tuple:
     return _result(state, gr.skip())
 
 
-def on_click(state: DemoState | None, mode: str, evt: gr.SelectData) -> tuple:
+def on_click(state: DemoState | None, mode: str, evt: gr.SelectData,
+             method: str = clicks.LEARNED) -> tuple:
     """A click on the frame (evt.index = [x, y] in the shown image, which is the frame at
-    working size, so no rescaling is needed) adds a positive or negative point."""
+    working size, so no rescaling is needed) adds a positive or negative point; `method` is
+    "learned" (the click model) or "classic" (GrabCut)."""
     if state is None:
         return _result(None, "")
     if state.selected not in state.names:
         return _result(state, warn("Add an object first (Objects → Add object)."))
     frame = state.frames[state.frame_idx]
     index = evt.index if isinstance(evt.index, list | tuple) and len(evt.index) == 2 else [None] * 2
-    if not validate_click(index[0], index[1], frame.shape):
+    if not clicks.validate_click(index[0], index[1], frame.shape):
         return _result(state, warn(f"The click {index} lies outside the {frame.shape[1]}x"
                                    f"{frame.shape[0]} frame; click on the image."))
     key = (state.frame_idx, state.selected)
     prior = _current_object_mask(state, *key)
+    history = _click_history(state).setdefault(key, [])
+    if len(history) != len(state.clicks.get(key, [])):
+        history.clear()  # the clicks were changed elsewhere (paint): older undos replay
+    history.append(state.obj_masks.get(key))  # the exact annotation before this click
     state.clicks.setdefault(key, []).append((float(index[0]), float(index[1]),
                                              not str(mode).lower().startswith("remove")))
-    return _remask(state, prior)
+    return _remask(state, prior, method)
 
 
-def _remask(state: DemoState, prior: np.ndarray | None) -> tuple:
+def _click_history(state: DemoState) -> dict[tuple[int, int], list[np.ndarray | None]]:
+    """(frame, object) → the annotation before each click (None = none), for an exact undo.
+    Kept on the state object itself so it lives and dies with the tab's session."""
+    return vars(state).setdefault("click_history", {})
+
+
+def _remask(state: DemoState, prior: np.ndarray | None, method: str = clicks.LEARNED) -> tuple:
     key = (state.frame_idx, state.selected)
-    clicks = state.clicks.get(key, [])
-    if not any(positive for *_, positive in clicks):
+    points = state.clicks.get(key, [])
+    if prior is None and not any(positive for *_, positive in points):
         state.set_object_mask(*key, None)
         return _result(state, warn("Start with a positive click on the object; negative "
                                    "clicks then cut parts away."))
-    mask = mask_from_clicks(state.frames[state.frame_idx], clicks, prior=prior)
+    mask = clicks.apply_click(state.frames[state.frame_idx], points, prior, method)
     state.set_object_mask(*key, mask)
+    used = method if method != clicks.LEARNED or clicks.learned_available() else \
+        "classic (learned model unavailable)"
     area = 100.0 * mask.mean()
     return _result(state, f"{state.names[state.selected]} on frame {state.frame_idx}: "
-                          f"{len(clicks)} click(s), mask covers {area:.1f} % of the frame.")
+                          f"{len(points)} click(s), {used}, mask covers {area:.1f} % of the "
+                          "frame.")
 
 
-def undo_click(state: DemoState | None) -> tuple:
+def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
+    """Remove the last click and restore exactly the annotation from before it."""
     if state is None:
         return _result(None, "")
     key = (state.frame_idx, state.selected)
     if not state.clicks.get(key):
         return _result(state, warn("No click to undo on this frame for this object."))
     state.clicks[key].pop()
-    propagated = state.masks.get(state.frame_idx)
+    history = _click_history(state).get(key, [])
+    if len(history) == len(state.clicks[key]) + 1:
+        state.set_object_mask(*key, history.pop())
+        return _result(state, f"Last click removed; {len(state.clicks[key])} click(s) left "
+                              f"on frame {state.frame_idx}.")
+    propagated = state.masks.get(state.frame_idx)  # no record (e.g. after painting): replay
     prior = None if propagated is None else propagated == state.selected
     if not state.clicks[key]:
         state.set_object_mask(*key, None)
         return _result(state, "Last click removed; this frame has no annotation for the object.")
-    return _remask(state, prior if prior is not None and prior.any() else None)
+    return _remask(state, prior if prior is not None and prior.any() else None, method)
 
 
 def clear_clicks(state: DemoState | None) -> tuple:
@@ -122,6 +143,7 @@ def clear_clicks(state: DemoState | None) -> tuple:
         return _result(None, "")
     key = (state.frame_idx, state.selected)
     state.clicks.pop(key, None)
+    _click_history(state).pop(key, None)
     state.set_object_mask(*key, None)
     return _result(state, f"Cleared the annotation of {state.names.get(state.selected, '?')} "
                           f"on frame {state.frame_idx}.")

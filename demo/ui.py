@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from demo import explain, gradio_cache
+from demo import clicks, explain, gradio_cache
 from demo import handlers_ablation as ablation
 from demo import handlers_annotate as annotate
 from demo import handlers_api as api
@@ -53,6 +53,7 @@ def _annotate_panel(c: SimpleNamespace) -> None:
     with gr.Tabs():
         with gr.Tab("Click"):
             c.mode = gr.Radio(CLICK_MODES, value=CLICK_MODES[0], label="Click mode")
+            c.click_method = _click_method_radio()
             c.view = gr.Image(type="numpy", format="png", interactive=False, elem_id="annotate",
                               label="Click on the object", buttons=["fullscreen"])
             gr.HTML('<div class="click-status">Load a clip first.</div>', elem_id="click-ready",
@@ -81,6 +82,17 @@ def _annotate_panel(c: SimpleNamespace) -> None:
         c.rename = gr.Button("Rename", size="sm", scale=1)
         c.add = gr.Button("Add object", size="sm", scale=1)
         c.remove = gr.Button("Remove object", size="sm", scale=1)
+
+
+def _click_method_radio() -> gr.Radio:
+    """learned (the click model, default) or classic (GrabCut); with a visible note and classic
+    preselected when the click model could not be loaded."""
+    note = clicks.learned_note()
+    info = ("learned: the click-to-mask network (one click usually selects the object); "
+            "classic: OpenCV GrabCut") if note is None else \
+        f"The learned click model is unavailable ({note}); using classic GrabCut."
+    return gr.Radio(list(clicks.CLICK_METHODS), value=clicks.CLASSIC if note else clicks.LEARNED,
+                    label="Click model", info=info, elem_id="click-method")
 
 
 def _propagate_panel(c: SimpleNamespace) -> None:
@@ -193,8 +205,8 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
         button.click(bind(loading.load_example, ctx), [button, *trim], load_outs, **UI_QUEUE)
     c.frame.change(annotate.show_frame, [c.state, c.frame], outs, trigger_mode="always_last",
                    **UI_QUEUE)
-    c.view.select(annotate.on_click, [c.state, c.mode], outs, **UI_QUEUE)
-    c.undo.click(annotate.undo_click, [c.state], outs, **UI_QUEUE)
+    c.view.select(annotate.on_click, [c.state, c.mode, c.click_method], outs, **UI_QUEUE)
+    c.undo.click(annotate.undo_click, [c.state, c.click_method], outs, **UI_QUEUE)
     c.clear.click(annotate.clear_clicks, [c.state], outs, **UI_QUEUE)
     c.apply_paint.click(_swap(annotate.apply_paint), [c.strokes, c.state], outs,
                         js=TAKE_STROKES, **UI_QUEUE)
@@ -268,6 +280,7 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
     """The whole app for one shared predictor (never mutated; one session per browser tab)."""
     gradio_cache.install()
     ctx = DemoContext(predictor, cfg)
+    clicks.load_learned(device=ctx.device_type)  # once per process; failure → classic + note
     c = SimpleNamespace(gpu_queue={"concurrency_id": "gpu",
                                    "concurrency_limit": cfg.gpu_concurrency, **PRIVATE})
     banner = explain.device_banner(ctx.device_type, cfg.fps_hint, ctx.short_side,

@@ -13,6 +13,14 @@ from pathlib import Path
 from srnet.checkpoint import CheckpointError, load_model, save_checkpoint
 from srnet.config import FAMConfig, InferenceConfig, ModelConfig, PTMConfig
 from srnet.inference import InferenceSession, Predictor, StepOutput, StepVisuals
+from srnet.interactive import (
+    DEFAULT_CLICK_CHECKPOINT,
+    ClickPredictor,
+    grabcut_mask_from_clicks,
+    load_click_model,
+    validate_click,
+)
+from srnet.interactive import constrain as constrain_click_mask
 from srnet.io import write_mp4
 from srnet.model import SRNet
 from srnet.palette import davis_palette, load_index_mask, save_index_mask
@@ -31,8 +39,9 @@ def load_predictor(checkpoint: str | Path | None = None, *, device: str | None =
 
 
 __all__ = [
-    "DEFAULT_CHECKPOINT", "CheckpointError", "FAMConfig", "InferenceConfig", "InferenceSession",
-    "ModelConfig", "PTMConfig", "Predictor", "SRNet", "StepOutput", "StepVisuals",
-    "davis_palette", "load_index_mask", "load_model", "load_predictor", "save_checkpoint",
-    "save_index_mask", "write_mp4",
+    "CheckpointError", "ClickPredictor", "DEFAULT_CHECKPOINT", "DEFAULT_CLICK_CHECKPOINT",
+    "FAMConfig", "InferenceConfig", "InferenceSession", "ModelConfig", "PTMConfig", "Predictor",
+    "SRNet", "StepOutput", "StepVisuals", "constrain_click_mask", "davis_palette",
+    "grabcut_mask_from_clicks", "load_click_model", "load_index_mask", "load_model",
+    "load_predictor", "save_checkpoint", "save_index_mask", "validate_click", "write_mp4",
 ]

@@ -14,6 +14,8 @@ SUBCOMMANDS = {
     "bench": "srnet.cli",
     "train": "srnet.train.cli",
     "eval": "srnet.eval.cli",
+    "train-clicks": "srnet.interactive.cli",
+    "clicks-eval": "srnet.interactive.cli",
 }
 
 

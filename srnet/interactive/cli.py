@@ -1,0 +1,134 @@
+"""`python -m srnet train-clicks ...` and `python -m srnet clicks-eval ...`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+TRAIN_EPILOG = """example:
+  python -m srnet train-clicks --static /work/shared/data/static-masks \\
+      --davis /work/shared/data/davis2016-train --out runs/clicks --steps 1800
+Re-running the same command continues from OUT/last.pt (--no-resume starts over)."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def _existing_dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {text}")
+    return path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `train-clicks` and `clicks-eval`."""
+    p = subparsers.add_parser("train-clicks", help="train the click-to-mask model",
+                              epilog=TRAIN_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--static", type=_existing_dir, default=None,
+                   help="static-masks folder (its train split is used); required to train")
+    p.add_argument("--davis", type=_existing_dir, default=None,
+                   help="DAVIS-2016 train folder: DAVIS-345 images + training frames (the "
+                        "holdout sequences are never used)")
+    p.add_argument("--out", type=Path, required=True, help="run folder")
+    p.add_argument("--steps", type=_positive_int, default=1800)
+    p.add_argument("--batch-size", type=_positive_int, default=6)
+    p.add_argument("--crop", type=_positive_int, default=256)
+    p.add_argument("--lr", type=_positive_float, default=1e-3)
+    p.add_argument("--eval-every", type=_positive_int, default=300)
+    p.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--no-resume", dest="resume", action="store_false")
+    p.add_argument("--export", type=Path, default=None, metavar="DEST",
+                   help="only write OUT/last.pt as an fp16 inference checkpoint to DEST")
+    p.set_defaults(func=run_train, parser=p)
+
+    e = subparsers.add_parser("clicks-eval", help="NoC evaluation of click-to-mask")
+    e.add_argument("--images", type=_existing_dir, required=True)
+    e.add_argument("--masks", type=_existing_dir, required=True,
+                   help="<image stem>.png: >128 object, 128 ignored (or palette ids)")
+    e.add_argument("--max-clicks", type=_positive_int, default=20)
+    e.add_argument("--method", choices=["learned", "grabcut"], default="learned")
+    e.add_argument("--checkpoint", type=Path, default=None, help="default: assets' click model")
+    e.add_argument("--limit", type=_positive_int, default=None, help="first N objects")
+    e.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    e.add_argument("--curves", type=Path, default=None,
+                   help="write per-object IoU curves (JSON lines) to this file")
+    e.set_defaults(func=run_eval)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from srnet.interactive.train import ClickTrainConfig, export_run, train_clicks
+
+    if args.export is not None:
+        if not (args.out / "last.pt").is_file():
+            args.parser.error(f"--export: no {args.out / 'last.pt'}")
+        log.info("wrote %s", export_run(args.out, args.export))
+        return 0
+    if args.static is None:
+        args.parser.error("--static is required to train")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = ClickTrainConfig(static_root=str(args.static),
+                           davis_root=str(args.davis) if args.davis else None,
+                           out=str(args.out), steps=args.steps, batch_size=args.batch_size,
+                           crop=args.crop, lr=args.lr, eval_every=args.eval_every)
+    train_clicks(cfg, resume=args.resume)
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    import torch
+
+    from srnet.checkpoint import CheckpointError
+    from srnet.interactive.evaluate import evaluate_objects, folder_objects
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        objects = folder_objects(args.images, args.masks, args.limit)
+        predict = _predict_fn(args.method, args.checkpoint)
+    except (CheckpointError, FileNotFoundError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    scores = evaluate_objects(predict, objects, args.max_clicks, progress=True,
+                              curves_file=args.curves)
+    print(f"method {args.method}  objects {len(objects)}  max clicks {args.max_clicks}")
+    print(f"mIoU@1 {scores['mIoU@1']:.3f}  mIoU@3 {scores['mIoU@3']:.3f}  "
+          f"mIoU@5 {scores['mIoU@5']:.3f}")
+    print(f"sec/click {scores['sec_per_click']:.3f}")
+    print(f"mIoU@1 {scores['mIoU@1']:.3f} NoC@85 {scores['NoC@85']:.2f} "
+          f"NoC@90 {scores['NoC@90']:.2f}")
+    return 0
+
+
+def _predict_fn(method: str, checkpoint: Path | None):
+    if method == "grabcut":
+        from srnet.interactive.grabcut import mask_from_clicks
+
+        return lambda image, clicks, prev: mask_from_clicks(image, clicks, prior=prev)
+    from srnet.interactive.predictor import load_click_model
+
+    return load_click_model(checkpoint).predict

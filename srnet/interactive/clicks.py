@@ -1,0 +1,104 @@
+"""Clicks as data: disk-map encoding, the NoC click simulator, NoC / mIoU arithmetic and the
+monotonic click rule. Pure numpy + OpenCV (no torch), shared by training, evaluation and the app.
+
+Conventions: a click is ``(x, y, is_positive)`` in image pixels (x = column). Ground-truth masks
+may hold an *ignore* region (pixels labelled 128 in the evaluation PNGs): it counts neither as an
+error nor in the IoU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+Click = tuple[float, float, bool]
+
+
+def check_clicks(clicks: Sequence[Click], shape: Sequence[int]) -> list[Click]:
+    """Validate clicks against an image of `shape` (H, W, ...); raise ValueError naming the
+    first bad one (non-finite, or outside the image), or when the list is empty."""
+    if len(clicks) == 0:
+        raise ValueError("no clicks: give at least one (x, y, is_positive) click")
+    height, width = int(shape[0]), int(shape[1])
+    out = []
+    for idx, click in enumerate(clicks):
+        try:
+            x, y, positive = click
+            x, y = float(x), float(y)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"click {idx} {click!r} is not (x, y, is_positive)") from exc
+        if not (np.isfinite(x) and np.isfinite(y) and 0 <= x < width and 0 <= y < height):
+            raise ValueError(f"click {idx} at (x={x}, y={y}) lies outside the {width}x{height} "
+                             "image")
+        out.append((x, y, bool(positive)))
+    return out
+
+
+def disk_maps(clicks: Sequence[Click], shape: tuple[int, int], radius: int) -> np.ndarray:
+    """float32 [2, H, W]: union of filled disks of `radius` around positive (0) and negative
+    (1) clicks, given in the pixel coordinates of `shape`."""
+    maps = np.zeros((2, shape[0], shape[1]), np.uint8)
+    for x, y, positive in clicks:
+        cv2.circle(maps[0 if positive else 1], (int(round(x)), int(round(y))), radius, 1, -1)
+    return maps.astype(np.float32)
+
+
+def iou(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> float:
+    """IoU of bool masks outside `ignore` (1.0 when both are empty there)."""
+    valid = np.ones_like(gt, bool) if ignore is None else ~ignore
+    union = int(((pred | gt) & valid).sum())
+    return float(((pred & gt) & valid).sum() / union) if union else 1.0
+
+
+def next_click(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None
+               ) -> Click | None:
+    """The NoC click: the point farthest from the boundary (distance transform; the image edge
+    counts as boundary) of the largest (by area) 8-connected error region; positive when that
+    region is a false negative, negative for a false positive. None when there is no error."""
+    valid = np.ones_like(gt, bool) if ignore is None else ~ignore
+    best = None
+    for positive, error in ((True, gt & ~pred & valid), (False, pred & ~gt & valid)):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(error.astype(np.uint8), 8)
+        if count < 2:
+            continue
+        biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        area = int(stats[biggest, cv2.CC_STAT_AREA])
+        if best is None or area > best[0]:
+            best = (area, labels == biggest, positive)
+    if best is None:
+        return None
+    padded = np.pad(best[1], 1).astype(np.uint8)
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return float(x), float(y), best[2]
+
+
+def noc(ious: Sequence[float], threshold: float, max_clicks: int) -> int:
+    """Clicks needed to reach IoU ≥ threshold (ious[k] = IoU after k+1 clicks); `max_clicks`
+    when never reached (the standard NoC convention)."""
+    for idx, value in enumerate(ious[:max_clicks]):
+        if value >= threshold:
+            return idx + 1
+    return max_clicks
+
+
+def summarize(curves: Sequence[Sequence[float]], max_clicks: int) -> dict[str, float]:
+    """mIoU@1/3/5 and NoC@85/90 over objects; each curve is padded with its last value."""
+    padded = np.array([list(c) + [c[-1]] * (max_clicks - len(c)) for c in curves])  # [N, max]
+    out = {f"mIoU@{k}": float(padded[:, min(k, max_clicks) - 1].mean()) for k in (1, 3, 5)}
+    for t in (85, 90):
+        out[f"NoC@{t}"] = float(np.mean([noc(c, t / 100, max_clicks) for c in padded]))
+    return out
+
+
+def constrain(prev: np.ndarray | None, new: np.ndarray, is_positive: bool) -> np.ndarray:
+    """The monotonic click rule for corrections: a negative click may only remove pixels from
+    the previous mask (result = prev ∧ new) and a positive click may only add (prev ∨ new), so a
+    negative click never grows the mask and a positive one never drops an object part already
+    selected. Without a previous mask (first click) the new mask is kept."""
+    if prev is None or not prev.any():
+        return new.copy()
+    prev = prev.astype(bool)
+    return (prev | new) if is_positive else (prev & new)

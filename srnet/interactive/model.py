@@ -1,0 +1,113 @@
+"""The click-to-mask network (RITM-style, Sofiiuk et al. 2022) on the EfficientNet-Lite0 trunk.
+
+Inputs: RGB image, positive / negative click disk maps and the previous mask. The three maps go
+through a small conv whose last layer starts at zero and is *added to the stem output*, so
+training starts from the intact ImageNet trunk (RITM's "conv1s" injection). Because the maps
+enter after the stem, `encode_stem` is computed once per image and reused for every click.
+A light FPN decoder (stride 16 → 8 → 4, plus the maps again at stride 4) predicts one logit map
+at stride 4, bilinearly upsampled to the input size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from srnet.model.backbones import EfficientNetLite0, conv_bn
+
+
+@dataclass(frozen=True)
+class ClickConfig:
+    """Architecture + input conventions; stored in every click checkpoint."""
+
+    name: str = "click-lite0"
+    dec_dim: int = 64  # decoder width at strides 16 and 8
+    head_dim: int = 32  # decoder width at stride 4
+    disk_radius: int = 5  # click disk radius in pixels at the working size
+    short_side: int = 360  # working size: images are resized to this short side
+    max_long_side: int = 640  # ... unless the long side would exceed this
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ClickConfig:
+        return cls(**data)
+
+
+def _conv_relu(in_dim: int, out_dim: int, kernel: int = 3) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_dim, out_dim, kernel, padding=kernel // 2),
+                         nn.ReLU(inplace=True))
+
+
+class ClickNet(nn.Module):
+    """Stateless network. `forward(image, maps)`; or `encode_stem` once + `forward_from_stem`."""
+
+    def __init__(self, cfg: ClickConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg or ClickConfig()
+        self.trunk = EfficientNetLite0()
+        # Click / previous-mask injection: [B, 3, H, W] → [B, 32, H/2, W/2] added to the stem.
+        self.maps_in = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1),
+                                     nn.ReLU(inplace=True), nn.Conv2d(16, 32, 3, padding=1))
+        nn.init.zeros_(self.maps_in[2].weight)
+        nn.init.zeros_(self.maps_in[2].bias)
+        d, h = self.cfg.dec_dim, self.cfg.head_dim
+        self.lat16 = nn.Conv2d(EfficientNetLite0.f16_dim, d, 1)
+        self.glob = nn.Conv2d(EfficientNetLite0.f16_dim, d, 1)  # image-level context
+        self.fuse16 = _conv_relu(d, d)
+        self.lat8 = nn.Conv2d(EfficientNetLite0.f8_dim, d, 1)
+        self.fuse8 = _conv_relu(d, d)
+        self.lat4 = nn.Conv2d(EfficientNetLite0.f4_dim, h, 1)
+        self.fuse4 = nn.Sequential(_conv_relu(d + h + 3, h), _conv_relu(h, h))
+        self.out = nn.Conv2d(h, 1, 1)
+
+    def encode_stem(self, image: Tensor) -> Tensor:
+        """image [B, 3, H, W] RGB in [0, 1] → stem output [B, 32, H/2, W/2] (cacheable)."""
+        t = self.trunk
+        return conv_bn(t._conv_stem, t._bn0, image * (255.0 / 128.0) - 127.0 / 128.0, relu6=True)
+
+    def forward_from_stem(self, stem: Tensor, maps: Tensor, size: tuple[int, int]) -> Tensor:
+        """stem [B, 32, H/2, W/2], maps [B, 3, H, W] (pos, neg, prev) → logits [B, 1, H, W]."""
+        x = stem + self.maps_in(maps)[..., : stem.shape[-2], : stem.shape[-1]]  # [B, 32, H/2, W/2]
+        for idx in range(11):  # Lite0 blocks 0-10 reach stride 16
+            x = self.trunk._blocks[idx](x)
+            if idx == 2:
+                f4 = x  # [B, 24, H/4, W/4]
+            elif idx == 4:
+                f8 = x  # [B, 40, H/8, W/8]
+        glob = self.glob(x.mean(dim=(2, 3), keepdim=True))  # [B, d, 1, 1]
+        y = self.fuse16(F.relu(self.lat16(x) + glob))  # [B, d, H/16, W/16]
+        y = F.interpolate(y, size=f8.shape[-2:], mode="bilinear", align_corners=False)
+        y = self.fuse8(y + self.lat8(f8))  # [B, d, H/8, W/8]
+        y = F.interpolate(y, size=f4.shape[-2:], mode="bilinear", align_corners=False)
+        small = F.interpolate(maps, size=f4.shape[-2:], mode="bilinear",
+                              align_corners=False)  # [B, 3, H/4, W/4]
+        y = self.fuse4(torch.cat([y, self.lat4(f4), small], dim=1))  # [B, h, H/4, W/4]
+        logits = self.out(y)  # [B, 1, H/4, W/4]
+        return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+
+    def forward(self, image: Tensor, maps: Tensor) -> Tensor:
+        """image [B, 3, H, W], maps [B, 3, H, W] → logits [B, 1, H, W]."""
+        return self.forward_from_stem(self.encode_stem(image), maps, image.shape[-2:])
+
+
+def trunk_parameters(model: ClickNet) -> list[nn.Parameter]:
+    """Pretrained trunk weights (fine-tuned at a lower learning rate)."""
+    return [p for n, p in model.named_parameters() if n.startswith("trunk.")]
+
+
+def head_parameters(model: ClickNet) -> list[nn.Parameter]:
+    """New layers: map injection and decoder."""
+    return [p for n, p in model.named_parameters() if not n.startswith("trunk.")]
+
+
+def drop_unused_trunk(model: ClickNet) -> None:
+    """Remove Lite0's stride-32 blocks and classifier (never run): smaller checkpoint."""
+    model.trunk._blocks = model.trunk._blocks[:11]
+    for name in ("_conv_head", "_bn1", "_fc"):
+        if hasattr(model.trunk, name):
+            delattr(model.trunk, name)

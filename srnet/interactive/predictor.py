@@ -1,0 +1,214 @@
+"""Click checkpoints (one file = ClickConfig + fp16 weights, strict loading) and the
+`ClickPredictor` behind `srnet.load_click_model`.
+
+The predictor resizes the image to the working size (short side `ClickConfig.short_side`),
+computes the stem once per image and keeps it while the same image gets more clicks; each click
+then runs only the map injection, the trunk blocks and the decoder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from srnet.checkpoint import CheckpointError
+from srnet.interactive.clicks import Click, check_clicks, disk_maps
+from srnet.interactive.data import resize_to_working
+from srnet.interactive.model import ClickConfig, ClickNet, drop_unused_trunk
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+KIND = "click-to-mask"
+DEFAULT_CLICK_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "click_lite0.pt"
+
+
+def build_click_net(cfg: ClickConfig | None = None) -> ClickNet:
+    """The network as stored in checkpoints (Lite0 without its unused stride-32 stages)."""
+    model = ClickNet(cfg)
+    drop_unused_trunk(model)
+    return model
+
+
+def save_click_checkpoint(path: str | Path, model: ClickNet, meta: dict[str, Any] | None = None
+                          ) -> Path:
+    """Write config + fp16 weights atomically."""
+    state = {k: (v.half() if v.is_floating_point() else v).detach().cpu()
+             for k, v in model.state_dict().items()}
+    payload = {"format_version": FORMAT_VERSION, "kind": KIND, "click_config": model.cfg.to_dict(),
+               "state_dict": state, "meta": meta or {}}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)  # a crash mid-save never leaves a truncated file
+    return path
+
+
+def load_click_checkpoint(path: str | Path) -> tuple[ClickNet, dict[str, Any]]:
+    """Model (eval mode, CPU, fp32) and meta; CheckpointError on any mismatch."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"click checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated or foreign files
+        raise CheckpointError(f"click checkpoint {path} is corrupt: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("kind") != KIND:
+        raise CheckpointError(f"{path} is not a click-model checkpoint")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has format {payload.get('format_version')}, this code "
+                              f"reads {FORMAT_VERSION}")
+    try:
+        cfg = ClickConfig.from_dict(payload["click_config"])
+    except TypeError as exc:
+        raise CheckpointError(f"{path}: stored config does not match this code: {exc}") from exc
+    model = build_click_net(cfg)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # missing / unexpected keys, shape mismatches
+        raise CheckpointError(f"{path}: weights do not fit the click model: {exc}") from exc
+    return model.eval(), dict(payload.get("meta", {}))
+
+
+class ClickPredictor:
+    """`predict(image, clicks, prev_mask)` → bool mask; caches the stem of the last image.
+
+    Zoom-in (RITM's ZoomIn, `zoom=True`): small objects are where a network at a 360-px working
+    size fails (its masks overshoot them several times), so when the object (the previous mask,
+    or the first answer, plus the clicks; only the mask components holding a positive click)
+    fills less than `ZOOM_MAX_AREA` of the image, the clicks are answered again inside its box
+    enlarged by `ZOOM_EXPAND` and resized to the working size; outside that box the answer is
+    background. The first click then costs two passes; every later click one pass, on the crop.
+    On 30 val objects (step-900 weights) zoom raised mIoU@1/5 from 0.41/0.48 to 0.52/0.76.
+    """
+
+    ZOOM_EXPAND = 1.4  # crop = object box × 1.4 (at least ZOOM_MIN_SIDE of the short side)
+    ZOOM_MIN_SIDE = 0.2
+    ZOOM_MAX_AREA = 0.5  # zoom only when the crop is below half of the image
+
+    def __init__(self, model: ClickNet, device: str | None = None, zoom: bool = True) -> None:
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = model.eval().to(self.device)
+        self.cfg = model.cfg
+        self.zoom = zoom
+        self.stem_computations = 0  # how often a whole image was encoded (tests check the cache)
+        self._key: bytes | None = None
+        self._stem: torch.Tensor | None = None
+        self._work_size: tuple[int, int] = (0, 0)
+
+    def _encode(self, image: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
+        """Stem of the whole image at the working size, cached for the same pixels."""
+        key = hashlib.blake2b(image.tobytes(), digest_size=16).digest() + bytes(str(image.shape),
+                                                                                 "ascii")
+        if key != self._key:
+            self._stem, self._work_size = self._stem_of(image)
+            self._key = key
+            self.stem_computations += 1
+        return self._stem, self._work_size
+
+    def _stem_of(self, image: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
+        height, width = resize_to_working(image, self.cfg.short_side, self.cfg.max_long_side)
+        small = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        x = torch.from_numpy(small).to(self.device).permute(2, 0, 1)[None]  # [1, 3, h, w]
+        with torch.inference_mode():
+            return self.model.encode_stem(x.float() / 255.0), (height, width)  # [1, 32, h/2, w/2]
+
+    def _logits(self, stem: torch.Tensor, work: tuple[int, int], size: tuple[int, int],
+                clicks: list[Click], prev: np.ndarray | None) -> np.ndarray:
+        """Logits [H, W] of a region of `size` (H, W) whose stem at working size `work` is given;
+        clicks and prev in the region's pixels."""
+        (h, w), (height, width) = work, size
+        scaled = [((x + 0.5) * w / width - 0.5, (y + 0.5) * h / height - 0.5, p)
+                  for x, y, p in clicks]
+        maps = np.zeros((3, h, w), np.float32)  # pos, neg, prev
+        maps[:2] = disk_maps(scaled, (h, w), self.cfg.disk_radius)
+        if prev is not None:
+            maps[2] = cv2.resize(prev.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+        with torch.inference_mode():
+            logits = self.model.forward_from_stem(
+                stem, torch.from_numpy(maps)[None].to(self.device), (h, w))  # [1, 1, h, w]
+        logits = logits[0, 0].float().cpu().numpy()
+        if (h, w) != (height, width):
+            logits = cv2.resize(logits, (width, height), interpolation=cv2.INTER_LINEAR)
+        return logits
+
+    def _zoom_box(self, mask: np.ndarray, clicks: list[Click]) -> tuple[int, int, int, int] | None:
+        """(top, left, bottom, right) around the object and the clicks, or None (no zoom)."""
+        height, width = mask.shape
+        count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+        held = {int(labels[int(y), int(x)]) for x, y, p in clicks if p} - {0}
+        if held:  # stray blobs far from the positive clicks would only widen the box
+            mask = np.isin(labels, sorted(held))
+        ys, xs = np.nonzero(mask)
+        ys = np.concatenate([ys, [int(c[1]) for c in clicks]])
+        xs = np.concatenate([xs, [int(c[0]) for c in clicks]])
+        min_side = self.ZOOM_MIN_SIDE * min(height, width)
+        cy, cx = (ys.min() + ys.max() + 1) / 2, (xs.min() + xs.max() + 1) / 2
+        half_h = max((ys.max() + 1 - ys.min()) * self.ZOOM_EXPAND, min_side) / 2
+        half_w = max((xs.max() + 1 - xs.min()) * self.ZOOM_EXPAND, min_side) / 2
+        box = (max(0, int(cy - half_h)), max(0, int(cx - half_w)),
+               min(height, int(np.ceil(cy + half_h))), min(width, int(np.ceil(cx + half_w))))
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        return box if area < self.ZOOM_MAX_AREA * height * width else None
+
+    def _zoomed(self, image: np.ndarray, clicks: list[Click], prev: np.ndarray | None,
+                box: tuple[int, int, int, int]) -> np.ndarray:
+        top, left, bottom, right = box
+        crop = np.ascontiguousarray(image[top:bottom, left:right])
+        stem, work = self._stem_of(crop)
+        local = [(x - left, y - top, p) for x, y, p in clicks]
+        region = None if prev is None else prev[top:bottom, left:right]
+        mask = np.zeros(image.shape[:2], bool)
+        mask[top:bottom, left:right] = self._logits(stem, work, crop.shape[:2], local, region) > 0
+        return mask
+
+    def predict(self, image: np.ndarray, clicks: Sequence[Click],
+                prev_mask: np.ndarray | None = None) -> np.ndarray:
+        """Mask of the clicked object.
+
+        Args:
+            image: uint8 [H, W, 3] RGB.
+            clicks: (x, y, is_positive) in image pixels, in click order; at least one.
+            prev_mask: optional [H, W] mask (bool or > 0) the clicks correct.
+        Returns:
+            bool [H, W].
+        Raises:
+            ValueError: empty click list, a click outside the image, or a malformed input.
+        """
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"image must be uint8 [H, W, 3], got {image.dtype} {image.shape}")
+        clicks = check_clicks(clicks, image.shape)
+        if prev_mask is not None and np.asarray(prev_mask).shape != image.shape[:2]:
+            raise ValueError(f"prev_mask is {np.asarray(prev_mask).shape}, the image is "
+                             f"{image.shape[:2]}")
+        prev = None if prev_mask is None or not np.asarray(prev_mask).any() else \
+            np.asarray(prev_mask) > 0
+        if self.zoom and prev is not None:
+            box = self._zoom_box(prev, clicks)
+            if box is not None:
+                return self._zoomed(image, clicks, prev, box)
+        stem, work = self._encode(np.ascontiguousarray(image))
+        mask = self._logits(stem, work, image.shape[:2], clicks, prev) > 0
+        if self.zoom and prev is None and mask.any():
+            box = self._zoom_box(mask, clicks)
+            if box is not None:  # first answer: small object, answer again zoomed in
+                return self._zoomed(image, clicks, None, box)
+        return mask
+
+
+def load_click_model(path: str | Path | None = None, device: str | None = None,
+                     zoom: bool = True) -> ClickPredictor:
+    """ClickPredictor from a click checkpoint (default: the one in `assets/`)."""
+    model, meta = load_click_checkpoint(path or DEFAULT_CLICK_CHECKPOINT)
+    log.info("loaded click model %s (%s)", path or DEFAULT_CLICK_CHECKPOINT,
+             meta.get("summary", model.cfg.name))
+    return ClickPredictor(model, device, zoom)

@@ -1,0 +1,265 @@
+"""Iterative click training (RITM recipe, CPU-sized): per batch, random initial clicks (or a
+degraded ground truth as the previous mask, like a propagated mask being corrected), then 0-2
+no-grad rounds that add the NoC click at the largest error with the prediction fed back as the
+previous mask, then one gradient step on BCE + soft-IoU. Resumable from OUT/last.pt; validation
+(NoC protocol on a fixed subset of the val split) is appended to OUT/log.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from srnet.interactive.clicks import Click, disk_maps, next_click
+from srnet.interactive.data import ClickObject, augment, davis_frames, load_objects, split_objects
+from srnet.interactive.evaluate import evaluate_objects
+from srnet.interactive.model import ClickConfig, ClickNet, head_parameters, trunk_parameters
+from srnet.interactive.predictor import ClickPredictor, build_click_net, save_click_checkpoint
+from srnet.model.backbones import load_backbone_weights
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClickTrainConfig:
+    static_root: str
+    davis_root: str | None
+    out: str
+    steps: int = 1800
+    batch_size: int = 6
+    crop: int = 256
+    lr: float = 1e-3  # new layers; the trunk gets lr * trunk_lr_mult
+    trunk_lr_mult: float = 0.1
+    warmup: int = 50
+    max_iters: int = 2  # no-grad click rounds before the gradient step (0..max_iters)
+    degrade_prob: float = 0.15  # start from a damaged ground truth instead of clicks
+    davis_every: int = 4  # every k-th DAVIS-2016 training frame
+    eval_every: int = 300
+    eval_objects: int = 30
+    eval_clicks: int = 5
+    save_every: int = 50
+    seed: int = 0
+
+
+def initial_clicks(gt: np.ndarray, rng: np.random.Generator) -> list[Click]:
+    """1-3 positive clicks inside the object (the first one often at its centre, as the NoC
+    protocol places it) and 0-2 negative clicks, mostly just outside it."""
+    inside = cv2.distanceTransform(np.pad(gt, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    outside = cv2.distanceTransform((~gt).astype(np.uint8), cv2.DIST_L2, 5)
+    clicks: list[Click] = []
+    if rng.random() < 0.5:
+        y, x = np.unravel_index(int(np.argmax(inside)), inside.shape)
+        clicks.append((float(x), float(y), True))
+    candidates = np.argwhere(inside >= max(1.0, 0.2 * inside.max()))  # [N, 2] (y, x)
+    for _ in range(int(rng.choice([1, 2, 3], p=[0.6, 0.25, 0.15])) - len(clicks) + 1):
+        if len(clicks) >= 3 or not len(candidates):
+            break
+        y, x = candidates[rng.integers(len(candidates))]
+        clicks.append((float(x), float(y), True))
+    near = np.argwhere((outside > 3) & (outside < 40))
+    for _ in range(int(rng.choice([0, 1, 2], p=[0.5, 0.3, 0.2]))):
+        pool = near if len(near) and rng.random() < 0.7 else np.argwhere(outside > 3)
+        if len(pool):
+            y, x = pool[rng.integers(len(pool))]
+            clicks.append((float(x), float(y), False))
+    return clicks
+
+
+def degraded(gt: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A plausible wrong previous mask: eroded or dilated, maybe with a chunk cut out."""
+    size = int(rng.integers(3, 16)) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    op = cv2.erode if rng.random() < 0.5 else cv2.dilate
+    mask = op(gt.astype(np.uint8), kernel).astype(bool)
+    if rng.random() < 0.5:
+        h, w = mask.shape
+        y, x = int(rng.integers(h)), int(rng.integers(w))
+        mask[max(0, y - h // 6):y + h // 6, max(0, x - w // 6):x + w // 6] = rng.random() < 0.5
+    return mask
+
+
+def make_batch(objects: list[ClickObject], cfg: ClickTrainConfig, rng: np.random.Generator
+               ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    images, gts, ignores = [], [], []
+    while len(images) < cfg.batch_size:
+        view = augment(objects[int(rng.integers(len(objects)))], cfg.crop, rng)
+        if view is not None:
+            images.append(view[0])
+            gts.append(view[1])
+            ignores.append(view[2])
+    return images, gts, ignores
+
+
+def _maps(clicks: list[list[Click]], prevs: list[np.ndarray], crop: int, radius: int
+          ) -> torch.Tensor:
+    maps = [np.concatenate([disk_maps(c, (crop, crop), radius), p[None].astype(np.float32)])
+            for c, p in zip(clicks, prevs)]
+    return torch.from_numpy(np.stack(maps))  # [B, 3, S, S]
+
+
+def loss_fn(logits: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """BCE + soft IoU, both over valid pixels; logits/gt/valid [B, 1, S, S]."""
+    bce = F.binary_cross_entropy_with_logits(logits, gt, reduction="none")  # [B, 1, S, S]
+    bce = (bce * valid).sum(dim=(1, 2, 3)) / valid.sum(dim=(1, 2, 3)).clamp(min=1)  # [B]
+    prob = torch.sigmoid(logits) * valid
+    inter = (prob * gt).sum(dim=(1, 2, 3))  # [B]
+    union = (prob + gt * valid - prob * gt).sum(dim=(1, 2, 3)).clamp(min=1.0)  # [B]
+    return (bce + 1.0 - inter / union).mean()
+
+
+def train_step(model: ClickNet, batch: tuple, cfg: ClickTrainConfig,
+               rng: np.random.Generator) -> tuple[torch.Tensor, float]:
+    """Simulate clicks (with no-grad correction rounds), return (loss, clicks per sample)."""
+    images, gts, ignores = batch
+    radius = model.cfg.disk_radius
+    clicks, prevs = [], []
+    for gt, ign in zip(gts, ignores):
+        if rng.random() < cfg.degrade_prob:
+            prev = degraded(gt, rng)
+            first = next_click(prev, gt, ign)
+            clicks.append([first] if first else initial_clicks(gt, rng))
+            prevs.append(prev)
+        else:
+            clicks.append(initial_clicks(gt, rng))
+            prevs.append(np.zeros_like(gt))
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255.0  # [B, 3, S, S]
+    with torch.no_grad():
+        stem = model.encode_stem(x)  # [B, 32, S/2, S/2]; the rounds reuse it
+        for _ in range(int(rng.integers(0, cfg.max_iters + 1))):
+            logits = model.forward_from_stem(stem, _maps(clicks, prevs, cfg.crop, radius),
+                                             x.shape[-2:])  # [B, 1, S, S]
+            preds = (logits[:, 0] > 0).numpy()
+            for k, (pred, gt, ign) in enumerate(zip(preds, gts, ignores)):
+                click = next_click(pred, gt, ign)
+                if click is not None:
+                    clicks[k].append(click)
+                prevs[k] = pred
+    logits = model(x, _maps(clicks, prevs, cfg.crop, radius))  # [B, 1, S, S]
+    gt = torch.from_numpy(np.stack(gts)[:, None].astype(np.float32))  # [B, 1, S, S]
+    valid = torch.from_numpy(~np.stack(ignores)[:, None]).float()  # [B, 1, S, S]
+    return loss_fn(logits, gt, valid), float(np.mean([len(c) for c in clicks]))
+
+
+def lr_factor(step: int, cfg: ClickTrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 5 %."""
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    progress = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def val_subset(val_objects: list[ClickObject], count: int) -> list[ClickObject]:
+    """A fixed, evenly spaced subset (by name) of the val split's objects."""
+    ordered = sorted(val_objects, key=lambda o: o.name)
+    stride = max(1, len(ordered) // count)
+    return ordered[::stride][:count]
+
+
+def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model_cfg = ClickConfig()
+    davis_root = Path(cfg.davis_root) if cfg.davis_root else None
+    train_samples, val_samples = split_objects(Path(cfg.static_root), davis_root, None)
+    objects = load_objects(train_samples, model_cfg.short_side)
+    if davis_root is not None:
+        objects += davis_frames(davis_root, cfg.davis_every, model_cfg.short_side)
+    val = val_subset(load_objects(val_samples, None), cfg.eval_objects)
+    log.info("%d training objects, %d validation objects", len(objects), len(val))
+    model = build_click_net(model_cfg)
+    load_backbone_weights_partial(model)
+    optim = torch.optim.AdamW([{"params": head_parameters(model), "lr_mult": 1.0},
+                               {"params": trunk_parameters(model),
+                                "lr_mult": cfg.trunk_lr_mult}], lr=cfg.lr, weight_decay=1e-4)
+    step, elapsed = 0, 0.0
+    last = out / "last.pt"
+    if resume and last.exists():
+        state = torch.load(last, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optim.load_state_dict(state["optim"])
+        step, elapsed = int(state["step"]), float(state["elapsed"])
+        log.info("resumed from %s at step %d", last, step)
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+    _loop(model, optim, objects, val, cfg, out, step, elapsed)
+    return out / "click_last.pt"
+
+
+def load_backbone_weights_partial(model: ClickNet) -> None:
+    """ImageNet Lite0 weights into the trunk (loaded into a full Lite0, then copied: the click
+    model's trunk has no stride-32 stages)."""
+    from srnet.model.backbones import EfficientNetLite0
+
+    full = EfficientNetLite0()
+    load_backbone_weights(full)
+    own = model.trunk.state_dict()
+    model.trunk.load_state_dict({k: v for k, v in full.state_dict().items() if k in own},
+                                strict=True)
+
+
+def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObject],
+          val: list[ClickObject], cfg: ClickTrainConfig, out: Path, step: int,
+          elapsed: float) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(total=cfg.steps, initial=step, desc="train-clicks", mininterval=20)
+    start, log_file = time.time() - elapsed, (out / "log.jsonl").open("a")
+    losses: list[float] = []
+    while step < cfg.steps:
+        rng = np.random.default_rng([cfg.seed, step])  # per-step seed: resuming is exact
+        for group in optim.param_groups:
+            group["lr"] = cfg.lr * group["lr_mult"] * lr_factor(step, cfg)
+        model.train()
+        model.trunk.eval()  # frozen BatchNorm statistics: batches of 6 are too small
+        loss, n_clicks = train_step(model, make_batch(objects, cfg, rng), cfg, rng)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        step += 1
+        losses.append(loss.item())
+        bar.update(1)
+        if step % 10 == 0:
+            record = {"step": step, "loss": float(np.mean(losses)), "clicks": n_clicks,
+                      "lr": optim.param_groups[0]["lr"], "time": time.time() - start}
+            log_file.write(json.dumps(record) + "\n")
+            log_file.flush()
+            losses = []
+        if step % cfg.save_every == 0 or step == cfg.steps:
+            torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "step": step,
+                        "elapsed": time.time() - start}, out / "last.pt.tmp")
+            (out / "last.pt.tmp").replace(out / "last.pt")
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            _validate(model, val, cfg, out, step, time.time() - start, log_file)
+    bar.close()
+
+
+def export_run(run: str | Path, dest: str | Path) -> Path:
+    """The fp16 inference checkpoint of a run's latest state (OUT/last.pt), e.g. to ship a run
+    that is still going; its meta records the step and wall time."""
+    state = torch.load(Path(run) / "last.pt", map_location="cpu", weights_only=True)
+    model = build_click_net(ClickConfig())
+    model.load_state_dict(state["model"])
+    step, wall = int(state["step"]), round(float(state["elapsed"]))
+    return save_click_checkpoint(dest, model, {"summary": f"click-lite0 step {step}",
+                                               "step": step, "wall_s": wall})
+
+
+def _validate(model: ClickNet, val: list[ClickObject], cfg: ClickTrainConfig, out: Path,
+              step: int, wall: float, log_file) -> None:
+    predictor = ClickPredictor(model.eval(), "cpu")
+    scores = evaluate_objects(predictor.predict, val, cfg.eval_clicks)
+    record = {"step": step, "val": scores, "time": wall}
+    log.info("step %d val %s", step, scores)
+    log_file.write(json.dumps(record) + "\n")
+    log_file.flush()
+    save_click_checkpoint(out / "click_last.pt", model,
+                          {"summary": f"click-lite0 step {step}", "step": step,
+                           "wall_s": round(wall), "val": scores})

@@ -1,0 +1,52 @@
+"""`python -m srnet clicks-eval` / `train-clicks`: argparse errors (exit 2, one line, no
+traceback) and the evaluation's output format on a tiny hand-made folder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from srnet.__main__ import main
+from srnet.interactive import ClickConfig, save_click_checkpoint
+from srnet.interactive.predictor import build_click_net
+
+
+@pytest.mark.parametrize("argv", [
+    ["clicks-eval", "--images", "/nonexistent", "--masks", "/nonexistent"],
+    ["clicks-eval", "--images", ".", "--masks", ".", "--max-clicks", "0"],
+    ["clicks-eval", "--images", ".", "--masks", ".", "--max-clicks", "x"],
+    ["clicks-eval", "--images", ".", "--masks", ".", "--method", "magic"],
+    ["train-clicks", "--static", ".", "--out", "x", "--steps", "-3"],
+    ["train-clicks", "--static", ".", "--out", "x", "--lr", "nan"],
+])
+def test_malformed_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "Traceback" not in err
+
+
+def test_clicks_eval_prints_the_noc_line(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(2):
+        image = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+        mask = np.zeros((48, 64), np.uint8)
+        mask[10:30, 15 + 10 * k:45] = 255
+        mask[0:2] = 128
+        Image.fromarray(image).save(images / f"im{k}.jpg")
+        Image.fromarray(mask).save(masks / f"im{k}.png")
+    torch.manual_seed(0)
+    ckpt = save_click_checkpoint(tmp_path / "c.pt", build_click_net(ClickConfig(short_side=48)))
+    code = main(["clicks-eval", "--images", str(images), "--masks", str(masks), "--max-clicks",
+                 "3", "--checkpoint", str(ckpt)])
+    last = capsys.readouterr().out.strip().splitlines()[-1].split()
+    assert code == 0 and last[0::2] == ["mIoU@1", "NoC@85", "NoC@90"]
+    assert 0 <= float(last[1]) <= 1 and 1 <= float(last[3]) <= 3 and 1 <= float(last[5]) <= 3
+    assert main(["clicks-eval", "--images", str(images), "--masks", str(masks),
+                 "--checkpoint", str(tmp_path / "missing.pt")]) == 2

@@ -1,0 +1,108 @@
+"""srnet.interactive model, predictor and checkpoint (random weights: fast, no asset needed):
+`predict()` errors, per-image stem caching, output shape, strict checkpoint loading."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from srnet import CheckpointError, ClickPredictor
+from srnet.interactive import ClickConfig, load_click_checkpoint, save_click_checkpoint
+from srnet.interactive.predictor import build_click_net
+
+
+@pytest.fixture(scope="module")
+def predictor() -> ClickPredictor:
+    torch.manual_seed(0)
+    model = build_click_net(ClickConfig(short_side=64, max_long_side=128))
+    with torch.no_grad():  # non-zero injection so the clicks change the output
+        for p in model.maps_in.parameters():
+            p.normal_(0, 0.5)
+    return ClickPredictor(model, "cpu")
+
+
+def _image(height: int = 75, width: int = 101, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, (height, width, 3), dtype=np.uint8)
+
+
+def test_predict_returns_a_bool_mask_at_the_image_size(predictor: ClickPredictor) -> None:
+    mask = predictor.predict(_image(), [(50, 30, True)])
+    assert mask.dtype == bool and mask.shape == (75, 101)
+
+
+def test_predict_errors(predictor: ClickPredictor) -> None:
+    image = _image()
+    with pytest.raises(ValueError, match="no clicks"):
+        predictor.predict(image, [])
+    with pytest.raises(ValueError, match="outside"):
+        predictor.predict(image, [(101, 5, True)])
+    with pytest.raises(ValueError, match="outside"):
+        predictor.predict(image, [(5, -1, False)])
+    with pytest.raises(ValueError, match="uint8"):
+        predictor.predict(image.astype(np.float32), [(5, 5, True)])
+    with pytest.raises(ValueError, match="prev_mask"):
+        predictor.predict(image, [(5, 5, True)], prev_mask=np.zeros((10, 10), bool))
+
+
+def test_the_stem_is_computed_once_per_image(predictor: ClickPredictor) -> None:
+    image, other = _image(seed=1), _image(seed=2)
+    before = predictor.stem_computations
+    first = predictor.predict(image, [(50, 30, True)])
+    predictor.predict(image.copy(), [(50, 30, True), (10, 10, False)], prev_mask=first)
+    assert predictor.stem_computations == before + 1  # same pixels: cached
+    predictor.predict(other, [(50, 30, True)])
+    assert predictor.stem_computations == before + 2  # another image: encoded again
+    again = predictor.predict(image, [(50, 30, True)])
+    assert predictor.stem_computations == before + 3
+    assert (again == first).all()  # the cache never changes the answer
+
+
+def test_clicks_and_prev_mask_reach_the_network(predictor: ClickPredictor) -> None:
+    image = _image(seed=3)
+    model = predictor.model
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0  # [1, 3, H, W]
+    maps = torch.zeros(1, 3, 75, 101)
+    with torch.no_grad():
+        base = model(x, maps)
+        maps[0, 0, 20:30, 40:50] = 1
+        moved = model(x, maps)
+        stem_path = model.forward_from_stem(model.encode_stem(x), maps, (75, 101))
+    assert base.shape == (1, 1, 75, 101)
+    assert not torch.allclose(base, moved)
+    assert torch.allclose(moved, stem_path, atol=1e-5)
+
+
+def test_checkpoint_roundtrip_and_strict_errors(predictor: ClickPredictor, tmp_path) -> None:
+    path = save_click_checkpoint(tmp_path / "c.pt", predictor.model, {"summary": "test"})
+    model, meta = load_click_checkpoint(path)
+    assert meta["summary"] == "test" and model.cfg == predictor.cfg
+    image = _image(seed=4)
+    ours = ClickPredictor(model, "cpu").predict(image, [(50, 30, True)])
+    assert (ours == predictor.predict(image, [(50, 30, True)])).mean() > 0.99  # fp16 storage
+    with pytest.raises(CheckpointError, match="not found"):
+        load_click_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_click_checkpoint(tmp_path / "junk.pt")
+    payload = torch.load(path, weights_only=True)
+    del payload["state_dict"]["out.weight"]
+    torch.save(payload, tmp_path / "short.pt")
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_click_checkpoint(tmp_path / "short.pt")
+    payload["kind"] = "srnet"
+    torch.save(payload, tmp_path / "kind.pt")
+    with pytest.raises(CheckpointError, match="not a click-model"):
+        load_click_checkpoint(tmp_path / "kind.pt")
+
+
+def test_zoom_box_follows_the_clicked_component(predictor: ClickPredictor) -> None:
+    mask = np.zeros((200, 300), bool)
+    mask[90:110, 140:160] = True  # the clicked object
+    mask[0:5, 0:5] = True  # a stray blob far away: ignored
+    top, left, bottom, right = predictor._zoom_box(mask, [(150, 100, True)])
+    assert 80 <= top < 90 and 130 <= left < 140 and 110 < bottom <= 120 and 160 < right <= 170
+    assert predictor._zoom_box(np.ones((200, 300), bool), [(150, 100, True)]) is None  # big
+    image = _image(200, 300, seed=5)
+    zoomed = predictor._zoomed(image, [(150, 100, True)], None, (80, 130, 120, 170))
+    assert zoomed.shape == (200, 300) and not zoomed[:80].any() and not zoomed[:, 170:].any()

@@ -1,0 +1,52 @@
+"""The shipped click model (`assets/click_lite0.pt` through `load_click_model()`): mean IoU after
+3 simulated NoC clicks on 8 fixed held-out objects (static-masks val split). The bar is the
+value measured when the checkpoint was made minus a margin; shuffled weights or a missing file
+fail (never skipped). Measure with:
+
+    OMP_NUM_THREADS=1 python3 -m pytest -q tests/test_click_quality.py -m slow -s
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from srnet import load_click_model
+from srnet.interactive.data import load_objects, split_objects
+from srnet.interactive.evaluate import evaluate_objects
+from srnet.interactive.train import val_subset
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+MEASURED_MIOU3 = 0.581  # assets/click_lite0.pt (step 2300), measured with the command above
+MARGIN = 0.05
+
+
+def _objects() -> list:
+    _, val = split_objects(SHARED / "static-masks", SHARED / "davis2016-train", None)
+    return val_subset(load_objects(val[::8], None), 8)
+
+
+def _miou3(model) -> float:
+    scores = evaluate_objects(model.predict, _objects(), 3)
+    print(f"mIoU@3 over 8 val objects: {scores['mIoU@3']:.3f}")
+    return scores["mIoU@3"]
+
+
+@pytest.mark.slow
+def test_shipped_click_model_quality() -> None:
+    model = load_click_model()  # the default path: a missing file raises, never skips
+    assert _miou3(model) >= MEASURED_MIOU3 - MARGIN
+
+
+@pytest.mark.slow
+def test_shuffled_weights_fail_the_bar() -> None:
+    model = load_click_model()
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for param in model.model.parameters():
+            flat = param.view(-1)
+            flat.copy_(flat[torch.randperm(flat.numel(), generator=generator)])
+    model._key = None  # drop the cached stem of the intact weights
+    assert _miou3(model) < MEASURED_MIOU3 - MARGIN  # measured: 0.126

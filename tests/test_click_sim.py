@@ -1,0 +1,130 @@
+"""srnet.interactive.clicks / evaluate: the NoC click simulator, the NoC and mIoU arithmetic,
+click validation and the monotonic click rule, on hand-made masks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from srnet.interactive.clicks import (
+    check_clicks,
+    constrain,
+    disk_maps,
+    iou,
+    next_click,
+    noc,
+    summarize,
+)
+from srnet.interactive.data import ClickObject
+from srnet.interactive.evaluate import click_curve, read_eval_mask
+
+
+def _box(shape: tuple[int, int], top: int, left: int, bottom: int, right: int) -> np.ndarray:
+    mask = np.zeros(shape, bool)
+    mask[top:bottom, left:right] = True
+    return mask
+
+
+def test_first_click_is_the_centre_of_the_object() -> None:
+    gt = _box((60, 80), 10, 20, 31, 41)  # rows 10-30, cols 20-40: centre (30, 20)
+    assert next_click(np.zeros_like(gt), gt) == (30.0, 20.0, True)
+
+
+def test_click_goes_to_the_largest_error_region_with_its_sign() -> None:
+    gt = _box((100, 100), 10, 10, 50, 50)
+    pred = gt.copy()
+    pred[20:30, 20:30] = False  # 100 px false negative
+    pred |= _box((100, 100), 60, 60, 90, 90)  # 900 px false positive: the largest
+    x, y, positive = next_click(pred, gt)
+    assert not positive and 60 <= x < 90 and 60 <= y < 90
+    pred[60:90, 60:90] = False
+    x, y, positive = next_click(pred, gt)
+    assert positive and 20 <= x < 30 and 20 <= y < 30
+
+
+def test_image_border_counts_as_boundary_and_ignore_is_no_error() -> None:
+    gt = _box((40, 40), 0, 0, 40, 10)  # touches three borders
+    x, y, positive = next_click(np.zeros_like(gt), gt)
+    assert positive and 3 <= x <= 6 and 3 <= y <= 36  # interior, not on the border
+    ignore = gt.copy()
+    assert next_click(np.zeros_like(gt), gt, ignore) is None
+    assert next_click(gt, gt) is None
+
+
+def test_iou_ignores_the_ignore_region() -> None:
+    gt = _box((10, 10), 0, 0, 10, 5)  # 50 px
+    pred = _box((10, 10), 0, 0, 10, 6)  # 60 px, 10 false positive
+    assert iou(pred, gt) == pytest.approx(50 / 60)
+    ignore = _box((10, 10), 0, 5, 10, 6)
+    assert iou(pred, gt, ignore) == 1.0
+    assert iou(np.zeros_like(gt), np.zeros_like(gt)) == 1.0
+
+
+def test_noc_and_summary_arithmetic() -> None:
+    assert noc([0.5, 0.86, 0.91], 0.85, 20) == 2
+    assert noc([0.5, 0.86, 0.91], 0.90, 20) == 3
+    assert noc([0.5, 0.6], 0.85, 20) == 20  # never reached: max clicks
+    assert noc([0.95], 0.90, 20) == 1
+    out = summarize([[0.5, 0.86, 0.91], [0.95], [0.1, 0.2]], 20)
+    assert out["mIoU@1"] == pytest.approx((0.5 + 0.95 + 0.1) / 3)
+    assert out["mIoU@3"] == pytest.approx((0.91 + 0.95 + 0.2) / 3)  # curves padded
+    assert out["mIoU@5"] == pytest.approx(out["mIoU@3"])
+    assert out["NoC@85"] == pytest.approx((2 + 1 + 20) / 3)
+    assert out["NoC@90"] == pytest.approx((3 + 1 + 20) / 3)
+
+
+def test_click_curve_with_hand_made_predictors() -> None:
+    gt = _box((50, 50), 10, 10, 40, 40)
+    obj = ClickObject(np.zeros((50, 50, 3), np.uint8), gt, np.zeros_like(gt), "box")
+    ious, _ = click_curve(lambda image, clicks, prev: gt.copy(), obj, 20)
+    assert ious == [1.0]  # no error left: the simulation stops
+    half = _box((50, 50), 10, 10, 40, 25)
+
+    def grows(image: np.ndarray, clicks: list, prev: np.ndarray | None) -> np.ndarray:
+        return half if len(clicks) == 1 else gt.copy()
+
+    ious, _ = click_curve(grows, obj, 20)
+    assert ious == [pytest.approx(0.5), 1.0]
+
+
+def test_check_clicks_errors() -> None:
+    with pytest.raises(ValueError, match="no clicks"):
+        check_clicks([], (10, 10))
+    with pytest.raises(ValueError, match="outside"):
+        check_clicks([(10, 3, True)], (10, 10, 3))
+    with pytest.raises(ValueError, match="outside"):
+        check_clicks([(float("nan"), 3, True)], (10, 10))
+    with pytest.raises(ValueError, match="not"):
+        check_clicks([(1, 2)], (10, 10))
+    assert check_clicks([(9.5, 0, 1)], (10, 10)) == [(9.5, 0.0, True)]
+
+
+def test_disk_maps() -> None:
+    maps = disk_maps([(10, 5, True), (2, 2, False)], (20, 30), 3)
+    assert maps.shape == (2, 20, 30) and maps[0, 5, 10] == 1 and maps[1, 2, 2] == 1
+    assert maps[0, 5, 14] == 0 and maps[0].sum() == pytest.approx(29)  # disk of radius 3
+
+
+def test_monotonic_rule() -> None:
+    prev = _box((20, 20), 5, 5, 15, 15)
+    grown = _box((20, 20), 0, 0, 20, 20)
+    shrunk = _box((20, 20), 5, 5, 15, 10)
+    assert (constrain(prev, grown, False) == prev).all()  # negative never adds
+    assert (constrain(prev, shrunk, False) == shrunk).all()
+    assert (constrain(prev, shrunk, True) == prev).all()  # positive never removes
+    assert (constrain(None, shrunk, True) == shrunk).all()
+
+
+def test_eval_mask_reading(tmp_path) -> None:
+    grey = np.zeros((8, 8), np.uint8)
+    grey[2:5, 2:5] = 255
+    grey[0, :] = 128
+    Image.fromarray(grey).save(tmp_path / "g.png")
+    ((gt, ignore),) = read_eval_mask(tmp_path / "g.png")
+    assert gt.sum() == 9 and ignore.sum() == 8
+    pal = Image.fromarray(np.array([[0, 1], [2, 255]], np.uint8), mode="P")
+    pal.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [255] * 759)
+    pal.save(tmp_path / "p.png")
+    objects = read_eval_mask(tmp_path / "p.png")
+    assert len(objects) == 2 and objects[1][0][1, 0] and objects[0][1][1, 1]
