@@ -12,8 +12,10 @@ INTRO = (
 
 ANNOTATE = (
     "Click on the object to add a **positive** point, or switch to *remove* and click where the "
-    "mask spilled over. Each click re-runs a classic colour-based cut-out (GrabCut) so the mask "
-    "appears at once. You can annotate any frame: a correction on frame *k* takes over from "
+    "mask spilled over. A small learned click model (trained on still images with object masks) "
+    "turns the clicks and the current mask into a new mask; a remove-click only ever takes "
+    "pixels away and an add-click only adds them (*classic* uses GrabCut, a colour-based "
+    "cut-out, instead). You can annotate any frame: a correction on frame *k* takes over from "
     "there when you propagate again, and frames before *k* keep their result."
 )
 
