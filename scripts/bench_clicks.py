@@ -17,42 +17,16 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from demo.clicks import mask_from_clicks  # noqa: E402
+from srnet.interactive.clicks import iou, next_click  # noqa: E402 - the NoC protocol
 
 log = logging.getLogger("bench_clicks")
 HELD_OUT = "bear,car-turn,flamingo,lucia,paragliding,stroller"
-
-
-def iou(pred: np.ndarray, gt: np.ndarray) -> float:
-    """Intersection over union of two bool masks (1.0 when both are empty)."""
-    union = np.logical_or(pred, gt).sum()
-    return float(np.logical_and(pred, gt).sum() / union) if union else 1.0
-
-
-def next_click(pred: np.ndarray, gt: np.ndarray) -> tuple[int, int, bool] | None:
-    """The NoC click: centre (farthest-from-boundary point) of the largest error region."""
-    best = None
-    for positive, error in ((True, gt & ~pred), (False, pred & ~gt)):
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(error.astype(np.uint8), 8)
-        if count < 2:
-            continue
-        biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        area = int(stats[biggest, cv2.CC_STAT_AREA])
-        if best is None or area > best[0]:
-            best = (area, labels == biggest, positive)
-    if best is None:
-        return None
-    padded = np.pad(best[1], 1).astype(np.uint8)  # image border counts as boundary
-    dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-    return int(x), int(y), best[2]
-
 
 def click_miou(dataset_root: str | Path, seqs: list[str], n_clicks: int,
                use_prior: bool = False) -> list[list[float]]:
