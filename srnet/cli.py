@@ -85,6 +85,16 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
                              "AVX512-BF16 (default: fp32)")
 
 
+def missing_cuda(args: argparse.Namespace, command: str) -> int | None:
+    """Exit code 2 with one line when `--device cuda` is asked for on a machine without CUDA."""
+    import torch
+
+    if getattr(args, "device", None) == "cuda" and not torch.cuda.is_available():
+        return fail("--device", "cuda was requested but this machine has no CUDA device; use "
+                                "--device cpu (or leave --device out)", command)
+    return None
+
+
 def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
                     need_weights: bool = True) -> Predictor:
     """The checkpoint given, else the bundled one; random weights only when explicitly allowed."""
@@ -108,6 +118,8 @@ def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
 def run_segment(args: argparse.Namespace) -> int:
     """Frames stream from disk through the predictor to PNGs and the overlay mp4: memory stays
     flat however long the clip (the memory bank is capped too)."""
+    if (code := missing_cuda(args, "segment")) is not None:
+        return code
     try:
         predictor = build_predictor(args, InferenceConfig(short_side=args.size or 480,
                                                           cpu_bf16=args.cpu_bf16))
@@ -197,6 +209,8 @@ def run_bench(args: argparse.Namespace) -> int:
     from srnet.bench import reference_lines, run_benchmark
 
     height, width = args.size
+    if (code := missing_cuda(args, "bench")) is not None:
+        return code
     try:
         predictor = build_predictor(args, InferenceConfig(short_side=min(height, width),
                                                           cpu_bf16=args.cpu_bf16),

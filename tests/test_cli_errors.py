@@ -150,3 +150,13 @@ def test_a_non_checkpoint_exits_2_without_a_traceback_as_a_real_process(tmp_path
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "argument --checkpoint: expected an SRNet checkpoint" in result.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize("command", ["bench", "segment"])
+def test_cuda_requested_without_a_gpu_is_one_line(command, files, capsys):
+    argv = ["bench"] if command == "bench" else _segment(files)
+    code, err = _run([*argv, "--device", "cuda"], capsys)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, err
+    assert "argument --device: cuda was requested" in lines[0]
