@@ -25,19 +25,29 @@ class CheckpointError(ValueError):
     """The checkpoint file is missing, unreadable or does not fit the model."""
 
 
-def save_checkpoint(path: str | Path, model: SRNet, meta: dict[str, Any] | None = None,
-                    half: bool = True) -> Path:
-    """Write config + weights (fp16 storage for floating tensors when `half`)."""
-    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu()
-             for k, v in model.state_dict().items()}
-    payload = {"format_version": FORMAT_VERSION, "model_config": model.cfg.to_dict(),
-               "state_dict": state, "meta": meta or {}}
+def storage_state(model: torch.nn.Module, half: bool = True) -> dict[str, torch.Tensor]:
+    """The model's state dict on the CPU, floating tensors in fp16 when `half` (storage form)."""
+    return {k: (v.half() if half and v.is_floating_point() else v).detach().cpu()
+            for k, v in model.state_dict().items()}
+
+
+def save_atomic(payload: dict[str, Any], path: str | Path) -> Path:
+    """torch.save to a temporary file, then rename: a crash mid-save never leaves a truncated
+    checkpoint."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(payload, tmp)
-    tmp.replace(path)  # atomic: a crash mid-save never leaves a truncated checkpoint
+    tmp.replace(path)
     return path
+
+
+def save_checkpoint(path: str | Path, model: SRNet, meta: dict[str, Any] | None = None,
+                    half: bool = True) -> Path:
+    """Write config + weights (fp16 storage for floating tensors when `half`)."""
+    payload = {"format_version": FORMAT_VERSION, "model_config": model.cfg.to_dict(),
+               "state_dict": storage_state(model, half), "meta": meta or {}}
+    return save_atomic(payload, path)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -79,20 +79,21 @@ def frame_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def existing_file(text: str) -> Path:
+def _existing(text: str, is_kind: str, noun: str, other: str) -> Path:
+    """`text` as a Path when `Path.<is_kind>()` holds, else an argparse error naming what it is."""
     path = Path(text)
-    if not path.is_file():
-        what = "a folder" if path.is_dir() else "missing"
-        raise argparse.ArgumentTypeError(f"expected an existing file, {text!r} is {what}")
+    if not getattr(path, is_kind)():
+        what = other if path.exists() else "missing"
+        raise argparse.ArgumentTypeError(f"expected an existing {noun}, {text!r} is {what}")
     return path
+
+
+def existing_file(text: str) -> Path:
+    return _existing(text, "is_file", "file", "a folder")
 
 
 def existing_dir(text: str) -> Path:
-    path = Path(text)
-    if not path.is_dir():
-        what = "a file" if path.exists() else "missing"
-        raise argparse.ArgumentTypeError(f"expected an existing folder, {text!r} is {what}")
-    return path
+    return _existing(text, "is_dir", "folder", "a file")
 
 
 def output_dir(text: str) -> Path:

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from srnet.checkpoint import CheckpointError
+from srnet.checkpoint import CheckpointError, save_atomic, storage_state
 from srnet.interactive.clicks import Click, check_clicks, disk_maps
 from srnet.interactive.data import resize_to_working
 from srnet.interactive.model import ClickConfig, ClickNet, drop_unused_trunk
@@ -39,16 +39,9 @@ def build_click_net(cfg: ClickConfig | None = None) -> ClickNet:
 def save_click_checkpoint(path: str | Path, model: ClickNet, meta: dict[str, Any] | None = None
                           ) -> Path:
     """Write config + fp16 weights atomically."""
-    state = {k: (v.half() if v.is_floating_point() else v).detach().cpu()
-             for k, v in model.state_dict().items()}
     payload = {"format_version": FORMAT_VERSION, "kind": KIND, "click_config": model.cfg.to_dict(),
-               "state_dict": state, "meta": meta or {}}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)  # a crash mid-save never leaves a truncated file
-    return path
+               "state_dict": storage_state(model), "meta": meta or {}}
+    return save_atomic(payload, path)
 
 
 def load_click_checkpoint(path: str | Path) -> tuple[ClickNet, dict[str, Any]]:

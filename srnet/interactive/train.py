@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from srnet.checkpoint import save_atomic
 from srnet.interactive.clicks import Click, disk_maps, next_click
 from srnet.interactive.data import ClickObject, augment, davis_frames, load_objects, split_objects
 from srnet.interactive.evaluate import evaluate_objects
@@ -233,9 +234,8 @@ def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObje
             log_file.flush()
             losses = []
         if step % cfg.save_every == 0 or step == cfg.steps:
-            torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "step": step,
-                        "elapsed": time.time() - start}, out / "last.pt.tmp")
-            (out / "last.pt.tmp").replace(out / "last.pt")
+            save_atomic({"model": model.state_dict(), "optim": optim.state_dict(), "step": step,
+                         "elapsed": time.time() - start}, out / "last.pt")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             _validate(model, val, cfg, out, step, time.time() - start, log_file)
     bar.close()

@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from srnet.checkpoint import save_atomic
+
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
 
@@ -58,11 +60,7 @@ def save_train_state(path: Path, *, model: nn.Module, optimizer: torch.optim.Opt
         "ranks": rank_states,
         "meta": meta,
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    save_atomic(payload, path)
 
 
 def load_train_state(path: Path) -> dict[str, Any]:
