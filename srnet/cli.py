@@ -24,6 +24,7 @@ from srnet import (
 from srnet.cli_args import (
     bounded_int,
     checkpoint_file,
+    device_name,
     existing_dir,
     existing_file,
     fail,
@@ -76,23 +77,13 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
                         help="SRNet checkpoint (default: the bundled assets/srnet_lite.pt)")
     parser.add_argument("--config", choices=["lite", "paper", "tiny"], default=None,
                         help="architecture; must match the checkpoint's when both are given")
-    parser.add_argument("--device", choices=["cpu", "cuda"], default=None,
+    parser.add_argument("--device", type=device_name, default=None, metavar="{cpu,cuda}",
                         help="default: cuda when available, else cpu")
     parser.add_argument("--allow-untrained", action="store_true",
                         help="run with random weights when no checkpoint exists (output is noise)")
     parser.add_argument("--cpu-bf16", action="store_true",
                         help="bf16 autocast on the CPU: ~1.5x faster on CPUs with AMX / "
                              "AVX512-BF16 (default: fp32)")
-
-
-def missing_cuda(args: argparse.Namespace, command: str) -> int | None:
-    """Exit code 2 with one line when `--device cuda` is asked for on a machine without CUDA."""
-    import torch
-
-    if getattr(args, "device", None) == "cuda" and not torch.cuda.is_available():
-        return fail("--device", "cuda was requested but this machine has no CUDA device; use "
-                                "--device cpu (or leave --device out)", command)
-    return None
 
 
 def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
@@ -118,8 +109,6 @@ def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
 def run_segment(args: argparse.Namespace) -> int:
     """Frames stream from disk through the predictor to PNGs and the overlay mp4: memory stays
     flat however long the clip (the memory bank is capped too)."""
-    if (code := missing_cuda(args, "segment")) is not None:
-        return code
     try:
         predictor = build_predictor(args, InferenceConfig(short_side=args.size or 480,
                                                           cpu_bf16=args.cpu_bf16))
@@ -209,8 +198,6 @@ def run_bench(args: argparse.Namespace) -> int:
     from srnet.bench import reference_lines, run_benchmark
 
     height, width = args.size
-    if (code := missing_cuda(args, "bench")) is not None:
-        return code
     try:
         predictor = build_predictor(args, InferenceConfig(short_side=min(height, width),
                                                           cpu_bf16=args.cpu_bf16),

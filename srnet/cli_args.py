@@ -96,6 +96,19 @@ def existing_dir(text: str) -> Path:
     return _existing(text, "is_dir", "folder", "a file")
 
 
+def device_name(text: str) -> str:
+    """cpu or cuda; cuda only where torch sees a CUDA device (checked at parse time, so every
+    subcommand answers the same one line instead of failing later inside the engine)."""
+    if text not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"expected cpu or cuda, got {text!r}")
+    import torch
+
+    if text == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError("cuda was requested but this machine has no CUDA "
+                                         "device; use --device cpu (or leave --device out)")
+    return text
+
+
 def output_dir(text: str) -> Path:
     """A folder to write into: may not exist yet, but must not be a file."""
     path = Path(text)

@@ -153,9 +153,10 @@ def test_a_non_checkpoint_exits_2_without_a_traceback_as_a_real_process(tmp_path
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
-@pytest.mark.parametrize("command", ["bench", "segment"])
+@pytest.mark.parametrize("command", ["bench", "segment", "eval"])
 def test_cuda_requested_without_a_gpu_is_one_line(command, files, capsys):
-    argv = ["bench"] if command == "bench" else _segment(files)
+    argv = {"bench": ["bench"], "segment": _segment(files),
+            "eval": ["eval", "--davis", str(files["davis"])]}[command]
     code, err = _run([*argv, "--device", "cuda"], capsys)
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1, err

