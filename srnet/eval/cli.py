@@ -86,7 +86,6 @@ def _sequences(args: argparse.Namespace, dataset) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from srnet import InferenceConfig, load_predictor
     from srnet.data.davis import VOSDataset
     from srnet.eval.pasted import PastedPairs, pair_names
     from srnet.eval.vos_eval import (
@@ -113,15 +112,10 @@ def run(args: argparse.Namespace) -> int:
         if args.paste:
             dataset, seqs = PastedPairs(dataset), pair_names(seqs)
         runners = {m: BASELINES[m] for m in methods if m in BASELINES}
+        predictor = None
+        if "srnet" in methods or args.instances is not None:
+            predictor = _srnet_predictor(args)
         if "srnet" in methods:
-            predictor, meta = load_predictor(args.checkpoint, device=args.device,
-                                             config=InferenceConfig(short_side=args.size,
-                                                                    cpu_bf16=args.cpu_bf16))
-            if args.ablate:
-                from srnet.eval.ablation import ablated
-
-                predictor = ablated(predictor, args.ablate)
-                log.info("SRNet with %s switched off", args.ablate.upper())
             runners = {"srnet": srnet_method(predictor), **runners}
     except ArgumentValueError as exc:
         return fail(exc.argument, first_line(exc), "eval")
@@ -131,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         log.error("%s", first_line(exc))
         return 2
     if args.instances is not None:
-        return _run_instances(args, dataset, seqs)
+        return _run_instances(args, predictor, dataset, seqs)
     results = {}
     for name, runner in runners.items():
         out = None if args.out is None else args.out / name
@@ -145,25 +139,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_instances(args: argparse.Namespace, dataset, seqs: list[str]) -> int:
-    """`eval --instances DIR`: the multi-object benchmark of `srnet.eval.instances`."""
+def _srnet_predictor(args: argparse.Namespace):
+    """The checkpoint's Predictor at `--size`, with `--ablate`'s module switched off."""
     from srnet import InferenceConfig, load_predictor
-    from srnet.eval.instances import evaluate_instances, format_instances, instance_sequences
 
-    chosen = instance_sequences(args.instances, seqs)
-    if not chosen:
-        log.error("--instances: none of %s has two or more annotated objects", ", ".join(seqs))
-        return 2
-    try:
-        predictor, _ = load_predictor(args.checkpoint, device=args.device,
-                                      config=InferenceConfig(short_side=args.size,
-                                                             cpu_bf16=args.cpu_bf16))
-    except CheckpointError as exc:
-        return fail("--checkpoint", first_line(exc), "eval")
+    predictor, _ = load_predictor(args.checkpoint, device=args.device,
+                                  config=InferenceConfig(short_side=args.size,
+                                                         cpu_bf16=args.cpu_bf16))
     if args.ablate:
         from srnet.eval.ablation import ablated
 
         predictor = ablated(predictor, args.ablate)
+        log.info("SRNet with %s switched off", args.ablate.upper())
+    return predictor
+
+
+def _run_instances(args: argparse.Namespace, predictor, dataset, seqs: list[str]) -> int:
+    """`eval --instances DIR`: the multi-object benchmark of `srnet.eval.instances`."""
+    from srnet.eval.instances import evaluate_instances, format_instances, instance_sequences
+
+    if args.paste:
+        return fail("--instances", "runs on the real sequences; leave out --paste", "eval")
+    chosen = instance_sequences(args.instances, seqs)
+    if not chosen:
+        return fail("--instances", f"none of {', '.join(seqs)} has two or more annotated "
+                    "objects there", "eval")
     results = {seq: evaluate_instances(predictor, dataset, args.instances, seq) for seq in chosen}
     for line in format_instances(results):
         print(line)
