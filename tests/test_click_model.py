@@ -106,3 +106,7 @@ def test_zoom_box_follows_the_clicked_component(predictor: ClickPredictor) -> No
     image = _image(200, 300, seed=5)
     zoomed = predictor._zoomed(image, [(150, 100, True)], None, (80, 130, 120, 170))
     assert zoomed.shape == (200, 300) and not zoomed[:80].any() and not zoomed[:, 170:].any()
+    prev = np.zeros((200, 300), bool)
+    prev[150:190, 200:280] = True  # another piece of the object, outside the box
+    kept = predictor._zoomed(image, [(150, 100, False)], prev, (80, 130, 120, 170))
+    assert kept[150:190, 200:280].all()  # a click never changes what its box cannot see

@@ -159,7 +159,9 @@ class ClickPredictor:
         stem, work = self._stem_of(crop)
         local = [(x - left, y - top, p) for x, y, p in clicks]
         region = None if prev is None else prev[top:bottom, left:right]
-        mask = np.zeros(image.shape[:2], bool)
+        # outside the box the previous mask stands: a click never changes what it cannot see
+        # (another piece of an occluded object, say)
+        mask = np.zeros(image.shape[:2], bool) if prev is None else prev > 0
         mask[top:bottom, left:right] = self._logits(stem, work, crop.shape[:2], local, region) > 0
         return mask
 
