@@ -11,7 +11,6 @@ to *this* network, not what a network trained without it would do.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import logging
 import time
@@ -24,7 +23,8 @@ from demo import render
 from demo.handlers import NO_CLIP, DemoContext, progress_bar, warn
 from demo.handlers_propagate import run_pass
 from demo.state import DemoState
-from srnet import Predictor, SRNet
+from srnet import Predictor
+from srnet import ablated_predictor as srnet_ablated
 
 log = logging.getLogger(__name__)
 VARIANTS = {"fam": "FAM off", "ptm": "PTM off"}
@@ -33,16 +33,7 @@ VARIANTS = {"fam": "FAM off", "ptm": "PTM off"}
 def ablated_predictor(ctx: DemoContext, variant: str) -> Predictor:
     """The shared predictor's network with one module switched off (built once, cached)."""
     if variant not in ctx.derived:
-        cfg = ctx.predictor.model.cfg
-        module = getattr(cfg, variant)
-        model = SRNet(dataclasses.replace(cfg, **{variant: dataclasses.replace(
-            module, enabled=False)}))
-        result = model.load_state_dict(ctx.predictor.model.state_dict(), strict=False)
-        stray = [k for k in result.unexpected_keys if not k.startswith(f"{variant}.")]
-        if result.missing_keys or stray:
-            raise RuntimeError(f"ablated weights do not fit: missing {result.missing_keys[:3]}, "
-                               f"unexpected {stray[:3]}")
-        ctx.derived[variant] = Predictor(model, ctx.predictor.config, ctx.predictor.device)
+        ctx.derived[variant] = srnet_ablated(ctx.predictor, variant)
     return ctx.derived[variant]
 
 

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from demo import render
-from srnet import StepOutput
+from srnet import StepOutput, mask_iou
 
 HEIGHT = 240  # panel height in pixels (the page scales the whole image to its column)
 BOTH_RGB, LAYER_ONLY_RGB, FINAL_ONLY_RGB = (40, 190, 70), (255, 140, 0), (40, 110, 255)
@@ -36,11 +36,6 @@ def to_frame(values: np.ndarray, cell_size: tuple[float, float],
     if pad_y or pad_x:
         big = np.pad(big, [(0, pad_y), (0, pad_x)] + [(0, 0)] * (big.ndim - 2), mode="edge")
     return big[:height, :width]
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
 def _outline(image: np.ndarray, mask: np.ndarray, color=(255, 255, 255)) -> np.ndarray:
@@ -68,7 +63,7 @@ def ptm_views(frame: np.ndarray, out: StepOutput, k: int) -> tuple:
     final = out.mask == out.obj_ids[k]  # [H, W]
     layers = range(vis.aux_masks.shape[0])
     aux = [to_frame(vis.aux_masks[i, k], vis.cell_size, frame.shape) > 0.5 for i in layers]
-    ious = [_iou(a, final) for a in aux]
+    ious = [mask_iou(a, final) for a in aux]
     masks = render.side_by_side(
         [agreement(frame, a, final) for a in aux] + [render.overlay_mask(frame, final)],
         [f"layer {i + 1}: IoU {iou:.2f} with final" for i, iou in enumerate(ious)]
@@ -89,7 +84,7 @@ def ptm_views(frame: np.ndarray, out: StepOutput, k: int) -> tuple:
     assign = (render.side_by_side(assign_panels, assign_labels, height=HEIGHT)
               if assign_panels else None)
     attention = render.side_by_side(attn_panels, attn_labels, height=HEIGHT)
-    steps = ", ".join(f"{_iou(aux[i], aux[i + 1]):.2f}" for i in range(len(aux) - 1))
+    steps = ", ".join(f"{mask_iou(aux[i], aux[i + 1]):.2f}" for i in range(len(aux) - 1))
     text = (f"PTM layers against the final mask: IoU {', '.join(f'{v:.2f}' for v in ious)}; "
             f"consecutive layers agree at IoU {steps}.")
     return masks, assign, attention, text
