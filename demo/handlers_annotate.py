@@ -85,19 +85,13 @@ def on_click(state: DemoState | None, mode: str, evt: gr.SelectData,
                                    f"{frame.shape[0]} frame; click on the image."))
     key = (state.frame_idx, state.selected)
     prior = _current_object_mask(state, *key)
-    history = _click_history(state).setdefault(key, [])
+    history = state.click_history.setdefault(key, [])
     if len(history) != len(state.clicks.get(key, [])):
         history.clear()  # the clicks were changed elsewhere (paint): older undos replay
     history.append(state.obj_masks.get(key))  # the exact annotation before this click
     state.clicks.setdefault(key, []).append((float(index[0]), float(index[1]),
                                              not str(mode).lower().startswith("remove")))
     return _remask(state, prior, method)
-
-
-def _click_history(state: DemoState) -> dict[tuple[int, int], list[np.ndarray | None]]:
-    """(frame, object) → the annotation before each click (None = none), for an exact undo.
-    Kept on the state object itself so it lives and dies with the tab's session."""
-    return vars(state).setdefault("click_history", {})
 
 
 def _remask(state: DemoState, prior: np.ndarray | None, method: str = clicks.LEARNED) -> tuple:
@@ -125,7 +119,7 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     if not state.clicks.get(key):
         return _result(state, warn("No click to undo on this frame for this object."))
     state.clicks[key].pop()
-    history = _click_history(state).get(key, [])
+    history = state.click_history.get(key, [])
     if len(history) == len(state.clicks[key]) + 1:
         state.set_object_mask(*key, history.pop())
         return _result(state, f"Last click removed; {len(state.clicks[key])} click(s) left "
@@ -143,7 +137,7 @@ def clear_clicks(state: DemoState | None) -> tuple:
         return _result(None, "")
     key = (state.frame_idx, state.selected)
     state.clicks.pop(key, None)
-    _click_history(state).pop(key, None)
+    state.click_history.pop(key, None)
     state.set_object_mask(*key, None)
     return _result(state, f"Cleared the annotation of {state.names.get(state.selected, '?')} "
                           f"on frame {state.frame_idx}.")

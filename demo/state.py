@@ -39,6 +39,8 @@ class DemoState:
     selected: int = 1  # the object clicks and paint apply to
     frame_idx: int = 0  # the frame shown / annotated / inspected
     clicks: dict[tuple[int, int], list[Click]] = field(default_factory=dict)  # (frame, obj)
+    # (frame, obj) → the annotation before each click (None = none): undo restores it exactly
+    click_history: dict[tuple[int, int], list[np.ndarray | None]] = field(default_factory=dict)
     obj_masks: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # bool [H, W]
     masks: dict[int, np.ndarray] = field(default_factory=dict)  # frame → uint8 [H, W] ids
     confidence: dict[int, float] = field(default_factory=dict)
@@ -144,3 +146,4 @@ def cleanup_state(state: DemoState | None) -> None:
     state.session = None  # type: ignore[assignment]  # the state is dead from here on
     state.obj_masks.clear()
     state.clicks.clear()
+    state.click_history.clear()
