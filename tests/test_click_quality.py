@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from srnet import load_click_model
-from srnet.interactive.data import load_objects, split_objects
+from srnet.data.static_masks import list_static_samples, static_split
+from srnet.interactive.data import load_objects
 from srnet.interactive.evaluate import evaluate_objects
 from srnet.interactive.train import val_subset
 
@@ -24,7 +25,7 @@ MARGIN = 0.05
 
 
 def _objects() -> list:
-    _, val = split_objects(SHARED / "static-masks", SHARED / "davis2016-train", None)
+    _, val = static_split(list_static_samples(SHARED / "static-masks", SHARED / "davis2016-train"))
     return val_subset(load_objects(val[::8], None), 8)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from srnet.data.davis import DEFAULT_HOLDOUT
-from srnet.data.static_masks import StaticSample, list_static_samples, static_split
+from srnet.data.static_masks import StaticSample
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +81,6 @@ def davis_frames(davis_root: Path, every: int, short_side: int | None,
             objects.append(ClickObject(image, mask.astype(bool), np.zeros_like(mask, bool),
                                        f"davis2016/{seq_dir.name}/{mask_path.stem}"))
     return objects
-
-
-def split_objects(static_root: Path, davis_root: Path | None, short_side: int | None
-                  ) -> tuple[list[StaticSample], list[StaticSample]]:
-    """The project's fixed static-masks (train, val) split."""
-    return static_split(list_static_samples(static_root, davis_root))
 
 
 def load_objects(samples: Sequence[StaticSample], short_side: int | None) -> list[ClickObject]:

@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from srnet.checkpoint import save_atomic
+from srnet.data.static_masks import list_static_samples, static_split
 from srnet.interactive.clicks import Click, disk_maps, next_click
-from srnet.interactive.data import ClickObject, augment, davis_frames, load_objects, split_objects
+from srnet.interactive.data import ClickObject, augment, davis_frames, load_objects
 from srnet.interactive.evaluate import evaluate_objects
 from srnet.interactive.model import ClickConfig, ClickNet, head_parameters, trunk_parameters
 from srnet.interactive.predictor import ClickPredictor, build_click_net, save_click_checkpoint
@@ -170,7 +171,7 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     model_cfg = ClickConfig()
     davis_root = Path(cfg.davis_root) if cfg.davis_root else None
-    train_samples, val_samples = split_objects(Path(cfg.static_root), davis_root, None)
+    train_samples, val_samples = static_split(list_static_samples(cfg.static_root, davis_root))
     objects = load_objects(train_samples, model_cfg.short_side)
     if davis_root is not None:
         objects += davis_frames(davis_root, cfg.davis_every, model_cfg.short_side)
