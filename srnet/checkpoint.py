@@ -50,15 +50,21 @@ def save_checkpoint(path: str | Path, model: SRNet, meta: dict[str, Any] | None 
     return save_atomic(payload, path)
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read and validate the raw payload."""
+def load_payload(path: str | Path, label: str = "checkpoint", hint: str = "") -> Any:
+    """`torch.load` (CPU, weights only) with a CheckpointError naming `label` when the file is
+    missing or unreadable; `hint` is added to the unreadable message."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
+        raise CheckpointError(f"{label} not found: {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for truncated or foreign files
-        raise CheckpointError(f"checkpoint {path} is corrupt or not an SRNet file: {exc}") from exc
+        raise CheckpointError(f"{label} {path} is corrupt{hint}: {exc}") from exc
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and validate the raw payload."""
+    payload = load_payload(path, hint=" or not an SRNet file")
     if not isinstance(payload, dict) or "model_config" not in payload:
         raise CheckpointError(f"{path} is not an SRNet checkpoint (no model_config)")
     if payload.get("format_version") != FORMAT_VERSION:

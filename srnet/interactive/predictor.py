@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from srnet.checkpoint import CheckpointError, save_atomic, storage_state
+from srnet.checkpoint import CheckpointError, load_payload, save_atomic, storage_state
 from srnet.interactive.clicks import Click, check_clicks, disk_maps
 from srnet.interactive.data import resize_to_working
 from srnet.interactive.model import ClickConfig, ClickNet, drop_unused_trunk
@@ -46,13 +46,7 @@ def save_click_checkpoint(path: str | Path, model: ClickNet, meta: dict[str, Any
 
 def load_click_checkpoint(path: str | Path) -> tuple[ClickNet, dict[str, Any]]:
     """Model (eval mode, CPU, fp32) and meta; CheckpointError on any mismatch."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"click checkpoint not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for truncated or foreign files
-        raise CheckpointError(f"click checkpoint {path} is corrupt: {exc}") from exc
+    payload = load_payload(path, "click checkpoint")
     if not isinstance(payload, dict) or payload.get("kind") != KIND:
         raise CheckpointError(f"{path} is not a click-model checkpoint")
     if payload.get("format_version") != FORMAT_VERSION:
