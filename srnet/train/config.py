@@ -43,6 +43,10 @@ class TrainConfig:
     cache_dir: str = "cache/features"
     cache_scales: tuple[int, ...] = (480, 384)  # cached short sides
     freeze_trunk: bool | None = None  # None: frozen for the Lite0 trunk, trained for ResNets
+    # Lite0 only: train the last N of the 11 trunk blocks (8-10 = the 112-channel stride-16 stage)
+    # at lr × trunk_lr_mult, BatchNorm statistics kept fixed; 0 = fully frozen (issue #9 item 3).
+    trunk_train_blocks: int = 0
+    trunk_lr_mult: float = 0.1
     flip_prob: float = 0.5
     paste_prob: float = 0.5  # cached path: paste another sequence's object (multi-object clips)
     affine_prob: float = 0.5  # cached path: per-frame affine warp of features and masks
@@ -85,6 +89,8 @@ class TrainConfig:
             raise ValueError("p_video and p_static_donor must lie in 0..1")
         if self.p_video < 1.0 and self.static_root is None:
             raise ValueError("p_video < 1 needs static_root (the static-masks folder)")
+        if not 0 <= self.trunk_train_blocks <= 11 or self.trunk_lr_mult <= 0:
+            raise ValueError("trunk_train_blocks must lie in 0..11 and trunk_lr_mult be > 0")
         if self.schedule not in ("cosine", "step"):
             raise ValueError("schedule must be 'cosine' or 'step'")
 

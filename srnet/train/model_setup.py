@@ -40,10 +40,31 @@ def build_model(cfg: TrainConfig, model_cfg: ModelConfig) -> tuple[SRNet, bool]:
     if frozen:
         for param in model.key_encoder.trunk.parameters():
             param.requires_grad_(False)
+        frozen = not _unfreeze_last_blocks(model, cfg.trunk_train_blocks, cfg.trunk_lr_mult)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("%s model: %.2fM trainable parameters, trunk %s", model_cfg.name, trainable / 1e6,
              "frozen" if frozen else "trained")
     return model, frozen
+
+
+def _unfreeze_last_blocks(model: SRNet, count: int, lr_mult: float) -> bool:
+    """Let the last `count` of the Lite0 blocks used to stride 16 train; True when any do."""
+    if count == 0:
+        return False
+    trunk = model.key_encoder.trunk
+    if not hasattr(trunk, "_blocks"):
+        raise ValueError("trunk_train_blocks applies to the EfficientNet-Lite0 trunk only")
+    for block in trunk._blocks[11 - count:11]:
+        for param in block.parameters():
+            param.requires_grad_(True)
+    log.info("training trunk blocks %d-10 at lr x %g (BatchNorm statistics fixed)", 11 - count,
+             lr_mult)
+    return True
+
+
+def is_trunk_param(name: str) -> bool:
+    """Parameters of the key encoder's ImageNet trunk (they get trunk_lr_mult)."""
+    return name.startswith("key_encoder.trunk.")
 
 
 def _load_imagenet(model: SRNet, cfg: TrainConfig) -> None:
@@ -65,7 +86,10 @@ def _load_imagenet(model: SRNet, cfg: TrainConfig) -> None:
 
 
 def set_train_mode(model: SRNet, frozen_trunk: bool) -> None:
-    """model.train(), but a frozen trunk stays in eval mode (its BatchNorm statistics fixed)."""
+    """model.train(), but a frozen trunk stays in eval mode (its BatchNorm statistics fixed).
+
+    The trainer also passes True for a partially trained Lite0 trunk (`trunk_train_blocks`):
+    batches of 4 crops would give noisy BatchNorm statistics, so only its weights move."""
     model.train()
     if frozen_trunk:
         model.key_encoder.trunk.eval()
@@ -74,12 +98,15 @@ def set_train_mode(model: SRNet, frozen_trunk: bool) -> None:
 def build_optimizer(cfg: TrainConfig, model: nn.Module
                     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW over trainable parameters; no weight decay on biases, norms and 1-d tokens."""
-    decay, no_decay = [], []
+    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
     for name, param in model.named_parameters():
         if param.requires_grad:
-            (no_decay if param.ndim < 2 or "token" in name else decay).append(param)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
+            key = (param.ndim < 2 or "token" in name, cfg.trunk_train_blocks > 0
+                   and is_trunk_param(name))
+            groups.setdefault(key, []).append(param)
+    groups = [{"params": params, "weight_decay": 0.0 if no_decay else cfg.weight_decay,
+               "lr": cfg.lr * (cfg.trunk_lr_mult if trunk else 1.0)}
+              for (no_decay, trunk), params in sorted(groups.items())]
     optimizer = torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.999))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(cfg, s))
     return optimizer, scheduler

@@ -166,7 +166,7 @@ class _LoopContext:
         if state.step >= cfg.steps:
             log.info("%s already finished %d steps; nothing to do", self.out_dir, state.step)
             return
-        set_train_mode(self.model, self.frozen)
+        set_train_mode(self.model, self.frozen or self.cfg.trunk_train_blocks > 0)
         window: list[dict[str, float]] = []
         tick = time.perf_counter()
         since_tick = 0
@@ -247,7 +247,7 @@ class _LoopContext:
                     save_checkpoint(self.out_dir / "best.pt", self.model,
                                     {**self._meta(state), **score.as_dict()})
         ddp.barrier(self.info)
-        set_train_mode(self.model, self.frozen)
+        set_train_mode(self.model, self.frozen or self.cfg.trunk_train_blocks > 0)
 
     def save_state(self, state: TrainState) -> None:
         state.extra["wall_s"] = self.wall_s()

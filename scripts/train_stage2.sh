@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Session-5 continuation of the shipped lite checkpoint (issue #9, items 2-3): the stage-0 mix
+# (half DAVIS-2016 training videos, half static pseudo clips from the train split of
+# ../shared/data/static-masks, pasted second objects) for 1,500 more steps, in two arms that
+# differ only in the trunk: ARM=frozen (Lite0 trunk frozen, as before) and ARM=trunk3 (the last
+# three trunk blocks, the 112-channel stride-16 stage, trained at lr x 0.1, BatchNorm fixed).
+#
+# Rule, fixed before the runs: each arm's LAST weights (final.pt) are scored on the static
+# validation split (`python -m srnet eval --static-val ../shared/data/static-masks`: pseudo
+# clips of the held-out COCO/BSDS/horse objects, never trained on, no DAVIS sequence in it).
+# The arm with the higher static-val J&F is shipped if it beats the current
+# assets/srnet_lite.pt on that same score; otherwise the current checkpoint stays. The DAVIS
+# holdout is reported only, never used to choose. Resumable: re-running continues from last.pt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ARM=${ARM:-trunk3}
+DATA=${DATA:-../shared/data/davis2016-train}
+STATIC=${STATIC:-../shared/data/static-masks}
+INIT=${INIT:-assets/srnet_lite.pt}
+case "$ARM" in
+  frozen) BLOCKS=0 ;;
+  trunk3) BLOCKS=3 ;;
+  *) echo "ARM must be frozen or trunk3" >&2; exit 2 ;;
+esac
+OUT=${OUT:-runs/stage2-$ARM}
+exec python3 -m srnet train --config lite --data "$DATA" --static "$STATIC" --out "$OUT" \
+    --init "$INIT" --steps 1500 --batch-size 4 --crop 256 --lr 5e-5 \
+    --eval-every 500 --eval-size 240 --eval-frames 30 --ckpt-every 50 --log-every 10 \
+    --threads 1 --no-progress --set warmup_steps=50 --set data_threads=1 \
+    --set trunk_train_blocks=$BLOCKS "$@"
