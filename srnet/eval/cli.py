@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = one_line_errors(subparsers.add_parser(
         "eval", help="DAVIS-protocol J&F of SRNet and baselines"))
-    parser.add_argument("--davis", type=davis_root, required=True,
-                        help="DAVIS-layout root (JPEGImages/, Annotations/, ImageSets/)")
+    parser.add_argument("--davis", type=davis_root, default=None,
+                        help="DAVIS-layout root (JPEGImages/, Annotations/, ImageSets/); "
+                             "required unless --static-val")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--split", default="holdout",
                        help="ImageSets split name (e.g. val), or 'holdout' = the project's "
@@ -56,6 +57,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="multi-object benchmark instead: DAVIS-345 instance masks "
                              "(static-masks/davis345-train) of the selected sequences, SRNet "
                              "only (srnet.eval.instances)")
+    parser.add_argument("--static-val", type=existing_dir, default=None, metavar="DIR",
+                        help="checkpoint-selection set instead of DAVIS: pseudo clips of the "
+                             "held-out COCO/BSDS/horse images of this static-masks folder "
+                             "(srnet.eval.static_val)")
     parser.add_argument("--ablate", choices=["fam", "ptm"], default=None,
                         help="evaluate SRNet with this module switched off (same trained "
                              "weights; see srnet.eval.ablation)")
@@ -88,19 +93,18 @@ def _sequences(args: argparse.Namespace, dataset) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from srnet.data.davis import VOSDataset
     from srnet.eval.pasted import PastedPairs, pair_names
-    from srnet.eval.vos_eval import (
-        BASELINES,
-        evaluate_method,
-        format_table,
-        mean_scores,
-        srnet_method,
-    )
+    from srnet.eval.vos_eval import BASELINES, srnet_method
 
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     unknown = set(methods) - {"srnet", *BASELINES}
     if unknown or not methods:
         return fail("--method", "expected a comma-separated subset of srnet,copy,flow, got "
                     f"{args.method!r}", "eval")
+    if args.static_val is not None:
+        return _run_static_val(args, methods)
+    if args.davis is None:
+        return fail("--davis", "required (a DAVIS-layout root) unless --static-val is given",
+                    "eval")
     images: Path = args.davis / "JPEGImages"
     if not (images / args.resolution).is_dir():
         found = sorted(p.name for p in images.iterdir() if p.is_dir())
@@ -126,6 +130,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.instances is not None:
         return _run_instances(args, predictor, dataset, seqs)
+    return _score(args, runners, dataset, seqs)
+
+
+def _score(args: argparse.Namespace, runners: dict, dataset, seqs: list[str]) -> int:
+    """Run every method over `seqs`, print the table, then FPS and J&F of the first method."""
+    from srnet.eval.vos_eval import evaluate_method, format_table, mean_scores
+
     results = {}
     for name, runner in runners.items():
         out = None if args.out is None else args.out / name
@@ -137,6 +148,26 @@ def run(args: argparse.Namespace) -> int:
     print(f"FPS {fps:.2f}")
     print(f"J&F {100 * jf:.1f} J {100 * j:.1f} F {100 * f:.1f}")
     return 0
+
+
+def _run_static_val(args: argparse.Namespace, methods: list[str]) -> int:
+    """`eval --static-val DIR`: the held-out still images as pseudo clips (selection set)."""
+    from srnet.eval.static_val import StaticValClips
+    from srnet.eval.vos_eval import BASELINES, srnet_method
+
+    if args.paste or args.instances is not None or args.seqs:
+        return fail("--static-val", "is its own set; leave out --paste, --instances, --seqs",
+                    "eval")
+    try:
+        dataset = StaticValClips(args.static_val)
+        runners = {m: BASELINES[m] for m in methods if m in BASELINES}
+        if "srnet" in methods:
+            runners = {"srnet": srnet_method(_srnet_predictor(args)), **runners}
+    except CheckpointError as exc:
+        return fail("--checkpoint", first_line(exc), "eval")
+    except (OSError, ValueError) as exc:
+        return fail("--static-val", first_line(exc), "eval")
+    return _score(args, runners, dataset, dataset.sequences)
 
 
 def _srnet_predictor(args: argparse.Namespace):
