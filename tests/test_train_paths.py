@@ -122,3 +122,32 @@ def test_eval_split_selects_its_sequences(tmp_path, capsys, split, expected):
     assert rows == expected
     assert sorted(p.name for p in (tmp_path / "pred" / "copy").iterdir()) == expected
     assert lines[-1].startswith("J&F ") and np.isfinite(float(lines[-1].split()[1]))
+
+
+def test_trunk_train_blocks_trains_only_the_last_lite0_blocks():
+    """Issue #9 item 3: the last N trunk blocks learn at lr × trunk_lr_mult, the rest stay
+    frozen, the feature cache is refused (features change), and BatchNorm keeps its statistics."""
+    from srnet.train.config import TrainConfig
+    from srnet.train.data import can_use_cache
+    from srnet.train.model_setup import build_model, build_optimizer, set_train_mode
+
+    cfg = TrainConfig(trunk_train_blocks=3, trunk_lr_mult=0.1, lr=1e-4)
+    model, frozen = build_model(cfg, ModelConfig.lite())
+    blocks = model.key_encoder.trunk._blocks
+    assert all(p.requires_grad for b in blocks[8:11] for p in b.parameters())
+    assert not any(p.requires_grad for b in blocks[:8] for p in b.parameters())
+    assert not any(p.requires_grad for b in blocks[11:] for p in b.parameters())
+    assert not frozen and not can_use_cache(model, frozen)
+    optimizer, _ = build_optimizer(cfg, model)
+    trunk_ids = {id(p) for b in blocks[8:11] for p in b.parameters()}
+    for group in optimizer.param_groups:
+        in_trunk = {id(p) in trunk_ids for p in group["params"]}
+        assert len(in_trunk) == 1  # a group is all trunk or all head
+        assert group["initial_lr"] == pytest.approx(1e-5 if in_trunk.pop() else 1e-4)
+    set_train_mode(model, frozen or cfg.trunk_train_blocks > 0)
+    assert not model.key_encoder.trunk.training and model.decoder.training
+
+    _, fully_frozen = build_model(TrainConfig(), ModelConfig.lite())
+    assert fully_frozen
+    with pytest.raises(ValueError, match="trunk_train_blocks"):
+        TrainConfig(trunk_train_blocks=12)
