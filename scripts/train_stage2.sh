@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Session-5 continuation of the shipped lite checkpoint (issue #9, items 2-3): the stage-0 mix
 # (half DAVIS-2016 training videos, half static pseudo clips from the train split of
-# ../shared/data/static-masks, pasted second objects) for 1,500 more steps, in two arms that
+# ../shared/data/static-masks, pasted second objects) for 1,000 more steps (planned 1,500; cut at steps 301 and 272 from the measured throughput on the shared machine, before any score was logged), in two arms that
 # differ only in the trunk: ARM=frozen (Lite0 trunk frozen, as before) and ARM=trunk3 (the last
 # three trunk blocks, the 112-channel stride-16 stage, trained at lr x 0.1, BatchNorm fixed).
 #
@@ -24,7 +24,7 @@ case "$ARM" in
 esac
 OUT=${OUT:-runs/stage2-$ARM}
 exec python3 -m srnet train --config lite --data "$DATA" --static "$STATIC" --out "$OUT" \
-    --init "$INIT" --steps 1500 --batch-size 4 --crop 256 --lr 5e-5 \
+    --init "$INIT" --steps 1000 --batch-size 4 --crop 256 --lr 5e-5 \
     --eval-every 500 --eval-size 240 --eval-frames 30 --ckpt-every 50 --log-every 10 \
     --threads 1 --no-progress --set warmup_steps=50 --set data_threads=1 \
     --set trunk_train_blocks=$BLOCKS "$@"
