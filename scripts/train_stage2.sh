@@ -4,7 +4,8 @@
 # ../shared/data/static-masks, pasted second objects) for 1,000 more steps (planned 1,500; cut
 # at steps 301 and 272 from the measured throughput on the shared machine, before any score was
 # logged), in two arms that differ only in the trunk: ARM=frozen (Lite0 trunk frozen, as
-# before) and ARM=trunk3 (the last three trunk blocks, the 112-channel stride-16 stage, trained at lr x 0.1, BatchNorm fixed).
+# before) and ARM=trunk3 (the last three trunk blocks, the 112-channel stride-16 stage, trained
+# at lr x 0.1, BatchNorm fixed).
 #
 # Rule, fixed before the runs: each arm's LAST weights (final.pt) are scored on the static
 # validation split (`python -m srnet eval --static-val ../shared/data/static-masks`: pseudo
