@@ -36,6 +36,7 @@ with contextlib.suppress(ImportError):  # on a Space: before torch is used, as s
 log = logging.getLogger(__name__)
 FAKE_ENV = "SRNET_FAKE_ZEROGPU"
 CLOSE_TIMEOUT_S = 10.0
+forked_calls = 0  # calls the stand-in has forked in this process (tests check it is used)
 
 
 class ZeroGPUError(RuntimeError):
@@ -142,6 +143,8 @@ class _Call:
                                f"{seconds!r}")
         self.name, self.seconds, self.started = fn.__name__, float(seconds), time.monotonic()
         payload = dumps((args, kwargs), f"the arguments of {fn.__name__}")
+        global forked_calls
+        forked_calls += 1
         context = multiprocessing.get_context("fork")  # what spaces uses
         self.conn, child_conn = context.Pipe()
         self.process = context.Process(target=_child_main, daemon=True,

@@ -26,8 +26,9 @@ def _fake_zerogpu() -> Iterator[None]:
 
 def test_calls_are_forked_and_return_host_state(ctx: DemoContext, gpu: SimpleNamespace) -> None:
     assert zerogpu.mode() == "fake"
-    state = _load(ctx)
+    state, before = _load(ctx), zerogpu.forked_calls
     items = list(gpu.propagate(state, "forward", 0))
+    assert zerogpu.forked_calls == before + 1
     assert not state.masks and not state.session.has_memory  # the input is never changed
     last = items[-1][0]
     assert last is not state and sorted(last.masks) == list(range(8))
