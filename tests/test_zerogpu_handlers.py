@@ -5,6 +5,7 @@ caller's objects are never changed, and states come back in the compact host for
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -38,3 +39,13 @@ def test_calls_are_forked_and_return_host_state(ctx: DemoContext, gpu: SimpleNam
     assert last.frames.file.is_file()  # frames crossed as a file reference
     again = list(gpu.propagate(last, "forward", 0))[-1][0]  # memory restored in the child
     assert again.session.on_host and sorted(again.masks) == list(range(8))
+
+
+def test_closing_the_stream_ends_the_worker(ctx: DemoContext, gpu: SimpleNamespace) -> None:
+    """A cancelled event (Stop's `cancels`, a closed tab) closes the stream mid-pass: the
+    forked worker must end then, not linger."""
+    run = gpu.propagate(_load(ctx), "forward", 0)
+    first = next(run)
+    assert len(first[0].masks) == 1
+    run.close()
+    assert not multiprocessing.active_children()
