@@ -1,5 +1,9 @@
 """Entry point of the SRNet Gradio demo (the Space's app_file): settings → DemoConfig, the
-predictor loaded once under `gr.NO_RELOAD`, `demo` at module level, launch under __main__."""
+predictor loaded once under `gr.NO_RELOAD`, `demo` at module level, launch under __main__.
+
+On a ZeroGPU Space the model is loaded here at start with `.to("cuda")` (spaces allows that at
+module level) and the network handlers run inside `spaces.GPU`; `SRNET_FAKE_ZEROGPU=1` runs
+the same way on a CPU machine with a forked stand-in (demo/zerogpu.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from demo import DemoConfig, build_demo, measure_fps, torch_thread
+from demo import DemoConfig, build_demo, measure_fps, torch_thread, zerogpu
 from srnet import (
     DEFAULT_CHECKPOINT,
     CheckpointError,
@@ -49,8 +53,11 @@ def load() -> tuple[Predictor, DemoConfig]:
         predictor, meta = load_predictor(args.checkpoint, device=args.device, config=inference)
         note = f"Checkpoint {Path(args.checkpoint).name}: {meta.get('summary', 'no summary')}."
     size = DemoConfig().short_side(predictor.device.type)
+    # On ZeroGPU the GPU exists only inside @spaces.GPU calls: no start-up measurement there
+    # (the hint then comes from the first propagation).
+    fps = None if zerogpu.mode() == "spaces" else measure_fps(predictor, size)
     return predictor, DemoConfig(random_weights=args.random_weights, checkpoint_note=note,
-                                 fps_hint=measure_fps(predictor, size))
+                                 fps_hint=fps)
 
 
 def checkpoint_error(exc: CheckpointError) -> str:

@@ -27,6 +27,8 @@ class DemoConfig:
     examples_dir: Path = EXAMPLES_DIR  # <name>/clip.mp4 + <name>/first_mask.png
     state_ttl_s: int = 3600  # a tab's state (frames, memory, results) is dropped after this
     gpu_concurrency: int = 1  # GPU jobs run one at a time (one shared queue, id "gpu")
+    gpu_base_s: float = 20.0  # ZeroGPU reservation per call: start-up (worker, model move) …
+    gpu_frame_s: float = 0.25  # … plus this per frame processed (480p, internals returned)
     queue_size: int = 16  # waiting jobs beyond this are refused with a "busy" message
     temp_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "srnet-demo")
     visuals_keep: int = 60  # frames whose internals (StepVisuals) are kept per session

@@ -1,5 +1,6 @@
 """Shared handler glue: the DemoContext every handler receives, binding handlers to it for
-Gradio, the optional `spaces.GPU` decorator, user messages and the annotated-frame view.
+Gradio, GPU handlers (`gpu_handler`: torch thread, ZeroGPU or its stand-in, see
+demo/zerogpu.py), user messages and the annotated-frame view.
 
 Event callbacks live in `handlers_*.py` by task (load, annotate, propagate, inspect, ablation,
 export, api); they are plain functions of (context, UI values, DemoState) so tests call them
@@ -8,6 +9,7 @@ directly. No component construction here (that is `ui.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -18,24 +20,12 @@ from dataclasses import dataclass, field
 import gradio as gr
 import numpy as np
 
-from demo import render
+from demo import render, zerogpu
 from demo.config import DemoConfig
 from demo.state import DemoState
-from demo.torch_thread import on_torch_thread
-from srnet import Predictor
+from srnet import InferenceSession, Predictor
 
 log = logging.getLogger(__name__)
-
-try:  # Hugging Face Spaces: GPU work runs inside @spaces.GPU (a no-op off ZeroGPU)
-    import spaces
-
-    def gpu(fn: Callable) -> Callable:
-        """Network work: on the one torch thread, inside @spaces.GPU."""
-        return on_torch_thread(spaces.GPU(duration=120)(fn))
-except ImportError:
-    def gpu(fn: Callable) -> Callable:
-        """Network work: on the one torch thread (see demo/torch_thread.py)."""
-        return on_torch_thread(fn)
 
 
 @dataclass(frozen=True)
@@ -88,6 +78,54 @@ def bind(fn: Callable, ctx: DemoContext) -> Callable:
     signature = inspect.signature(fn)
     wrapper.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
     return wrapper
+
+
+def gpu_handler(fn: Callable, ctx: DemoContext, seconds: Callable[..., float]) -> Callable:
+    """`fn(ctx, *args)` as a Gradio callback that runs the network: on the torch thread, or
+    inside `spaces.GPU` (or its stand-in) with `seconds(ctx, *args)` of GPU time reserved.
+    `ctx` is bound here, outside the GPU call, so it is inherited by the fork, never pickled.
+    A yielded or returned DemoState's `last_fps` updates the app's speed hint here, in the
+    server process (a forked worker's own `ctx` is a copy)."""
+    run = zerogpu.gpu(bind(fn, ctx), functools.partial(seconds, ctx))
+
+    def note_speed(result: object) -> object:
+        state = result[0] if isinstance(result, tuple) and result else result
+        if isinstance(state, DemoState) and state.last_fps:
+            ctx.speed.update(fps=state.last_fps, source="measured on the last propagation")
+        return result
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(run)
+        def stream(*args: object, **kwargs: object):
+            for item in run(*args, **kwargs):
+                yield note_speed(item)
+        return stream
+
+    @functools.wraps(run)
+    def call(*args: object, **kwargs: object):
+        return note_speed(run(*args, **kwargs))
+    return call
+
+
+def live_session(ctx: DemoContext, state: DemoState) -> InferenceSession:
+    """The tab's session with its memory on the predictor's device (from the compact host
+    form it is kept in between ZeroGPU calls); also set as `state.session`."""
+    state.session = state.session.to_device(ctx.predictor.device)
+    return state.session
+
+
+def shipped(state: DemoState, memo: dict | None = None) -> DemoState:
+    """The state to hand out of a GPU handler: itself normally; under ZeroGPU a shallow copy
+    whose session is in the compact host form (`memo`: per pass, so each yield converts only
+    the memory frames added since the last)."""
+    if not zerogpu.ships_host_state() or state.session is None:
+        return state
+    return dataclasses.replace(state, session=state.session.to_host(memo))
+
+
+def gpu_seconds(cfg: DemoConfig, frames: int) -> float:
+    """GPU time to reserve for propagating `frames` frames (ZeroGPU schedules by it)."""
+    return cfg.gpu_base_s + cfg.gpu_frame_s * max(frames, 1)
 
 
 def _plain(text: str) -> str:

@@ -20,7 +20,7 @@ import gradio as gr
 import numpy as np
 
 from demo import render
-from demo.handlers import NO_CLIP, DemoContext, progress_bar, warn
+from demo.handlers import NO_CLIP, DemoContext, gpu_seconds, progress_bar, shipped, warn
 from demo.handlers_propagate import run_pass
 from demo.state import DemoState
 from srnet import Predictor
@@ -89,20 +89,27 @@ def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, s
                                                              + f". {where}")
 
 
+def ablation_seconds(ctx: DemoContext, state: DemoState | None, frame_idx: float) -> float:
+    """GPU time to reserve for `run_ablation` (same arguments): each variant, every frame."""
+    return gpu_seconds(ctx.cfg, 0 if state is None else len(VARIANTS) * state.num_frames)
+
+
 def run_ablation(ctx: DemoContext, state: DemoState | None,
                  frame_idx: float) -> Iterator[tuple]:
     """Rerun the whole clip from the first annotated frame (forward, then backward) with each
-    ablated network; yields (state, comparison image, status)."""
+    ablated network; yields (state, comparison image, status). The tab's own session is not
+    used: it stays as it came (compact under ZeroGPU)."""
     if state is None:
         yield None, gr.skip(), warn(NO_CLIP)
         return
     annotated = state.annotated_frames()
     if not annotated or not state.masks:
-        yield state, gr.skip(), warn("Propagate the clip first: the ablation is compared with "
-                                     "your current result.")
+        yield shipped(state), gr.skip(), warn("Propagate the clip first: the ablation is "
+                                              "compared with your current result.")
         return
     annotations = {f: state.annotation(f) for f in annotated}
-    first, last, state.stop_requested = annotated[0], state.num_frames - 1, False
+    first, last = annotated[0], state.num_frames - 1
+    state.clear_stop()
     total, done, started = len(VARIANTS) * (state.num_frames + (first > 0)), 0, time.perf_counter()
     for variant, label in VARIANTS.items():
         predictor = ablated_predictor(ctx, variant)
@@ -114,9 +121,10 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
         for out in outputs:
             masks[out.frame_idx] = out.mask
             done += 1
-            yield state, gr.skip(), f"`{progress_bar(done, total)}` {label}: frame {out.frame_idx}"
-            if state.stop_requested:
+            yield (shipped(state), gr.skip(),
+                   f"`{progress_bar(done, total)}` {label}: frame {out.frame_idx}")
+            if state.stop_pending:
                 return
         state.ablation[variant] = masks
     image, text = compare_view(state, state.clamp_frame(frame_idx))
-    yield state, image, f"{text} ({time.perf_counter() - started:.1f} s)"
+    yield shipped(state), image, f"{text} ({time.perf_counter() - started:.1f} s)"

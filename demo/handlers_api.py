@@ -14,7 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from demo import export
-from demo.handlers import DemoContext
+from demo.handlers import DemoContext, gpu_seconds
 from demo.handlers_load import fit_mask, read_clip
 from demo.handlers_propagate import run_pass
 from demo.video_io import ClipError
@@ -60,6 +60,11 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None) -> str:
         ctx.predictor, session, clip.frames, {0: mask}, 0, len(clip.frames) - 1)}
     stem = Path(video).stem[:40] or "clip"
     return str(export.export_zip_palette(masks, None, _call_folder(ctx) / f"{stem}_masks.zip"))
+
+
+def segment_seconds(ctx: DemoContext, video: str | None, first_mask: str | None) -> float:
+    """GPU time to reserve for `segment` (same arguments): the longest clip it accepts."""
+    return gpu_seconds(ctx.cfg, ctx.max_frames)
 
 
 def info(ctx: DemoContext) -> dict:

@@ -13,7 +13,17 @@ import gradio as gr
 import numpy as np
 
 from demo import render
-from demo.handlers import NO_CLIP, DemoContext, frame_caption, frame_view, progress_bar, warn
+from demo.handlers import (
+    NO_CLIP,
+    DemoContext,
+    frame_caption,
+    frame_view,
+    gpu_seconds,
+    live_session,
+    progress_bar,
+    shipped,
+    warn,
+)
 from demo.state import DemoState
 from demo.video_io import write_mp4
 from srnet import InferenceSession, Predictor, StepOutput
@@ -90,46 +100,56 @@ def _status(done: int, total: int, started: float, first: float | None, frame_id
             f"{fps:.1f} fps{first_text}")
 
 
+def propagate_seconds(ctx: DemoContext, state: DemoState | None, direction: str,
+                      frame_idx: float) -> float:
+    """GPU time to reserve for `propagate` (same arguments): every frame, twice for "both"."""
+    frames = 0 if state is None else state.num_frames * (2 if direction == "both" else 1)
+    return gpu_seconds(ctx.cfg, frames)
+
+
 def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
               frame_idx: float) -> Iterator[tuple]:
-    """Stream the pass: yields (state, preview, status, video, frame view, caption)."""
+    """Stream the pass: yields (state, preview, status, video, frame view, caption). Each
+    yield carries the whole state (see `shipped`), so Stop or a lost worker keeps what is
+    done; a pure function of its inputs, as ZeroGPU needs."""
     if state is None:
         yield None, gr.skip(), warn(NO_CLIP), gr.skip(), gr.skip(), gr.skip()
         return
     note = _sync_session(ctx, state)  # before planning: it may empty the memory
     plan = plan_passes(state, direction, state.clamp_frame(frame_idx))
     if isinstance(plan, str):
-        yield state, gr.skip(), warn(plan + note), gr.skip(), gr.skip(), gr.skip()
+        yield shipped(state), gr.skip(), warn(plan + note), gr.skip(), gr.skip(), gr.skip()
         return
-    state.stop_requested = False
+    state.clear_stop()
+    session, memo = live_session(ctx, state), {}
     total = sum(abs(end - start) + 1 for start, end, _ in plan)
     started, first, done = time.perf_counter(), None, 0
     try:
         for start, end, reverse in plan:
-            for out in run_pass(ctx.predictor, state.session, state.frames,
+            for out in run_pass(ctx.predictor, session, state.frames,
                                 {f: state.annotation(f) for f in state.annotated_frames()},
                                 start, end, reverse, visuals=True):
                 state.record(out, ctx.cfg.visuals_keep)
                 done += 1
                 first = time.perf_counter() - started if first is None else first
                 preview = render.overlay_mask(state.frames[out.frame_idx], out.mask)
-                yield (state, preview, _status(done, total, started, first, out.frame_idx),
+                yield (shipped(state, memo), preview,
+                       _status(done, total, started, first, out.frame_idx),
                        gr.skip(), gr.skip(), gr.skip())
-                if state.stop_requested:
+                if state.stop_pending:
                     break
-            if state.stop_requested:
+            if state.stop_pending:
                 break
     except (ValueError, RuntimeError) as exc:  # e.g. out of memory, inconsistent input
         log.exception("propagation failed")
-        yield state, gr.skip(), warn(f"Propagation stopped: {exc}"), gr.skip(), gr.skip(), \
-            gr.skip()
+        yield shipped(state, memo), gr.skip(), warn(f"Propagation stopped: {exc}"), \
+            gr.skip(), gr.skip(), gr.skip()
         return
     if done >= 3 and first is not None:  # the speed hint: this pass, first frame excluded
-        ctx.speed["fps"] = (done - 1) / max(time.perf_counter() - started - first, 1e-6)
-        ctx.speed["source"] = "measured on the last propagation"
-    verb = "Stopped" if state.stop_requested else "Done"
+        state.last_fps = (done - 1) / max(time.perf_counter() - started - first, 1e-6)
+    verb = "Stopped" if state.stop_pending else "Done"
     status = f"{verb}: {_status(done, total, started, first, out.frame_idx)}{note}"
-    yield (state, gr.skip(), status, result_video(state), frame_view(state),
+    yield (shipped(state, memo), gr.skip(), status, result_video(state), frame_view(state),
            frame_caption(state, state.frame_idx))
 
 
@@ -149,7 +169,7 @@ def stop(state: DemoState | None) -> str:
     """Stop button: the running pass ends after the current frame (its results are kept)."""
     if state is None:
         return ""
-    state.stop_requested = True
+    state.request_stop()
     return "Stopping after the current frame…"
 
 

@@ -3,6 +3,10 @@ objects, clicks, painted annotations, per-frame results and internals, and its t
 
 Created lazily by the load handlers (the `gr.State` starts as None, so Gradio's one deep copy
 is of None); deleted by `cleanup_state` when the tab's state expires or the tab closes.
+
+On ZeroGPU a state is pickled into and out of every GPU call, once per streamed frame: its
+frames (`Frames`) pickle as a reference to a file in the tab's folder, written once, and Stop
+reaches a forked pass through a file there too (`request_stop`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,28 @@ from srnet import InferenceConfig, InferenceSession, StepOutput, davis_palette
 log = logging.getLogger(__name__)
 Click = tuple[float, float, bool]  # (x, y, positive) in working-size pixels
 MAX_OBJECTS = 20
+FRAMES_FILE, STOP_FILE = "frames.npy", "stop"
+
+
+def _load_frames(path: str) -> Frames:
+    stack = np.load(path, mmap_mode="r")  # [T, H, W, 3] uint8, paged in as frames are read
+    return Frames([np.asarray(frame) for frame in stack], Path(path))
+
+
+class Frames(list):
+    """The clip's frames (uint8 [H, W, 3] each, all one size); pickles as its file, written
+    on the first pickle, so shipping a state costs kilobytes, not the whole clip."""
+
+    def __init__(self, frames: list[np.ndarray], file: Path) -> None:
+        super().__init__(frames)
+        self.file = Path(file)
+
+    def __reduce__(self) -> tuple:
+        if not self.file.is_file():
+            partial = self.file.with_suffix(".part.npy")  # never a half-written file
+            np.save(partial, np.stack(self))
+            partial.replace(self.file)
+        return _load_frames, (str(self.file),)
 
 
 @dataclass
@@ -48,6 +74,7 @@ class DemoState:
     timelines: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # memory per frame
     ablation: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # variant → masks
     stop_requested: bool = False  # set by the Stop button, checked between frames
+    last_fps: float | None = None  # speed of this tab's last pass (for the app's speed hint)
     inspect_open: bool = False  # the "Look inside" tab is shown: refresh it on frame changes
     paint_version: int = 0  # bumped per painter render, so the page tells renders apart
 
@@ -56,7 +83,26 @@ class DemoState:
                session: InferenceSession, config: InferenceConfig, **kwargs: object) -> DemoState:
         temp_dir = Path(temp_root) / uuid.uuid4().hex
         temp_dir.mkdir(parents=True, exist_ok=True)
-        return cls(temp_dir, frames, fps, session, config, **kwargs)
+        return cls(temp_dir, Frames(frames, temp_dir / FRAMES_FILE), fps, session, config,
+                   **kwargs)
+
+    # ------------------------------------------------------------------ stop
+    def request_stop(self) -> None:
+        """Stop a running pass after its current frame: the flag for a pass in this process,
+        a file in the tab's folder for one in a forked ZeroGPU worker (which has a copy)."""
+        self.stop_requested = True
+        if self.temp_dir.is_dir():
+            (self.temp_dir / STOP_FILE).touch()
+
+    def clear_stop(self) -> None:
+        self.stop_requested = False
+        (self.temp_dir / STOP_FILE).unlink(missing_ok=True)
+
+    @property
+    def stop_pending(self) -> bool:
+        """Stop was pressed, or the tab was cleaned up (its folder is gone)."""
+        return (self.stop_requested or not self.temp_dir.is_dir()
+                or (self.temp_dir / STOP_FILE).exists())
 
     # ------------------------------------------------------------------ frames and objects
     @property
@@ -137,7 +183,7 @@ def cleanup_state(state: DemoState | None) -> None:
     generator, Gradio's session table) still holds the state object itself."""
     if not isinstance(state, DemoState):
         return
-    state.stop_requested = True
+    state.stop_requested = True  # and the folder goes: a forked pass stops too
     if state.temp_dir.is_dir():
         shutil.rmtree(state.temp_dir, ignore_errors=True)
         log.info("removed session folder %s", state.temp_dir.name)

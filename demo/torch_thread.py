@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,11 +31,22 @@ def _remember_thread() -> None:
 
 _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="srnet-torch",
                                initializer=_remember_thread)
+_forked = False
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (ZeroGPU's worker, or its stand-in) has only the thread that forked: the
+    executor's thread is gone and a submit would wait forever, so work runs inline there."""
+    global _forked
+    _forked = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run `fn(*args, **kwargs)` on the torch thread and return its result (or raise its error)."""
-    if threading.get_ident() == _torch_thread_id:  # already there: no deadlock on nesting
+    if _forked or threading.get_ident() == _torch_thread_id:  # no deadlock on nesting
         return fn(*args, **kwargs)
     return _EXECUTOR.submit(fn, *args, **kwargs).result()
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from demo import clicks, explain, gradio_cache
+from demo import clicks, explain, gradio_cache, zerogpu
 from demo import handlers_ablation as ablation
 from demo import handlers_annotate as annotate
 from demo import handlers_api as api
@@ -20,7 +20,7 @@ from demo import handlers_inspect as inspecting
 from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
 from demo.config import DemoConfig
-from demo.handlers import DemoContext, bind, gpu
+from demo.handlers import DemoContext, bind, gpu_handler
 from demo.painter import PAINTER_CSS, PAINTER_JS, READY_JS, painter_html
 from demo.state import cleanup_state
 from demo.video_io import VIDEO_EXTS
@@ -218,14 +218,14 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
 
 
 def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
-    run = bind(gpu(propagation.propagate), ctx)
+    run = gpu_handler(propagation.propagate, ctx, propagation.propagate_seconds)
     outs = [c.state, c.preview, c.progress, c.video, c.view, c.caption]
     events = [button.click(run, [c.state, gr.State(direction), c.frame], outs,
                            show_progress="hidden", **c.gpu_queue)
               for button, direction in ((c.forward, "forward"), (c.backward, "backward"),
                                         (c.both, "both"))]
     c.ablation_event = c.run_ablation.click(
-        bind(gpu(ablation.run_ablation), ctx), [c.state, c.frame],
+        gpu_handler(ablation.run_ablation, ctx, ablation.ablation_seconds), [c.state, c.frame],
         [c.state, c.ablation, c.ablation_status], show_progress="hidden", **c.gpu_queue)
     c.stop.click(propagation.stop, [c.state], [c.progress], queue=False, **PRIVATE,
                  cancels=[*events, c.ablation_event]).then(
@@ -255,7 +255,8 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
     c.export.click(exporting.export_all, [c.state],
                    [c.export_video, c.export_palette, c.export_binary, c.export_rgba,
                     c.export_status], **UI_QUEUE)
-    c.api_run.click(bind(gpu(api.segment), ctx), [c.api_video, c.api_mask], [c.api_out],
+    c.api_run.click(gpu_handler(api.segment, ctx, api.segment_seconds), [c.api_video, c.api_mask],
+                    [c.api_out],
                     api_name="segment", concurrency_id="gpu",
                     concurrency_limit=ctx.cfg.gpu_concurrency)
     c.api_info_btn.click(bind(api.info, ctx), None, [c.api_info], api_name="info",
@@ -280,7 +281,9 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
     """The whole app for one shared predictor (never mutated; one session per browser tab)."""
     gradio_cache.install()
     ctx = DemoContext(predictor, cfg)
-    clicks.load_learned(device=ctx.device_type)  # once per process; failure → classic + note
+    # once per process; failure → classic + note. On ZeroGPU clicks run outside GPU calls,
+    # where there is no CUDA: the click model stays on the CPU there.
+    clicks.load_learned(device="cpu" if zerogpu.mode() == "spaces" else ctx.device_type)
     c = SimpleNamespace(gpu_queue={"concurrency_id": "gpu",
                                    "concurrency_limit": cfg.gpu_concurrency, **PRIVATE})
     banner = explain.device_banner(ctx.device_type, cfg.fps_hint, ctx.short_side,

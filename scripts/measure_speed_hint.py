@@ -36,7 +36,7 @@ def main() -> None:
     started = time.perf_counter()
     last = list(propagation.propagate(ctx, state, "forward", 0))[-1]
     wall = time.perf_counter() - started
-    real = ctx.speed["fps"]
+    real = last[0].last_fps  # the pass's own speed (the app copies it into ctx.speed)
     print(f"hint at start-up {hint:.2f} fps; propagation of {args.example} "
           f"({state.num_frames} frames at {state.size[1]}x{state.size[0]}): {real:.2f} fps "
           f"(first frame excluded; {state.num_frames / wall:.2f} fps over the whole pass, "

@@ -1,11 +1,16 @@
 """Demo handlers on a real short clip (a bundled example at short side 96, ≤ 8 frames) with a
 random-weight lite predictor: load → click → propagate → look inside → export, bad inputs,
-corrections, settings, ablation, the headless API, and per-tab isolation."""
+corrections, settings, ablation, the headless API, and per-tab isolation.
+
+The network handlers are called as the app wires them (`gpu_handler`), and only their returned
+states are used: tests/test_zerogpu_handlers.py runs this whole module again with the ZeroGPU
+stand-in, where each of those calls is forked and nothing changes the caller's objects."""
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
@@ -21,7 +26,7 @@ from demo import handlers_inspect as inspecting
 from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
 from demo.config import DemoConfig
-from demo.handlers import DemoContext
+from demo.handlers import DemoContext, gpu_handler
 from demo.state import DemoState, cleanup_state
 from demo.video_io import write_mp4
 from srnet import InferenceConfig, ModelConfig, Predictor, SRNet, save_index_mask
@@ -62,6 +67,15 @@ def ctx(one_thread, examples_dir: Path, tmp_path_factory: pytest.TempPathFactory
     return DemoContext(predictor, cfg)
 
 
+@pytest.fixture(scope="module")
+def gpu(ctx: DemoContext) -> SimpleNamespace:
+    """propagate / run_ablation / segment as the app wires them, without the ctx argument."""
+    return SimpleNamespace(
+        propagate=gpu_handler(propagation.propagate, ctx, propagation.propagate_seconds),
+        run_ablation=gpu_handler(ablation.run_ablation, ctx, ablation.ablation_seconds),
+        segment=gpu_handler(api.segment, ctx, api.segment_seconds))
+
+
 def _load(ctx: DemoContext) -> DemoState:
     out = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None)
     assert isinstance(out[0], DemoState), out[-1]
@@ -83,15 +97,15 @@ def _object_point(mask: np.ndarray) -> tuple[float, float]:
 
 
 @pytest.fixture(scope="module")
-def done(ctx: DemoContext) -> DemoState:
+def done(ctx: DemoContext, gpu: SimpleNamespace) -> DemoState:
     """A loaded example with one click added on frame 0 and a forward pass drained."""
     state = _load(ctx)
     x, y = _object_point(state.annotation(0))
     result = annotate.on_click(state, "add (positive)", _click(x, y))
     assert state.obj_masks[(0, 1)].any(), result[-1]
-    last = _drain(propagation.propagate(ctx, state, "forward", 0))
+    last = _drain(gpu.propagate(state, "forward", 0))
     assert last[2].startswith("Done"), last[2]
-    return state
+    return last[0]
 
 
 def test_speed_hint_comes_from_the_last_propagation(ctx: DemoContext, done: DemoState) -> None:
@@ -110,13 +124,18 @@ def test_load_example_has_ready_mask(ctx: DemoContext) -> None:
     assert state.temp_dir.is_dir() and state.temp_dir.parent == ctx.cfg.temp_root
 
 
-def test_propagate_streams_every_frame(ctx: DemoContext, done: DemoState) -> None:
+def test_propagate_streams_every_frame(ctx: DemoContext, gpu: SimpleNamespace,
+                                      done: DemoState) -> None:
     assert sorted(done.masks) == list(range(8))
     assert all(m.shape == done.size and m.dtype == np.uint8 for m in done.masks.values())
     assert len(done.outputs) <= ctx.cfg.visuals_keep  # internals kept for a bounded number
     state = _load(ctx)
-    previews = [y[1] for y in propagation.propagate(ctx, state, "forward", 0)][:-1]
-    assert len(previews) == 8 and all(p.shape == (*state.size, 3) for p in previews)
+    previews, streamed = [], []
+    for item in gpu.propagate(state, "forward", 0):
+        previews.append(item[1])
+        streamed.append(len(item[0].masks))  # each yield carries the state so far
+    assert len(previews[:-1]) == 8 and all(p.shape == (*state.size, 3) for p in previews[:-1])
+    assert streamed == [*range(1, 9), 8]
 
 
 def test_inspect_views_render(done: DemoState) -> None:
@@ -159,41 +178,46 @@ def test_export_zip_contents(done: DemoState) -> None:
     assert "8 frames" in status
 
 
-def test_correction_keeps_earlier_frames(ctx: DemoContext, done: DemoState) -> None:
-    before = {i: done.masks[i].copy() for i in range(4)}
-    fixed = np.zeros(done.size, bool)
+def test_correction_keeps_earlier_frames(gpu: SimpleNamespace, done: DemoState) -> None:
+    state = done
+    before = {i: state.masks[i].copy() for i in range(4)}
+    fixed = np.zeros(state.size, bool)
     fixed[10:40, 20:60] = True
-    done.frame_idx = 4
-    done.set_object_mask(4, 1, fixed)
-    last = _drain(propagation.propagate(ctx, done, "forward", 4))
-    assert last[2].startswith("Done") and "4/4" in last[2]
-    assert all(np.array_equal(done.masks[i], before[i]) for i in range(4))
-    assert np.array_equal(done.masks[4] == 1, fixed)
-    done.set_object_mask(4, 1, None)  # removing the correction rebuilds memory on next run
-    last = _drain(propagation.propagate(ctx, done, "backward", 7))
-    assert "No annotated frame" in last[2] and "memory rebuilt" in last[2]  # fresh memory
-    last = _drain(propagation.propagate(ctx, done, "both", 0))
-    assert last[2].startswith("Done") and "9/9" in last[2] and len(done.masks) == 8
+    state.frame_idx = 4
+    state.set_object_mask(4, 1, fixed)
+    state, _, status, *_ = _drain(gpu.propagate(state, "forward", 4))
+    assert status.startswith("Done") and "4/4" in status
+    assert all(np.array_equal(state.masks[i], before[i]) for i in range(4))
+    assert np.array_equal(state.masks[4] == 1, fixed)
+    assert state.session.has_memory and 4 in state.session.memory_timeline()["permanent"]
+    state.set_object_mask(4, 1, None)  # removing the correction rebuilds memory on next run
+    state, _, status, *_ = _drain(gpu.propagate(state, "backward", 7))
+    assert "No annotated frame" in status and "memory rebuilt" in status  # fresh memory
+    assert not state.session.has_memory
+    state, _, status, *_ = _drain(gpu.propagate(state, "both", 0))
+    assert status.startswith("Done") and "9/9" in status and len(state.masks) == 8
 
 
-def test_backward_from_a_later_annotation(ctx: DemoContext) -> None:
+def test_backward_from_a_later_annotation(ctx: DemoContext, gpu: SimpleNamespace) -> None:
     state = _load(ctx)
     mask = state.annotation(0) == 1
     state.set_object_mask(0, 1, None)
     state.set_object_mask(7, 1, mask)
-    assert "No annotated frame" in _drain(propagation.propagate(ctx, state, "forward", 3))[2]
-    last = _drain(propagation.propagate(ctx, state, "backward", 3))
-    assert last[2].startswith("Done") and sorted(state.masks) == list(range(8))
+    assert "No annotated frame" in _drain(gpu.propagate(state, "forward", 3))[2]
+    last = _drain(gpu.propagate(state, "backward", 3))
+    assert last[2].startswith("Done") and sorted(last[0].masks) == list(range(8))
 
 
-def test_stop_keeps_partial_results(ctx: DemoContext) -> None:
+def test_stop_keeps_partial_results(ctx: DemoContext, gpu: SimpleNamespace) -> None:
     state = _load(ctx)
-    run = propagation.propagate(ctx, state, "forward", 0)
+    run = gpu.propagate(state, "forward", 0)
     next(run)
-    assert propagation.stop(state).startswith("Stopping")
+    assert propagation.stop(state).startswith("Stopping")  # the tab's state, as the button
     last = _drain(run)
-    assert last[2].startswith("Stopped") and 0 < len(state.masks) < 8
-    assert propagation.finish_view(state)[0].startswith("Stopped")
+    assert last[2].startswith("Stopped") and 0 < len(last[0].masks) < 8
+    assert propagation.finish_view(last[0])[0].startswith("Stopped")
+    again = _drain(gpu.propagate(last[0], "forward", 0))  # a new pass clears the stop
+    assert again[2].startswith("Done") and len(again[0].masks) == 8
 
 
 def test_clicks_undo_clear_and_paint(ctx: DemoContext) -> None:
@@ -257,12 +281,13 @@ def test_objects_add_rename_remove(ctx: DemoContext) -> None:
     assert "Nothing to follow" in propagation.plan_passes(state, "forward", 0)
 
 
-def test_settings_pin_and_reset(ctx: DemoContext, done: DemoState) -> None:
+def test_settings_pin_and_reset(ctx: DemoContext, gpu: SimpleNamespace,
+                                done: DemoState) -> None:
     state, text = propagation.apply_settings(ctx, done, 5, 0, 1, 10)
     assert text.startswith("⚠️")
     state, text = propagation.apply_settings(ctx, done, 2, 8, 2, 3)
     assert state.session.config.top_k == 8 and not state.session.has_memory
-    _drain(propagation.propagate(ctx, state, "forward", 0))
+    state = _drain(gpu.propagate(state, "forward", 0))[0]
     assert state.session.config.max_working_frames == 3
     held = state.session.memory_timeline()["working"]
     assert "permanent" in propagation.pin_frame(ctx, state, held[-1])
@@ -273,8 +298,10 @@ def test_settings_pin_and_reset(ctx: DemoContext, done: DemoState) -> None:
     assert propagation.pin_frame(ctx, state, absent).startswith("⚠️")
 
 
-def test_ablation_compares_masks(ctx: DemoContext, done: DemoState) -> None:
-    last = _drain(ablation.run_ablation(ctx, done, 3))
+def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
+                                done: DemoState) -> None:
+    last = _drain(gpu.run_ablation(done, 3))
+    done = last[0]
     assert set(done.ablation) == {"fam", "ptm"} and len(done.ablation["ptm"]) == 8
     assert last[1].ndim == 3 and "mean IoU" in last[2]
     assert ablation.ablated_predictor(ctx, "fam").model.fam is None
@@ -287,21 +314,22 @@ def test_ablation_compares_masks(ctx: DemoContext, done: DemoState) -> None:
                for m in done.ablation.values() for i in m)
 
 
-def test_segment_api(ctx: DemoContext, tmp_path: Path) -> None:
+def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path) -> None:
     folder = ctx.cfg.examples_dir / EXAMPLE
-    result = api.segment(ctx, str(folder / "clip.mp4"), str(folder / "first_mask.png"))
+    result = gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"))
     with zipfile.ZipFile(result) as archive:
         assert len(archive.namelist()) == 8
     wrong = tmp_path / "wrong.png"
     Image.fromarray(np.full((50, 50), 255, np.uint8)).save(wrong)
     with pytest.raises(gr.Error, match="different shape"):
-        api.segment(ctx, str(folder / "clip.mp4"), str(wrong))
+        gpu.segment(str(folder / "clip.mp4"), str(wrong))
     with pytest.raises(gr.Error):
-        api.segment(ctx, None, None)
+        gpu.segment(None, None)
     assert api.info(ctx)["short_side"] == 96
 
 
-def test_bad_inputs_give_messages(ctx: DemoContext, tmp_path: Path) -> None:
+def test_bad_inputs_give_messages(ctx: DemoContext, gpu: SimpleNamespace,
+                                  tmp_path: Path) -> None:
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
     corrupt = tmp_path / "corrupt.mp4"
@@ -318,16 +346,16 @@ def test_bad_inputs_give_messages(ctx: DemoContext, tmp_path: Path) -> None:
     assert loading.load_example(ctx, "../../etc", 0, 0, 1, None)[-1].startswith("⚠️")
     state = loading.load_upload(ctx, str(ctx.cfg.examples_dir / EXAMPLE / "clip.mp4"),
                                 0, 0, 1, None)[0]
-    assert "Nothing to follow" in _drain(propagation.propagate(ctx, state, "forward", 0))[2]
+    assert "Nothing to follow" in _drain(gpu.propagate(state, "forward", 0))[2]
     assert exporting.export_all(state)[-1].startswith("⚠️")
     for result in (annotate.show_frame(None, 0), annotate.undo_click(None),
                    annotate.on_click(None, "add", _click(1, 1)), annotate.add_object(None),
                    propagation.apply_settings(ctx, None, 5, 20, 1, 10),
                    inspecting.inspect_frame(None, 0), exporting.export_all(None),
                    inspecting.memory_click(None, 0, _click(1, 1)),
-                   _drain(ablation.run_ablation(ctx, None, 0))):
+                   _drain(gpu.run_ablation(None, 0))):
         assert result[-1].startswith("⚠️")
-    assert _drain(propagation.propagate(ctx, None, "forward", 0))[2].startswith("⚠️")
+    assert _drain(gpu.propagate(None, "forward", 0))[2].startswith("⚠️")
     assert propagation.pin_frame(ctx, None, 0).startswith("⚠️")
 
 

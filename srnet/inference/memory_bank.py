@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import Tensor
+
+HOST_DTYPE = np.float16  # memory between calls (ZeroGPU): half the bytes, ~1e-3 relative error
+Memo = dict[int, tuple[Tensor, np.ndarray]]  # id(tensor) → (tensor, its host copy)
 
 
 @dataclass
@@ -19,9 +23,43 @@ class MemoryEntry:
     """One remembered frame."""
 
     frame_idx: int
-    key: Tensor  # [C_k, h, w]
+    key: Tensor  # [C_k, h, w] (numpy fp16 in the compact form, see to_host)
     values: dict[int, Tensor]  # obj_id → [C_v, h, w]
     permanent: bool = False  # user-annotated or pinned: never evicted by the working cap
+
+    @property
+    def on_host(self) -> bool:
+        """Compact form: key and values are numpy fp16 arrays (see `to_host`)."""
+        return isinstance(self.key, np.ndarray)
+
+    def to_host(self, memo: Memo | None = None) -> MemoryEntry:
+        """A copy holding numpy fp16 arrays: picklable, no device memory. `memo` reuses the
+        copies of tensors already converted (entries never change their tensors), so
+        compacting a growing memory once per frame converts only the new entries."""
+        memo = {} if memo is None else memo
+
+        def host(tensor: Tensor | np.ndarray) -> np.ndarray:
+            if isinstance(tensor, np.ndarray):
+                return tensor
+            if id(tensor) not in memo:  # the tensor is kept in memo, so its id stays unique
+                array = tensor.detach().to("cpu", torch.float16).numpy()
+                memo[id(tensor)] = (tensor, array)
+            return memo[id(tensor)][1]
+
+        return MemoryEntry(self.frame_idx, host(self.key),
+                           {obj_id: host(v) for obj_id, v in self.values.items()}, self.permanent)
+
+    def to_device(self, device: torch.device, dtype: torch.dtype) -> MemoryEntry:
+        """The compact entry as `dtype` tensors on `device` (a tensor entry is returned as is)."""
+        if not self.on_host:
+            return self
+
+        def tensor(array: np.ndarray) -> Tensor:
+            return torch.from_numpy(array).to(device=device, dtype=dtype)
+
+        return MemoryEntry(self.frame_idx, tensor(self.key),
+                           {obj_id: tensor(v) for obj_id, v in self.values.items()},
+                           self.permanent)
 
 
 @dataclass

@@ -1,17 +1,23 @@
 """InferenceSession: all per-video state, as plain data (no model, no UI objects).
 
-One session per video (per browser tab in the demo); creating one costs nothing.
+One session per video (per browser tab in the demo); creating one costs nothing. Between calls
+a session can be kept in a compact host form (`to_host`: numpy fp16 memory, no derived caches,
+no tensor at all, so it pickles cheaply and holds no device memory) and brought back with
+`to_device` inside the next call; this is how the demo runs on ZeroGPU, where a GPU exists only
+inside a forked call and everything crossing it is pickled.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from srnet.config import InferenceConfig
-from srnet.inference.memory_bank import MemoryBank, MemoryEntry
+from srnet.inference.memory_bank import Memo, MemoryBank, MemoryEntry
 from srnet.inference.objects import ObjectRegistry
 from srnet.model import MemoryInputs
 
@@ -29,6 +35,47 @@ class InferenceSession:
     # (bank version, object ids) → the prepared global memory of those objects
     memory_cache: dict[tuple[int, tuple[int, ...]], MemoryInputs] = field(default_factory=dict)
     frame_size: tuple[int, int] | None = None  # (H, W); every frame of a video must match
+    memory_dtype: str | None = None  # torch dtype of the memory before `to_host` compacted it
+
+    @property
+    def on_host(self) -> bool:
+        """True when some memory is in the compact host form (see `to_host`)."""
+        return any(e.on_host for e in (*self.memory.entries, *self.recent))
+
+    def to_host(self, memo: Memo | None = None) -> InferenceSession:
+        """A compact copy: memory as numpy fp16 on the host, the prepared-memory cache dropped
+        (rebuilt from the entries on the next read). An entry shared by the bank and `recent`
+        stays shared. This session is left as it was."""
+        entries: dict[int, MemoryEntry] = {}
+        memo = {} if memo is None else memo
+        dtype = self.memory_dtype
+        for entry in (*self.memory.entries, *self.recent):
+            if id(entry) not in entries:
+                dtype = dtype if entry.on_host else str(entry.key.dtype).removeprefix("torch.")
+                entries[id(entry)] = entry.to_host(memo)
+        return self._rebuilt(entries, memory_dtype=dtype)
+
+    def to_device(self, device: torch.device | str) -> InferenceSession:
+        """The session with its memory as tensors on `device` (in the dtype it had before
+        `to_host`); a session already there is returned as is, not copied."""
+        if not self.on_host:
+            return self
+        dtype = getattr(torch, self.memory_dtype or "float32")
+        entries = {id(e): e.to_device(torch.device(device), dtype)
+                   for e in (*self.memory.entries, *self.recent)}
+        return self._rebuilt(entries, memory_dtype=None)
+
+    def _rebuilt(self, entries: dict[int, MemoryEntry], memory_dtype: str | None
+                 ) -> InferenceSession:
+        """This session with every memory entry replaced by `entries[id(entry)]`."""
+        memory = dataclasses.replace(self.memory,
+                                     entries=[entries[id(e)] for e in self.memory.entries])
+        recent = deque((entries[id(e)] for e in self.recent), maxlen=self.recent.maxlen)
+        return dataclasses.replace(self, memory=memory, recent=recent, memory_cache={},
+                                   objects=dataclasses.replace(self.objects,
+                                                               obj_ids=list(self.obj_ids)),
+                                   annotations=dict(self.annotations),
+                                   memory_dtype=memory_dtype)
 
     @property
     def obj_ids(self) -> list[int]:

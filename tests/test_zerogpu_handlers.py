@@ -1,0 +1,51 @@
+"""tests/test_handlers.py again, with the ZeroGPU stand-in on (SRNET_FAKE_ZEROGPU=1): every
+propagate / ablation / segment call runs in a forked child, its arguments, results and yields
+pickled, and a torch tensor anywhere in them is an error. Plus what only holds there: the
+caller's objects are never changed, and states come back in the compact host form."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+
+from demo import zerogpu
+from demo.handlers import DemoContext
+from tests.test_handlers import *  # noqa: F403  # the same tests, collected again here
+from tests.test_handlers import _load
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fake_zerogpu() -> Iterator[None]:
+    """Before any other fixture of this module: `gpu` wraps the handlers in the stand-in."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(zerogpu.FAKE_ENV, "1")
+        yield
+
+
+def test_calls_are_forked_and_return_host_state(ctx: DemoContext, gpu: SimpleNamespace) -> None:
+    assert zerogpu.mode() == "fake"
+    state, before = _load(ctx), zerogpu.forked_calls
+    items = list(gpu.propagate(state, "forward", 0))
+    assert zerogpu.forked_calls == before + 1
+    assert not state.masks and not state.session.has_memory  # the input is never changed
+    last = items[-1][0]
+    assert last is not state and sorted(last.masks) == list(range(8))
+    assert last.session.on_host and last.session.memory_cache == {}
+    entry = last.session.memory.entries[0]
+    assert entry.key.dtype.name == "float16" and last.session.memory_dtype == "float32"
+    assert last.frames.file.is_file()  # frames crossed as a file reference
+    again = list(gpu.propagate(last, "forward", 0))[-1][0]  # memory restored in the child
+    assert again.session.on_host and sorted(again.masks) == list(range(8))
+
+
+def test_closing_the_stream_ends_the_worker(ctx: DemoContext, gpu: SimpleNamespace) -> None:
+    """A cancelled event (Stop's `cancels`, a closed tab) closes the stream mid-pass: the
+    forked worker must end then, not linger."""
+    run = gpu.propagate(_load(ctx), "forward", 0)
+    first = next(run)
+    assert len(first[0].masks) == 1
+    run.close()
+    assert not multiprocessing.active_children()
