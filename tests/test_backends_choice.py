@@ -3,18 +3,21 @@ ImportError), CUDA and bf16 always on torch, and the CLI's one-line errors for `
 
 from __future__ import annotations
 
+import logging
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from srnet import InferenceConfig, Predictor
+from srnet import InferenceConfig, Predictor, load_model
 from srnet.__main__ import main
 from srnet.inference.backends import BackendError, default_backend, resolve_backend
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture()
@@ -70,6 +73,25 @@ def test_compiled_stages_keep_the_network_stateless(tiny_model):
     assert predictor.model is tiny_model and predictor.stages is not tiny_model
     assert not hasattr(tiny_model, "_runners")
     assert all(torch.equal(before[k], v) for k, v in tiny_model.state_dict().items())
+
+
+def test_a_graph_that_fails_to_export_runs_in_torch(tmp_path, monkeypatch, caplog):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("SRNET_CACHE_DIR", str(tmp_path))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unsupported operator aten::made_up")
+
+    monkeypatch.setattr("srnet.inference.onnx_backend.export_graph", broken)
+    model, _ = load_model(REPO / "assets" / "srnet_lite.pt")
+    predictor = Predictor(model, InferenceConfig(short_side=64), "cpu", "onnxruntime")
+    image = torch.rand(1, 3, 64, 112)
+    with caplog.at_level(logging.WARNING):
+        feats = predictor.stages.encode_frame(image)
+        predictor.stages.encode_frame(image)  # the failure is remembered, not retried
+    torch.testing.assert_close(feats.key, model.encode_frame(image).key, atol=0, rtol=0)
+    failures = [r for r in caplog.records if "made_up" in r.getMessage()]
+    assert len(failures) == 1 and "running it in torch" in failures[0].getMessage()
 
 
 # ----------------------------------------------------------------------------- CLI

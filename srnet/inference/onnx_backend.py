@@ -70,10 +70,12 @@ def _openvino_request(path: Path, threads: int):
         "INFERENCE_PRECISION_HINT": "f32"})  # f32 like torch, not the CPU's bf16 default
     request = compiled.create_infer_request()
     names = [port.get_any_name() for port in compiled.inputs]
+    busy = threading.Lock()  # one infer request: calls from a UI's worker threads take turns
 
     def run(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
-        results = request.infer(arrays)
-        return [np.array(results[port]) for port in compiled.outputs]  # own the memory
+        with busy:
+            results = request.infer(arrays)
+            return [np.array(results[port]) for port in compiled.outputs]  # own the memory
 
     return run, names
 
