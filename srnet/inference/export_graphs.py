@@ -32,7 +32,7 @@ from srnet.model.encoders import other_objects
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = 1  # bump when a wrapper below changes: old cache files are then never read
+EXPORT_VERSION = 2  # bump when a wrapper below changes: old cache files are then never read
 
 INPUTS = {
     "encoder": ("image",),
@@ -65,6 +65,14 @@ class ValueGraph(nn.Module):
 
     def forward(self, image: Tensor, f16: Tensor, masks: Tensor) -> Tensor:
         return self.model.value_encoder(image, f16, masks, other_objects(masks))
+
+
+class MaskValueGraph(ValueGraph):
+    """The lite ("shared") value encoder reads no image: the graph takes none, so the image is
+    not copied into the runtime on every frame."""
+
+    def forward(self, f16: Tensor, masks: Tensor) -> Tensor:  # type: ignore[override]
+        return self.model.value_encoder(None, f16, masks, other_objects(masks))
 
 
 class HeadGraph(nn.Module):
@@ -108,27 +116,36 @@ def example_inputs(model: SRNet, graph: str, size: tuple[int, int]) -> tuple[Ten
             torch.randn(1, trunk.f4_dim, height // 4, width // 4))
 
 
-def _dynamic_shapes(graph: str) -> tuple[dict[int, object] | None, ...]:
+def graph_inputs(model: SRNet, graph: str) -> tuple[str, ...]:
+    """The input names of `graph` for this architecture."""
+    if graph == "value" and model.cfg.value_backbone == "shared":
+        return INPUTS[graph][1:]  # no image
+    return INPUTS[graph]
+
+
+def _dynamic_shapes(names: tuple[str, ...], graph: str) -> tuple[dict[int, object] | None, ...]:
     """The object axis of each input (None = fully static). min=2: see `example_inputs`; the
     graph itself has no guard and runs with K = 1."""
     objects = torch.export.Dim("objects", min=2, max=256)
     per_object = {"value": {"masks": 1},
                   "head": {"memory_feat": 0, "local_value": 0, "prototype": 0}}.get(graph, {})
-    return tuple({per_object[name]: objects} if name in per_object else None
-                 for name in INPUTS[graph])
+    return tuple({per_object[name]: objects} if name in per_object else None for name in names)
 
 
 def export_graph(model: SRNet, graph: str, size: tuple[int, int], path: Path) -> Path:
     """Export one graph for padded size `size` to `path` (written atomically)."""
-    module = {"encoder": EncoderGraph, "value": ValueGraph, "head": HeadGraph}[graph](model)
+    names = graph_inputs(model, graph)
+    lite_value = graph == "value" and names != INPUTS[graph]
+    module = {"encoder": EncoderGraph, "value": MaskValueGraph if lite_value else ValueGraph,
+              "head": HeadGraph}[graph](model)
     module.eval()
-    args = example_inputs(model, graph, size)
+    args = example_inputs(model, graph, size)[-len(names):]
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with torch.no_grad(), plain_ops(), _quiet_exporter():
-        torch.onnx.export(module, args, str(partial), input_names=list(INPUTS[graph]),
+        torch.onnx.export(module, args, str(partial), input_names=list(names),
                           output_names=list(OUTPUTS[graph]), dynamo=True, external_data=False,
-                          dynamic_shapes=_dynamic_shapes(graph), verbose=False)
+                          dynamic_shapes=_dynamic_shapes(names, graph), verbose=False)
     os.replace(partial, path)  # never leave a half-written file under the final name
     return path
 
