@@ -111,8 +111,10 @@ def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
             "UNTRAINED random weights (the masks will be noise)")
     if need_weights:
         log.warning("running with UNTRAINED random weights: the masks are noise")
+    # Random weights are new on every run: exporting them would fill the cache for nothing.
+    backend = "torch" if args.backend == "auto" else args.backend
     return Predictor(SRNet(ModelConfig.preset(args.config or "lite")), inference, args.device,
-                     args.backend)
+                     backend)
 
 
 def run_segment(args: argparse.Namespace) -> int:

@@ -38,11 +38,14 @@ def test_explicit_missing_runtime_says_how_to_install(no_runtimes, tiny_model):
         Predictor(tiny_model, None, "cpu", "onnxruntime")
 
 
-def test_auto_picks_onnxruntime_on_cpu_only():
+def test_auto_picks_onnxruntime_on_cpu_only(tiny_model):
     pytest.importorskip("onnxruntime")
     assert resolve_backend("auto", CPU) == "onnxruntime"
     assert resolve_backend("auto", CUDA) == "torch"  # CUDA always runs torch
     assert resolve_backend("auto", CPU, cpu_bf16=True) == "torch"  # graphs are fp32
+    # the unit-test network is not worth a ~25 s export; an explicit request still gets it
+    assert Predictor(tiny_model, None, "cpu", "auto").backend == "torch"
+    assert Predictor(tiny_model, None, "cpu", "onnxruntime").backend == "onnxruntime"
 
 
 @pytest.mark.parametrize("name,device,bf16,says", [

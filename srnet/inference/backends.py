@@ -50,18 +50,20 @@ def default_backend(device: torch.device) -> str:
     return next((name for name in AUTO_ORDER if backend_available(name)), "torch")
 
 
-def resolve_backend(name: str | None, device: torch.device, cpu_bf16: bool = False) -> str:
+def resolve_backend(name: str | None, device: torch.device, cpu_bf16: bool = False,
+                    worth_exporting: bool = True) -> str:
     """The backend a Predictor on `device` uses for the request `name`.
 
     None reads $SRNET_BACKEND (default "torch": library users, training's validation and the
     app opt in explicitly); "auto" is the fastest installed (torch on CUDA and with bf16
-    autocast, which the compiled fp32 graphs do not have). An explicit compiled backend that
-    cannot run raises BackendError saying why.
+    autocast, which the compiled fp32 graphs do not have, and for a throwaway network,
+    `worth_exporting` False, whose ~25 s export would never pay). An explicit compiled backend
+    that cannot run raises BackendError saying why.
     """
     if name is None:
         name = os.environ.get(ENV_VAR, "").strip() or "torch"
     if name == "auto":
-        return "torch" if cpu_bf16 else default_backend(device)
+        return "torch" if cpu_bf16 or not worth_exporting else default_backend(device)
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)} or auto")
     if name == "torch":

@@ -67,7 +67,8 @@ class Predictor:
                         "slower than fp32; running in fp32")
             self.config = dataclasses.replace(self.config, cpu_bf16=False)
         bf16 = self.device.type == "cpu" and self.config.cpu_bf16
-        self.backend = resolve_backend(backend, self.device, bf16)
+        # "auto" leaves the unit-test network on torch: exporting it would never pay.
+        self.backend = resolve_backend(backend, self.device, bf16, model.cfg.name != "tiny")
         # The stage methods come from the network itself (torch) or from compiled graphs of it;
         # either way the network stays stateless and `self.model` is the torch reference.
         self.stages = build_stages(self.model, self.backend)
