@@ -108,9 +108,11 @@ def test_visuals_run_in_torch(predictors):
 
 
 def test_export_is_cached_per_size_and_weights(predictors, monkeypatch):
-    """A second predictor on the same weights loads the cached files (no export); a copy with
-    changed weights gets new ones."""
-    reference, _ = predictors
+    """`warm_up` opens every graph of a size; a second predictor on the same weights loads the
+    cached files (no export); a copy with changed weights gets new ones."""
+    reference, compiled = predictors
+    compiled.warm_up((480, 854))  # padded 128x240 at SHORT_SIDE; exports unless cached
+    assert len(compiled.stages.compiled_graphs()) == 3
     calls = []
     real_export = export_graphs.export_graph
 
@@ -119,11 +121,11 @@ def test_export_is_cached_per_size_and_weights(predictors, monkeypatch):
         return real_export(model, graph, size, path)
 
     monkeypatch.setattr("srnet.inference.onnx_backend.export_graph", counting)
-    frames, _ = _frames("bear", 1)
-    image = torch.from_numpy(np.zeros((1, 3, 128, 240), np.float32))
     again = Predictor(reference.model, reference.config, "cpu", "onnxruntime")
-    again.stages.encode_frame(image)
-    assert calls == []
+    again.warm_up((480, 854))
+    assert calls == [] and sorted(again.stages.compiled_graphs()) == sorted(
+        compiled.stages.compiled_graphs())
+    image = torch.rand(1, 3, 128, 240)
     model, _ = load_model(REPO / "assets" / "srnet_lite.pt")
     with torch.no_grad():
         model.key_encoder.key_proj.bias.add_(1.0)

@@ -140,6 +140,12 @@ class CompiledStages:
     def compute_prototype(self, global_value: Tensor) -> Tensor:
         return self.model.compute_prototype(global_value)
 
+    def warm_up(self, padded_size: tuple[int, int]) -> None:
+        """Export (or load from the cache) and open every graph for one padded frame size now,
+        instead of on the first frame of that size."""
+        for graph in ("encoder", "value", "head"):
+            self._runner_for(graph, padded_size)
+
     def compiled_graphs(self) -> list[tuple[str, tuple[int, int]]]:
         """(graph, padded size) of every graph loaded so far that runs compiled."""
         with self._lock:
@@ -154,6 +160,9 @@ class CompiledStages:
         size = (tensor.shape[-2] * scale, tensor.shape[-1] * scale)
         if size[0] % 16 or size[1] % 16:
             return None  # torch raises the clear error for these
+        return self._runner_for(graph, size)
+
+    def _runner_for(self, graph: str, size: tuple[int, int]) -> GraphRunner | None:
         key = (graph, size)
         with self._lock:
             if key not in self._runners:

@@ -145,6 +145,14 @@ class Predictor:
         """Make a remembered frame permanent memory (False when it is not in memory)."""
         return session.memory.pin(frame_idx)
 
+    def warm_up(self, frame_size: tuple[int, int], config: InferenceConfig | None = None) -> None:
+        """Prepare the backend for frames of `frame_size` (H, W) now: a compiled backend exports
+        (first time per checkpoint and size, ~25 s on 2 cores) or loads its cached graphs, which
+        it otherwise does on the first frame. Nothing to do for torch."""
+        warm = getattr(self.stages, "warm_up", None)
+        if warm is not None:
+            warm(plan_geometry(frame_size, (config or self.config).short_side).padded_size)
+
     # ----------------------------------------------------------------------------- phases
     def _prepare(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
                  mask: np.ndarray | None) -> FrameGeometry:
