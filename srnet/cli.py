@@ -86,12 +86,12 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpu-bf16", action="store_true",
                         help="bf16 autocast on the CPU: ~1.5x faster on CPUs with AMX / "
                              "AVX512-BF16 (default: fp32)")
-    parser.add_argument("--backend", type=backend_name, default="auto",
+    parser.add_argument("--backend", type=backend_name, default="torch",
                         metavar="{auto,torch,onnxruntime,openvino}",
-                        help="engine of the convolutional stages on the CPU: a compiled runtime "
-                             "(exported once per frame size, cached in ~/.cache/srnet/onnx) or "
-                             "torch; auto (default) = onnxruntime when installed, else torch; "
-                             "CUDA always runs torch")
+                        help="engine of the convolutional stages on the CPU: torch (default) or "
+                             "a compiled runtime (graphs exported once per frame size, cached in "
+                             "~/.cache/srnet/onnx); auto = the fastest installed as measured "
+                             "(torch today); CUDA always runs torch")
 
 
 def build_predictor(args: argparse.Namespace, inference: InferenceConfig,

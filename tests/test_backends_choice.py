@@ -27,7 +27,8 @@ def no_runtimes(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
 
 
-def test_auto_is_torch_without_a_runtime(no_runtimes, tiny_model):
+def test_auto_is_torch_without_a_runtime(no_runtimes, tiny_model, monkeypatch):
+    monkeypatch.setattr("srnet.inference.backends.AUTO_ORDER", ("onnxruntime", "openvino"))
     assert default_backend(CPU) == "torch"
     predictor = Predictor(tiny_model, None, "cpu", "auto")
     assert predictor.backend == "torch" and predictor.stages is tiny_model
@@ -38,8 +39,16 @@ def test_explicit_missing_runtime_says_how_to_install(no_runtimes, tiny_model):
         Predictor(tiny_model, None, "cpu", "onnxruntime")
 
 
-def test_auto_picks_onnxruntime_on_cpu_only(tiny_model):
+def test_auto_is_torch_until_a_runtime_measures_faster():
     pytest.importorskip("onnxruntime")
+    assert resolve_backend("auto", CPU) == "torch"  # AUTO_ORDER is empty: see backends.py
+
+
+def test_auto_picks_an_installed_runtime_on_cpu_only(tiny_model, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setattr("srnet.inference.backends.AUTO_ORDER", ("openvino_missing",
+                                                                "onnxruntime"))
+    monkeypatch.setitem(sys.modules, "openvino_missing", None)
     assert resolve_backend("auto", CPU) == "onnxruntime"
     assert resolve_backend("auto", CUDA) == "torch"  # CUDA always runs torch
     assert resolve_backend("auto", CPU, cpu_bf16=True) == "torch"  # graphs are fp32
@@ -137,7 +146,7 @@ def test_cli_rejects_compiled_with_bf16(capsys, monkeypatch):
 def test_bench_reports_the_backend_it_ran(capsys, no_runtimes):
     code, out, _ = _run(["bench", "--config", "tiny", "--size", "64x96", "--frames", "2",
                          "--device", "cpu"], capsys)
-    assert code == 0 and "backend torch" in out  # auto without a runtime = torch
+    assert code == 0 and "backend torch" in out  # the default (auto is torch too)
 
 
 def test_segment_takes_the_backend(tmp_path, capsys):

@@ -19,8 +19,11 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "onnxruntime", "openvino")
 COMPILED = ("onnxruntime", "openvino")
-# The compiled runtime "auto" picks, fastest first (measured on 2 CPU cores: issue #11).
-AUTO_ORDER = ("onnxruntime",)
+# The compiled runtimes "auto" picks, fastest first, when one is installed. Empty: on 2 quiet
+# cores (lite, 480x854, `scripts/bench_backends.py`, 2026-12-02) torch with its fused oneDNN
+# path ran 5.8-5.9 FPS, ONNX Runtime 5.5 and OpenVINO 6.7-6.8: neither pays the ≥ 1.3x that
+# would justify an export per size. Under CPU contention both were 1.2-3x faster than torch.
+AUTO_ORDER: tuple[str, ...] = ()
 ENV_VAR = "SRNET_BACKEND"  # the default for Predictors built without a backend (e.g. eval)
 
 
