@@ -20,8 +20,8 @@ def _sync(device: torch.device) -> None:
 
 @contextmanager
 def _timed_stages(predictor: Predictor, totals: dict[str, float]):
-    """Temporarily wrap the model's stage methods with timers (the model itself is untouched)."""
-    model, device = predictor.model, predictor.device
+    """Temporarily wrap the stage methods with timers (the model itself is untouched)."""
+    model, device = predictor.stages, predictor.device
     names = ("encode_frame", "segment", "encode_value", "compute_prototype")
     originals = {name: getattr(model, name) for name in names}
 
@@ -82,7 +82,7 @@ def run_benchmark(predictor: Predictor, size: tuple[int, int], num_frames: int,
     cfg = predictor.model.cfg
     lines = [f"config {cfg.name}  size {size[0]}x{size[1]}  frames {processed}  objects "
              f"{num_objects}  device {device}  threads {torch.get_num_threads()}  "
-             f"amp {_amp_label(predictor)}"]
+             f"amp {_amp_label(predictor)}  backend {predictor.backend}"]
     for name, total in sorted(totals.items(), key=lambda kv: -kv[1]):
         lines.append(f"  {name:<18} {1000 * total / processed:8.1f} ms/frame")
     other = elapsed - sum(totals.values())

@@ -22,6 +22,7 @@ from srnet import (
     save_index_mask,
 )
 from srnet.cli_args import (
+    backend_name,
     bounded_int,
     checkpoint_file,
     device_name,
@@ -35,6 +36,7 @@ from srnet.cli_args import (
     positive_int,
     short_side,
 )
+from srnet.inference.backends import BackendError
 from srnet.io import FrameFolder, iter_video, overlay, write_mp4
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,12 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpu-bf16", action="store_true",
                         help="bf16 autocast on the CPU: ~1.5x faster on CPUs with AMX / "
                              "AVX512-BF16 (default: fp32)")
+    parser.add_argument("--backend", type=backend_name, default="torch",
+                        metavar="{auto,torch,onnxruntime,openvino}",
+                        help="engine of the convolutional stages on the CPU: torch (default) or "
+                             "a compiled runtime (graphs exported once per frame size, cached in "
+                             "~/.cache/srnet/onnx); auto = the fastest installed as measured "
+                             "(torch today); CUDA always runs torch")
 
 
 def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
@@ -95,7 +103,7 @@ def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
     if path is not None:
         model, meta = load_model(path, expect_config=args.config)
         log.info("loaded %s (%s)", path, meta.get("summary", model.cfg.name))
-        return Predictor(model, inference, args.device)
+        return Predictor(model, inference, args.device, args.backend)
     if need_weights and not args.allow_untrained:
         raise CheckpointError(
             f"no trained checkpoint for config {args.config or 'lite'!r} (looked for "
@@ -103,7 +111,10 @@ def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
             "UNTRAINED random weights (the masks will be noise)")
     if need_weights:
         log.warning("running with UNTRAINED random weights: the masks are noise")
-    return Predictor(SRNet(ModelConfig.preset(args.config or "lite")), inference, args.device)
+    # Random weights are new on every run: exporting them would fill the cache for nothing.
+    backend = "torch" if args.backend == "auto" else args.backend
+    return Predictor(SRNet(ModelConfig.preset(args.config or "lite")), inference, args.device,
+                     backend)
 
 
 def run_segment(args: argparse.Namespace) -> int:
@@ -114,6 +125,8 @@ def run_segment(args: argparse.Namespace) -> int:
                                                           cpu_bf16=args.cpu_bf16))
     except CheckpointError as exc:
         return fail("--checkpoint", first_line(exc), "segment")
+    except BackendError as exc:
+        return fail("--backend", first_line(exc), "segment")
     try:
         if args.frames is not None:
             folder = FrameFolder(args.frames)
@@ -204,6 +217,8 @@ def run_bench(args: argparse.Namespace) -> int:
                                     need_weights=False)
     except CheckpointError as exc:
         return fail("--checkpoint", first_line(exc), "bench")
+    except BackendError as exc:
+        return fail("--backend", first_line(exc), "bench")
     report = run_benchmark(predictor, (height, width), args.frames, args.objects, args.threads)
     if args.reference:  # before the final `FPS x` line, which scripts read last
         report[-1:-1] = reference_lines(args.threads)

@@ -109,6 +109,20 @@ def device_name(text: str) -> str:
     return text
 
 
+def backend_name(text: str) -> str:
+    """torch, onnxruntime, openvino or auto; a compiled runtime must be installed (checked at
+    parse time, so a missing package is one line naming the pip package)."""
+    from srnet.inference.backends import BACKENDS, backend_available
+
+    if text != "auto" and text not in BACKENDS:
+        raise argparse.ArgumentTypeError(
+            f"expected one of auto, {', '.join(BACKENDS)}; got {text!r}")
+    if text != "auto" and not backend_available(text):
+        raise argparse.ArgumentTypeError(
+            f"{text} is not installed here (pip install {text}); use --backend torch")
+    return text
+
+
 def output_dir(text: str) -> Path:
     """A folder to write into: may not exist yet, but must not be a file."""
     path = Path(text)

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from srnet.config import InferenceConfig
+from srnet.inference.backends import build_stages, resolve_backend
 from srnet.inference.cpu_allocator import reuse_freed_memory
 from srnet.inference.memory_bank import MemoryBank, MemoryEntry
 from srnet.inference.outputs import StepOutput
@@ -51,7 +52,9 @@ class Predictor:
     """Frame-by-frame SRNet inference. Never mutated by a step: all state is in the session."""
 
     def __init__(self, model: SRNet, config: InferenceConfig | None = None,
-                 device: str | torch.device | None = None) -> None:
+                 device: str | torch.device | None = None, backend: str | None = None) -> None:
+        """`backend`: torch, onnxruntime, openvino, or auto (the fastest installed for the
+        device); None = $SRNET_BACKEND, else torch (see `srnet.inference.backends`)."""
         self.device = resolve_device(device)
         if self.device.type == "cpu":
             reuse_freed_memory()  # no per-frame page faults on the large activations
@@ -63,6 +66,12 @@ class Predictor:
             log.warning("cpu_bf16 ignored: this CPU has no AMX / AVX512-BF16, where bf16 is far "
                         "slower than fp32; running in fp32")
             self.config = dataclasses.replace(self.config, cpu_bf16=False)
+        bf16 = self.device.type == "cpu" and self.config.cpu_bf16
+        # "auto" leaves the unit-test network on torch: exporting it would never pay.
+        self.backend = resolve_backend(backend, self.device, bf16, model.cfg.name != "tiny")
+        # The stage methods come from the network itself (torch) or from compiled graphs of it;
+        # either way the network stays stateless and `self.model` is the torch reference.
+        self.stages = build_stages(self.model, self.backend)
 
     def new_session(self, config: InferenceConfig | None = None) -> InferenceSession:
         """A fresh per-video state. `config` overrides the predictor's default knobs for this
@@ -136,6 +145,14 @@ class Predictor:
         """Make a remembered frame permanent memory (False when it is not in memory)."""
         return session.memory.pin(frame_idx)
 
+    def warm_up(self, frame_size: tuple[int, int], config: InferenceConfig | None = None) -> None:
+        """Prepare the backend for frames of `frame_size` (H, W) now: a compiled backend exports
+        (first time per checkpoint and size, ~25 s on 2 cores) or loads its cached graphs, which
+        it otherwise does on the first frame. Nothing to do for torch."""
+        warm = getattr(self.stages, "warm_up", None)
+        if warm is not None:
+            warm(plan_geometry(frame_size, (config or self.config).short_side).padded_size)
+
     # ----------------------------------------------------------------------------- phases
     def _prepare(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
                  mask: np.ndarray | None) -> FrameGeometry:
@@ -160,7 +177,7 @@ class Predictor:
 
     def _encode(self, image: np.ndarray, geom: FrameGeometry):
         image_t = image_to_tensor(image, geom, self.device)  # [1, 3, H'', W''], channels-last
-        return image_t, self.model.encode_frame(image_t)
+        return image_t, self.stages.encode_frame(image_t)
 
     def _read_and_segment(self, session, feats, geom, want_vis):
         """Read memory per object group; returns prob [1, K+1, H'', W''] and visuals."""
@@ -173,7 +190,7 @@ class Predictor:
                 local_key=None if local is None else local.key[None],  # [1, C_k, h, w]
                 local_value=None if local is None else torch.stack(
                     [local.values[o] for o in ids])[None])  # [1, K, C_v, h, w]
-            out = self.model.segment(feats, memory, top_k=session.config.top_k,
+            out = self.stages.segment(feats, memory, top_k=session.config.top_k,
                                      want_vis=want_vis)
             group_outputs.append((ids, entries, local, out))
         if not group_outputs:  # only objects new on this frame: nothing to read yet
@@ -200,7 +217,7 @@ class Predictor:
             session.memory_cache = {k: v for k, v in session.memory_cache.items()
                                     if k[0] == session.memory.version}
             global_key, global_value = MemoryBank.stack(entries, ids)
-            cached = self.model.prepare_memory(MemoryInputs(global_key, global_value, None, None))
+            cached = self.stages.prepare_memory(MemoryInputs(global_key, global_value, None, None))
             session.memory_cache[key] = cached
         return cached
 
@@ -221,7 +238,7 @@ class Predictor:
     def _memorize(self, session, frame_idx, image_t, feats, prob, permanent: bool) -> None:
         """Encode this frame's value (always: it is the next local memory) and let the policy
         decide whether it also joins global memory."""
-        values = self.model.encode_value(image_t, feats, prob[:, 1:].to(feats.key.dtype))[0]
+        values = self.stages.encode_value(image_t, feats, prob[:, 1:].to(feats.key.dtype))[0]
         entry = MemoryEntry(frame_idx, feats.key[0],
                             {obj_id: values[i] for i, obj_id in enumerate(session.obj_ids)},
                             permanent=permanent)

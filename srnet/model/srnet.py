@@ -138,6 +138,11 @@ class SRNet(nn.Module):
             visuals = self._visuals(read_w, read_idx, fam_out, ptm_out, batch, num_obj)
         return SegmentOutput(logits, torch.softmax(logits, dim=1), aux, visuals)
 
+    def read_memory(self, memory: MemoryInputs, query_key: Tensor, top_k: int | None) -> Tensor:
+        """Eq 1 readout alone, F_M [B, K, C_v, h*w], for runtimes that run the rest of `segment`
+        as a compiled graph. Shapes: query_key [B, C_k, h*w]."""
+        return self._read_memory(memory, query_key, top_k)[0]
+
     @staticmethod
     def _read_memory(memory: MemoryInputs, query_key: Tensor, top_k: int | None
                      ) -> tuple[Tensor, Tensor, Tensor]:
