@@ -20,6 +20,8 @@ from srnet.interactive.predictor import build_click_net
     ["clicks-eval", "--images", ".", "--masks", ".", "--method", "magic"],
     ["train-clicks", "--static", ".", "--out", "x", "--steps", "-3"],
     ["train-clicks", "--static", ".", "--out", "x", "--lr", "nan"],
+    ["train-clicks", "--static", ".", "--out", "x", "--train-fraction", "1.5"],
+    ["train-clicks", "--static", ".", "--out", "x", "--train-fraction", "0"],
 ])
 def test_malformed_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as exc:
@@ -50,3 +52,18 @@ def test_clicks_eval_prints_the_noc_line(tmp_path, capsys: pytest.CaptureFixture
     assert 0 <= float(last[1]) <= 1 and 1 <= float(last[3]) <= 3 and 1 <= float(last[5]) <= 3
     assert main(["clicks-eval", "--images", str(images), "--masks", str(masks),
                  "--checkpoint", str(tmp_path / "missing.pt")]) == 2
+
+
+def test_training_share_is_fixed_and_nested() -> None:
+    """The data-size learning curve (#8): each share is a fixed draw inside every larger one."""
+    from srnet.interactive.train import training_share
+
+    objects = [f"obj{i}" for i in range(40)]
+    quarter, half = training_share(objects, 0.25, 0), training_share(objects, 0.5, 0)
+    assert len(quarter) == 10 and len(half) == 20
+    assert set(quarter) < set(half)
+    assert training_share(objects, 0.25, 0) == quarter  # same draw every run
+    assert training_share(objects, 1.0, 0) == objects
+    assert training_share(objects, 0.25, 1) != quarter
+    with pytest.raises(ValueError, match="train_fraction"):
+        training_share(objects, 0.0, 0)

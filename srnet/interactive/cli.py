@@ -34,6 +34,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    value = _positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a share in (0, 1], got {value}")
+    return value
+
+
 def _existing_dir(text: str) -> Path:
     path = Path(text)
     if not path.is_dir():
@@ -58,6 +65,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=_positive_float, default=1e-3)
     p.add_argument("--eval-every", type=_positive_int, default=300)
     p.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--train-fraction", type=_fraction, default=1.0,
+                   help="train on this fixed share (0..1] of the training objects (data-size "
+                        "learning curve)")
+    p.add_argument("--eval-objects", type=_positive_int, default=30,
+                   help="val objects scored in the training log (evenly spaced by name)")
     p.add_argument("--no-resume", dest="resume", action="store_false")
     p.add_argument("--export", type=Path, default=None, metavar="DEST",
                    help="only write OUT/last.pt as an fp16 inference checkpoint to DEST")
@@ -94,7 +106,9 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = ClickTrainConfig(static_root=str(args.static),
                            davis_root=str(args.davis) if args.davis else None,
                            out=str(args.out), steps=args.steps, batch_size=args.batch_size,
-                           crop=args.crop, lr=args.lr, eval_every=args.eval_every)
+                           crop=args.crop, lr=args.lr, eval_every=args.eval_every,
+                           train_fraction=args.train_fraction,
+                           eval_objects=args.eval_objects)
     train_clicks(cfg, resume=args.resume)
     return 0
 

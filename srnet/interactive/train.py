@@ -50,6 +50,8 @@ class ClickTrainConfig:
     eval_clicks: int = 5
     save_every: int = 50
     seed: int = 0
+    # a fixed seeded share of the training objects (learning curve over the data size, #8)
+    train_fraction: float = 1.0
 
 
 def initial_clicks(gt: np.ndarray, rng: np.random.Generator) -> list[Click]:
@@ -166,6 +168,16 @@ def val_subset(val_objects: list[ClickObject], count: int) -> list[ClickObject]:
     return ordered[::stride][:count]
 
 
+def training_share(objects: list[ClickObject], fraction: float, seed: int) -> list[ClickObject]:
+    """A fixed share of the training objects: a seeded draw, the same for every run, and each
+    smaller share is contained in every larger one (so a curve over the share adds data)."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"train_fraction must lie in (0, 1], got {fraction}")
+    order = np.random.default_rng(seed).permutation(len(objects))
+    keep = sorted(order[:max(1, round(fraction * len(objects)))])
+    return [objects[i] for i in keep]
+
+
 def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -175,6 +187,7 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     objects = load_objects(train_samples, model_cfg.short_side)
     if davis_root is not None:
         objects += davis_frames(davis_root, cfg.davis_every, model_cfg.short_side)
+    objects = training_share(objects, cfg.train_fraction, cfg.seed)
     val = val_subset(load_objects(val_samples, None), cfg.eval_objects)
     log.info("%d training objects, %d validation objects", len(objects), len(val))
     model = build_click_net(model_cfg)
