@@ -120,13 +120,18 @@ def test_annotate_propagate_inspect_export(page) -> None:
     _wait_text(page, "progress", "Done")
     assert f"{FRAMES}/{FRAMES} frames" in page.locator("#progress").inner_text()
     page.screenshot(path=str(ARTIFACTS / "01_propagated.png"), full_page=True)
+    _export_palette_zip(page, "masks.zip")
+
+
+def _export_palette_zip(page, name: str) -> None:
+    """Export tab → palette zip → download: one PNG per frame, named like the frames."""
     page.get_by_role("tab", name="3 · Export").click()
     page.locator("#export").click()
     link = page.locator("#palette-zip a").first
     link.wait_for(state="visible")
     with page.expect_download() as download:
         link.click()
-    target = ARTIFACTS / "masks.zip"
+    target = ARTIFACTS / name
     download.value.save_as(target)
     with zipfile.ZipFile(target) as archive:
         assert sorted(archive.namelist()) == [f"{i:05d}.png" for i in range(FRAMES)]

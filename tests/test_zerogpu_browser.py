@@ -5,7 +5,6 @@ export. Every propagation runs in a forked worker and its state crosses pickled.
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Iterator
 
 import numpy as np
@@ -19,6 +18,7 @@ from tests.test_browser import (  # noqa: F401  # `page` is a fixture used by na
     EXAMPLES,
     FRAMES,
     SHORT_SIDE,
+    _export_palette_zip,
     _load,
     _wait_ready,
     _wait_text,
@@ -89,13 +89,4 @@ def test_full_flow_under_the_stand_in(page) -> None:  # noqa: F811
     page.locator("#ptm-masks img").first.wait_for(state="visible")
     page.screenshot(path=str(ARTIFACTS / "zerogpu_inspect.png"), full_page=True)
 
-    page.get_by_role("tab", name="3 · Export").click()
-    page.locator("#export").click()
-    link = page.locator("#palette-zip a").first
-    link.wait_for(state="visible")
-    with page.expect_download() as download:
-        link.click()
-    target = ARTIFACTS / "zerogpu_masks.zip"
-    download.value.save_as(target)
-    with zipfile.ZipFile(target) as archive:
-        assert sorted(archive.namelist()) == [f"{i:05d}.png" for i in range(FRAMES)]
+    _export_palette_zip(page, "zerogpu_masks.zip")
