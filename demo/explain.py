@@ -51,17 +51,17 @@ PTM_ASSIGN = (
     "between the object's prototype and a learned *background* prototype (red = object, "
     "blue = background; white line = the final mask). The caption gives the average choice on "
     "the object and on the rest of the frame. A layer whose two numbers are far apart really "
-    "separates object from background (in the checkpoint this demo shipped with, only the last "
-    "layer did); a layer whose numbers are close uses the two prototypes for something else, "
-    "so its map does not look like the object and should not be read as one."
+    "separates object from background (if the object's number is the low one, that layer has "
+    "swapped the roles of its two prototypes); a layer whose numbers are close uses the two "
+    "prototypes for something else, so its map does not look like the object and should not "
+    "be read as one. The line under the images says which layer does what on this frame."
 )
 
 PTM_ATTENTION = (
     "**Third row — where each prototype looks** (bright = where the prototype gathers its "
     "update from; the caption says how much of that attention falls on the object). A layer "
-    "can gather from one or two spots of background instead (in the checkpoint this demo "
-    "shipped with, only layer 2 looked at the object): such a spot is not 'where the object "
-    "is' — read the percentage, not the hot spot."
+    "can gather from one or two spots of background instead: such a spot is not 'where the "
+    "object is' — read the percentage, not the hot spot."
 )
 
 FAM = (

@@ -69,6 +69,7 @@ def ptm_views(frame: np.ndarray, out: StepOutput, k: int) -> tuple:
         [f"layer {i + 1}: IoU {iou:.2f} with final" for i, iou in enumerate(ious)]
         + ["final mask"], height=HEIGHT)
     assign_panels, assign_labels, attn_panels, attn_labels = [], [], [], []
+    gaps, shares = [], []  # per layer: object − rest assignment, attention share on the object
     for i in layers:
         if vis.fg_assignment is not None:
             fg = to_frame(vis.fg_assignment[i, k], vis.cell_size, frame.shape)  # [H, W]
@@ -77,17 +78,37 @@ def ptm_views(frame: np.ndarray, out: StepOutput, k: int) -> tuple:
             assign_panels.append(_outline(render.blend_heatmap(frame, fg, 0.6, vmin=0.0,
                                                                vmax=1.0), final))
             assign_labels.append(f"layer {i + 1}: object {on:.2f}, rest {off:.2f}")
+            gaps.append(on - off)
         attn = to_frame(vis.proto_attention[i, k], vis.cell_size, frame.shape)
         share = float(attn[final].sum() / max(attn.sum(), 1e-12))
         attn_panels.append(_outline(render.blend_heatmap(frame, np.sqrt(attn), 0.6), final))
         attn_labels.append(f"layer {i + 1}: {share:.0%} on the object")
+        shares.append(share)
     assign = (render.side_by_side(assign_panels, assign_labels, height=HEIGHT)
               if assign_panels else None)
     attention = render.side_by_side(attn_panels, attn_labels, height=HEIGHT)
     steps = ", ".join(f"{mask_iou(aux[i], aux[i + 1]):.2f}" for i in range(len(aux) - 1))
     text = (f"PTM layers against the final mask: IoU {', '.join(f'{v:.2f}' for v in ious)}; "
-            f"consecutive layers agree at IoU {steps}.")
+            f"consecutive layers agree at IoU {steps}. {ptm_roles(gaps, shares)}")
     return masks, assign, attention, text
+
+
+def ptm_roles(gaps: list[float], shares: list[float], far: float = 0.4) -> str:
+    """What each PTM layer does on this frame, read off its numbers (not a fixed claim about the
+    checkpoint): prototype assignment gap object − rest ≥ `far` separates, ≤ −`far` separates
+    with the prototypes' roles swapped, else mixed; attention mostly (≥ 50%) on the object."""
+    def layers(idx: list[int]) -> str:
+        return ", ".join(str(i + 1) for i in idx) or "none"
+
+    parts = []
+    if gaps:
+        parts.append(f"Layers separating object from background here: "
+                     f"{layers([i for i, g in enumerate(gaps) if g >= far])}; with the "
+                     f"prototypes swapped: {layers([i for i, g in enumerate(gaps) if g <= -far])}; "
+                     f"mixed: {layers([i for i, g in enumerate(gaps) if abs(g) < far])}.")
+    parts.append(f"Attention mostly on the object: layer(s) "
+                 f"{layers([i for i, s in enumerate(shares) if s >= 0.5])}.")
+    return " ".join(parts)
 
 
 def relative_flow(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

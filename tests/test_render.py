@@ -157,3 +157,14 @@ def test_memory_timeline_rows() -> None:
     assert tuple(strip[30, int(96 + 9.5 * cell)]) == plots.MEMORY_RGB["local"]
     assert tuple(strip[10, int(96 + 5.5 * cell)]) == (0, 0, 0)  # current-frame marker
     assert strip[2 * 20 + 8:, 96:].min() < 100  # the numbered frame axis
+
+
+def test_ptm_roles_are_read_off_the_numbers() -> None:
+    """The PTM caption names each layer's role from this frame's numbers, not a fixed claim."""
+    from demo.views_ptm_fam import ptm_roles
+
+    text = ptm_roles([0.58, -0.81, 0.1], [0.0, 1.0, 0.6])
+    assert "from background here: 1;" in text
+    assert "swapped: 2;" in text and "mixed: 3." in text
+    assert text.endswith("layer(s) 2, 3.")
+    assert ptm_roles([0.9, 0.9], [0.1, 0.2]).endswith("layer(s) none.")
