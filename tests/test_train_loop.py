@@ -189,8 +189,8 @@ def test_resume_is_bit_identical(tmp_path):
 
 
 def test_sigterm_saves_state_and_the_run_resumes(tmp_path, monkeypatch):
-    import os
     import signal
+    import threading
 
     from srnet.train import trainer
 
@@ -202,8 +202,10 @@ def test_sigterm_saves_state_and_the_run_resumes(tmp_path, monkeypatch):
 
         def sample(*a, **kw):
             calls.append(1)
-            if len(calls) == 2:
-                os.kill(os.getpid(), signal.SIGTERM)
+            if len(calls) == 2:  # (the prefetch thread) → the main thread, where the
+                # handler runs: a process-wide kill could land on any of the native threads
+                # earlier tests left in this process (it crashed the full suite once)
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
             return real_sample(*a, **kw)
 
         source.sample_batch = sample
