@@ -188,12 +188,15 @@ def test_resume_is_bit_identical(tmp_path):
     assert (tmp_path / "b" / "final.pt").is_file()
 
 
-def test_sigterm_saves_state_and_the_run_resumes(tmp_path, monkeypatch):
+def _sigterm_scenario(tmp: str) -> None:
+    """Train, get SIGTERM at the second batch, check last.pt, resume to the end (run in a fresh
+    process by the test below)."""
     import signal
     import threading
 
     from srnet.train import trainer
 
+    tmp_path = Path(tmp)
     real_build = trainer.build_source
 
     def build_with_kill(*args, **kwargs):
@@ -202,25 +205,40 @@ def test_sigterm_saves_state_and_the_run_resumes(tmp_path, monkeypatch):
 
         def sample(*a, **kw):
             calls.append(1)
-            if len(calls) == 2:  # (the prefetch thread) → the main thread, where the
-                # handler runs: a process-wide kill could land on any of the native threads
-                # earlier tests left in this process (it crashed the full suite once)
+            if len(calls) == 2:  # (the prefetch thread) → the main thread, where it is handled
                 signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
             return real_sample(*a, **kw)
 
         source.sample_batch = sample
         return source, eval_sets
 
-    monkeypatch.setattr(trainer, "build_source", build_with_kill)
+    trainer.build_source = build_with_kill
     root = make_davis(tmp_path / "davis")
     cfg = _cfg(tmp_path, steps=6, ckpt_every=100)
     stopped = trainer.train(cfg, ModelConfig.tiny(), [root])
     assert 1 <= stopped.step < 6
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=False)["step"] == stopped.step
     assert not (tmp_path / "run" / "final.pt").exists()
-    monkeypatch.setattr(trainer, "build_source", real_build)
+    trainer.build_source = real_build
     assert trainer.train(cfg, ModelConfig.tiny(), [root]).step == 6
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+    print("sigterm scenario ok")
+
+
+def test_sigterm_saves_state_and_the_run_resumes(tmp_path):
+    """In a fresh process, as a stopped job is: inside the full suite, with the native threads
+    earlier tests leave behind (ONNX Runtime pools, app servers), the run segfaulted once."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    code = ("import sys; sys.path[:0] = ['tests', '.']; import test_train_loop as t; "
+            f"t._sigterm_scenario({str(tmp_path)!r})")
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "sigterm scenario ok" in done.stdout
 
 
 def test_holdout_eval_writes_best_checkpoint(tmp_path):
