@@ -53,6 +53,15 @@ class VideoClip:
     def num_objects(self) -> int:
         return int(self.valid_objects.sum())
 
+    def as_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 frames ``[T, H, W, 3]`` and index masks ``[T, H, W]`` (slot k → id k + 1),
+        the layout the evaluators and the demo read."""
+        frames = np.rint(self.frames.transpose(0, 2, 3, 1) * 255).astype(np.uint8)
+        masks = np.zeros(frames.shape[:3], np.uint8)  # [T, H, W]
+        for slot in np.flatnonzero(self.valid_objects):
+            masks[self.masks[:, slot] > 0.5] = slot + 1
+        return frames, masks
+
     def as_tensors(self) -> dict[str, torch.Tensor | str]:
         """Torch tensors for a DataLoader (default collate stacks them to ``[B, ...]``)."""
         return {"frames": torch.from_numpy(np.ascontiguousarray(self.frames)),  # [T, 3, H, W]

@@ -68,10 +68,7 @@ class PastedPairs:
                 break
         else:
             raise ValueError(f"no placement of {donor}'s object fits into {host}")
-        frames = np.rint(pasted.frames.transpose(0, 2, 3, 1) * 255).astype(np.uint8)
-        masks = np.where(pasted.masks[:, 1] > 0.5, 2,
-                         np.where(pasted.masks[:, 0] > 0.5, 1, 0)).astype(np.uint8)
-        return frames, masks  # [T, H, W, 3], [T, H, W]
+        return pasted.as_arrays()  # [T, H, W, 3], [T, H, W]: host 1, donor 2
 
     def _load_clip(self, seq: str, length: int, size: tuple[int, int] | None = None
                    ) -> VideoClip:

@@ -75,11 +75,7 @@ class StaticValClips:
                 break
         else:
             raise ValueError(f"{name}: no placement keeps an object in view")
-        frames = np.rint(clip.frames.transpose(0, 2, 3, 1) * 255).astype(np.uint8)  # [T,H,W,3]
-        masks = np.zeros(frames.shape[:3], np.uint8)  # [T, H, W]
-        for slot in np.flatnonzero(clip.valid_objects):
-            masks[clip.masks[:, slot] > 0.5] = slot + 1
-        return frames, masks
+        return clip.as_arrays()  # [T, H, W, 3], [T, H, W]
 
 
 def _area(sample: StaticSample) -> float:
