@@ -128,3 +128,25 @@ def test_eval_mask_reading(tmp_path) -> None:
     pal.save(tmp_path / "p.png")
     objects = read_eval_mask(tmp_path / "p.png")
     assert len(objects) == 2 and objects[1][0][1, 0] and objects[0][1][1, 1]
+
+
+def test_training_clicks_include_single_clicks_and_stay_in_range() -> None:
+    """The training click sampler must often give exactly one positive click (the first click a
+    user makes; sessions 4-5 never did, and one-click masks came out half the object), never
+    more than three, always inside the object, and negatives outside it."""
+    from srnet.interactive.train import initial_clicks
+
+    gt = np.zeros((64, 80), bool)
+    gt[10:50, 20:60] = True
+    rng = np.random.default_rng(0)
+    counts = []
+    for _ in range(400):
+        clicks = initial_clicks(gt, rng)
+        positives = [c for c in clicks if c[2]]
+        assert 1 <= len(positives) <= 3
+        assert all(gt[int(y), int(x)] for x, y, _ in positives)
+        assert not any(gt[int(y), int(x)] for x, y, p in clicks if not p)
+        counts.append(len(positives))
+    share_single = counts.count(1) / len(counts)
+    assert 0.45 < share_single < 0.75, share_single
+    assert counts.count(3) > 0

@@ -70,6 +70,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "learning curve)")
     p.add_argument("--eval-objects", type=_positive_int, default=30,
                    help="val objects scored in the training log (evenly spaced by name)")
+    p.add_argument("--init", type=Path, default=None, metavar="CKPT",
+                   help="start from this click checkpoint (fine-tune) instead of ImageNet")
     p.add_argument("--no-resume", dest="resume", action="store_false")
     p.add_argument("--export", type=Path, default=None, metavar="DEST",
                    help="only write OUT/last.pt as an fp16 inference checkpoint to DEST")
@@ -108,7 +110,8 @@ def run_train(args: argparse.Namespace) -> int:
                            out=str(args.out), steps=args.steps, batch_size=args.batch_size,
                            crop=args.crop, lr=args.lr, eval_every=args.eval_every,
                            train_fraction=args.train_fraction,
-                           eval_objects=args.eval_objects)
+                           eval_objects=args.eval_objects,
+                           init=str(args.init) if args.init else None)
     train_clicks(cfg, resume=args.resume)
     return 0
 

@@ -86,6 +86,7 @@ class ClickPredictor:
         self.model = model.eval().to(self.device)
         self.cfg = model.cfg
         self.zoom = zoom
+        self.first_zoom = zoom  # also zoom the very first answer (no previous mask) when small
         self.stem_computations = 0  # how often a whole image was encoded (tests check the cache)
         self._key: bytes | None = None
         self._stem: torch.Tensor | None = None
@@ -187,7 +188,7 @@ class ClickPredictor:
                 return self._zoomed(image, clicks, prev, box)
         stem, work = self._encode(np.ascontiguousarray(image))
         mask = self._logits(stem, work, image.shape[:2], clicks, prev) > 0
-        if self.zoom and prev is None and mask.any():
+        if self.first_zoom and prev is None and mask.any():
             box = self._zoom_box(mask, clicks)
             if box is not None:  # first answer: small object, answer again zoomed in
                 return self._zoomed(image, clicks, None, box)

@@ -25,7 +25,8 @@ from srnet.interactive.clicks import Click, disk_maps, next_click
 from srnet.interactive.data import ClickObject, augment, davis_frames, load_objects
 from srnet.interactive.evaluate import evaluate_objects
 from srnet.interactive.model import ClickConfig, ClickNet, head_parameters, trunk_parameters
-from srnet.interactive.predictor import ClickPredictor, build_click_net, save_click_checkpoint
+from srnet.interactive.predictor import (ClickPredictor, build_click_net, load_click_checkpoint,
+                                         save_click_checkpoint)
 from srnet.model.backbones import load_backbone_weights
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class ClickTrainConfig:
     seed: int = 0
     # a fixed seeded share of the training objects (learning curve over the data size, #8)
     train_fraction: float = 1.0
+    init: str | None = None  # start from this click checkpoint's weights (a fine-tune)
 
 
 def initial_clicks(gt: np.ndarray, rng: np.random.Generator) -> list[Click]:
@@ -64,9 +66,10 @@ def initial_clicks(gt: np.ndarray, rng: np.random.Generator) -> list[Click]:
         y, x = np.unravel_index(int(np.argmax(inside)), inside.shape)
         clicks.append((float(x), float(y), True))
     candidates = np.argwhere(inside >= max(1.0, 0.2 * inside.max()))  # [N, 2] (y, x)
-    for _ in range(int(rng.choice([1, 2, 3], p=[0.6, 0.25, 0.15])) - len(clicks) + 1):
-        if len(clicks) >= 3 or not len(candidates):
-            break
+    # sessions 4-5 trained with `- len(clicks) + 1` here: never fewer than two positive clicks,
+    # so a single click was out of distribution and its masks came out ~half the object
+    n_positive = int(rng.choice([1, 2, 3], p=[0.6, 0.25, 0.15]))
+    while len(clicks) < n_positive and len(candidates):
         y, x = candidates[rng.integers(len(candidates))]
         clicks.append((float(x), float(y), True))
     near = np.argwhere((outside > 3) & (outside < 40))
@@ -191,7 +194,11 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     val = val_subset(load_objects(val_samples, None), cfg.eval_objects)
     log.info("%d training objects, %d validation objects", len(objects), len(val))
     model = build_click_net(model_cfg)
-    load_backbone_weights_partial(model)
+    if cfg.init:
+        model.load_state_dict(load_click_checkpoint(cfg.init)[0].state_dict())
+        log.info("initialised from %s", cfg.init)
+    else:
+        load_backbone_weights_partial(model)
     optim = torch.optim.AdamW([{"params": head_parameters(model), "lr_mult": 1.0},
                                {"params": trunk_parameters(model),
                                 "lr_mult": cfg.trunk_lr_mult}], lr=cfg.lr, weight_decay=1e-4)

@@ -1,0 +1,51 @@
+"""Score a click checkpoint the way `train-clicks` validates (issue #8's selection rule): the
+val split's objects (`--objects`, default all 219), at most 5 clicks, the predictor as shipped
+(`--no-first-zoom` / `--no-zoom` for the zoom variants).
+
+    python scripts/click_val5.py [--checkpoint runs/clicks-ft6/click_last.pt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from srnet.data.static_masks import list_static_samples, static_split
+from srnet.interactive.data import load_objects
+from srnet.interactive.evaluate import evaluate_objects
+from srnet.interactive.predictor import load_click_model
+from srnet.interactive.train import val_subset
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: assets'")
+    parser.add_argument("--static", type=Path, default=Path("../shared/data/static-masks"))
+    parser.add_argument("--davis", type=Path, default=Path("../shared/data/davis2016-train"))
+    parser.add_argument("--objects", type=int, default=219)
+    parser.add_argument("--clicks", type=int, default=5)
+    parser.add_argument("--no-zoom", action="store_true")
+    parser.add_argument("--no-first-zoom", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(1)
+    _, val_samples = static_split(list_static_samples(args.static, args.davis))
+    objects = val_subset(load_objects(val_samples, None), args.objects)
+    model = load_click_model(args.checkpoint, device="cpu", zoom=not args.no_zoom)
+    if args.no_first_zoom:
+        model.first_zoom = False
+    scores = evaluate_objects(model.predict, objects, args.clicks)
+    print(json.dumps({"checkpoint": str(args.checkpoint or "assets"), "no_zoom": args.no_zoom,
+                      "no_first_zoom": args.no_first_zoom, **scores}))
+
+
+if __name__ == "__main__":
+    main()
