@@ -1,5 +1,5 @@
 """The shipped click model (`assets/click_lite0.pt` through `load_click_model()`): mean IoU after
-3 simulated NoC clicks on 8 fixed held-out objects (static-masks val split). The bar is the
+1 and after 3 simulated NoC clicks on 8 fixed held-out objects (static-masks val split). The bar is the
 value measured when the checkpoint was made minus a margin; shuffled weights or a missing file
 fail (never skipped). Measure with:
 
@@ -20,7 +20,10 @@ from srnet.interactive.evaluate import evaluate_objects
 from srnet.interactive.train import val_subset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-MEASURED_MIOU3 = 0.581  # assets/click_lite0.pt (step 2300), measured with the command above
+# assets/click_lite0.pt (session-6 fine-tune), measured with the command above; the session-4
+# weights score 0.406 / 0.578 here, so a return to them fails the first-click bar
+MEASURED_MIOU1 = 0.483
+MEASURED_MIOU3 = 0.707
 MARGIN = 0.05
 
 
@@ -29,16 +32,18 @@ def _objects() -> list:
     return val_subset(load_objects(val[::8], None), 8)
 
 
-def _miou3(model) -> float:
+def _scores(model) -> dict:
     scores = evaluate_objects(model.predict, _objects(), 3)
-    print(f"mIoU@3 over 8 val objects: {scores['mIoU@3']:.3f}")
-    return scores["mIoU@3"]
+    print(f"over 8 val objects: mIoU@1 {scores['mIoU@1']:.3f}  mIoU@3 {scores['mIoU@3']:.3f}")
+    return scores
 
 
 @pytest.mark.slow
 def test_shipped_click_model_quality() -> None:
     model = load_click_model()  # the default path: a missing file raises, never skips
-    assert _miou3(model) >= MEASURED_MIOU3 - MARGIN
+    scores = _scores(model)
+    assert scores["mIoU@1"] >= MEASURED_MIOU1 - MARGIN  # the first click alone
+    assert scores["mIoU@3"] >= MEASURED_MIOU3 - MARGIN
 
 
 @pytest.mark.slow
@@ -50,4 +55,4 @@ def test_shuffled_weights_fail_the_bar() -> None:
             flat = param.view(-1)
             flat.copy_(flat[torch.randperm(flat.numel(), generator=generator)])
     model._key = None  # drop the cached stem of the intact weights
-    assert _miou3(model) < MEASURED_MIOU3 - MARGIN  # measured: 0.126
+    assert _scores(model)["mIoU@3"] < MEASURED_MIOU3 - MARGIN  # measured: 0.126
