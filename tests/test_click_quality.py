@@ -1,7 +1,7 @@
 """The shipped click model (`assets/click_lite0.pt` through `load_click_model()`): mean IoU after
-1 and after 3 simulated NoC clicks on 8 fixed held-out objects (static-masks val split). The bar is the
-value measured when the checkpoint was made minus a margin; shuffled weights or a missing file
-fail (never skipped). Measure with:
+1 and after 3 simulated NoC clicks on 8 fixed held-out objects (static-masks val split). The
+bar is the value measured when the checkpoint was made minus a margin; shuffled weights or a
+missing file fail (never skipped). Measure with:
 
     OMP_NUM_THREADS=1 python3 -m pytest -q tests/test_click_quality.py -m slow -s
 """

@@ -25,8 +25,12 @@ from srnet.interactive.clicks import Click, disk_maps, next_click
 from srnet.interactive.data import ClickObject, augment, davis_frames, load_objects
 from srnet.interactive.evaluate import evaluate_objects
 from srnet.interactive.model import ClickConfig, ClickNet, head_parameters, trunk_parameters
-from srnet.interactive.predictor import (ClickPredictor, build_click_net, load_click_checkpoint,
-                                         save_click_checkpoint)
+from srnet.interactive.predictor import (
+    ClickPredictor,
+    build_click_net,
+    load_click_checkpoint,
+    save_click_checkpoint,
+)
 from srnet.model.backbones import load_backbone_weights
 
 log = logging.getLogger(__name__)
