@@ -1,4 +1,6 @@
-"""Benchmark `demo.clicks.mask_from_clicks` with simulated clicks (the NoC protocol) on the first
+"""Benchmark the app's click path (`demo.clicks.apply_click`: the learned click model by default,
+`--method classic` for GrabCut; `--prior` passes the last mask back and applies the app's
+monotonic click rule, as the app does) with simulated clicks (the NoC protocol) on the first
 frame of DAVIS-2016 sequences; prints per-sequence and mean IoU after 1..N clicks.
 
 Click simulation: the first click is the ground truth's interior point farthest from its
@@ -6,7 +8,7 @@ boundary (distance transform); each next click goes to the point farthest from t
 the largest error region, positive for a false negative, negative for a false positive.
 
     python scripts/bench_clicks.py --root /work/shared/data/davis2016-train \
-        --seqs bear,car-turn,flamingo,lucia,paragliding,stroller --clicks 3
+        --seqs bear,car-turn,flamingo,lucia,paragliding,stroller --clicks 3 [--method classic]
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from demo.clicks import mask_from_clicks  # noqa: E402
+from demo.clicks import CLICK_METHODS, LEARNED, apply_click, load_learned, segment  # noqa: E402
 from srnet.interactive.clicks import iou, next_click  # noqa: E402 - the NoC protocol
 
 log = logging.getLogger("bench_clicks")
 HELD_OUT = "bear,car-turn,flamingo,lucia,paragliding,stroller"
 
 def click_miou(dataset_root: str | Path, seqs: list[str], n_clicks: int,
-               use_prior: bool = False) -> list[list[float]]:
+               use_prior: bool = False, method: str = LEARNED) -> list[list[float]]:
     """IoU after 1..n_clicks for each sequence (rows follow `seqs`)."""
     root = Path(dataset_root)
     table = []
@@ -46,7 +48,10 @@ def click_miou(dataset_root: str | Path, seqs: list[str], n_clicks: int,
                 scores.append(scores[-1] if scores else 1.0)
                 continue
             clicks.append(click)
-            pred = mask_from_clicks(frame, clicks, prior=pred if use_prior and pred.any() else None)
+            if use_prior and pred.any():
+                pred = apply_click(frame, clicks, pred, method)
+            else:
+                pred = segment(frame, clicks, None, method)
             scores.append(iou(pred, gt))
         table.append(scores)
     return table
@@ -57,12 +62,16 @@ def main() -> None:
     parser.add_argument("--root", default="/work/shared/data/davis2016-train")
     parser.add_argument("--seqs", default=HELD_OUT, help="comma-separated sequence names")
     parser.add_argument("--clicks", type=int, default=3)
-    parser.add_argument("--prior", action="store_true", help="feed the last mask as prior")
+    parser.add_argument("--prior", action="store_true",
+                        help="feed the last mask back (and the app's monotonic click rule)")
+    parser.add_argument("--method", choices=CLICK_METHODS, default=LEARNED)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     seqs = [s for s in args.seqs.split(",") if s]
+    if args.method == LEARNED and (reason := load_learned()) is not None:
+        parser.error(f"the learned click model is unavailable: {reason}")
     start = time.perf_counter()
-    table = click_miou(args.root, seqs, args.clicks, use_prior=args.prior)
+    table = click_miou(args.root, seqs, args.clicks, use_prior=args.prior, method=args.method)
     seconds = (time.perf_counter() - start) / max(1, len(seqs) * args.clicks)
     for seq, scores in zip(seqs, table):
         log.info("%-16s %s", seq, " ".join(f"{s:.3f}" for s in scores))
