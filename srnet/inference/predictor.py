@@ -54,7 +54,11 @@ class Predictor:
     def __init__(self, model: SRNet, config: InferenceConfig | None = None,
                  device: str | torch.device | None = None, backend: str | None = None) -> None:
         """`backend`: torch, onnxruntime, openvino, or auto (the fastest installed for the
-        device); None = $SRNET_BACKEND, else torch (see `srnet.inference.backends`)."""
+        device); None = $SRNET_BACKEND, else torch (see `srnet.inference.backends`).
+
+        `model` is moved to the device, made channels-last and put in eval mode in place
+        (torch's `Module.to` semantics): the app shares one model between all sessions'
+        predictors, so a copy per predictor would only cost memory."""
         self.device = resolve_device(device)
         if self.device.type == "cpu":
             reuse_freed_memory()  # no per-frame page faults on the large activations
