@@ -7,10 +7,10 @@
 #
 # Rule, fixed before the run: ship the LAST weights if their logged mIoU@1 and mIoU@5 both beat
 # the checkpoint in assets/ at that time, scored the same way (`python scripts/click_val5.py`).
-# A control arm with the old 256 crops was added at step ~1,400 of the first, before any of its
-# scores was read (`OUT=runs/clicks-long6-c256 scripts/train_clicks_long.sh --crop 256`): of
-# the two arms' last weights, the one with the higher logged mIoU@1 (then mIoU@5) is the
-# candidate, and the rule above decides whether it ships.
+# A control arm with the old 256 crops was added at step ~2,050 of the first (its step-1,500
+# score was logged, not read): `OUT=runs/clicks-long6-c256 scripts/train_clicks_long.sh
+# --crop 256`. Of the two arms' last weights, the one with the higher logged mIoU@1 (then
+# mIoU@5) is the candidate, and the rule above decides whether it ships.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATIC=${STATIC:-../shared/data/static-masks}
