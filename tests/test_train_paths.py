@@ -43,6 +43,15 @@ def test_train_init_starts_from_the_checkpoint_weights(tmp_path):
     differ = [n for n, v in without.state_dict().items()
               if v.is_floating_point() and v.numel() > 16 and not torch.allclose(v, reference[n])]
     assert len(differ) > 10, "the run without --init should start from other weights"
+    # the continuation counts the steps behind its --init weights (the app shows the summary)
+    init_meta = {"step": 40, "total_steps": 5000}
+    save_checkpoint(init, start, init_meta, half=False)
+    assert main(_train_argv(root, tmp_path / "again", tmp_path, "--init", str(init))) == 0
+    _, meta = load_model(tmp_path / "again" / "final.pt")
+    assert meta["step"] == 2 and meta["total_steps"] == 5002
+    assert meta["summary"].startswith("tiny, 5002 steps (2 in its last run")
+    _, meta = load_model(tmp_path / "without" / "final.pt")
+    assert meta["total_steps"] == 2 and meta["summary"] == "tiny, 2 steps"
 
 
 def test_lr_schedule_warms_up_linearly_then_decays_by_cosine():

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from srnet.checkpoint import save_checkpoint
+from srnet.checkpoint import read_checkpoint, save_checkpoint
 from srnet.config import ModelConfig
 from srnet.model import SRNet
 from srnet.train import distributed as ddp
@@ -148,6 +148,8 @@ class _LoopContext:
         self.out_dir = Path(cfg.out_dir)
         self.started = time.perf_counter()
         self.wall_before = 0.0  # training wall time of earlier invocations (from last.pt)
+        # steps behind the --init weights, so a continuation's summary counts all of them
+        self.prior_steps = init_total_steps(cfg.init)
 
     def wall_s(self) -> float:
         """Wall-clock seconds this run has taken so far, across resumes."""
@@ -261,5 +263,17 @@ class _LoopContext:
         ddp.barrier(self.info)
 
     def _meta(self, state: TrainState) -> dict[str, Any]:
-        return {"step": state.step, "best_jf": state.best_jf, "train": self.cfg.to_dict(),
-                "summary": f"{self.model.cfg.name}, {state.step} steps"}
+        total = self.prior_steps + state.step
+        summary = f"{self.model.cfg.name}, {total} steps"
+        if self.prior_steps:
+            summary += f" ({state.step} in its last run, from {Path(self.cfg.init).name})"
+        return {"step": state.step, "total_steps": total, "best_jf": state.best_jf,
+                "train": self.cfg.to_dict(), "summary": summary}
+
+
+def init_total_steps(init: str | None) -> int:
+    """Training steps behind a checkpoint: its `total_steps`, else its `step` (0 without one)."""
+    if not init:
+        return 0
+    meta = read_checkpoint(init).get("meta", {}) or {}
+    return int(meta.get("total_steps", meta.get("step", 0)) or 0)
