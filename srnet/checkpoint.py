@@ -50,6 +50,12 @@ def save_checkpoint(path: str | Path, model: SRNet, meta: dict[str, Any] | None 
     return save_atomic(payload, path)
 
 
+def total_steps(meta: dict[str, Any]) -> int:
+    """Training steps behind a checkpoint (SRNet or click model): its meta's `total_steps`,
+    else its `step` (checkpoints written before `total_steps` existed), else 0."""
+    return int(meta.get("total_steps", meta.get("step", 0)) or 0)
+
+
 def load_payload(path: str | Path, label: str = "checkpoint", hint: str = "") -> Any:
     """`torch.load` (CPU, weights only) with a CheckpointError naming `label` when the file is
     missing or unreadable; `hint` is added to the unreadable message."""

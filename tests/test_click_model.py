@@ -110,3 +110,24 @@ def test_zoom_box_follows_the_clicked_component(predictor: ClickPredictor) -> No
     prev[150:190, 200:280] = True  # another piece of the object, outside the box
     kept = predictor._zoomed(image, [(150, 100, False)], prev, (80, 130, 120, 170))
     assert kept[150:190, 200:280].all()  # a click never changes what its box cannot see
+
+
+def test_exported_run_counts_the_steps_behind_its_init(tmp_path) -> None:
+    """A run started with --init records the steps behind its init weights (`total_steps`,
+    summary); a run from ImageNet only its own; an old checkpoint without `total_steps` counts
+    its `step`."""
+    from srnet.checkpoint import total_steps
+    from srnet.interactive.train import export_run
+
+    model = build_click_net()
+    for prior, expected in ((6300, "click-lite0, 6340 steps (40 in its last run)"),
+                            (0, "click-lite0, 40 steps")):
+        run = tmp_path / f"run{prior}"
+        run.mkdir()
+        torch.save({"model": model.state_dict(), "optim": {}, "step": 40, "prior_steps": prior,
+                    "elapsed": 12.0}, run / "last.pt")
+        _, meta = load_click_checkpoint(export_run(run, run / "click.pt"))
+        assert meta["summary"] == expected
+        assert meta["total_steps"] == prior + 40 and meta["step"] == 40
+        assert total_steps(meta) == prior + 40
+    assert total_steps({"step": 2300}) == 2300 and total_steps({}) == 0

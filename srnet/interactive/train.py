@@ -13,13 +13,14 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from srnet.checkpoint import save_atomic
+from srnet.checkpoint import save_atomic, total_steps
 from srnet.data.static_masks import list_static_samples, static_split
 from srnet.interactive.clicks import Click, disk_maps, next_click
 from srnet.interactive.data import ClickObject, augment, davis_frames, load_objects
@@ -197,10 +198,12 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     objects = training_share(objects, cfg.train_fraction, cfg.seed)
     val = val_subset(load_objects(val_samples, None), cfg.eval_objects)
     log.info("%d training objects, %d validation objects", len(objects), len(val))
-    model = build_click_net(model_cfg)
+    model, prior_steps = build_click_net(model_cfg), 0
     if cfg.init:
-        model.load_state_dict(load_click_checkpoint(cfg.init)[0].state_dict())
-        log.info("initialised from %s", cfg.init)
+        init_model, init_meta = load_click_checkpoint(cfg.init)
+        model.load_state_dict(init_model.state_dict())
+        prior_steps = total_steps(init_meta)
+        log.info("initialised from %s (%d steps behind it)", cfg.init, prior_steps)
     else:
         load_backbone_weights_partial(model)
     optim = torch.optim.AdamW([{"params": head_parameters(model), "lr_mult": 1.0},
@@ -215,8 +218,17 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
         step, elapsed = int(state["step"]), float(state["elapsed"])
         log.info("resumed from %s at step %d", last, step)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
-    _loop(model, optim, objects, val, cfg, out, step, elapsed)
+    _loop(model, optim, objects, val, cfg, out, (step, prior_steps), elapsed)
     return out / "click_last.pt"
+
+
+def checkpoint_meta(step: int, prior_steps: int, wall: float, **extra: Any) -> dict[str, Any]:
+    """Meta of a click checkpoint written by a run; a run started with --init counts the
+    steps behind its init weights too."""
+    total = prior_steps + step
+    summary = f"click-lite0, {total} steps" + (f" ({step} in its last run)" if prior_steps else "")
+    return {"summary": summary, "step": step, "total_steps": total, "wall_s": round(wall),
+            **extra}
 
 
 def load_backbone_weights_partial(model: ClickNet) -> None:
@@ -232,10 +244,12 @@ def load_backbone_weights_partial(model: ClickNet) -> None:
 
 
 def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObject],
-          val: list[ClickObject], cfg: ClickTrainConfig, out: Path, step: int,
-          elapsed: float) -> None:
+          val: list[ClickObject], cfg: ClickTrainConfig, out: Path,
+          steps: tuple[int, int], elapsed: float) -> None:
+    """Train from step `steps[0]` to cfg.steps; `steps[1]`: the steps behind the --init weights."""
     from tqdm import tqdm
 
+    step, prior_steps = steps
     bar = tqdm(total=cfg.steps, initial=step, desc="train-clicks", mininterval=20)
     start, log_file = time.time() - elapsed, (out / "log.jsonl").open("a")
     losses: list[float] = []
@@ -260,9 +274,10 @@ def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObje
             losses = []
         if step % cfg.save_every == 0 or step == cfg.steps:
             save_atomic({"model": model.state_dict(), "optim": optim.state_dict(), "step": step,
-                         "elapsed": time.time() - start}, out / "last.pt")
+                         "prior_steps": prior_steps, "elapsed": time.time() - start},
+                        out / "last.pt")
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            _validate(model, val, cfg, out, step, time.time() - start, log_file)
+            _validate(model, val, cfg, out, (step, prior_steps), time.time() - start, log_file)
     bar.close()
 
 
@@ -272,13 +287,13 @@ def export_run(run: str | Path, dest: str | Path) -> Path:
     state = torch.load(Path(run) / "last.pt", map_location="cpu", weights_only=True)
     model = build_click_net(ClickConfig())
     model.load_state_dict(state["model"])
-    step, wall = int(state["step"]), round(float(state["elapsed"]))
-    return save_click_checkpoint(dest, model, {"summary": f"click-lite0 step {step}",
-                                               "step": step, "wall_s": wall})
+    return save_click_checkpoint(dest, model, checkpoint_meta(
+        int(state["step"]), int(state.get("prior_steps", 0)), float(state["elapsed"])))
 
 
 def _validate(model: ClickNet, val: list[ClickObject], cfg: ClickTrainConfig, out: Path,
-              step: int, wall: float, log_file) -> None:
+              steps: tuple[int, int], wall: float, log_file) -> None:
+    step = steps[0]
     predictor = ClickPredictor(model.eval(), "cpu")
     scores = evaluate_objects(predictor.predict, val, cfg.eval_clicks)
     record = {"step": step, "val": scores, "time": wall}
@@ -286,5 +301,4 @@ def _validate(model: ClickNet, val: list[ClickObject], cfg: ClickTrainConfig, ou
     log_file.write(json.dumps(record) + "\n")
     log_file.flush()
     save_click_checkpoint(out / "click_last.pt", model,
-                          {"summary": f"click-lite0 step {step}", "step": step,
-                           "wall_s": round(wall), "val": scores})
+                          checkpoint_meta(step, steps[1], wall, val=scores))

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from srnet.checkpoint import read_checkpoint, save_checkpoint
+from srnet.checkpoint import read_checkpoint, save_checkpoint, total_steps
 from srnet.config import ModelConfig
 from srnet.model import SRNet
 from srnet.train import distributed as ddp
@@ -275,5 +275,4 @@ def init_total_steps(init: str | None) -> int:
     """Training steps behind a checkpoint: its `total_steps`, else its `step` (0 without one)."""
     if not init:
         return 0
-    meta = read_checkpoint(init).get("meta", {}) or {}
-    return int(meta.get("total_steps", meta.get("step", 0)) or 0)
+    return total_steps(read_checkpoint(init).get("meta", {}) or {})
