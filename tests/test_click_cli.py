@@ -56,7 +56,7 @@ def test_clicks_eval_prints_the_noc_line(tmp_path, capsys: pytest.CaptureFixture
 
 def test_training_share_is_fixed_and_nested() -> None:
     """The data-size learning curve (#8): each share is a fixed draw inside every larger one."""
-    from srnet.interactive.train import training_share
+    from srnet.data.subsets import training_share
 
     objects = [f"obj{i}" for i in range(40)]
     quarter, half = training_share(objects, 0.25, 0), training_share(objects, 0.5, 0)

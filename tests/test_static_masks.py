@@ -69,3 +69,25 @@ def test_training_pairs_are_the_train_split(tiny_root: tuple[Path, Path]) -> Non
     assert not any(image.parent.name == "bear" for image, _, _ in pairs)
     with pytest.raises(ValueError, match="static_root"):
         TrainConfig(p_video=0.5)
+
+
+def test_train_fraction_keeps_a_nested_share_of_the_train_split(
+        tiny_root: tuple[Path, Path]) -> None:
+    from types import SimpleNamespace
+
+    from srnet.train.config import TrainConfig
+    from srnet.train.data import static_training_pairs
+
+    root, davis = tiny_root
+    datasets = [SimpleNamespace(root=davis)]
+
+    def images(fraction: float) -> set[Path]:
+        cfg = TrainConfig(static_root=str(root), p_video=0.5, holdout=("bear",),
+                          train_fraction=fraction)
+        return {image for image, _, _ in static_training_pairs(cfg, datasets)}
+
+    everything, half, quarter = images(1.0), images(0.5), images(0.25)
+    assert len(everything) == 12 and len(half) == 6 and len(quarter) == 3
+    assert quarter < half < everything  # more data adds images, never swaps them
+    with pytest.raises(ValueError, match="train_fraction"):
+        TrainConfig(train_fraction=0.0)

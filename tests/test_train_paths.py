@@ -160,3 +160,20 @@ def test_trunk_train_blocks_trains_only_the_last_lite0_blocks():
     assert fully_frozen
     with pytest.raises(ValueError, match="trunk_train_blocks"):
         TrainConfig(trunk_train_blocks=12)
+
+
+def test_train_fraction_takes_a_nested_share_of_the_training_videos(tmp_path):
+    from srnet.data.davis import VOSDataset
+    from srnet.train.data import training_refs
+
+    seqs = ("alpha", "beta", "gamma", "hold")
+    dataset = VOSDataset(make_davis(tmp_path / "davis", seqs=seqs, num_frames=2))
+
+    def names(fraction: float) -> set[str]:
+        cfg = TrainConfig(holdout=("hold",), train_fraction=fraction)
+        return {ref.seq for ref in training_refs([dataset], cfg)}
+
+    everything, half = names(1.0), names(0.5)
+    assert everything == set(seqs[:-1])  # the holdout never trains, whatever the share
+    assert len(half) == 2 and len(names(0.34)) == 1 and names(0.34) < half < everything
+    assert names(0.5) == half  # the same draw every run (seeded), so arms are comparable

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from srnet.checkpoint import save_atomic, total_steps
 from srnet.data.static_masks import list_static_samples, static_split
+from srnet.data.subsets import training_share
 from srnet.interactive.clicks import Click, disk_maps, next_click
 from srnet.interactive.data import ClickObject, augment, davis_frames, load_objects
 from srnet.interactive.evaluate import evaluate_objects
@@ -174,16 +175,6 @@ def val_subset(val_objects: list[ClickObject], count: int) -> list[ClickObject]:
     ordered = sorted(val_objects, key=lambda o: o.name)
     stride = max(1, len(ordered) // count)
     return ordered[::stride][:count]
-
-
-def training_share(objects: list[ClickObject], fraction: float, seed: int) -> list[ClickObject]:
-    """A fixed share of the training objects: a seeded draw, the same for every run, and each
-    smaller share is contained in every larger one (so a curve over the share adds data)."""
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"train_fraction must lie in (0, 1], got {fraction}")
-    order = np.random.default_rng(seed).permutation(len(objects))
-    keep = sorted(order[:max(1, round(fraction * len(objects)))])
-    return [objects[i] for i in keep]
 
 
 def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:

@@ -81,6 +81,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "objects into clips; implies the image path (no feature cache)")
     p.add_argument("--p-video", type=_fraction,
                    help="fraction of clips drawn from videos when --static is given (default 0.5)")
+    p.add_argument("--train-fraction", type=_fraction,
+                   help="train on a fixed nested share of the training videos and static images "
+                        "(learning curves over data; default 1)")
     p.add_argument("--holdout", help="comma-separated sequences never trained on and used for "
                                      "J&F (default: srnet.data.DEFAULT_HOLDOUT)")
     p.add_argument("--cache-dir", type=Path, help="trunk-feature cache (default cache/features)")
@@ -132,6 +135,7 @@ def build_configs(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
         "static_root": None if args.static is None else str(args.static),
         "p_video": args.p_video if args.p_video is not None else
         (0.5 if args.static is not None else None),
+        "train_fraction": args.train_fraction,
     }
     try:
         cfg = TrainConfig(**{k: v for k, v in flags.items() if v is not None})

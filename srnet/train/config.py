@@ -54,6 +54,8 @@ class TrainConfig:
     static_root: str | None = None  # static-masks folder: stage-0 pseudo clips (image path only)
     p_video: float = 1.0  # image path: fraction of clips from videos (rest: static pseudo clips)
     p_static_donor: float = 0.5  # image path: pasted objects cut from static images
+    # a fixed nested share of the training videos and static images (learning curves over data)
+    train_fraction: float = 1.0
     amp: bool = True  # autocast on CUDA (bf16 when supported, else fp16 + GradScaler)
     seed: int = 0
     holdout: tuple[str, ...] = DEFAULT_HOLDOUT  # never trained on, scored for best.pt
@@ -87,6 +89,8 @@ class TrainConfig:
             raise ValueError("steps, log_every and ckpt_every must be ≥ 1, eval_every ≥ 0")
         if not (0.0 <= self.p_video <= 1.0 and 0.0 <= self.p_static_donor <= 1.0):
             raise ValueError("p_video and p_static_donor must lie in 0..1")
+        if not 0.0 < self.train_fraction <= 1.0:
+            raise ValueError("train_fraction must lie in (0, 1]")
         if self.p_video < 1.0 and self.static_root is None:
             raise ValueError("p_video < 1 needs static_root (the static-masks folder)")
         if not 0 <= self.trunk_train_blocks <= 11 or self.trunk_lr_mult <= 0:

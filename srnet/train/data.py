@@ -17,6 +17,7 @@ import torch
 from srnet.config import ModelConfig
 from srnet.data import ClipDataset, CurriculumSchedule, VOSDataset, train_val_split
 from srnet.data.static_masks import list_static_samples, static_split
+from srnet.data.subsets import training_share
 from srnet.model import SRNet
 from srnet.train import distributed as ddp
 from srnet.train.batch import TrainBatch
@@ -48,12 +49,22 @@ def open_datasets(roots: Sequence[str | Path]) -> list[VOSDataset]:
     return [VOSDataset(root) for root in roots]
 
 
-def training_refs(datasets: Sequence[VOSDataset], holdout: Sequence[str]) -> list[SeqRef]:
-    """Every sequence not in `holdout`, tagged with its root folder's name (the cache key)."""
+def training_sequences(dataset: VOSDataset, cfg: TrainConfig) -> list[str]:
+    """The sequences of `dataset` a run trains on: not in the holdout, and of those the fixed
+    nested share `cfg.train_fraction` (learning curves over the number of videos)."""
+    train_seqs, _ = train_val_split(dataset.sequences, cfg.holdout)
+    if not train_seqs or cfg.train_fraction >= 1.0:
+        return list(train_seqs)
+    return training_share(train_seqs, cfg.train_fraction, cfg.seed)
+
+
+def training_refs(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> list[SeqRef]:
+    """Every training sequence (`training_sequences`), tagged with its root folder's name (the
+    cache key)."""
     refs = []
     for dataset in datasets:
-        train_seqs, _ = train_val_split(dataset.sequences, holdout)
-        refs += [SeqRef(dataset.root.name, seq, dataset) for seq in train_seqs]
+        refs += [SeqRef(dataset.root.name, seq, dataset)
+                 for seq in training_sequences(dataset, cfg)]
     if not refs:
         raise ValueError("no training sequences left after removing the holdout")
     return refs
@@ -68,7 +79,7 @@ def build_source(cfg: TrainConfig, model: SRNet, frozen: bool, roots: Sequence[s
                  info: ddp.DistInfo) -> tuple[DataSource, list[VOSDataset]]:
     """(training batch sampler for this rank, datasets for the holdout evaluation)."""
     datasets = open_datasets(roots)
-    refs = training_refs(datasets, cfg.holdout)
+    refs = training_refs(datasets, cfg)
     log.info("%d training sequences; holdout %s", len(refs), ", ".join(cfg.holdout))
     seed = cfg.seed + 1000 * info.rank
     if cfg.use_cache and not can_use_cache(model, frozen):
@@ -114,7 +125,7 @@ def prepare_cache(cfg: TrainConfig, model_cfg: ModelConfig, roots: Sequence[str 
     model, frozen = build_model(cfg, model_cfg)
     if not can_use_cache(model, frozen):
         raise ValueError(f"the {model_cfg.name} config cannot train from cached features")
-    refs = training_refs(open_datasets(roots), cfg.holdout)
+    refs = training_refs(open_datasets(roots), cfg)
     sampler = cached_source(cfg, model.to(info.device), refs, info, cfg.seed)
     return cache_size_bytes([s.path for seqs in sampler.seqs.values() for s in seqs])
 
@@ -124,7 +135,7 @@ def image_source(cfg: TrainConfig, datasets: Sequence[VOSDataset], seed: int
     """Augmented image clips from `srnet.data.ClipDataset` (the model runs its trunk each step)."""
     train_sets = []
     for dataset in datasets:
-        train_seqs, _ = train_val_split(dataset.sequences, cfg.holdout)
+        train_seqs = training_sequences(dataset, cfg)
         if train_seqs:
             train_sets.append(VOSDataset.from_dirs(dataset.image_root, dataset.mask_root,
                                                    train_seqs, dataset.frame_step))
@@ -144,6 +155,8 @@ def static_training_pairs(cfg: TrainConfig, datasets: Sequence[VOSDataset]
         return []
     davis_root = next((d.root for d in datasets if (d.root / "JPEGImages").is_dir()), None)
     train, val = static_split(list_static_samples(cfg.static_root, davis_root), cfg.holdout)
+    if cfg.train_fraction < 1.0:
+        train = training_share(train, cfg.train_fraction, cfg.seed)
     log.info("static pseudo clips: %d training images (%d held out)", len(train), len(val))
     return [(s.image, s.mask, s.multi_object) for s in train]
 
