@@ -1,6 +1,7 @@
 """Score a click checkpoint the way `train-clicks` validates (issue #8's selection rule): the
 val split's objects (`--objects`, default all 219), at most 5 clicks, the predictor as shipped
-(`--no-first-zoom` / `--no-zoom` for the zoom variants).
+(`--no-first-zoom` / `--no-zoom` for the zoom variants, `--short-side N` for another working
+size: the long-side cap scales with it).
 
     python scripts/click_val5.py [--checkpoint runs/clicks-ft6/click_last.pt]
 """
@@ -8,6 +9,7 @@ val split's objects (`--objects`, default all 219), at most 5 clicks, the predic
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -34,6 +36,8 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=5)
     parser.add_argument("--no-zoom", action="store_true")
     parser.add_argument("--no-first-zoom", action="store_true")
+    parser.add_argument("--short-side", type=int, default=None,
+                        help="working size's short side (default: the checkpoint's, 360)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
@@ -42,9 +46,14 @@ def main() -> None:
     model = load_click_model(args.checkpoint, device="cpu", zoom=not args.no_zoom)
     if args.no_first_zoom:
         model.first_zoom = False
+    if args.short_side:
+        cfg = model.cfg
+        model.cfg = dataclasses.replace(cfg, short_side=args.short_side, max_long_side=round(
+            cfg.max_long_side * args.short_side / cfg.short_side))
     scores = evaluate_objects(model.predict, objects, args.clicks)
     print(json.dumps({"checkpoint": str(args.checkpoint or "assets"), "no_zoom": args.no_zoom,
-                      "no_first_zoom": args.no_first_zoom, **scores}))
+                      "no_first_zoom": args.no_first_zoom,
+                      "short_side": model.cfg.short_side, **scores}))
 
 
 if __name__ == "__main__":

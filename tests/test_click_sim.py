@@ -150,3 +150,32 @@ def test_training_clicks_include_single_clicks_and_stay_in_range() -> None:
     share_single = counts.count(1) / len(counts)
     assert 0.45 < share_single < 0.75, share_single
     assert counts.count(3) > 0
+
+
+def test_object_view_magnifies_small_objects_and_shows_large_ones_whole() -> None:
+    from srnet.interactive.data import object_view
+
+    rng = np.random.default_rng(0)
+    image = np.zeros((360, 480, 3), np.uint8)
+    small_gt = np.zeros((360, 480), bool)
+    small_gt[100:120, 200:220] = True  # 20 px: the zoom-in's minimum box (0.2 x 360) rules
+    ignore = np.zeros_like(small_gt)
+    ignore[100:110, 200:220] = True  # the void part must move with the object
+    small = ClickObject(image, small_gt, ignore, "small")
+    for _ in range(5):
+        img, gt, ign = object_view(small, 320, rng)
+        assert img.shape == (320, 320, 3) and gt.shape == ign.shape == (320, 320)
+        rows, cols = np.nonzero(gt)
+        height, width = rows.max() + 1 - rows.min(), cols.max() + 1 - cols.min()
+        assert 320 * 20 / 72 - 3 <= height <= 320 * 20 / 72 + 3 and abs(width - height) <= 3
+        assert ign.any() and (ign <= gt).all() and ign.sum() < gt.sum()
+    large_gt = np.zeros((360, 480), bool)
+    large_gt[20:340, 40:440] = True
+    for _ in range(5):
+        _, gt, _ = object_view(ClickObject(image, large_gt, np.zeros_like(large_gt), "big"), 320,
+                               rng)
+        # shown whole, shrunk: the 400-px box x 1.2-2.0 is 480-800 px, at most 0.67x its scale
+        assert 0.1 * large_gt.sum() < gt.sum() <= (320 / 480) ** 2 * large_gt.sum() * 1.02
+        assert not gt[0].all() and not gt[:, 0].all()  # the border is never all object
+    empty = ClickObject(image, np.zeros_like(small_gt), ignore, "none")
+    assert object_view(empty, 320, rng) is None

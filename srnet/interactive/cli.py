@@ -41,6 +41,16 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1], got {text!r}")
+    return value
+
+
 def _existing_dir(text: str) -> Path:
     path = Path(text)
     if not path.is_dir():
@@ -68,6 +78,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--train-fraction", type=_fraction, default=1.0,
                    help="train on this fixed share (0..1] of the training objects (data-size "
                         "learning curve)")
+    p.add_argument("--object-view-prob", type=_probability, default=0.0,
+                   help="share of training views that show the object's enlarged box at the "
+                        "crop size, as the predictor's zoom-in does (default 0)")
     p.add_argument("--eval-objects", type=_positive_int, default=30,
                    help="val objects scored in the training log (evenly spaced by name)")
     p.add_argument("--init", type=Path, default=None, metavar="CKPT",
@@ -110,6 +123,7 @@ def run_train(args: argparse.Namespace) -> int:
                            out=str(args.out), steps=args.steps, batch_size=args.batch_size,
                            crop=args.crop, lr=args.lr, eval_every=args.eval_every,
                            train_fraction=args.train_fraction,
+                           object_view_prob=args.object_view_prob,
                            eval_objects=args.eval_objects,
                            init=str(args.init) if args.init else None)
     train_clicks(cfg, resume=args.resume)

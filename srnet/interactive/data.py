@@ -2,6 +2,10 @@
 plus DAVIS-2016 training frames (never the holdout sequences), preloaded into memory at the
 working scale, and the random augmentation (scale, crop, flip, colour) of one training crop.
 
+`object_view` is the second kind of training view: the object's box, enlarged, resized to the
+crop, i.e. what the predictor's zoom-in shows the network (small objects magnified, large ones
+whole), which random crops at the working scale rarely give.
+
 An object is (image uint8 [H, W, 3], gt bool [H, W], ignore bool [H, W]). DAVIS-345 instance
 masks give one object per id; their void label (255) and evaluation PNGs' 128 become `ignore`.
 """
@@ -130,3 +134,36 @@ def augment(obj: ClickObject, crop: int, rng: np.random.Generator, min_pixels: i
         img, g, ig = img[:, ::-1], g[:, ::-1], ig[:, ::-1]
     return (_jitter_colour(np.ascontiguousarray(img), rng), np.ascontiguousarray(g).astype(bool),
             np.ascontiguousarray(ig).astype(bool))
+
+
+def object_view(obj: ClickObject, crop: int, rng: np.random.Generator,
+                expand: tuple[float, float] = (1.2, 2.0), min_side: float = 0.2
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A crop×crop view of the object's box enlarged by a random factor in `expand` (centre
+    jittered, at least `min_side` of the image's short side: the predictor's zoom-in rule),
+    then flip and colour; None for an empty mask."""
+    ys, xs = np.nonzero(obj.gt)
+    if len(ys) == 0:
+        return None
+    height, width = obj.gt.shape
+    box = max(ys.max() + 1 - ys.min(), xs.max() + 1 - xs.min())
+    side = max(box * rng.uniform(*expand), min_side * min(height, width))
+    side = min(side, max(height, width))  # a large object: the whole image, as it is shown
+    jitter = rng.uniform(-0.15, 0.15, size=2) * side
+    top = (ys.min() + ys.max() + 1) / 2 + jitter[0] - side / 2
+    left = (xs.min() + xs.max() + 1) / 2 + jitter[1] - side / 2
+    if side <= height:  # stay inside the image where it fits: padding is rare at inference
+        top = float(np.clip(top, 0, height - side))
+    if side <= width:
+        left = float(np.clip(left, 0, width - side))
+    scale = crop / side
+    warp = np.float32([[scale, 0, -left * scale], [0, scale, -top * scale]])  # image → view
+    img = cv2.warpAffine(obj.image, warp, (crop, crop), flags=cv2.INTER_LINEAR)
+    gt, ign = (cv2.warpAffine(m.astype(np.uint8), warp, (crop, crop), flags=cv2.INTER_NEAREST)
+               for m in (obj.gt, obj.ignore))
+    if not gt.any():
+        return None
+    if rng.random() < 0.5:
+        img, gt, ign = img[:, ::-1], gt[:, ::-1], ign[:, ::-1]
+    return (_jitter_colour(np.ascontiguousarray(img), rng), np.ascontiguousarray(gt).astype(bool),
+            np.ascontiguousarray(ign).astype(bool))

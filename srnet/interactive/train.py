@@ -24,7 +24,13 @@ from srnet.checkpoint import save_atomic, total_steps
 from srnet.data.static_masks import list_static_samples, static_split
 from srnet.data.subsets import training_share
 from srnet.interactive.clicks import Click, disk_maps, next_click
-from srnet.interactive.data import ClickObject, augment, davis_frames, load_objects
+from srnet.interactive.data import (
+    ClickObject,
+    augment,
+    davis_frames,
+    load_objects,
+    object_view,
+)
 from srnet.interactive.evaluate import evaluate_objects
 from srnet.interactive.model import ClickConfig, ClickNet, head_parameters, trunk_parameters
 from srnet.interactive.predictor import (
@@ -60,6 +66,9 @@ class ClickTrainConfig:
     # a fixed seeded share of the training objects (learning curve over the data size, #8)
     train_fraction: float = 1.0
     init: str | None = None  # start from this click checkpoint's weights (a fine-tune)
+    # share of training views that are object views (box enlarged and resized to the crop, as
+    # the predictor's zoom-in sees it) instead of random crops at the working scale
+    object_view_prob: float = 0.0
 
 
 def initial_clicks(gt: np.ndarray, rng: np.random.Generator) -> list[Click]:
@@ -104,7 +113,10 @@ def make_batch(objects: list[ClickObject], cfg: ClickTrainConfig, rng: np.random
                ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     images, gts, ignores = [], [], []
     while len(images) < cfg.batch_size:
-        view = augment(objects[int(rng.integers(len(objects)))], cfg.crop, rng)
+        obj = objects[int(rng.integers(len(objects)))]
+        view = (object_view(obj, cfg.crop, rng)
+                if cfg.object_view_prob and rng.random() < cfg.object_view_prob else
+                augment(obj, cfg.crop, rng))
         if view is not None:
             images.append(view[0])
             gts.append(view[1])
