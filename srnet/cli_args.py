@@ -62,6 +62,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def probability(text: str) -> float:
+    """A share or probability from 0 to 1 (both included)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction from 0 to 1, got {text!r}")
+    return value
+
+
 def short_side(text: str) -> int:
     """An internal short side: ≥ 32 pixels (the network works on a stride-16 grid)."""
     return bounded_int(32, 4096)(text)

@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from srnet.cli_args import probability
+
 log = logging.getLogger(__name__)
 
 TRAIN_EPILOG = """example:
@@ -41,16 +43,6 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1], got {text!r}")
-    return value
-
-
 def _existing_dir(text: str) -> Path:
     path = Path(text)
     if not path.is_dir():
@@ -78,7 +70,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--train-fraction", type=_fraction, default=1.0,
                    help="train on this fixed share (0..1] of the training objects (data-size "
                         "learning curve)")
-    p.add_argument("--object-view-prob", type=_probability, default=0.0,
+    p.add_argument("--object-view-prob", type=probability, default=0.0,
                    help="share of training views that show the object's enlarged box at the "
                         "crop size, as the predictor's zoom-in does (default 0)")
     p.add_argument("--eval-objects", type=_positive_int, default=30,

@@ -28,6 +28,7 @@ from srnet.cli_args import (
     output_dir,
     positive_float,
     positive_int,
+    probability,
     short_side,
 )
 from srnet.config import ModelConfig
@@ -41,16 +42,6 @@ EPILOG = """examples:
       --set paste_prob=0.3 --set model.ptm.num_layers=2
   torchrun --nproc_per_node 2 -m srnet train --config lite --data D --out runs/ddp
 Re-running the same command continues from OUT/last.pt (use --no-resume to start over)."""
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction from 0 to 1, got {text!r}")
-    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -79,9 +70,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="static-masks folder: mix in stage-0 pseudo clips from still images "
                         "(train split only; see srnet.data.static_masks) and paste static "
                         "objects into clips; implies the image path (no feature cache)")
-    p.add_argument("--p-video", type=_fraction,
+    p.add_argument("--p-video", type=probability,
                    help="fraction of clips drawn from videos when --static is given (default 0.5)")
-    p.add_argument("--train-fraction", type=_fraction,
+    p.add_argument("--train-fraction", type=probability,
                    help="train on a fixed nested share of the training videos and static images "
                         "(learning curves over data; default 1)")
     p.add_argument("--holdout", help="comma-separated sequences never trained on and used for "
