@@ -9,6 +9,7 @@
 # current assets/click_lite0.pt is scored the same way (`python scripts/click_val5.py`). The
 # fine-tune ships if its mIoU@1 and its mIoU@5 are both higher. Nothing else (no DAVIS holdout
 # sequence, no external set) is looked at to choose. Resumable: re-run the same command.
+# (--object-view-prob 0: these runs predate object views, the default since session 7.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATIC=${STATIC:-../shared/data/static-masks}
@@ -16,4 +17,4 @@ DAVIS=${DAVIS:-../shared/data/davis2016-train}
 OUT=${OUT:-runs/clicks-ft6}
 exec python3 -m srnet train-clicks --static "$STATIC" --davis "$DAVIS" --out "$OUT" \
     --init assets/click_lite0.pt --steps 1000 --lr 5e-4 --eval-every 1000 \
-    --eval-objects 219 --threads 1 "$@"
+    --eval-objects 219 --threads 1 --object-view-prob 0 "$@"

@@ -11,6 +11,7 @@
 # score was logged, not read): `OUT=runs/clicks-long6-c256 scripts/train_clicks_long.sh
 # --crop 256`. Of the two arms' last weights, the one with the higher logged mIoU@1 (then
 # mIoU@5) is the candidate, and the rule above decides whether it ships.
+# (--object-view-prob 0: these runs predate object views, the default since session 7.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATIC=${STATIC:-../shared/data/static-masks}
@@ -19,4 +20,4 @@ INIT=${INIT:-runs/click_ft6.pt}
 OUT=${OUT:-runs/clicks-long6}
 exec python3 -m srnet train-clicks --static "$STATIC" --davis "$DAVIS" --out "$OUT" \
     --init "$INIT" --steps 3000 --crop 320 --lr 5e-4 --eval-every 1500 \
-    --eval-objects 219 --threads 1 "$@"
+    --eval-objects 219 --threads 1 --object-view-prob 0 "$@"

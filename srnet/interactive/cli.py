@@ -70,9 +70,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--train-fraction", type=_fraction, default=1.0,
                    help="train on this fixed share (0..1] of the training objects (data-size "
                         "learning curve)")
-    p.add_argument("--object-view-prob", type=probability, default=0.0,
+    p.add_argument("--object-view-prob", type=probability, default=0.5,
                    help="share of training views that show the object's enlarged box at the "
-                        "crop size, as the predictor's zoom-in does (default 0)")
+                        "crop size, as the predictor's zoom-in does (default 0.5, the shipped "
+                        "recipe since session 7; 0 = random crops only, as before)")
     p.add_argument("--eval-objects", type=_positive_int, default=30,
                    help="val objects scored in the training log (evenly spaced by name)")
     p.add_argument("--init", type=Path, default=None, metavar="CKPT",
