@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=5)
     parser.add_argument("--no-zoom", action="store_true")
     parser.add_argument("--no-first-zoom", action="store_true")
+    parser.add_argument("--keep-strays", action="store_true",
+                        help="keep small pieces that hold no positive click (dropped by default)")
     parser.add_argument("--short-side", type=int, default=None,
                         help="working size's short side (default: the checkpoint's, 360)")
     args = parser.parse_args()
@@ -46,6 +48,7 @@ def main() -> None:
     model = load_click_model(args.checkpoint, device="cpu", zoom=not args.no_zoom)
     if args.no_first_zoom:
         model.first_zoom = False
+    model.drop_strays = not args.keep_strays
     if args.short_side:
         cfg = model.cfg
         model.cfg = dataclasses.replace(cfg, short_side=args.short_side, max_long_side=round(
@@ -53,7 +56,8 @@ def main() -> None:
     scores = evaluate_objects(model.predict, objects, args.clicks)
     print(json.dumps({"checkpoint": str(args.checkpoint or "assets"), "no_zoom": args.no_zoom,
                       "no_first_zoom": args.no_first_zoom,
-                      "short_side": model.cfg.short_side, **scores}))
+                      "short_side": model.cfg.short_side,
+                      "drop_strays": model.drop_strays, **scores}))
 
 
 if __name__ == "__main__":

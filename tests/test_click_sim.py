@@ -179,3 +179,37 @@ def test_object_view_magnifies_small_objects_and_shows_large_ones_whole() -> Non
         assert not gt[0].all() and not gt[:, 0].all()  # the border is never all object
     empty = ClickObject(image, np.zeros_like(small_gt), ignore, "none")
     assert object_view(empty, 320, rng) is None
+
+
+def test_drop_strays_keeps_clicked_and_large_pieces_only() -> None:
+    from srnet.interactive.predictor import drop_strays
+
+    mask = np.zeros((60, 80), bool)
+    mask[5:25, 5:25] = True  # clicked piece, 400 px
+    mask[40:44, 60:65] = True  # stray, 20 px < 0.2 x 400
+    mask[30:40, 5:25] = True  # unclicked but 200 px: a second part of the object stays
+    mask[50:53, 40:43] = True  # 9 px stray holding a negative click: still a stray
+    clicks = [(10.0, 10.0, True), (41.0, 51.0, False)]
+    kept = drop_strays(mask, clicks, 0.2)
+    assert kept[5:25, 5:25].all() and kept[30:40, 5:25].all()
+    assert not kept[40:44, 60:65].any() and not kept[50:53, 40:43].any()
+    assert kept.sum() == 600
+    # a small piece is kept when a positive click is on it
+    assert drop_strays(mask, clicks + [(62.0, 41.0, True)], 0.2)[40:44, 60:65].all()
+    # no positive click inside the mask: nothing to measure pieces against, unchanged
+    assert (drop_strays(mask, [(70.0, 5.0, True)], 0.2) == mask).all()
+
+
+def test_predictor_drops_strays_by_default() -> None:
+    from srnet.interactive.model import ClickNet
+    from srnet.interactive.predictor import ClickPredictor
+
+    answer = np.zeros((40, 40), bool)
+    answer[5:25, 5:25] = True
+    answer[35:37, 35:37] = True  # a 4-px speck away from the click
+    predictor = ClickPredictor(ClickNet(), device="cpu")
+    predictor._predict = lambda image, clicks, prev_mask: answer.copy()
+    image = np.zeros((40, 40, 3), np.uint8)
+    assert predictor.predict(image, [(10, 10, True)]).sum() == 400
+    predictor.drop_strays = False
+    assert predictor.predict(image, [(10, 10, True)]).sum() == 404
