@@ -154,6 +154,9 @@ def test_training_clicks_include_single_clicks_and_stay_in_range() -> None:
 
 def test_object_view_magnifies_small_objects_and_shows_large_ones_whole() -> None:
     from srnet.interactive.data import object_view
+    from srnet.interactive.predictor import ClickPredictor
+
+    min_side = ClickPredictor.ZOOM_MIN_SIDE
 
     rng = np.random.default_rng(0)
     image = np.zeros((360, 480, 3), np.uint8)
@@ -163,7 +166,7 @@ def test_object_view_magnifies_small_objects_and_shows_large_ones_whole() -> Non
     ignore[100:110, 200:220] = True  # the void part must move with the object
     small = ClickObject(image, small_gt, ignore, "small")
     for _ in range(5):
-        img, gt, ign = object_view(small, 320, rng)
+        img, gt, ign = object_view(small, 320, rng, min_side)
         assert img.shape == (320, 320, 3) and gt.shape == ign.shape == (320, 320)
         rows, cols = np.nonzero(gt)
         height, width = rows.max() + 1 - rows.min(), cols.max() + 1 - cols.min()
@@ -173,12 +176,12 @@ def test_object_view_magnifies_small_objects_and_shows_large_ones_whole() -> Non
     large_gt[20:340, 40:440] = True
     for _ in range(5):
         _, gt, _ = object_view(ClickObject(image, large_gt, np.zeros_like(large_gt), "big"), 320,
-                               rng)
+                               rng, min_side)
         # shown whole, shrunk: the 400-px box x 1.2-2.0 is 480-800 px, at most 0.67x its scale
         assert 0.1 * large_gt.sum() < gt.sum() <= (320 / 480) ** 2 * large_gt.sum() * 1.02
         assert not gt[0].all() and not gt[:, 0].all()  # the border is never all object
     empty = ClickObject(image, np.zeros_like(small_gt), ignore, "none")
-    assert object_view(empty, 320, rng) is None
+    assert object_view(empty, 320, rng, min_side) is None
 
 
 def test_drop_strays_keeps_clicked_and_large_pieces_only() -> None:

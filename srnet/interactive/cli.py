@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from srnet.cli_args import probability
+from srnet.cli_args import positive_float, positive_int, probability
 
 log = logging.getLogger(__name__)
 
@@ -16,28 +16,8 @@ TRAIN_EPILOG = """example:
 Re-running the same command continues from OUT/last.pt (--no-resume starts over)."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
-
-
 def _fraction(text: str) -> float:
-    value = _positive_float(text)
+    value = positive_float(text)
     if value > 1:
         raise argparse.ArgumentTypeError(f"expected a share in (0, 1], got {value}")
     return value
@@ -61,12 +41,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="DAVIS-2016 train folder: DAVIS-345 images + training frames (the "
                         "holdout sequences are never used)")
     p.add_argument("--out", type=Path, required=True, help="run folder")
-    p.add_argument("--steps", type=_positive_int, default=1800)
-    p.add_argument("--batch-size", type=_positive_int, default=6)
-    p.add_argument("--crop", type=_positive_int, default=256)
-    p.add_argument("--lr", type=_positive_float, default=1e-3)
-    p.add_argument("--eval-every", type=_positive_int, default=300)
-    p.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--steps", type=positive_int, default=1800)
+    p.add_argument("--batch-size", type=positive_int, default=6)
+    p.add_argument("--crop", type=positive_int, default=256)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--eval-every", type=positive_int, default=300)
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.add_argument("--train-fraction", type=_fraction, default=1.0,
                    help="train on this fixed share (0..1] of the training objects (data-size "
                         "learning curve)")
@@ -74,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="share of training views that show the object's enlarged box at the "
                         "crop size, as the predictor's zoom-in does (default 0.5, the shipped "
                         "recipe since session 7; 0 = random crops only, as before)")
-    p.add_argument("--eval-objects", type=_positive_int, default=30,
+    p.add_argument("--eval-objects", type=positive_int, default=30,
                    help="val objects scored in the training log (evenly spaced by name)")
     p.add_argument("--init", type=Path, default=None, metavar="CKPT",
                    help="start from this click checkpoint (fine-tune) instead of ImageNet")
@@ -87,11 +67,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--images", type=_existing_dir, required=True)
     e.add_argument("--masks", type=_existing_dir, required=True,
                    help="<image stem>.png: >128 object, 128 ignored (or palette ids)")
-    e.add_argument("--max-clicks", type=_positive_int, default=20)
+    e.add_argument("--max-clicks", type=positive_int, default=20)
     e.add_argument("--method", choices=["learned", "grabcut"], default="learned")
     e.add_argument("--checkpoint", type=Path, default=None, help="default: assets' click model")
-    e.add_argument("--limit", type=_positive_int, default=None, help="first N objects")
-    e.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    e.add_argument("--limit", type=positive_int, default=None, help="first N objects")
+    e.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     e.add_argument("--curves", type=Path, default=None,
                    help="write per-object IoU curves (JSON lines) to this file")
     e.set_defaults(func=run_eval)

@@ -136,11 +136,12 @@ def augment(obj: ClickObject, crop: int, rng: np.random.Generator, min_pixels: i
             np.ascontiguousarray(ig).astype(bool))
 
 
-def object_view(obj: ClickObject, crop: int, rng: np.random.Generator,
-                expand: tuple[float, float] = (1.2, 2.0), min_side: float = 0.2
+def object_view(obj: ClickObject, crop: int, rng: np.random.Generator, min_side: float,
+                expand: tuple[float, float] = (1.2, 2.0)
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """A crop×crop view of the object's box enlarged by a random factor in `expand` (centre
-    jittered, at least `min_side` of the image's short side: the predictor's zoom-in rule),
+    jittered, at least `min_side` of the image's short side: the predictor's zoom-in rule,
+    `ClickPredictor.ZOOM_MIN_SIDE`),
     then flip and colour; None for an empty mask."""
     ys, xs = np.nonzero(obj.gt)
     if len(ys) == 0:

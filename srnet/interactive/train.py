@@ -115,7 +115,8 @@ def make_batch(objects: list[ClickObject], cfg: ClickTrainConfig, rng: np.random
     images, gts, ignores = [], [], []
     while len(images) < cfg.batch_size:
         obj = objects[int(rng.integers(len(objects)))]
-        view = (object_view(obj, cfg.crop, rng)
+        # no draw when object views are off: runs without them keep their old random stream
+        view = (object_view(obj, cfg.crop, rng, ClickPredictor.ZOOM_MIN_SIDE)
                 if cfg.object_view_prob and rng.random() < cfg.object_view_prob else
                 augment(obj, cfg.crop, rng))
         if view is not None:
@@ -222,7 +223,7 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
         step, elapsed = int(state["step"]), float(state["elapsed"])
         log.info("resumed from %s at step %d", last, step)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
-    _loop(model, optim, objects, val, cfg, out, (step, prior_steps), elapsed)
+    _loop(model, optim, objects, val, cfg, out, step, prior_steps, elapsed)
     return out / "click_last.pt"
 
 
@@ -248,12 +249,11 @@ def load_backbone_weights_partial(model: ClickNet) -> None:
 
 
 def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObject],
-          val: list[ClickObject], cfg: ClickTrainConfig, out: Path,
-          steps: tuple[int, int], elapsed: float) -> None:
-    """Train from step `steps[0]` to cfg.steps; `steps[1]`: the steps behind the --init weights."""
+          val: list[ClickObject], cfg: ClickTrainConfig, out: Path, step: int,
+          prior_steps: int, elapsed: float) -> None:
+    """Train from `step` to cfg.steps; `prior_steps`: the steps behind the --init weights."""
     from tqdm import tqdm
 
-    step, prior_steps = steps
     bar = tqdm(total=cfg.steps, initial=step, desc="train-clicks", mininterval=20)
     start, log_file = time.time() - elapsed, (out / "log.jsonl").open("a")
     losses: list[float] = []
@@ -281,7 +281,7 @@ def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObje
                          "prior_steps": prior_steps, "elapsed": time.time() - start},
                         out / "last.pt")
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            _validate(model, val, cfg, out, (step, prior_steps), time.time() - start, log_file)
+            _validate(model, val, cfg, out, step, prior_steps, time.time() - start, log_file)
     bar.close()
 
 
@@ -296,8 +296,7 @@ def export_run(run: str | Path, dest: str | Path) -> Path:
 
 
 def _validate(model: ClickNet, val: list[ClickObject], cfg: ClickTrainConfig, out: Path,
-              steps: tuple[int, int], wall: float, log_file) -> None:
-    step = steps[0]
+              step: int, prior_steps: int, wall: float, log_file) -> None:
     predictor = ClickPredictor(model.eval(), "cpu")
     scores = evaluate_objects(predictor.predict, val, cfg.eval_clicks)
     record = {"step": step, "val": scores, "time": wall}
@@ -305,4 +304,4 @@ def _validate(model: ClickNet, val: list[ClickObject], cfg: ClickTrainConfig, ou
     log_file.write(json.dumps(record) + "\n")
     log_file.flush()
     save_click_checkpoint(out / "click_last.pt", model,
-                          checkpoint_meta(step, steps[1], wall, val=scores))
+                          checkpoint_meta(step, prior_steps, wall, val=scores))

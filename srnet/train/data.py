@@ -53,9 +53,7 @@ def training_sequences(dataset: VOSDataset, cfg: TrainConfig) -> list[str]:
     """The sequences of `dataset` a run trains on: not in the holdout, and of those the fixed
     nested share `cfg.train_fraction` (learning curves over the number of videos)."""
     train_seqs, _ = train_val_split(dataset.sequences, cfg.holdout)
-    if not train_seqs or cfg.train_fraction >= 1.0:
-        return list(train_seqs)
-    return training_share(train_seqs, cfg.train_fraction, cfg.seed)
+    return training_share(train_seqs, cfg.train_fraction, cfg.seed) if train_seqs else []
 
 
 def training_refs(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> list[SeqRef]:
@@ -155,8 +153,7 @@ def static_training_pairs(cfg: TrainConfig, datasets: Sequence[VOSDataset]
         return []
     davis_root = next((d.root for d in datasets if (d.root / "JPEGImages").is_dir()), None)
     train, val = static_split(list_static_samples(cfg.static_root, davis_root), cfg.holdout)
-    if cfg.train_fraction < 1.0:
-        train = training_share(train, cfg.train_fraction, cfg.seed)
+    train = training_share(train, cfg.train_fraction, cfg.seed)
     log.info("static pseudo clips: %d training images (%d held out)", len(train), len(val))
     return [(s.image, s.mask, s.multi_object) for s in train]
 
