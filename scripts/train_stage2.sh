@@ -13,6 +13,14 @@
 # The arm with the higher static-val J&F is shipped if it beats the current
 # assets/srnet_lite.pt on that same score; otherwise the current checkpoint stays. The DAVIS
 # holdout is reported only, never used to choose. Resumable: re-running continues from last.pt.
+#
+# Session 8 adds ARM=trunk6 (blocks 5-10: the whole 80- and 112-channel stride-16 trunk, lr x
+# 0.1, BatchNorm fixed; the decoder's stride-4/8 features stay frozen): is training more of the
+# trunk worth it? Run from the shipped (session-5) weights exactly as session 6 ran trunk3, its
+# control: `INIT=assets/srnet_lite.pt ARM=trunk6 OUT=runs/stage3-trunk6 scripts/train_stage2.sh
+# --steps 2200 --set eval_every=1100`. Same rule, fixed before the run: its last weights ship
+# if they beat the shipped checkpoint on static-val (re-run the same day); session 6's trunk3
+# continuation (89.8 static-val, holdout 93.7) is the comparison for the extra trunk blocks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
@@ -22,7 +30,8 @@ INIT=${INIT:-assets/srnet_lite.pt}
 case "$ARM" in
   frozen) BLOCKS=0 ;;
   trunk3) BLOCKS=3 ;;
-  *) echo "ARM must be frozen or trunk3" >&2; exit 2 ;;
+  trunk6) BLOCKS=6 ;;
+  *) echo "ARM must be frozen, trunk3 or trunk6" >&2; exit 2 ;;
 esac
 OUT=${OUT:-runs/stage2-$ARM}
 exec python3 -m srnet train --config lite --data "$DATA" --static "$STATIC" --out "$OUT" \

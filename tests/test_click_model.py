@@ -131,3 +131,33 @@ def test_exported_run_counts_the_steps_behind_its_init(tmp_path) -> None:
         assert meta["total_steps"] == prior + 40 and meta["step"] == 40
         assert total_steps(meta) == prior + 40
     assert total_steps({"step": 2300}) == 2300 and total_steps({}) == 0
+
+
+def test_a_stride_16_checkpoint_seeds_the_stride_32_network(tmp_path) -> None:
+    """`--trunk-stride 32` (session 8): the stride-32 network starts as the stride-16 one it is
+    seeded from (zero-started lat32), its own checkpoint round-trips, and weights that do not
+    fit are refused."""
+    from srnet.interactive.train import load_init_weights
+
+    torch.manual_seed(1)
+    small = build_click_net(ClickConfig(short_side=64, max_long_side=128))
+    deep = build_click_net(ClickConfig(short_side=64, max_long_side=128, trunk_stride=32))
+    assert len(deep.trunk._blocks) == 16 and len(small.trunk._blocks) == 11
+    with torch.no_grad():
+        for p in small.parameters():  # every weight non-trivial, so a missed copy shows
+            p.normal_(0, 0.1)
+    load_init_weights(deep, small)
+    image, maps = torch.rand(1, 3, 96, 128), torch.rand(1, 3, 96, 128)
+    with torch.no_grad():
+        assert torch.equal(deep.eval()(image, maps), small.eval()(image, maps))
+        deep.lat32.weight.normal_(0, 0.5)  # once trained, the stride-32 stage changes the answer
+        assert not torch.allclose(deep(image, maps), small(image, maps))
+    path = save_click_checkpoint(tmp_path / "deep.pt", deep, {"summary": deep.cfg.label})
+    loaded, meta = load_click_checkpoint(path)
+    assert loaded.cfg.trunk_stride == 32 and meta["summary"] == "click-lite0-s32"
+    with torch.no_grad():
+        assert torch.allclose(loaded(image, maps), deep(image, maps), atol=0.05)  # fp16 storage
+    with pytest.raises(ValueError, match="do not fit"):
+        load_init_weights(small, deep)  # a stride-32 checkpoint has blocks a stride-16 lacks
+    with pytest.raises(ValueError, match="trunk_stride"):
+        ClickConfig(trunk_stride=8)

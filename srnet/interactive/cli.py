@@ -54,6 +54,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="share of training views that show the object's enlarged box at the "
                         "crop size, as the predictor's zoom-in does (default 0.5, the shipped "
                         "recipe since session 7; 0 = random crops only, as before)")
+    p.add_argument("--trunk-stride", type=int, choices=[16, 32], default=16,
+                   help="32 adds Lite0's stride-32 stage (more context); a stride-16 --init "
+                        "checkpoint seeds it (the new stage starts from ImageNet, its lateral "
+                        "conv at zero)")
     p.add_argument("--eval-objects", type=positive_int, default=30,
                    help="val objects scored in the training log (evenly spaced by name)")
     p.add_argument("--init", type=Path, default=None, metavar="CKPT",
@@ -97,6 +101,7 @@ def run_train(args: argparse.Namespace) -> int:
                            crop=args.crop, lr=args.lr, eval_every=args.eval_every,
                            train_fraction=args.train_fraction,
                            object_view_prob=args.object_view_prob,
+                           trunk_stride=args.trunk_stride,
                            eval_objects=args.eval_objects,
                            init=str(args.init) if args.init else None)
     train_clicks(cfg, resume=args.resume)

@@ -5,7 +5,9 @@ through a small conv whose last layer starts at zero and is *added to the stem o
 training starts from the intact ImageNet trunk (RITM's "conv1s" injection). Because the maps
 enter after the stem, `encode_stem` is computed once per image and reused for every click.
 A light FPN decoder (stride 16 → 8 → 4, plus the maps again at stride 4) predicts one logit map
-at stride 4, bilinearly upsampled to the input size.
+at stride 4, bilinearly upsampled to the input size. `trunk_stride=32` [D, session 8] also runs
+Lite0's stride-32 stage (ImageNet blocks 11-15, 320 channels) for more context and object-level
+semantics; its lateral conv starts at zero, so a stride-16 checkpoint loads into it unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ class ClickConfig:
     disk_radius: int = 5  # click disk radius in pixels at the working size
     short_side: int = 360  # working size: images are resized to this short side
     max_long_side: int = 640  # ... unless the long side would exceed this
+    trunk_stride: int = 16  # 16: Lite0 blocks 0-10; 32: blocks 0-15 as well (more context)
+
+    def __post_init__(self) -> None:
+        if self.trunk_stride not in (16, 32):
+            raise ValueError(f"trunk_stride must be 16 or 32, got {self.trunk_stride}")
+
+    @property
+    def trunk_blocks(self) -> int:
+        """How many Lite0 blocks run (11 reach stride 16, all 16 reach stride 32)."""
+        return 11 if self.trunk_stride == 16 else 16
+
+    @property
+    def label(self) -> str:
+        """Short name for checkpoint summaries: `click-lite0` or `click-lite0-s32`."""
+        return self.name if self.trunk_stride == 16 else f"{self.name}-s32"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,6 +74,10 @@ class ClickNet(nn.Module):
         nn.init.zeros_(self.maps_in[2].bias)
         d, h = self.cfg.dec_dim, self.cfg.head_dim
         self.lat16 = nn.Conv2d(EfficientNetLite0.f16_dim, d, 1)
+        if self.cfg.trunk_stride == 32:  # zero start: the stride-16 model's output at step 0
+            self.lat32 = nn.Conv2d(EfficientNetLite0.f32_dim, d, 1)
+            nn.init.zeros_(self.lat32.weight)
+            nn.init.zeros_(self.lat32.bias)
         self.glob = nn.Conv2d(EfficientNetLite0.f16_dim, d, 1)  # image-level context
         self.fuse16 = _conv_relu(d, d)
         self.lat8 = nn.Conv2d(EfficientNetLite0.f8_dim, d, 1)
@@ -73,14 +94,20 @@ class ClickNet(nn.Module):
     def forward_from_stem(self, stem: Tensor, maps: Tensor, size: tuple[int, int]) -> Tensor:
         """stem [B, 32, H/2, W/2], maps [B, 3, H, W] (pos, neg, prev) → logits [B, 1, H, W]."""
         x = stem + self.maps_in(maps)[..., : stem.shape[-2], : stem.shape[-1]]  # [B, 32, H/2, W/2]
-        for idx in range(11):  # Lite0 blocks 0-10 reach stride 16
+        for idx in range(self.cfg.trunk_blocks):  # blocks 0-10 reach stride 16, 11-15 32
             x = self.trunk._blocks[idx](x)
             if idx == 2:
                 f4 = x  # [B, 24, H/4, W/4]
             elif idx == 4:
                 f8 = x  # [B, 40, H/8, W/8]
-        glob = self.glob(x.mean(dim=(2, 3), keepdim=True))  # [B, d, 1, 1]
-        y = self.fuse16(F.relu(self.lat16(x) + glob))  # [B, d, H/16, W/16]
+            elif idx == 10:
+                f16 = x  # [B, 112, H/16, W/16]
+        glob = self.glob(f16.mean(dim=(2, 3), keepdim=True))  # [B, d, 1, 1]
+        lateral = self.lat16(f16) + glob  # [B, d, H/16, W/16]
+        if self.cfg.trunk_stride == 32:  # x: [B, 320, H/32, W/32]
+            lateral = lateral + F.interpolate(self.lat32(x), size=f16.shape[-2:],
+                                              mode="bilinear", align_corners=False)
+        y = self.fuse16(F.relu(lateral))  # [B, d, H/16, W/16]
         y = F.interpolate(y, size=f8.shape[-2:], mode="bilinear", align_corners=False)
         y = self.fuse8(y + self.lat8(f8))  # [B, d, H/8, W/8]
         y = F.interpolate(y, size=f4.shape[-2:], mode="bilinear", align_corners=False)
@@ -106,8 +133,8 @@ def head_parameters(model: ClickNet) -> list[nn.Parameter]:
 
 
 def drop_unused_trunk(model: ClickNet) -> None:
-    """Remove Lite0's stride-32 blocks and classifier (never run): smaller checkpoint."""
-    model.trunk._blocks = model.trunk._blocks[:11]
+    """Remove the Lite0 blocks and classifier that never run: smaller checkpoint."""
+    model.trunk._blocks = model.trunk._blocks[: model.cfg.trunk_blocks]
     for name in ("_conv_head", "_bn1", "_fc"):
         if hasattr(model.trunk, name):
             delattr(model.trunk, name)

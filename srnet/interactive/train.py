@@ -70,6 +70,8 @@ class ClickTrainConfig:
     # the predictor's zoom-in sees it) instead of random crops at the working scale; 0.5 won
     # against 0 in session 7 (scripts/train_clicks_views.sh)
     object_view_prob: float = 0.5
+    # 32 adds Lite0's stride-32 stage to the network (ClickConfig.trunk_stride; session 8)
+    trunk_stride: int = 16
 
 
 def initial_clicks(gt: np.ndarray, rng: np.random.Generator) -> list[Click]:
@@ -194,7 +196,7 @@ def val_subset(val_objects: list[ClickObject], count: int) -> list[ClickObject]:
 def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    model_cfg = ClickConfig()
+    model_cfg = ClickConfig(trunk_stride=cfg.trunk_stride)
     davis_root = Path(cfg.davis_root) if cfg.davis_root else None
     train_samples, val_samples = static_split(list_static_samples(cfg.static_root, davis_root))
     objects = load_objects(train_samples, model_cfg.short_side)
@@ -204,13 +206,12 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     val = val_subset(load_objects(val_samples, None), cfg.eval_objects)
     log.info("%d training objects, %d validation objects", len(objects), len(val))
     model, prior_steps = build_click_net(model_cfg), 0
+    load_backbone_weights_partial(model)
     if cfg.init:
         init_model, init_meta = load_click_checkpoint(cfg.init)
-        model.load_state_dict(init_model.state_dict())
+        load_init_weights(model, init_model)
         prior_steps = total_steps(init_meta)
         log.info("initialised from %s (%d steps behind it)", cfg.init, prior_steps)
-    else:
-        load_backbone_weights_partial(model)
     optim = torch.optim.AdamW([{"params": head_parameters(model), "lr_mult": 1.0},
                                {"params": trunk_parameters(model),
                                 "lr_mult": cfg.trunk_lr_mult}], lr=cfg.lr, weight_decay=1e-4)
@@ -227,18 +228,33 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     return out / "click_last.pt"
 
 
-def checkpoint_meta(step: int, prior_steps: int, wall: float, **extra: Any) -> dict[str, Any]:
+def checkpoint_meta(step: int, prior_steps: int, wall: float, label: str = "click-lite0",
+                    **extra: Any) -> dict[str, Any]:
     """Meta of a click checkpoint written by a run; a run started with --init counts the
     steps behind its init weights too."""
     total = prior_steps + step
-    summary = f"click-lite0, {total} steps" + (f" ({step} in its last run)" if prior_steps else "")
+    summary = f"{label}, {total} steps" + (f" ({step} in its last run)" if prior_steps else "")
     return {"summary": summary, "step": step, "total_steps": total, "wall_s": round(wall),
             **extra}
 
 
+def load_init_weights(model: ClickNet, init_model: ClickNet) -> None:
+    """A click checkpoint's weights into `model`. A stride-16 checkpoint may seed a stride-32
+    model: then only the stride-32 blocks (ImageNet, loaded before) and the zero-started
+    lat32 stay as they are, so the new model's first answers are the checkpoint's."""
+    state = init_model.state_dict()
+    new_blocks = tuple(f"trunk._blocks.{idx}." for idx in range(init_model.cfg.trunk_blocks,
+                                                                   model.cfg.trunk_blocks))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    extra = [k for k in missing if not k.startswith(new_blocks + ("lat32.",))]
+    if extra or unexpected:
+        raise ValueError(f"--init weights do not fit this network: missing {extra[:5]}, "
+                         f"unexpected {unexpected[:5]}")
+
+
 def load_backbone_weights_partial(model: ClickNet) -> None:
     """ImageNet Lite0 weights into the trunk (loaded into a full Lite0, then copied: the click
-    model's trunk has no stride-32 stages)."""
+    model's trunk may lack the stride-32 stages)."""
     from srnet.model.backbones import EfficientNetLite0
 
     full = EfficientNetLite0()
@@ -278,6 +294,7 @@ def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObje
             losses = []
         if step % cfg.save_every == 0 or step == cfg.steps:
             save_atomic({"model": model.state_dict(), "optim": optim.state_dict(), "step": step,
+                         "click_config": model.cfg.to_dict(),
                          "prior_steps": prior_steps, "elapsed": time.time() - start},
                         out / "last.pt")
         if step % cfg.eval_every == 0 or step == cfg.steps:
@@ -289,10 +306,11 @@ def export_run(run: str | Path, dest: str | Path) -> Path:
     """The fp16 inference checkpoint of a run's latest state (OUT/last.pt), e.g. to ship a run
     that is still going; its meta records the step and wall time."""
     state = torch.load(Path(run) / "last.pt", map_location="cpu", weights_only=True)
-    model = build_click_net(ClickConfig())
+    model = build_click_net(ClickConfig.from_dict(state.get("click_config", {})))
     model.load_state_dict(state["model"])
     return save_click_checkpoint(dest, model, checkpoint_meta(
-        int(state["step"]), int(state.get("prior_steps", 0)), float(state["elapsed"])))
+        int(state["step"]), int(state.get("prior_steps", 0)), float(state["elapsed"]),
+        model.cfg.label))
 
 
 def _validate(model: ClickNet, val: list[ClickObject], cfg: ClickTrainConfig, out: Path,
@@ -304,4 +322,4 @@ def _validate(model: ClickNet, val: list[ClickObject], cfg: ClickTrainConfig, ou
     log_file.write(json.dumps(record) + "\n")
     log_file.flush()
     save_click_checkpoint(out / "click_last.pt", model,
-                          checkpoint_meta(step, prior_steps, wall, val=scores))
+                          checkpoint_meta(step, prior_steps, wall, model.cfg.label, val=scores))
