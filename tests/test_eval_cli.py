@@ -59,6 +59,33 @@ def test_copy_baseline_is_perfect_on_a_static_object(tmp_path, capsys):
     assert capsys.readouterr().out.strip().splitlines()[-1] == "J&F 100.0 J 100.0 F 100.0"
 
 
+def test_frame_step_keeps_every_kth_frame_and_scores_them(tmp_path, capsys):
+    """`--frame-step K` (fast-motion stress test): frames 0, K, 2K, ... are run and written under
+    their own names, so the copy baseline sees K times the motion and scores lower; it is
+    refused where it has no meaning (static-val, instances)."""
+    root = tmp_path / "davis"
+    (root / "JPEGImages/480p/slide").mkdir(parents=True)
+    (root / "Annotations/480p/slide").mkdir(parents=True)
+    for i in range(7):  # a square sliding 1 px per frame
+        mask = np.zeros((40, 80), np.uint8)
+        mask[10:30, i + 5:i + 25] = 255
+        Image.fromarray(np.full((40, 80, 3), 90, np.uint8)).save(
+            root / f"JPEGImages/480p/slide/{i:05d}.jpg")
+        Image.fromarray(mask).save(root / f"Annotations/480p/slide/{i:05d}.png")
+    scores = {}
+    for step in (1, 3):
+        out = tmp_path / f"pred{step}"
+        assert main(["eval", "--davis", str(root), "--seqs", "slide", "--method", "copy",
+                     "--frame-step", str(step), "--out", str(out)]) == 0
+        scores[step] = float(capsys.readouterr().out.strip().splitlines()[-1].split()[1])
+        names = sorted(p.name for p in (out / "copy/slide").glob("*.png"))
+        assert names == [f"{i:05d}.png" for i in range(0, 7, step)]
+    assert scores[3] < scores[1] - 3
+    assert main(["eval", "--static-val", str(tmp_path), "--frame-step", "2"]) == 2
+    assert main(["eval", "--davis", str(root), "--seqs", "slide", "--instances", str(tmp_path),
+                 "--frame-step", "2"]) == 2
+
+
 def test_table_means_and_fps():
     results = {"m": {"a": SequenceResult(0.8, 0.6, 10, 2.0),
                      "b": SequenceResult(0.4, 0.2, 30, 2.0)}}

@@ -47,6 +47,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", type=device_name, default=None, metavar="{cpu,cuda}")
     parser.add_argument("--max-frames", type=positive_int, default=None,
                         help="first N frames only")
+    parser.add_argument("--frame-step", type=positive_int, default=1, metavar="K",
+                        help="keep every K-th frame: the same clips with K times the motion "
+                             "between frames (fast-motion stress test; DAVIS clips only)")
     parser.add_argument("--resolution", default="480p")
     parser.add_argument("--cpu-bf16", action="store_true",
                         help="bf16 autocast on the CPU (opt-in; see srnet.config)")
@@ -141,7 +144,8 @@ def _score(args: argparse.Namespace, runners: dict, dataset, seqs: list[str]) ->
     for name, runner in runners.items():
         out = None if args.out is None else args.out / name
         results[name] = evaluate_method(runner, dataset, seqs, out_dir=out,
-                                        max_frames=args.max_frames)
+                                        max_frames=args.max_frames,
+                                        frame_step=args.frame_step)
     for line in format_table(results):
         print(line)
     jf, j, f, fps = mean_scores(results[next(iter(results))])
@@ -155,9 +159,9 @@ def _run_static_val(args: argparse.Namespace, methods: list[str]) -> int:
     from srnet.eval.static_val import StaticValClips
     from srnet.eval.vos_eval import BASELINES, srnet_method
 
-    if args.paste or args.instances is not None or args.seqs:
-        return fail("--static-val", "is its own set; leave out --paste, --instances, --seqs",
-                    "eval")
+    if args.paste or args.instances is not None or args.seqs or args.frame_step > 1:
+        return fail("--static-val", "is its own set; leave out --paste, --instances, --seqs, "
+                    "--frame-step", "eval")
     try:
         dataset = StaticValClips(args.static_val)
         runners = {m: BASELINES[m] for m in methods if m in BASELINES}
@@ -189,8 +193,9 @@ def _run_instances(args: argparse.Namespace, predictor, dataset, seqs: list[str]
     """`eval --instances DIR`: the multi-object benchmark of `srnet.eval.instances`."""
     from srnet.eval.instances import evaluate_instances, format_instances, instance_sequences
 
-    if args.paste:
-        return fail("--instances", "runs on the real sequences; leave out --paste", "eval")
+    if args.paste or args.frame_step > 1:
+        return fail("--instances", "runs on the real sequences at their frame rate; leave out "
+                    "--paste and --frame-step", "eval")
     chosen = instance_sequences(args.instances, seqs)
     if not chosen:
         return fail("--instances", f"none of {', '.join(seqs)} has two or more annotated "

@@ -57,14 +57,16 @@ BASELINES: dict[str, Method] = {"copy": copy_baseline, "flow": flow_baseline}
 
 def evaluate_method(method: Method, dataset: VOSDataset | PastedPairs, seqs: list[str], *,
                     out_dir: Path | None = None, max_frames: int | None = None,
-                    ) -> dict[str, SequenceResult]:
-    """Run `method` on every sequence; optionally write palette PNGs to out_dir/<seq>/."""
+                    frame_step: int = 1) -> dict[str, SequenceResult]:
+    """Run `method` on every sequence; optionally write palette PNGs to out_dir/<seq>/.
+    `frame_step` k keeps frames 0, k, 2k, ...: the same clip with k times the motion between
+    frames (a stress test for fast motion); `max_frames` caps the frames kept."""
     results = {}
     for seq in seqs:
-        count = len(dataset.frames(seq))
-        count = min(count, max_frames) if max_frames else count
-        frames = [dataset.load_frame(seq, i) for i in range(count)]
-        gts = [dataset.load_mask(seq, i) for i in range(count)]
+        indices = list(range(0, len(dataset.frames(seq)), frame_step))[:max_frames]
+        count = len(indices)
+        frames = [dataset.load_frame(seq, i) for i in indices]
+        gts = [dataset.load_mask(seq, i) for i in indices]
         start = time.perf_counter()
         preds = list(method(frames, gts[0]))
         seconds = time.perf_counter() - start
@@ -72,7 +74,7 @@ def evaluate_method(method: Method, dataset: VOSDataset | PastedPairs, seqs: lis
             raise RuntimeError(f"{seq}: method returned {len(preds)} masks for {count} frames")
         if out_dir is not None:
             (out_dir / seq).mkdir(parents=True, exist_ok=True)
-            names = [p.stem for p in dataset.frames(seq)[:count]]
+            names = [dataset.frames(seq)[i].stem for i in indices]
             for name, pred in zip(names, preds):
                 save_index_mask(out_dir / seq / f"{name}.png", pred)
         scores = evaluate_sequence(preds, gts)
