@@ -137,7 +137,7 @@ def test_a_stride_16_checkpoint_seeds_the_stride_32_network(tmp_path) -> None:
     """`--trunk-stride 32` (session 8): the stride-32 network starts as the stride-16 one it is
     seeded from (zero-started lat32), its own checkpoint round-trips, and weights that do not
     fit are refused."""
-    from srnet.interactive.train import load_init_weights
+    from srnet.interactive.model import load_init_weights
 
     torch.manual_seed(1)
     small = build_click_net(ClickConfig(short_side=64, max_long_side=128))

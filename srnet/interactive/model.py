@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from srnet.model.backbones import EfficientNetLite0, conv_bn
+from srnet.model.backbones import EfficientNetLite0, conv_bn, load_backbone_weights
 
 
 @dataclass(frozen=True)
@@ -138,3 +138,27 @@ def drop_unused_trunk(model: ClickNet) -> None:
     for name in ("_conv_head", "_bn1", "_fc"):
         if hasattr(model.trunk, name):
             delattr(model.trunk, name)
+
+
+def load_init_weights(model: ClickNet, init_model: ClickNet) -> None:
+    """A click checkpoint's weights into `model`. A stride-16 checkpoint may seed a stride-32
+    model: then only the stride-32 blocks (ImageNet, loaded before) and the zero-started
+    lat32 stay as they are, so the new model's first answers are the checkpoint's."""
+    state = init_model.state_dict()
+    new_blocks = tuple(f"trunk._blocks.{idx}." for idx in range(init_model.cfg.trunk_blocks,
+                                                                   model.cfg.trunk_blocks))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    extra = [k for k in missing if not k.startswith(new_blocks + ("lat32.",))]
+    if extra or unexpected:
+        raise ValueError(f"--init weights do not fit this network: missing {extra[:5]}, "
+                         f"unexpected {unexpected[:5]}")
+
+
+def load_imagenet_trunk(model: ClickNet) -> None:
+    """ImageNet Lite0 weights into the trunk (loaded into a full Lite0, then copied: the click
+    model's trunk may lack the stride-32 stages)."""
+    full = EfficientNetLite0()
+    load_backbone_weights(full)
+    own = model.trunk.state_dict()
+    model.trunk.load_state_dict({k: v for k, v in full.state_dict().items() if k in own},
+                                strict=True)

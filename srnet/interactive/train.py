@@ -32,14 +32,20 @@ from srnet.interactive.data import (
     object_view,
 )
 from srnet.interactive.evaluate import evaluate_objects
-from srnet.interactive.model import ClickConfig, ClickNet, head_parameters, trunk_parameters
+from srnet.interactive.model import (
+    ClickConfig,
+    ClickNet,
+    head_parameters,
+    load_imagenet_trunk,
+    load_init_weights,
+    trunk_parameters,
+)
 from srnet.interactive.predictor import (
     ClickPredictor,
     build_click_net,
     load_click_checkpoint,
     save_click_checkpoint,
 )
-from srnet.model.backbones import load_backbone_weights
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +212,7 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     val = val_subset(load_objects(val_samples, None), cfg.eval_objects)
     log.info("%d training objects, %d validation objects", len(objects), len(val))
     model, prior_steps = build_click_net(model_cfg), 0
-    load_backbone_weights_partial(model)
+    load_imagenet_trunk(model)
     if cfg.init:
         init_model, init_meta = load_click_checkpoint(cfg.init)
         load_init_weights(model, init_model)
@@ -236,32 +242,6 @@ def checkpoint_meta(step: int, prior_steps: int, wall: float, label: str = "clic
     summary = f"{label}, {total} steps" + (f" ({step} in its last run)" if prior_steps else "")
     return {"summary": summary, "step": step, "total_steps": total, "wall_s": round(wall),
             **extra}
-
-
-def load_init_weights(model: ClickNet, init_model: ClickNet) -> None:
-    """A click checkpoint's weights into `model`. A stride-16 checkpoint may seed a stride-32
-    model: then only the stride-32 blocks (ImageNet, loaded before) and the zero-started
-    lat32 stay as they are, so the new model's first answers are the checkpoint's."""
-    state = init_model.state_dict()
-    new_blocks = tuple(f"trunk._blocks.{idx}." for idx in range(init_model.cfg.trunk_blocks,
-                                                                   model.cfg.trunk_blocks))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    extra = [k for k in missing if not k.startswith(new_blocks + ("lat32.",))]
-    if extra or unexpected:
-        raise ValueError(f"--init weights do not fit this network: missing {extra[:5]}, "
-                         f"unexpected {unexpected[:5]}")
-
-
-def load_backbone_weights_partial(model: ClickNet) -> None:
-    """ImageNet Lite0 weights into the trunk (loaded into a full Lite0, then copied: the click
-    model's trunk may lack the stride-32 stages)."""
-    from srnet.model.backbones import EfficientNetLite0
-
-    full = EfficientNetLite0()
-    load_backbone_weights(full)
-    own = model.trunk.state_dict()
-    model.trunk.load_state_dict({k: v for k, v in full.state_dict().items() if k in own},
-                                strict=True)
 
 
 def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObject],
