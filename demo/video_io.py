@@ -1,39 +1,40 @@
 """Clip decoding for the demo: upload (video, zip of frames, folder, image) → capped RGB frames,
 and result frames → browser-playable H.264 mp4.
 
-Owns the input limits (frame cap, working size, file size, zip safety) and the user-facing
-notices about them. Pure numpy/OpenCV/imageio/PIL: no gradio, no torch.
+Owns the input limits (frame cap, working size, file size; the image and zip limits are in
+`demo.frame_files`) and the user-facing notices about them. Pure numpy/OpenCV/imageio/PIL:
+no gradio, no torch.
 """
 
 from __future__ import annotations
 
-import io
 import logging
-import re
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from demo.frame_files import (
+    IMAGE_EXTS,
+    ClipError,
+    decode_image,
+    folder_files,
+    read_member,
+    to_rgb,
+    zip_frames,
+    zip_members,
+)
 from srnet import write_mp4 as srnet_write_mp4
 
 log = logging.getLogger(__name__)
 
 VIDEO_EXTS = (".mp4", ".webm", ".mov", ".avi", ".mkv", ".gif", ".m4v")
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 DEFAULT_FPS = 24.0  # used for image sequences and videos without usable metadata
-MAX_ZIP_MEMBERS = 20_000
-MAX_IMAGE_PIXELS = 40_000_000  # one decoded frame (e.g. 8K is 33 Mpx)
-
-
-class ClipError(ValueError):
-    """A clip cannot be loaded; the message is meant for the user."""
 
 
 @dataclass
@@ -56,35 +57,6 @@ class LoadedClip:
         return self.frames[0].shape[:2]
 
 
-def _natural_key(name: str) -> list:
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
-
-
-def _to_rgb(frame: np.ndarray) -> np.ndarray:
-    """Any decoded array (gray, RGBA, 16-bit) → uint8 ``[H, W, 3]`` RGB."""
-    frame = np.asarray(frame)
-    if frame.dtype != np.uint8:
-        scale = 257.0 if frame.dtype == np.uint16 else 1.0
-        frame = np.clip(frame / scale, 0, 255).astype(np.uint8)
-    frame = frame[:, :, None] if frame.ndim == 2 else frame
-    if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4):
-        raise ClipError(f"unexpected frame shape {frame.shape}")
-    return np.ascontiguousarray(np.repeat(frame, 3, axis=2) if frame.shape[2] == 1
-                                else frame[:, :, :3])
-
-
-def _decode_image(data: bytes | Path, label: str) -> np.ndarray:
-    try:
-        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as image:
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise ClipError(f"{label}: image is too large ({image.width}x{image.height})")
-            return _to_rgb(np.asarray(image.convert("RGB")))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, ClipError):
-            raise
-        raise ClipError(f"{label}: cannot decode image ({exc})") from exc
-
-
 def _video_fps(meta: dict) -> float:
     fps = meta.get("fps")
     if not fps and meta.get("duration"):  # GIF: per-frame duration in ms
@@ -99,7 +71,7 @@ def _guarded(frames: Iterator[np.ndarray], close: Callable[[], object],
     count = 0
     try:
         for frame in frames:
-            yield _to_rgb(frame)
+            yield to_rgb(frame)
             count += 1
     except Exception as exc:  # decoders raise many types
         log.warning("%s: decoding stopped after %d frames (%s)", name, count, exc)
@@ -151,64 +123,6 @@ def _open_video(path: Path) -> tuple[float, Iterator[np.ndarray]]:
             yield from frames
 
     return fps, chained()
-
-
-def _safe_member(name: str) -> bool:
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
-        return False
-    return ".." not in PurePosixPath(name.replace("\\", "/")).parts
-
-
-def _wanted(parts: tuple[str, ...]) -> bool:
-    if any(part.startswith(".") or part == "__MACOSX" for part in parts):
-        return False
-    return bool(parts) and parts[-1].lower().endswith(IMAGE_EXTS)
-
-
-def _zip_members(path: Path, max_bytes: int) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
-    """Open a frame zip after the safety checks; members in natural order (caller closes)."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ClipError(f"{path.name}: not a valid zip file ({exc})") from exc
-    try:
-        infos = archive.infolist()
-        if len(infos) > MAX_ZIP_MEMBERS:
-            raise ClipError(f"{path.name}: too many files in the zip ({len(infos)})")
-        bad = [info.filename for info in infos if not _safe_member(info.filename)]
-        if bad:
-            raise ClipError(f"{path.name}: refusing unsafe path in zip: {bad[0]!r}")
-        members = [info for info in infos if not info.is_dir()
-                   and _wanted(PurePosixPath(info.filename.replace("\\", "/")).parts)]
-        total = sum(info.file_size for info in members)  # declared sizes; reads honour them
-        if total > max_bytes:
-            raise ClipError(f"{path.name}: frames unpack to {total / 2**20:.0f} MB, over the "
-                            f"{max_bytes / 2**20:.0f} MB limit")
-    except ClipError:
-        archive.close()
-        raise
-    return archive, sorted(members, key=lambda info: _natural_key(info.filename))
-
-
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
-    with archive.open(info) as handle:  # zipfile stops at the declared size (bomb-safe)
-        return _decode_image(handle.read(info.file_size + 1), info.filename)
-
-
-def _zip_frames(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> Iterator[np.ndarray]:
-    with archive:
-        for info in members:
-            yield _read_member(archive, info)
-
-
-def _folder_files(path: Path, max_bytes: int) -> list[Path]:
-    files = sorted((p for p in path.iterdir() if p.is_file() and _wanted((p.name,))),
-                   key=lambda p: _natural_key(p.name))
-    total = sum(p.stat().st_size for p in files)
-    if total > max_bytes:
-        raise ClipError(f"{path.name}: frames take {total / 2**20:.0f} MB, over the "
-                        f"{max_bytes / 2**20:.0f} MB limit")
-    return files
 
 
 def _check_file(path: Path, max_bytes: int) -> None:
@@ -278,15 +192,15 @@ def load_clip(path: str | Path, *, max_frames: int = 300, short_side: int = 480,
 def _open_any(path: Path, max_bytes: int) -> tuple[float, Iterator[np.ndarray]]:
     suffix = path.suffix.lower()
     if path.is_dir():
-        files = _folder_files(path, max_bytes)
-        frames, count = (_decode_image(p, p.name) for p in files), len(files)
+        files = folder_files(path, max_bytes)
+        frames, count = (decode_image(p, p.name) for p in files), len(files)
     elif suffix in VIDEO_EXTS:
         return _open_video(path)
     elif suffix in IMAGE_EXTS:
-        return DEFAULT_FPS, (frame for frame in [_decode_image(path, path.name)])
+        return DEFAULT_FPS, (frame for frame in [decode_image(path, path.name)])
     else:
-        archive, members = _zip_members(path, max_bytes)
-        frames, count = _zip_frames(archive, members), len(members)
+        archive, members = zip_members(path, max_bytes)
+        frames, count = zip_frames(archive, members), len(members)
     if not count:
         frames.close()
         raise ClipError(f"{path.name}: no {'/'.join(IMAGE_EXTS)} frames found")
@@ -330,12 +244,12 @@ def probe_clip(path: str | Path) -> dict:
     suffix = path.suffix.lower()
     if path.is_dir() or suffix == ".zip":
         if path.is_dir():
-            files = _folder_files(path, 2**62)
-            first = _decode_image(files[0], files[0].name) if files else None
+            files = folder_files(path, 2**62)
+            first = decode_image(files[0], files[0].name) if files else None
         else:
-            archive, files = _zip_members(path, 2**62)
+            archive, files = zip_members(path, 2**62)
             with archive:
-                first = _read_member(archive, files[0]) if files else None
+                first = read_member(archive, files[0]) if files else None
         if first is None:
             raise ClipError(f"{path.name}: no {'/'.join(IMAGE_EXTS)} frames found")
         return {"num_frames": len(files), "fps": DEFAULT_FPS, "height": first.shape[0],
@@ -373,4 +287,4 @@ def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: float, *,
               crf: int = 23) -> Path:
     """H.264 mp4 of RGB frames (any uint8/float/gray input is converted first); the encoder is
     the package's single implementation, `srnet.write_mp4`."""
-    return srnet_write_mp4(path, (_to_rgb(frame) for frame in frames), fps, crf=crf)
+    return srnet_write_mp4(path, (to_rgb(frame) for frame in frames), fps, crf=crf)

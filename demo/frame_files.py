@@ -1,0 +1,111 @@
+"""Frames from files for the demo's clip reader: single images, zips and folders of frames.
+
+Owns the image-side limits (decoded pixels per frame, zip member count, safe member paths);
+`demo.video_io` adds videos, the frame cap and the working size. No gradio, no torch.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+MAX_ZIP_MEMBERS = 20_000
+MAX_IMAGE_PIXELS = 40_000_000  # one decoded frame (e.g. 8K is 33 Mpx)
+
+
+class ClipError(ValueError):
+    """A clip cannot be loaded; the message is meant for the user."""
+
+
+def natural_key(name: str) -> list:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def to_rgb(frame: np.ndarray) -> np.ndarray:
+    """Any decoded array (gray, RGBA, 16-bit) → uint8 ``[H, W, 3]`` RGB."""
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8:
+        scale = 257.0 if frame.dtype == np.uint16 else 1.0
+        frame = np.clip(frame / scale, 0, 255).astype(np.uint8)
+    frame = frame[:, :, None] if frame.ndim == 2 else frame
+    if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4):
+        raise ClipError(f"unexpected frame shape {frame.shape}")
+    return np.ascontiguousarray(np.repeat(frame, 3, axis=2) if frame.shape[2] == 1
+                                else frame[:, :, :3])
+
+
+def decode_image(data: bytes | Path, label: str) -> np.ndarray:
+    try:
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise ClipError(f"{label}: image is too large ({image.width}x{image.height})")
+            return to_rgb(np.asarray(image.convert("RGB")))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, ClipError):
+            raise
+        raise ClipError(f"{label}: cannot decode image ({exc})") from exc
+
+
+def safe_member(name: str) -> bool:
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return False
+    return ".." not in PurePosixPath(name.replace("\\", "/")).parts
+
+
+def wanted(parts: tuple[str, ...]) -> bool:
+    if any(part.startswith(".") or part == "__MACOSX" for part in parts):
+        return False
+    return bool(parts) and parts[-1].lower().endswith(IMAGE_EXTS)
+
+
+def zip_members(path: Path, max_bytes: int) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """Open a frame zip after the safety checks; members in natural order (caller closes)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ClipError(f"{path.name}: not a valid zip file ({exc})") from exc
+    try:
+        infos = archive.infolist()
+        if len(infos) > MAX_ZIP_MEMBERS:
+            raise ClipError(f"{path.name}: too many files in the zip ({len(infos)})")
+        bad = [info.filename for info in infos if not safe_member(info.filename)]
+        if bad:
+            raise ClipError(f"{path.name}: refusing unsafe path in zip: {bad[0]!r}")
+        members = [info for info in infos if not info.is_dir()
+                   and wanted(PurePosixPath(info.filename.replace("\\", "/")).parts)]
+        total = sum(info.file_size for info in members)  # declared sizes; reads honour them
+        if total > max_bytes:
+            raise ClipError(f"{path.name}: frames unpack to {total / 2**20:.0f} MB, over the "
+                            f"{max_bytes / 2**20:.0f} MB limit")
+    except ClipError:
+        archive.close()
+        raise
+    return archive, sorted(members, key=lambda info: natural_key(info.filename))
+
+
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    with archive.open(info) as handle:  # zipfile stops at the declared size (bomb-safe)
+        return decode_image(handle.read(info.file_size + 1), info.filename)
+
+
+def zip_frames(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> Iterator[np.ndarray]:
+    with archive:
+        for info in members:
+            yield read_member(archive, info)
+
+
+def folder_files(path: Path, max_bytes: int) -> list[Path]:
+    files = sorted((p for p in path.iterdir() if p.is_file() and wanted((p.name,))),
+                   key=lambda p: natural_key(p.name))
+    total = sum(p.stat().st_size for p in files)
+    if total > max_bytes:
+        raise ClipError(f"{path.name}: frames take {total / 2**20:.0f} MB, over the "
+                        f"{max_bytes / 2**20:.0f} MB limit")
+    return files
