@@ -131,6 +131,14 @@ def test_exported_run_counts_the_steps_behind_its_init(tmp_path) -> None:
         assert meta["total_steps"] == prior + 40 and meta["step"] == 40
         assert total_steps(meta) == prior + 40
     assert total_steps({"step": 2300}) == 2300 and total_steps({}) == 0
+    deep = build_click_net(ClickConfig(trunk_stride=32))  # a run saves its network's config
+    run = tmp_path / "deep"
+    run.mkdir()
+    torch.save({"model": deep.state_dict(), "optim": {}, "step": 40, "prior_steps": 8300,
+                "elapsed": 1.0, "click_config": deep.cfg.to_dict()}, run / "last.pt")
+    model, meta = load_click_checkpoint(export_run(run, run / "click.pt"))
+    assert model.cfg.trunk_stride == 32
+    assert meta["summary"] == "click-lite0-s32, 8340 steps (40 in its last run)"
 
 
 def test_a_stride_16_checkpoint_seeds_the_stride_32_network(tmp_path) -> None:
