@@ -55,6 +55,24 @@ def test_clicks_eval_prints_the_noc_line(tmp_path, capsys: pytest.CaptureFixture
                  "--checkpoint", str(tmp_path / "missing.pt")]) == 2
 
 
+def test_train_clicks_refuses_bad_weights_before_loading_data(tmp_path, capsys) -> None:
+    """A missing --init, or a run folder holding another network than --trunk-stride asks for,
+    ends `train-clicks` with one line and exit 2, before any data is read (the static folder
+    here is empty)."""
+    static, out = tmp_path / "static", tmp_path / "run"
+    static.mkdir()
+    out.mkdir()
+    assert main(["train-clicks", "--static", str(static), "--out", str(out),
+                 "--init", str(tmp_path / "missing.pt")]) == 2
+    assert "not found" in capsys.readouterr().err
+    deep = build_click_net(ClickConfig(trunk_stride=32))
+    torch.save({"model": deep.state_dict(), "optim": {}, "step": 5, "elapsed": 1.0,
+                "click_config": deep.cfg.to_dict()}, out / "last.pt")
+    assert main(["train-clicks", "--static", str(static), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "different network" in err and "--trunk-stride" in err and "Traceback" not in err
+
+
 def test_training_share_is_fixed_and_nested() -> None:
     """The data-size learning curve (#8): each share is a fixed draw inside every larger one."""
     from srnet.data.subsets import training_share

@@ -63,7 +63,8 @@ def evaluate_method(method: Method, dataset: VOSDataset | PastedPairs, seqs: lis
     frames (a stress test for fast motion); `max_frames` caps the frames kept."""
     results = {}
     for seq in seqs:
-        indices = list(range(0, len(dataset.frames(seq)), frame_step))[:max_frames]
+        paths = dataset.frames(seq)  # listed once per sequence
+        indices = list(range(0, len(paths), frame_step))[:max_frames]
         count = len(indices)
         frames = [dataset.load_frame(seq, i) for i in indices]
         gts = [dataset.load_mask(seq, i) for i in indices]
@@ -74,7 +75,7 @@ def evaluate_method(method: Method, dataset: VOSDataset | PastedPairs, seqs: lis
             raise RuntimeError(f"{seq}: method returned {len(preds)} masks for {count} frames")
         if out_dir is not None:
             (out_dir / seq).mkdir(parents=True, exist_ok=True)
-            names = [dataset.frames(seq)[i].stem for i in indices]
+            names = [paths[i].stem for i in indices]
             for name, pred in zip(names, preds):
                 save_index_mask(out_dir / seq / f"{name}.png", pred)
         scores = evaluate_sequence(preds, gts)

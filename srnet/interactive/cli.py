@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from srnet.cli_args import positive_float, positive_int, probability
+from srnet.cli_args import fail, positive_float, positive_int, probability
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     import torch
 
+    from srnet.checkpoint import CheckpointError
     from srnet.interactive.train import ClickTrainConfig, export_run, train_clicks
 
     if args.export is not None:
@@ -104,7 +105,10 @@ def run_train(args: argparse.Namespace) -> int:
                            trunk_stride=args.trunk_stride,
                            eval_objects=args.eval_objects,
                            init=str(args.init) if args.init else None)
-    train_clicks(cfg, resume=args.resume)
+    try:
+        train_clicks(cfg, resume=args.resume)
+    except CheckpointError as exc:  # a missing / unfit --init, or a run of another network
+        return fail(None, str(exc), "train-clicks")
     return 0
 
 

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from srnet.checkpoint import CheckpointError
 from srnet.model.backbones import EfficientNetLite0, conv_bn, load_backbone_weights
 
 
@@ -150,7 +151,7 @@ def load_init_weights(model: ClickNet, init_model: ClickNet) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)
     extra = [k for k in missing if not k.startswith(new_blocks + ("lat32.",))]
     if extra or unexpected:
-        raise ValueError(f"--init weights do not fit this network: missing {extra[:5]}, "
+        raise CheckpointError(f"--init weights do not fit this network: missing {extra[:5]}, "
                          f"unexpected {unexpected[:5]}")
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from srnet.checkpoint import save_atomic, total_steps
+from srnet.checkpoint import CheckpointError, save_atomic, total_steps
 from srnet.data.static_masks import list_static_samples, static_split
 from srnet.data.subsets import training_share
 from srnet.interactive.clicks import Click, disk_maps, next_click
@@ -202,22 +202,7 @@ def val_subset(val_objects: list[ClickObject], count: int) -> list[ClickObject]:
 def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    model_cfg = ClickConfig(trunk_stride=cfg.trunk_stride)
-    davis_root = Path(cfg.davis_root) if cfg.davis_root else None
-    train_samples, val_samples = static_split(list_static_samples(cfg.static_root, davis_root))
-    objects = load_objects(train_samples, model_cfg.short_side)
-    if davis_root is not None:
-        objects += davis_frames(davis_root, cfg.davis_every, model_cfg.short_side)
-    objects = training_share(objects, cfg.train_fraction, cfg.seed)
-    val = val_subset(load_objects(val_samples, None), cfg.eval_objects)
-    log.info("%d training objects, %d validation objects", len(objects), len(val))
-    model, prior_steps = build_click_net(model_cfg), 0
-    load_imagenet_trunk(model)
-    if cfg.init:
-        init_model, init_meta = load_click_checkpoint(cfg.init)
-        load_init_weights(model, init_model)
-        prior_steps = total_steps(init_meta)
-        log.info("initialised from %s (%d steps behind it)", cfg.init, prior_steps)
+    model, prior_steps = _initial_model(cfg)  # before the data: a bad --init fails fast
     optim = torch.optim.AdamW([{"params": head_parameters(model), "lr_mult": 1.0},
                                {"params": trunk_parameters(model),
                                 "lr_mult": cfg.trunk_lr_mult}], lr=cfg.lr, weight_decay=1e-4)
@@ -225,16 +210,42 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     last = out / "last.pt"
     if resume and last.exists():
         state = torch.load(last, map_location="cpu", weights_only=True)
+        saved = state.get("click_config", model.cfg.to_dict())
+        if saved != model.cfg.to_dict():
+            raise CheckpointError(f"{last} holds a different network ({saved}); resume with "
+                                  "the same --trunk-stride or pass --no-resume / another --out")
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         step, elapsed = int(state["step"]), float(state["elapsed"])
         log.info("resumed from %s at step %d", last, step)
+    davis_root = Path(cfg.davis_root) if cfg.davis_root else None
+    train_samples, val_samples = static_split(list_static_samples(cfg.static_root, davis_root))
+    objects = load_objects(train_samples, model.cfg.short_side)
+    if davis_root is not None:
+        objects += davis_frames(davis_root, cfg.davis_every, model.cfg.short_side)
+    objects = training_share(objects, cfg.train_fraction, cfg.seed)
+    val = val_subset(load_objects(val_samples, None), cfg.eval_objects)
+    log.info("%d training objects, %d validation objects", len(objects), len(val))
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
     _loop(model, optim, objects, val, cfg, out, step, prior_steps, elapsed)
     return out / "click_last.pt"
 
 
-def checkpoint_meta(step: int, prior_steps: int, wall: float, label: str = "click-lite0",
+def _initial_model(cfg: ClickTrainConfig) -> tuple[ClickNet, int]:
+    """The network with ImageNet and/or --init weights, and the steps behind the latter."""
+    model_cfg = ClickConfig(trunk_stride=cfg.trunk_stride)
+    model, prior_steps = build_click_net(model_cfg), 0
+    init_model, init_meta = load_click_checkpoint(cfg.init) if cfg.init else (None, {})
+    if init_model is None or init_model.cfg.trunk_blocks < model_cfg.trunk_blocks:
+        load_imagenet_trunk(model)  # the trunk blocks no --init weights cover
+    if init_model is not None:
+        load_init_weights(model, init_model)
+        prior_steps = total_steps(init_meta)
+        log.info("initialised from %s (%d steps behind it)", cfg.init, prior_steps)
+    return model, prior_steps
+
+
+def checkpoint_meta(step: int, prior_steps: int, wall: float, label: str,
                     **extra: Any) -> dict[str, Any]:
     """Meta of a click checkpoint written by a run; a run started with --init counts the
     steps behind its init weights too."""
