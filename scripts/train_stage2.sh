@@ -21,6 +21,15 @@
 # --steps 2200 --set eval_every=1100`. Same rule, fixed before the run: its last weights ship
 # if they beat the shipped checkpoint on static-val (re-run the same day); session 6's trunk3
 # continuation (89.8 static-val, holdout 93.7) is the comparison for the extra trunk blocks.
+
+# Session 9 asks whether the training crop matters: every run so far trained on 256-px crops
+# (16x16 cells at stride 16), while the app and the bar run at 480p (30x53 cells), so the memory
+# read never trained at test-time scale, and thin structures (the issue's paraglider lines) are
+# a few pixels at 256. ARM=trunk6 again from the shipped (session-8) weights with 320-px crops:
+# `INIT=assets/srnet_lite.pt ARM=trunk6 OUT=runs/stage4-crop320 scripts/train_stage2.sh --crop
+# 320 --steps 1100 --set eval_every=1100` (about 3.8 s per step from session 8's 2.45 s at
+# 256, so 1,100 steps fit in about 70 min). Same rule, fixed before the run: its last weights
+# ship if they beat the shipped checkpoint on static-val, both re-run the same day.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
