@@ -21,7 +21,7 @@
 # --steps 2200 --set eval_every=1100`. Same rule, fixed before the run: its last weights ship
 # if they beat the shipped checkpoint on static-val (re-run the same day); session 6's trunk3
 # continuation (89.8 static-val, holdout 93.7) is the comparison for the extra trunk blocks.
-
+#
 # Session 9 asks whether the training crop matters: every run so far trained on 256-px crops
 # (16x16 cells at stride 16), while the app and the bar run at 480p (30x53 cells), so the memory
 # read never trained at test-time scale, and thin structures (the issue's paraglider lines) are
