@@ -4,7 +4,7 @@ demo/zerogpu.py), user messages and the annotated-frame view.
 
 Event callbacks live in `handlers_*.py` by task (load, annotate, propagate, inspect, ablation,
 export, api); they are plain functions of (context, UI values, DemoState) so tests call them
-directly. No component construction here (that is `ui.py`).
+directly. No component construction here (that is `layout.py`).
 """
 
 from __future__ import annotations

@@ -113,14 +113,14 @@ def test_negative_only_correction_of_a_propagated_mask(bear: tuple, tmp_path: Pa
 
 def test_missing_checkpoint_falls_back_to_classic(monkeypatch: pytest.MonkeyPatch, bear: tuple,
                                                   tmp_path: Path) -> None:
-    from demo import ui
+    from demo import layout
 
     for key in ("model", "note"):  # restored after the test: the shipped model stays loaded
         monkeypatch.setitem(clicks._learned, key, clicks._learned[key])
     note = clicks.load_learned(tmp_path / "missing.pt")
     assert note is not None and "not found" in note and not clicks.learned_available()
     with gr.Blocks():
-        radio = ui._click_method_radio()
+        radio = layout.click_method_radio()
     assert radio.value == clicks.CLASSIC and "unavailable" in radio.info
     frame, gt = bear
     state = _state(frame, tmp_path)
