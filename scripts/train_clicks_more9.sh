@@ -13,12 +13,8 @@
 # `python scripts/click_val5.py --checkpoint runs/clicks-more9/click_last.pt`) both beat the
 # shipped checkpoint's logged 0.654 / 0.837 AND a later click stays <= 0.3 s at 360x640 on one
 # thread (`python scripts/time_clicks.py --threads 1 --checkpoint ...`, median).
+# Same recipe as scripts/train_clicks_deep.sh, whose --steps / --eval-every these override.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STATIC=${STATIC:-../shared/data/static-masks}
-DAVIS=${DAVIS:-../shared/data/davis2016-train}
-INIT=${INIT:-assets/click_lite0.pt}
-OUT=${OUT:-runs/clicks-more9}
-exec python3 -m srnet train-clicks --static "$STATIC" --davis "$DAVIS" --out "$OUT" \
-    --init "$INIT" --trunk-stride 32 --steps 2100 --crop 320 --lr 5e-4 --eval-every 2100 \
-    --eval-objects 219 --object-view-prob 0.5 --threads 1 "$@"
+export INIT=${INIT:-assets/click_lite0.pt} OUT=${OUT:-runs/clicks-more9}
+exec scripts/train_clicks_deep.sh --steps 2100 --eval-every 2100 "$@"
