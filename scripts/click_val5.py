@@ -47,7 +47,7 @@ def main() -> None:
     objects = val_subset(load_objects(val_samples, None), args.objects)
     model = load_click_model(args.checkpoint, device="cpu", zoom=not args.no_zoom)
     if args.no_first_zoom:
-        model.first_zoom = False
+        model.zoom_first = False
     model.drop_strays = not args.keep_strays
     if args.short_side:
         cfg = model.cfg

@@ -46,16 +46,24 @@ def test_predict_errors(predictor: ClickPredictor) -> None:
 
 
 def test_the_stem_is_computed_once_per_image(predictor: ClickPredictor) -> None:
+    """Without zoom every answer goes through the cached whole-image stem (zoomed answers
+    encode their crop instead), so the count is exact and a cached answer can be compared
+    with a fresh predictor's."""
+    cached = ClickPredictor(predictor.model, "cpu", zoom=False)
     image, other = _image(seed=1), _image(seed=2)
-    before = predictor.stem_computations
-    first = predictor.predict(image, [(50, 30, True)])
-    predictor.predict(image.copy(), [(50, 30, True), (10, 10, False)], prev_mask=first)
-    assert predictor.stem_computations == before + 1  # same pixels: cached
-    predictor.predict(other, [(50, 30, True)])
-    assert predictor.stem_computations == before + 2  # another image: encoded again
-    again = predictor.predict(image, [(50, 30, True)])
-    assert predictor.stem_computations == before + 3
-    assert (again == first).all()  # the cache never changes the answer
+    first = cached.predict(image, [(50, 30, True)])
+    clicks = [(50, 30, True), (10, 10, False)]
+    second = cached.predict(image.copy(), clicks, prev_mask=first)
+    assert cached.stem_computations == 1  # same pixels: cached
+    fresh = ClickPredictor(predictor.model, "cpu", zoom=False)
+    assert (second == fresh.predict(image, clicks, prev_mask=first)).all()  # same answer
+    cached.predict(other, [(50, 30, True)])
+    assert cached.stem_computations == 2  # another image: encoded again
+    again = cached.predict(image, [(50, 30, True)])
+    assert cached.stem_computations == 3 and (again == first).all()
+    cached.clear_cache()
+    cached.predict(image, [(50, 30, True)])
+    assert cached.stem_computations == 4
 
 
 def test_clicks_and_prev_mask_reach_the_network(predictor: ClickPredictor) -> None:

@@ -72,6 +72,12 @@ def test_noc_and_summary_arithmetic() -> None:
     assert out["mIoU@5"] == pytest.approx(out["mIoU@3"])
     assert out["NoC@85"] == pytest.approx((2 + 1 + 20) / 3)
     assert out["NoC@90"] == pytest.approx((3 + 1 + 20) / 3)
+    cut = summarize([[0.1] * 5 + [0.95]], 5)  # a curve longer than max_clicks is cut
+    assert cut["NoC@90"] == 5 and cut["mIoU@5"] == pytest.approx(0.1)
+    assert "mIoU@5" not in summarize([[0.5, 0.7, 0.8]], 3)  # not 3 clicks under a 5-click name
+    for bad_curves in ([], [[]]):
+        with pytest.raises(ValueError):
+            summarize(bad_curves, 20)
 
 
 def test_click_curve_with_hand_made_predictors() -> None:
@@ -201,6 +207,10 @@ def test_drop_strays_keeps_clicked_and_large_pieces_only() -> None:
     assert drop_strays(mask, clicks + [(62.0, 41.0, True)], 0.2)[40:44, 60:65].all()
     # no positive click inside the mask: nothing to measure pieces against, unchanged
     assert (drop_strays(mask, [(70.0, 5.0, True)], 0.2) == mask).all()
+    # a small piece of the mask being corrected stays: a click elsewhere must not delete it
+    prev = np.zeros_like(mask)
+    prev[41:43, 61:64] = True
+    assert drop_strays(mask, clicks, 0.2, keep=prev)[40:44, 60:65].all()
 
 
 def test_predictor_drops_strays_by_default() -> None:

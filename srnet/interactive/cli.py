@@ -129,8 +129,8 @@ def run_eval(args: argparse.Namespace) -> int:
     scores = evaluate_objects(predict, objects, args.max_clicks, progress=True,
                               curves_file=args.curves)
     print(f"method {args.method}  objects {len(objects)}  max clicks {args.max_clicks}")
-    print(f"mIoU@1 {scores['mIoU@1']:.3f}  mIoU@3 {scores['mIoU@3']:.3f}  "
-          f"mIoU@5 {scores['mIoU@5']:.3f}")
+    print("  ".join(f"{key} {scores[key]:.3f}" for key in ("mIoU@1", "mIoU@3", "mIoU@5")
+                    if key in scores))  # only those within --max-clicks
     print(f"sec/click {scores['sec_per_click']:.3f}")
     print(f"mIoU@1 {scores['mIoU@1']:.3f} NoC@85 {scores['NoC@85']:.2f} "
           f"NoC@90 {scores['NoC@90']:.2f}")

@@ -85,9 +85,13 @@ def noc(ious: Sequence[float], threshold: float, max_clicks: int) -> int:
 
 
 def summarize(curves: Sequence[Sequence[float]], max_clicks: int) -> dict[str, float]:
-    """mIoU@1/3/5 and NoC@85/90 over objects; each curve is padded with its last value."""
-    padded = np.array([list(c) + [c[-1]] * (max_clicks - len(c)) for c in curves])  # [N, max]
-    out = {f"mIoU@{k}": float(padded[:, min(k, max_clicks) - 1].mean()) for k in (1, 3, 5)}
+    """mIoU@1/3/5 (those within `max_clicks`) and NoC@85/90 over objects; each curve is cut
+    to `max_clicks` and padded with its last value (an IoU reached stays)."""
+    if not curves or any(len(c) == 0 for c in curves):
+        raise ValueError("summarize needs at least one object, each with at least one click")
+    padded = np.array([list(c[:max_clicks]) + [c[-1]] * (max_clicks - len(c))
+                       for c in curves])  # [N, max_clicks]
+    out = {f"mIoU@{k}": float(padded[:, k - 1].mean()) for k in (1, 3, 5) if k <= max_clicks}
     for t in (85, 90):
         out[f"NoC@{t}"] = float(np.mean([noc(c, t / 100, max_clicks) for c in padded]))
     return out

@@ -7,7 +7,8 @@ crop, i.e. what the predictor's zoom-in shows the network (small objects magnifi
 whole), which random crops at the working scale rarely give.
 
 An object is (image uint8 [H, W, 3], gt bool [H, W], ignore bool [H, W]). DAVIS-345 instance
-masks give one object per id; their void label (255) and evaluation PNGs' 128 become `ignore`.
+masks give one object per id and their void label (255) becomes `ignore`; the other static
+masks are 0/255 (> 127 = object). Evaluation PNGs with 128 = ignore are read by `evaluate.py`.
 """
 
 from __future__ import annotations

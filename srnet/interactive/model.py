@@ -148,11 +148,14 @@ def load_init_weights(model: ClickNet, init_model: ClickNet) -> None:
     state = init_model.state_dict()
     new_blocks = tuple(f"trunk._blocks.{idx}." for idx in range(init_model.cfg.trunk_blocks,
                                                                    model.cfg.trunk_blocks))
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # same names, other shapes (another decoder width, say)
+        raise CheckpointError(f"--init weights do not fit this network: {exc}") from exc
     extra = [k for k in missing if not k.startswith(new_blocks + ("lat32.",))]
     if extra or unexpected:
         raise CheckpointError(f"--init weights do not fit this network: missing {extra[:5]}, "
-                         f"unexpected {unexpected[:5]}")
+                              f"unexpected {unexpected[:5]}")
 
 
 def load_imagenet_trunk(model: ClickNet) -> None:

@@ -2,8 +2,10 @@
 `ClickPredictor` behind `srnet.load_click_model`.
 
 The predictor resizes the image to the working size (short side `ClickConfig.short_side`),
-computes the stem once per image and keeps it while the same image gets more clicks; each click
-then runs only the map injection, the trunk blocks and the decoder.
+computes the stem (the first conv) once per image and keeps it while the same image gets more
+clicks; each click runs the map injection, the trunk blocks and the decoder, so the cache saves
+the resize and the stem, not most of the compute. Zoomed answers (small objects) run on a crop
+whose stem is computed per click.
 """
 
 from __future__ import annotations
@@ -54,26 +56,31 @@ def load_click_checkpoint(path: str | Path) -> tuple[ClickNet, dict[str, Any]]:
                               f"reads {FORMAT_VERSION}")
     try:
         cfg = ClickConfig.from_dict(payload["click_config"])
-    except TypeError as exc:
+    except (KeyError, TypeError, ValueError) as exc:  # missing, renamed or invalid fields
         raise CheckpointError(f"{path}: stored config does not match this code: {exc}") from exc
     model = build_click_net(cfg)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
     try:
+        state = {k: v.float() if v.is_floating_point() else v
+                 for k, v in payload["state_dict"].items()}
         model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:  # missing / unexpected keys, shape mismatches
+    except (KeyError, AttributeError, RuntimeError) as exc:  # no weights, non-tensors, mismatch
         raise CheckpointError(f"{path}: weights do not fit the click model: {exc}") from exc
     return model.eval(), dict(payload.get("meta", {}))
 
 
-def drop_strays(mask: np.ndarray, clicks: Sequence[Click], min_share: float) -> np.ndarray:
+def drop_strays(mask: np.ndarray, clicks: Sequence[Click], min_share: float,
+                keep: np.ndarray | None = None) -> np.ndarray:
     """`mask` without the pieces that hold no positive click and are smaller than `min_share`
     of the clicked pieces' area (stray blobs on look-alike texture); unchanged when no positive
-    click lands inside the mask."""
+    click lands inside the mask. Pieces overlapping `keep` (the mask being corrected) stay: a
+    click must not delete a part of the object it did not touch."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8),
                                                                connectivity=8)
     held = {int(labels[int(y), int(x)]) for x, y, p in clicks if p} - {0}
     if not held or count <= 2:
         return mask
+    if keep is not None:
+        held |= set(np.unique(labels[keep]).tolist()) - {0}
     areas = stats[:, cv2.CC_STAT_AREA]  # [count], label 0 = background
     least = min_share * sum(areas[k] for k in held)
     return np.isin(labels, [k for k in range(1, count) if k in held or areas[k] >= least])
@@ -105,7 +112,7 @@ class ClickPredictor:
         self.model = model.eval().to(self.device)
         self.cfg = model.cfg
         self.zoom = zoom
-        self.first_zoom = zoom  # also zoom the very first answer (no previous mask) when small
+        self.zoom_first = True  # with `zoom`, also zoom the first answer (no previous mask)
         # remove small pieces holding no positive click from every answer: on the 219 val
         # objects (scripts/click_val5.py [--keep-strays]) mIoU@1/5 0.610/0.820 -> 0.616/0.834
         self.drop_strays = True
@@ -197,8 +204,13 @@ class ClickPredictor:
         """
         mask = self._predict(image, clicks, prev_mask)
         if self.drop_strays:
-            mask = drop_strays(mask, list(clicks), self.STRAY_MIN_SHARE)
+            keep = None if prev_mask is None else np.asarray(prev_mask) > 0
+            mask = drop_strays(mask, list(clicks), self.STRAY_MIN_SHARE, keep)
         return mask
+
+    def clear_cache(self) -> None:
+        """Forget the cached stem (the next click encodes its image again)."""
+        self._key, self._stem = None, None
 
     def _predict(self, image: np.ndarray, clicks: Sequence[Click],
                  prev_mask: np.ndarray | None = None) -> np.ndarray:
@@ -217,7 +229,7 @@ class ClickPredictor:
                 return self._zoomed(image, clicks, prev, box)
         stem, work = self._encode(np.ascontiguousarray(image))
         mask = self._logits(stem, work, image.shape[:2], clicks, prev) > 0
-        if self.first_zoom and prev is None and mask.any():
+        if self.zoom and self.zoom_first and prev is None and mask.any():
             box = self._zoom_box(mask, clicks)
             if box is not None:  # first answer: small object, answer again zoomed in
                 return self._zoomed(image, clicks, None, box)

@@ -217,6 +217,7 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         step, elapsed = int(state["step"]), float(state["elapsed"])
+        prior_steps = int(state.get("prior_steps", prior_steps))  # the run's, not today's --init
         log.info("resumed from %s at step %d", last, step)
     davis_root = Path(cfg.davis_root) if cfg.davis_root else None
     train_samples, val_samples = static_split(list_static_samples(cfg.static_root, davis_root))
