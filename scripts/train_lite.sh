@@ -4,7 +4,9 @@
 # the frozen EfficientNet-Lite0 ImageNet trunk (short sides 480 and 384; ~6.5 GB under cache/).
 #
 # Resumable: re-running this script continues from $OUT/last.pt (Ctrl-C or SIGTERM saves it first).
-# Outputs in $OUT: best.pt (best holdout J&F; copy it to assets/srnet_lite.pt), final.pt, last.pt,
+# Outputs in $OUT: final.pt (the last weights), best_holdout.pt (best in-loop holdout J&F, logged
+# for the learning curve only: choosing on the holdout overstated quality by 11 points in session
+# 3, so ship by a rule fixed before the run on another split, e.g. `eval --static-val`), last.pt,
 # log.jsonl, train_config.json.
 #
 # THREADS=1 is the fastest setting on a busy 2-core machine (2 threads ran ~3x slower there);

@@ -93,6 +93,12 @@ def test_table_means_and_fps():
     assert (round(j, 3), round(f, 3), round(jf, 3), fps) == (0.6, 0.4, 0.5, 10.0)
     table = format_table(results)
     assert table[-4].split()[-1] == "50.0"
+    # several objects: the means run over objects, as DAVIS-2017 defines them
+    multi = {"a": SequenceResult(0.8, 0.6, 10, 2.0),
+             "b": SequenceResult(0.3, 0.3, 10, 2.0, ((0.2, 0.1), (0.3, 0.3), (0.4, 0.5)))}
+    jf, j, f, _ = mean_scores(multi)
+    assert (round(j, 3), round(f, 3)) == (round((0.8 + 0.2 + 0.3 + 0.4) / 4, 3),
+                                          round((0.6 + 0.1 + 0.3 + 0.5) / 4, 3))
 
 
 def test_pasted_pairs_are_deterministic_two_object_clips(tmp_path):

@@ -11,7 +11,6 @@ from srnet.eval.metrics import (
     f_measure,
     jaccard,
     scored_frames,
-    summarize,
 )
 
 
@@ -56,6 +55,19 @@ def test_f_measure_identical_within_and_beyond_tolerance() -> None:
     assert f_measure(square, np.roll(square, 2, axis=1)) < 1.0
     # A looser tolerance (radius 3 px given directly) accepts the 2 px shift.
     assert f_measure(square, np.roll(square, 2, axis=1), bound_th=3) == 1.0
+
+
+def test_f_measure_tolerance_is_the_davis_disk() -> None:
+    """The toolkit's skimage disk(2), by hand: x² + y² ≤ 4 (no (±1, ±2) corners)."""
+    from srnet.eval.metrics import tolerance_disk
+
+    expected = np.array([[0, 0, 1, 0, 0],
+                         [0, 1, 1, 1, 0],
+                         [1, 1, 1, 1, 1],
+                         [0, 1, 1, 1, 0],
+                         [0, 0, 1, 0, 0]], np.uint8)
+    assert (tolerance_disk(2) == expected).all()
+    assert tolerance_disk(8).sum() == 197  # lattice points in a radius-8 disk (Gauss circle)
 
 
 def test_f_measure_hand_counted_precision_recall() -> None:
@@ -107,11 +119,3 @@ def test_evaluate_sequence_means_over_objects() -> None:
     assert only_one["J"] == 1.0
     with pytest.raises(ValueError):
         evaluate_sequence([gt], [gt, gt])
-
-
-def test_summarize_means_over_sequences() -> None:
-    jf, j, f = summarize({"a": {"J": 0.8, "F": 0.6}, "b": {"J": 0.4, "F": 1.0}})
-    assert (j, f) == pytest.approx((0.6, 0.8))
-    assert jf == pytest.approx(0.7)
-    with pytest.raises(ValueError):
-        summarize({})

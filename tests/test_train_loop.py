@@ -253,7 +253,7 @@ def test_holdout_eval_writes_best_checkpoint(tmp_path):
     scores = [r for r in records if "JF" in r]
     assert [r["step"] for r in scores] == [1, 2] and 0.0 <= scores[0]["JF"] <= 1.0
     assert result.best_jf == max(r["JF"] for r in scores)
-    model, meta = load_model(tmp_path / "run" / "best.pt")
+    model, meta = load_model(tmp_path / "run" / "best_holdout.pt")
     assert model.cfg.name == "tiny" and meta["JF"] == result.best_jf
 
 

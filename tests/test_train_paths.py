@@ -160,6 +160,8 @@ def test_trunk_train_blocks_trains_only_the_last_lite0_blocks():
     assert fully_frozen
     with pytest.raises(ValueError, match="trunk_train_blocks"):
         TrainConfig(trunk_train_blocks=12)
+    with pytest.raises(ValueError, match="freeze_trunk"):  # would train the whole trunk
+        TrainConfig(trunk_train_blocks=3, freeze_trunk=False)
 
 
 def test_train_fraction_takes_a_nested_share_of_the_training_videos(tmp_path):
@@ -177,3 +179,18 @@ def test_train_fraction_takes_a_nested_share_of_the_training_videos(tmp_path):
     assert everything == set(seqs[:-1])  # the holdout never trains, whatever the share
     assert len(half) == 2 and len(names(0.34)) == 1 and names(0.34) < half < everything
     assert names(0.5) == half  # the same draw every run (seeded), so arms are comparable
+
+
+def test_training_refs_refuse_clashing_roots_and_flag_unknown_holdout_names(tmp_path, caplog):
+    """Two roots with one folder name would share feature-cache files; a holdout name found in
+    no root (a typo) is logged, since its sequence would silently train."""
+    from srnet.data.davis import VOSDataset
+    from srnet.train.data import training_refs
+
+    first = VOSDataset(make_davis(tmp_path / "a" / "davis", seqs=("alpha",), num_frames=2))
+    second = VOSDataset(make_davis(tmp_path / "b" / "davis", seqs=("beta",), num_frames=2))
+    with pytest.raises(ValueError, match="folder name"):
+        training_refs([first, second], TrainConfig(holdout=("alpha",)))
+    with caplog.at_level("WARNING"):
+        refs = training_refs([first], TrainConfig(holdout=("alpah",)))
+    assert [ref.seq for ref in refs] == ["alpha"] and "alpah" in caplog.text

@@ -106,7 +106,7 @@ def format_instances(results: dict[str, InstanceResult]) -> list[str]:
         objs = " ".join(f"{k}:{100 * (j + f) / 2:.1f}" for k, (j, f) in r.per_object.items())
         lines.append(f"{seq:<20}{len(r.per_object):>8}{r.scored_frames:>8}{100 * r.JF:>8.1f}"
                      f"  {objs}")
-    j = float(np.mean([r.J for r in results.values()]))
-    f = float(np.mean([r.F for r in results.values()]))
+    pairs = [pair for r in results.values() for pair in r.per_object.values()]  # per object
+    j, f = float(np.mean([p[0] for p in pairs])), float(np.mean([p[1] for p in pairs]))
     lines.append(f"multi-object J&F {100 * (j + f) / 2:.1f} J {100 * j:.1f} F {100 * f:.1f}")
     return lines

@@ -2,7 +2,7 @@
 
 Follows the DAVIS benchmark definitions (Perazzi et al. 2016; Pont-Tuset et al. 2017): J and F
 per object and frame, averaged over frames 1..N-2 (the annotated first frame and the last frame are
-excluded), then over objects; :func:`summarize` averages over sequences.
+excluded), per object; `srnet.eval.vos_eval.mean_scores` averages over all objects.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def f_measure(pred: np.ndarray, gt: np.ndarray, bound_th: float = 0.008) -> floa
         return 1.0
     if n_pred == 0 or n_gt == 0:
         return 0.0
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    disk = tolerance_disk(radius)
     pred_near = cv2.dilate(pred_b.astype(np.uint8), disk).astype(bool)
     gt_near = cv2.dilate(gt_b.astype(np.uint8), disk).astype(bool)
     precision = np.logical_and(pred_b, gt_near).sum() / n_pred
@@ -60,6 +60,14 @@ def f_measure(pred: np.ndarray, gt: np.ndarray, bound_th: float = 0.008) -> floa
     if precision + recall == 0:
         return 0.0
     return float(2 * precision * recall / (precision + recall))
+
+
+def tolerance_disk(radius: int) -> np.ndarray:
+    """uint8 [2r+1, 2r+1] kernel of the pixels with x² + y² ≤ r², the DAVIS toolkit's
+    `skimage.morphology.disk` (OpenCV's ellipse kernel rounds row widths up, so it would match
+    slightly farther boundaries)."""
+    y, x = np.ogrid[-radius:radius + 1, -radius:radius + 1]  # [2r+1, 1], [1, 2r+1]
+    return (x * x + y * y <= radius * radius).astype(np.uint8)
 
 
 def _as_bool_pair(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -107,13 +115,3 @@ def evaluate_sequence(pred_masks: Sequence[np.ndarray], gt_masks: Sequence[np.nd
     j_mean = float(np.mean([v[0] for v in per_object.values()]))
     f_mean = float(np.mean([v[1] for v in per_object.values()]))
     return {"J": j_mean, "F": f_mean, "JF": (j_mean + f_mean) / 2, "per_object": per_object}
-
-
-def summarize(per_seq: dict[str, dict]) -> tuple[float, float, float]:
-    """``(J&F, J, F)``: means of the sequences' J and F (``per_seq[name]["J"]``, ``["F"]``);
-    J&F = (J + F) / 2."""
-    if not per_seq:
-        raise ValueError("no sequences to summarize")
-    j = float(np.mean([scores["J"] for scores in per_seq.values()]))
-    f = float(np.mean([scores["F"] for scores in per_seq.values()]))
-    return (j + f) / 2, j, f

@@ -2,7 +2,9 @@
 
 The SRNet method is a client of the public Predictor API (the same generator the demo streams), so
 reported numbers and the demo come from the same code. Baselines share the loop for comparison.
-Timing follows STCN: frames / seconds of propagation, I/O excluded.
+Timing follows STCN: frames / seconds of propagation, I/O excluded. Means are over objects, as
+the DAVIS-2017 benchmark defines them (a sequence with three objects counts three times); with
+one object per sequence (DAVIS-2016) that is the mean over sequences.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,7 @@ class SequenceResult:
     F: float  # mean boundary F-measure, same frames
     frames: int
     seconds: float  # propagation time, I/O excluded
+    per_object: tuple[tuple[float, float], ...] = field(default=())  # (J, F) of each object
 
     @property
     def JF(self) -> float:  # noqa: N802 - the benchmark's name for it
@@ -79,15 +82,19 @@ def evaluate_method(method: Method, dataset: VOSDataset | PastedPairs, seqs: lis
             for name, pred in zip(names, preds):
                 save_index_mask(out_dir / seq / f"{name}.png", pred)
         scores = evaluate_sequence(preds, gts)
-        results[seq] = SequenceResult(float(scores["J"]), float(scores["F"]), count, seconds)
+        results[seq] = SequenceResult(float(scores["J"]), float(scores["F"]), count, seconds,
+                                      tuple(scores["per_object"].values()))
         log.info("%s: J&F %.3f (%.1f fps)", seq, results[seq].JF, count / max(seconds, 1e-9))
     return results
 
 
 def mean_scores(results: dict[str, SequenceResult]) -> tuple[float, float, float, float]:
-    """(J&F, J, F, FPS): means over sequences; FPS = all frames / all seconds."""
-    j = float(np.mean([r.J for r in results.values()]))
-    f = float(np.mean([r.F for r in results.values()]))
+    """(J&F, J, F, FPS): J and F averaged over all objects of all sequences (DAVIS-2017's
+    definition; results without per-object scores count as one object); FPS = all frames /
+    all seconds."""
+    pairs = [pair for r in results.values() for pair in (r.per_object or ((r.J, r.F),))]
+    j = float(np.mean([pair[0] for pair in pairs]))
+    f = float(np.mean([pair[1] for pair in pairs]))
     fps = sum(r.frames for r in results.values()) / max(sum(r.seconds for r in results.values()),
                                                         1e-9)
     return (j + f) / 2, j, f, fps

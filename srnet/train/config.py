@@ -22,7 +22,7 @@ from srnet.data.davis import DEFAULT_HOLDOUT
 class TrainConfig:
     """Training settings (ModelConfig holds the architecture)."""
 
-    out_dir: str = "runs/lite"  # last.pt, best.pt, final.pt, log.jsonl, train_config.json
+    out_dir: str = "runs/lite"  # last.pt, best_holdout.pt, final.pt, log.jsonl, train_config.json
     steps: int = 30_000  # optimiser steps (global: every rank does each one)
     run_steps: int | None = None  # stop (saving last.pt) after this many steps in this call
     batch_size: int = 4  # clips per step *per process*
@@ -47,8 +47,8 @@ class TrainConfig:
     # at lr × trunk_lr_mult, BatchNorm statistics kept fixed; 0 = fully frozen (issue #9 item 3).
     trunk_train_blocks: int = 0
     trunk_lr_mult: float = 0.1
-    flip_prob: float = 0.5
-    paste_prob: float = 0.5  # cached path: paste another sequence's object (multi-object clips)
+    flip_prob: float = 0.5  # cached path (the image path flips clips with p 0.5)
+    paste_prob: float = 0.5  # both paths: paste another object in (multi-object clips)
     affine_prob: float = 0.5  # cached path: per-frame affine warp of features and masks
     data_threads: int = 4  # image path: threads decoding/augmenting the clips of a batch
     static_root: str | None = None  # static-masks folder: stage-0 pseudo clips (image path only)
@@ -58,7 +58,7 @@ class TrainConfig:
     train_fraction: float = 1.0
     amp: bool = True  # autocast on CUDA (bf16 when supported, else fp16 + GradScaler)
     seed: int = 0
-    holdout: tuple[str, ...] = DEFAULT_HOLDOUT  # never trained on, scored for best.pt
+    holdout: tuple[str, ...] = DEFAULT_HOLDOUT  # never trained on, scored for best_holdout.pt
     eval_every: int = 1000  # holdout J&F every N steps and at the end (0 = never)
     eval_seqs: tuple[str, ...] | None = None  # evaluate only these holdout sequences (None = all)
     eval_size: int = 240  # InferenceConfig.short_side for the holdout evaluation
@@ -95,6 +95,9 @@ class TrainConfig:
             raise ValueError("p_video < 1 needs static_root (the static-masks folder)")
         if not 0 <= self.trunk_train_blocks <= 11 or self.trunk_lr_mult <= 0:
             raise ValueError("trunk_train_blocks must lie in 0..11 and trunk_lr_mult be > 0")
+        if self.trunk_train_blocks and self.freeze_trunk is False:
+            raise ValueError("trunk_train_blocks unfreezes the last blocks of a frozen trunk; "
+                             "with freeze_trunk=False the whole trunk trains: set only one")
         if self.schedule not in ("cosine", "step"):
             raise ValueError("schedule must be 'cosine' or 'step'")
 

@@ -56,9 +56,21 @@ def training_sequences(dataset: VOSDataset, cfg: TrainConfig) -> list[str]:
     return training_share(train_seqs, cfg.train_fraction, cfg.seed) if train_seqs else []
 
 
+def warn_unknown_holdout(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> None:
+    """Log holdout names that are in no root: a misspelt name leaves its sequence in training."""
+    missing = set(cfg.holdout) - {seq for dataset in datasets for seq in dataset.sequences}
+    if missing:
+        log.warning("holdout names found in no --data root: %s", ", ".join(sorted(missing)))
+
+
 def training_refs(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> list[SeqRef]:
     """Every training sequence (`training_sequences`), tagged with its root folder's name (the
     cache key)."""
+    names = [dataset.root.name for dataset in datasets]
+    if len(set(names)) < len(names):  # the name keys the feature cache: files would collide
+        raise ValueError(f"two --data roots share a folder name ({names}); the feature cache "
+                         "is keyed by it, so rename or link one of them")
+    warn_unknown_holdout(datasets, cfg)
     refs = []
     for dataset in datasets:
         refs += [SeqRef(dataset.root.name, seq, dataset)
@@ -131,6 +143,7 @@ def prepare_cache(cfg: TrainConfig, model_cfg: ModelConfig, roots: Sequence[str 
 def image_source(cfg: TrainConfig, datasets: Sequence[VOSDataset], seed: int
                  ) -> ImageClipSource:
     """Augmented image clips from `srnet.data.ClipDataset` (the model runs its trunk each step)."""
+    warn_unknown_holdout(datasets, cfg)
     train_sets = []
     for dataset in datasets:
         train_seqs = training_sequences(dataset, cfg)

@@ -37,8 +37,9 @@ def evaluate_holdout(model: SRNet, datasets: Sequence, seqs: Sequence[str], *,
                      device: torch.device | None = None) -> HoldoutScore | None:
     """Mean J&F over the holdout sequences found in `datasets` (first dataset holding a name wins).
 
-    Returns None when none of the sequences exists. RNG states are preserved, so evaluating does
-    not change the training run's random stream.
+    Returns None when none of the sequences exists. Torch's CPU RNG state is restored afterwards
+    (inference draws no other random numbers), so evaluating does not change the training run's
+    random stream.
     """
     from srnet.eval.vos_eval import evaluate_method, mean_scores, srnet_method
 

@@ -188,12 +188,12 @@ class CachedSequence:
         idx = torch.as_tensor(list(frames), dtype=torch.int64)
         feats = []
         for name, mult in (("f16", 1), ("f8", 2), ("f4", 4)):
-            level = self.data[name][idx]  # [T, C, H/s, W/s]
-            level = level[..., mult * top:mult * (top + cells[0]),
-                          mult * left:mult * (left + cells[1])]  # [T, C, mult·h, mult·w]
-            feats.append(level.float())
-        masks = self.data["masks"][idx][..., 16 * top:16 * (top + cells[0]),
-                                        16 * left:16 * (left + cells[1])]  # [T, 16h, 16w]
+            # window first (a view of the memory map), then the frames: only the window is read
+            window = self.data[name][..., mult * top:mult * (top + cells[0]),
+                                     mult * left:mult * (left + cells[1])]  # [N, C, s·h, s·w]
+            feats.append(window[idx].float())  # [T, C, mult·h, mult·w]
+        masks = self.data["masks"][..., 16 * top:16 * (top + cells[0]),
+                                   16 * left:16 * (left + cells[1])][idx]  # [T, 16h, 16w]
         return (feats[0], feats[1], feats[2]), masks
 
 

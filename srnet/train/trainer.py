@@ -1,6 +1,7 @@
 """The training loop: build the model (ImageNet trunk, frozen for Lite0), AdamW + warm-up/decay,
-bootstrapped CE + PTM auxiliary loss, holdout J&F, resumable `last.pt`, `best.pt` / `final.pt`
-inference checkpoints, `log.jsonl`, and DDP under `torchrun` (only rank 0 logs, evaluates, saves).
+bootstrapped CE + PTM auxiliary loss, holdout J&F, resumable `last.pt`, `best_holdout.pt` /
+`final.pt` inference checkpoints, `log.jsonl`, and DDP under `torchrun` (only rank 0 logs,
+evaluates, saves).
 
 This module must not parse command lines (that is `srnet.train.cli`) nor read frames itself
 (that is `srnet.train.data`).
@@ -77,8 +78,9 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | P
           ) -> TrainResult:
     """Train (or resume) a model.
 
-    Files in `cfg.out_dir`: last.pt (training state), best.pt (best holdout J&F), final.pt (end of
-    the run), log.jsonl, train_config.json.
+    Files in `cfg.out_dir`: last.pt (training state), best_holdout.pt (best in-loop holdout
+    J&F: a learning-curve record, named so that nobody ships a checkpoint chosen on the holdout),
+    final.pt (end of the run), log.jsonl, train_config.json.
     """
     info = ddp.setup(cfg.device)
     threads = torch.get_num_threads()
@@ -246,7 +248,7 @@ class _LoopContext:
                          score.JF, score.J, score.F, score.seconds)
                 if state.best_jf < score.JF:
                     state.best_jf = score.JF
-                    save_checkpoint(self.out_dir / "best.pt", self.model,
+                    save_checkpoint(self.out_dir / "best_holdout.pt", self.model,
                                     {**self._meta(state), **score.as_dict()})
         ddp.barrier(self.info)
         set_train_mode(self.model, self.frozen or self.cfg.trunk_train_blocks > 0)
