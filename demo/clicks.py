@@ -92,5 +92,7 @@ def apply_click(frame: np.ndarray, clicks: Sequence[Click], prior: np.ndarray | 
                 method: str = LEARNED) -> np.ndarray:
     """The mask after the last of `clicks`, correcting `prior` (the object's mask before it):
     a negative click only removes pixels of `prior`, a positive one only adds to it."""
+    if not clicks:
+        raise ValueError("apply_click needs at least one click")
     new = segment(frame, clicks, prior, method)
     return constrain_click_mask(prior, new, bool(clicks[-1][2]))

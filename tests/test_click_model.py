@@ -43,6 +43,8 @@ def test_predict_errors(predictor: ClickPredictor) -> None:
         predictor.predict(image.astype(np.float32), [(5, 5, True)])
     with pytest.raises(ValueError, match="prev_mask"):
         predictor.predict(image, [(5, 5, True)], prev_mask=np.zeros((10, 10), bool))
+    with pytest.raises(ValueError, match="is_positive"):  # "False" would read as positive
+        predictor.predict(image, [(5, 5, "False")])
 
 
 def test_the_stem_is_computed_once_per_image(predictor: ClickPredictor) -> None:

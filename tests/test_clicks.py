@@ -73,3 +73,17 @@ def test_large_frame_is_processed_small_and_upsampled() -> None:
     assert mask.shape == (720, 960) and _iou(mask, disc) > 0.8
     with pytest.raises(ValueError):
         mask_from_clicks(image[:, :, 0], [(1, 1, True)])
+
+
+def test_grabcut_and_apply_click_refuse_malformed_input() -> None:
+    """A float frame or a prior of another size would give a silently wrong mask; an empty
+    click list has no last click to constrain by."""
+    from demo.clicks import apply_click
+
+    image = np.zeros((40, 60, 3), np.uint8)
+    with pytest.raises(ValueError, match="uint8"):
+        mask_from_clicks(image.astype(np.float32) / 255, [(10, 10, True)])
+    with pytest.raises(ValueError, match="prior"):
+        mask_from_clicks(image, [(10, 10, True)], prior=np.ones((20, 30), bool))
+    with pytest.raises(ValueError, match="at least one click"):
+        apply_click(image, [], None, "classic")

@@ -32,6 +32,8 @@ def check_clicks(clicks: Sequence[Click], shape: Sequence[int]) -> list[Click]:
         if not (np.isfinite(x) and np.isfinite(y) and 0 <= x < width and 0 <= y < height):
             raise ValueError(f"click {idx} at (x={x}, y={y}) lies outside the {width}x{height} "
                              "image")
+        if not isinstance(positive, bool | np.bool_ | int | np.integer):  # "False" is truthy
+            raise ValueError(f"click {idx}: is_positive must be a bool, got {positive!r}")
         out.append((x, y, bool(positive)))
     return out
 

@@ -196,9 +196,11 @@ def mask_from_clicks(frame: np.ndarray, clicks: Sequence[Click],
         bool ``[H, W]``; all False when no valid positive click is given.
     """
     frame = np.asarray(frame)
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f"frame must be [H, W, 3], got {frame.shape}")
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"frame must be uint8 [H, W, 3], got {frame.dtype} {frame.shape}")
     height, width = frame.shape[:2]
+    if prior is not None and np.asarray(prior).shape != (height, width):
+        raise ValueError(f"prior is {np.asarray(prior).shape}, the frame is {(height, width)}")
     valid = [c for c in clicks if validate_click(c[0], c[1], frame.shape)]
     pos = [(float(x), float(y)) for x, y, positive in valid if positive]
     neg = [(float(x), float(y)) for x, y, positive in valid if not positive]

@@ -109,14 +109,15 @@ class ClickNet(nn.Module):
             lateral = lateral + F.interpolate(self.lat32(x), size=f16.shape[-2:],
                                               mode="bilinear", align_corners=False)
         y = self.fuse16(F.relu(lateral))  # [B, d, H/16, W/16]
-        y = F.interpolate(y, size=f8.shape[-2:], mode="bilinear", align_corners=False)
+        y = F.interpolate(y, size=f8.shape[-2:], mode="bilinear", align_corners=False)  # H/8
         y = self.fuse8(y + self.lat8(f8))  # [B, d, H/8, W/8]
-        y = F.interpolate(y, size=f4.shape[-2:], mode="bilinear", align_corners=False)
+        y = F.interpolate(y, size=f4.shape[-2:], mode="bilinear", align_corners=False)  # H/4
         small = F.interpolate(maps, size=f4.shape[-2:], mode="bilinear",
                               align_corners=False)  # [B, 3, H/4, W/4]
         y = self.fuse4(torch.cat([y, self.lat4(f4), small], dim=1))  # [B, h, H/4, W/4]
         logits = self.out(y)  # [B, 1, H/4, W/4]
-        return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+        return F.interpolate(logits, size=size, mode="bilinear",
+                             align_corners=False)  # [B, 1, H, W]
 
     def forward(self, image: Tensor, maps: Tensor) -> Tensor:
         """image [B, 3, H, W], maps [B, 3, H, W] → logits [B, 1, H, W]."""

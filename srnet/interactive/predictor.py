@@ -148,13 +148,15 @@ class ClickPredictor:
         maps = np.zeros((3, h, w), np.float32)  # pos, neg, prev
         maps[:2] = disk_maps(scaled, (h, w), self.cfg.disk_radius)
         if prev is not None:
-            maps[2] = cv2.resize(prev.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+            maps[2] = cv2.resize(prev.astype(np.uint8), (w, h),
+                                 interpolation=cv2.INTER_NEAREST)  # [h, w]
         with torch.inference_mode():
             logits = self.model.forward_from_stem(
                 stem, torch.from_numpy(maps)[None].to(self.device), (h, w))  # [1, 1, h, w]
-        logits = logits[0, 0].float().cpu().numpy()
+        logits = logits[0, 0].float().cpu().numpy()  # [h, w]
         if (h, w) != (height, width):
-            logits = cv2.resize(logits, (width, height), interpolation=cv2.INTER_LINEAR)
+            logits = cv2.resize(logits, (width, height),
+                                interpolation=cv2.INTER_LINEAR)  # [height, width]
         return logits
 
     def _zoom_box(self, mask: np.ndarray, clicks: list[Click]) -> tuple[int, int, int, int] | None:
