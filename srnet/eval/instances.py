@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from srnet.data.davis import VOSDataset
-from srnet.eval.metrics import f_measure, jaccard
+from srnet.eval.metrics import f_measure, jaccard, mean_over_objects
 from srnet.inference import Predictor
 from srnet.palette import load_index_mask
 
@@ -92,10 +92,8 @@ def evaluate_instances(predictor: Predictor, dataset: VOSDataset, instance_root:
         scores = [_score_frame(preds[t], load_index_mask(annotations[t]), obj) for t in preds]
         per_object[obj] = (float(np.mean([s[0] for s in scores])),
                            float(np.mean([s[1] for s in scores])))
-    j = float(np.mean([v[0] for v in per_object.values()]))
-    f = float(np.mean([v[1] for v in per_object.values()]))
-    log.info("%s: %d objects, J&F %.3f over %d frames", seq, len(obj_ids), (j + f) / 2,
-             len(preds))
+    jf, j, f = mean_over_objects(per_object.values())
+    log.info("%s: %d objects, J&F %.3f over %d frames", seq, len(obj_ids), jf, len(preds))
     return InstanceResult(j, f, per_object, len(preds), seconds)
 
 
@@ -106,7 +104,6 @@ def format_instances(results: dict[str, InstanceResult]) -> list[str]:
         objs = " ".join(f"{k}:{100 * (j + f) / 2:.1f}" for k, (j, f) in r.per_object.items())
         lines.append(f"{seq:<20}{len(r.per_object):>8}{r.scored_frames:>8}{100 * r.JF:>8.1f}"
                      f"  {objs}")
-    pairs = [pair for r in results.values() for pair in r.per_object.values()]  # per object
-    j, f = float(np.mean([p[0] for p in pairs])), float(np.mean([p[1] for p in pairs]))
-    lines.append(f"multi-object J&F {100 * (j + f) / 2:.1f} J {100 * j:.1f} F {100 * f:.1f}")
+    jf, j, f = mean_over_objects(pair for r in results.values() for pair in r.per_object.values())
+    lines.append(f"multi-object J&F {100 * jf:.1f} J {100 * j:.1f} F {100 * f:.1f}")
     return lines

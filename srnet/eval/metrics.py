@@ -8,7 +8,7 @@ excluded), per object; `srnet.eval.vos_eval.mean_scores` averages over all objec
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -112,6 +112,15 @@ def evaluate_sequence(pred_masks: Sequence[np.ndarray], gt_masks: Sequence[np.nd
         j = [jaccard(pred_masks[t] == obj, gt_masks[t] == obj) for t in frames]
         f = [f_measure(pred_masks[t] == obj, gt_masks[t] == obj, bound_th) for t in frames]
         per_object[int(obj)] = (float(np.mean(j)), float(np.mean(f)))
-    j_mean = float(np.mean([v[0] for v in per_object.values()]))
-    f_mean = float(np.mean([v[1] for v in per_object.values()]))
-    return {"J": j_mean, "F": f_mean, "JF": (j_mean + f_mean) / 2, "per_object": per_object}
+    jf, j_mean, f_mean = mean_over_objects(per_object.values())
+    return {"J": j_mean, "F": f_mean, "JF": jf, "per_object": per_object}
+
+
+def mean_over_objects(pairs: Iterable[tuple[float, float]]) -> tuple[float, float, float]:
+    """(J&F, J, F) of per-object (J, F) pairs: every object weighs the same (DAVIS-2017)."""
+    pairs = list(pairs)
+    if not pairs:
+        raise ValueError("no objects to average")
+    j = float(np.mean([pair[0] for pair in pairs]))
+    f = float(np.mean([pair[1] for pair in pairs]))
+    return (j + f) / 2, j, f

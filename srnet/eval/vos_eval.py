@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from srnet.data.davis import VOSDataset
 from srnet.eval.baselines import copy_baseline, flow_baseline
-from srnet.eval.metrics import evaluate_sequence
+from srnet.eval.metrics import evaluate_sequence, mean_over_objects
 from srnet.eval.pasted import PastedPairs
 from srnet.inference import Predictor
 from srnet.palette import save_index_mask
@@ -36,7 +36,7 @@ class SequenceResult:
     F: float  # mean boundary F-measure, same frames
     frames: int
     seconds: float  # propagation time, I/O excluded
-    per_object: tuple[tuple[float, float], ...] = field(default=())  # (J, F) of each object
+    per_object: tuple[tuple[float, float], ...] = ()  # (J, F) of each object
 
     @property
     def JF(self) -> float:  # noqa: N802 - the benchmark's name for it
@@ -92,12 +92,11 @@ def mean_scores(results: dict[str, SequenceResult]) -> tuple[float, float, float
     """(J&F, J, F, FPS): J and F averaged over all objects of all sequences (DAVIS-2017's
     definition; results without per-object scores count as one object); FPS = all frames /
     all seconds."""
-    pairs = [pair for r in results.values() for pair in (r.per_object or ((r.J, r.F),))]
-    j = float(np.mean([pair[0] for pair in pairs]))
-    f = float(np.mean([pair[1] for pair in pairs]))
+    jf, j, f = mean_over_objects(pair for r in results.values()
+                                 for pair in (r.per_object or ((r.J, r.F),)))
     fps = sum(r.frames for r in results.values()) / max(sum(r.seconds for r in results.values()),
                                                         1e-9)
-    return (j + f) / 2, j, f, fps
+    return jf, j, f, fps
 
 
 def format_table(all_results: dict[str, dict[str, SequenceResult]]) -> list[str]:

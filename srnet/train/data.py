@@ -56,7 +56,7 @@ def training_sequences(dataset: VOSDataset, cfg: TrainConfig) -> list[str]:
     return training_share(train_seqs, cfg.train_fraction, cfg.seed) if train_seqs else []
 
 
-def warn_unknown_holdout(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> None:
+def _warn_unknown_holdout(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> None:
     """Log holdout names that are in no root: a misspelt name leaves its sequence in training."""
     missing = set(cfg.holdout) - {seq for dataset in datasets for seq in dataset.sequences}
     if missing:
@@ -70,7 +70,7 @@ def training_refs(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> list[SeqR
     if len(set(names)) < len(names):  # the name keys the feature cache: files would collide
         raise ValueError(f"two --data roots share a folder name ({names}); the feature cache "
                          "is keyed by it, so rename or link one of them")
-    warn_unknown_holdout(datasets, cfg)
+    _warn_unknown_holdout(datasets, cfg)
     refs = []
     for dataset in datasets:
         refs += [SeqRef(dataset.root.name, seq, dataset)
@@ -143,7 +143,6 @@ def prepare_cache(cfg: TrainConfig, model_cfg: ModelConfig, roots: Sequence[str 
 def image_source(cfg: TrainConfig, datasets: Sequence[VOSDataset], seed: int
                  ) -> ImageClipSource:
     """Augmented image clips from `srnet.data.ClipDataset` (the model runs its trunk each step)."""
-    warn_unknown_holdout(datasets, cfg)
     train_sets = []
     for dataset in datasets:
         train_seqs = training_sequences(dataset, cfg)
