@@ -30,6 +30,14 @@
 # 320 --steps 1100 --set eval_every=1100` (about 3.8 s per step from session 8's 2.45 s at
 # 256, so 1,100 steps fit in about 70 min). Same rule, fixed before the run: its last weights
 # ship if they beat the shipped checkpoint on static-val, both re-run the same day.
+#
+# Session 10: the same arm longer. Continue the session-9 320-px run's last weights for 1,400
+# more steps (2,500 at 320 px in all; a fresh cosine from lr 5e-5):
+# `INIT=runs/stage4-crop320/final.pt ARM=trunk6 OUT=runs/stage5-crop320 scripts/train_stage2.sh
+# --crop 320 --steps 1400 --set eval_every=1400` (about 4.2 s per step beside the click run, so
+# about 100 min). Same rule, fixed before the run: its last weights ship if they beat the
+# shipped checkpoint on static-val, both re-run the same day; holdout and multi-object are
+# reported after the choice, never used for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
