@@ -58,6 +58,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="32 adds Lite0's stride-32 stage (more context); a stride-16 --init "
                         "checkpoint seeds it (the new stage starts from ImageNet, its lateral "
                         "conv at zero)")
+    p.add_argument("--loss", choices=["bce_iou", "nfl"], default="bce_iou",
+                   help="BCE + soft IoU (default) or RITM's normalized focal loss")
     p.add_argument("--eval-objects", type=positive_int, default=30,
                    help="val objects scored in the training log (evenly spaced by name)")
     p.add_argument("--init", type=Path, default=None, metavar="CKPT",
@@ -102,7 +104,7 @@ def run_train(args: argparse.Namespace) -> int:
                            crop=args.crop, lr=args.lr, eval_every=args.eval_every,
                            train_fraction=args.train_fraction,
                            object_view_prob=args.object_view_prob,
-                           trunk_stride=args.trunk_stride,
+                           trunk_stride=args.trunk_stride, loss=args.loss,
                            eval_objects=args.eval_objects,
                            init=str(args.init) if args.init else None)
     try:

@@ -1,8 +1,9 @@
 """Iterative click training (RITM recipe, CPU-sized): per batch, random initial clicks (or a
 degraded ground truth as the previous mask, like a propagated mask being corrected), then 0-2
 no-grad rounds that add the NoC click at the largest error with the prediction fed back as the
-previous mask, then one gradient step on BCE + soft-IoU. Resumable from OUT/last.pt; validation
-(NoC protocol on a fixed subset of the val split) is appended to OUT/log.jsonl.
+previous mask, then one gradient step on BCE + soft-IoU (or the normalized focal loss: `loss`).
+Resumable from OUT/last.pt; validation (NoC protocol on a fixed subset of the val split) is
+appended to OUT/log.jsonl.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from srnet.checkpoint import CheckpointError, save_atomic, total_steps
 from srnet.data.static_masks import list_static_samples, static_split
@@ -32,6 +32,7 @@ from srnet.interactive.data import (
     object_view,
 )
 from srnet.interactive.evaluate import evaluate_objects
+from srnet.interactive.losses import LOSSES, click_loss
 from srnet.interactive.model import (
     ClickConfig,
     ClickNet,
@@ -78,6 +79,8 @@ class ClickTrainConfig:
     object_view_prob: float = 0.5
     # 32 adds Lite0's stride-32 stage to the network (ClickConfig.trunk_stride; session 8)
     trunk_stride: int = 16
+    # "bce_iou" (shipped so far) or "nfl", RITM's normalized focal loss (session 10)
+    loss: str = "bce_iou"
 
 
 def initial_clicks(gt: np.ndarray, rng: np.random.Generator) -> list[Click]:
@@ -141,16 +144,6 @@ def _maps(clicks: list[list[Click]], prevs: list[np.ndarray], crop: int, radius:
     return torch.from_numpy(np.stack(maps))  # [B, 3, S, S]
 
 
-def loss_fn(logits: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """BCE + soft IoU, both over valid pixels; logits/gt/valid [B, 1, S, S]."""
-    bce = F.binary_cross_entropy_with_logits(logits, gt, reduction="none")  # [B, 1, S, S]
-    bce = (bce * valid).sum(dim=(1, 2, 3)) / valid.sum(dim=(1, 2, 3)).clamp(min=1)  # [B]
-    prob = torch.sigmoid(logits) * valid
-    inter = (prob * gt).sum(dim=(1, 2, 3))  # [B]
-    union = (prob + gt * valid - prob * gt).sum(dim=(1, 2, 3)).clamp(min=1.0)  # [B]
-    return (bce + 1.0 - inter / union).mean()
-
-
 def train_step(model: ClickNet, batch: tuple, cfg: ClickTrainConfig,
                rng: np.random.Generator) -> tuple[torch.Tensor, float]:
     """Simulate clicks (with no-grad correction rounds), return (loss, clicks per sample)."""
@@ -181,7 +174,7 @@ def train_step(model: ClickNet, batch: tuple, cfg: ClickTrainConfig,
     logits = model(x, _maps(clicks, prevs, cfg.crop, radius))  # [B, 1, S, S]
     gt = torch.from_numpy(np.stack(gts)[:, None].astype(np.float32))  # [B, 1, S, S]
     valid = torch.from_numpy(~np.stack(ignores)[:, None]).float()  # [B, 1, S, S]
-    return loss_fn(logits, gt, valid), float(np.mean([len(c) for c in clicks]))
+    return click_loss(cfg.loss, logits, gt, valid), float(np.mean([len(c) for c in clicks]))
 
 
 def lr_factor(step: int, cfg: ClickTrainConfig) -> float:
@@ -200,6 +193,8 @@ def val_subset(val_objects: list[ClickObject], count: int) -> list[ClickObject]:
 
 
 def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
+    if cfg.loss not in LOSSES:
+        raise ValueError(f"unknown click loss {cfg.loss!r}; choose one of {', '.join(LOSSES)}")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     model, prior_steps = _initial_model(cfg)  # before the data: a bad --init fails fast
