@@ -87,3 +87,32 @@ def test_training_share_is_fixed_and_nested() -> None:
     assert training_share(objects, 0.25, 1) != quarter
     with pytest.raises(ValueError, match="train_fraction"):
         training_share(objects, 0.0, 0)
+
+
+def test_a_resumed_run_drops_log_lines_written_after_its_last_save(tmp_path) -> None:
+    """After a crash, log.jsonl may hold steps past the last saved state; resuming removes
+    them, so the steps run again are not logged twice."""
+    import json
+
+    from srnet.interactive.model import head_parameters, trunk_parameters
+    from srnet.interactive.train import ClickTrainConfig, train_clicks
+
+    static, out = tmp_path / "static" / "bsds-sod", tmp_path / "run"
+    (static / "images").mkdir(parents=True)
+    (static / "masks").mkdir()
+    mask = np.zeros((64, 64), np.uint8)
+    mask[16:48, 16:48] = 255
+    for i in range(12):
+        Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(static / "images" / f"{i:03d}.jpg")
+        Image.fromarray(mask).save(static / "masks" / f"{i:03d}.png")
+    out.mkdir()
+    model = build_click_net(ClickConfig())
+    optim = torch.optim.AdamW([{"params": head_parameters(model), "lr_mult": 1.0},
+                               {"params": trunk_parameters(model), "lr_mult": 0.1}])
+    torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "step": 20,
+                "click_config": model.cfg.to_dict(), "elapsed": 1.0}, out / "last.pt")
+    (out / "log.jsonl").write_text("".join(json.dumps({"step": s}) + "\n" for s in (10, 20, 30)))
+    train_clicks(ClickTrainConfig(static_root=str(static.parent), davis_root=None, out=str(out),
+                                  steps=20, eval_objects=1))
+    steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
+    assert steps == [10, 20]

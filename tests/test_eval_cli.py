@@ -166,3 +166,20 @@ def test_eval_ablate_rejects_unknown_modules(tmp_path):
     root = _davis_folder(tmp_path / "davis", seqs=("alpha",))
     with pytest.raises(SystemExit):
         main(["eval", "--davis", str(root), "--seqs", "alpha", "--ablate", "decoder"])
+
+
+def test_split_holdout_follows_the_checkpoints_own_holdout(tmp_path, tiny_model, capsys):
+    """A run trained with a custom --holdout is scored on the sequences it never trained on:
+    `--split holdout` reads the holdout saved in the checkpoint's meta."""
+    root = _davis_folder(tmp_path / "davis", seqs=("alpha", "beta", "bear"))
+    custom = save_checkpoint(tmp_path / "custom.pt", tiny_model,
+                             meta={"train": {"holdout": ["beta"]}})
+    assert main(["eval", "--davis", str(root), "--split", "holdout", "--checkpoint", str(custom),
+                 "--method", "srnet", "--size", "64"]) == 0
+    table = capsys.readouterr().out
+    assert "beta" in table and "alpha" not in table and "bear" not in table
+    plain = save_checkpoint(tmp_path / "plain.pt", tiny_model)  # no saved holdout: the default
+    assert main(["eval", "--davis", str(root), "--split", "holdout", "--checkpoint", str(plain),
+                 "--method", "srnet", "--size", "64"]) == 0
+    table = capsys.readouterr().out
+    assert "bear" in table and "beta" not in table

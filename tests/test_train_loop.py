@@ -291,3 +291,21 @@ def test_cli_builds_configs(tmp_path):
     with pytest.raises(ValueError, match="unknown"):
         cli.build_configs(parser.parse_args(["train", "--data", str(roots[0]), "--out", "o",
                                              "--set", "nope=1"]))
+
+
+def test_cache_fingerprint_follows_the_weights_and_the_cache_version(monkeypatch):
+    """A cache folder is never reused with other trunk weights, nor after CACHE_VERSION is
+    bumped for a change in what the files hold."""
+    from srnet.train import feature_cache
+
+    torch.manual_seed(0)
+    trunk = torch.nn.Conv2d(3, 4, 3)
+    first = feature_cache.trunk_fingerprint(trunk, "lite0")
+    assert first == feature_cache.trunk_fingerprint(trunk, "lite0")
+    assert first.startswith(f"lite0-v{feature_cache.CACHE_VERSION}-")
+    monkeypatch.setattr(feature_cache, "CACHE_VERSION", feature_cache.CACHE_VERSION + 1)
+    assert feature_cache.trunk_fingerprint(trunk, "lite0") != first
+    monkeypatch.undo()
+    with torch.no_grad():
+        trunk.weight[0, 0, 0, 0] += 1e-3
+    assert feature_cache.trunk_fingerprint(trunk, "lite0") != first

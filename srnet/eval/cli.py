@@ -70,13 +70,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _sequences(args: argparse.Namespace, dataset) -> list[str]:
+def _holdout(args: argparse.Namespace) -> tuple[str, ...]:
+    """The holdout that `--checkpoint`'s run kept out of training (its saved TrainConfig), so
+    `--split holdout` scores a run trained with a custom `--holdout` on its own unseen
+    sequences; the project's default for the bundled weights and for checkpoints without it."""
+    from srnet.checkpoint import read_checkpoint
     from srnet.data.davis import DEFAULT_HOLDOUT
 
+    if args.checkpoint is None:
+        return DEFAULT_HOLDOUT
+    saved = read_checkpoint(args.checkpoint).get("meta", {}).get("train", {}).get("holdout")
+    if not saved:
+        return DEFAULT_HOLDOUT
+    if tuple(saved) != tuple(DEFAULT_HOLDOUT):
+        log.info("--split holdout: the checkpoint's own holdout %s", ", ".join(saved))
+    return tuple(saved)
+
+
+def _sequences(args: argparse.Namespace, dataset) -> list[str]:
     if args.seqs:
         seqs, argument = args.seqs, "--seqs"
     elif args.split == "holdout":
-        seqs, argument = [s for s in DEFAULT_HOLDOUT if s in dataset.sequences], "--split"
+        seqs, argument = [s for s in _holdout(args) if s in dataset.sequences], "--split"
     else:
         try:
             seqs = type(dataset)(args.davis, resolution=args.resolution,

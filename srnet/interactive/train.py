@@ -47,6 +47,7 @@ from srnet.interactive.predictor import (
     load_click_checkpoint,
     save_click_checkpoint,
 )
+from srnet.train.state import truncate_log
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,7 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
         optim.load_state_dict(state["optim"])
         step, elapsed = int(state["step"]), float(state["elapsed"])
         prior_steps = int(state.get("prior_steps", prior_steps))  # the run's, not today's --init
+        truncate_log(out / "log.jsonl", step)  # lines written after that save, before a crash
         log.info("resumed from %s at step %d", last, step)
     davis_root = Path(cfg.davis_root) if cfg.davis_root else None
     train_samples, val_samples = static_split(list_static_samples(cfg.static_root, davis_root))

@@ -1,10 +1,10 @@
 """Precomputed trunk features: the frozen ImageNet trunk of the lite config runs once per frame.
 
-Layout: `<cache_dir>/<backbone>-<weights hash>/<scale>/<dataset>/<seq>.pt`, one file per sequence
-and scale, holding fp16 f16/f8/f4 `[T, C, H/s, W/s]` and the uint8 index masks `[T, H, W]` at the
-cached image size, for the T annotated frames. Building is resumable: existing files are skipped,
-new files are written atomically. Files are read back memory-mapped, so a sample touches only the
-pages it crops.
+Layout: `<cache_dir>/<backbone>-v<CACHE_VERSION>-<weights hash>/<scale>/<dataset>/<seq>.pt`, one
+file per sequence and scale, holding fp16 f16/f8/f4 `[T, C, H/s, W/s]` and the uint8 index masks
+`[T, H, W]` at the cached image size, for the T annotated frames. Building is resumable: existing
+files are skipped, new files are written atomically. Files are read back memory-mapped, so a sample
+touches only the pages it crops.
 
 Geometry [D]: a frame is resized (antialiased bilinear) so its short side equals `scale`, then
 centre-cropped to multiples of 16 (at most 15 px lost per side), so every feature cell maps to real
@@ -28,6 +28,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 log = logging.getLogger(__name__)
+
+# Part of every cache folder's name: bump it whenever what a file holds changes for the same
+# weights (the geometry in `_prepare`, mask decoding, the stored levels), so that old files are
+# never read as new ones. v2: session 10 (v1 was the unnamed layout of sessions 2-9).
+CACHE_VERSION = 2
 
 
 class FrameSource(Protocol):
@@ -59,12 +64,13 @@ class SeqRef:
 
 
 def trunk_fingerprint(trunk: torch.nn.Module, name: str) -> str:
-    """`<backbone>-<8 hex of a hash of the weights>`: a cache is never reused with other weights."""
+    """`<backbone>-v<CACHE_VERSION>-<8 hex of a hash of the weights>`: a cache is never reused
+    with other weights or after a change to what it stores."""
     digest = hashlib.sha1()
     for key, value in sorted(trunk.state_dict().items()):
         digest.update(key.encode())
         digest.update(value.detach().cpu().contiguous().numpy().tobytes())
-    return f"{name}-{digest.hexdigest()[:8]}"
+    return f"{name}-v{CACHE_VERSION}-{digest.hexdigest()[:8]}"
 
 
 def cached_geometry(orig_size: tuple[int, int], scale: int) -> tuple[tuple[int, int],
