@@ -140,7 +140,7 @@ def test_training_clicks_include_single_clicks_and_stay_in_range() -> None:
     """The training click sampler must often give exactly one positive click (the first click a
     user makes; sessions 4-5 never did, and one-click masks came out half the object), never
     more than three, always inside the object, and negatives outside it."""
-    from srnet.interactive.train import initial_clicks
+    from srnet.interactive.clicks import initial_clicks
 
     gt = np.zeros((64, 80), bool)
     gt[10:50, 20:60] = True

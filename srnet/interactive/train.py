@@ -16,14 +16,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
 from srnet.checkpoint import CheckpointError, save_atomic, total_steps
 from srnet.data.static_masks import list_static_samples, static_split
 from srnet.data.subsets import training_share
-from srnet.interactive.clicks import Click, disk_maps, next_click
+from srnet.interactive.clicks import Click, degraded, disk_maps, initial_clicks, next_click
 from srnet.interactive.data import (
     ClickObject,
     augment,
@@ -82,44 +81,6 @@ class ClickTrainConfig:
     trunk_stride: int = 16
     # "bce_iou" (shipped so far) or "nfl", RITM's normalized focal loss (session 10)
     loss: str = "bce_iou"
-
-
-def initial_clicks(gt: np.ndarray, rng: np.random.Generator) -> list[Click]:
-    """1-3 positive clicks inside the object (the first one often at its centre, as the NoC
-    protocol places it) and 0-2 negative clicks, mostly just outside it."""
-    inside = cv2.distanceTransform(np.pad(gt, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
-    outside = cv2.distanceTransform((~gt).astype(np.uint8), cv2.DIST_L2, 5)
-    clicks: list[Click] = []
-    if rng.random() < 0.5:
-        y, x = np.unravel_index(int(np.argmax(inside)), inside.shape)
-        clicks.append((float(x), float(y), True))
-    candidates = np.argwhere(inside >= max(1.0, 0.2 * inside.max()))  # [N, 2] (y, x)
-    # sessions 4-5 trained with `- len(clicks) + 1` here: never fewer than two positive clicks,
-    # so a single click was out of distribution and its masks came out ~half the object
-    n_positive = int(rng.choice([1, 2, 3], p=[0.6, 0.25, 0.15]))
-    while len(clicks) < n_positive and len(candidates):
-        y, x = candidates[rng.integers(len(candidates))]
-        clicks.append((float(x), float(y), True))
-    near = np.argwhere((outside > 3) & (outside < 40))
-    for _ in range(int(rng.choice([0, 1, 2], p=[0.5, 0.3, 0.2]))):
-        pool = near if len(near) and rng.random() < 0.7 else np.argwhere(outside > 3)
-        if len(pool):
-            y, x = pool[rng.integers(len(pool))]
-            clicks.append((float(x), float(y), False))
-    return clicks
-
-
-def degraded(gt: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A plausible wrong previous mask: eroded or dilated, maybe with a chunk cut out."""
-    size = int(rng.integers(3, 16)) | 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    op = cv2.erode if rng.random() < 0.5 else cv2.dilate
-    mask = op(gt.astype(np.uint8), kernel).astype(bool)
-    if rng.random() < 0.5:
-        h, w = mask.shape
-        y, x = int(rng.integers(h)), int(rng.integers(w))
-        mask[max(0, y - h // 6):y + h // 6, max(0, x - w // 6):x + w // 6] = rng.random() < 0.5
-    return mask
 
 
 def make_batch(objects: list[ClickObject], cfg: ClickTrainConfig, rng: np.random.Generator
