@@ -97,3 +97,18 @@ def test_a_training_step_uses_the_configured_loss(loss: str) -> None:
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
     with pytest.raises(ValueError, match="unknown click loss"):
         train_clicks(ClickTrainConfig(static_root=".", davis_root=None, out=".", loss="dice"))
+
+
+def test_train_clicks_offers_every_loss() -> None:
+    """The CLI lists the loss names by hand (it must not import torch): keep them in step."""
+    import argparse
+
+    from srnet.interactive.cli import add_parser
+    from srnet.interactive.losses import LOSSES
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    train = parser.parse_args(["train-clicks", "--out", "x"])
+    assert train.loss == "bce_iou"
+    for name in LOSSES:
+        assert parser.parse_args(["train-clicks", "--out", "x", "--loss", name]).loss == name

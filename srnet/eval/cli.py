@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import Any
 
 from srnet.checkpoint import CheckpointError
 from srnet.cli_args import (
@@ -70,16 +71,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _holdout(args: argparse.Namespace) -> tuple[str, ...]:
+def _holdout(args: argparse.Namespace, meta: dict | None) -> tuple[str, ...]:
     """The holdout that `--checkpoint`'s run kept out of training (its saved TrainConfig), so
     `--split holdout` scores a run trained with a custom `--holdout` on its own unseen
-    sequences; the project's default for the bundled weights and for checkpoints without it."""
+    sequences; the project's default for the bundled weights and for checkpoints without it.
+    `meta`: the checkpoint's meta when SRNet is already loaded (else it is read here)."""
     from srnet.checkpoint import read_checkpoint
     from srnet.data.davis import DEFAULT_HOLDOUT
 
     if args.checkpoint is None:
         return DEFAULT_HOLDOUT
-    saved = read_checkpoint(args.checkpoint).get("meta", {}).get("train", {}).get("holdout")
+    if meta is None:  # baselines only: the weights are not loaded, read just the meta
+        meta = read_checkpoint(args.checkpoint).get("meta", {})
+    saved = meta.get("train", {}).get("holdout")
     if not saved:
         return DEFAULT_HOLDOUT
     if tuple(saved) != tuple(DEFAULT_HOLDOUT):
@@ -87,11 +91,11 @@ def _holdout(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(saved)
 
 
-def _sequences(args: argparse.Namespace, dataset) -> list[str]:
+def _sequences(args: argparse.Namespace, dataset, meta: dict | None = None) -> list[str]:
     if args.seqs:
         seqs, argument = args.seqs, "--seqs"
     elif args.split == "holdout":
-        seqs, argument = [s for s in _holdout(args) if s in dataset.sequences], "--split"
+        seqs, argument = [s for s in _holdout(args, meta) if s in dataset.sequences], "--split"
     else:
         try:
             seqs = type(dataset)(args.davis, resolution=args.resolution,
@@ -130,13 +134,13 @@ def run(args: argparse.Namespace) -> int:
                     f"{', '.join(found) or 'none'}), got {args.resolution!r}", "eval")
     try:
         dataset = VOSDataset(args.davis, resolution=args.resolution)
-        seqs = _sequences(args, dataset)
+        predictor, meta = None, None
+        if "srnet" in methods or args.instances is not None:
+            predictor, meta = _srnet_predictor(args)
+        seqs = _sequences(args, dataset, meta)
         if args.paste:
             dataset, seqs = PastedPairs(dataset), pair_names(seqs)
         runners = {m: BASELINES[m] for m in methods if m in BASELINES}
-        predictor = None
-        if "srnet" in methods or args.instances is not None:
-            predictor = _srnet_predictor(args)
         if "srnet" in methods:
             runners = {"srnet": srnet_method(predictor), **runners}
     except ArgumentValueError as exc:
@@ -181,7 +185,7 @@ def _run_static_val(args: argparse.Namespace, methods: list[str]) -> int:
         dataset = StaticValClips(args.static_val)
         runners = {m: BASELINES[m] for m in methods if m in BASELINES}
         if "srnet" in methods:
-            runners = {"srnet": srnet_method(_srnet_predictor(args)), **runners}
+            runners = {"srnet": srnet_method(_srnet_predictor(args)[0]), **runners}
     except CheckpointError as exc:
         return fail("--checkpoint", first_line(exc), "eval")
     except (OSError, ValueError) as exc:
@@ -189,11 +193,12 @@ def _run_static_val(args: argparse.Namespace, methods: list[str]) -> int:
     return _score(args, runners, dataset, dataset.sequences)
 
 
-def _srnet_predictor(args: argparse.Namespace):
-    """The checkpoint's Predictor at `--size`, with `--ablate`'s module switched off."""
+def _srnet_predictor(args: argparse.Namespace) -> tuple[Any, dict]:
+    """The checkpoint's Predictor at `--size`, with `--ablate`'s module switched off, and the
+    checkpoint's meta."""
     from srnet import InferenceConfig, load_predictor
 
-    predictor, _ = load_predictor(args.checkpoint, device=args.device,
+    predictor, meta = load_predictor(args.checkpoint, device=args.device,
                                   config=InferenceConfig(short_side=args.size,
                                                          cpu_bf16=args.cpu_bf16))
     if args.ablate:
@@ -201,7 +206,7 @@ def _srnet_predictor(args: argparse.Namespace):
 
         predictor = ablated(predictor, args.ablate)
         log.info("SRNet with %s switched off", args.ablate.upper())
-    return predictor
+    return predictor, meta
 
 
 def _run_instances(args: argparse.Namespace, predictor, dataset, seqs: list[str]) -> int:

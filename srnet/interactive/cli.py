@@ -58,6 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="32 adds Lite0's stride-32 stage (more context); a stride-16 --init "
                         "checkpoint seeds it (the new stage starts from ImageNet, its lateral "
                         "conv at zero)")
+    # the names of srnet.interactive.losses.LOSSES (not imported here: it loads torch)
     p.add_argument("--loss", choices=["bce_iou", "nfl"], default="bce_iou",
                    help="BCE + soft IoU (default) or RITM's normalized focal loss")
     p.add_argument("--eval-objects", type=positive_int, default=30,

@@ -7,8 +7,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("bce_iou", "nfl")
-
 
 def bce_iou_loss(logits: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """BCE + soft IoU, both over valid pixels."""
@@ -33,11 +31,17 @@ def normalized_focal_loss(logits: torch.Tensor, gt: torch.Tensor, valid: torch.T
     return -(alpha_t * weight * log_pt).sum(dim=(1, 2, 3)).mean()
 
 
+LOSSES = {"bce_iou": bce_iou_loss, "nfl": normalized_focal_loss}
+
+
+def check_loss_name(name: str) -> None:
+    """Raise ValueError unless `name` is one of LOSSES (train-clicks checks before loading data)."""
+    if name not in LOSSES:
+        raise ValueError(f"unknown click loss {name!r}; choose one of {', '.join(LOSSES)}")
+
+
 def click_loss(name: str, logits: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor
                ) -> torch.Tensor:
     """The training loss called `name` (one of LOSSES)."""
-    if name == "bce_iou":
-        return bce_iou_loss(logits, gt, valid)
-    if name == "nfl":
-        return normalized_focal_loss(logits, gt, valid)
-    raise ValueError(f"unknown click loss {name!r}; choose one of {', '.join(LOSSES)}")
+    check_loss_name(name)
+    return LOSSES[name](logits, gt, valid)

@@ -31,7 +31,7 @@ from srnet.interactive.data import (
     object_view,
 )
 from srnet.interactive.evaluate import evaluate_objects
-from srnet.interactive.losses import LOSSES, click_loss
+from srnet.interactive.losses import check_loss_name, click_loss
 from srnet.interactive.model import (
     ClickConfig,
     ClickNet,
@@ -155,8 +155,7 @@ def val_subset(val_objects: list[ClickObject], count: int) -> list[ClickObject]:
 
 
 def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
-    if cfg.loss not in LOSSES:
-        raise ValueError(f"unknown click loss {cfg.loss!r}; choose one of {', '.join(LOSSES)}")
+    check_loss_name(cfg.loss)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     model, prior_steps = _initial_model(cfg)  # before the data: a bad --init fails fast
