@@ -38,6 +38,15 @@
 # about 100 min). Same rule, fixed before the run: its last weights ship if they beat the
 # shipped checkpoint on static-val, both re-run the same day; holdout and multi-object are
 # reported after the choice, never used for it.
+#
+# Session 11: the crop lever once more. 320-px crops paid (+0.9 static-val) once trained long
+# enough; at 384 px a whole-frame crop is shown at 0.8x the 480p test scale (0.67x at 320),
+# 24x24 cells, so thin structures get more pixels. From the shipped (session-10) weights:
+# `INIT=assets/srnet_lite.pt ARM=trunk6 OUT=runs/stage6-crop384 scripts/train_stage2.sh --crop
+# 384 --steps 900 --set eval_every=900` (about 1.44x the 320-px step, so about 90 min beside the
+# click run). Same rule, fixed before the run: its last weights ship if they beat the shipped
+# checkpoint on static-val (91.2 in session 10), both re-run the same day; holdout and
+# multi-object are reported after the choice, never used for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
