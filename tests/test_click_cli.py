@@ -23,6 +23,7 @@ from srnet.interactive.predictor import build_click_net
     ["train-clicks", "--static", ".", "--out", "x", "--train-fraction", "1.5"],
     ["train-clicks", "--static", ".", "--out", "x", "--train-fraction", "0"],
     ["train-clicks", "--static", ".", "--out", "x", "--trunk-stride", "8"],
+    ["train-clicks", "--static", ".", "--out", "x", "--out-stride", "1"],
     ["train-clicks", "--static", ".", "--out", "x", "--loss", "dice"],
 ])
 def test_malformed_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture) -> None:

@@ -179,3 +179,37 @@ def test_a_stride_16_checkpoint_seeds_the_stride_32_network(tmp_path) -> None:
         load_init_weights(small, deep)  # a stride-32 checkpoint has blocks a stride-16 lacks
     with pytest.raises(ValueError, match="trunk_stride"):
         ClickConfig(trunk_stride=8)
+
+
+def test_a_stride_4_checkpoint_seeds_the_stride_2_refinement(tmp_path) -> None:
+    """`--out-stride 2` (session 11): the refined network starts as the stride-4 one it is
+    seeded from (zero-started out2, added at full size), a trained refinement changes the
+    answer, its checkpoint round-trips, and a refined checkpoint does not fit a stride-4
+    network."""
+    from srnet.interactive.model import load_init_weights
+
+    torch.manual_seed(2)
+    plain = build_click_net(ClickConfig(short_side=64, max_long_side=128, trunk_stride=32))
+    fine = build_click_net(ClickConfig(short_side=64, max_long_side=128, trunk_stride=32,
+                                       out_stride=2))
+    with torch.no_grad():
+        for p in plain.parameters():
+            p.normal_(0, 0.1)
+    load_init_weights(fine, plain)
+    image, maps = torch.rand(1, 3, 96, 128), torch.rand(1, 3, 96, 128)
+    with torch.no_grad():
+        assert torch.equal(fine.eval()(image, maps), plain.eval()(image, maps))
+        for p in (*fine.fuse2.parameters(), *fine.lat2.parameters(), *fine.out2.parameters()):
+            p.normal_(0, 0.3)  # once trained, the refinement changes the answer
+        refined = fine(image, maps)  # [1, 1, 96, 128]
+        assert refined.shape == (1, 1, 96, 128)
+        assert not torch.allclose(refined, plain(image, maps))
+    path = save_click_checkpoint(tmp_path / "fine.pt", fine, {"summary": fine.cfg.label})
+    loaded, meta = load_click_checkpoint(path)
+    assert loaded.cfg.out_stride == 2 and meta["summary"] == "click-lite0-s32-out2"
+    with torch.no_grad():
+        assert torch.allclose(loaded(image, maps), refined, atol=0.05)  # fp16 storage
+    with pytest.raises(ValueError, match="do not fit"):
+        load_init_weights(plain, fine)
+    with pytest.raises(ValueError, match="out_stride"):
+        ClickConfig(out_stride=8)

@@ -58,6 +58,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="32 adds Lite0's stride-32 stage (more context); a stride-16 --init "
                         "checkpoint seeds it (the new stage starts from ImageNet, its lateral "
                         "conv at zero)")
+    p.add_argument("--out-stride", type=int, choices=[4, 2], default=4,
+                   help="2 adds a stride-2 refinement of the logits (sharper boundaries); a "
+                        "stride-4 --init checkpoint seeds it (its last conv starts at zero)")
     # the names of srnet.interactive.losses.LOSSES (not imported here: it loads torch)
     p.add_argument("--loss", choices=["bce_iou", "nfl"], default="bce_iou",
                    help="BCE + soft IoU (default) or RITM's normalized focal loss")
@@ -105,7 +108,8 @@ def run_train(args: argparse.Namespace) -> int:
                            crop=args.crop, lr=args.lr, eval_every=args.eval_every,
                            train_fraction=args.train_fraction,
                            object_view_prob=args.object_view_prob,
-                           trunk_stride=args.trunk_stride, loss=args.loss,
+                           trunk_stride=args.trunk_stride, out_stride=args.out_stride,
+                           loss=args.loss,
                            eval_objects=args.eval_objects,
                            init=str(args.init) if args.init else None)
     try:

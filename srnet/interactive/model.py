@@ -8,6 +8,9 @@ A light FPN decoder (stride 16 → 8 → 4, plus the maps again at stride 4) pre
 at stride 4, bilinearly upsampled to the input size. `trunk_stride=32` [D, session 8] also runs
 Lite0's stride-32 stage (ImageNet blocks 11-15, 320 channels) for more context and object-level
 semantics; its lateral conv starts at zero, so a stride-16 checkpoint loads into it unchanged.
+`out_stride=2` [D, session 11] adds a refinement at stride 2 (Lite0's block-0 features, the maps
+and the stride-4 decoder): a residual on the logits whose last conv starts at zero, so a
+stride-4 checkpoint seeds it unchanged; boundaries are then placed on a 2-pixel grid, not 4.
 """
 
 from __future__ import annotations
@@ -33,10 +36,13 @@ class ClickConfig:
     short_side: int = 360  # working size: images are resized to this short side
     max_long_side: int = 640  # ... unless the long side would exceed this
     trunk_stride: int = 16  # 16: Lite0 blocks 0-10; 32: blocks 0-15 as well (more context)
+    out_stride: int = 4  # 4: logits at stride 4; 2: plus a stride-2 refinement (session 11)
 
     def __post_init__(self) -> None:
         if self.trunk_stride not in (16, 32):
             raise ValueError(f"trunk_stride must be 16 or 32, got {self.trunk_stride}")
+        if self.out_stride not in (2, 4):
+            raise ValueError(f"out_stride must be 4 or 2, got {self.out_stride}")
 
     @property
     def trunk_blocks(self) -> int:
@@ -45,8 +51,20 @@ class ClickConfig:
 
     @property
     def label(self) -> str:
-        """Short name for checkpoint summaries: `click-lite0` or `click-lite0-s32`."""
-        return self.name if self.trunk_stride == 16 else f"{self.name}-s32"
+        """Short name for checkpoint summaries: `click-lite0`, `click-lite0-s32`, `...-out2`."""
+        label = self.name if self.trunk_stride == 16 else f"{self.name}-s32"
+        return label if self.out_stride == 4 else f"{label}-out2"
+
+    def new_keys(self, init: ClickConfig) -> tuple[str, ...]:
+        """State-dict prefixes this network has and a checkpoint of `init` lacks: they keep
+        their ImageNet / zero starts when `init` seeds this network."""
+        keys = tuple(f"trunk._blocks.{idx}." for idx in range(init.trunk_blocks,
+                                                               self.trunk_blocks))
+        if self.trunk_stride > init.trunk_stride:
+            keys += ("lat32.",)
+        if self.out_stride < init.out_stride:
+            keys += ("lat2.", "fuse2.", "out2.")
+        return keys
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +104,13 @@ class ClickNet(nn.Module):
         self.lat4 = nn.Conv2d(EfficientNetLite0.f4_dim, h, 1)
         self.fuse4 = nn.Sequential(_conv_relu(d + h + 3, h), _conv_relu(h, h))
         self.out = nn.Conv2d(h, 1, 1)
+        if self.cfg.out_stride == 2:  # zero start: the stride-4 model's output at step 0
+            self.lat2 = nn.Conv2d(EfficientNetLite0.f2_dim, h // 2, 1)
+            self.fuse2 = nn.Sequential(_conv_relu(h + h // 2 + 3, h // 2),
+                                       _conv_relu(h // 2, h // 2))
+            self.out2 = nn.Conv2d(h // 2, 1, 1)
+            nn.init.zeros_(self.out2.weight)
+            nn.init.zeros_(self.out2.bias)
 
     def encode_stem(self, image: Tensor) -> Tensor:
         """image [B, 3, H, W] RGB in [0, 1] → stem output [B, 32, H/2, W/2] (cacheable)."""
@@ -97,7 +122,9 @@ class ClickNet(nn.Module):
         x = stem + self.maps_in(maps)[..., : stem.shape[-2], : stem.shape[-1]]  # [B, 32, H/2, W/2]
         for idx in range(self.cfg.trunk_blocks):  # blocks 0-10 reach stride 16, 11-15 32
             x = self.trunk._blocks[idx](x)
-            if idx == 2:
+            if idx == 0:
+                f2 = x  # [B, 16, H/2, W/2]
+            elif idx == 2:
                 f4 = x  # [B, 24, H/4, W/4]
             elif idx == 4:
                 f8 = x  # [B, 40, H/8, W/8]
@@ -115,8 +142,22 @@ class ClickNet(nn.Module):
         small = F.interpolate(maps, size=f4.shape[-2:], mode="bilinear",
                               align_corners=False)  # [B, 3, H/4, W/4]
         y = self.fuse4(torch.cat([y, self.lat4(f4), small], dim=1))  # [B, h, H/4, W/4]
-        logits = self.out(y)  # [B, 1, H/4, W/4]
-        return F.interpolate(logits, size=size, mode="bilinear",
+        logits = F.interpolate(self.out(y), size=size, mode="bilinear",
+                               align_corners=False)  # [B, 1, H, W]
+        if self.cfg.out_stride == 2:
+            logits = logits + self._refine2(y, f2, maps, size)
+        return logits
+
+    def _refine2(self, y: Tensor, f2: Tensor, maps: Tensor, size: tuple[int, int]) -> Tensor:
+        """Stride-2 residual on the logits: decoder y [B, h, H/4, W/4], block-0 features f2
+        [B, 16, H/2, W/2], maps [B, 3, H, W] → [B, 1, H, W]. Added at full size, so at its zero
+        start the output is exactly the stride-4 model's."""
+        up = F.interpolate(y, size=f2.shape[-2:], mode="bilinear",
+                           align_corners=False)  # [B, h, H/2, W/2]
+        half = F.interpolate(maps, size=f2.shape[-2:], mode="bilinear",
+                             align_corners=False)  # [B, 3, H/2, W/2]
+        z = self.fuse2(torch.cat([up, self.lat2(f2), half], dim=1))  # [B, h/2, H/2, W/2]
+        return F.interpolate(self.out2(z), size=size, mode="bilinear",
                              align_corners=False)  # [B, 1, H, W]
 
     def forward(self, image: Tensor, maps: Tensor) -> Tensor:
@@ -144,16 +185,16 @@ def drop_unused_trunk(model: ClickNet) -> None:
 
 def load_init_weights(model: ClickNet, init_model: ClickNet) -> None:
     """A click checkpoint's weights into `model`. A stride-16 checkpoint may seed a stride-32
-    model: then only the stride-32 blocks (ImageNet, loaded before) and the zero-started
-    lat32 stay as they are, so the new model's first answers are the checkpoint's."""
+    model, a stride-4 output a stride-2 one: then only the layers it lacks (the stride-32 blocks,
+    ImageNet, loaded before; the zero-started lat32 / out2 and their convs) stay as they are,
+    so the new model's first answers are the checkpoint's."""
     state = init_model.state_dict()
-    new_blocks = tuple(f"trunk._blocks.{idx}." for idx in range(init_model.cfg.trunk_blocks,
-                                                                   model.cfg.trunk_blocks))
+    new_keys = model.cfg.new_keys(init_model.cfg)
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # same names, other shapes (another decoder width, say)
         raise CheckpointError(f"--init weights do not fit this network: {exc}") from exc
-    extra = [k for k in missing if not k.startswith(new_blocks + ("lat32.",))]
+    extra = [k for k in missing if not k.startswith(new_keys)]
     if extra or unexpected:
         raise CheckpointError(f"--init weights do not fit this network: missing {extra[:5]}, "
                               f"unexpected {unexpected[:5]}")

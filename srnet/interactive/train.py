@@ -79,6 +79,8 @@ class ClickTrainConfig:
     object_view_prob: float = 0.5
     # 32 adds Lite0's stride-32 stage to the network (ClickConfig.trunk_stride; session 8)
     trunk_stride: int = 16
+    # 2 adds a stride-2 refinement of the logits (ClickConfig.out_stride; session 11)
+    out_stride: int = 4
     # "bce_iou" (shipped so far) or "nfl", RITM's normalized focal loss (session 10)
     loss: str = "bce_iou"
 
@@ -169,7 +171,8 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
         saved = state.get("click_config", model.cfg.to_dict())
         if saved != model.cfg.to_dict():
             raise CheckpointError(f"{last} holds a different network ({saved}); resume with "
-                                  "the same --trunk-stride or pass --no-resume / another --out")
+                                  "the same --trunk-stride / --out-stride or pass --no-resume / "
+                                  "another --out")
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         step, elapsed = int(state["step"]), float(state["elapsed"])
@@ -191,7 +194,7 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
 
 def _initial_model(cfg: ClickTrainConfig) -> tuple[ClickNet, int]:
     """The network with ImageNet and/or --init weights, and the steps behind the latter."""
-    model_cfg = ClickConfig(trunk_stride=cfg.trunk_stride)
+    model_cfg = ClickConfig(trunk_stride=cfg.trunk_stride, out_stride=cfg.out_stride)
     model, prior_steps = build_click_net(model_cfg), 0
     init_model, init_meta = load_click_checkpoint(cfg.init) if cfg.init else (None, {})
     if init_model is None or init_model.cfg.trunk_blocks < model_cfg.trunk_blocks:

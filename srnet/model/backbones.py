@@ -156,7 +156,7 @@ class EfficientNetLite0(nn.Module):
     Input: RGB in [0, 1]; the (x·255 − 127)/128 scaling of the Lite weights happens inside.
     """
 
-    f4_dim, f8_dim, f16_dim, f32_dim = 24, 40, 112, 320
+    f2_dim, f4_dim, f8_dim, f16_dim, f32_dim = 16, 24, 40, 112, 320
 
     def __init__(self) -> None:
         super().__init__()
