@@ -19,7 +19,8 @@ class UpsampleBlock(nn.Module):
     def forward(self, skip: Tensor, x: Tensor) -> Tensor:
         """Shapes: skip [B, C_s, 2h, 2w] (shared by objects); x [B*K, C_in, h, w]."""
         skip = self.skip_conv(skip)  # [B, C_in, 2h, 2w], computed once per image
-        up = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+        up = F.interpolate(x, scale_factor=2.0, mode="bilinear",
+                           align_corners=False)  # [B*K, C_in, 2h, 2w]
         batch = skip.shape[0]
         up = up.view(batch, -1, *up.shape[1:]) + skip[:, None]  # [B, K, C_in, 2h, 2w], no copy
         return self.block(up.flatten(0, 1))  # [B*K, C_out, 2h, 2w]
@@ -44,4 +45,5 @@ class Decoder(nn.Module):
         x = self.up_16_8(f8, x)  # [B*K, d8, H/8, W/8]
         x = self.up_8_4(f4, x)  # [B*K, d4, H/4, W/4]
         logits = self.pred(F.relu(x))  # [B*K, 1, H/4, W/4]
-        return F.interpolate(logits, scale_factor=4.0, mode="bilinear", align_corners=False)
+        return F.interpolate(logits, scale_factor=4.0, mode="bilinear",
+                             align_corners=False)  # [B*K, 1, H, W]

@@ -82,7 +82,7 @@ def modulated_deform_conv3x3(x: Tensor, offset: Tensor, weight: Tensor, bias: Te
     pos_x = xs + tap_x.reshape(1, 9, 1, 1) + offset[:, :, 1]  # [B, 9, H, W]
     # align_corners=False pixel ↔ [-1, 1] mapping (well defined even for a 1-pixel-wide map)
     grid = torch.stack([(2 * pos_x + 1) / width - 1, (2 * pos_y + 1) / height - 1], dim=-1)
-    grid = grid.view(batch, 9 * height, width, 2)  # the nine taps stacked along the height
+    grid = grid.view(batch, 9 * height, width, 2)  # [B, 9*H, W, 2]: the taps stacked in height
     # grid_sample reads a channels-last input faster on the CPU (480p lite, 2 AVX2 cores,
     # interleaved medians: 6.0 ms with the conversion vs 7.4 ms); its output is contiguous.
     sampled = F.grid_sample(x.contiguous(memory_format=torch.channels_last), grid,
@@ -93,7 +93,8 @@ def modulated_deform_conv3x3(x: Tensor, offset: Tensor, weight: Tensor, bias: Te
     # Σ over (c, k) of W[o, c, k] · sampled[c, k] as a 1x1 conv with the bias fused (oneDNN;
     # 4.7 ms vs 5.1 ms for MKL's matmul + bias in the same measurement).
     taps = sampled.view(batch, channels * 9, height, width)  # [B, C*9, H, W], index c*9 + k
-    return F.conv2d(taps, weight.reshape(weight.shape[0], channels * 9, 1, 1), bias)
+    return F.conv2d(taps, weight.reshape(weight.shape[0], channels * 9, 1, 1),
+                    bias)  # [B, C_out, H, W]
 
 
 class FeatureAlignment(nn.Module):
@@ -129,7 +130,7 @@ class FeatureAlignment(nn.Module):
         height, width = local_value.shape[-2:]
         if self.cfg.grid_factor > 1:  # sample on the coarse grid, then upsample (spec §6 #3)
             coarse = F.interpolate(local_value, size=raw.shape[-2:], mode="bilinear",
-                                   align_corners=True)
+                                   align_corners=True)  # [B*K, C_v, h', w'] offset grid
             aligned = warp_by_cells(coarse, offset_cells)
             aligned = F.interpolate(aligned, size=(height, width), mode="bilinear",
                                     align_corners=True)  # Ṽ [B*K, C_v, H/16, W/16]

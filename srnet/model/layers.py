@@ -57,7 +57,8 @@ class CBAM(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.channel(x)
-        pooled = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
+        pooled = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)],
+                           dim=1)  # [B, 2, H, W]
         return x * torch.sigmoid(self.spatial(pooled))  # [B, C, H, W]
 
 

@@ -47,7 +47,8 @@ def augment_keys(mem_key: Tensor) -> Tensor:
     convolution filters without a per-frame copy; `bmm` takes either layout.
     """
     sq = mem_key.pow(2).sum(dim=1, keepdim=True)  # [B, 1, N]
-    return torch.cat([mem_key.transpose(1, 2), sq.transpose(1, 2)], dim=2).transpose(1, 2)
+    return torch.cat([mem_key.transpose(1, 2), sq.transpose(1, 2)],
+                     dim=2).transpose(1, 2)  # [B, C_k+1, N], token-major storage
 
 
 def topk_affinity(mem_key: Tensor, query_key: Tensor, top_k: int, chunk: int = 64,
@@ -65,7 +66,8 @@ def topk_affinity(mem_key: Tensor, query_key: Tensor, top_k: int, chunk: int = 6
     """
     scale = 1.0 / math.sqrt(mem_key.shape[1])
     mem_aug = augment_keys(mem_key) if key_aug is None else key_aug  # [B, C_k+1, N]
-    query_aug = torch.cat([query_key * 2, -torch.ones_like(query_key[:, :1])], dim=1) * scale
+    query_aug = torch.cat([query_key * 2, -torch.ones_like(query_key[:, :1])],
+                          dim=1) * scale  # [B, C_k+1, M]
     query_aug = query_aug.transpose(1, 2).contiguous()  # [B, M, C_k+1]
     k = min(top_k, mem_key.shape[2])
     if query_aug.device.type == "cpu" and torch.backends.mkldnn.is_available():
@@ -74,7 +76,8 @@ def topk_affinity(mem_key: Tensor, query_key: Tensor, top_k: int, chunk: int = 6
         chunks = (torch.bmm(query_aug[:, start:start + chunk], mem_aug)  # [B, chunk, N]
                   for start in range(0, query_aug.shape[1], chunk))
     values, indices = zip(*(topk_last_dim(affinity, k) for affinity in chunks))  # [B, m, k]
-    return torch.softmax(torch.cat(values, dim=1), dim=2), torch.cat(indices, dim=1)
+    return torch.softmax(torch.cat(values, dim=1), dim=2), \
+        torch.cat(indices, dim=1)  # [B, M, k], [B, M, k]
 
 
 _CPU_CHUNK_ELEMENTS = 1 << 24  # about 64 MiB of fp32 affinity per chunk at most ...
@@ -128,14 +131,15 @@ def topk_last_dim(scores: Tensor, k: int, group: int = 8) -> tuple[Tensor, Tenso
     candidates = (top_groups[..., None] + members).flatten(-2)  # [..., k*group]
     if body < num:  # the last N mod group entries sit in no group: always candidates
         tail = torch.arange(body, num, device=scores.device)
-        candidates = torch.cat([candidates, tail.expand(*scores.shape[:-1], -1)], dim=-1)
+        candidates = torch.cat([candidates, tail.expand(*scores.shape[:-1], -1)],
+                               dim=-1)  # [..., k*group + N mod group]
     top = scores.gather(-1, candidates).topk(k, dim=-1)  # [..., k]
     return top.values, candidates.gather(-1, top.indices)
 
 
 def token_major(mem_value: Tensor) -> Tensor:
     """V_G with one row per memory token. Shapes: [B, K, C_v, N] → [B, N, K*C_v]."""
-    return mem_value.flatten(1, 2).transpose(1, 2).contiguous()
+    return mem_value.flatten(1, 2).transpose(1, 2).contiguous()  # [B, N, K*C_v]
 
 
 def sparse_readout(weights: Tensor, indices: Tensor, mem_value: Tensor,

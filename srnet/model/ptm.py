@@ -62,7 +62,8 @@ class SingleHeadAttention(nn.Module):
         v = self.v_proj(keys)
         if not want_weights:
             return self.o_proj(F.scaled_dot_product_attention(q, k, v)), None
-        weights = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(q.shape[-1]), dim=-1)
+        weights = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(q.shape[-1]),
+                                dim=-1)  # [B', Q, S]
         return self.o_proj(weights @ v), weights  # [B', Q, C], [B', Q, S]
 
 
@@ -94,7 +95,8 @@ class PTMLayer(nn.Module):
         proto = self.proto_norm(proto + update[:, 0])  # eq 8 [B', C]
         if self.ffn is not None:
             proto = self.ffn_norm(proto + self.ffn(proto))  # [B', C]
-        both = torch.cat([proto[:, None], self.background_token.expand(batch, 1, dim)], dim=1)
+        both = torch.cat([proto[:, None], self.background_token.expand(batch, 1, dim)],
+                         dim=1)  # [B', 2, C]: object prototype, background token
         update, attn9 = self.pixel_attn(tokens, both, self.token_embedding, want_vis)
         tokens = tokens + update  # eq 9 [B', h*w, C]
         pixels = tokens.transpose(1, 2).reshape(batch, dim, height, width)  # [B', C, h, w]

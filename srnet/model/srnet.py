@@ -107,7 +107,8 @@ class SRNet(nn.Module):
         """
         batch, _, height, width = feats.key.shape
         num_obj, dim = memory.global_value.shape[1:3]
-        memory_feat, read_w, read_idx = self._read_memory(memory, feats.key.flatten(2), top_k)
+        memory_feat, read_w, read_idx = self._read_memory(memory, feats.key.flatten(2),
+                                                          top_k)  # [B, K, C_v, h*w]
         memory_feat = memory_feat.reshape(batch * num_obj, dim, height, width)  # [B*K, C_v, h, w]
         query_value = repeat_objects(feats.query_value, num_obj)  # [B*K, C_v, h, w]
 
@@ -125,11 +126,13 @@ class SRNet(nn.Module):
             proto = memory.prototype
             if proto is None:
                 proto = self.compute_prototype(memory.global_value)  # [B, K, C_v]
-            ptm_out = self.ptm(fused, proto.flatten(0, 1), want_vis)
+            ptm_out = self.ptm(fused, proto.flatten(0, 1), want_vis)  # proto [B*K, C_v]
             fused = ptm_out.feature  # F_P [B*K, C_v, h, w]
 
-        obj_logits = self.decoder(torch.cat([fused, query_value], dim=1), feats.f8, feats.f4)
-        obj_prob = torch.sigmoid(obj_logits.float()).view(batch, num_obj, *obj_logits.shape[-2:])
+        obj_logits = self.decoder(torch.cat([fused, query_value], dim=1), feats.f8,
+                                  feats.f4)  # [B*K, 1, H, W]
+        obj_prob = torch.sigmoid(obj_logits.float()).view(batch, num_obj,
+                                                          *obj_logits.shape[-2:])  # [B, K, H, W]
         logits = soft_aggregate(obj_prob, valid)  # [B, K+1, H, W]
         aux = [] if ptm_out is None else [
             a.view(batch, num_obj, height, width) for a in ptm_out.aux_logits]  # [B, K, h, w]
@@ -157,7 +160,7 @@ class SRNet(nn.Module):
         weights, _ = softmax_affinity(l2_affinity(memory.global_key, query_key), None)
         read_w, read_idx = weights.detach().topk(min(20, weights.shape[1]), dim=1)  # [B, k, M]
         return readout(weights, memory.global_value), read_w.transpose(1, 2), \
-            read_idx.transpose(1, 2)
+            read_idx.transpose(1, 2)  # [B, K, C_v, M], [B, M, k], [B, M, k]
 
     @staticmethod
     def _visuals(read_w, read_idx, fam_out, ptm_out, batch, num_obj) -> ModelVisuals:
@@ -199,7 +202,8 @@ class SRNet(nn.Module):
             if frames is None:
                 raise ValueError("give frames or cached trunk features")
             flat = self.encode_trunk(frames.flatten(0, 1))  # each [B*T, C, H/s, W/s]
-            trunk_feats = tuple(x.view(*frames.shape[:2], *x.shape[1:]) for x in flat)
+            trunk_feats = tuple(x.view(*frames.shape[:2], *x.shape[1:])
+                                for x in flat)  # each [B, T, C, H/s, W/s]
         batch, num_frames = trunk_feats[0].shape[:2]
         feats = [self.features_from_trunk(*(x[:, t] for x in trunk_feats))
                  for t in range(num_frames)]
