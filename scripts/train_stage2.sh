@@ -48,6 +48,17 @@
 # session). Same rule, fixed before the run: its last weights ship if they beat the shipped
 # checkpoint on static-val (91.2 in session 10), both re-run the same day; holdout and
 # multi-object are reported after the choice, never used for it.
+#
+# Session 12: two arms side by side from the shipped (session-11) weights, one thread each.
+# ARM A asks whether the crop lever pays once more at 448 px (0.93x the 480p test scale, 28x28
+# cells): `INIT=assets/srnet_lite.pt ARM=trunk6 OUT=runs/stage7-crop448 scripts/train_stage2.sh
+# --crop 448 --steps 800 --set eval_every=800` (about 1.36x the pixels of 384, so about 0.13
+# steps/s). ARM B continues at 384 px: `INIT=assets/srnet_lite.pt ARM=trunk6
+# OUT=runs/stage7-crop384 scripts/train_stage2.sh --crop 384 --steps 1100 --set
+# eval_every=1100`. Rule, fixed before the runs: each arm's last weights (final.pt) are scored on
+# static-val; the higher one ships if it beats the shipped checkpoint's 91.6 (measured
+# 2026-12-03, the same day, with the same evaluation code); otherwise nothing ships. Holdout and
+# multi-object are reported after the choice, never used for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
