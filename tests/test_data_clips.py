@@ -235,3 +235,31 @@ def test_clip_dataset_pastes_static_donors(tmp_path: Path) -> None:
                               p_paste=1.0, max_objects=2)
     kinds = {static_only.clip(i).info.kind for i in range(4)}
     assert kinds <= {"static", "static+paste"} and "static+paste" in kinds
+
+
+def test_flip_prob_reaches_the_image_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TrainConfig.flip_prob drives the video clips' flip on the image path too (it used to be a
+    fixed 0.5); 0.5 keeps the draws of earlier runs, so their clips are unchanged."""
+    from srnet.data import clips as clips_module
+
+    flips: list[bool] = []
+    real = clips_module.augment.crop_matrix
+
+    def recording(box, out_hw, flip=False):
+        flips.append(flip)
+        return real(box, out_hw, flip=flip)
+
+    monkeypatch.setattr(clips_module.augment, "crop_matrix", recording)
+    for prob, expected in ((0.0, {False}), (1.0, {True})):
+        flips.clear()
+        dataset = ClipDataset([FakeVideos()], length=12, seed=0, crop=CROP, flip_prob=prob)
+        for index in range(len(dataset)):
+            dataset.clip(index)
+        assert set(flips) == expected
+    flips.clear()
+    half = ClipDataset([FakeVideos()], length=40, seed=0, crop=CROP)  # default 0.5
+    default = [half.clip(i).frames for i in range(12)]
+    assert {True, False} <= set(flips)
+    explicit = ClipDataset([FakeVideos()], length=40, seed=0, crop=CROP, flip_prob=0.5)
+    for i, frames in enumerate(default):
+        np.testing.assert_array_equal(explicit.clip(i).frames, frames)

@@ -131,10 +131,11 @@ def _warp_clip(frames: list[np.ndarray], masks: list[np.ndarray], base: np.ndarr
 
 def sample_video_clip(dataset: VOSDataset, seq: str, rng: np.random.Generator,
                       num_frames: int = 3, max_skip: int = 5, crop: tuple[int, int] = (384, 384),
-                      max_objects: int = 2, min_area: float = 0.01) -> VideoClip:
+                      max_objects: int = 2, min_area: float = 0.01,
+                      flip_prob: float = 0.5) -> VideoClip:
     """A ``num_frames`` clip of ``seq`` (spec section 7): annotated frames in temporal order
     with gaps <= ``max_skip``, reversed with p=0.5; one RandomResizedCrop (scale 0.36-1) and
-    hflip for the clip, a per-frame affine (15 deg, shear 10), colour jitter, grayscale p=0.05.
+    hflip (p ``flip_prob``) for the clip, a per-frame affine (15 deg, shear 10), colour jitter, grayscale p=0.05.
 
     The crop is re-drawn (up to 10 tries) until some object covers ``min_area`` of frame 0;
     up to ``max_objects`` such objects fill the mask slots (ids renumbered from slot order).
@@ -146,7 +147,7 @@ def sample_video_clip(dataset: VOSDataset, seq: str, rng: np.random.Generator,
     masks = [dataset.load_mask(seq, i) for i in indices]
     for attempt in range(MAX_CROP_TRIES):
         box = augment.random_crop_box(rng, frames[0].shape[:2])
-        base = augment.crop_matrix(box, crop, flip=bool(rng.random() < 0.5))
+        base = augment.crop_matrix(box, crop, flip=bool(rng.random() < flip_prob))
         out_frames, out_masks = _warp_clip(frames, masks, base, rng, crop, 15.0, 10.0)
         objects = select_objects(out_masks[0], rng, max_objects, min_area)
         if objects:

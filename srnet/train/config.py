@@ -47,7 +47,7 @@ class TrainConfig:
     # at lr × trunk_lr_mult, BatchNorm statistics kept fixed; 0 = fully frozen (issue #9 item 3).
     trunk_train_blocks: int = 0
     trunk_lr_mult: float = 0.1
-    flip_prob: float = 0.5  # cached path (the image path flips clips with p 0.5)
+    flip_prob: float = 0.5  # horizontal flip of video clips (both paths)
     paste_prob: float = 0.5  # both paths: paste another object in (multi-object clips)
     affine_prob: float = 0.5  # cached path: per-frame affine warp of features and masks
     data_threads: int = 4  # image path: threads decoding/augmenting the clips of a batch

@@ -153,7 +153,7 @@ def image_source(cfg: TrainConfig, datasets: Sequence[VOSDataset], seed: int
                         num_frames=cfg.num_frames, crop=(cfg.crop, cfg.crop),
                         max_objects=cfg.max_objects, p_video=cfg.p_video,
                         static_pairs=static_training_pairs(cfg, datasets),
-                        p_static_donor=cfg.p_static_donor)
+                        p_static_donor=cfg.p_static_donor, flip_prob=cfg.flip_prob)
     return ImageClipSource(clips, cfg.data_threads)
 
 
