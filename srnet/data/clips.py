@@ -135,7 +135,8 @@ def sample_video_clip(dataset: VOSDataset, seq: str, rng: np.random.Generator,
                       flip_prob: float = 0.5) -> VideoClip:
     """A ``num_frames`` clip of ``seq`` (spec section 7): annotated frames in temporal order
     with gaps <= ``max_skip``, reversed with p=0.5; one RandomResizedCrop (scale 0.36-1) and
-    hflip (p ``flip_prob``) for the clip, a per-frame affine (15 deg, shear 10), colour jitter, grayscale p=0.05.
+    hflip (p ``flip_prob``) for the clip, a per-frame affine (15 deg, shear 10), colour jitter,
+    grayscale p=0.05.
 
     The crop is re-drawn (up to 10 tries) until some object covers ``min_area`` of frame 0;
     up to ``max_objects`` such objects fill the mask slots (ids renumbered from slot order).
