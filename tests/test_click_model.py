@@ -213,3 +213,53 @@ def test_a_stride_4_checkpoint_seeds_the_stride_2_refinement(tmp_path) -> None:
         load_init_weights(plain, fine)
     with pytest.raises(ValueError, match="out_stride"):
         ClickConfig(out_stride=8)
+
+
+def test_click_similarity_points_at_what_looks_like_the_clicks() -> None:
+    """The session-12 cue by hand: keys are one of two directions (left half / right half);
+    a positive click on the left makes its channel 1 on the left and 0 on the right, the
+    negative-click channel answers for the right, and an empty previous mask gives zeros."""
+    from srnet.interactive.model import click_similarity
+
+    keys = torch.zeros(1, 4, 4, 6)  # [B, C, h, w]
+    keys[:, 0, :, :3] = 2.0  # left half points along channel 0
+    keys[:, 1, :, 3:] = 0.5  # right half along channel 1 (the norm does not matter)
+    maps = torch.zeros(1, 3, 64, 96)  # stride 16
+    maps[0, 0, 20:28, 10:18] = 1.0  # a positive disk on the left
+    maps[0, 1, 40:48, 70:78] = 1.0  # a negative one on the right
+    sims = click_similarity(keys, maps)  # [1, 3, 4, 6]
+    assert sims.shape == (1, 3, 4, 6)
+    assert torch.allclose(sims[0, 0, :, :3], torch.ones(4, 3))
+    assert torch.allclose(sims[0, 0, :, 3:], torch.zeros(4, 3))
+    assert torch.allclose(sims[0, 1, :, 3:], torch.ones(4, 3))
+    assert torch.allclose(sims[0, 1, :, :3], torch.zeros(4, 3))
+    assert torch.equal(sims[0, 2], torch.zeros(4, 6))  # no previous mask: no cue
+
+
+def test_a_checkpoint_without_the_cue_seeds_the_click_proto_network(tmp_path) -> None:
+    """`--click-proto` (session 12): seeded from a network without the cue it answers exactly
+    as that network at step 0 (zero-started input conv), a trained cue changes the answer, its
+    checkpoint round-trips under its own label, and it does not fit a network without it."""
+    from srnet.interactive.model import load_init_weights
+
+    torch.manual_seed(3)
+    plain = build_click_net(ClickConfig(short_side=64, max_long_side=128, trunk_stride=32))
+    cued = build_click_net(ClickConfig(short_side=64, max_long_side=128, trunk_stride=32,
+                                       click_proto=True))
+    with torch.no_grad():
+        for p in plain.parameters():
+            p.normal_(0, 0.1)
+    load_init_weights(cued, plain)
+    image, maps = torch.rand(1, 3, 96, 128), torch.rand(1, 3, 96, 128)
+    with torch.no_grad():
+        assert torch.equal(cued.eval()(image, maps), plain.eval()(image, maps))
+        cued.proto_in.weight.normal_(0, 1.0)  # once trained, the cue changes the answer
+        answer = cued(image, maps)  # [1, 1, 96, 128]
+        assert not torch.allclose(answer, plain(image, maps))
+    path = save_click_checkpoint(tmp_path / "cued.pt", cued, {"summary": cued.cfg.label})
+    loaded, meta = load_click_checkpoint(path)
+    assert loaded.cfg.click_proto and meta["summary"] == "click-lite0-s32-proto"
+    with torch.no_grad():
+        assert torch.allclose(loaded(image, maps), answer, atol=0.05)  # fp16 storage
+    with pytest.raises(ValueError, match="do not fit"):
+        load_init_weights(plain, cued)

@@ -61,6 +61,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out-stride", type=int, choices=[4, 2], default=4,
                    help="2 adds a stride-2 refinement of the logits (sharper boundaries); a "
                         "stride-4 --init checkpoint seeds it (its last conv starts at zero)")
+    p.add_argument("--click-proto", action="store_true",
+                   help="add the click-prototype similarity cue at stride 16 (non-local: "
+                        "which far-away parts look like the clicks); a checkpoint without it "
+                        "seeds it (its input conv starts at zero)")
     # the names of srnet.interactive.losses.LOSSES (not imported here: it loads torch)
     p.add_argument("--loss", choices=["bce_iou", "nfl"], default="bce_iou",
                    help="BCE + soft IoU (default) or RITM's normalized focal loss")
@@ -109,6 +113,7 @@ def run_train(args: argparse.Namespace) -> int:
                            train_fraction=args.train_fraction,
                            object_view_prob=args.object_view_prob,
                            trunk_stride=args.trunk_stride, out_stride=args.out_stride,
+                           click_proto=args.click_proto,
                            loss=args.loss,
                            eval_objects=args.eval_objects,
                            init=str(args.init) if args.init else None)

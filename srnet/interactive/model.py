@@ -11,6 +11,11 @@ semantics; its lateral conv starts at zero, so a stride-16 checkpoint loads into
 `out_stride=2` [D, session 11] adds a refinement at stride 2 (Lite0's block-0 features, the maps
 and the stride-4 decoder): a residual on the logits whose last conv starts at zero, so a
 stride-4 checkpoint seeds it unchanged; boundaries are then placed on a 2-pixel grid, not 4.
+`click_proto=True` [D, session 12] adds a non-local cue at stride 16, SRNet's prototype idea
+applied to clicks: the stride-16 features are pooled under the positive clicks, the negative
+clicks and the previous mask into three prototypes, and every cell's cosine similarity to each
+joins the decoder through a zero-started conv. Convolutions only see a neighbourhood; this tells
+the decoder which far-away parts look like what the user clicked.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class ClickConfig:
     max_long_side: int = 640  # ... unless the long side would exceed this
     trunk_stride: int = 16  # 16: Lite0 blocks 0-10; 32: blocks 0-15 as well (more context)
     out_stride: int = 4  # 4: logits at stride 4; 2: plus a stride-2 refinement (session 11)
+    click_proto: bool = False  # click-prototype similarity at stride 16 (session 12)
 
     def __post_init__(self) -> None:
         if self.trunk_stride not in (16, 32):
@@ -53,7 +59,8 @@ class ClickConfig:
     def label(self) -> str:
         """Short name for checkpoint summaries: `click-lite0`, `click-lite0-s32`, `...-out2`."""
         label = self.name if self.trunk_stride == 16 else f"{self.name}-s32"
-        return label if self.out_stride == 4 else f"{label}-out2"
+        label = label if self.out_stride == 4 else f"{label}-out2"
+        return f"{label}-proto" if self.click_proto else label
 
     def new_keys(self, init: ClickConfig) -> tuple[str, ...]:
         """State-dict prefixes this network has and a checkpoint of `init` lacks: they keep
@@ -64,6 +71,8 @@ class ClickConfig:
             keys += ("lat32.",)
         if self.out_stride < init.out_stride:
             keys += ("lat2.", "fuse2.", "out2.")
+        if self.click_proto and not init.click_proto:
+            keys += ("proto_key.", "proto_in.")
         return keys
 
     def to_dict(self) -> dict:
@@ -98,6 +107,11 @@ class ClickNet(nn.Module):
             nn.init.zeros_(self.lat32.weight)
             nn.init.zeros_(self.lat32.bias)
         self.glob = nn.Conv2d(EfficientNetLite0.f16_dim, d, 1)  # image-level context
+        if self.cfg.click_proto:  # zero start: the model without the cue at step 0
+            self.proto_key = nn.Conv2d(EfficientNetLite0.f16_dim, d, 1)
+            self.proto_in = nn.Conv2d(3, d, 1)
+            nn.init.zeros_(self.proto_in.weight)
+            nn.init.zeros_(self.proto_in.bias)
         self.fuse16 = _conv_relu(d, d)
         self.lat8 = nn.Conv2d(EfficientNetLite0.f8_dim, d, 1)
         self.fuse8 = _conv_relu(d, d)
@@ -132,6 +146,9 @@ class ClickNet(nn.Module):
                 f16 = x  # [B, 112, H/16, W/16]
         glob = self.glob(f16.mean(dim=(2, 3), keepdim=True))  # [B, d, 1, 1]
         lateral = self.lat16(f16) + glob  # [B, d, H/16, W/16]
+        if self.cfg.click_proto:
+            sims = click_similarity(self.proto_key(f16), maps)  # [B, 3, H/16, W/16]
+            lateral = lateral + self.proto_in(sims)
         if self.cfg.trunk_stride == 32:  # x: [B, 320, H/32, W/32]
             lateral = lateral + F.interpolate(self.lat32(x), size=f16.shape[-2:],
                                               mode="bilinear", align_corners=False)
@@ -163,6 +180,19 @@ class ClickNet(nn.Module):
     def forward(self, image: Tensor, maps: Tensor) -> Tensor:
         """image [B, 3, H, W], maps [B, 3, H, W] → logits [B, 1, H, W]."""
         return self.forward_from_stem(self.encode_stem(image), maps, image.shape[-2:])
+
+
+def click_similarity(keys: Tensor, maps: Tensor, eps: float = 1e-6) -> Tensor:
+    """keys [B, C, h, w] (stride-16 features), maps [B, 3, H, W] (positive clicks, negative
+    clicks, previous mask) → [B, 3, h, w]: each cell's cosine similarity to the keys pooled
+    under each map; a map that is empty (no negative click, no previous mask yet) gives zeros."""
+    keys = F.normalize(keys, dim=1)  # [B, C, h, w]
+    weights = F.adaptive_avg_pool2d(maps, keys.shape[-2:])  # [B, 3, h, w]
+    mass = weights.sum(dim=(2, 3))  # [B, 3]
+    protos = torch.einsum("bchw,bkhw->bkc", keys, weights)  # [B, 3, C], mass-weighted sums
+    protos = F.normalize(protos, dim=2)  # the direction is all the cosine needs
+    sims = torch.einsum("bkc,bchw->bkhw", protos, keys)  # [B, 3, h, w]
+    return sims * (mass > eps).to(sims.dtype)[..., None, None]
 
 
 def trunk_parameters(model: ClickNet) -> list[nn.Parameter]:

@@ -81,6 +81,8 @@ class ClickTrainConfig:
     trunk_stride: int = 16
     # 2 adds a stride-2 refinement of the logits (ClickConfig.out_stride; session 11)
     out_stride: int = 4
+    # True adds the click-prototype similarity cue (ClickConfig.click_proto; session 12)
+    click_proto: bool = False
     # "bce_iou" (shipped so far) or "nfl", RITM's normalized focal loss (session 10)
     loss: str = "bce_iou"
 
@@ -169,10 +171,12 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     if resume and last.exists():
         state = torch.load(last, map_location="cpu", weights_only=True)
         saved = state.get("click_config", model.cfg.to_dict())
-        if saved != model.cfg.to_dict():
-            raise CheckpointError(f"{last} holds a different network ({saved}); resume with "
-                                  "the same --trunk-stride / --out-stride or pass --no-resume / "
-                                  "another --out")
+        if ClickConfig.from_dict(saved) != model.cfg:  # keys added since: their defaults
+            held = ClickConfig.from_dict(saved).label
+            raise CheckpointError(f"{last} holds a different network ({held}, not "
+                                  f"{model.cfg.label}); resume with "
+                                  "the same --trunk-stride / --out-stride / --click-proto or "
+                                  "pass --no-resume / another --out")
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         step, elapsed = int(state["step"]), float(state["elapsed"])
@@ -194,7 +198,8 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
 
 def _initial_model(cfg: ClickTrainConfig) -> tuple[ClickNet, int]:
     """The network with ImageNet and/or --init weights, and the steps behind the latter."""
-    model_cfg = ClickConfig(trunk_stride=cfg.trunk_stride, out_stride=cfg.out_stride)
+    model_cfg = ClickConfig(trunk_stride=cfg.trunk_stride, out_stride=cfg.out_stride,
+                            click_proto=cfg.click_proto)
     model, prior_steps = build_click_net(model_cfg), 0
     init_model, init_meta = load_click_checkpoint(cfg.init) if cfg.init else (None, {})
     if init_model is None or init_model.cfg.trunk_blocks < model_cfg.trunk_blocks:
