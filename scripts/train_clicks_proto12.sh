@@ -7,7 +7,10 @@
 # srnet/interactive/model.py) pools the stride-16 features under the positive clicks, the
 # negative clicks and the previous mask into three prototypes and adds every cell's cosine
 # similarity to them through a zero-started conv, so step 0 answers exactly as the shipped
-# weights do (SRNet's prototype idea, applied to clicks).
+# weights do (SRNet's prototype idea, applied to clicks). Measured before the run (`python
+# scripts/time_clicks.py --threads 1 --checkpoint C`, alternating, two SRNet runs on both cores,
+# so the CPU-time column): a later click 0.187 / 0.160 s against 0.168 / 0.154 s for the
+# shipped network.
 # One arm from the shipped weights (assets/click_lite0.pt, 12,900 steps): 2,100 more steps, the
 # shipped recipe otherwise unchanged (scripts/train_clicks_deep.sh). Its controls: session 9's
 # 2,100 steps of the same recipe without the cue (+0.004 / +0.008 at 1 / 5 clicks) and session
