@@ -57,8 +57,10 @@
 # OUT=runs/stage7-crop384 scripts/train_stage2.sh --crop 384 --steps 1100 --set
 # eval_every=1100`. Rule, fixed before the runs: each arm's last weights (final.pt) are scored on
 # static-val; the higher one ships if it beats the shipped checkpoint's 91.6 (measured
-# 2026-12-03, the same day, with the same evaluation code); otherwise nothing ships. Holdout and
-# multi-object are reported after the choice, never used for it.
+# 2026-12-03, the same day, with the same evaluation code); otherwise nothing ships. A tie at
+# one decimal is decided by the mean of the per-clip J&F lines the evaluation logs (shipped:
+# 91.502 over the 127 clips, runs/eval11/sv_crop384.txt). Holdout and multi-object are reported
+# after the choice, never used for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
