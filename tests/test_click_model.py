@@ -181,6 +181,21 @@ def test_a_stride_16_checkpoint_seeds_the_stride_32_network(tmp_path) -> None:
         ClickConfig(trunk_stride=8)
 
 
+def _seeded_stride32_pair(seed: int, **extra) -> tuple:
+    """A random-weight stride-32 network and one with the `extra` layers seeded from it."""
+    from srnet.interactive.model import load_init_weights
+
+    torch.manual_seed(seed)
+    plain = build_click_net(ClickConfig(short_side=64, max_long_side=128, trunk_stride=32))
+    grown = build_click_net(ClickConfig(short_side=64, max_long_side=128, trunk_stride=32,
+                                        **extra))
+    with torch.no_grad():
+        for p in plain.parameters():
+            p.normal_(0, 0.1)
+    load_init_weights(grown, plain)
+    return plain, grown
+
+
 def test_a_stride_4_checkpoint_seeds_the_stride_2_refinement(tmp_path) -> None:
     """`--out-stride 2` (session 11): the refined network starts as the stride-4 one it is
     seeded from (zero-started out2, added at full size), a trained refinement changes the
@@ -188,14 +203,7 @@ def test_a_stride_4_checkpoint_seeds_the_stride_2_refinement(tmp_path) -> None:
     network."""
     from srnet.interactive.model import load_init_weights
 
-    torch.manual_seed(2)
-    plain = build_click_net(ClickConfig(short_side=64, max_long_side=128, trunk_stride=32))
-    fine = build_click_net(ClickConfig(short_side=64, max_long_side=128, trunk_stride=32,
-                                       out_stride=2))
-    with torch.no_grad():
-        for p in plain.parameters():
-            p.normal_(0, 0.1)
-    load_init_weights(fine, plain)
+    plain, fine = _seeded_stride32_pair(2, out_stride=2)
     image, maps = torch.rand(1, 3, 96, 128), torch.rand(1, 3, 96, 128)
     with torch.no_grad():
         assert torch.equal(fine.eval()(image, maps), plain.eval()(image, maps))
@@ -242,14 +250,7 @@ def test_a_checkpoint_without_the_cue_seeds_the_click_proto_network(tmp_path) ->
     checkpoint round-trips under its own label, and it does not fit a network without it."""
     from srnet.interactive.model import load_init_weights
 
-    torch.manual_seed(3)
-    plain = build_click_net(ClickConfig(short_side=64, max_long_side=128, trunk_stride=32))
-    cued = build_click_net(ClickConfig(short_side=64, max_long_side=128, trunk_stride=32,
-                                       click_proto=True))
-    with torch.no_grad():
-        for p in plain.parameters():
-            p.normal_(0, 0.1)
-    load_init_weights(cued, plain)
+    plain, cued = _seeded_stride32_pair(3, click_proto=True)
     image, maps = torch.rand(1, 3, 96, 128), torch.rand(1, 3, 96, 128)
     with torch.no_grad():
         assert torch.equal(cued.eval()(image, maps), plain.eval()(image, maps))
