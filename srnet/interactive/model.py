@@ -57,7 +57,8 @@ class ClickConfig:
 
     @property
     def label(self) -> str:
-        """Short name for checkpoint summaries: `click-lite0`, `click-lite0-s32`, `...-out2`."""
+        """Short name for checkpoint summaries: `click-lite0`, `click-lite0-s32`, `...-out2`,
+        `...-proto`."""
         label = self.name if self.trunk_stride == 16 else f"{self.name}-s32"
         label = label if self.out_stride == 4 else f"{label}-out2"
         return f"{label}-proto" if self.click_proto else label
