@@ -170,10 +170,10 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     last = out / "last.pt"
     if resume and last.exists():
         state = torch.load(last, map_location="cpu", weights_only=True)
-        saved = state.get("click_config", model.cfg.to_dict())
-        if ClickConfig.from_dict(saved) != model.cfg:  # keys added since: their defaults
-            held = ClickConfig.from_dict(saved).label
-            raise CheckpointError(f"{last} holds a different network ({held}, not "
+        # keys added to ClickConfig since the save take their defaults
+        held = ClickConfig.from_dict(state.get("click_config", model.cfg.to_dict()))
+        if held != model.cfg:
+            raise CheckpointError(f"{last} holds a different network ({held.label}, not "
                                   f"{model.cfg.label}); resume with "
                                   "the same --trunk-stride / --out-stride / --click-proto or "
                                   "pass --no-resume / another --out")
