@@ -61,6 +61,16 @@
 # one decimal is decided by the mean of the per-clip J&F lines the evaluation logs (shipped:
 # 91.502 over the 127 clips, runs/eval11/sv_crop384.txt). Holdout and multi-object are reported
 # after the choice, never used for it.
+#
+# Session 13: the 384-px lever once more (static-val +0.4 in session 11, +0.8 in session 12).
+# One arm from the shipped (session-12) weights, beside the click run:
+# `INIT=assets/srnet_lite.pt ARM=trunk6 OUT=runs/stage8-crop384 scripts/train_stage2.sh --crop
+# 384 --steps 1000 --set eval_every=1000` (about 0.19 steps/s, so about 90 min). Rule, fixed
+# before the run: its last weights (final.pt) ship if they beat the shipped checkpoint's
+# static-val 92.4 (measured 2026-12-03, the same day, same evaluation code); a tie at one
+# decimal is decided by the mean of the per-clip J&F lines (shipped: 0.92335 over 127 clips,
+# runs/eval12/sv_stage7-crop384.txt). Holdout and multi-object are reported after the choice,
+# never used for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
