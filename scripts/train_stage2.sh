@@ -71,6 +71,16 @@
 # decimal is decided by the mean of the per-clip J&F lines (shipped: 0.92335 over 127 clips,
 # runs/eval12/sv_stage7-crop384.txt). Holdout and multi-object are reported after the choice,
 # never used for it.
+
+# Sessions 13-15: a long 384-px run across sessions, continuing session 13's arm whatever its
+# outcome (its cosine had reached 5 % of lr; a fresh, longer cosine asks whether more steps at
+# 384 px keep paying): `INIT=runs/stage8-crop384/final.pt ARM=trunk6 OUT=runs/stage9-crop384
+# scripts/train_stage2.sh --crop 384 --steps 3000 --set eval_every=3000` (about 0.17 steps/s, so
+# about 5 h over three sessions; re-running the same command resumes from last.pt). Rule, fixed
+# before the run: its last weights (final.pt) ship if they beat the checkpoint shipped at that
+# time on static-val, both measured the same day with the same evaluation code; a tie at one
+# decimal is decided by the mean of the per-clip J&F lines. Holdout and multi-object are reported
+# after the choice, never used for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
