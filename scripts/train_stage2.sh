@@ -71,7 +71,7 @@
 # decimal is decided by the mean of the per-clip J&F lines (shipped: 0.92335 over 127 clips,
 # runs/eval12/sv_stage7-crop384.txt). Holdout and multi-object are reported after the choice,
 # never used for it.
-
+#
 # Sessions 13-15: a long 384-px run across sessions, continuing session 13's arm whatever its
 # outcome (its cosine had reached 5 % of lr; a fresh, longer cosine asks whether more steps at
 # 384 px keep paying): `INIT=runs/stage8-crop384/final.pt ARM=trunk6 OUT=runs/stage9-crop384
