@@ -81,6 +81,19 @@
 # time on static-val, both measured the same day with the same evaluation code; a tie at one
 # decimal is decided by the mean of the per-clip J&F lines. Holdout and multi-object are reported
 # after the choice, never used for it.
+#
+# Session 14: do longer training clips pay? Every run so far trained on 3-frame clips, so the
+# memory read only ever saw one or two memory frames, while at test time it reads from up to
+# the working-memory cap; XMem trains on 8. One arm from the shipped (session-13) weights,
+# beside the long run above: `INIT=assets/srnet_lite.pt ARM=trunk6 OUT=runs/stage10-frames5
+# scripts/train_stage2.sh --crop 384 --steps 700 --set num_frames=5 --set eval_every=700` (5/3
+# of the 3-frame cost, about 0.1 steps/s, so about 2 h; resized before any score if the measured
+# speed says it would not end inside session 14, as sessions 5 and 11 did). Control:
+# session 13's 1,000 steps at 3 frames (static-val +0.2). Rule, fixed before the run: its last
+# weights (final.pt) ship if they beat the shipped checkpoint's static-val (92.6 in session 13;
+# re-measured the same day, same evaluation code); a tie at one decimal is decided by the mean
+# of the per-clip J&F lines. Holdout and multi-object are reported after the choice, never used
+# for it. The long run's rule is unchanged: it compares with whatever is shipped when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
