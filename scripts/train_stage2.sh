@@ -86,9 +86,10 @@
 # memory read only ever saw one or two memory frames, while at test time it reads from up to
 # the working-memory cap; XMem trains on 8. One arm from the shipped (session-13) weights,
 # beside the long run above: `INIT=assets/srnet_lite.pt ARM=trunk6 OUT=runs/stage10-frames5
-# scripts/train_stage2.sh --crop 384 --steps 700 --set num_frames=5 --set eval_every=700` (5/3
+# scripts/train_stage2.sh --crop 384 --steps 600 --set num_frames=5 --set eval_every=600` (5/3
 # of the 3-frame cost, about 0.1 steps/s, so about 2 h; resized before any score if the measured
-# speed says it would not end inside session 14, as sessions 5 and 11 did). Control:
+# speed says it would not end inside session 14, as sessions 5 and 11 did: at step 37, 0.09
+# steps/s measured, so --steps 600; no score had been logged). Control:
 # session 13's 1,000 steps at 3 frames (static-val +0.2). Rule, fixed before the run: its last
 # weights (final.pt) ship if they beat the shipped checkpoint's static-val (92.6 in session 13;
 # re-measured the same day, same evaluation code); a tie at one decimal is decided by the mean
