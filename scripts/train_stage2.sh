@@ -95,6 +95,21 @@
 # re-measured the same day, same evaluation code); a tie at one decimal is decided by the mean
 # of the per-clip J&F lines. Holdout and multi-object are reported after the choice, never used
 # for it. The long run's rule is unchanged: it compares with whatever is shipped when it ends.
+#
+# Session 15: the machine was new, so the long run's runs/stage9-crop384/last.pt (step 2,295 of
+# 3,000, no score looked at) was lost with runs/; it is abandoned, not resumed. Two arms from the
+# shipped (session-13) weights, one thread each, sized to end inside the session. ARM A asks once
+# more whether more 384-px steps pay (session 13's arm: +0.2): `INIT=assets/srnet_lite.pt
+# ARM=trunk6 OUT=runs/stage11-crop384 scripts/train_stage2.sh --crop 384 --steps 700 --set
+# eval_every=700`. ARM B asks whether training the whole stride-16 trunk, including the stride-4
+# and stride-8 blocks whose features the decoder reads (boundaries, thin structures), pays:
+# the same with ARM=trunk11 (blocks 0-10 at lr x 0.1, BatchNorm fixed) and
+# OUT=runs/stage11-trunk11. Both arms get the same step count, resized once before any score if
+# the measured speed says they would not end inside the session. Rule, fixed before the runs:
+# each arm's last weights (final.pt) are scored on static-val; the higher one ships if it beats
+# the shipped checkpoint's static-val (92.6, measured 2026-12-03 with this evaluation code); a
+# tie at one decimal is decided by the mean of the per-clip J&F lines (shipped 0.9240).
+# Holdout and multi-object are reported after the choice, never used for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
@@ -105,7 +120,8 @@ case "$ARM" in
   frozen) BLOCKS=0 ;;
   trunk3) BLOCKS=3 ;;
   trunk6) BLOCKS=6 ;;
-  *) echo "ARM must be frozen, trunk3 or trunk6" >&2; exit 2 ;;
+  trunk11) BLOCKS=11 ;;
+  *) echo "ARM must be frozen, trunk3, trunk6 or trunk11" >&2; exit 2 ;;
 esac
 OUT=${OUT:-runs/stage2-$ARM}
 exec python3 -m srnet train --config lite --data "$DATA" --static "$STATIC" --out "$OUT" \
