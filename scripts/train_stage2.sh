@@ -105,7 +105,8 @@
 # and stride-8 blocks whose features the decoder reads (boundaries, thin structures), pays:
 # the same with ARM=trunk11 (blocks 0-10 at lr x 0.1, BatchNorm fixed) and
 # OUT=runs/stage11-trunk11. Both arms get the same step count, resized once before any score if
-# the measured speed says they would not end inside the session. Rule, fixed before the runs:
+# the measured speed says they would not end inside the session (at steps 42 / 31, from 0.10 /
+# 0.07 steps/s measured side by side, to --steps 450 for both; no score had been logged). Rule, fixed before the runs:
 # each arm's last weights (final.pt) are scored on static-val; the higher one ships if it beats
 # the shipped checkpoint's static-val (92.6, measured 2026-12-03 with this evaluation code); a
 # tie at one decimal is decided by the mean of the per-clip J&F lines (shipped 0.9240).
