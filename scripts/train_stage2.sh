@@ -106,8 +106,9 @@
 # the same with ARM=trunk11 (blocks 0-10 at lr x 0.1, BatchNorm fixed) and
 # OUT=runs/stage11-trunk11. Both arms get the same step count, resized once before any score if
 # the measured speed says they would not end inside the session (at steps 42 / 31, from 0.10 /
-# 0.07 steps/s measured side by side, to --steps 450 for both; no score had been logged). Rule, fixed before the runs:
-# each arm's last weights (final.pt) are scored on static-val; the higher one ships if it beats
+# 0.07 steps/s measured side by side, to --steps 450 for both; no score had been logged).
+# Rule, fixed before the runs: each arm's last weights (final.pt) are scored on static-val; the
+# higher one ships if it beats
 # the shipped checkpoint's static-val (92.6, measured 2026-12-03 with this evaluation code); a
 # tie at one decimal is decided by the mean of the per-clip J&F lines (shipped 0.9240).
 # Holdout and multi-object are reported after the choice, never used for it.
@@ -119,9 +120,7 @@ STATIC=${STATIC:-../shared/data/static-masks}
 INIT=${INIT:-assets/srnet_lite.pt}
 case "$ARM" in
   frozen) BLOCKS=0 ;;
-  trunk3) BLOCKS=3 ;;
-  trunk6) BLOCKS=6 ;;
-  trunk11) BLOCKS=11 ;;
+  trunk3|trunk6|trunk11) BLOCKS=${ARM#trunk} ;;  # the last N trunk blocks train
   *) echo "ARM must be frozen, trunk3, trunk6 or trunk11" >&2; exit 2 ;;
 esac
 OUT=${OUT:-runs/stage2-$ARM}
