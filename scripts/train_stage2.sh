@@ -118,7 +118,8 @@
 # warm-up and cosine, as every continuation): `INIT=runs/stage11-trunk11/final.pt ARM=trunk11
 # OUT=runs/stage12-trunk11 scripts/train_stage2.sh --crop 384 --steps 800 --set
 # eval_every=800`, resized once before any score if the measured speed says it would not end
-# inside the session. Rule, fixed before the run: its last weights (final.pt) ship if they beat
+# inside the session (at step 50, from 0.10 steps/s measured alone, to --steps 650 and
+# eval_every=650; no score had been logged). Rule, fixed before the run: its last weights (final.pt) ship if they beat
 # the shipped checkpoint's static-val (92.6, measured 2026-12-03 on this machine with this
 # evaluation code); a tie at one decimal is decided by the mean of the per-clip J&F lines
 # (shipped 0.92404). Holdout and multi-object are reported after the choice, never used for it.
