@@ -151,7 +151,8 @@ def warn(text: str) -> str:
 
 
 def info(text: str) -> str:
-    gr.Info(_plain(text))
+    # Short-lived: the same text stays in the status line, and a 10 s toast hides the header.
+    gr.Info(_plain(text), duration=4)
     return f"ℹ️ {text}"
 
 
