@@ -206,7 +206,8 @@ def fam_views(frames: list[np.ndarray], out: StepOutput, k: int) -> tuple:
     rel, median = relative_flow(vis.fam_flow)  # [h_g, w_g, 2], [2]
     arrows = render.side_by_side(
         [arrow_view(frame, rel, grid_cell, final)],
-        [f"offsets minus the dominant motion ({median[0]:+.1f}, {median[1]:+.1f}) px"],
+        # Short: the image toolbar covers the caption's right end on a narrow page.
+        [f"minus median ({median[0]:+.1f}, {median[1]:+.1f}) px"],
         height=max(HEIGHT, min(frame.shape[0], 360)))
     dense_rel = to_frame(rel, grid_cell, frame.shape)  # [H, W, 2]
     limit = max(2.0, float(np.percentile(np.hypot(dense_rel[..., 0], dense_rel[..., 1]), 98)))
