@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -154,6 +155,12 @@ def info(text: str) -> str:
     # Short-lived: the same text stays in the status line, and a 10 s toast hides the header.
     gr.Info(_plain(text), duration=4)
     return f"ℹ️ {text}"
+
+
+def file_stem(name: str) -> str:
+    """A download's file-name stem from the clip's name: 'My clip (1).mp4' → 'My_clip__1'."""
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", Path(name).stem).strip("_")
+    return stem[:40] or "clip"
 
 
 NO_CLIP = "Load a clip first: upload a video or a zip of frames, or pick an example."

@@ -5,22 +5,15 @@ the user supplied), handed to `gr.File` / `gr.Video` outputs."""
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import time
-from pathlib import Path
 
 from demo import export
-from demo.handlers import NO_CLIP, warn
+from demo.handlers import NO_CLIP, file_stem, warn
 from demo.handlers_propagate import result_video
 from demo.state import DemoState
 
 log = logging.getLogger(__name__)
-
-
-def _stem(name: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_-]", "_", Path(name).stem).strip("_")
-    return stem[:40] or "clip"
 
 
 def export_all(state: DemoState | None) -> tuple:
@@ -33,7 +26,7 @@ def export_all(state: DemoState | None) -> tuple:
         shutil.rmtree(old, ignore_errors=True)
     folder = state.temp_dir / f"export_{time.time_ns()}"
     folder.mkdir(parents=True)
-    stem, objects = _stem(state.source_name), sorted(state.names)
+    stem, objects = file_stem(state.source_name), sorted(state.names)
     try:
         video = result_video(state)
         palette = export.export_zip_palette(state.masks, None, folder / f"{stem}_masks.zip")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 
@@ -16,6 +17,7 @@ from demo import render
 from demo.handlers import (
     NO_CLIP,
     DemoContext,
+    file_stem,
     frame_caption,
     frame_view,
     gpu_seconds,
@@ -157,9 +159,12 @@ def result_video(state: DemoState) -> str | None:
     """Overlay mp4 of every frame (frames without a result are shown plain)."""
     if not state.masks:
         return None
-    for old in state.temp_dir.glob("result_*.mp4"):  # Gradio has already copied it
-        old.unlink(missing_ok=True)
-    path = state.temp_dir / f"result_{time.time_ns()}.mp4"
+    for old in state.temp_dir.glob("result_*"):  # Gradio has already copied it
+        shutil.rmtree(old, ignore_errors=True)
+    # A fresh folder per call (the browser caches by URL); the file keeps a readable name.
+    folder = state.temp_dir / f"result_{time.time_ns()}"
+    folder.mkdir(parents=True)
+    path = folder / f"{file_stem(state.source_name)}_overlay.mp4"
     frames = (render.overlay_mask(frame, state.masks[i]) if i in state.masks else frame
               for i, frame in enumerate(state.frames))
     return str(write_mp4(path, frames, state.fps))

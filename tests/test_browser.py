@@ -129,6 +129,7 @@ def _export_palette_zip(page, name: str) -> None:
     page.locator("#export").click()
     link = page.locator("#palette-zip a").first
     link.wait_for(state="visible")
+    page.screenshot(path=str(ARTIFACTS / f"{Path(name).stem}_export.png"), full_page=True)
     with page.expect_download() as download:
         link.click()
     target = ARTIFACTS / name

@@ -176,6 +176,11 @@ def test_export_zip_contents(done: DemoState) -> None:
     with zipfile.ZipFile(rgba) as archive, archive.open("00002.png") as handle:
         assert Image.open(handle).mode == "RGBA"
     assert "8 frames" in status
+    # Downloads are named after the clip, and a second export replaces the first on disk.
+    assert Path(video).name == f"{EXAMPLE}_overlay.mp4" and Path(palette).name.startswith(EXAMPLE)
+    again = exporting.export_all(done)[0]
+    assert again != video and not Path(video).exists() and Path(again).is_file()
+    assert len(list(done.temp_dir.glob("result_*/*.mp4"))) == 1
 
 
 def test_correction_keeps_earlier_frames(gpu: SimpleNamespace, done: DemoState) -> None:
