@@ -80,9 +80,10 @@ def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, s
         mean = np.mean([_iou(masks[i], state.masks[i]) for i in shared]) if shared else np.nan
         panels.append(changes(frame, masks[shown], full))
         here = _iou(masks[shown], full)
-        labels.append(f"{VARIANTS[variant]}: IoU {here:.2f}")
-        scores.append(f"{VARIANTS[variant]}: mean IoU {mean:.2f} vs the full model, "
-                      f"{(masks[shown] > 0).sum() - (full > 0).sum():+d} px on frame {shown}")
+        labels.append(f"{VARIANTS[variant]}: IoU {here:.2f} here")
+        scores.append(f"{VARIANTS[variant]}: IoU with the full model {mean:.2f} over the clip, "
+                      f"{here:.2f} on frame {shown} "
+                      f"({(masks[shown] > 0).sum() - (full > 0).sum():+d} px)")
     where = (f"Frame {shown} is shown: there the variants differ most." if worst is not None
              else "")
     return render.side_by_side(panels, labels, height=240), ("Ablation: " + "; ".join(scores)
