@@ -45,6 +45,13 @@ class FrameFolder(Sequence):
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def _decoder_message(exc: BaseException) -> str:
+    """A decoder error's own words: imageio appends ffmpeg's whole stderr (version banner,
+    build flags) after '=== stderr ===', which buries the reason."""
+    text = str(exc).split("=== stderr ===")[0].strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
     """Open a video for one pass of decoding: (RGB uint8 frames, decoded as consumed; fps).
 
@@ -59,7 +66,7 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
     try:
         fps = float(iio.immeta(path).get("fps", 25.0) or 25.0)
     except Exception as exc:  # imageio raises many types for broken files
-        raise ValueError(f"cannot decode video {path}: {exc}") from exc
+        raise ValueError(f"cannot decode video {path}: {_decoder_message(exc)}") from exc
 
     def frames() -> Iterator[np.ndarray]:
         count = 0
@@ -68,7 +75,8 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
                 count += 1
                 yield np.ascontiguousarray(frame[..., :3])
         except Exception as exc:
-            raise ValueError(f"cannot decode video {path} after {count} frames: {exc}") from exc
+            raise ValueError(f"cannot decode video {path} after {count} frames: "
+                             f"{_decoder_message(exc)}") from exc
         if count == 0:
             raise ValueError(f"video {path} has no frames")
 

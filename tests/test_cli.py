@@ -191,3 +191,16 @@ def test_segment_says_when_no_frame_carries_the_annotation(tmp_path, tiny_model,
     code = _segment_with_masks(tmp_path, tiny_model, ["--video", str(video)], {"00009": masks[0]},
                                "--out", str(tmp_path / "o"), "--no-video")
     assert code == 2 and "00009" in caplog.text
+
+
+def test_segment_names_a_corrupt_video_in_one_line(tmp_path, tiny_model, caplog):
+    """A broken upload gets the decoder's reason, not ffmpeg's version banner and build flags."""
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(np.random.default_rng(0).bytes(4096))
+    save_index_mask(tmp_path / "first.png", np.ones((64, 96), np.uint8))
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    code = main(["segment", "--video", str(corrupt), "--mask", str(tmp_path / "first.png"),
+                 "--out", str(tmp_path / "o"), "--checkpoint", str(ckpt), "--no-video"])
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert code == 2 and len(errors) == 1 and "corrupt.mp4" in errors[0], errors
+    assert "\n" not in errors[0] and "ffmpeg version" not in errors[0], errors[0]
