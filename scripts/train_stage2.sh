@@ -108,9 +108,9 @@
 # the measured speed says they would not end inside the session (at steps 42 / 31, from 0.10 /
 # 0.07 steps/s measured side by side, to --steps 450 for both; no score had been logged).
 # Rule, fixed before the runs: each arm's last weights (final.pt) are scored on static-val; the
-# higher one ships if it beats
-# the shipped checkpoint's static-val (92.6, measured 2026-12-03 with this evaluation code); a
-# tie at one decimal is decided by the mean of the per-clip J&F lines (shipped 0.9240).
+# higher one ships if it beats the shipped checkpoint's static-val (92.6, measured 2026-12-03
+# with this evaluation code); a tie at one decimal is decided by the mean of the per-clip J&F
+# lines (shipped 0.9240).
 # Holdout and multi-object are reported after the choice, never used for it.
 #
 # Session 16: arm B of session 15 (the whole stride-16 trunk, 0.3 ahead of arm A at equal
@@ -119,10 +119,11 @@
 # OUT=runs/stage12-trunk11 scripts/train_stage2.sh --crop 384 --steps 800 --set
 # eval_every=800`, resized once before any score if the measured speed says it would not end
 # inside the session (at step 50, from 0.10 steps/s measured alone, to --steps 650 and
-# eval_every=650; no score had been logged). Rule, fixed before the run: its last weights (final.pt) ship if they beat
-# the shipped checkpoint's static-val (92.6, measured 2026-12-03 on this machine with this
-# evaluation code); a tie at one decimal is decided by the mean of the per-clip J&F lines
-# (shipped 0.92404). Holdout and multi-object are reported after the choice, never used for it.
+# eval_every=650; no score had been logged). Rule, fixed before the run: its last weights
+# (final.pt) ship if they beat the shipped checkpoint's static-val (92.6, measured 2026-12-03 on
+# this machine with this evaluation code); a tie at one decimal is decided by the mean of the
+# per-clip J&F lines (shipped 0.92404). Holdout and multi-object are reported after the choice,
+# never used for it. (Outcome: a tie, per-clip 0.92428, shipped; see docs/training-history.md.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
