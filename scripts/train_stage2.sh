@@ -124,6 +124,18 @@
 # this machine with this evaluation code); a tie at one decimal is decided by the mean of the
 # per-clip J&F lines (shipped 0.92404). Holdout and multi-object are reported after the choice,
 # never used for it. (Outcome: a tie, per-clip 0.92428, shipped; see docs/training-history.md.)
+#
+# Session 17: two new levers, each against a margin. (1) A uniform weight average ("model soup",
+# Wortsman et al. 2022) of the four checkpoints that descend from the session-13 weights:
+# runs/srnet_lite_session13.pt, runs/stage11-crop384/final.pt, runs/stage11-trunk11/final.pt
+# and runs/stage12-trunk11/final.pt (= shipped), written by scripts/average_checkpoints.py. (2)
+# A low-lr polish of the shipped weights (every continuation so far re-warmed to 5e-5):
+# `INIT=assets/srnet_lite.pt ARM=trunk11 OUT=runs/stage13-lowlr scripts/train_stage2.sh --crop
+# 384 --lr 2e-5 --steps 600 --set eval_every=600`, resized once before any score if the
+# measured speed says it would not end inside the session. Rule, fixed before either is scored:
+# the candidate with the higher static-val ships only if it reaches the shipped checkpoint's
+# static-val plus 0.2 (92.6 + 0.2 = 92.8, measured 2026-12-03 on this machine, same evaluation
+# code); otherwise nothing ships. Holdout and multi-object are reported after the choice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
