@@ -116,6 +116,35 @@ def load_model(path: str | Path | None = None, *, hub_id: str | None = None,
     return model.eval(), dict(payload.get("meta", {}))
 
 
+def average_checkpoints(paths: list[str | Path]) -> dict[str, Any]:
+    """The uniform weight average ("model soup", Wortsman et al. 2022) of checkpoints that share
+    one architecture, as a payload for `save_atomic`: floating tensors are averaged in fp32 and
+    stored in fp16, integer buffers (BatchNorm counters) are taken from the first file. Only
+    weights fine-tuned from one common ancestor average into a working model."""
+    if len(paths) < 2:
+        raise CheckpointError("averaging needs at least two checkpoints")
+    payloads = [read_checkpoint(p) for p in paths]
+    first = payloads[0]
+    for path, payload in zip(paths[1:], payloads[1:]):
+        if payload["model_config"] != first["model_config"]:
+            raise CheckpointError(f"{path} holds another architecture than {paths[0]}")
+        if set(payload["state_dict"]) != set(first["state_dict"]):
+            raise CheckpointError(f"{path} has other weight names than {paths[0]}")
+    state = {}
+    for key, value in first["state_dict"].items():
+        if value.is_floating_point():
+            total = sum(p["state_dict"][key].float() for p in payloads)
+            state[key] = (total / len(payloads)).half()
+        else:
+            state[key] = value
+    steps = [total_steps(p.get("meta", {})) for p in payloads]
+    meta = {"total_steps": max(steps), "soup_of": [str(p) for p in paths],
+            "soup_steps": steps,
+            "summary": f"average of {len(paths)} checkpoints ({max(steps)} steps in the longest)"}
+    return {"format_version": FORMAT_VERSION, "model_config": first["model_config"],
+            "state_dict": state, "meta": meta}
+
+
 def _key_mismatch(model: SRNet, state: dict[str, Any]) -> tuple[list[str], list[str]]:
     own = set(model.state_dict())
     return sorted(own - set(state)), sorted(set(state) - own)

@@ -67,3 +67,35 @@ def test_checkpoint_holds_the_ablation_config(tmp_path):
     path = save_checkpoint(tmp_path / "noptm.pt", SRNet(cfg))
     loaded, _ = load_model(path)
     assert loaded.ptm is None and not loaded.cfg.ptm.enabled
+
+
+def test_average_of_checkpoints_is_the_mean_of_their_weights(tmp_path):
+    from srnet.checkpoint import average_checkpoints, save_atomic
+
+    torch.manual_seed(0)
+    first, second = SRNet(ModelConfig.tiny()).eval(), SRNet(ModelConfig.tiny()).eval()
+    path_a = save_checkpoint(tmp_path / "a.pt", first, meta={"total_steps": 10}, half=False)
+    path_b = save_checkpoint(tmp_path / "b.pt", second, meta={"total_steps": 30}, half=False)
+    payload = average_checkpoints([path_a, path_b])
+    assert payload["meta"]["total_steps"] == 30 and payload["meta"]["soup_steps"] == [10, 30]
+    soup, _ = load_model(save_atomic(payload, tmp_path / "soup.pt"))
+    state_a, state_b = first.state_dict(), second.state_dict()
+    differing = 0
+    for name, value in soup.state_dict().items():
+        if value.is_floating_point():
+            mean = (state_a[name] + state_b[name]) / 2
+            assert torch.allclose(value, mean, atol=2e-3), name  # fp16 storage
+            differing += not torch.equal(state_a[name], state_b[name])
+    assert differing > 10  # two independent inits: the average is not one of its inputs
+
+
+def test_average_refuses_one_file_and_other_architectures(tmp_path, tiny_model):
+    from srnet.checkpoint import average_checkpoints
+
+    path = save_checkpoint(tmp_path / "a.pt", tiny_model)
+    with pytest.raises(CheckpointError, match="at least two"):
+        average_checkpoints([path])
+    other_cfg = replace(ModelConfig.tiny(), value_dim=tiny_model.cfg.value_dim * 2)
+    other = save_checkpoint(tmp_path / "b.pt", SRNet(other_cfg))
+    with pytest.raises(CheckpointError, match="another architecture"):
+        average_checkpoints([path, other])
