@@ -178,7 +178,15 @@ def test_export_zip_contents(done: DemoState) -> None:
     assert "8 frames" in status
     # Downloads are named after the clip, and a second export replaces the first on disk.
     assert Path(video).name == f"{EXAMPLE}_overlay.mp4" and Path(palette).name.startswith(EXAMPLE)
-    again = exporting.export_all(done)[0]
+    # Unchanged masks: the video already written is reused, not encoded again.
+    assert exporting.export_all(done)[0] == video and Path(video).is_file()
+    # Changed masks: a new video, and the old one is gone from disk.
+    saved = done.masks[5].copy()
+    done.masks[5] = np.ones_like(saved) - (saved > 0)  # any change
+    try:
+        again = exporting.export_all(done)[0]
+    finally:
+        done.masks[5] = saved
     assert again != video and not Path(video).exists() and Path(again).is_file()
     assert len(list(done.temp_dir.glob("result_*/*.mp4"))) == 1
 
