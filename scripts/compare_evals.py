@@ -1,0 +1,29 @@
+"""Compare two `python -m srnet eval` logs clip by clip: mean J&F difference and its paired
+standard error (how the session-17 selection margin was sized).
+
+    python scripts/compare_evals.py REFERENCE_LOG CANDIDATE_LOG [CANDIDATE_LOG ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from srnet.eval.compare import paired_difference, per_clip_scores  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("reference", type=Path)
+    parser.add_argument("candidates", type=Path, nargs="+")
+    args = parser.parse_args()
+    reference = per_clip_scores(args.reference.read_text())
+    for path in args.candidates:
+        result = paired_difference(reference, per_clip_scores(path.read_text()))
+        print(f"{path}: {result.summary()}")
+
+
+if __name__ == "__main__":
+    main()

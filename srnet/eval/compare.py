@@ -1,0 +1,52 @@
+"""Paired comparison of two evaluation logs over the same clips (checkpoint selection, issue #9).
+
+`python -m srnet eval` logs one line per clip (`vos_eval: NAME: J&F 0.923 ...`). Two checkpoints
+scored on the same clips differ clip by clip far more than in the mean, so the mean difference
+is only meaningful next to its paired standard error: sd(per-clip difference) / sqrt(clips).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+CLIP_LINE = re.compile(r"vos_eval: (\S+): J&F ([0-9.]+)")
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """`candidate - reference` over the clips both logs scored, in J&F points (0-100)."""
+
+    clips: int
+    reference_mean: float
+    candidate_mean: float
+    mean_difference: float
+    standard_error: float  # of the mean difference (paired)
+
+    def summary(self) -> str:
+        return (f"{self.clips} clips: reference {self.reference_mean:.2f}, candidate "
+                f"{self.candidate_mean:.2f}, difference {self.mean_difference:+.2f} "
+                f"± {self.standard_error:.2f} (paired standard error)")
+
+
+def per_clip_scores(log_text: str) -> dict[str, float]:
+    """Clip name → J&F (0-1) from an evaluation log; a repeated name keeps its last score."""
+    return {name: float(value) for name, value in CLIP_LINE.findall(log_text)}
+
+
+def paired_difference(reference: dict[str, float],
+                      candidate: dict[str, float]) -> PairedDifference:
+    """Mean and paired standard error of candidate − reference over their shared clips."""
+    shared = sorted(set(reference) & set(candidate))
+    if len(shared) < 2:
+        raise ValueError(f"the logs share {len(shared)} clip(s); a paired comparison needs 2+")
+    diffs = [100 * (candidate[name] - reference[name]) for name in shared]
+    mean = sum(diffs) / len(diffs)
+    variance = sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)  # sample variance
+    return PairedDifference(
+        clips=len(shared),
+        reference_mean=100 * sum(reference[n] for n in shared) / len(shared),
+        candidate_mean=100 * sum(candidate[n] for n in shared) / len(shared),
+        mean_difference=mean,
+        standard_error=math.sqrt(variance / len(diffs)))

@@ -1,0 +1,41 @@
+"""Paired comparison of evaluation logs (srnet.eval.compare), on hand-made logs."""
+
+import math
+
+import pytest
+
+from srnet.eval.compare import paired_difference, per_clip_scores
+
+LOG_A = """INFO srnet.eval.vos_eval: coco-1: J&F 0.900 (2.0 fps)
+INFO srnet.eval.vos_eval: coco-2: J&F 0.800 (2.1 fps)
+INFO srnet.eval.vos_eval: horse-3: J&F 0.700 (2.2 fps)
+J&F 80.0 J 79.0 F 81.0
+"""
+LOG_B = """INFO srnet.eval.vos_eval: horse-3: J&F 0.760 (2.2 fps)
+INFO srnet.eval.vos_eval: coco-1: J&F 0.910 (2.0 fps)
+INFO srnet.eval.vos_eval: coco-2: J&F 0.820 (2.1 fps)
+INFO srnet.eval.vos_eval: bsds-9: J&F 0.100 (2.1 fps)
+"""
+
+
+def test_per_clip_scores_reads_only_the_clip_lines() -> None:
+    assert per_clip_scores(LOG_A) == {"coco-1": 0.9, "coco-2": 0.8, "horse-3": 0.7}
+
+
+def test_paired_difference_over_shared_clips() -> None:
+    result = paired_difference(per_clip_scores(LOG_A), per_clip_scores(LOG_B))
+    # bsds-9 is only in B and is left out; differences 1, 2, 6 points
+    assert result.clips == 3
+    assert result.reference_mean == pytest.approx(80.0)
+    assert result.candidate_mean == pytest.approx(83.0)
+    assert result.mean_difference == pytest.approx(3.0)
+    # sample sd of (1, 2, 6) = sqrt(7), over sqrt(3) clips
+    assert result.standard_error == pytest.approx(math.sqrt(7 / 3))
+    assert "+3.00 ± 1.53" in result.summary()
+
+
+def test_identical_logs_differ_by_zero_and_disjoint_logs_refuse() -> None:
+    same = paired_difference(per_clip_scores(LOG_A), per_clip_scores(LOG_A))
+    assert same.mean_difference == 0 and same.standard_error == 0
+    with pytest.raises(ValueError, match="share 0 clip"):
+        paired_difference({"a": 0.5, "b": 0.4}, {"c": 0.5})
