@@ -25,6 +25,7 @@ from srnet.interactive.predictor import build_click_net
     ["train-clicks", "--static", ".", "--out", "x", "--trunk-stride", "8"],
     ["train-clicks", "--static", ".", "--out", "x", "--out-stride", "1"],
     ["train-clicks", "--static", ".", "--out", "x", "--loss", "dice"],
+    ["train-clicks", "--static", ".", "--out", "x", "--trunk-lr-mult", "0"],
 ])
 def test_malformed_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as exc:
@@ -73,6 +74,17 @@ def test_train_clicks_refuses_bad_weights_before_loading_data(tmp_path, capsys) 
     assert main(["train-clicks", "--static", str(static), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "different network" in err and "--trunk-stride" in err and "Traceback" not in err
+
+
+def test_train_clicks_passes_the_trunk_lr_share(tmp_path, monkeypatch) -> None:
+    """`--trunk-lr-mult` reaches the training config (default: the shipped 0.1)."""
+    import srnet.interactive.train as click_train
+
+    seen = []
+    monkeypatch.setattr(click_train, "train_clicks", lambda cfg, resume: seen.append(cfg))
+    base = ["train-clicks", "--static", str(tmp_path), "--out", str(tmp_path / "run")]
+    assert main(base) == 0 and main(base + ["--trunk-lr-mult", "0.3"]) == 0
+    assert [cfg.trunk_lr_mult for cfg in seen] == [0.1, 0.3]
 
 
 def test_training_share_is_fixed_and_nested() -> None:

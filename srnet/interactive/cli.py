@@ -32,6 +32,11 @@ def _existing_dir(text: str) -> Path:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `train-clicks` and `clicks-eval`."""
+    _add_train_parser(subparsers)
+    _add_eval_parser(subparsers)
+
+
+def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train-clicks", help="train the click-to-mask model",
                               epilog=TRAIN_EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -45,6 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=6)
     p.add_argument("--crop", type=positive_int, default=256)
     p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--trunk-lr-mult", type=positive_float, default=0.1,
+                   help="the ImageNet trunk's learning rate as a share of --lr (default 0.1)")
     p.add_argument("--eval-every", type=positive_int, default=300)
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.add_argument("--train-fraction", type=_fraction, default=1.0,
@@ -77,6 +84,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="only write OUT/last.pt as an fp16 inference checkpoint to DEST")
     p.set_defaults(func=run_train, parser=p)
 
+
+def _add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     e = subparsers.add_parser("clicks-eval", help="NoC evaluation of click-to-mask")
     e.add_argument("--images", type=_existing_dir, required=True)
     e.add_argument("--masks", type=_existing_dir, required=True,
@@ -109,7 +118,8 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = ClickTrainConfig(static_root=str(args.static),
                            davis_root=str(args.davis) if args.davis else None,
                            out=str(args.out), steps=args.steps, batch_size=args.batch_size,
-                           crop=args.crop, lr=args.lr, eval_every=args.eval_every,
+                           crop=args.crop, lr=args.lr,
+                           trunk_lr_mult=args.trunk_lr_mult, eval_every=args.eval_every,
                            train_fraction=args.train_fraction,
                            object_view_prob=args.object_view_prob,
                            trunk_stride=args.trunk_stride, out_stride=args.out_stride,
