@@ -29,6 +29,16 @@
 # the candidate with the higher static-val ships only if it reaches the shipped checkpoint's
 # static-val plus 0.2 (92.6 + 0.2 = 92.8, measured 2026-12-03 on this machine, same evaluation
 # code); otherwise nothing ships. Holdout and multi-object are reported after the choice.
+# (Result: polish 92.7, soup 92.6: nothing shipped; see docs/training-history.md.)
+#
+# Session 18: the polish's static-val gain, +0.13 +- 0.05 per clip (paired SE, scripts/
+# compare_evals.py), was below the margin but the first one since session 13 that is larger than
+# its noise, so the polish continues for one more low-lr cycle from its last weights:
+# `INIT=runs/stage13-lowlr/final.pt ARM=trunk11 OUT=runs/stage14-lowlr scripts/train_stage2.sh
+# --crop 384 --lr 2e-5 --steps 600 --set eval_every=600` (resized once before any score if the
+# measured speed says it would not end inside the session). Rule, fixed before the run: its last
+# weights ship only if their static-val J&F reaches the shipped checkpoint's plus 0.2 (92.6 + 0.2
+# = 92.8, the same bar as session 17); otherwise nothing ships. Reported after the choice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
