@@ -14,16 +14,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from srnet.eval.compare import paired_difference, per_clip_scores  # noqa: E402
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("reference", type=Path)
     parser.add_argument("candidates", type=Path, nargs="+")
     args = parser.parse_args()
-    reference = per_clip_scores(args.reference.read_text())
-    for path in args.candidates:
-        result = paired_difference(reference, per_clip_scores(path.read_text()))
-        print(f"{path}: {result.summary()}")
+    try:
+        reference = per_clip_scores(args.reference.read_text())
+        for path in args.candidates:
+            result = paired_difference(reference, per_clip_scores(path.read_text()))
+            print(f"{path}: {result.summary()}")
+    except (OSError, ValueError) as exc:
+        # the per-clip lines go to the log (stderr): a log saved without `2>&1` has none
+        print(f"compare_evals: {exc} (save each eval with `> LOG 2>&1`, so the per-clip "
+              "lines are in it)", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -39,3 +39,21 @@ def test_identical_logs_differ_by_zero_and_disjoint_logs_refuse() -> None:
     assert same.mean_difference == 0 and same.standard_error == 0
     with pytest.raises(ValueError, match="share 0 clip"):
         paired_difference({"a": 0.5, "b": 0.4}, {"c": 0.5})
+
+
+def test_the_script_prints_one_line_per_candidate_and_explains_a_log_without_clips(
+        tmp_path) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "compare_evals.py"
+    (tmp_path / "a.txt").write_text(LOG_A)
+    (tmp_path / "b.txt").write_text(LOG_B)
+    (tmp_path / "summary_only.txt").write_text("J&F 80.0 J 79.0 F 81.0\n")
+    ok = subprocess.run([sys.executable, str(script), str(tmp_path / "a.txt"),
+                         str(tmp_path / "b.txt")], capture_output=True, text=True)
+    assert ok.returncode == 0 and "+3.00 ± 1.53" in ok.stdout
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "a.txt"),
+                          str(tmp_path / "summary_only.txt")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "2>&1" in bad.stderr and "Traceback" not in bad.stderr
