@@ -100,7 +100,11 @@ CONFIDENCE = (
     "How sure the network is on each frame: 1 means every pixel is clearly object or clearly "
     "background; it drops when many pixels are in between. The lowest point (red) is the frame "
     "most worth correcting: jump there, fix the mask with a few clicks, and propagate again "
-    "from that frame."
+    "from that frame. Confidence cannot see an object that was *lost*: its pixels become "
+    "confidently background. The lower plot shows that: each object's size relative to your "
+    "annotation of it, one line per object in its colour. A line that drops under the dashed "
+    "line (a fifth of the annotated size) means the object was lost there, or hidden, or left "
+    "the frame; the caption names the first such frame."
 )
 
 ABLATION = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 import numpy as np
 
-from demo import plots
+from demo import lost_objects, plots
 from demo.clicks import validate_click
 from demo.handlers import NO_CLIP, warn
 from demo.handlers_ablation import compare_view
@@ -32,12 +32,20 @@ def _object_centre(out: StepOutput, obj_id: int) -> tuple[float, float]:
 
 
 def confidence_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray, str]:
+    """The confidence plot above the objects' size plot, and the advice: the first frame where
+    an object is lost if one is (confidence cannot see that), else the least confident one."""
     values = [state.confidence.get(i, np.nan) for i in range(state.num_frames)]
     values = values if state.confidence else []  # all-NaN: the plot says "no data"
-    plot = plots.confidence_plot(values, highlight=frame_idx)
+    ratios = lost_objects.size_ratios(state) if state.masks else {}
+    sizes = plots.object_size_plot(ratios, {o: state.color(o) for o in ratios}, state.names,
+                                   lost_objects.LOST_SHARE, highlight=frame_idx)
+    plot = np.concatenate([plots.confidence_plot(values, highlight=frame_idx), sizes])
     scored = {i: c for i, c in state.confidence.items() if i not in state.annotated_frames()}
     if not scored:
         return plot, "Propagate to see how sure the model is on each frame."
+    lost = lost_objects.lost_message(state, lost_objects.first_lost_frames(state, ratios))
+    if lost:
+        return plot, lost
     worst = min(scored, key=scored.get)
     return plot, (f"Frame {worst} has the lowest confidence ({scored[worst]:.2f}): the frame "
                   "most worth correcting (click or paint it, then propagate from there).")

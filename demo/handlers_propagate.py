@@ -15,7 +15,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from demo import render
+from demo import lost_objects, render
 from demo.handlers import (
     NO_CLIP,
     DemoContext,
@@ -153,6 +153,8 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
         state.last_fps = (done - 1) / max(time.perf_counter() - started - first, 1e-6)
     verb = "Stopped" if state.stop_pending else "Done"
     status = f"{verb}: {_status(done, total, started, first, out.frame_idx)}{note}"
+    lost = lost_objects.lost_message(state)  # confidence stays high on a lost object: say so
+    status = f"{status}\n\n{warn(lost)}" if lost else status
     video = result_video(state)  # first: the state handed out then knows it (Export reuses it)
     yield (shipped(state, memo), gr.skip(), status, video, frame_view(state),
            frame_caption(state, state.frame_idx))

@@ -139,7 +139,7 @@ def inspect_panel(c: SimpleNamespace) -> None:
             c.timeline = image("Frames in memory", "timeline", panels=True)
         with gr.Tab("Confidence", id="confidence"):
             gr.Markdown(explain.CONFIDENCE)
-            c.confidence = image("Confidence per frame", "confidence-plot")
+            c.confidence = image("Confidence, and each object's size, per frame", "confidence-plot")
         with gr.Tab("Ablation", id="ablation"):
             gr.Markdown(explain.ABLATION)
             c.run_ablation = gr.Button("Rerun with FAM off and with PTM off")

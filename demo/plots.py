@@ -45,6 +45,84 @@ def _frame_axis(out: np.ndarray, x_of, num_frames: int, y: int, left: int, right
     _text(out, "frame", ((left + right) // 2 - 20, y + 34), 0.45)
 
 
+def _y_axis(out: np.ndarray, title: str, ticks: np.ndarray, y_of,
+            box: tuple[int, int, int, int], fmt: str = "{:.2f}") -> None:
+    """Horizontal grid lines with tick labels, the axis line and its rotated title."""
+    left, right, top, bottom = box
+    for v in ticks:
+        y = int(round(y_of(v)))
+        cv2.line(out, (left, y), (right, y), GRID, 1)
+        _text(out, fmt.format(v), (left - 40, y + 5), 0.4)
+    cv2.line(out, (left, top), (left, bottom), (120, 120, 120), 1)
+    label = np.full((18, 110, 3), 255, np.uint8)  # the y-axis title, written then rotated
+    _text(label, title, (2, 13), 0.45)
+    label = np.rot90(label)
+    y0 = max(0, (top + bottom) // 2 - label.shape[0] // 2)
+    out[y0:y0 + label.shape[0], 2:2 + label.shape[1]] = label[:out.shape[0] - y0]
+
+
+def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int, int, int]],
+                     names: dict[int, str], lost_share: float, highlight: int | None = None,
+                     size: tuple[int, int] = (900, 220)) -> np.ndarray:
+    """Each object's size per frame relative to its annotation (``ratios``: id → float
+    ``[T]``, NaN = no result), one line per object in its colour, its name above the plot,
+    a dashed line at `lost_share` ("lost below") and a dot where each object is first under it.
+    ``[H, W, 3]`` RGB, ``size = (W, H)``."""
+    width, height = size
+    out = np.full((height, width, 3), 255, np.uint8)
+    left, right, top, bottom = 62, width - 12, 30, height - 42
+    num_frames = max((len(r) for r in ratios.values()), default=0)
+    finite = [r[np.isfinite(r)] for r in ratios.values()]
+    peak = max((float(f.max()) for f in finite if f.size), default=1.0)
+    high = float(np.clip(np.ceil(peak * 2) / 2, 1.5, 3.0))  # 1.5 .. 3 in steps of 0.5
+
+    def y_of(v: float) -> float:
+        return bottom - (bottom - top) * min(v, high) / high
+
+    def x_of(i: float) -> float:
+        return left + (right - left) * i / max(num_frames - 1, 1)
+
+    _y_axis(out, "size / annotated", np.linspace(0, high, 4), y_of, (left, right, top, bottom),
+            "{:.1f}")
+    if num_frames == 0:
+        _text(out, "no data yet: annotate and propagate first", (left + 10, (top + bottom) // 2))
+        return out
+    _frame_axis(out, x_of, num_frames, bottom, left, right)
+    y_lost = int(round(y_of(lost_share)))
+    for x in range(left, right, 12):  # dashed "lost" line
+        cv2.line(out, (x, y_lost), (min(x + 6, right), y_lost), NEGATIVE_RGB, 1)
+    _text(out, f"lost below {lost_share:.0%}", (right - 120, y_lost - 5), 0.4, NEGATIVE_RGB)
+    if highlight is not None and 0 <= highlight < num_frames:
+        x = int(round(x_of(highlight)))
+        cv2.line(out, (x, top), (x, bottom), (150, 150, 150), 1)
+    legend_x = left
+    for obj_id, ratio in ratios.items():
+        color = colors[obj_id]
+        xs, ys = x_of(np.arange(ratio.size)), _ys(ratio, y_of)
+        for run in _finite_runs(ratio):  # NaN frames break the line
+            points = np.stack([xs[run], ys[run]], axis=1).round().astype(np.int32)  # [n, 2]
+            cv2.polylines(out, [points.reshape(-1, 1, 2)], False, color, 2, cv2.LINE_AA)
+            if len(run) == 1:  # a lone frame: a line of one point draws nothing
+                cv2.circle(out, tuple(int(v) for v in points[0]), 2, color, -1, cv2.LINE_AA)
+        under = np.flatnonzero(np.nan_to_num(ratio, nan=np.inf) < lost_share)
+        if under.size:
+            cv2.circle(out, (int(xs[under[0]]), int(ys[under[0]])), 5, color, -1, cv2.LINE_AA)
+        name = names.get(obj_id, f"object {obj_id}")[:24]
+        _text(out, name, (legend_x, 18), 0.45, color)
+        legend_x += cv2.getTextSize(name, FONT, 0.45, 1)[0][0] + 18
+    return out
+
+
+def _ys(values: np.ndarray, y_of) -> np.ndarray:
+    return np.array([y_of(v) if np.isfinite(v) else np.nan for v in values])
+
+
+def _finite_runs(values: np.ndarray) -> list[np.ndarray]:
+    """Index arrays of the maximal runs of finite values (each at least one long)."""
+    idx = np.flatnonzero(np.isfinite(values))
+    return np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1) if idx.size else []
+
+
 def confidence_plot(values: Sequence[float], highlight: int | None = None,
                     size: tuple[int, int] = (900, 220)) -> np.ndarray:
     """Per-frame confidence (``size = (W, H)``): y axis "confidence" from a round value below
@@ -66,16 +144,7 @@ def confidence_plot(values: Sequence[float], highlight: int | None = None,
     def x_of(i: float) -> float:
         return left + (right - left) * i / max(values.size - 1, 1)
 
-    for v in np.linspace(low, high, 5):  # horizontal grid + y tick labels
-        y = int(round(y_of(v)))
-        cv2.line(out, (left, y), (right, y), GRID, 1)
-        _text(out, f"{v:.2f}", (left - 40, y + 5), 0.4)
-    cv2.line(out, (left, top), (left, bottom), (120, 120, 120), 1)
-    label = np.full((18, 110, 3), 255, np.uint8)  # the y-axis title, written then rotated
-    _text(label, "confidence", (2, 13), 0.45)
-    label = np.rot90(label)
-    y0 = max(0, (top + bottom) // 2 - label.shape[0] // 2)
-    out[y0:y0 + label.shape[0], 2:2 + label.shape[1]] = label[:height - y0]
+    _y_axis(out, "confidence", np.linspace(low, high, 5), y_of, (left, right, top, bottom))
     if values.size == 0:
         _text(out, "no data yet: propagate first", (left + 10, (top + bottom) // 2))
         _frame_axis(out, lambda i: left + (right - left) * i, 2, bottom, left, right)

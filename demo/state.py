@@ -70,6 +70,7 @@ class DemoState:
     obj_masks: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # bool [H, W]
     masks: dict[int, np.ndarray] = field(default_factory=dict)  # frame → uint8 [H, W] ids
     confidence: dict[int, float] = field(default_factory=dict)
+    tracked: dict[int, tuple[int, ...]] = field(default_factory=dict)  # frame → ids the pass had
     outputs: OrderedDict[int, StepOutput] = field(default_factory=OrderedDict)  # see record
     timelines: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # memory per frame
     ablation: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # variant → masks
@@ -166,6 +167,7 @@ class DemoState:
         probabilities dropped) only for the last `keep_visuals` frames processed."""
         self.masks[out.frame_idx] = out.mask
         self.confidence[out.frame_idx] = float(out.confidence)
+        self.tracked[out.frame_idx] = tuple(out.obj_ids)
         self.timelines[out.frame_idx] = self.session.memory_timeline()
         self.outputs.pop(out.frame_idx, None)  # re-inserted last: the newest frames are kept
         self.outputs[out.frame_idx] = dataclasses.replace(out, prob=np.empty(0, np.float32))
@@ -173,7 +175,8 @@ class DemoState:
             self.outputs.popitem(last=False)
 
     def clear_results(self) -> None:
-        for store in (self.masks, self.confidence, self.outputs, self.timelines, self.ablation):
+        for store in (self.masks, self.confidence, self.tracked, self.outputs, self.timelines,
+                      self.ablation):
             store.clear()
 
 

@@ -1,0 +1,67 @@
+"""Which objects the propagation lost, and from which frame.
+
+The per-frame confidence (`StepOutput.confidence`) cannot see this failure: when an object's
+mask shrinks to nothing, its pixels become confidently background, so the frame still scores
+near 1. What does show it is the object's size: each frame's mask area over the area the user
+gave it on the nearest annotated frame. An object under `LOST_SHARE` of that counts as lost;
+the first such frame is the one most worth correcting. (A real object can also leave the
+frame or be hidden; the message says "check", not "wrong".)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from demo.state import DemoState
+
+LOST_SHARE = 0.2  # under a fifth of its annotated size: lost (or hidden, or out of frame)
+
+
+def size_ratios(state: DemoState) -> dict[int, np.ndarray]:
+    """Per object id: float ``[num_frames]``, each processed frame's mask area over the area of
+    the object's annotation on the nearest annotated frame; NaN where the frame has no result,
+    its pass did not track the object yet (a result from before the object was added), or the
+    object has no annotation anywhere."""
+    areas = np.full((state.num_frames, 256), np.nan)  # [T, ids] pixels per id
+    for frame_idx, mask in state.masks.items():
+        counts = np.bincount(mask.ravel(), minlength=256)[:256].astype(np.float64)  # [ids]
+        untracked = np.ones(256, bool)
+        untracked[list(state.tracked.get(frame_idx, ()))] = False
+        counts[untracked & (counts == 0)] = np.nan  # absent because never asked for
+        areas[frame_idx] = counts
+    ratios = {}
+    for obj_id in state.names:
+        refs = {f: float(m.sum()) for (f, o), m in state.obj_masks.items() if o == obj_id}
+        refs = {f: area for f, area in refs.items() if area > 0}
+        if not refs:
+            continue
+        ref_frames = np.array(sorted(refs))  # [A]
+        nearest = ref_frames[np.abs(np.arange(state.num_frames)[:, None]
+                                    - ref_frames[None]).argmin(1)]  # [T]
+        ratios[obj_id] = areas[:, obj_id] / np.array([refs[f] for f in nearest])  # [T]
+    return ratios
+
+
+def first_lost_frames(state: DemoState, ratios: dict[int, np.ndarray] | None = None
+                      ) -> dict[int, int]:
+    """Per object id that is lost somewhere: the first processed, non-annotated frame where its
+    size is under `LOST_SHARE` of its annotation. Objects never lost are left out."""
+    ratios = size_ratios(state) if ratios is None else ratios
+    lost = {}
+    for obj_id, ratio in ratios.items():
+        annotated = {f for (f, o), m in state.obj_masks.items() if o == obj_id and m.any()}
+        frames = [f for f in np.flatnonzero(ratio < LOST_SHARE) if f not in annotated]
+        if frames:
+            lost[obj_id] = int(frames[0])
+    return lost
+
+
+def lost_message(state: DemoState, lost: dict[int, int] | None = None) -> str:
+    """One sentence naming the lost objects and their first lost frames ("" when none)."""
+    lost = first_lost_frames(state) if lost is None else lost
+    if not lost:
+        return ""
+    parts = [f"{state.names.get(obj_id, f'object {obj_id}')} from frame {frame_idx}"
+             for obj_id, frame_idx in sorted(lost.items(), key=lambda item: item[1])]
+    return (f"Check: lost (under {LOST_SHARE:.0%} of its annotated size) {'; '.join(parts)}. "
+            "Select the object, click it on that frame, then propagate from there.")

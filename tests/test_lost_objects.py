@@ -1,0 +1,94 @@
+"""Lost-object detection (demo.lost_objects), its plot and the advice it changes, on hand-made
+masks: confidence cannot see an object whose mask shrank to nothing, the size ratio can."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from demo import lost_objects, plots
+from demo.handlers_inspect import confidence_view
+from demo.state import DemoState
+
+SIZE = (20, 20)
+
+
+def _square(area_side: int, corner: tuple[int, int] = (0, 0)) -> np.ndarray:
+    mask = np.zeros(SIZE, bool)
+    y, x = corner
+    mask[y:y + area_side, x:x + area_side] = True
+    return mask
+
+
+def _state(tmp_path, num_frames: int = 6) -> DemoState:
+    frames = [np.zeros((*SIZE, 3), np.uint8)] * num_frames
+    return DemoState(tmp_path, frames, 24.0, None, None, names={1: "rider", 2: "horse"})
+
+
+def _result(state: DemoState, frame_idx: int, sides: dict[int, int], tracked=(1, 2)) -> None:
+    """Frame `frame_idx`'s id mask: object k a square of side sides[k] at its own corner."""
+    mask = np.zeros(SIZE, np.uint8)
+    for obj_id, side in sides.items():
+        mask[_square(side, (0, 10 * (obj_id - 1)))] = obj_id
+    state.masks[frame_idx] = mask
+    state.confidence[frame_idx] = 0.99  # confidently wrong: what the size check is for
+    state.tracked[frame_idx] = tuple(tracked)
+
+
+def test_an_object_that_shrinks_under_a_fifth_is_lost_from_that_frame(tmp_path) -> None:
+    state = _state(tmp_path)
+    state.set_object_mask(0, 1, _square(10))  # 100 px
+    state.set_object_mask(0, 2, _square(6, (0, 10)))  # 36 px
+    for frame_idx, rider in enumerate([10, 9, 8, 4, 0, 9]):  # 16 px = 0.16 at frame 3
+        _result(state, frame_idx, {1: rider, 2: 6})
+    ratios = lost_objects.size_ratios(state)
+    np.testing.assert_allclose(ratios[1], [1.0, 0.81, 0.64, 0.16, 0.0, 0.81])
+    np.testing.assert_allclose(ratios[2], 1.0)
+    assert lost_objects.first_lost_frames(state) == {1: 3}
+    message = lost_objects.lost_message(state)
+    assert "rider from frame 3" in message and "horse" not in message
+    plot, advice = confidence_view(state, 2)
+    assert advice == message  # it wins over "lowest confidence", which is blind to it
+    assert plot.shape == (440, 900, 3)  # confidence above, sizes below
+
+
+def test_nearest_annotation_sets_the_size_and_annotated_frames_never_count(tmp_path) -> None:
+    state = _state(tmp_path)
+    state.names = {1: "rider"}
+    state.set_object_mask(0, 1, _square(10))  # 100 px
+    state.set_object_mask(5, 1, _square(4))  # 16 px: the object got small, the user said so
+    for frame_idx, side in enumerate([10, 7, 5, 3, 3, 4]):
+        _result(state, frame_idx, {1: side}, tracked=(1,))
+    # frames 0-2 compare with frame 0's 100 px, 3-5 with frame 5's 16 px
+    np.testing.assert_allclose(lost_objects.size_ratios(state)[1],
+                               [1.0, 0.49, 0.25, 9 / 16, 9 / 16, 1.0])
+    assert lost_objects.first_lost_frames(state) == {}
+    state.masks[5] = np.zeros(SIZE, np.uint8)  # empty on its own annotated frame: not "lost"
+    assert lost_objects.first_lost_frames(state) == {}
+
+
+def test_results_from_before_an_object_was_added_do_not_count_as_lost(tmp_path) -> None:
+    state = _state(tmp_path)
+    state.set_object_mask(0, 1, _square(10))
+    state.set_object_mask(4, 2, _square(6, (0, 10)))  # horse added on frame 4
+    for frame_idx in range(4):  # an earlier pass: it did not track the horse
+        _result(state, frame_idx, {1: 10}, tracked=(1,))
+    for frame_idx in (4, 5):
+        _result(state, frame_idx, {1: 10, 2: 6})
+    ratios = lost_objects.size_ratios(state)
+    assert np.isnan(ratios[2][:4]).all() and (ratios[2][4:] == 1).all()
+    assert lost_objects.first_lost_frames(state) == {}
+    _, advice = confidence_view(state, 0)
+    assert "lowest confidence" in advice
+
+
+def test_size_plot_draws_each_object_in_its_colour_and_says_when_empty() -> None:
+    colors = {1: (200, 0, 0), 2: (0, 160, 0)}
+    ratios = {1: np.array([1.0, 0.5, 0.1, np.nan, 0.9]), 2: np.array([1.0, 1.1, 1.2, 1.0, 1.0])}
+    image = plots.object_size_plot(ratios, colors, {1: "rider", 2: "horse"}, 0.2, highlight=1)
+    assert image.shape == (220, 900, 3) and image.dtype == np.uint8
+    for color in colors.values():
+        assert (image == color).all(-1).sum() > 50
+    only_missing = plots.object_size_plot({1: np.full(5, np.nan)}, colors, {}, 0.2)
+    assert (only_missing == colors[1]).all(-1).sum() < 50  # a name in the legend, no line
+    empty = plots.object_size_plot({}, colors, {}, 0.2)
+    assert not (empty == colors[1]).all(-1).any()
