@@ -74,14 +74,18 @@ def overlay_mask(frame: np.ndarray, index_mask: np.ndarray, alpha: float = 0.5,
 
 def draw_clicks(frame: np.ndarray, clicks: Sequence[tuple[float, float, bool]],
                 radius: int | None = None) -> np.ndarray:
-    """Green (positive) / red (negative) dots with a white ring at ``(x, y)`` pixel positions."""
+    """Green (positive) / red (negative) rings, outlined in white, with a dot at the exact
+    ``(x, y)`` pixel position. Hollow, so a small object stays visible under its own click
+    (a filled disc hid a paraglider's pilot, 15 px tall at the working size)."""
     out = to_rgb_u8(frame).copy()
-    radius = radius or max(3, int(round(np.hypot(*out.shape[:2]) * 0.008)))
+    radius = radius or max(5, int(round(np.hypot(*out.shape[:2]) * 0.012)))
     for x, y, positive in clicks:
         centre = (int(round(x)), int(round(y)))
-        cv2.circle(out, centre, radius + max(2, radius // 3), (255, 255, 255), -1, cv2.LINE_AA)
-        cv2.circle(out, centre, radius, POSITIVE_RGB if positive else NEGATIVE_RGB, -1,
-                   cv2.LINE_AA)
+        color = POSITIVE_RGB if positive else NEGATIVE_RGB
+        for r in (radius - 3, radius + 3):  # thin white lines on both sides of the ring
+            cv2.circle(out, centre, r, (255, 255, 255), 1)
+        cv2.circle(out, centre, radius, color, 2, cv2.LINE_AA)
+        cv2.circle(out, centre, 1, color, -1)
     return out
 
 

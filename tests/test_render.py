@@ -101,10 +101,14 @@ def test_arrows_only_where_flow_is_big(frame: np.ndarray) -> None:
 
 
 def test_clicks_are_coloured_by_label(frame: np.ndarray) -> None:
-    out = render.draw_clicks(frame, [(20, 20, True), (60, 40, False)], radius=4)
-    assert tuple(out[20, 20]) == render.POSITIVE_RGB
+    out = render.draw_clicks(frame, [(20, 20, True), (60, 40, False)], radius=8)
+    assert tuple(out[20, 20]) == render.POSITIVE_RGB  # the dot at the exact point
     assert tuple(out[40, 60]) == render.NEGATIVE_RGB
-    assert (out[20, 24:28] == 255).all(axis=1).any()  # the white ring
+    assert tuple(out[20, 28]) == render.POSITIVE_RGB  # the ring
+    # hollow: between the dot and the ring the frame shows through
+    assert np.array_equal(out[20, 24], render.to_rgb_u8(frame)[20, 24])
+    grey = render.draw_clicks(np.full((40, 40, 3), 100, np.uint8), [(20, 20, True)], radius=8)
+    assert grey[20, 31].min() > 150 and grey[20, 25].min() > 150  # white both sides of it
 
 
 def test_heatmap_range_and_clipping() -> None:
