@@ -63,5 +63,6 @@ def lost_message(state: DemoState, lost: dict[int, int] | None = None) -> str:
         return ""
     parts = [f"{state.names.get(obj_id, f'object {obj_id}')} from frame {frame_idx}"
              for obj_id, frame_idx in sorted(lost.items(), key=lambda item: item[1])]
-    return (f"Check: lost (under {LOST_SHARE:.0%} of its annotated size) {'; '.join(parts)}. "
-            "Select the object, click it on that frame, then propagate from there.")
+    return (f"Check {'; '.join(parts)}: under {LOST_SHARE:.0%} of the annotated size there "
+            "(lost, hidden or out of view). If it is lost, select the object, click it on that "
+            "frame, then propagate from there.")
