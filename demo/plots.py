@@ -91,7 +91,7 @@ def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int,
     y_lost = int(round(y_of(lost_share)))
     for x in range(left, right, 12):  # dashed "lost" line
         cv2.line(out, (x, y_lost), (min(x + 6, right), y_lost), NEGATIVE_RGB, 1)
-    _text(out, f"lost below {lost_share:.0%}", (right - 120, y_lost - 5), 0.4, NEGATIVE_RGB)
+    _text(out, f"lost below {lost_share:.0%}", (left + 6, y_lost - 5), 0.4, NEGATIVE_RGB)
     if highlight is not None and 0 <= highlight < num_frames:
         x = int(round(x_of(highlight)))
         cv2.line(out, (x, top), (x, bottom), (150, 150, 150), 1)
