@@ -117,6 +117,19 @@ def test_speed_hint_comes_from_the_last_propagation(ctx: DemoContext, done: Demo
     assert f"Expect about {8 / fps:.0f} s to propagate these 8 frames ({fps:.1f}" in status
 
 
+def test_a_pass_records_what_it_tracked_and_reports_lost_objects(
+        ctx: DemoContext, gpu: SimpleNamespace, done: DemoState, monkeypatch) -> None:
+    """Each processed frame records the objects its pass tracked (what the lost-object check
+    needs to skip results from before an object existed), and the pass's Done line carries
+    the lost-object message when there is one."""
+    assert set(done.tracked) == set(done.masks)
+    assert all(ids == (1,) for ids in done.tracked.values())
+    monkeypatch.setattr(propagation.lost_objects, "lost_message",
+                        lambda state: "Check bear from frame 5: test")
+    last = _drain(gpu.propagate(_load(ctx), "forward", 0))
+    assert last[2].startswith("Done") and "Check bear from frame 5: test" in last[2]
+
+
 def test_load_example_has_ready_mask(ctx: DemoContext) -> None:
     state = _load(ctx)
     assert state.num_frames == 8 and min(state.size) == 96
