@@ -31,8 +31,7 @@ def size_ratios(state: DemoState) -> dict[int, np.ndarray]:
         areas[frame_idx] = counts
     ratios = {}
     for obj_id in state.names:
-        refs = {f: float(m.sum()) for (f, o), m in state.obj_masks.items() if o == obj_id}
-        refs = {f: area for f, area in refs.items() if area > 0}
+        refs = _annotated_areas(state, obj_id)
         if not refs:
             continue
         ref_frames = np.array(sorted(refs))  # [A]
@@ -42,6 +41,12 @@ def size_ratios(state: DemoState) -> dict[int, np.ndarray]:
     return ratios
 
 
+def _annotated_areas(state: DemoState, obj_id: int) -> dict[int, float]:
+    """Frame → pixel count of the user's (non-empty) annotations of one object."""
+    areas = {f: float(m.sum()) for (f, o), m in state.obj_masks.items() if o == obj_id}
+    return {f: area for f, area in areas.items() if area > 0}
+
+
 def first_lost_frames(state: DemoState, ratios: dict[int, np.ndarray] | None = None
                       ) -> dict[int, int]:
     """Per object id that is lost somewhere: the first processed, non-annotated frame where its
@@ -49,7 +54,7 @@ def first_lost_frames(state: DemoState, ratios: dict[int, np.ndarray] | None = N
     ratios = size_ratios(state) if ratios is None else ratios
     lost = {}
     for obj_id, ratio in ratios.items():
-        annotated = {f for (f, o), m in state.obj_masks.items() if o == obj_id and m.any()}
+        annotated = _annotated_areas(state, obj_id)
         frames = [f for f in np.flatnonzero(ratio < LOST_SHARE) if f not in annotated]
         if frames:
             lost[obj_id] = int(frames[0])

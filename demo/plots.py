@@ -76,8 +76,8 @@ def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int,
     peak = max((float(f.max()) for f in finite if f.size), default=1.0)
     high = float(np.clip(np.ceil(peak * 2) / 2, 1.5, 3.0))  # 1.5 .. 3 in steps of 0.5
 
-    def y_of(v: float) -> float:
-        return bottom - (bottom - top) * min(v, high) / high
+    def y_of(v):  # a number or an array; NaN stays NaN
+        return bottom - (bottom - top) * np.minimum(v, high) / high
 
     def x_of(i: float) -> float:
         return left + (right - left) * i / max(num_frames - 1, 1)
@@ -98,7 +98,7 @@ def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int,
     legend_x = left
     for obj_id, ratio in ratios.items():
         color = colors[obj_id]
-        xs, ys = x_of(np.arange(ratio.size)), _ys(ratio, y_of)
+        xs, ys = x_of(np.arange(ratio.size)), y_of(ratio)
         for run in _finite_runs(ratio):  # NaN frames break the line
             points = np.stack([xs[run], ys[run]], axis=1).round().astype(np.int32)  # [n, 2]
             cv2.polylines(out, [points.reshape(-1, 1, 2)], False, color, 2, cv2.LINE_AA)
@@ -111,10 +111,6 @@ def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int,
         _text(out, name, (legend_x, 18), 0.45, color)
         legend_x += cv2.getTextSize(name, FONT, 0.45, 1)[0][0] + 18
     return out
-
-
-def _ys(values: np.ndarray, y_of) -> np.ndarray:
-    return np.array([y_of(v) if np.isfinite(v) else np.nan for v in values])
 
 
 def _finite_runs(values: np.ndarray) -> list[np.ndarray]:
