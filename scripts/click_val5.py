@@ -1,6 +1,7 @@
 """Score a click checkpoint the way `train-clicks` validates (issue #8's selection rule): the
 val split's objects (`--objects`, default all 219), at most 5 clicks, the predictor as shipped
-(`--no-first-zoom` / `--no-zoom` for the zoom variants, `--short-side N` for another working
+(`--no-first-zoom` / `--no-zoom` for the zoom variants, `--no-mirror` for a first answer
+without its mirror-image pass, `--short-side N` for another working
 size: the long-side cap scales with it).
 
     python scripts/click_val5.py [--checkpoint runs/clicks-ft6/click_last.pt]
@@ -36,6 +37,8 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=5)
     parser.add_argument("--no-zoom", action="store_true")
     parser.add_argument("--no-first-zoom", action="store_true")
+    parser.add_argument("--no-mirror", action="store_true",
+                        help="first answer from the image alone (default: mean with its mirror)")
     parser.add_argument("--keep-strays", action="store_true",
                         help="keep small pieces that hold no positive click (dropped by default)")
     parser.add_argument("--short-side", type=int, default=None,
@@ -49,13 +52,14 @@ def main() -> None:
     if args.no_first_zoom:
         model.zoom_first = False
     model.drop_strays = not args.keep_strays
+    model.mirror_first = not args.no_mirror
     if args.short_side:
         cfg = model.cfg
         model.cfg = dataclasses.replace(cfg, short_side=args.short_side, max_long_side=round(
             cfg.max_long_side * args.short_side / cfg.short_side))
     scores = evaluate_objects(model.predict, objects, args.clicks)
     print(json.dumps({"checkpoint": str(args.checkpoint or "assets"), "no_zoom": args.no_zoom,
-                      "no_first_zoom": args.no_first_zoom,
+                      "no_first_zoom": args.no_first_zoom, "mirror_first": model.mirror_first,
                       "short_side": model.cfg.short_side,
                       "drop_strays": model.drop_strays, **scores}))
 

@@ -1,7 +1,7 @@
 """Seconds per click of the learned click model at the app's CPU working size (360x640): the
 first click on a frame (stem encoded) and the median of the next ones (stem cached).
 
-    python scripts/time_clicks.py --threads 2 [--checkpoint assets/click_lite0.pt]
+    python scripts/time_clicks.py --threads 2 [--checkpoint assets/click_lite0.pt] [--no-mirror]
 """
 
 from __future__ import annotations
@@ -28,9 +28,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--clicks", type=int, default=10)
+    parser.add_argument("--no-mirror", action="store_true",
+                        help="first click without its mirror-image pass")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = load_click_model(args.checkpoint, "cpu")
+    model.mirror_first = not args.no_mirror
     frame = np.asarray(Image.open(FRAME / "00000.jpg").convert("RGB"))
     frame = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
     rng = np.random.default_rng(0)

@@ -264,3 +264,37 @@ def test_a_checkpoint_without_the_cue_seeds_the_click_proto_network(tmp_path) ->
         assert torch.allclose(loaded(image, maps), answer, atol=0.05)  # fp16 storage
     with pytest.raises(ValueError, match="do not fit"):
         load_init_weights(plain, cued)
+
+
+def test_the_first_answer_averages_the_image_and_its_mirror(predictor: ClickPredictor) -> None:
+    """With `mirror_first` the first answer's logits are the same whether the image comes
+    mirrored or not (the mean of both passes is mirror-symmetric by construction); without it
+    this random network's are not. Later clicks (a previous mask) run one pass, not two."""
+    image = _image(64, 96, seed=6)  # at the working size already: no resize to break symmetry
+    clicks = [(30, 20, True), (70, 40, False)]
+    mirrored = [(95 - x, y, p) for x, y, p in clicks]
+
+    def mismatch(mirror: bool) -> float:
+        stem, work = predictor._stem_of(image, mirror)
+        first = predictor._logits(stem, work, (64, 96), clicks, None)  # [64, 96]
+        stem, work = predictor._stem_of(np.ascontiguousarray(image[:, ::-1]), mirror)
+        other = predictor._logits(stem, work, (64, 96), mirrored, None)[:, ::-1]
+        return float(np.abs(first - other).max() / np.abs(first).max())
+
+    assert mismatch(True) < 1e-4  # float order only
+    assert mismatch(False) > 0.01
+    batches: list[int] = []
+    forward = predictor.model.forward_from_stem
+
+    def counting(stem: torch.Tensor, *args):
+        batches.append(stem.shape[0])
+        return forward(stem, *args)
+
+    model = ClickPredictor(predictor.model, "cpu", zoom=False)
+    model.model.forward_from_stem = counting
+    try:
+        model.predict(image, clicks[:1])
+        model.predict(image, clicks, prev_mask=np.ones((64, 96), bool))
+    finally:
+        del model.model.forward_from_stem
+    assert batches == [2, 1]
