@@ -94,5 +94,5 @@ def apply_click(frame: np.ndarray, clicks: Sequence[Click], prior: np.ndarray | 
     a negative click only removes pixels of `prior`, a positive one only adds to it."""
     if not clicks:
         raise ValueError("apply_click needs at least one click")
-    new = segment(frame, clicks, prior, method)
-    return constrain_click_mask(prior, new, bool(clicks[-1][2]))
+    new = segment(frame, clicks, prior, method)  # the learned predictor already applies the
+    return constrain_click_mask(prior, new, bool(clicks[-1][2]))  # rule; GrabCut does not

@@ -1,8 +1,8 @@
 """Score a click checkpoint the way `train-clicks` validates (issue #8's selection rule): the
 val split's objects (`--objects`, default all 219), at most 5 clicks, the predictor as shipped
 (`--no-first-zoom` / `--no-zoom` for the zoom variants, `--no-mirror` for a first answer
-without its mirror-image pass, `--short-side N` for another working
-size: the long-side cap scales with it).
+without its mirror-image pass, `--free` for corrections without the monotonic click rule,
+`--short-side N` for another working size: the long-side cap scales with it).
 
     python scripts/click_val5.py [--checkpoint runs/clicks-ft6/click_last.pt]
 """
@@ -39,6 +39,8 @@ def main() -> None:
     parser.add_argument("--no-first-zoom", action="store_true")
     parser.add_argument("--no-mirror", action="store_true",
                         help="first answer from the image alone (default: mean with its mirror)")
+    parser.add_argument("--free", action="store_true",
+                        help="corrections without the monotonic click rule (on by default)")
     parser.add_argument("--keep-strays", action="store_true",
                         help="keep small pieces that hold no positive click (dropped by default)")
     parser.add_argument("--short-side", type=int, default=None,
@@ -53,6 +55,7 @@ def main() -> None:
         model.zoom_first = False
     model.drop_strays = not args.keep_strays
     model.mirror_first = not args.no_mirror
+    model.monotonic = not args.free
     if args.short_side:
         cfg = model.cfg
         model.cfg = dataclasses.replace(cfg, short_side=args.short_side, max_long_side=round(
@@ -60,6 +63,7 @@ def main() -> None:
     scores = evaluate_objects(model.predict, objects, args.clicks)
     print(json.dumps({"checkpoint": str(args.checkpoint or "assets"), "no_zoom": args.no_zoom,
                       "no_first_zoom": args.no_first_zoom, "mirror_first": model.mirror_first,
+                      "monotonic": model.monotonic,
                       "short_side": model.cfg.short_side,
                       "drop_strays": model.drop_strays, **scores}))
 

@@ -298,3 +298,24 @@ def test_the_first_answer_averages_the_image_and_its_mirror(predictor: ClickPred
     finally:
         del model.model.forward_from_stem
     assert batches == [2, 1]
+
+
+def test_a_correction_only_adds_on_a_positive_click_and_only_removes_on_a_negative(
+        predictor: ClickPredictor) -> None:
+    """The network's answer (here a fixed box that both grows and cuts the previous mask) is
+    constrained against prev_mask by the last click's sign; a first click keeps it whole."""
+    image = _image(seed=7)
+    prev = np.zeros((75, 101), bool)
+    prev[10:40, 20:70] = True
+    raw = np.zeros((75, 101), bool)
+    raw[25:60, 40:90] = True
+    model = ClickPredictor(predictor.model, "cpu", zoom=False)
+    model.drop_strays = False
+    model._predict = lambda *args: raw.copy()
+    grown = model.predict(image, [(30, 20, True), (80, 50, True)], prev_mask=prev)
+    assert (grown == (prev | raw)).all()
+    cut = model.predict(image, [(30, 20, True), (25, 15, False)], prev_mask=prev)
+    assert (cut == (prev & raw)).all()
+    assert (model.predict(image, [(30, 20, True)]) == raw).all()  # nothing to correct
+    model.monotonic = False
+    assert (model.predict(image, [(30, 20, True), (25, 15, False)], prev_mask=prev) == raw).all()

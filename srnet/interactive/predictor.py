@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from srnet.checkpoint import CheckpointError, load_payload, save_atomic, storage_state
-from srnet.interactive.clicks import Click, check_clicks, disk_maps
+from srnet.interactive.clicks import Click, check_clicks, constrain, disk_maps
 from srnet.interactive.data import resize_to_working
 from srnet.interactive.model import ClickConfig, ClickNet, drop_unused_trunk
 
@@ -107,6 +107,11 @@ class ClickPredictor:
     Every answer then loses its stray pieces (`drop_strays`): blobs that hold no positive click
     and are under `STRAY_MIN_SHARE` of the clicked pieces' area (one click gave ~10 pieces on
     DAVIS frames, most of them specks on similar texture).
+
+    A correction follows the monotonic click rule (`monotonic`, `clicks.constrain`): with a
+    previous mask, a positive last click only adds pixels to it and a negative one only removes
+    them, as the app always did. On the 219 val objects, paired per object, it raised mIoU@3
+    by 0.010 ± 0.002 and @5 by 0.006 ± 0.003 (`python scripts/click_val5.py [--free]`).
     """
 
     ZOOM_EXPAND = 1.4  # crop = object box × 1.4 (at least ZOOM_MIN_SIDE of the short side)
@@ -124,6 +129,7 @@ class ClickPredictor:
         # remove small pieces holding no positive click from every answer: on the 219 val
         # objects (scripts/click_val5.py [--keep-strays]) mIoU@1/5 0.610/0.820 -> 0.616/0.834
         self.drop_strays = True
+        self.monotonic = True  # a positive click only adds to prev_mask, a negative one removes
         self.stem_computations = 0  # how often a whole image was encoded (tests check the cache)
         self._key: bytes | None = None
         self._stem: torch.Tensor | None = None
@@ -217,16 +223,19 @@ class ClickPredictor:
         Args:
             image: uint8 [H, W, 3] RGB.
             clicks: (x, y, is_positive) in image pixels, in click order; at least one.
-            prev_mask: optional [H, W] mask (bool or > 0) the clicks correct.
+            prev_mask: optional [H, W] mask (bool or > 0) the clicks correct; with
+                `monotonic`, a positive last click only adds to it, a negative one removes.
         Returns:
             bool [H, W].
         Raises:
             ValueError: empty click list, a click outside the image, or a malformed input.
         """
         mask = self._predict(image, clicks, prev_mask)
+        prev = None if prev_mask is None else np.asarray(prev_mask) > 0
         if self.drop_strays:
-            keep = None if prev_mask is None else np.asarray(prev_mask) > 0
-            mask = drop_strays(mask, list(clicks), self.STRAY_MIN_SHARE, keep)
+            mask = drop_strays(mask, list(clicks), self.STRAY_MIN_SHARE, prev)
+        if self.monotonic:
+            mask = constrain(prev, mask, bool(clicks[-1][2]))
         return mask
 
     def clear_cache(self) -> None:
