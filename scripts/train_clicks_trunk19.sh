@@ -14,6 +14,7 @@
 # click is what the bar weighs most), their mIoU@5 is not below the shipped 0.8466, AND a later
 # click stays <= 0.3 s at 360x640 on one thread (`python scripts/time_clicks.py --threads 1
 # --checkpoint ...`, median). NoC@90 and the per-set numbers are reported, not used to choose.
+# Lost with session 19's machine before it ended; superseded by scripts/train_clicks_trunk20.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export INIT=${INIT:-runs/clicks-trunk18/click_last.pt} OUT=${OUT:-runs/clicks-trunk19}
