@@ -100,8 +100,9 @@ class ClickPredictor:
     The first answer (no previous mask) is the mean of the logits on the image and on its
     mirror image (`mirror_first`): one click says least about the object, and on the 219 val
     objects (the selection split; `python scripts/click_val5.py [--no-mirror]`) the average
-    raised mIoU@1 from 0.661 to 0.673 (@5 0.844 -> 0.846); the first click on a 360x640
-    frame then takes 0.7 s instead of 0.4 s on one CPU thread (`scripts/time_clicks.py`).
+    raised mIoU@1 from 0.661 to 0.673 (@5 0.844 -> 0.846; session 13's weights); the first
+    click on a 360x640 frame then takes 0.7 s instead of 0.4 s on one CPU thread
+    (`scripts/time_clicks.py`).
     Later clicks, held to 0.3 s, run once.
 
     Every answer then loses its stray pieces (`drop_strays`): blobs that hold no positive click
