@@ -4,7 +4,7 @@ val split's objects (`--objects`, default all 219), at most 5 clicks, the predic
 without its mirror-image pass, `--free` for corrections without the monotonic click rule,
 `--short-side N` for another working size: the long-side cap scales with it).
 
-    python scripts/click_val5.py [--checkpoint runs/clicks-ft6/click_last.pt]
+    python scripts/click_val5.py [--checkpoint runs/clicks-ft6/click_last.pt] [--curves F.jsonl]
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def main() -> None:
                         help="corrections without the monotonic click rule (on by default)")
     parser.add_argument("--keep-strays", action="store_true",
                         help="keep small pieces that hold no positive click (dropped by default)")
+    parser.add_argument("--curves", type=Path, default=None,
+                        help="write each object's IoU curve (JSON lines) for compare_evals.py")
     parser.add_argument("--short-side", type=int, default=None,
                         help="working size's short side (default: the checkpoint's, 360)")
     args = parser.parse_args()
@@ -60,7 +62,7 @@ def main() -> None:
         cfg = model.cfg
         model.cfg = dataclasses.replace(cfg, short_side=args.short_side, max_long_side=round(
             cfg.max_long_side * args.short_side / cfg.short_side))
-    scores = evaluate_objects(model.predict, objects, args.clicks)
+    scores = evaluate_objects(model.predict, objects, args.clicks, curves_file=args.curves)
     print(json.dumps({"checkpoint": str(args.checkpoint or "assets"), "no_zoom": args.no_zoom,
                       "no_first_zoom": args.no_first_zoom, "mirror_first": model.mirror_first,
                       "monotonic": model.monotonic,

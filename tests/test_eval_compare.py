@@ -57,3 +57,18 @@ def test_the_script_prints_one_line_per_candidate_and_explains_a_log_without_cli
     bad = subprocess.run([sys.executable, str(script), str(tmp_path / "a.txt"),
                           str(tmp_path / "summary_only.txt")], capture_output=True, text=True)
     assert bad.returncode == 2 and "2>&1" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_click_curves_pair_objects_by_name_and_occurrence(tmp_path) -> None:
+    """IoU after K clicks per object from two curve files; a short curve keeps its last value
+    and a repeated name stays a separate object, so all objects are paired."""
+    from srnet.interactive.evaluate import curve_scores
+
+    lines = ['{"name": "a#0", "ious": [0.5, 0.9], "seconds": []}',
+             '{"name": "a#0", "ious": [0.2, 0.4, 0.6], "seconds": []}']
+    scores = curve_scores("\n".join(lines) + "\n", 3)
+    assert scores == {"a#0": 0.9, "a#0~2": 0.6}
+    assert curve_scores("\n".join(lines), 1) == {"a#0": 0.5, "a#0~2": 0.2}
+    better = curve_scores("\n".join(lines).replace("0.2, 0.4", "0.3, 0.4"), 1)
+    result = paired_difference(curve_scores("\n".join(lines), 1), better)
+    assert result.clips == 2 and abs(result.mean_difference - 5.0) < 1e-9

@@ -72,6 +72,21 @@ def evaluate_objects(predict: PredictFn, objects: Sequence[ClickObject], max_cli
     return out
 
 
+def curve_scores(curves_text: str, clicks: int) -> dict[str, float]:
+    """Object name → IoU after `clicks` clicks, from a curves file (`evaluate_objects`'s
+    `curves_file`); a curve that stopped early keeps its last value, as `summarize` pads it.
+    A name seen again (objects of one image can share it) gets `~2`, `~3`, ... in file order."""
+    scores: dict[str, float] = {}
+    seen: dict[str, int] = {}
+    for line in filter(str.strip, curves_text.splitlines()):
+        record = json.loads(line)
+        name, ious = record["name"], record["ious"]
+        seen[name] = seen.get(name, 0) + 1
+        key = name if seen[name] == 1 else f"{name}~{seen[name]}"
+        scores[key] = ious[min(clicks, len(ious)) - 1]
+    return scores
+
+
 def read_eval_mask(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     """(gt, ignore) per object: a palette PNG gives one object per id (255 = ignore); a
     grayscale PNG gives one object, > 128 foreground and exactly 128 ignored."""

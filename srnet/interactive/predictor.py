@@ -99,7 +99,7 @@ class ClickPredictor:
 
     The first answer (no previous mask) is the mean of the logits on the image and on its
     mirror image (`mirror_first`): one click says least about the object, and on the 219 val
-    objects (the selection split; `python scripts/click_val5.py [--no-mirror]`) the average
+    objects (the selection split; `scripts/click_val5.py [--no-mirror]`) the average
     raised mIoU@1 from 0.661 to 0.673 (@5 0.844 -> 0.846; session 13's weights); the first
     click on a 360x640 frame then takes 0.7 s instead of 0.4 s on one CPU thread
     (`scripts/time_clicks.py`).
@@ -112,7 +112,7 @@ class ClickPredictor:
     A correction follows the monotonic click rule (`monotonic`, `clicks.constrain`): with a
     previous mask, a positive last click only adds pixels to it and a negative one only removes
     them, as the app always did. On the 219 val objects, paired per object, it raised mIoU@3
-    by 0.010 ± 0.002 and @5 by 0.006 ± 0.003 (`python scripts/click_val5.py [--free]`).
+    by 0.010 ± 0.002 and @5 by 0.006 ± 0.003 (`scripts/click_val5.py [--free]`).
     """
 
     ZOOM_EXPAND = 1.4  # crop = object box × 1.4 (at least ZOOM_MIN_SIDE of the short side)
