@@ -21,6 +21,10 @@ class DemoConfig:
     short_side_gpu: int = 480  # working short side on CUDA
     short_side_cpu: int = 360  # smaller on the CPU, so a demo clip propagates in seconds
     max_side: int = 1280  # cap on the long side after resizing
+    # A clip whose smallest first-frame object covers fewer stride-16 cells than this runs up
+    # to 1.5x larger inside the network (srnet's InferenceConfig.min_object_cells): at 360 px
+    # the paraglider of `paragliding` (1.5 cells) was lost by frame 12, and kept at 1.42x.
+    min_object_cells: float | None = 3.0
     max_frames_gpu: int = 200  # longer clips are trimmed with a visible notice
     max_frames_cpu: int = 90
     max_upload_bytes: int = 200 * 2**20  # per uploaded file (also passed to launch)

@@ -24,7 +24,7 @@ import numpy as np
 from demo import render, zerogpu
 from demo.config import DemoConfig
 from demo.state import DemoState
-from srnet import InferenceSession, Predictor
+from srnet import InferenceConfig, InferenceSession, Predictor
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,12 @@ class DemoContext:
             return ""
         return (f"Expect about {num_frames / fps:.0f} s to propagate these {num_frames} frames "
                 f"({fps:.1f} frames per second, {self.speed['source']}).")
+
+    def session_config(self, clip_size: tuple[int, int]) -> InferenceConfig:
+        """The predictor's knobs for one clip: the network runs at the clip's working size
+        (what the user sees), larger only for a small object (`DemoConfig.min_object_cells`)."""
+        return dataclasses.replace(self.predictor.config, short_side=int(min(clip_size)),
+                                   min_object_cells=self.cfg.min_object_cells)
 
     @property
     def device_type(self) -> str:

@@ -4,7 +4,6 @@ raised as `gr.Error` so a client sees the message."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shutil
 import time
@@ -54,7 +53,7 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None) -> str:
         raise gr.Error(f"Bad input: {exc}") from exc
     if not mask.any():
         raise gr.Error("Bad input: the first-frame mask is empty (no object pixels).")
-    config = dataclasses.replace(ctx.predictor.config, short_side=int(min(clip.size)))
+    config = ctx.session_config(clip.size)
     session = ctx.predictor.new_session(config)
     masks = {out.frame_idx: out.mask for out in run_pass(
         ctx.predictor, session, clip.frames, {0: mask}, 0, len(clip.frames) - 1)}

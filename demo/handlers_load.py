@@ -3,7 +3,6 @@ size, a new InferenceSession, and for examples the ready first-frame mask)."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -57,7 +56,7 @@ def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,
 
 
 def new_state(ctx: DemoContext, clip: LoadedClip, name: str) -> DemoState:
-    config = dataclasses.replace(ctx.predictor.config, short_side=int(min(clip.size)))
+    config = ctx.session_config(clip.size)
     state = DemoState.create(ctx.cfg.temp_root, clip.frames, clip.fps,
                              ctx.predictor.new_session(config), config, source_name=name,
                              notices=list(clip.notices))

@@ -152,6 +152,9 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     if done >= 3 and first is not None:  # the speed hint: this pass, first frame excluded
         state.last_fps = (done - 1) / max(time.perf_counter() - started - first, 1e-6)
     verb = "Stopped" if state.stop_pending else "Done"
+    if session.upscale > 1:  # say why this clip ran slower than the hint
+        note += (f" · the network ran at {session.upscale:.2f}x the working size for a small "
+                 "object, which the working size alone tends to lose")
     status = f"{verb}: {_status(done, total, started, first, out.frame_idx)}{note}"
     lost = lost_objects.lost_message(state)  # confidence stays high on a lost object: say so
     status = f"{status}\n\n{warn(lost)}" if lost else status

@@ -113,6 +113,12 @@ class InferenceConfig:
     max_working_frames: int = 10  # cap on non-permanent global-memory frames (flat memory) [D]
     max_permanent_frames: int = 20  # cap on user-annotated frames kept in memory [D]
     short_side: int | None = 480  # internal processing size (short side); None = as given
+    # [D] small objects: when the smallest object of a session's first annotation covers fewer
+    # than this many stride-16 cells at the internal size, the session runs larger (up to
+    # max_upscale times) so that it covers that many. A 1.5-cell paraglider pilot at short side
+    # 360 is lost by frame 12 and kept at 480 (README, "Small objects"). None = off.
+    min_object_cells: float | None = None
+    max_upscale: float = 1.5
     amp: bool = True  # autocast on CUDA (bf16 where supported, else fp16); fp32 on the CPU
     amp_dtype: str = "auto"  # "auto" | "bfloat16" | "float16"
     # [D] opt-in bf16 autocast on the CPU: ~1.5x faster where the CPU has AMX / AVX512-BF16
@@ -126,6 +132,10 @@ class InferenceConfig:
             raise ValueError("memory caps must be ≥ 1")
         if self.short_side is not None and self.short_side < 32:
             raise ValueError("short_side must be ≥ 32 pixels")
+        if self.min_object_cells is not None and self.min_object_cells <= 0:
+            raise ValueError("min_object_cells must be > 0 (None turns it off)")
+        if self.max_upscale < 1:
+            raise ValueError("max_upscale must be ≥ 1")
 
 
 def _strict(cls: type, data: dict[str, Any]) -> Any:

@@ -79,3 +79,23 @@ def test_protocol_and_scores(instance_root: Path) -> None:
     assert swapped.J == pytest.approx(0.0)  # noqa: SIM300
     lines = format_instances({"two": result, "two-swapped": swapped})
     assert lines[-1].startswith("multi-object J&F 50.0")
+
+
+class HalfSizeOracle(OraclePredictor):
+    """The ground truth at the size of the frames it is given (every other pixel)."""
+
+    def propagate(self, session, frames, start):
+        for frame in frames:
+            self.seen.append(frame.shape[:2])
+            mask = np.where(_gt(int(frame[0, 0, 0])) == 255, 0, _gt(int(frame[0, 0, 0])))
+            yield SimpleNamespace(mask=np.ascontiguousarray(mask[::2, ::2]))
+
+
+def test_prescale_runs_the_predictor_on_smaller_frames_and_scores_at_full_size(
+        instance_root: Path) -> None:
+    oracle = HalfSizeOracle()
+    result = evaluate_instances(oracle, FakeVideo(), instance_root, "two", prescale=20)
+    assert set(oracle.seen) == {(20, 24)} and oracle.first[1].shape == (20, 24)
+    assert result.scored_frames == 2 and result.J > 0.85  # upsampled back, compared at 40x48
+    with pytest.raises(ValueError):  # a half-size mask against full-size truth without it
+        evaluate_instances(HalfSizeOracle(), FakeVideo(), instance_root, "two")

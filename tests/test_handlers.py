@@ -423,3 +423,16 @@ def test_messages_say_the_limit_and_hide_server_paths(ctx: DemoContext, tmp_path
     assert no_paths("cannot identify image file '/tmp/a/b/c.png'") == \
         "cannot identify image file 'c.png'"
     assert no_paths("frame 3/4, 1 / 2 and http://host/x") == "frame 3/4, 1 / 2 and http://host/x"
+
+
+def test_a_small_object_runs_larger_and_the_done_line_says_so(ctx: DemoContext,
+                                                               gpu: SimpleNamespace) -> None:
+    """An object of a fraction of a stride-16 cell at the working size makes the session run
+    at DemoConfig.min_object_cells' larger size (capped at 1.5x); masks stay at the clip's size."""
+    state = _load(ctx)
+    tiny = np.zeros(state.size, bool)
+    tiny[40:44, 60:64] = True  # 16 px = 0.06 cells
+    state.obj_masks[(0, 1)] = tiny
+    last = _drain(gpu.propagate(state, "forward", 0))
+    assert last[2].startswith("Done") and "1.50x the working size" in last[2], last[2]
+    assert all(m.shape == state.size for m in last[0].masks.values())

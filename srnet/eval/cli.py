@@ -65,6 +65,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="checkpoint-selection set instead of DAVIS: pseudo clips of the "
                              "held-out COCO/BSDS/horse images of this static-masks folder "
                              "(srnet.eval.static_val)")
+    parser.add_argument("--min-object-cells", type=float, default=None, metavar="C",
+                        help="run a video larger (up to 1.5x) when its smallest first-frame "
+                             "object covers fewer than C stride-16 cells (the demo uses 3)")
+    parser.add_argument("--prescale", type=short_side, default=None, metavar="N",
+                        help="--instances only: frames resized to short side N before SRNet "
+                             "sees them, as the demo loads clips (scored at full size)")
     parser.add_argument("--ablate", choices=["fam", "ptm"], default=None,
                         help="evaluate SRNet with this module switched off (same trained "
                              "weights; see srnet.eval.ablation)")
@@ -152,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.instances is not None:
         return _run_instances(args, predictor, dataset, seqs)
+    if args.prescale is not None:
+        return fail("--prescale", "applies to --instances only", "eval")
     return _score(args, runners, dataset, seqs)
 
 
@@ -199,8 +207,9 @@ def _srnet_predictor(args: argparse.Namespace) -> tuple[Any, dict]:
     from srnet import InferenceConfig, load_predictor
 
     predictor, meta = load_predictor(args.checkpoint, device=args.device,
-                                  config=InferenceConfig(short_side=args.size,
-                                                         cpu_bf16=args.cpu_bf16))
+                                  config=InferenceConfig(
+                                      short_side=args.size, cpu_bf16=args.cpu_bf16,
+                                      min_object_cells=args.min_object_cells))
     if args.ablate:
         from srnet.eval.ablation import ablated
 
@@ -220,7 +229,8 @@ def _run_instances(args: argparse.Namespace, predictor, dataset, seqs: list[str]
     if not chosen:
         return fail("--instances", f"none of {', '.join(seqs)} has two or more annotated "
                     "objects there", "eval")
-    results = {seq: evaluate_instances(predictor, dataset, args.instances, seq) for seq in chosen}
+    results = {seq: evaluate_instances(predictor, dataset, args.instances, seq, args.prescale)
+               for seq in chosen}
     for line in format_instances(results):
         print(line)
     return 0

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from srnet.data.davis import VOSDataset
@@ -71,21 +72,32 @@ def _score_frame(pred: np.ndarray, gt: np.ndarray, obj: int) -> tuple[float, flo
 
 
 def evaluate_instances(predictor: Predictor, dataset: VOSDataset, instance_root: Path,
-                       seq: str) -> InstanceResult:
-    """Propagate `seq`'s first instance annotation and score every later annotated frame."""
+                       seq: str, prescale: int | None = None) -> InstanceResult:
+    """Propagate `seq`'s first instance annotation and score every later annotated frame.
+
+    `prescale`: the demo's path, frames resized to this short side before the predictor sees
+    them (the app loads clips at its working size); its masks are scored at the full size."""
     annotations = annotated_frames(instance_root, seq)
     first, last = min(annotations), max(annotations)
     first_mask = load_index_mask(annotations[first])
     first_mask = np.where(first_mask == VOID, 0, first_mask).astype(np.uint8)  # [H, W]
     obj_ids = sorted({int(v) for v in np.unique(first_mask)} - {0})
     frames = [dataset.load_frame(seq, i) for i in range(first, last + 1)]
+    full_size = first_mask.shape
+    resized = prescale is not None and min(full_size) > prescale
+    if resized:
+        scale = prescale / min(full_size)
+        size = (round(full_size[1] * scale), round(full_size[0] * scale))  # cv2's (W, H)
+        frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+        first_mask = cv2.resize(first_mask, size, interpolation=cv2.INTER_NEAREST)
     preds: dict[int, np.ndarray] = {}
     session = predictor.new_session()
     start = time.perf_counter()
     predictor.step(session, 0, frames[0], first_mask)
     for offset, out in enumerate(predictor.propagate(session, frames, 0)):
         if first + offset in annotations and first + offset != first:
-            preds[first + offset] = out.mask  # [H, W] object ids
+            preds[first + offset] = cv2.resize(  # [H, W] object ids at the annotations' size
+                out.mask, full_size[::-1], interpolation=cv2.INTER_NEAREST) if resized else out.mask
     seconds = time.perf_counter() - start
     per_object: dict[int, tuple[float, float]] = {}
     for obj in obj_ids:

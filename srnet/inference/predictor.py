@@ -29,6 +29,7 @@ from srnet.inference.preprocess import (
     masks_to_tensor,
     plan_geometry,
     restore_prob,
+    small_object_upscale,
 )
 from srnet.inference.session import InferenceSession
 from srnet.inference.visuals import collect_visuals
@@ -177,7 +178,11 @@ class Predictor:
             mask = mask.astype(np.uint8)
             session.objects.add(sorted(int(v) for v in np.unique(mask) if v))
             session.annotations[frame_idx] = mask
-        return plan_geometry(size, session.config.short_side)
+            cfg = session.config
+            if cfg.min_object_cells and not session.has_memory:  # one key size per memory
+                session.upscale = small_object_upscale(mask, cfg.short_side,
+                                                       cfg.min_object_cells, cfg.max_upscale)
+        return plan_geometry(size, session.config.short_side, session.upscale)
 
     def _encode(self, image: np.ndarray, geom: FrameGeometry):
         image_t = image_to_tensor(image, geom, self.device)  # [1, 3, H'', W''], channels-last

@@ -25,15 +25,37 @@ class FrameGeometry:
         return (-(-self.internal_size[0] // 16), -(-self.internal_size[1] // 16))
 
 
-def plan_geometry(orig_size: tuple[int, int], short_side: int | None) -> FrameGeometry:
-    """Downscale (never upscale) so the short side is at most `short_side`, then pad to 16."""
+def plan_geometry(orig_size: tuple[int, int], short_side: int | None,
+                  upscale: float = 1.0) -> FrameGeometry:
+    """Downscale (never upscale) so the short side is at most `short_side`, then multiply by
+    `upscale` (a session's small-object factor, ≥ 1; see `small_object_upscale`), pad to 16."""
     height, width = orig_size
     scale = 1.0
     if short_side is not None and min(height, width) > short_side:
         scale = short_side / min(height, width)
+    scale *= upscale
     internal = (max(16, round(height * scale)), max(16, round(width * scale)))
     padded = (-(-internal[0] // 16) * 16, -(-internal[1] // 16) * 16)
     return FrameGeometry((height, width), internal, padded)
+
+
+def small_object_upscale(mask: np.ndarray, short_side: int | None, min_cells: float,
+                         max_upscale: float) -> float:
+    """The factor (1 .. max_upscale) by which to enlarge the internal size so that the smallest
+    object of `mask` ([H, W] ids at the original size) covers `min_cells` stride-16 cells.
+
+    Why: keys, values and the memory read live at stride 16, so an object of one or two cells
+    is one or two tokens in memory, which a neighbour's tokens outvote within a few frames."""
+    counts = np.bincount(mask.ravel(), minlength=2)[1:]  # pixels per object id 1..max
+    counts = counts[counts > 0]
+    if counts.size == 0:
+        return 1.0
+    geom = plan_geometry(mask.shape, short_side)
+    area_scale = (geom.internal_size[0] * geom.internal_size[1]) / (mask.shape[0] * mask.shape[1])
+    cells = float(counts.min()) * area_scale / 256.0  # smallest object, in 16x16 cells
+    if cells >= min_cells:
+        return 1.0
+    return float(min(max_upscale, np.sqrt(min_cells / cells)))
 
 
 def image_to_tensor(image: np.ndarray, geom: FrameGeometry, device: torch.device) -> Tensor:

@@ -36,6 +36,7 @@ class InferenceSession:
     memory_cache: dict[tuple[int, tuple[int, ...]], MemoryInputs] = field(default_factory=dict)
     frame_size: tuple[int, int] | None = None  # (H, W); every frame of a video must match
     memory_dtype: str | None = None  # torch dtype of the memory before `to_host` compacted it
+    upscale: float = 1.0  # internal-size factor for small objects, fixed with the first memory
 
     @property
     def on_host(self) -> bool:
