@@ -58,6 +58,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _model_args(seg)
     seg.add_argument("--size", type=short_side, default=None,
                      help="internal short side in pixels, ≥ 32 (default 480)")
+    seg.add_argument("--min-object-cells", type=float, default=None, metavar="C",
+                     help="run the clip up to 1.5x larger when its smallest first-frame object "
+                          "covers fewer than C stride-16 cells (the demo uses 3; default off)")
     seg.add_argument("--no-video", action="store_true", help="skip overlay.mp4")
     seg.set_defaults(func=run_segment)
 
@@ -121,8 +124,9 @@ def run_segment(args: argparse.Namespace) -> int:
     """Frames stream from disk through the predictor to PNGs and the overlay mp4: memory stays
     flat however long the clip (the memory bank is capped too)."""
     try:
-        predictor = build_predictor(args, InferenceConfig(short_side=args.size or 480,
-                                                          cpu_bf16=args.cpu_bf16))
+        predictor = build_predictor(args, InferenceConfig(
+            short_side=args.size or 480, cpu_bf16=args.cpu_bf16,
+            min_object_cells=args.min_object_cells))
     except CheckpointError as exc:
         return fail("--checkpoint", first_line(exc), "segment")
     except BackendError as exc:

@@ -204,3 +204,19 @@ def test_segment_names_a_corrupt_video_in_one_line(tmp_path, tiny_model, caplog)
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert code == 2 and len(errors) == 1 and "corrupt.mp4" in errors[0], errors
     assert "\n" not in errors[0] and "ffmpeg version" not in errors[0], errors[0]
+
+
+def test_segment_min_object_cells_runs_a_small_object_larger(tmp_path, tiny_model, caplog):
+    frames_dir, first = _short_clip(tmp_path, num_frames=2)
+    tiny = np.zeros_like(load_index_mask(first))
+    tiny[20:26, 30:36] = 1  # 36 px: far under 3 cells at any size here
+    save_index_mask(tmp_path / "tiny.png", tiny)
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    args = ["segment", "--frames", str(frames_dir), "--mask", str(tmp_path / "tiny.png"),
+            "--checkpoint", str(ckpt), "--device", "cpu", "--size", "96", "--no-video"]
+    caplog.set_level("INFO")
+    assert main([*args, "--out", str(tmp_path / "plain")]) == 0
+    assert "runs at" not in caplog.text
+    assert main([*args, "--out", str(tmp_path / "big"), "--min-object-cells", "3"]) == 0
+    assert "a small object: this video runs at 1.50x" in caplog.text
+    assert len(list((tmp_path / "big").glob("*.png"))) == 2

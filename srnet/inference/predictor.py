@@ -182,6 +182,8 @@ class Predictor:
             if cfg.min_object_cells and not session.has_memory:  # one key size per memory
                 session.upscale = small_object_upscale(mask, cfg.short_side,
                                                        cfg.min_object_cells, cfg.max_upscale)
+                if session.upscale > 1:
+                    log.info("a small object: this video runs at %.2fx", session.upscale)
         return plan_geometry(size, session.config.short_side, session.upscale)
 
     def _encode(self, image: np.ndarray, geom: FrameGeometry):
