@@ -149,7 +149,8 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
         yield shipped(state, memo), gr.skip(), warn(f"Propagation stopped: {exc}"), \
             gr.skip(), gr.skip(), gr.skip()
         return
-    if done >= 3 and first is not None:  # the speed hint: this pass, first frame excluded
+    # the speed hint (at the working size): this pass, first frame excluded
+    if done >= 3 and first is not None and session.upscale == 1:
         state.last_fps = (done - 1) / max(time.perf_counter() - started - first, 1e-6)
     verb = "Stopped" if state.stop_pending else "Done"
     if session.upscale > 1:  # say why this clip ran slower than the hint

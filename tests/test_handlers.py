@@ -433,6 +433,8 @@ def test_a_small_object_runs_larger_and_the_done_line_says_so(ctx: DemoContext,
     tiny = np.zeros(state.size, bool)
     tiny[40:44, 60:64] = True  # 16 px = 0.06 cells
     state.obj_masks[(0, 1)] = tiny
+    hint = dict(ctx.speed)
     last = _drain(gpu.propagate(state, "forward", 0))
     assert last[2].startswith("Done") and "1.50x the working size" in last[2], last[2]
     assert all(m.shape == state.size for m in last[0].masks.values())
+    assert ctx.speed == hint  # the hint is the working size's speed: a larger pass keeps it
