@@ -133,8 +133,8 @@ def device_banner(device_type: str, fps: float | None, short_side: int, max_fram
              "expect a few frames per second")
     where = ("Running on a GPU" if device_type == "cuda" else
              f"Running on CPU: {speed}")
-    text = (f"{where} · clips are resized to a short side of {short_side} px and capped at "
-            f"{max_frames} frames.")
+    text = (f"{where} · clips are resized to a short side of {short_side} px (a smaller, faster "
+            f"size: Trim and subsample) and capped at {max_frames} frames.")
     if random_weights:
         text += (" **Debug mode: the network has random (untrained) weights**, so masks and "
                  "internals are meaningless; the pipeline and views still work.")

@@ -40,16 +40,36 @@ class DemoContext:
 
     def __post_init__(self) -> None:
         if self.cfg.fps_hint and "fps" not in self.speed:
-            self.speed.update(fps=float(self.cfg.fps_hint), source="measured at start-up")
+            side = self.short_side
+            self.speed.update(fps=float(self.cfg.fps_hint), source="measured at start-up",
+                              pixels=side * (side * 16 // 9))  # measure_fps' frame
 
-    def speed_hint(self, num_frames: int) -> str:
-        """'Expect about N s for these F frames (X fps, measured …)': the last propagation's
-        speed (any tab) at the working size, else the start-up measurement."""
+    def expected_fps(self, size: tuple[int, int] | None = None) -> float | None:
+        """Frames per second to expect at `size` (H, W): the last propagation's speed (any
+        tab), else the start-up measurement, scaled by the pixel count (convolutions are
+        proportional to it; the memory read grows faster, so small sizes read pessimistic)."""
         fps = self.speed.get("fps")
+        measured_on = self.speed.get("pixels")
+        if fps and size and measured_on:
+            return float(fps) * float(measured_on) / (size[0] * size[1])
+        return float(fps) if fps else None
+
+    def speed_hint(self, num_frames: int, size: tuple[int, int] | None = None) -> str:
+        """'Expect about N s for these F frames (X fps, measured …)' at `size`."""
+        fps = self.expected_fps(size)
         if not fps:
             return ""
         return (f"Expect about {num_frames / fps:.0f} s to propagate these {num_frames} frames "
                 f"({fps:.1f} frames per second, {self.speed['source']}).")
+
+    def working_size(self, requested: float | str | None) -> int:
+        """The short side a user asked for, if it is one of the offered sizes (a client may
+        send anything), else the device's default."""
+        try:
+            value = int(requested)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return self.short_side
+        return value if value in self.cfg.working_sizes(self.device_type) else self.short_side
 
     def session_config(self, clip_size: tuple[int, int]) -> InferenceConfig:
         """The predictor's knobs for one clip: the network runs at the clip's working size
@@ -98,7 +118,8 @@ def gpu_handler(fn: Callable, ctx: DemoContext, seconds: Callable[..., float]) -
     def note_speed(result: object) -> object:
         state = result[0] if isinstance(result, tuple) and result else result
         if isinstance(state, DemoState) and state.last_fps:
-            ctx.speed.update(fps=state.last_fps, source="measured on the last propagation")
+            ctx.speed.update(fps=state.last_fps, source="measured on the last propagation",
+                             pixels=state.size[0] * state.size[1])
         return result
 
     if inspect.isgeneratorfunction(fn):

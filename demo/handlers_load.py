@@ -37,13 +37,15 @@ def fit_mask(mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str |
 
 
 def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,
-              end: float | None = 0, step: float | None = 1) -> LoadedClip:
-    """Decode with the demo's caps; `end` is the last source frame kept (0 = through the end).
-    Raises ClipError with a message for the user."""
+              end: float | None = 0, step: float | None = 1,
+              short_side: float | None = None) -> LoadedClip:
+    """Decode with the demo's caps; `end` is the last source frame kept (0 = through the end),
+    `short_side` the working size picked in the UI (None or an unknown value = the device's
+    default). Raises ClipError with a message for the user."""
     start, last, step = int(start or 0), int(end or 0), max(1, int(step or 1))
     if last and last < start:
         raise ClipError(f"the last frame ({last}) comes before the first ({start})")
-    clip = load_clip(path, max_frames=ctx.max_frames, short_side=ctx.short_side,
+    clip = load_clip(path, max_frames=ctx.max_frames, short_side=ctx.working_size(short_side),
                      max_side=ctx.cfg.max_side, start=start, end=last + 1 if last else None,
                      step=step, max_bytes=ctx.cfg.max_upload_bytes)
     if len(clip.frames) < 2:
@@ -64,23 +66,24 @@ def new_state(ctx: DemoContext, clip: LoadedClip, name: str) -> DemoState:
     return state
 
 
-def _summary(ctx: DemoContext, state: DemoState, clip: LoadedClip) -> str:
+def _summary(ctx: DemoContext, state: DemoState, clip: LoadedClip, short_side: int) -> str:
     height, width = state.size
     device = "GPU" if ctx.device_type == "cuda" else "CPU"
+    default = "" if short_side == ctx.short_side else f" (the {device}'s default: {ctx.short_side})"
     text = (f"Loaded **{state.source_name}**: {state.num_frames} frames at {width}x{height}, "
             f"{state.fps:.1f} fps (source {clip.source_size[1]}x{clip.source_size[0]}). "
-            f"Working size: short side ≤ {ctx.short_side} px on the {device}; "
-            f"at most {ctx.max_frames} frames.")
+            f"Working size: short side ≤ {short_side} px{default}; "
+            f"at most {ctx.max_frames} frames on the {device}.")
     if state.notices:
         text += " Notices: " + "; ".join(state.notices) + "."
-    hint = ctx.speed_hint(state.num_frames)
+    hint = ctx.speed_hint(state.num_frames, state.size)
     return f"{text} {hint}" if hint else text
 
 
 def _loaded(ctx: DemoContext, old: DemoState | None, state: DemoState, clip: LoadedClip,
-            extra: str = "") -> tuple:
+            short_side: int, extra: str = "") -> tuple:
     cleanup_state(old)  # a new clip replaces this tab's old one (and its files)
-    status = info(_summary(ctx, state, clip) + extra)
+    status = info(_summary(ctx, state, clip, short_side) + extra)
     slider = gr.Slider(minimum=0, maximum=state.num_frames - 1, value=0, step=1)
     return (state, slider, *annotate_outputs(state), status)
 
@@ -92,26 +95,28 @@ def _failed(old: DemoState | None, message: str) -> tuple:
 
 
 def load_upload(ctx: DemoContext, path: str | None, start: float, end: float, step: float,
-                old: DemoState | None) -> tuple:
-    """Upload → (state, frame slider, annotation view, caption, objects, editor, status)."""
+                old: DemoState | None, short_side: float | None = None) -> tuple:
+    """Upload → (state, frame slider, annotation view, caption, objects, editor, status).
+    `short_side`: the working size picked in the UI (None = the device's default)."""
     if not path:
         return _failed(old, "No file received: choose a video (mp4, webm, mov, avi, gif) or a "
                             "zip of frames.")
     try:
-        clip = read_clip(ctx, path, start, end, step)
+        clip = read_clip(ctx, path, start, end, step, short_side)
     except ClipError as exc:
         return _failed(old, f"Could not load the clip: {exc}")
-    return _loaded(ctx, old, new_state(ctx, clip, Path(path).name), clip)
+    return _loaded(ctx, old, new_state(ctx, clip, Path(path).name), clip,
+                   ctx.working_size(short_side))
 
 
 def load_example(ctx: DemoContext, name: str, start: float, end: float, step: float,
-                 old: DemoState | None) -> tuple:
+                 old: DemoState | None, short_side: float | None = None) -> tuple:
     """A bundled example (chosen by name, never by path) with its first-frame mask."""
     if name not in ctx.cfg.example_names():
         return _failed(old, f"Unknown example {name!r}.")
     folder = ctx.cfg.examples_dir / name
     try:
-        clip = read_clip(ctx, folder / "clip.mp4", start, end, step)
+        clip = read_clip(ctx, folder / "clip.mp4", start, end, step, short_side)
         mask, _ = fit_mask(load_index_mask(folder / "first_mask.png"), clip.size)
     except (ClipError, ValueError) as exc:
         return _failed(old, f"Could not load the example: {exc}")
@@ -124,4 +129,4 @@ def load_example(ctx: DemoContext, name: str, start: float, end: float, step: fl
             state.set_object_mask(0, obj_id, mask == obj_id)
         state.selected = next(iter(state.names), 1)
         extra = " The first-frame mask is ready: press **Propagate ▶**."
-    return _loaded(ctx, old, state, clip, extra)
+    return _loaded(ctx, old, state, clip, ctx.working_size(short_side), extra)

@@ -16,7 +16,7 @@ CLICK_MODES = ["add (positive)", "remove (negative)"]
 PAINT_MODES = ["brush (adds)", "eraser (removes)"]
 
 
-def input_panel(c: SimpleNamespace, cfg: DemoConfig) -> None:
+def input_panel(c: SimpleNamespace, cfg: DemoConfig, device_type: str) -> None:
     limit = f"{cfg.max_upload_bytes / 2**20:.0f} MB"
     c.upload = gr.File(label=f"Video (mp4, webm, mov, avi, gif) or zip of frames, up to {limit}",
                        file_types=[*VIDEO_EXTS, ".zip"], type="filepath")
@@ -24,6 +24,9 @@ def input_panel(c: SimpleNamespace, cfg: DemoConfig) -> None:
         c.start = gr.Number(0, label="First frame", precision=0, minimum=0)
         c.end = gr.Number(0, label="Last frame (0 = through the end)", precision=0, minimum=0)
         c.step = gr.Number(1, label="Keep every n-th frame", precision=0, minimum=1)
+        c.size = gr.Radio(cfg.working_sizes(device_type), value=cfg.short_side(device_type),
+                          label="Working size (short side, px)",
+                          info="smaller is faster; 480 is the size the model is measured at")
         c.reload = gr.Button("Reload with these settings", size="sm")
     gr.Markdown("**Examples** (with a ready first-frame mask):")
     with gr.Row():

@@ -43,7 +43,7 @@ def _swap(fn):
 def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     outs = [c.state, c.view, c.caption, c.objects, c.name, c.editor, c.status]
     load_outs = [c.state, c.frame, *outs[1:]]
-    trim = [c.start, c.end, c.step, c.state]
+    trim = [c.start, c.end, c.step, c.state, c.size]
     c.upload.upload(bind(loading.load_upload, ctx), [c.upload, *trim], load_outs, **UI_QUEUE)
     c.reload.click(bind(loading.load_upload, ctx), [c.upload, *trim], load_outs, **UI_QUEUE)
     for button in c.examples:
@@ -140,7 +140,7 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
         gr.Markdown(f"{explain.INTRO}\n\n{banner}", elem_id="banner")
         with gr.Row():
             with gr.Column(scale=1):
-                layout.input_panel(c, cfg)
+                layout.input_panel(c, cfg, ctx.device_type)
             with gr.Column(scale=3):
                 c.frame = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="frame")
                 with gr.Tabs():

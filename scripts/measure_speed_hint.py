@@ -33,14 +33,16 @@ def main() -> None:
     hint = measure_fps(predictor, side)
     ctx = DemoContext(predictor, DemoConfig(fps_hint=hint))
     state = loading.load_example(ctx, args.example, 0, 0, 1, None)[0]
+    expected = ctx.expected_fps(state.size)  # the start-up hint scaled to this clip's size
     started = time.perf_counter()
     last = list(propagation.propagate(ctx, state, "forward", 0))[-1]
     wall = time.perf_counter() - started
     real = last[0].last_fps  # the pass's own speed (the app copies it into ctx.speed)
-    print(f"hint at start-up {hint:.2f} fps; propagation of {args.example} "
-          f"({state.num_frames} frames at {state.size[1]}x{state.size[0]}): {real:.2f} fps "
-          f"(first frame excluded; {state.num_frames / wall:.2f} fps over the whole pass, "
-          f"{wall:.1f} s); hint / measured = {hint / real:.2f}")
+    print(f"hint at start-up {hint:.2f} fps at short side {side}, {expected:.2f} fps scaled to "
+          f"the clip; propagation of {args.example} ({state.num_frames} frames at "
+          f"{state.size[1]}x{state.size[0]}): {real:.2f} fps (first frame excluded; "
+          f"{state.num_frames / wall:.2f} fps over the whole pass, {wall:.1f} s); "
+          f"hint / measured = {expected / real:.2f}")
     print(last[2])
 
 

@@ -438,3 +438,25 @@ def test_a_small_object_runs_larger_and_the_done_line_says_so(ctx: DemoContext,
     assert last[2].startswith("Done") and "1.50x the working size" in last[2], last[2]
     assert all(m.shape == state.size for m in last[0].masks.values())
     assert ctx.speed == hint  # the hint is the working size's speed: a larger pass keeps it
+
+
+def test_working_size_is_one_of_the_offered_sizes_and_scales_the_hint(
+        ctx: DemoContext, monkeypatch) -> None:
+    """The UI's working-size choice decodes the clip at that short side (never above the
+    source), sets the network's size, and the speed hint scales with the pixel count; a size
+    the UI does not offer (a client may send anything) falls back to the device default."""
+    monkeypatch.setitem(ctx.speed, "fps", 10.0)
+    monkeypatch.setitem(ctx.speed, "pixels", 96 * 170)
+    monkeypatch.setitem(ctx.speed, "source", "test")
+    out = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None, 240)
+    state, status = out[0], out[-1]
+    source_short = min(loading.read_clip(ctx, ctx.cfg.examples_dir / EXAMPLE / "clip.mp4")
+                       .source_size)
+    assert min(state.size) == min(240, source_short)
+    assert state.session.config.short_side == min(state.size)
+    assert "short side ≤ 240 px (the CPU's default: 96)" in status
+    fps = 10.0 * 96 * 170 / (state.size[0] * state.size[1])
+    assert f"({fps:.1f} frames per second, test)" in status
+    for unknown in (1000, "abc", None):
+        fallback = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None, unknown)[0]
+        assert min(fallback.size) == 96
