@@ -9,6 +9,8 @@
 # click <= 0.3 s median by `python scripts/time_clicks.py --threads 1 --checkpoint ...`).
 # If both pass, the arm with the higher mean of its logged mIoU@1 and mIoU@5 ships; if one
 # passes, it ships; if neither, nothing ships.
+# Outcome (session 21): logged 0.6985 / 0.8720; @5 missed the unrounded threshold (0.8672 +
+# 0.005) by 0.0001: not shipped (history, with the paired numbers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export INIT=${INIT:-assets/click_lite0.pt} OUT=${OUT:-runs/clicks-ctrl21}

@@ -13,6 +13,7 @@
 # a later click stays <= 0.3 s at 360x640 on one thread (`python scripts/time_clicks.py
 # --threads 1 --checkpoint ...`, median). NoC@90 and the per-set numbers are reported, not used
 # to choose.
+# Outcome (session 21): logged 0.665 / 0.846 at 1 / 5 clicks: worse, not shipped (history).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export INIT=${INIT:-assets/click_lite0.pt} OUT=${OUT:-runs/clicks-trunk21}
