@@ -33,6 +33,7 @@ from srnet.cli_args import (
     frame_size,
     one_line_errors,
     output_dir,
+    positive_float,
     positive_int,
     short_side,
 )
@@ -58,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _model_args(seg)
     seg.add_argument("--size", type=short_side, default=None,
                      help="internal short side in pixels, ≥ 32 (default 480)")
-    seg.add_argument("--min-object-cells", type=float, default=None, metavar="C",
+    seg.add_argument("--min-object-cells", type=positive_float, default=None, metavar="C",
                      help="run the clip up to 1.5x larger when its smallest first-frame object "
                           "covers fewer than C stride-16 cells (the demo uses 3; default off)")
     seg.add_argument("--no-video", action="store_true", help="skip overlay.mp4")

@@ -68,6 +68,7 @@ CASES = [  # (argv builder, the argument named, what it expects)
      "existing file"),
     (lambda f: _segment(f, "--size", "0"), "--size", "integer from 32 to 4096"),
     (lambda f: _segment(f, "--size", "big"), "--size", "integer from 32 to 4096"),
+    (lambda f: _segment(f, "--min-object-cells", "0"), "--min-object-cells", "positive number"),
     (lambda f: ["segment", "--frames", str(f["mask"]), "--mask", str(f["mask"]), "--out",
                 str(f["out"])], "--frames", "existing folder"),
     (lambda f: ["segment", "--video", str(f["frames"] / "none.mp4"), "--mask", str(f["mask"]),

@@ -19,6 +19,7 @@ from srnet.cli_args import (
     name_list,
     one_line_errors,
     output_dir,
+    positive_float,
     positive_int,
     short_side,
 )
@@ -65,7 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="checkpoint-selection set instead of DAVIS: pseudo clips of the "
                              "held-out COCO/BSDS/horse images of this static-masks folder "
                              "(srnet.eval.static_val)")
-    parser.add_argument("--min-object-cells", type=float, default=None, metavar="C",
+    parser.add_argument("--min-object-cells", type=positive_float, default=None, metavar="C",
                         help="run a video larger (up to 1.5x) when its smallest first-frame "
                              "object covers fewer than C stride-16 cells (the demo uses 3)")
     parser.add_argument("--prescale", type=short_side, default=None, metavar="N",
