@@ -74,7 +74,7 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float,
         mine = [p for p in points if p[0] == t]
         panels.append(_mark(heat, mine, vis.cell_size, top))
         share = f"{shares[t]:.0%}" if shares[t] >= 0.005 else "<1%"
-        labels.append(f"frame {vis.memory_frames[t]}: {share} of the reads "
+        labels.append(f"frame {vis.memory_frames[t]}: {share} of the read weight "
                       f"({len(mine)} of {len(points)} points)")
     if not panels:
         panels, labels = [np.full((THUMB_HEIGHT, THUMB_HEIGHT, 3), 255, np.uint8)], ["no reads"]
@@ -85,6 +85,11 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float,
     reads = render.grid(panels, labels, columns=COLUMNS, height=THUMB_HEIGHT)
     best = vis.memory_frames[order[0]] if order else None
     text = (f"Pixel ({int(x)}, {int(y)}) of frame {out.frame_idx} reads its {len(points)} most "
-            f"similar memory points; most of them ({shares[order[0]]:.0%}) in frame {best}."
-            if order else f"Pixel ({int(x)}, {int(y)}) of frame {out.frame_idx}: no reads.")
+            f"similar memory points; frame {best} carries {shares[order[0]]:.0%} of their "
+            "weight." if order else f"Pixel ({int(x)}, {int(y)}) of frame {out.frame_idx}: no "
+            "reads.")
+    unseen = sum(1 for p in points if shares[p[0]] == 0)
+    if order and unseen:  # the softmax left them (almost) nothing: no panel, said here
+        text += (f" {unseen} of the {len(points)} points weigh nothing after the softmax and "
+                 "are not drawn.")
     return query, reads, text

@@ -1,0 +1,32 @@
+"""The Memory view's words match its numbers: where a pixel's top-k read weight goes, and the
+points that the softmax leaves with no weight (no panel is drawn for them, so the text says so)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from demo.views_memory import memory_views
+from srnet import StepOutput, StepVisuals
+
+
+def _output(weights: list[float]) -> StepOutput:
+    """Frame 2 of a 32x32 clip (2x2 cells of 16 px); memory = frames 0 and 1 (slots 0, 1);
+    cell (0, 0) reads tokens 0, 1 (slot 0) and 4, 5 (slot 1) with `weights`."""
+    indices = np.tile(np.array([0, 1, 4, 5], np.int64), (4, 1))  # [h*w, k]
+    visuals = StepVisuals(cell_size=(16.0, 16.0), memory_frames=(0, 1), read_indices=indices,
+                          read_weights=np.tile(np.array(weights, np.float32), (4, 1)),
+                          local_frame=None, fam_flow=None, dcn_offset=None,
+                          dcn_modulation=None, aux_masks=None, proto_attention=None,
+                          fg_assignment=None)
+    return StepOutput(2, (1,), np.zeros((2, 32, 32), np.float32), np.zeros((32, 32), np.uint8),
+                      1.0, False, visuals=visuals, padded_grid=(2, 2))
+
+
+def test_text_names_the_heaviest_frame_and_the_points_without_weight() -> None:
+    frames = [np.full((32, 32, 3), 100 + 40 * i, np.uint8) for i in range(3)]
+    _, reads, text = memory_views(frames, _output([0.7, 0.3, 0.0, 0.0]), 3, 4)
+    assert "reads its 4 most similar memory points; frame 0 carries 100% of their weight" in text
+    assert "2 of the 4 points weigh nothing after the softmax" in text
+    _, _, spread = memory_views(frames, _output([0.4, 0.2, 0.3, 0.1]), 3, 4)
+    assert "frame 0 carries 60% of their weight" in spread and "weigh nothing" not in spread
+    assert reads.ndim == 3
