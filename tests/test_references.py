@@ -79,8 +79,18 @@ def test_cached_memory_equals_an_uncached_independent_read(monkeypatch):
     for got, want in zip(fast, reference, strict=True):
         np.testing.assert_allclose(got.prob, want.prob, atol=2e-4, rtol=0,
                                    err_msg=f"frame {got.frame_idx}")
-        assert np.array_equal(got.mask, want.mask), f"frame {got.frame_idx}"
+        _assert_same_mask_but_ties(got, want, tie=4e-4)
     assert np.array_equal(fast[5].mask == 2, np.roll(masks[5] == 2, 3, axis=1))
+
+
+def _assert_same_mask_but_ties(got, want, tie: float) -> None:
+    """The masks agree except where the reference's two best channels are within `tie` (the
+    random-weight network is near-uniform, and summation order differs between CPUs: on an
+    AVX-512 machine pixels of frame 1 flip inside the probability tolerance)."""
+    differ = got.mask != want.mask  # [H, W]
+    top2 = np.sort(want.prob[:, differ], axis=0)[-2:]  # [2, N] the two best probabilities
+    gaps = top2[1] - top2[0]
+    assert np.all(gaps < tie), f"frame {got.frame_idx}: {int((gaps >= tie).sum())} pixels"
 
 
 # ----------------------------------------------------------------------------- trunk

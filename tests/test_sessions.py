@@ -41,9 +41,9 @@ def _one_tab(url: str) -> None:
     client = Client(url, verbose=False)
     try:
         load, run = _open(client, "load_upload"), _open(client, "propagate")
-        loaded = client.predict(handle_file(str(CLIP)), 0, 0, 1, fn_index=load)
+        loaded = client.predict(handle_file(str(CLIP)), 0, 0, 1, SHORT_SIDE, fn_index=load)
         assert "Loaded" in loaded[-1], loaded[-1]
-        client.predict("bear", 0, 0, 1, fn_index=_open(client, "load_example"))
+        client.predict("bear", 0, 0, 1, SHORT_SIDE, fn_index=_open(client, "load_example"))
         done = client.predict(0, fn_index=run)
         assert "Done" in done[1], done[1]
     finally:
