@@ -69,6 +69,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--min-object-cells", type=positive_float, default=None, metavar="C",
                         help="run a video larger (up to 1.5x) when its smallest first-frame "
                              "object covers fewer than C stride-16 cells (the demo uses 3)")
+    parser.add_argument("--max-upscale", type=positive_float, default=1.5, metavar="F",
+                        help="with --min-object-cells: the largest factor (default 1.5)")
     parser.add_argument("--prescale", type=short_side, default=None, metavar="N",
                         help="--instances only: frames resized to short side N before SRNet "
                              "sees them, as the demo loads clips (scored at full size)")
@@ -210,7 +212,8 @@ def _srnet_predictor(args: argparse.Namespace) -> tuple[Any, dict]:
     predictor, meta = load_predictor(args.checkpoint, device=args.device,
                                   config=InferenceConfig(
                                       short_side=args.size, cpu_bf16=args.cpu_bf16,
-                                      min_object_cells=args.min_object_cells))
+                                      min_object_cells=args.min_object_cells,
+                                      max_upscale=max(1.0, args.max_upscale)))
     if args.ablate:
         from srnet.eval.ablation import ablated
 
