@@ -29,6 +29,11 @@ from srnet import InferenceConfig, InferenceSession, Predictor
 log = logging.getLogger(__name__)
 
 
+def probe_size(short_side: int) -> tuple[int, int]:
+    """(H, W) of the synthetic 16:9 clip that `measure_fps` times at start-up."""
+    return short_side, short_side * 16 // 9
+
+
 @dataclass(frozen=True)
 class DemoContext:
     """What every handler may read: the shared predictor (never mutated) and the config."""
@@ -40,9 +45,9 @@ class DemoContext:
 
     def __post_init__(self) -> None:
         if self.cfg.fps_hint and "fps" not in self.speed:
-            side = self.short_side
+            height, width = probe_size(self.short_side)
             self.speed.update(fps=float(self.cfg.fps_hint), source="measured at start-up",
-                              pixels=side * (side * 16 // 9))  # measure_fps' frame
+                              pixels=height * width)
 
     def expected_fps(self, size: tuple[int, int] | None = None) -> float | None:
         """Frames per second to expect at `size` (H, W): the last propagation's speed (any

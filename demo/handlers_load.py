@@ -101,12 +101,12 @@ def load_upload(ctx: DemoContext, path: str | None, start: float, end: float, st
     if not path:
         return _failed(old, "No file received: choose a video (mp4, webm, mov, avi, gif) or a "
                             "zip of frames.")
+    side = ctx.working_size(short_side)
     try:
-        clip = read_clip(ctx, path, start, end, step, short_side)
+        clip = read_clip(ctx, path, start, end, step, side)
     except ClipError as exc:
         return _failed(old, f"Could not load the clip: {exc}")
-    return _loaded(ctx, old, new_state(ctx, clip, Path(path).name), clip,
-                   ctx.working_size(short_side))
+    return _loaded(ctx, old, new_state(ctx, clip, Path(path).name), clip, side)
 
 
 def load_example(ctx: DemoContext, name: str, start: float, end: float, step: float,
@@ -114,9 +114,9 @@ def load_example(ctx: DemoContext, name: str, start: float, end: float, step: fl
     """A bundled example (chosen by name, never by path) with its first-frame mask."""
     if name not in ctx.cfg.example_names():
         return _failed(old, f"Unknown example {name!r}.")
-    folder = ctx.cfg.examples_dir / name
+    folder, side = ctx.cfg.examples_dir / name, ctx.working_size(short_side)
     try:
-        clip = read_clip(ctx, folder / "clip.mp4", start, end, step, short_side)
+        clip = read_clip(ctx, folder / "clip.mp4", start, end, step, side)
         mask, _ = fit_mask(load_index_mask(folder / "first_mask.png"), clip.size)
     except (ClipError, ValueError) as exc:
         return _failed(old, f"Could not load the example: {exc}")
@@ -129,4 +129,4 @@ def load_example(ctx: DemoContext, name: str, start: float, end: float, step: fl
             state.set_object_mask(0, obj_id, mask == obj_id)
         state.selected = next(iter(state.names), 1)
         extra = " The first-frame mask is ready: press **Propagate ▶**."
-    return _loaded(ctx, old, state, clip, ctx.working_size(short_side), extra)
+    return _loaded(ctx, old, state, clip, side, extra)

@@ -24,6 +24,7 @@ from demo.handlers import (
     frame_view,
     gpu_seconds,
     live_session,
+    probe_size,
     progress_bar,
     shipped,
     warn,
@@ -255,7 +256,7 @@ def measure_fps(predictor: Predictor, short_side: int, frames: int = 6,
     textured clip at the working size, after `warmup` propagated frames (first-call setup,
     memory building) that are not counted. `scripts/measure_speed_hint.py` checks it against a
     real propagation."""
-    height, width = short_side, short_side * 16 // 9
+    height, width = probe_size(short_side)
     rng = np.random.default_rng(0)
     background = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
     clip, mask = [], np.zeros((height, width), np.uint8)

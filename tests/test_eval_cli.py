@@ -46,6 +46,8 @@ def test_eval_rejects_unknown_sequences_and_methods(tmp_path):
     # --prescale is the demo's path for the instance benchmark only
     assert main(["eval", "--davis", str(root), "--seqs", "alpha", "--method", "copy",
                  "--prescale", "32"]) == 2
+    assert main(["eval", "--davis", str(root), "--seqs", "alpha", "--method", "copy",
+                 "--max-upscale", "0.5"]) == 2
 
 
 def test_copy_baseline_is_perfect_on_a_static_object(tmp_path, capsys):

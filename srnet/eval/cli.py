@@ -126,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     from srnet.eval.pasted import PastedPairs, pair_names
     from srnet.eval.vos_eval import BASELINES, srnet_method
 
+    if args.max_upscale < 1:
+        return fail("--max-upscale", f"expected a factor ≥ 1, got {args.max_upscale}", "eval")
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     unknown = set(methods) - {"srnet", *BASELINES}
     if unknown or not methods:
@@ -213,7 +215,7 @@ def _srnet_predictor(args: argparse.Namespace) -> tuple[Any, dict]:
                                   config=InferenceConfig(
                                       short_side=args.size, cpu_bf16=args.cpu_bf16,
                                       min_object_cells=args.min_object_cells,
-                                      max_upscale=max(1.0, args.max_upscale)))
+                                      max_upscale=args.max_upscale))
     if args.ablate:
         from srnet.eval.ablation import ablated
 
