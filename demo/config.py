@@ -25,11 +25,11 @@ class DemoConfig:
     short_side_cpu: int = 480
     size_choices: tuple[int, ...] = (240, 360, 480)  # the "Working size" choices in the UI
     max_side: int = 1280  # cap on the long side after resizing
-    # A clip whose smallest first-frame object covers fewer stride-16 cells than this runs
-    # larger inside the network (srnet's InferenceConfig.min_object_cells), up to 1.5x and
-    # never above `small_object_side`, the size the model is measured at: at 360 px the pilot
-    # of `paragliding` (1.5 cells) was lost by frame 12 and kept at 480; at 480 itself a 1.06x
-    # step lost it again (README, Small objects), so a 480 clip runs as it is.
+    # A clip below `small_object_side` (the size the model is measured at) whose smallest
+    # first-frame object covers fewer stride-16 cells than this runs up to 1.5x larger inside
+    # the network (srnet's InferenceConfig.min_object_cells): at 360 px the pilot of
+    # `paragliding` (1.5 cells) was lost by frame 12 and kept at 1.45x; at 480 a 1.06x step
+    # lost it (README, Small objects), so a clip at 480 runs as it is.
     min_object_cells: float | None = 3.0
     small_object_side: int = 480
     max_frames_gpu: int = 200  # longer clips are trimmed with a visible notice

@@ -79,11 +79,11 @@ class DemoContext:
     def session_config(self, clip_size: tuple[int, int]) -> InferenceConfig:
         """The predictor's knobs for one clip: the network runs at the clip's working size
         (what the user sees), larger only for a small object (`DemoConfig.min_object_cells`)
-        and then at most up to `DemoConfig.small_object_side`."""
+        in a clip below `DemoConfig.small_object_side`."""
         side = int(min(clip_size))
-        room = min(1.5, max(1.0, self.cfg.small_object_side / side))
-        return dataclasses.replace(self.predictor.config, short_side=side, max_upscale=room,
-                                   min_object_cells=self.cfg.min_object_cells)
+        cells = self.cfg.min_object_cells if side < self.cfg.small_object_side else None
+        return dataclasses.replace(self.predictor.config, short_side=side,
+                                   min_object_cells=cells)
 
     @property
     def device_type(self) -> str:

@@ -438,10 +438,9 @@ def test_a_small_object_runs_larger_and_the_done_line_says_so(ctx: DemoContext,
     assert last[2].startswith("Done") and "1.50x the working size" in last[2], last[2]
     assert all(m.shape == state.size for m in last[0].masks.values())
     assert ctx.speed == hint  # the hint is the working size's speed: a larger pass keeps it
-    # never above the size the model is measured at: a 480 clip runs as it is
-    assert ctx.session_config((480, 854)).max_upscale == 1.0
-    assert ctx.session_config((360, 640)).max_upscale == pytest.approx(480 / 360)
-    assert ctx.session_config((96, 170)).max_upscale == 1.5
+    # only below the size the model is measured at: a 480 clip runs as it is
+    assert ctx.session_config((480, 854)).min_object_cells is None
+    assert ctx.session_config((360, 640)).min_object_cells == ctx.cfg.min_object_cells
 
 
 def test_working_size_is_one_of_the_offered_sizes_and_scales_the_hint(
