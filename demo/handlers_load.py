@@ -3,6 +3,7 @@ size, a new InferenceSession, and for examples the ready first-frame mask)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from demo.handlers import DemoContext, info, warn
 from demo.handlers_annotate import annotate_outputs
-from demo.state import DemoState, cleanup_state
+from demo.state import ClipSource, DemoState, carry_annotations, cleanup_state
 from demo.video_io import ClipError, LoadedClip, load_clip
 from srnet import load_index_mask
 
@@ -57,13 +58,18 @@ def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,
     return clip
 
 
-def new_state(ctx: DemoContext, clip: LoadedClip, name: str) -> DemoState:
+def new_state(ctx: DemoContext, clip: LoadedClip, name: str,
+              source: ClipSource | None = None) -> DemoState:
     config = ctx.session_config(clip.size)
     state = DemoState.create(ctx.cfg.temp_root, clip.frames, clip.fps,
                              ctx.predictor.new_session(config), config, source_name=name,
-                             notices=list(clip.notices))
+                             notices=list(clip.notices), source=source)
     state.names[1] = "object 1"
     return state
+
+
+def _source(kind: str, ref: str, start: float | None, step: float | None) -> ClipSource:
+    return ClipSource(kind, ref, int(start or 0), max(1, int(step or 1)))
 
 
 def _summary(ctx: DemoContext, state: DemoState, clip: LoadedClip, short_side: int) -> str:
@@ -82,10 +88,24 @@ def _summary(ctx: DemoContext, state: DemoState, clip: LoadedClip, short_side: i
 
 def _loaded(ctx: DemoContext, old: DemoState | None, state: DemoState, clip: LoadedClip,
             short_side: int, extra: str = "") -> tuple:
+    if old is not None:  # a Look inside tab left open shows the new clip's internals
+        state.inspect_open = old.inspect_open
     cleanup_state(old)  # a new clip replaces this tab's old one (and its files)
     status = info(_summary(ctx, state, clip, short_side) + extra)
     slider = gr.Slider(minimum=0, maximum=state.num_frames - 1, value=0, step=1)
     return (state, slider, *annotate_outputs(state), status)
+
+
+STALE_VIEWS = 9  # progress, preview, video, four exports, export status, ablation status
+
+
+def clear_stale_views(state: DemoState | None) -> tuple:
+    """Run after every load: a state without results is a fresh clip, so the views that show
+    results (what the old clip's pass and exports left) are emptied; a state with results is
+    the old one kept by a failed load, and its views stay."""
+    if state is not None and state.masks:
+        return (gr.skip(),) * STALE_VIEWS
+    return ("", None, None, None, None, None, None, "", "")
 
 
 def _failed(old: DemoState | None, message: str) -> tuple:
@@ -103,10 +123,10 @@ def load_upload(ctx: DemoContext, path: str | None, start: float, end: float, st
                             "zip of frames.")
     side = ctx.working_size(short_side)
     try:
-        clip = read_clip(ctx, path, start, end, step, side)
+        state, clip, extra = _read_upload(ctx, path, start, end, step, side)
     except ClipError as exc:
         return _failed(old, f"Could not load the clip: {exc}")
-    return _loaded(ctx, old, new_state(ctx, clip, Path(path).name), clip, side)
+    return _loaded(ctx, old, state, clip, side, extra)
 
 
 def load_example(ctx: DemoContext, name: str, start: float, end: float, step: float,
@@ -114,19 +134,67 @@ def load_example(ctx: DemoContext, name: str, start: float, end: float, step: fl
     """A bundled example (chosen by name, never by path) with its first-frame mask."""
     if name not in ctx.cfg.example_names():
         return _failed(old, f"Unknown example {name!r}.")
-    folder, side = ctx.cfg.examples_dir / name, ctx.working_size(short_side)
+    side = ctx.working_size(short_side)
     try:
-        clip = read_clip(ctx, folder / "clip.mp4", start, end, step, side)
-        mask, _ = fit_mask(load_index_mask(folder / "first_mask.png"), clip.size)
+        state, clip, extra = _read_example(ctx, name, start, end, step, side)
     except (ClipError, ValueError) as exc:
         return _failed(old, f"Could not load the example: {exc}")
-    state = new_state(ctx, clip, name)
-    extra = ""
-    if int(start or 0) == 0:
-        state.names = {int(i): f"{name} {int(i)}" if i > 1 else name
-                       for i in np.unique(mask) if i}
-        for obj_id in state.names:
-            state.set_object_mask(0, obj_id, mask == obj_id)
-        state.selected = next(iter(state.names), 1)
-        extra = " The first-frame mask is ready: press **Propagate ▶**."
     return _loaded(ctx, old, state, clip, side, extra)
+
+
+def _read_upload(ctx: DemoContext, path: str, start: float, end: float, step: float,
+                 side: int) -> tuple[DemoState, LoadedClip, str]:
+    clip = read_clip(ctx, path, start, end, step, side)
+    return new_state(ctx, clip, Path(path).name, _source("upload", path, start, step)), clip, ""
+
+
+def _read_example(ctx: DemoContext, name: str, start: float, end: float, step: float,
+                  side: int) -> tuple[DemoState, LoadedClip, str]:
+    folder = ctx.cfg.examples_dir / name
+    clip = read_clip(ctx, folder / "clip.mp4", start, end, step, side)
+    mask, _ = fit_mask(load_index_mask(folder / "first_mask.png"), clip.size)
+    state = new_state(ctx, clip, name, _source("example", name, start, step))
+    if int(start or 0) != 0:
+        return state, clip, ""
+    state.names = {int(i): f"{name} {int(i)}" if i > 1 else name for i in np.unique(mask) if i}
+    for obj_id in state.names:
+        state.set_object_mask(0, obj_id, mask == obj_id)
+    state.selected = next(iter(state.names), 1)
+    return state, clip, " The first-frame mask is ready: press **Propagate ▶**."
+
+
+def reload_clip(ctx: DemoContext, start: float, end: float, step: float,
+                old: DemoState | None, short_side: float | None = None) -> tuple:
+    """"Reload with these settings": the tab's clip (its upload or example, not whatever the
+    upload box holds now) read again with the new trim and working size. The objects,
+    annotations, clicks and memory settings come along, each annotation to the frame that shows
+    the same source frame; results do not (the frames changed), so the status asks for a new
+    pass and names any annotation that has no frame in the new selection."""
+    if old is None or old.source is None:
+        return _failed(old, "Load a clip or an example first: Reload reads it again with the "
+                            "trim and working size above.")
+    side = ctx.working_size(short_side)
+    read = _read_example if old.source.kind == "example" else _read_upload
+    try:
+        state, clip, extra = read(ctx, old.source.ref, start, end, step, side)
+    except (ClipError, ValueError) as exc:
+        return _failed(old, f"Could not reload the clip: {exc}")
+    if old.obj_masks or old.clicks:  # the user's work replaces the example's ready mask
+        state.inference_config = dataclasses.replace(
+            old.inference_config, short_side=state.inference_config.short_side,
+            min_object_cells=state.inference_config.min_object_cells)
+        state.session = ctx.predictor.new_session(state.inference_config)
+        extra = " " + _carried_text(old, *carry_annotations(old, state))
+    return _loaded(ctx, old, state, clip, side, extra)
+
+
+def _carried_text(old: DemoState, moved: dict[int, int], dropped: list[int]) -> str:
+    """What Reload did with the user's annotations, frame by frame."""
+    places = [str(b) if a == b else f"{b} (was {a})" for a, b in moved.items()]
+    text = (f"Your annotations came along, on frame(s) {', '.join(places)}: propagate again "
+            "for results." if moved else "None of your annotated frames is in the new selection.")
+    if dropped and old.source is not None:
+        sources = ", ".join(str(old.source.start + f * old.source.step) for f in dropped)
+        text += (f" Left out: the annotation on frame(s) {', '.join(map(str, dropped))} "
+                 f"(source frame(s) {sources}), which the new trim / step does not keep.")
+    return text

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from srnet import InferenceConfig, InferenceSession, StepOutput, davis_palette
@@ -50,6 +51,26 @@ class Frames(list):
         return _load_frames, (str(self.file),)
 
 
+@dataclass(frozen=True)
+class ClipSource:
+    """Where a tab's frames came from, so Reload re-reads that clip (not whatever the upload
+    box holds): an upload's file on the server (never shown) or a bundled example's name, and
+    the trim that picked the frames (frame i is source frame start + i * step)."""
+
+    kind: str  # "upload" | "example"
+    ref: str  # the uploaded file's server path, or the example's name
+    start: int = 0
+    step: int = 1
+
+    def frame_of(self, source_idx: int, num_frames: int) -> int | None:
+        """This clip's frame showing source frame `source_idx`, or None when it has none."""
+        offset = source_idx - self.start
+        if offset < 0 or offset % self.step:
+            return None
+        frame_idx = offset // self.step
+        return frame_idx if frame_idx < num_frames else None
+
+
 @dataclass
 class DemoState:
     """Per-tab state. Frames and masks are at the working size (H, W)."""
@@ -79,6 +100,7 @@ class DemoState:
     inspect_open: bool = False  # the "Look inside" tab is shown: refresh it on frame changes
     overlay_video: tuple[str, str] | None = None  # (masks digest, mp4 path) of the last video
     paint_version: int = 0  # bumped per painter render, so the page tells renders apart
+    source: ClipSource | None = None  # what Reload re-reads
 
     @classmethod
     def create(cls, temp_root: Path, frames: list[np.ndarray], fps: float,
@@ -178,6 +200,42 @@ class DemoState:
         for store in (self.masks, self.confidence, self.tracked, self.outputs, self.timelines,
                       self.ablation):
             store.clear()
+
+
+def _resized(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A bool [h, w] mask at `size` (H, W), nearest: labels are not blended."""
+    if mask.shape == tuple(size):
+        return mask
+    return cv2.resize(mask.astype(np.uint8), (size[1], size[0]),
+                      interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def carry_annotations(old: DemoState, new: DemoState) -> tuple[dict[int, int], list[int]]:
+    """Move `old`'s objects, annotations, clicks and undo history onto `new`, the same clip
+    re-read with another trim or working size: each annotated frame goes to the new frame that
+    shows the same source frame, masks resized (nearest) and clicks scaled. Results are not
+    carried (they need a new pass). Returns ({old frame: new frame}, old frames with no place
+    in `new`)."""
+    assert old.source is not None and new.source is not None
+    (old_h, old_w), size = old.size, new.size
+    scale_x, scale_y = size[1] / old_w, size[0] / old_h
+    frames = sorted({f for f, _ in old.obj_masks} | {f for f, _ in old.clicks})
+    moved: dict[int, int] = {}
+    for frame_idx in frames:
+        target = new.source.frame_of(old.source.start + frame_idx * old.source.step,
+                                     new.num_frames)
+        if target is not None:
+            moved[frame_idx] = target
+    new.names, new.selected = dict(old.names), old.selected
+    new.obj_masks = {(moved[f], obj): _resized(mask, size)
+                     for (f, obj), mask in old.obj_masks.items() if f in moved}
+    new.clicks = {(moved[f], obj): [(x * scale_x, y * scale_y, positive)
+                                    for x, y, positive in clicks]
+                  for (f, obj), clicks in old.clicks.items() if f in moved}
+    new.click_history = {(moved[f], obj): [None if m is None else _resized(m, size)
+                                           for m in history]
+                         for (f, obj), history in old.click_history.items() if f in moved}
+    return moved, [f for f in frames if f not in moved]
 
 
 def cleanup_state(state: DemoState | None) -> None:

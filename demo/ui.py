@@ -44,10 +44,18 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     outs = [c.state, c.view, c.caption, c.objects, c.name, c.editor, c.status]
     load_outs = [c.state, c.frame, *outs[1:]]
     trim = [c.start, c.end, c.step, c.state, c.size]
-    c.upload.upload(bind(loading.load_upload, ctx), [c.upload, *trim], load_outs, **UI_QUEUE)
-    c.reload.click(bind(loading.load_upload, ctx), [c.upload, *trim], load_outs, **UI_QUEUE)
-    for button in c.examples:
-        button.click(bind(loading.load_example, ctx), [button, *trim], load_outs, **UI_QUEUE)
+    # After any load the last clip's progress line, preview, video, exports and internals go:
+    # they belong to the frames that were replaced (a failed load keeps them, with its state).
+    stale = [c.progress, c.preview, c.video, c.export_video, c.export_palette, c.export_binary,
+             c.export_rgba, c.export_status, c.ablation_status]
+    loads = [c.upload.upload(bind(loading.load_upload, ctx), [c.upload, *trim], load_outs,
+                             **UI_QUEUE),
+             c.reload.click(bind(loading.reload_clip, ctx), trim, load_outs, **UI_QUEUE),
+             *(button.click(bind(loading.load_example, ctx), [button, *trim], load_outs,
+                            **UI_QUEUE) for button in c.examples)]
+    for event in loads:
+        event.then(loading.clear_stale_views, [c.state], stale, **UI_QUEUE).then(
+            inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
     c.frame.change(annotate.show_frame, [c.state, c.frame], outs, trigger_mode="always_last",
                    **UI_QUEUE)
     c.view.select(annotate.on_click, [c.state, c.mode, c.click_method], outs, **UI_QUEUE)

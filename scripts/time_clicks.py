@@ -1,7 +1,9 @@
-"""Seconds per click of the learned click model at the app's CPU working size (360x640): the
-first click on a frame (stem encoded) and the median of the next ones (stem cached).
+"""Seconds per click of the learned click model on a frame at the app's CPU working size
+(480x854 by default; the model resizes it to its own 360x640): the first click on a frame (stem
+encoded) and the median of the next ones (stem cached).
 
     python scripts/time_clicks.py --threads 2 [--checkpoint assets/click_lite0.pt] [--no-mirror]
+        [--height 360 --width 640]
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--clicks", type=int, default=10)
+    parser.add_argument("--height", type=int, default=480, help="frame height (the demo's CPU "
+                        "working size is short side 480; the model itself works at 360x640)")
+    parser.add_argument("--width", type=int, default=854)
     parser.add_argument("--no-mirror", action="store_true",
                         help="first click without its mirror-image pass")
     args = parser.parse_args()
@@ -35,12 +40,13 @@ def main() -> int:
     model = load_click_model(args.checkpoint, "cpu")
     model.mirror_first = not args.no_mirror
     frame = np.asarray(Image.open(FRAME / "00000.jpg").convert("RGB"))
-    frame = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
+    frame = cv2.resize(frame, (args.width, args.height), interpolation=cv2.INTER_AREA)
     rng = np.random.default_rng(0)
     model.predict(frame[::-1].copy(), [(10, 10, True)])  # warm-up on another image
     clicks, prev, times, cpu = [], None, [], []
     for _ in range(args.clicks + 1):
-        clicks.append((float(rng.uniform(200, 440)), float(rng.uniform(100, 260)),
+        clicks.append((float(rng.uniform(0.31, 0.69) * args.width),
+                       float(rng.uniform(0.28, 0.72) * args.height),
                        bool(rng.random() < 0.7)))
         start, start_cpu = time.perf_counter(), time.process_time()
         prev = model.predict(frame, clicks, prev)

@@ -200,3 +200,20 @@ def test_every_view_screenshot(page, clip: str) -> None:
     page.get_by_role("button", name="Rerun with FAM off and with PTM off").click()
     page.locator("#ablation-view img").first.wait_for(state="visible")
     page.screenshot(path=str(ARTIFACTS / f"{clip}_ablation.png"), full_page=True)
+
+
+def test_reload_at_another_size_keeps_the_annotation_and_clears_old_results(page) -> None:
+    """Reload re-reads the tab's example (the upload box is empty) at the picked size; the
+    ready mask comes along, and the last pass's progress line and result video are cleared."""
+    _load(page, "bear")
+    page.locator("#propagate").click()
+    _wait_text(page, "progress", "Done")
+    page.get_by_role("button", name="Trim and subsample").click()
+    page.get_by_label("360").check()
+    page.get_by_role("button", name="Reload with these settings").click()
+    _wait_text(page, "status", "came along, on frame(s) 0")
+    assert "short side ≤ 360 px" in page.locator("#status").inner_text()
+    page.wait_for_function("() => !(document.getElementById('progress')?.innerText || '')"
+                           ".includes('Done')")
+    _wait_ready(page, "#annotate")
+    page.screenshot(path=str(ARTIFACTS / "reload_360.png"), full_page=True)

@@ -1,0 +1,151 @@
+""""Reload with these settings" re-reads the tab's own clip (its upload or example) with a new
+trim or working size and keeps the user's work: objects, annotations, clicks, undo history and
+memory settings move to the frames that show the same source frames; an annotation whose frame
+the new selection drops is named in the status. A failed reload changes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from demo import handlers_annotate as annotate
+from demo import handlers_load as loading
+from demo.config import DemoConfig
+from demo.handlers import DemoContext
+from demo.state import ClipSource, DemoState
+from demo.video_io import write_mp4
+from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
+from tests.conftest import make_clip
+
+EXAMPLE = "bear"
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory: pytest.TempPathFactory) -> DemoContext:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=96), "cpu")
+    cfg = DemoConfig(short_side_cpu=96, max_frames_cpu=8, size_choices=(64, 128),
+                     examples_dir=DemoConfig().examples_dir,
+                     temp_root=tmp_path_factory.mktemp("sessions"))
+    yield DemoContext(predictor, cfg)
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture()
+def upload(tmp_path: Path) -> Path:
+    frames, _ = make_clip(12, (96, 160), num_objects=1)
+    path = tmp_path / "walk.mp4"
+    write_mp4(path, frames, 24)
+    return path
+
+
+def _state(out: tuple) -> DemoState:
+    assert isinstance(out[0], DemoState), out[-1]
+    return out[0]
+
+
+def _annotate(state: DemoState, frame_idx: int, obj_id: int, box: tuple[int, int, int, int],
+              clicks: list[tuple[float, float, bool]] | None = None) -> None:
+    mask = np.zeros(state.size, bool)
+    y0, y1, x0, x1 = box
+    mask[y0:y1, x0:x1] = True
+    state.names.setdefault(obj_id, f"object {obj_id}")
+    state.set_object_mask(frame_idx, obj_id, mask)
+    if clicks:
+        state.clicks[(frame_idx, obj_id)] = list(clicks)
+        state.click_history[(frame_idx, obj_id)] = [None] * len(clicks)
+
+
+def test_frame_of_follows_start_and_step() -> None:
+    source = ClipSource("upload", "x.mp4", start=4, step=3)
+    assert [source.frame_of(s, 5) for s in (4, 7, 16)] == [0, 1, 4]
+    # before the start, off the step, past the end
+    assert [source.frame_of(s, 5) for s in (3, 5, 19)] == [None, None, None]
+
+
+def test_reload_at_another_size_keeps_objects_clicks_and_memory_settings(
+        ctx: DemoContext, upload: Path) -> None:
+    old = _state(loading.load_upload(ctx, str(upload), 0, 0, 1, None))
+    assert min(old.size) == 96
+    _annotate(old, 0, 1, (20, 60, 30, 90), clicks=[(60.0, 40.0, True), (35.0, 25.0, False)])
+    _annotate(old, 5, 2, (10, 30, 100, 150))
+    old.names[2] = "dog"
+    old.inference_config = dataclasses.replace(old.inference_config, mem_every=2, top_k=7)
+    expected = {key: cv2.resize(m.astype(np.uint8), (106, 64), interpolation=cv2.INTER_NEAREST)
+                for key, m in old.obj_masks.items()}  # nearest: labels are never blended
+    out = loading.reload_clip(ctx, 0, 0, 1, old, 64)
+    new, status = _state(out), out[-1]
+    assert new is not old and new.size == (64, 106)  # 96x160 at short side 64, even width
+    assert new.names == {1: "object 1", 2: "dog"} and new.annotated_frames() == [0, 5]
+    assert all(np.array_equal(new.obj_masks[key], expected[key] > 0) for key in expected)
+    scale = 106 / 160, 64 / 96
+    assert new.clicks[(0, 1)] == [(60.0 * scale[0], 40.0 * scale[1], True),
+                                  (35.0 * scale[0], 25.0 * scale[1], False)]
+    assert len(new.click_history[(0, 1)]) == 2
+    assert (new.inference_config.mem_every, new.inference_config.top_k) == (2, 7)
+    assert new.session.config.short_side == 64 and not new.session.has_memory
+    assert not new.masks and "came along, on frame(s) 0, 5" in status
+    assert not old.temp_dir.exists()  # the replaced state's files are gone
+
+
+def test_reload_moves_annotations_through_the_trim_and_names_the_left_out(
+        ctx: DemoContext, upload: Path) -> None:
+    old = _state(loading.load_upload(ctx, str(upload), 0, 0, 1, None))
+    for frame_idx in (0, 2, 3):
+        _annotate(old, frame_idx, 1, (10, 40, 10, 40 + frame_idx))
+    every_other = _state(out := loading.reload_clip(ctx, 0, 0, 2, old, None))
+    assert every_other.annotated_frames() == [0, 1]  # source frames 0 and 2
+    assert every_other.obj_masks[(1, 1)].sum() == 30 * 32  # frame 2's mask, not frame 0's
+    assert "on frame(s) 0, 1 (was 2)" in out[-1]
+    assert "Left out: the annotation on frame(s) 3 (source frame(s) 3)" in out[-1]
+    shifted = _state(out := loading.reload_clip(ctx, 2, 0, 1, every_other, None))
+    assert shifted.annotated_frames() == [0]  # source frame 2 is now frame 0
+    assert shifted.obj_masks[(0, 1)].sum() == 30 * 32
+    assert "Left out: the annotation on frame(s) 0 (source frame(s) 0)" in out[-1]
+
+
+def test_reload_reads_the_tabs_example_not_the_upload_box(ctx: DemoContext) -> None:
+    """An example has nothing in the upload box: Reload used to answer "No file received"."""
+    if EXAMPLE not in ctx.cfg.example_names():
+        pytest.skip("bundled example missing")
+    old = _state(loading.load_example(ctx, EXAMPLE, 0, 0, 1, None))
+    ready = old.obj_masks[(0, 1)].copy()
+    new = _state(loading.reload_clip(ctx, 0, 0, 1, old, 128))
+    assert new.source == ClipSource("example", EXAMPLE, 0, 1) and min(new.size) == 128
+    assert new.annotated_frames() == [0] and new.names == old.names
+    assert abs(new.obj_masks[(0, 1)].mean() - ready.mean()) < 0.01  # the same mask, resized
+
+
+def test_failed_reload_keeps_everything(ctx: DemoContext, upload: Path) -> None:
+    assert "Load a clip or an example first" in loading.reload_clip(ctx, 0, 0, 1, None)[-1]
+    old = _state(loading.load_upload(ctx, str(upload), 0, 0, 1, None))
+    _annotate(old, 1, 1, (10, 40, 10, 40))
+    upload.unlink()  # e.g. the server's upload cache was cleaned
+    out = loading.reload_clip(ctx, 0, 0, 1, old, 64)
+    assert out[0] is old
+    assert out[-1].startswith("⚠️ Could not reload the clip") and "/" not in out[-1]
+    assert old.annotated_frames() == [1] and old.temp_dir.is_dir()
+    out = loading.reload_clip(ctx, 5, 2, 1, old, 64)  # last frame before the first
+    assert out[0] is old and "before the first" in out[-1]
+    assert annotate.show_frame(old, 1)[0] is old  # still usable
+
+
+def test_a_load_empties_the_views_of_the_replaced_clip(ctx: DemoContext, upload: Path) -> None:
+    """The progress line, preview, result video and exports shown belong to the old clip: a
+    load that succeeded (a state without results) empties them; a failed one, which keeps the
+    old state and its results, keeps them."""
+    fresh = _state(loading.load_upload(ctx, str(upload), 0, 0, 1, None))
+    cleared = loading.clear_stale_views(fresh)
+    assert len(cleared) == loading.STALE_VIEWS and all(v in ("", None) for v in cleared)
+    fresh.masks[0] = np.zeros(fresh.size, np.uint8)
+    kept = loading.clear_stale_views(fresh)
+    assert len(kept) == loading.STALE_VIEWS and all(isinstance(v, dict) for v in kept)
+    fresh.inspect_open = True  # the Look inside tab stays open across a load
+    assert _state(loading.reload_clip(ctx, 0, 0, 1, fresh, 64)).inspect_open
