@@ -7,17 +7,21 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from pathlib import Path
 
 from demo import export
 from demo.handlers import NO_CLIP, file_stem, warn
 from demo.handlers_propagate import result_video
 from demo.state import DemoState
+from demo.video_io import ClipError, read_source_frames, working_size
 
 log = logging.getLogger(__name__)
 
 
-def export_all(state: DemoState | None) -> tuple:
-    """→ (overlay mp4, palette zip, binary-mask zip, RGBA zip, status)."""
+def export_all(state: DemoState | None, at_source: bool = False) -> tuple:
+    """→ (overlay mp4, palette zip, binary-mask zip, RGBA zip, status). `at_source`: masks and
+    cut-outs at the source resolution (long side ≤ `export.MAX_SIDE`), the frames decoded again
+    from the clip's file; the overlay video stays at the working size."""
     if state is None:
         return None, None, None, None, warn(NO_CLIP)
     if not state.masks or not state.names:
@@ -27,18 +31,42 @@ def export_all(state: DemoState | None) -> tuple:
     folder = state.temp_dir / f"export_{time.time_ns()}"
     folder.mkdir(parents=True)
     stem, objects = file_stem(state.source_name), sorted(state.names)
+    masks, frames, size, note = _export_inputs(state, at_source)
+    names = None if state.source is None else [
+        f"{state.source.source_frame(i):05d}" for i in range(state.num_frames)]
     try:
         video = result_video(state)
-        palette = export.export_zip_palette(state.masks, None, folder / f"{stem}_masks.zip")
-        binary = export.export_binary_masks(state.masks, objects,
-                                            folder / f"{stem}_binary_masks.zip")
+        palette = export.export_zip_palette(masks, names, folder / f"{stem}_masks.zip")
+        binary = export.export_binary_masks(masks, objects, folder / f"{stem}_binary_masks.zip",
+                                            names)
         target = state.selected if state.selected in state.names else objects[0]
-        cutout = export.export_rgba_cutouts(state.frames, state.masks, target,
-                                            folder / f"{stem}_object{target}_rgba.zip")
-    except (OSError, ValueError) as exc:
+        cutout = export.export_rgba_cutouts(frames, masks, target,
+                                            folder / f"{stem}_object{target}_rgba.zip", names)
+    except (OSError, ValueError, ClipError) as exc:
         log.exception("export failed")
         return None, None, None, None, warn(f"Export failed: {exc}")
     missing = state.num_frames - len(state.masks)
-    note = f" ({missing} frames without a mask are left out)" if missing else ""
+    note += f" ({missing} frames without a mask are left out)" if missing else ""
     return (video, str(palette), str(binary), str(cutout),
-            f"Exported {len(state.masks)} frames, {len(objects)} object(s){note}.")
+            f"Exported {len(state.masks)} frames, {len(objects)} object(s) at "
+            f"{size[1]}x{size[0]}{note}.")
+
+
+def _export_inputs(state: DemoState, at_source: bool) -> tuple:
+    """(masks, frames, (H, W), note) to export: the working-size ones, or at the source size
+    with the frames decoded again (the note says when the source could not be used)."""
+    source = state.source
+    if not at_source or source is None or not source.path:
+        return state.masks, state.frames, state.size, ""
+    size = working_size(*source.size, short_side=10**6, max_side=export.MAX_SIDE)
+    if size == tuple(state.size):
+        return state.masks, state.frames, state.size, " (the source size)"
+    if not Path(source.path).is_file():  # e.g. the server's upload cache was cleaned
+        return (state.masks, state.frames, state.size,
+                " (the working size: the source file is no longer on the server)")
+    frames = export.StreamedFrames(lambda: read_source_frames(
+        source.path, start=source.start, step=source.step, count=state.num_frames, size=size,
+        max_bytes=2**62), state.num_frames)  # the file passed the size limit when loaded
+    note = (f" (the source is {source.size[1]}x{source.size[0]}: capped at {export.MAX_SIDE} px)"
+            if max(source.size) > export.MAX_SIDE else " (the source size)")
+    return export.ResizedMasks(state.masks, size), frames, size, note

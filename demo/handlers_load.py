@@ -68,8 +68,10 @@ def new_state(ctx: DemoContext, clip: LoadedClip, name: str,
     return state
 
 
-def _source(kind: str, ref: str, start: float | None, step: float | None) -> ClipSource:
-    return ClipSource(kind, ref, int(start or 0), max(1, int(step or 1)))
+def _source(kind: str, ref: str, path: str | Path, clip: LoadedClip, start: float | None,
+            step: float | None) -> ClipSource:
+    return ClipSource(kind, ref, int(start or 0), max(1, int(step or 1)), str(path),
+                      tuple(clip.source_size))
 
 
 def _summary(ctx: DemoContext, state: DemoState, clip: LoadedClip, short_side: int) -> str:
@@ -145,7 +147,8 @@ def load_example(ctx: DemoContext, name: str, start: float, end: float, step: fl
 def _read_upload(ctx: DemoContext, path: str, start: float, end: float, step: float,
                  side: int) -> tuple[DemoState, LoadedClip, str]:
     clip = read_clip(ctx, path, start, end, step, side)
-    return new_state(ctx, clip, Path(path).name, _source("upload", path, start, step)), clip, ""
+    return new_state(ctx, clip, Path(path).name,
+                     _source("upload", path, path, clip, start, step)), clip, ""
 
 
 def _read_example(ctx: DemoContext, name: str, start: float, end: float, step: float,
@@ -153,7 +156,8 @@ def _read_example(ctx: DemoContext, name: str, start: float, end: float, step: f
     folder = ctx.cfg.examples_dir / name
     clip = read_clip(ctx, folder / "clip.mp4", start, end, step, side)
     mask, _ = fit_mask(load_index_mask(folder / "first_mask.png"), clip.size)
-    state = new_state(ctx, clip, name, _source("example", name, start, step))
+    state = new_state(ctx, clip, name,
+                      _source("example", name, folder / "clip.mp4", clip, start, step))
     if int(start or 0) != 0:
         return state, clip, ""
     state.names = {int(i): f"{name} {int(i)}" if i > 1 else name for i in np.unique(mask) if i}
@@ -194,7 +198,7 @@ def _carried_text(old: DemoState, moved: dict[int, int], dropped: list[int]) -> 
     text = (f"Your annotations came along, on frame(s) {', '.join(places)}: propagate again "
             "for results." if moved else "None of your annotated frames is in the new selection.")
     if dropped and old.source is not None:
-        sources = ", ".join(str(old.source.start + f * old.source.step) for f in dropped)
+        sources = ", ".join(str(old.source.source_frame(f)) for f in dropped)
         text += (f" Left out: the annotation on frame(s) {', '.join(map(str, dropped))} "
                  f"(source frame(s) {sources}), which the new trim / step does not keep.")
     return text

@@ -152,6 +152,10 @@ def inspect_panel(c: SimpleNamespace) -> None:
 
 def export_panel(c: SimpleNamespace) -> None:
     gr.Markdown(explain.EXPORT)
+    c.export_source = gr.Checkbox(
+        True, label="Masks and cut-outs at the source resolution", elem_id="export-source",
+        info="decoded again from your file (long side up to 1920 px; slower for large "
+             "clips); off: at the working size. The overlay video is at the working size.")
     c.export = gr.Button("Prepare downloads", variant="primary", elem_id="export")
     c.export_status = gr.Markdown()
     c.export_video = gr.File(label="Overlay video (mp4)")

@@ -61,6 +61,11 @@ class ClipSource:
     ref: str  # the uploaded file's server path, or the example's name
     start: int = 0
     step: int = 1
+    path: str = ""  # the file decoded (an upload's `ref`; an example's clip.mp4)
+    size: tuple[int, int] = (0, 0)  # (H, W) of the source frames, before resizing
+
+    def source_frame(self, frame_idx: int) -> int:
+        return self.start + frame_idx * self.step
 
     def frame_of(self, source_idx: int, num_frames: int) -> int | None:
         """This clip's frame showing source frame `source_idx`, or None when it has none."""
@@ -222,8 +227,7 @@ def carry_annotations(old: DemoState, new: DemoState) -> tuple[dict[int, int], l
     frames = sorted({f for f, _ in old.obj_masks} | {f for f, _ in old.clicks})
     moved: dict[int, int] = {}
     for frame_idx in frames:
-        target = new.source.frame_of(old.source.start + frame_idx * old.source.step,
-                                     new.num_frames)
+        target = new.source.frame_of(old.source.source_frame(frame_idx), new.num_frames)
         if target is not None:
             moved[frame_idx] = target
     new.names, new.selected = dict(old.names), old.selected

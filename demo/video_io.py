@@ -189,6 +189,19 @@ def load_clip(path: str | Path, *, max_frames: int = 300, short_side: int = 480,
     return clip
 
 
+def read_source_frames(path: str | Path, *, start: int, step: int, count: int,
+                       size: tuple[int, int], max_bytes: int) -> Iterator[np.ndarray]:
+    """The `count` frames ``start, start + step, …`` of a clip decoded again, resized to `size`
+    (H, W), one at a time: exports at the source resolution, which the working-size frames
+    kept in memory do not have. Raises `ClipError` when the file is gone or unreadable."""
+    path = Path(path)
+    _check_file(path, max_bytes)
+    _, frames = _open_any(path, max_bytes)
+    with closing(frames):
+        for frame in islice(frames, start, start + count * step, step):
+            yield _fit(frame, size)
+
+
 def _open_any(path: Path, max_bytes: int) -> tuple[float, Iterator[np.ndarray]]:
     suffix = path.suffix.lower()
     if path.is_dir():

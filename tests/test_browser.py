@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from app_harness import running_app
+from PIL import Image
 
 from demo import DemoConfig
+from demo.video_io import probe_clip
 from srnet import DEFAULT_CHECKPOINT, load_index_mask
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -136,6 +138,9 @@ def _export_palette_zip(page, name: str) -> None:
     download.value.save_as(target)
     with zipfile.ZipFile(target) as archive:
         assert sorted(archive.namelist()) == [f"{i:05d}.png" for i in range(FRAMES)]
+        with archive.open("00000.png") as handle:  # at the source size (the default)
+            source = probe_clip(EXAMPLES / "bear" / "clip.mp4")
+            assert Image.open(handle).size == (source["width"], source["height"])
 
 
 def test_brush_adds_and_eraser_removes_on_the_loaded_mask(page) -> None:
