@@ -16,7 +16,9 @@ ANNOTATE = (
     "turns the clicks and the current mask into a new mask; a remove-click only ever takes "
     "pixels away and an add-click only adds them (*classic* uses GrabCut, a colour-based "
     "cut-out, instead). You can annotate any frame: a correction on frame *k* takes over from "
-    "there when you propagate again, and frames before *k* keep their result."
+    "there when you propagate again, and frames before *k* keep their result. A mask made "
+    "elsewhere can be the shown frame's annotation: **Import mask (PNG)** (a palette PNG sets "
+    "every object by its id; a black-and-white one sets the selected object)."
 )
 
 PAINT = (

@@ -67,6 +67,9 @@ def annotate_panel(c: SimpleNamespace) -> None:
         c.rename = gr.Button("Rename", size="sm", scale=1)
         c.add = gr.Button("Add object", size="sm", scale=1)
         c.remove = gr.Button("Remove object", size="sm", scale=1)
+        # a mask made elsewhere as this frame's annotation (demo/handlers_import.py)
+        c.import_mask = gr.UploadButton("Import mask (PNG)", file_types=[".png"], size="sm",
+                                        scale=1, elem_id="import-mask")
 
 
 def click_method_radio() -> gr.Radio:

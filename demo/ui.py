@@ -17,6 +17,7 @@ from demo import handlers_ablation as ablation
 from demo import handlers_annotate as annotate
 from demo import handlers_api as api
 from demo import handlers_export as exporting
+from demo import handlers_import as importing
 from demo import handlers_inspect as inspecting
 from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
@@ -68,6 +69,7 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     c.add.click(annotate.add_object, [c.state], outs, **UI_QUEUE)
     c.rename.click(annotate.rename_object, [c.state, c.name], outs, **UI_QUEUE)
     c.remove.click(bind(annotate.remove_object, ctx), [c.state], outs, **c.gpu_queue)
+    c.import_mask.upload(importing.import_mask, [c.state, c.import_mask], outs, **UI_QUEUE)
 
 
 def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:

@@ -222,3 +222,17 @@ def test_reload_at_another_size_keeps_the_annotation_and_clears_old_results(page
                            ".includes('Done')")
     _wait_ready(page, "#annotate")
     page.screenshot(path=str(ARTIFACTS / "reload_360.png"), full_page=True)
+
+
+def test_import_mask_button_sets_the_frame_annotation(page) -> None:
+    """The Import mask upload button reaches its handler: the bundled first-frame mask (a
+    palette PNG) imported on frame 3 becomes that frame's annotation."""
+    _load(page, "bear")
+    number = page.locator("#frame input[type=number]")
+    number.fill("3")
+    number.press("Enter")
+    _wait_text(page, "caption", "Frame 3")
+    upload = page.locator("#import-mask").locator("xpath=..").locator("input[type=file]")
+    upload.first.set_input_files(str(EXAMPLES / "bear" / "first_mask.png"))
+    _wait_text(page, "status", "Imported the mask on frame 3: bear")
+    _wait_text(page, "caption", "annotated frames: 0, 3")

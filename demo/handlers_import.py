@@ -1,0 +1,84 @@
+"""Import a mask file as the shown frame's annotation: a mask made elsewhere (another tool, an
+earlier export, a dataset's annotation) starts or corrects a clip without clicking it again.
+
+A palette PNG (DAVIS-2017 / YouTube-VOS, pixel value = object id) describes the whole frame:
+its ids become the frame's objects (new ids are added), and objects it does not contain lose
+their annotation on that frame. A grayscale or RGB PNG (DAVIS-2016, 0/255) is one object: the
+selected one. Either replaces the clicks on the frame for the objects it sets.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from demo.handlers import NO_CLIP, info, warn
+from demo.handlers_annotate import annotate_outputs
+from demo.handlers_load import fit_mask
+from demo.state import MAX_OBJECTS, DemoState
+from srnet import load_index_mask
+
+log = logging.getLogger(__name__)
+
+
+def _is_palette(path: str) -> bool:
+    with Image.open(path) as image:
+        return image.mode == "P"
+
+
+def _objects_in(state: DemoState, mask: np.ndarray, palette: bool) -> dict[int, np.ndarray]:
+    """Object id → bool mask [H, W] that the file sets on the frame."""
+    if not palette:
+        return {state.selected: mask > 0} if mask.any() else {}
+    return {int(i): mask == i for i in np.unique(mask) if 0 < i <= MAX_OBJECTS}
+
+
+def import_mask(state: DemoState | None, path: str | None) -> tuple:
+    """The uploaded PNG → the annotation of the shown frame; returns what the annotation
+    handlers return: (state, frame view, caption, objects, name, painter, status)."""
+    if state is None:
+        return (None, *(gr.skip(),) * 5, warn(NO_CLIP))
+    if not path:
+        return _done(state, warn("No file received: choose a PNG mask."))
+    try:
+        mask, resized = fit_mask(load_index_mask(path), state.size)
+        palette = _is_palette(path)
+    except (OSError, ValueError) as exc:
+        return _done(state, warn(f"Mask not imported: {exc}."))
+    if not palette and state.selected not in state.names:
+        return _done(state, warn("A black-and-white mask is one object: add or select an "
+                                 "object first (Objects → Add object)."))
+    objects = _objects_in(state, mask, palette)
+    if not objects:
+        return _done(state, warn("Mask not imported: it has no object pixels (object ids "
+                                 f"1-{MAX_OBJECTS}, or white on black)."))
+    frame_idx = state.frame_idx
+    for obj_id in list(state.names) if palette else []:  # the file is the whole frame
+        if obj_id not in objects:
+            _set(state, frame_idx, obj_id, None)
+    for obj_id, binary in objects.items():
+        state.names.setdefault(obj_id, f"object {obj_id}")
+        _set(state, frame_idx, obj_id, binary)
+    if state.selected not in objects:
+        state.selected = next(iter(objects))
+    names = ", ".join(state.names[obj_id] for obj_id in objects)
+    text = f"Imported the mask on frame {frame_idx}: {names}"
+    ignored = sorted(int(i) for i in np.unique(mask) if i > MAX_OBJECTS) if palette else []
+    text += f" ({resized})" if resized else ""
+    text += (f"; ids {', '.join(map(str, ignored))} ignored (the demo follows ids 1-"
+             f"{MAX_OBJECTS}; 255 is DAVIS's 'void')") if ignored else ""
+    return _done(state, info(text + ". Propagate from here."))
+
+
+def _set(state: DemoState, frame_idx: int, obj_id: int, mask: np.ndarray | None) -> None:
+    """The imported mask replaces the clicks (and their undo) of this object on this frame."""
+    state.clicks.pop((frame_idx, obj_id), None)
+    state.click_history.pop((frame_idx, obj_id), None)
+    state.set_object_mask(frame_idx, obj_id, mask)
+
+
+def _done(state: DemoState, status: str) -> tuple:
+    return (state, *annotate_outputs(state), status)

@@ -1,0 +1,91 @@
+"""Import mask: a palette PNG sets the shown frame's objects by id (new ids added, objects it
+lacks cleared on that frame), a 0/255 PNG sets the selected object, a mask of another size but
+the clip's shape is resized, and bad files are a message that changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from demo import handlers_import as importing
+from demo import handlers_load as loading
+from demo.config import DemoConfig
+from demo.handlers import DemoContext
+from demo.state import DemoState
+from demo.video_io import write_mp4
+from srnet import InferenceConfig, ModelConfig, Predictor, SRNet, save_index_mask
+from tests.conftest import make_clip
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory: pytest.TempPathFactory) -> DemoContext:
+    torch.manual_seed(0)
+    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=96), "cpu")
+    cfg = DemoConfig(short_side_cpu=96, max_frames_cpu=8,
+                     temp_root=tmp_path_factory.mktemp("sessions"))
+    return DemoContext(predictor, cfg)
+
+
+@pytest.fixture()
+def state(ctx: DemoContext, tmp_path: Path) -> DemoState:
+    frames, _ = make_clip(6, (96, 160), num_objects=1)
+    write_mp4(tmp_path / "clip.mp4", frames, 24)
+    loaded = loading.load_upload(ctx, str(tmp_path / "clip.mp4"), 0, 0, 1, None)[0]
+    assert isinstance(loaded, DemoState)
+    return loaded
+
+
+def _boxes(size: tuple[int, int], *boxes: tuple[int, int, int, int, int]) -> np.ndarray:
+    mask = np.zeros(size, np.uint8)
+    for obj_id, y0, y1, x0, x1 in boxes:
+        mask[y0:y1, x0:x1] = obj_id
+    return mask
+
+
+def test_palette_mask_sets_every_object_of_the_frame(state: DemoState, tmp_path: Path) -> None:
+    state.frame_idx = 3
+    state.set_object_mask(3, 1, _boxes(state.size, (1, 0, 10, 0, 10)) > 0)
+    state.clicks[(3, 1)] = [(5.0, 5.0, True)]
+    state.names[4] = "kite"
+    state.set_object_mask(3, 4, _boxes(state.size, (1, 50, 60, 50, 60)) > 0)  # not in the file
+    state.set_object_mask(2, 4, _boxes(state.size, (1, 50, 60, 50, 60)) > 0)  # another frame
+    file = _boxes((192, 320), (1, 20, 60, 20, 80), (3, 100, 180, 200, 300), (255, 0, 4, 0, 4))
+    save_index_mask(tmp_path / "p.png", file)  # twice the clip's size, same shape
+    out = importing.import_mask(state, str(tmp_path / "p.png"))
+    assert out[0] is state and "Imported the mask on frame 3: object 1, object 3" in out[-1]
+    assert "resized from 320x192 to 160x96" in out[-1] and "ids 255 ignored" in out[-1]
+    assert list(state.names) == [1, 4, 3] and state.names[4] == "kite"
+    assert state.annotation(3).tolist() == (file[::2, ::2] * (file[::2, ::2] < 255)).tolist()
+    assert (3, 4) not in state.obj_masks and (2, 4) in state.obj_masks
+    assert (3, 1) not in state.clicks  # the file replaces the clicks of the objects it sets
+
+
+def test_black_and_white_mask_is_the_selected_object(state: DemoState, tmp_path: Path) -> None:
+    state.names[2] = "dog"
+    state.selected = 2
+    state.set_object_mask(0, 1, _boxes(state.size, (1, 0, 10, 0, 10)) > 0)
+    Image.fromarray(_boxes(state.size, (255, 30, 70, 40, 120))).save(tmp_path / "bw.png")
+    out = importing.import_mask(state, str(tmp_path / "bw.png"))
+    assert "Imported the mask on frame 0: dog" in out[-1]
+    assert state.obj_masks[(0, 2)].sum() == 40 * 80
+    assert state.obj_masks[(0, 1)].sum() == 100  # a one-object file leaves the others alone
+
+
+def test_bad_files_are_a_message_and_change_nothing(state: DemoState, tmp_path: Path) -> None:
+    before = {k: v.copy() for k, v in state.obj_masks.items()}
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    Image.fromarray(np.zeros((50, 50), np.uint8)).save(tmp_path / "square.png")
+    Image.fromarray(np.zeros((96, 160), np.uint8)).save(tmp_path / "empty.png")
+    for name, message in (("broken.png", "cannot read mask"),
+                          ("square.png", "a different shape"),
+                          ("empty.png", "no object pixels")):
+        out = importing.import_mask(state, str(tmp_path / name))
+        assert out[-1].startswith("⚠️ Mask not imported") and message in out[-1], out[-1]
+        assert str(tmp_path) not in out[-1]  # no server paths in messages
+    assert importing.import_mask(state, None)[-1].startswith("⚠️ No file")
+    assert importing.import_mask(None, str(tmp_path / "empty.png"))[0] is None
+    assert state.obj_masks.keys() == before.keys()
