@@ -177,37 +177,65 @@ def draw_offset_arrows(frame: np.ndarray, flow_xy: np.ndarray, step: int = 16,
     return out
 
 
-def _caption(image: np.ndarray, text: str, bar: int) -> np.ndarray:
-    canvas = np.full((bar + image.shape[0], image.shape[1], 3), 255, np.uint8)
-    canvas[bar:] = image
-    font_scale = bar / 40.0
-    (text_w, _), _ = cv2.getTextSize(text, FONT, font_scale, 1)
-    while text_w > image.shape[1] - 4 and len(text) > 2:  # shorten until it fits
-        text = text[:-2] + "…" if text.endswith("…") else text[:-1] + "…"
-        (text_w, _), _ = cv2.getTextSize(text.replace("…", "."), FONT, font_scale, 1)
-    cv2.putText(canvas, text.replace("…", "."), (2, int(bar * 0.72)), FONT, font_scale,
-                (20, 20, 20), 1, cv2.LINE_AA)
+def _text_width(text: str, font_scale: float) -> int:
+    return cv2.getTextSize(text, FONT, font_scale, 1)[0][0]
+
+
+def _wrap(text: str, width: int, font_scale: float) -> list[str]:
+    """`text` in lines at most `width` px wide, broken between words (a narrow portrait panel
+    keeps its whole caption: the numbers are at the end); a word too wide alone is shortened."""
+    lines, line = [], ""
+    for word in text.split():
+        trial = f"{line} {word}".strip()
+        if line and _text_width(trial, font_scale) > width:
+            lines.append(line)
+            trial = word
+        line = trial
+    lines.append(line)
+    for i, line in enumerate(lines):
+        while _text_width(line, font_scale) > width and len(line) > 2:
+            line = line[:-2] + "."
+        lines[i] = line
+    return lines
+
+
+def _caption(image: np.ndarray, lines: list[str], line_height: int, rows: int) -> np.ndarray:
+    """`image` under a white bar of `rows` text lines (rows ≥ len(lines): a row of panels
+    shares one bar height)."""
+    canvas = np.full((line_height * rows + image.shape[0], image.shape[1], 3), 255, np.uint8)
+    canvas[line_height * rows:] = image
+    for i, line in enumerate(lines):
+        cv2.putText(canvas, line, (2, int(line_height * (i + 0.72))), FONT, line_height / 40.0,
+                    (20, 20, 20), 1, cv2.LINE_AA)
     return canvas
 
 
 def side_by_side(images: Sequence[np.ndarray], labels: Sequence[str] | None = None,
                  height: int = 240, gap: int = 4) -> np.ndarray:
-    """Panels scaled to a common `height` (aspect kept), each captioned, joined left to right
-    with white gaps. Bool / float / gray images are accepted (see `to_rgb_u8`)."""
+    """Panels scaled to a common height (aspect kept), each captioned (wrapped to its width),
+    joined left to right with white gaps. The height is `height`, or more for portrait
+    panels, so that each stays at least 3/4 of `height` wide (a phone clip's 9:16 frames would
+    otherwise be 135 px wide). Bool / float / gray images are accepted (see `to_rgb_u8`)."""
     if not images:
         raise ValueError("side_by_side needs at least one image")
     labels = list(labels) if labels is not None else [""] * len(images)
     if len(labels) != len(images):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
-    bar = max(16, height // 10)
-    panels = []
+    line_height = max(16, height // 10)
+    images = [to_rgb_u8(image) for image in images]
+    tallest = max(image.shape[0] / image.shape[1] for image in images)  # height / width
+    height = max(height, int(round(0.75 * height * tallest)))
+    resized, wrapped = [], []
     for image, label in zip(images, labels):
-        image = to_rgb_u8(image)
         width = max(1, int(round(image.shape[1] * height / image.shape[0])))
         interp = cv2.INTER_AREA if image.shape[0] > height else cv2.INTER_NEAREST
-        panels.append(_caption(cv2.resize(image, (width, height), interpolation=interp),
-                               label, bar))
-        panels.append(np.full((height + bar, gap, 3), 255, np.uint8))
+        resized.append(cv2.resize(image, (width, height), interpolation=interp))
+        wrapped.append(_wrap(label, width - 4, line_height / 40.0))
+    rows = max(len(lines) for lines in wrapped)
+    panels = []
+    for image, lines in zip(resized, wrapped):
+        panels.append(_caption(image, lines, line_height, rows))
+        panels.append(np.full((line_height * rows + height, gap, 3), 255, np.uint8))
     return np.concatenate(panels[:-1], axis=1)
 
 

@@ -124,11 +124,27 @@ def test_heatmap_range_and_clipping() -> None:
 
 
 def test_side_by_side_layout(frame: np.ndarray) -> None:
-    panel = render.side_by_side([frame, frame[:, :40]], ["full", "half"], height=120, gap=4)
-    bar = max(16, 120 // 10)
-    assert panel.shape == (120 + bar, 160 + 4 + 80, 3)
+    landscape = render.side_by_side([frame, frame[:, :60]], ["full", "square"], height=120,
+                                    gap=4)
+    bar = max(16, 120 // 10)  # one text line
+    assert landscape.shape == (120 + bar, 160 + 4 + 120, 3)
+    # A portrait panel (60x40) raises the row to 135 px so that it stays 3/4 of 120 wide.
+    portrait = render.side_by_side([frame, frame[:, :40]], ["full", "half"], height=120, gap=4)
+    assert portrait.shape == (135 + bar, 180 + 4 + 90, 3)
     with pytest.raises(ValueError):
         render.side_by_side([frame], ["a", "b"])
+
+
+def test_a_long_caption_wraps_to_the_panel_instead_of_losing_its_numbers(frame) -> None:
+    """A phone clip's narrow panels used to cut 'frame 10: <1% of the read weight' to
+    'frame 10: <1% .': the caption now wraps, and every panel of the row gets the same bar."""
+    label = "before: differs 24 (object 20) after warping: 28 (object 37)"
+    lines = render._wrap(label, 100, 0.4)
+    assert len(lines) > 1 and " ".join(lines) == label  # every word kept, in order
+    assert all(render._text_width(line, 0.4) <= 100 for line in lines)
+    panel = render.side_by_side([frame, frame], [label, "short"], height=80)
+    assert panel.shape[0] == 80 + 16 * len(render._wrap(label, 107 - 4, 0.4))
+    assert render._wrap("x" * 60, 50, 0.4)[0].endswith(".")  # a word too wide alone
 
 
 def test_confidence_plot_marks_the_lowest_frame() -> None:
