@@ -15,7 +15,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from demo import DemoConfig, build_demo, measure_fps, torch_thread, zerogpu
+from demo import CSS, DemoConfig, build_demo, measure_fps, torch_thread, zerogpu
 from srnet import (
     DEFAULT_CHECKPOINT,
     CheckpointError,
@@ -80,4 +80,4 @@ demo = build_demo(predictor, cfg)
 if __name__ == "__main__":
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=1).launch(
         server_name=args.host, server_port=args.port, allowed_paths=[str(cfg.examples_dir)],
-        max_file_size=cfg.max_upload_bytes)
+        max_file_size=cfg.max_upload_bytes, css=CSS)

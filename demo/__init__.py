@@ -9,6 +9,6 @@ thread all network work runs on) · `gradio_cache` (race-free image caching for 
 
 from demo.config import DemoConfig
 from demo.handlers_propagate import measure_fps
-from demo.ui import build_demo
+from demo.ui import CSS, build_demo
 
-__all__ = ["DemoConfig", "build_demo", "measure_fps"]
+__all__ = ["CSS", "DemoConfig", "build_demo", "measure_fps"]

@@ -111,7 +111,8 @@ def propagate_panel(c: SimpleNamespace) -> None:
 def image(label: str, elem_id: str | None = None, panels: bool = False) -> gr.Image:
     """A read-only PNG view; `panels` = side-by-side images captioned inside (no label box)."""
     return gr.Image(type="numpy", format="png", interactive=False, label=label, elem_id=elem_id,
-                    show_label=not panels)
+                    show_label=not panels, elem_classes=["panels"] if panels else None,
+                    buttons=["fullscreen", "download"])
 
 
 def inspect_panel(c: SimpleNamespace) -> None:

@@ -29,6 +29,11 @@ from srnet import Predictor
 TAKE_STROKES = ("(strokes, state) => [window.srnetPainter ? window.srnetPainter.take() : '[]', "
                 "state]")
 PRIVATE = {"api_visibility": "private"}
+# Passed to `launch(css=...)` (Gradio 6 takes page CSS there). Panel views carry their captions
+# inside the image: Gradio's icon buttons go in a row above it, not over the captions' ends.
+CSS = """
+.panels .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; }
+"""
 UI_QUEUE = {"concurrency_id": "ui", "concurrency_limit": 4, **PRIVATE}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from demo import DemoConfig, build_demo
+from demo import CSS, DemoConfig, build_demo
 from srnet import (
     DEFAULT_CHECKPOINT,
     InferenceConfig,
@@ -42,7 +42,7 @@ def running_app(temp_root: Path, max_frames: int, short_side: int = 96,
         port = sock.getsockname()[1]
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=1).launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-        allowed_paths=[str(cfg.examples_dir)], max_file_size=cfg.max_upload_bytes)
+        allowed_paths=[str(cfg.examples_dir)], max_file_size=cfg.max_upload_bytes, css=CSS)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
