@@ -140,6 +140,14 @@ PAINTER_CSS = """
 """
 
 
+def _fit_style(image: np.ndarray) -> str:
+    """The box as wide as the column, but no taller than 75 % of the window: a portrait
+    (phone) frame at full column width is taller than the screen, and strokes cannot be drawn
+    on what is scrolled away. The canvas follows the box, so it stays aligned."""
+    height, width = image.shape[:2]
+    return f"width: min(100%, calc(75vh * {width / height:.4f}))"
+
+
 def painter_html(image: np.ndarray | None, key: str) -> str:
     """The painter's HTML: a status line and the image (JPEG data URL) with a canvas on top.
     `key` changes with the frame / object / mask, so a stale stroke set is never applied."""
@@ -149,7 +157,8 @@ def painter_html(image: np.ndarray | None, key: str) -> str:
                             [cv2.IMWRITE_JPEG_QUALITY, 90])
     src = "data:image/jpeg;base64," + base64.b64encode(data.tobytes()).decode() if ok else ""
     return (f'<div class="painter-status" data-key="{key}">Loading the frame… painting is '
-            f'disabled until it is shown.</div><div class="painter-box" data-key="{key}">'
+            f'disabled until it is shown.</div><div class="painter-box" data-key="{key}" '
+            f'style="{_fit_style(image)}">'
             f'<img alt="frame to paint on" draggable="false" src="{src}">'
             f'<canvas></canvas></div>')
 

@@ -188,3 +188,15 @@ def test_ptm_roles_are_read_off_the_numbers() -> None:
     assert "swapped: 2;" in text and "mixed: 3." in text
     assert text.endswith("layer(s) 2, 3.")
     assert ptm_roles([0.9, 0.9], [0.1, 0.2]).endswith("layer(s) none.")
+
+
+def test_the_painter_fits_a_portrait_frame_in_the_window() -> None:
+    """A phone clip's 9:16 frame at the column's full width is taller than the screen, and a
+    stroke cannot be drawn on what is scrolled away: the box is capped at 75 % of the window
+    height (its width follows the frame's aspect); a landscape frame keeps the full width."""
+    from demo.painter import painter_html
+
+    portrait = painter_html(np.zeros((854, 480, 3), np.uint8), "k")
+    assert 'style="width: min(100%, calc(75vh * 0.5621))"' in portrait
+    landscape = painter_html(np.zeros((480, 854, 3), np.uint8), "k")
+    assert "calc(75vh * 1.7792)" in landscape  # wider than any column: 100 % wins
