@@ -19,9 +19,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from demo.export import resize_index_mask
 from srnet import InferenceConfig, InferenceSession, StepOutput, davis_palette
 
 log = logging.getLogger(__name__)
@@ -208,17 +208,14 @@ class DemoState:
 
 
 def _resized(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A bool [h, w] mask at `size` (H, W), nearest: labels are not blended."""
-    if mask.shape == tuple(size):
-        return mask
-    return cv2.resize(mask.astype(np.uint8), (size[1], size[0]),
-                      interpolation=cv2.INTER_NEAREST).astype(bool)
+    """A bool [h, w] mask at `size` (H, W), with the exports' smooth outlines."""
+    return resize_index_mask(mask.astype(np.uint8), size) > 0
 
 
 def carry_annotations(old: DemoState, new: DemoState) -> tuple[dict[int, int], list[int]]:
     """Move `old`'s objects, annotations, clicks and undo history onto `new`, the same clip
     re-read with another trim or working size: each annotated frame goes to the new frame that
-    shows the same source frame, masks resized (nearest) and clicks scaled. Results are not
+    shows the same source frame, masks resized and clicks scaled. Results are not
     carried (they need a new pass). Returns ({old frame: new frame}, old frames with no place
     in `new`)."""
     assert old.source is not None and new.source is not None

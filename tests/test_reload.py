@@ -8,11 +8,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
 
+from demo import export
 from demo import handlers_annotate as annotate
 from demo import handlers_load as loading
 from demo.config import DemoConfig
@@ -78,8 +78,8 @@ def test_reload_at_another_size_keeps_objects_clicks_and_memory_settings(
     _annotate(old, 5, 2, (10, 30, 100, 150))
     old.names[2] = "dog"
     old.inference_config = dataclasses.replace(old.inference_config, mem_every=2, top_k=7)
-    expected = {key: cv2.resize(m.astype(np.uint8), (106, 64), interpolation=cv2.INTER_NEAREST)
-                for key, m in old.obj_masks.items()}  # nearest: labels are never blended
+    expected = {key: export.resize_index_mask(m.astype(np.uint8), (64, 106))
+                for key, m in old.obj_masks.items()}
     out = loading.reload_clip(ctx, 0, 0, 1, old, 64)
     new, status = _state(out), out[-1]
     assert new is not old and new.size == (64, 106)  # 96x160 at short side 64, even width
