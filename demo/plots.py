@@ -156,7 +156,9 @@ def confidence_plot(values: Sequence[float], highlight: int | None = None,
     cv2.circle(out, tuple(int(v) for v in points[worst]), 5, NEGATIVE_RGB, -1, cv2.LINE_AA)
     text = f"lowest {values[worst]:.2f} at frame {worst}"
     text_x = int(np.clip(points[worst][0] + 8, left, right - 220))
-    text_y = int(points[worst][1] - 8 if points[worst][1] > top + 20 else points[worst][1] + 20)
+    # below the dot: the curve never passes under its own minimum (above, it crossed the text)
+    below = points[worst][1] + 18
+    text_y = int(below if below < bottom - 2 else points[worst][1] - 8)
     _text(out, text, (text_x, text_y), 0.45, NEGATIVE_RGB)
     return out
 

@@ -200,3 +200,16 @@ def test_the_painter_fits_a_portrait_frame_in_the_window() -> None:
     assert 'style="width: min(100%, calc(75vh * 0.5621))"' in portrait
     landscape = painter_html(np.zeros((480, 854, 3), np.uint8), "k")
     assert "calc(75vh * 1.7792)" in landscape  # wider than any column: 100 % wins
+
+
+def test_the_lowest_frame_label_sits_under_its_dot_clear_of_the_curve() -> None:
+    """The label went 8 px above the dot, where the curve runs; under the minimum there is
+    never any curve."""
+    values = list(0.95 + 0.01 * np.sin(np.arange(60) / 3))
+    values[56] = 0.92
+    plot = plots.confidence_plot(values, highlight=40)
+    red = np.all(plot.astype(int) - render.NEGATIVE_RGB == 0, axis=-1)  # [H, W] dot + text
+    rows, cols = np.nonzero(red)
+    dot_row = int(np.median(rows[np.abs(cols - cols.max()) < 6]))  # the dot is rightmost
+    text_rows = rows[cols < cols.max() - 12]
+    assert text_rows.size > 20 and text_rows.min() > dot_row
