@@ -95,6 +95,25 @@ def memory_click(state: DemoState | None, frame_idx: float, evt: gr.SelectData) 
     return memory_views(state.frames, out, float(index[0]), float(index[1]))
 
 
+def object_menu(state: DemoState | None) -> gr.Dropdown:
+    """Look inside's object list: the clip's objects, the selected one shown."""
+    if state is None:
+        return gr.Dropdown(choices=[], value=None)
+    return gr.Dropdown(choices=state.object_choices(), value=state.selected or None)
+
+
+def inspect_object(state: DemoState | None, obj_id: int | str | None,
+                   frame_idx: float) -> tuple:
+    """Look inside's object list changed: select that object (Annotate's list follows when
+    its tab is shown again) and show its internals."""
+    try:
+        if state is not None and int(obj_id) in state.names:
+            state.selected = int(obj_id)
+    except (TypeError, ValueError):
+        pass
+    return inspect_frame(state, frame_idx)
+
+
 def set_inspect_open(state: DemoState | None, is_open: bool) -> None:
     """Tab switches: the internals are re-rendered on frame changes only while shown."""
     if state is not None:

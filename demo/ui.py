@@ -107,9 +107,16 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
                     **UI_QUEUE)
     c.inspect_tab.select(inspecting.inspect_frame, [c.state, c.frame], c.inspect_outs,
                          **UI_QUEUE).then(inspecting.set_inspect_open, [c.state, gr.State(True)],
-                                          None, **UI_QUEUE)
+                                          None, **UI_QUEUE).then(
+        inspecting.object_menu, [c.state], [c.inspect_object], **UI_QUEUE)
+    c.inspect_object.input(inspecting.inspect_object, [c.state, c.inspect_object, c.frame],
+                           c.inspect_outs, **UI_QUEUE)
     for tab in (c.annotate_tab, c.export_tab):
         tab.select(inspecting.set_inspect_open, [c.state, gr.State(False)], None, **UI_QUEUE)
+    # Look inside may have changed the selected object: Annotate's list and view follow it
+    c.annotate_tab.select(annotate.show_frame, [c.state, c.frame],
+                          [c.state, c.view, c.caption, c.objects, c.name, c.editor, c.status],
+                          **UI_QUEUE)
     c.mem_query.select(inspecting.memory_click, [c.state, c.frame],
                        [c.mem_query, c.mem_reads, c.inspect_status], **UI_QUEUE)
     c.export.click(exporting.export_all, [c.state, c.export_source],

@@ -1,0 +1,61 @@
+"""Look inside's object list: with two objects, picking the second shows its internals (the
+views differ from the first's), selects it, and Annotate's list follows when shown again."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from demo import handlers_annotate as annotate
+from demo import handlers_inspect as inspecting
+from demo import handlers_load as loading
+from demo import handlers_propagate as propagation
+from demo.config import DemoConfig
+from demo.handlers import DemoContext
+from demo.state import DemoState
+from demo.video_io import write_mp4
+from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
+from tests.conftest import make_clip
+
+
+@pytest.fixture(scope="module")
+def two_objects(tmp_path_factory: pytest.TempPathFactory) -> DemoState:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=64), "cpu")
+    folder = tmp_path_factory.mktemp("inspect")
+    ctx = DemoContext(predictor, DemoConfig(short_side_cpu=64, max_frames_cpu=6,
+                                            temp_root=folder / "sessions"))
+    frames, masks = make_clip(6, (64, 96), num_objects=2)
+    write_mp4(folder / "clip.mp4", frames, 24)
+    state = loading.load_upload(ctx, str(folder / "clip.mp4"), 0, 0, 1, None)[0]
+    assert isinstance(state, DemoState)
+    state.names[2] = "second"
+    for obj_id in (1, 2):
+        state.set_object_mask(0, obj_id, masks[0] == obj_id)
+    last = list(propagation.propagate(ctx, state, "forward", 0))[-1]
+    torch.set_num_threads(threads)
+    assert last[2].startswith("Done"), last[2]
+    return last[0]
+
+
+def test_the_object_list_switches_the_internals(two_objects: DemoState) -> None:
+    state = two_objects
+    menu = inspecting.object_menu(state)
+    assert menu.choices == [("1: object 1", 1), ("2: second", 2)] and menu.value == 1
+    first = inspecting.inspect_frame(state, 4)
+    second = inspecting.inspect_object(state, 2, 4)
+    assert "Frame 4, object 1" in first[-1] and "Frame 4, second" in second[-1]
+    assert not np.array_equal(first[0], second[0])  # the PTM masks view of another object
+    assert state.selected == 2
+    annotated = annotate.show_frame(state, 4)  # Annotate's list, refreshed on its tab
+    assert annotated[3].value == 2
+    assert inspecting.inspect_object(state, "nonsense", 4)[-1].startswith("Frame 4, second")
+    assert inspecting.inspect_object(state, 7, 4)[-1].startswith("Frame 4, second")  # unknown id
+    assert inspecting.object_menu(None).choices == []
+
+
+def test_picking_an_object_without_a_clip_is_a_message() -> None:
+    assert inspecting.inspect_object(None, 1, 0)[-1].startswith("⚠️")
