@@ -51,3 +51,18 @@ def make_clip(num_frames: int = 8, size: tuple[int, int] = (64, 96), num_objects
 @pytest.fixture()
 def clip() -> tuple[list[np.ndarray], list[np.ndarray]]:
     return make_clip()
+
+
+def lite_demo_context(temp_root: Path, short_side: int = 96, max_frames: int = 8,
+                      **cfg: object):
+    """A DemoContext on a seeded random-weight lite predictor at `short_side` (handler tests:
+    the behaviour under test does not depend on trained weights)."""
+    from demo.config import DemoConfig
+    from demo.handlers import DemoContext
+
+    torch.manual_seed(0)
+    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=short_side),
+                          "cpu")
+    return DemoContext(predictor, DemoConfig(short_side_cpu=short_side,
+                                             max_frames_cpu=max_frames, temp_root=temp_root,
+                                             **cfg))

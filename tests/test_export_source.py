@@ -11,18 +11,16 @@ import cv2
 import imageio.v2 as iio
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from demo import export
 from demo import handlers_export as exporting
 from demo import handlers_load as loading
-from demo.config import DemoConfig
 from demo.handlers import DemoContext
 from demo.state import DemoState
 from demo.video_io import write_mp4
-from srnet import InferenceConfig, ModelConfig, Predictor, SRNet, mask_iou
-from tests.conftest import make_clip
+from srnet import mask_iou
+from tests.conftest import lite_demo_context, make_clip
 
 
 def _disk(size: int, radius: float) -> np.ndarray:
@@ -73,11 +71,7 @@ def test_streamed_frames_decode_once_forward_and_again_backward() -> None:
 
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory: pytest.TempPathFactory) -> DemoContext:
-    torch.manual_seed(0)
-    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=96), "cpu")
-    cfg = DemoConfig(short_side_cpu=96, max_frames_cpu=8,
-                     temp_root=tmp_path_factory.mktemp("sessions"))
-    return DemoContext(predictor, cfg)
+    return lite_demo_context(tmp_path_factory.mktemp("sessions"))
 
 
 def _loaded_with_masks(ctx: DemoContext, path: Path) -> DemoState:

@@ -8,26 +8,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from demo import handlers_import as importing
 from demo import handlers_load as loading
-from demo.config import DemoConfig
 from demo.handlers import DemoContext
 from demo.state import DemoState
 from demo.video_io import write_mp4
-from srnet import InferenceConfig, ModelConfig, Predictor, SRNet, save_index_mask
-from tests.conftest import make_clip
+from srnet import save_index_mask
+from tests.conftest import lite_demo_context, make_clip
 
 
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory: pytest.TempPathFactory) -> DemoContext:
-    torch.manual_seed(0)
-    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=96), "cpu")
-    cfg = DemoConfig(short_side_cpu=96, max_frames_cpu=8,
-                     temp_root=tmp_path_factory.mktemp("sessions"))
-    return DemoContext(predictor, cfg)
+    return lite_demo_context(tmp_path_factory.mktemp("sessions"))
 
 
 @pytest.fixture()

@@ -11,23 +11,17 @@ from demo import handlers_annotate as annotate
 from demo import handlers_inspect as inspecting
 from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
-from demo.config import DemoConfig
-from demo.handlers import DemoContext
 from demo.state import DemoState
 from demo.video_io import write_mp4
-from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
-from tests.conftest import make_clip
+from tests.conftest import lite_demo_context, make_clip
 
 
 @pytest.fixture(scope="module")
 def two_objects(tmp_path_factory: pytest.TempPathFactory) -> DemoState:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    torch.manual_seed(0)
-    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=64), "cpu")
     folder = tmp_path_factory.mktemp("inspect")
-    ctx = DemoContext(predictor, DemoConfig(short_side_cpu=64, max_frames_cpu=6,
-                                            temp_root=folder / "sessions"))
+    ctx = lite_demo_context(folder / "sessions", short_side=64, max_frames=6)
     frames, masks = make_clip(6, (64, 96), num_objects=2)
     write_mp4(folder / "clip.mp4", frames, 24)
     state = loading.load_upload(ctx, str(folder / "clip.mp4"), 0, 0, 1, None)[0]

@@ -19,8 +19,7 @@ from demo.config import DemoConfig
 from demo.handlers import DemoContext
 from demo.state import ClipSource, DemoState
 from demo.video_io import write_mp4
-from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
-from tests.conftest import make_clip
+from tests.conftest import lite_demo_context, make_clip
 
 EXAMPLE = "bear"
 
@@ -29,12 +28,8 @@ EXAMPLE = "bear"
 def ctx(tmp_path_factory: pytest.TempPathFactory) -> DemoContext:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    torch.manual_seed(0)
-    predictor = Predictor(SRNet(ModelConfig.lite()), InferenceConfig(short_side=96), "cpu")
-    cfg = DemoConfig(short_side_cpu=96, max_frames_cpu=8, size_choices=(64, 128),
-                     examples_dir=DemoConfig().examples_dir,
-                     temp_root=tmp_path_factory.mktemp("sessions"))
-    yield DemoContext(predictor, cfg)
+    yield lite_demo_context(tmp_path_factory.mktemp("sessions"), size_choices=(64, 128),
+                            examples_dir=DemoConfig().examples_dir)
     torch.set_num_threads(threads)
 
 
