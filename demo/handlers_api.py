@@ -16,7 +16,7 @@ from demo import export
 from demo.handlers import DemoContext, gpu_seconds
 from demo.handlers_load import fit_mask, read_clip
 from demo.handlers_propagate import run_pass
-from demo.video_io import ClipError
+from demo.video_io import ClipError, working_size
 from srnet import load_index_mask
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,9 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None) -> str:
         first_mask: PNG of the first frame: a DAVIS palette PNG (values = object ids) or a
             0/255 image (one object). Any size with the clip's aspect ratio.
     Returns:
-        a zip of DAVIS-palette PNGs, one per frame, at the working size (see `info`).
+        a zip of DAVIS-palette PNGs, one per frame, at the clip's own size (long side capped
+        at 1920, see `info`), like `python -m srnet segment` and the app's Export: the masks
+        are computed at the working size and enlarged with smooth outlines.
     """
     if not video or not first_mask:
         raise gr.Error("segment needs a video (or a zip of frames) and a first-frame mask PNG.")
@@ -58,6 +60,8 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None) -> str:
     masks = {out.frame_idx: out.mask for out in run_pass(
         ctx.predictor, session, clip.frames, {0: mask}, 0, len(clip.frames) - 1)}
     stem = Path(video).stem[:40] or "clip"
+    size = working_size(*clip.source_size, short_side=10**6, max_side=export.MAX_SIDE)
+    masks = export.ResizedMasks(masks, size) if size != clip.size else masks
     return str(export.export_zip_palette(masks, None, _call_folder(ctx) / f"{stem}_masks.zip"))
 
 
@@ -70,5 +74,6 @@ def info(ctx: DemoContext) -> dict:
     """Device, working size and limits, so a script knows what `segment` will do."""
     return {"device": str(ctx.predictor.device), "short_side": ctx.short_side,
             "max_frames": ctx.max_frames, "max_upload_mb": ctx.cfg.max_upload_bytes // 2**20,
+            "mask_size": f"the clip's own, long side capped at {export.MAX_SIDE}",
             "random_weights": ctx.cfg.random_weights, "model": ctx.predictor.model.cfg.name,
             "examples": ctx.cfg.example_names()}

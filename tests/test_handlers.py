@@ -343,8 +343,10 @@ def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
 def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path) -> None:
     folder = ctx.cfg.examples_dir / EXAMPLE
     result = gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"))
-    with zipfile.ZipFile(result) as archive:
-        assert len(archive.namelist()) == 8
+    with zipfile.ZipFile(result) as archive, archive.open("00000.png") as handle:
+        assert len(archive.namelist()) == 8  # masks at the clip's own size, not the working one
+        source = loading.read_clip(ctx, folder / "clip.mp4").source_size
+        assert Image.open(handle).size == (source[1], source[0])
     wrong = tmp_path / "wrong.png"
     Image.fromarray(np.full((50, 50), 255, np.uint8)).save(wrong)
     with pytest.raises(gr.Error, match="different shape"):
