@@ -120,6 +120,8 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
         outputs = itertools.chain.from_iterable(
             run_pass(predictor, session, state.frames, annotations, *p) for p in passes)
         for out in outputs:
+            if state.released:  # a new clip was loaded: the tab holds that now
+                return
             masks[out.frame_idx] = out.mask
             done += 1
             yield (shipped(state), gr.skip(),
@@ -127,5 +129,7 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
             if state.stop_pending:
                 return
         state.ablation[variant] = masks
+    if state.released:
+        return
     image, text = compare_view(state, state.clamp_frame(frame_idx))
     yield shipped(state), image, f"{text} ({time.perf_counter() - started:.1f} s)"

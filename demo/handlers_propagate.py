@@ -134,6 +134,9 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
             for out in run_pass(ctx.predictor, session, state.frames,
                                 {f: state.annotation(f) for f in state.annotated_frames()},
                                 start, end, reverse, visuals=True):
+                if state.released:  # a new clip was loaded mid-pass: the tab holds that now
+                    log.info("pass ended: its clip was replaced")
+                    return
                 state.record(out, ctx.cfg.visuals_keep)
                 done += 1
                 first = time.perf_counter() - started if first is None else first
@@ -146,9 +149,13 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
             if state.stop_pending:
                 break
     except (ValueError, RuntimeError) as exc:  # e.g. out of memory, inconsistent input
+        if state.released:
+            return
         log.exception("propagation failed")
         yield shipped(state, memo), gr.skip(), warn(f"Propagation stopped: {exc}"), \
             gr.skip(), gr.skip(), gr.skip()
+        return
+    if state.released:
         return
     # the speed hint (at the working size): this pass, first frame excluded
     if done >= 3 and first is not None and session.upscale == 1:

@@ -128,6 +128,13 @@ class DemoState:
         (self.temp_dir / STOP_FILE).unlink(missing_ok=True)
 
     @property
+    def released(self) -> bool:
+        """`cleanup_state` ran: another clip replaced this one (or the tab closed). A pass
+        still running on it must not hand it out again, or the tab's new clip would be lost;
+        the folder's absence says so in a forked ZeroGPU worker too."""
+        return self.session is None or not self.temp_dir.is_dir()
+
+    @property
     def stop_pending(self) -> bool:
         """Stop was pressed, or the tab was cleaned up (its folder is gone)."""
         return (self.stop_requested or not self.temp_dir.is_dir()
