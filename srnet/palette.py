@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+MAX_MASK_PIXELS = 40_000_000  # 8K is 33 Mpx; a PNG of a few hundred kB can declare 400 Mpx
+
 
 def davis_palette(num_colors: int = 256) -> np.ndarray:
     """The DAVIS/PASCAL VOC colour map: bit-interleaved RGB per index.
@@ -47,9 +49,12 @@ def load_index_mask(path: str | Path) -> np.ndarray:
     masks (DAVIS-2016, 0/255) become a single object: any pixel above 127 is object 1.
     """
     try:
-        image = Image.open(str(path))
+        image = Image.open(str(path))  # reads the header only
+        if image.width * image.height > MAX_MASK_PIXELS:  # before decoding a PNG bomb
+            raise ValueError(f"it is {image.width}x{image.height}, over the "
+                             f"{MAX_MASK_PIXELS // 10**6} Mpx limit")
         image.load()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ValueError(f"cannot read mask {path}: {exc}") from exc
     if image.mode == "P":
         return np.asarray(image, dtype=np.uint8).copy()

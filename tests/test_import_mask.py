@@ -4,6 +4,8 @@ the clip's shape is resized, and bad files are a message that changes nothing.""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -69,12 +71,28 @@ def test_black_and_white_mask_is_the_selected_object(state: DemoState, tmp_path:
     assert state.obj_masks[(0, 1)].sum() == 100  # a one-object file leaves the others alone
 
 
+def _png_bomb(path: Path, width: int, height: int) -> None:
+    """A tiny file declaring a huge all-zero grayscale PNG (decoded, it is width*height bytes)."""
+    rows = zlib.compress(b"".join(b"\x00" + bytes(width) for _ in range(height)), 9)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+
+
 def test_bad_files_are_a_message_and_change_nothing(state: DemoState, tmp_path: Path) -> None:
     before = {k: v.copy() for k, v in state.obj_masks.items()}
+    _png_bomb(tmp_path / "bomb.png", 8000, 6000)  # 48 Mpx in about 50 kB
+    assert (tmp_path / "bomb.png").stat().st_size < 200_000
     (tmp_path / "broken.png").write_bytes(b"not a png")
     Image.fromarray(np.zeros((50, 50), np.uint8)).save(tmp_path / "square.png")
     Image.fromarray(np.zeros((96, 160), np.uint8)).save(tmp_path / "empty.png")
-    for name, message in (("broken.png", "cannot read mask"),
+    for name, message in (("bomb.png", "8000x6000, over the 40 Mpx limit"),
+                          ("broken.png", "cannot read mask"),
                           ("square.png", "a different shape"),
                           ("empty.png", "no object pixels")):
         out = importing.import_mask(state, str(tmp_path / name))
