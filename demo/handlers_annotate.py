@@ -69,6 +69,14 @@ def show_frame(state: DemoState | None, frame_idx: float) -> tuple:
     return _result(state, gr.skip())
 
 
+def refresh(state: DemoState | None, frame_idx: float) -> tuple:
+    """The Annotate tab shown again (Look inside may have changed the selected object); also
+    fired when the page opens, before any clip: then nothing changes and nothing is said."""
+    if state is None:
+        return (gr.skip(),) * 7
+    return show_frame(state, frame_idx)
+
+
 def on_click(state: DemoState | None, mode: str, evt: gr.SelectData,
              method: str = clicks.LEARNED) -> tuple:
     """A click on the frame (evt.index = [x, y] in the shown image, which is the frame at

@@ -114,7 +114,7 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
     for tab in (c.annotate_tab, c.export_tab):
         tab.select(inspecting.set_inspect_open, [c.state, gr.State(False)], None, **UI_QUEUE)
     # Look inside may have changed the selected object: Annotate's list and view follow it
-    c.annotate_tab.select(annotate.show_frame, [c.state, c.frame],
+    c.annotate_tab.select(annotate.refresh, [c.state, c.frame],
                           [c.state, c.view, c.caption, c.objects, c.name, c.editor, c.status],
                           **UI_QUEUE)
     c.mem_query.select(inspecting.memory_click, [c.state, c.frame],

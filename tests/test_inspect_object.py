@@ -44,7 +44,7 @@ def test_the_object_list_switches_the_internals(two_objects: DemoState) -> None:
     assert "Frame 4, object 1" in first[-1] and "Frame 4, second" in second[-1]
     assert not np.array_equal(first[0], second[0])  # the PTM masks view of another object
     assert state.selected == 2
-    annotated = annotate.show_frame(state, 4)  # Annotate's list, refreshed on its tab
+    annotated = annotate.refresh(state, 4)  # Annotate's list, refreshed on its tab
     assert annotated[3].value == 2
     assert inspecting.inspect_object(state, "nonsense", 4)[-1].startswith("Frame 4, second")
     assert inspecting.inspect_object(state, 7, 4)[-1].startswith("Frame 4, second")  # unknown id
@@ -53,3 +53,11 @@ def test_the_object_list_switches_the_internals(two_objects: DemoState) -> None:
 
 def test_picking_an_object_without_a_clip_is_a_message() -> None:
     assert inspecting.inspect_object(None, 1, 0)[-1].startswith("⚠️")
+
+
+def test_the_annotate_tab_opening_before_any_clip_says_nothing(monkeypatch) -> None:
+    """Gradio fires the first tab's select when the page opens: that must not warn "Load a
+    clip first" to someone who has not had the chance yet (it did, in every browser test)."""
+    said = []
+    monkeypatch.setattr(annotate, "warn", lambda text: said.append(text) or text)
+    assert all(isinstance(v, dict) for v in annotate.refresh(None, 0)) and not said
