@@ -42,7 +42,14 @@ def run_pass(predictor: Predictor, session: InferenceSession, frames: Sequence[n
              visuals: bool = False) -> Iterator[StepOutput]:
     """Yield one StepOutput per frame from `start` to `end`. Each user-annotated frame on the
     way (and `start`) is handed to the session just before the pass reaches it, so a later
-    correction takes over from its frame; frames before `start` keep their results."""
+    correction takes over from its frame; frames before `start` keep their results.
+    Annotations behind `start` that the session has never seen (a fresh or rebuilt memory)
+    are memorised first, without yielding: an object marked only on frame 0 is followed by a
+    pass that starts at an annotated frame 20 (it was dropped there)."""
+    for frame_idx in sorted(annotations, reverse=reverse):
+        if (frame_idx > start if reverse else frame_idx < start) \
+                and frame_idx not in session.annotations:
+            predictor.step(session, frame_idx, frames[frame_idx], annotations[frame_idx])
     ahead = [f for f in sorted(annotations, reverse=reverse)
              if (end <= f < start if reverse else start < f <= end)]
     bounds = [start, *ahead]
@@ -89,12 +96,25 @@ def plan_passes(state: DemoState, direction: str, frame_idx: int) -> list[Pass] 
 
 
 def _sync_session(ctx: DemoContext, state: DemoState) -> str:
-    """A removed annotation cannot be taken back from a session: rebuild its memory then."""
+    """Rebuild the session's memory when it cannot follow the annotations any more: one was
+    removed (a session cannot take it back), or a small object marked on a later frame needs
+    a larger internal size than the memory was built at (one size per memory). A session
+    without memory is sized for the smallest object of every annotation."""
+    annotations = [state.annotation(f) for f in state.annotated_frames()]
     stale = [f for f in state.session.annotations if state.annotation(f) is None]
-    if not stale:
-        return ""
-    state.session = ctx.predictor.new_session(state.inference_config)
-    return f" (memory rebuilt: the annotation on frame {stale[0]} was removed)"
+    needed = ctx.predictor.fit_small_objects(
+        ctx.predictor.new_session(state.inference_config), annotations)
+    note = ""
+    if stale:
+        note = f" (memory rebuilt: the annotation on frame {stale[0]} was removed)"
+    elif state.session.has_memory and needed > state.session.upscale + 1e-6:
+        note = (f" (memory rebuilt at {needed:.2f}x the working size for a small object marked "
+                "after the first pass)")
+    if note:
+        state.session = ctx.predictor.new_session(state.inference_config)
+    if not state.session.has_memory:
+        ctx.predictor.fit_small_objects(state.session, annotations)
+    return note
 
 
 def _status(done: int, total: int, started: float, first: float | None, frame_idx: int) -> str:

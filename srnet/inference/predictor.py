@@ -85,6 +85,20 @@ class Predictor:
         return InferenceSession(memory=MemoryBank(cfg.max_working_frames, cfg.max_permanent_frames),
                                 recent=deque(maxlen=cfg.local_interval), config=cfg)
 
+    def fit_small_objects(self, session: InferenceSession,
+                          masks: Sequence[np.ndarray]) -> float:
+        """Before a session's first memory, size it for the smallest object of all `masks`
+        (index masks at the frame size), not only of the first annotation a pass meets: an
+        object first marked on a later frame counts too. Returns the factor (1 when
+        `min_object_cells` is off); ValueError once memory exists (one key size per memory)."""
+        if session.has_memory:
+            raise ValueError("the session's size is fixed by its memory: start a new session")
+        cfg = session.config
+        if cfg.min_object_cells:
+            session.upscale = max([1.0, *(small_object_upscale(
+                m, cfg.short_side, cfg.min_object_cells, cfg.max_upscale) for m in masks)])
+        return session.upscale
+
     # ----------------------------------------------------------------------------- public API
     @torch.inference_mode()
     def step(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
@@ -180,8 +194,8 @@ class Predictor:
             session.annotations[frame_idx] = mask
             cfg = session.config
             if cfg.min_object_cells and not session.has_memory:  # one key size per memory
-                session.upscale = small_object_upscale(mask, cfg.short_side,
-                                                       cfg.min_object_cells, cfg.max_upscale)
+                session.upscale = max(session.upscale, small_object_upscale(  # keeps a fit
+                    mask, cfg.short_side, cfg.min_object_cells, cfg.max_upscale))
                 if session.upscale > 1:
                     log.info("a small object: this video runs at %.2fx", session.upscale)
         return plan_geometry(size, session.config.short_side, session.upscale)
