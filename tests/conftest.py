@@ -66,3 +66,28 @@ def lite_demo_context(temp_root: Path, short_side: int = 96, max_frames: int = 8
     return DemoContext(predictor, DemoConfig(short_side_cpu=short_side,
                                              max_frames_cpu=max_frames, temp_root=temp_root,
                                              **cfg))
+
+
+def uploaded_clip_state(ctx, folder: Path, num_frames: int = 8, size: tuple[int, int] = (64, 96),
+                        num_objects: int = 1):
+    """A synthetic clip (see `make_clip`) written as an mp4 into `folder` and loaded through the
+    upload handler: (DemoState, the clip's ground-truth index masks)."""
+    from demo.handlers_load import load_upload
+    from demo.state import DemoState
+    from demo.video_io import write_mp4
+
+    frames, masks = make_clip(num_frames, size, num_objects=num_objects)
+    write_mp4(folder / "clip.mp4", frames, 24)
+    out = load_upload(ctx, str(folder / "clip.mp4"), 0, 0, 1, None)
+    assert isinstance(out[0], DemoState), out[-1]
+    return out[0], masks
+
+
+@pytest.fixture(scope="module")
+def lite_ctx_64(tmp_path_factory: pytest.TempPathFactory):
+    """`lite_demo_context` at short side 64 on one torch thread (two threads on a shared 2-core
+    box spin in OpenMP barriers), for the handler tests that propagate."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield lite_demo_context(tmp_path_factory.mktemp("sessions"), short_side=64)
+    torch.set_num_threads(threads)

@@ -7,30 +7,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
 from demo.handlers import DemoContext
 from demo.state import DemoState
-from demo.video_io import write_mp4
-from tests.conftest import lite_demo_context, make_clip
+from tests.conftest import uploaded_clip_state
 
 
 @pytest.fixture(scope="module")
-def ctx(tmp_path_factory: pytest.TempPathFactory) -> DemoContext:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield lite_demo_context(tmp_path_factory.mktemp("sessions"), short_side=64)
-    torch.set_num_threads(threads)
+def ctx(lite_ctx_64: DemoContext) -> DemoContext:
+    return lite_ctx_64
 
 
 @pytest.fixture()
 def state(ctx: DemoContext, tmp_path) -> DemoState:
-    frames, _ = make_clip(8, (64, 96), num_objects=2)
-    write_mp4(tmp_path / "clip.mp4", frames, 24)
-    loaded = loading.load_upload(ctx, str(tmp_path / "clip.mp4"), 0, 0, 1, None)[0]
-    assert isinstance(loaded, DemoState)
+    loaded, _ = uploaded_clip_state(ctx, tmp_path, num_objects=2)
     loaded.names[2] = "object 2"
     return loaded
 
