@@ -116,7 +116,7 @@ def image(label: str, elem_id: str | None = None, panels: bool = False) -> gr.Im
 
 
 def inspect_panel(c: SimpleNamespace) -> None:
-    with gr.Row(equal_height=True):
+    with gr.Row():
         c.refresh = gr.Button("Show internals of this frame", elem_id="inspect", scale=3)
         # the object the views show (the selected object, shared with Annotate's list)
         c.inspect_object = gr.Dropdown(label="Object", choices=[], interactive=True, scale=1,
