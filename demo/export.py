@@ -18,9 +18,16 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from demo.video_io import working_size
 from srnet import save_index_mask
 
 MAX_SIDE = 1920  # long-side cap of exports at the source resolution (a 4K source → 1920)
+
+
+def export_size(source_size: tuple[int, int]) -> tuple[int, int]:
+    """(H, W) of masks exported "at the source resolution": the source's, long side capped at
+    `MAX_SIDE`, even, as the working size is rounded (`video_io.working_size`)."""
+    return working_size(*source_size, short_side=10**6, max_side=MAX_SIDE)
 
 
 def frame_stem(index: int, frame_names: Sequence[str] | None) -> str:

@@ -16,7 +16,7 @@ from demo import export
 from demo.handlers import DemoContext, gpu_seconds
 from demo.handlers_load import fit_mask, read_clip
 from demo.handlers_propagate import run_pass
-from demo.video_io import ClipError, working_size
+from demo.video_io import ClipError
 from srnet import load_index_mask
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None) -> str:
     masks = {out.frame_idx: out.mask for out in run_pass(
         ctx.predictor, session, clip.frames, {0: mask}, 0, len(clip.frames) - 1)}
     stem = Path(video).stem[:40] or "clip"
-    size = working_size(*clip.source_size, short_side=10**6, max_side=export.MAX_SIDE)
+    size = export.export_size(clip.source_size)
     masks = export.ResizedMasks(masks, size) if size != clip.size else masks
     return str(export.export_zip_palette(masks, None, _call_folder(ctx) / f"{stem}_masks.zip"))
 

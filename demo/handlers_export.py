@@ -13,7 +13,7 @@ from demo import export
 from demo.handlers import NO_CLIP, file_stem, warn
 from demo.handlers_propagate import result_video
 from demo.state import DemoState
-from demo.video_io import ClipError, read_source_frames, working_size
+from demo.video_io import ClipError, read_source_frames
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _export_inputs(state: DemoState, at_source: bool) -> tuple:
     source = state.source
     if not at_source or source is None or not source.path:
         return state.masks, state.frames, state.size, ""
-    size = working_size(*source.size, short_side=10**6, max_side=export.MAX_SIDE)
+    size = export.export_size(source.size)
     if size == tuple(state.size):
         return state.masks, state.frames, state.size, " (the source size)"
     if not Path(source.path).is_file():  # e.g. the server's upload cache was cleaned

@@ -9,8 +9,6 @@ selected one. Either replaces the clicks on the frame for the objects it sets.
 
 from __future__ import annotations
 
-import logging
-
 import gradio as gr
 import numpy as np
 from PIL import Image
@@ -20,8 +18,6 @@ from demo.handlers_annotate import annotate_outputs
 from demo.handlers_load import fit_mask
 from demo.state import MAX_OBJECTS, DemoState
 from srnet import load_index_mask
-
-log = logging.getLogger(__name__)
 
 
 def _is_palette(path: str) -> bool:

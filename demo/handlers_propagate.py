@@ -95,25 +95,26 @@ def plan_passes(state: DemoState, direction: str, frame_idx: int) -> list[Pass] 
     return passes
 
 
-def _sync_session(ctx: DemoContext, state: DemoState) -> str:
-    """Rebuild the session's memory when it cannot follow the annotations any more: one was
-    removed (a session cannot take it back), or a small object marked on a later frame needs
-    a larger internal size than the memory was built at (one size per memory). A session
-    without memory is sized for the smallest object of every annotation."""
-    annotations = [state.annotation(f) for f in state.annotated_frames()]
-    stale = [f for f in state.session.annotations if state.annotation(f) is None]
-    needed = ctx.predictor.fit_small_objects(
-        ctx.predictor.new_session(state.inference_config), annotations)
+def _sync_session(ctx: DemoContext, state: DemoState,
+                  annotations: dict[int, np.ndarray]) -> str:
+    """Rebuild the session's memory when it cannot follow `annotations` (frame → the user's
+    index mask) any more: one was removed (a session cannot take it back), or a small object
+    marked after a pass needs a larger internal size than the memory was built at (one size
+    per memory). A session without memory is sized for the smallest object of them all."""
+    session, masks = state.session, list(annotations.values())
+    stale = [f for f in session.annotations if f not in annotations]
     note = ""
     if stale:
         note = f" (memory rebuilt: the annotation on frame {stale[0]} was removed)"
-    elif state.session.has_memory and needed > state.session.upscale + 1e-6:
-        note = (f" (memory rebuilt at {needed:.2f}x the working size for a small object marked "
-                "after the first pass)")
+    elif session.has_memory:
+        needed = ctx.predictor.small_object_scale(session.config, masks)
+        if needed > session.upscale + 1e-6:
+            note = (f" (memory rebuilt at {needed:.2f}x the working size for a small object "
+                    "marked after the first pass)")
     if note:
         state.session = ctx.predictor.new_session(state.inference_config)
     if not state.session.has_memory:
-        ctx.predictor.fit_small_objects(state.session, annotations)
+        ctx.predictor.fit_small_objects(state.session, masks)
     return note
 
 
@@ -140,7 +141,8 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     if state is None:
         yield None, gr.skip(), warn(NO_CLIP), gr.skip(), gr.skip(), gr.skip()
         return
-    note = _sync_session(ctx, state)  # before planning: it may empty the memory
+    annotations = {f: state.annotation(f) for f in state.annotated_frames()}
+    note = _sync_session(ctx, state, annotations)  # before planning: it may empty the memory
     plan = plan_passes(state, direction, state.clamp_frame(frame_idx))
     if isinstance(plan, str):
         yield shipped(state), gr.skip(), warn(plan + note), gr.skip(), gr.skip(), gr.skip()
@@ -151,8 +153,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     started, first, done = time.perf_counter(), None, 0
     try:
         for start, end, reverse in plan:
-            for out in run_pass(ctx.predictor, session, state.frames,
-                                {f: state.annotation(f) for f in state.annotated_frames()},
+            for out in run_pass(ctx.predictor, session, state.frames, annotations,
                                 start, end, reverse, visuals=True):
                 if state.released:  # a new clip was loaded mid-pass: the tab holds that now
                     log.info("pass ended: its clip was replaced")

@@ -85,18 +85,24 @@ class Predictor:
         return InferenceSession(memory=MemoryBank(cfg.max_working_frames, cfg.max_permanent_frames),
                                 recent=deque(maxlen=cfg.local_interval), config=cfg)
 
+    @staticmethod
+    def small_object_scale(config: InferenceConfig, masks: Sequence[np.ndarray]) -> float:
+        """The internal-size factor a session with `config` needs for the smallest object of
+        all `masks` (index masks at the frame size); 1 when `min_object_cells` is off."""
+        if not config.min_object_cells:
+            return 1.0
+        return max([1.0, *(small_object_upscale(m, config.short_side, config.min_object_cells,
+                                                config.max_upscale) for m in masks)])
+
     def fit_small_objects(self, session: InferenceSession,
                           masks: Sequence[np.ndarray]) -> float:
-        """Before a session's first memory, size it for the smallest object of all `masks`
-        (index masks at the frame size), not only of the first annotation a pass meets: an
-        object first marked on a later frame counts too. Returns the factor (1 when
-        `min_object_cells` is off); ValueError once memory exists (one key size per memory)."""
+        """Before a session's first memory, size it for the smallest object of all `masks`,
+        not only of the first annotation a pass meets: an object first marked on a later frame
+        counts too. Returns the factor; ValueError once memory exists (one key size per
+        memory)."""
         if session.has_memory:
             raise ValueError("the session's size is fixed by its memory: start a new session")
-        cfg = session.config
-        if cfg.min_object_cells:
-            session.upscale = max([1.0, *(small_object_upscale(
-                m, cfg.short_side, cfg.min_object_cells, cfg.max_upscale) for m in masks)])
+        session.upscale = self.small_object_scale(session.config, masks)
         return session.upscale
 
     # ----------------------------------------------------------------------------- public API
