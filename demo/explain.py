@@ -112,12 +112,15 @@ CONFIDENCE = (
 ABLATION = (
     "An *ablation* switches one part off and reruns the clip with the same trained weights. "
     "**FAM off**: the short-term memory (previous frame) is not used. **PTM off**: the "
-    "prototype refinement is skipped. The view jumps to the frame where the variants differ "
-    "most from the full model, and paints the pixels that changed (magenta = added, cyan = "
-    "lost). On an easy clip such as *bear* the memory read alone already finds the object, so "
-    "the masks barely change; the modules matter on harder, unseen clips (the README's "
-    "ablation table gives the J&F cost of each over the project's held-out DAVIS sequences), "
-    "and the painted pixels show where even a small difference lies."
+    "prototype refinement is skipped. **Frozen memory**: the long-term memory keeps only your "
+    "annotated frames and no processed frame joins it, so every frame is matched against your "
+    "annotations alone (the previous frame still reaches FAM): what remembering the video as it "
+    "goes adds. The three reruns take about three propagations. The view jumps to the frame "
+    "where the variants differ most from the full model, and paints the pixels that changed "
+    "(magenta = added, cyan = lost). On an easy clip such as *bear* the memory read alone "
+    "already finds the object, so the masks barely change; the modules matter on harder, unseen "
+    "clips (the README's ablation table gives the J&F cost of each over the project's held-out "
+    "DAVIS sequences), and the painted pixels show where even a small difference lies."
 )
 
 EXPORT = (

@@ -1,12 +1,14 @@
-"""Ablation handlers: rerun the current clip with FAM off or PTM off and compare the masks with
-the full model's side by side (per-frame overlays and mean IoU).
+"""Ablation handlers: rerun the current clip with FAM off, with PTM off, or with the long-term
+memory never updated, and compare the masks with the full model's side by side (per-frame
+overlays and mean IoU).
 
 An ablated network is `SRNet(dataclasses.replace(cfg, fam=replace(cfg.fam, enabled=False)))`
 (or the same for `ptm`) loaded with the full model's weights. Its state dict lacks the removed
 module, so loading uses `strict=False`; the check below still fails loudly if any parameter of
 the ablated network were missing (only the removed module's keys may be left over). Note the
 weights were trained with both modules on: the comparison shows what each module contributes
-to *this* network, not what a network trained without it would do.
+to *this* network, not what a network trained without it would do. The memory variant keeps
+the network and changes only the session's memory policy (`srnet.ablated_config`).
 """
 
 from __future__ import annotations
@@ -23,15 +25,16 @@ from demo import render
 from demo.handlers import NO_CLIP, DemoContext, gpu_seconds, progress_bar, shipped, warn
 from demo.handlers_propagate import run_pass
 from demo.state import DemoState
-from srnet import Predictor
+from srnet import Predictor, ablated_config
 from srnet import ablated_predictor as srnet_ablated
 
 log = logging.getLogger(__name__)
-VARIANTS = {"fam": "FAM off", "ptm": "PTM off"}
+VARIANTS = {"fam": "FAM off", "ptm": "PTM off", "memory": "frozen memory"}
 
 
 def ablated_predictor(ctx: DemoContext, variant: str) -> Predictor:
-    """The shared predictor's network with one module switched off (built once, cached)."""
+    """The shared predictor's network with one module switched off, or its memory ablation
+    (built once, cached)."""
     if variant not in ctx.derived:
         ctx.derived[variant] = srnet_ablated(ctx.predictor, variant)
     return ctx.derived[variant]
@@ -65,8 +68,8 @@ def most_different(state: DemoState) -> int | None:
 
 
 def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, str]:
-    """Full model | FAM off | PTM off on the frame where they differ most (the current frame
-    when they are identical everywhere), and mean IoU over the clip vs the full model."""
+    """Full model | each variant on the frame where they differ most (the current frame when
+    they are identical everywhere), and mean IoU over the clip vs the full model."""
     if not state.ablation or frame_idx not in state.masks:
         return None, ""
     worst = most_different(state)
@@ -86,7 +89,10 @@ def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, s
                       f"({(masks[shown] > 0).sum() - (full > 0).sum():+d} px)")
     where = (f"Frame {shown} is shown: there the variants differ most." if worst is not None
              else "")
-    return render.side_by_side(panels, labels, height=240), ("Ablation: " + "; ".join(scores)
+    # Four landscape panels in one row would shrink each to a fifth of the page: two rows keep
+    # the changed pixels visible.
+    columns = 2 if len(panels) > 3 and frame.shape[1] > frame.shape[0] else len(panels)
+    return render.grid(panels, labels, columns, height=240), ("Ablation: " + "; ".join(scores)
                                                              + f". {where}")
 
 
@@ -114,7 +120,7 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
     total, done, started = len(VARIANTS) * (state.num_frames + (first > 0)), 0, time.perf_counter()
     for variant, label in VARIANTS.items():
         predictor = ablated_predictor(ctx, variant)
-        session = predictor.new_session(state.inference_config)
+        session = predictor.new_session(ablated_config(state.inference_config, variant))
         passes = [(first, last, False)] + ([(first, 0, True)] if first > 0 else [])
         masks: dict[int, np.ndarray] = {}
         outputs = itertools.chain.from_iterable(

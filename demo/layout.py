@@ -153,9 +153,9 @@ def inspect_panel(c: SimpleNamespace) -> None:
             c.confidence = image("Confidence, and each object's size, per frame", "confidence-plot")
         with gr.Tab("Ablation", id="ablation"):
             gr.Markdown(explain.ABLATION)
-            c.run_ablation = gr.Button("Rerun with FAM off and with PTM off")
+            c.run_ablation = gr.Button("Rerun with FAM off, PTM off, and frozen memory")
             c.ablation_status = gr.Markdown()
-            c.ablation = image("Full model | FAM off | PTM off", "ablation-view", panels=True)
+            c.ablation = image("Full model and the three variants", "ablation-view", panels=True)
 
 
 def export_panel(c: SimpleNamespace) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from srnet.checkpoint import CheckpointError, load_model, save_checkpoint
 from srnet.config import FAMConfig, InferenceConfig, ModelConfig, PTMConfig
+from srnet.eval.ablation import ABLATIONS, ablated_config
 from srnet.eval.ablation import ablated as ablated_predictor
 from srnet.eval.metrics import jaccard as mask_iou
 from srnet.inference import InferenceSession, Predictor, StepOutput, StepVisuals
@@ -42,7 +43,7 @@ def load_predictor(checkpoint: str | Path | None = None, *, device: str | None =
 
 __all__ = [
     "CheckpointError", "ClickPredictor", "DEFAULT_CHECKPOINT", "DEFAULT_CLICK_CHECKPOINT",
-    "ablated_predictor", "mask_iou",
+    "ABLATIONS", "ablated_config", "ablated_predictor", "mask_iou",
     "FAMConfig", "InferenceConfig", "InferenceSession", "ModelConfig", "PTMConfig", "Predictor",
     "SRNet", "StepOutput", "StepVisuals", "constrain_click_mask", "davis_palette",
     "grabcut_mask_from_clicks", "load_click_model", "load_index_mask", "load_model",

@@ -112,6 +112,9 @@ class InferenceConfig:
     local_interval: int = 1  # s: the local memory is frame t - s [D]
     max_working_frames: int = 10  # cap on non-permanent global-memory frames (flat memory) [D]
     max_permanent_frames: int = 20  # cap on user-annotated frames kept in memory [D]
+    # [D] False = an ablation of the long-term memory: global memory keeps only the annotated
+    # frames, no processed frame joins it (the local, previous-frame memory still works)
+    working_memory: bool = True
     short_side: int | None = 480  # internal processing size (short side); None = as given
     # [D] small objects: when the smallest object of a session's first annotation covers fewer
     # than this many stride-16 cells at the internal size, the session runs larger (up to

@@ -138,7 +138,8 @@ def test_eval_paste_scores_two_objects(tmp_path, capsys):
 
 def test_eval_ablate_switches_the_module_off(tmp_path, tiny_model, capsys, monkeypatch):
     """`--ablate fam|ptm` evaluates the same weights with that module removed: the predictor
-    handed to the runner has no such module and every other weight is the trained one."""
+    handed to the runner has no such module and every other weight is the trained one;
+    `--ablate memory` keeps every module and freezes the long-term memory."""
     import torch
 
     from srnet.eval import vos_eval
@@ -148,14 +149,16 @@ def test_eval_ablate_switches_the_module_off(tmp_path, tiny_model, capsys, monke
     seen = []
     real = vos_eval.srnet_method
     monkeypatch.setattr(vos_eval, "srnet_method", lambda p: seen.append(p) or real(p))
-    for module in ("fam", "ptm"):
+    for module in ("fam", "ptm", "memory"):
         code = main(["eval", "--davis", str(root), "--seqs", "alpha", "--checkpoint", str(ckpt),
                      "--method", "srnet", "--size", "64", "--ablate", module])
         assert code == 0
         assert capsys.readouterr().out.strip().splitlines()[-1].startswith("J&F ")
-    fam_off, ptm_off = (p.model for p in seen)
+    fam_off, ptm_off, frozen = (p.model for p in seen)
     assert fam_off.fam is None and fam_off.ptm is not None
     assert ptm_off.ptm is None and ptm_off.fam is not None
+    assert frozen.fam is not None and frozen.ptm is not None
+    assert [p.config.working_memory for p in seen] == [True, True, False]
     from srnet import InferenceConfig, load_predictor
 
     full = load_predictor(ckpt, device="cpu", config=InferenceConfig(short_side=64))[0]

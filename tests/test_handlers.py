@@ -328,12 +328,15 @@ def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
                                 done: DemoState) -> None:
     last = _drain(gpu.run_ablation(done, 3))
     done = last[0]
-    assert set(done.ablation) == {"fam", "ptm"} and len(done.ablation["ptm"]) == 8
-    assert last[1].ndim == 3 and "over the clip" in last[2]
+    assert set(done.ablation) == {"fam", "ptm", "memory"} and len(done.ablation["ptm"]) == 8
+    assert last[1].ndim == 3 and "over the clip" in last[2] and "frozen memory" in last[2]
     assert ablation.ablated_predictor(ctx, "fam").model.fam is None
     assert ablation.ablated_predictor(ctx, "ptm").model.ptm is None
+    frozen = ablation.ablated_predictor(ctx, "memory")
+    assert frozen.model is ctx.predictor.model and not frozen.config.working_memory
     view = inspecting.inspect_frame(done, 3)[13]
-    assert view.ndim == 3 and view.shape[1] > 3 * 240  # full | FAM off | PTM off
+    # full | FAM off over PTM off | frozen memory: two rows of two landscape panels
+    assert view.ndim == 3 and view.shape[0] > 2 * 240 and view.shape[1] > 2 * 240
     shown = ablation.most_different(done)
     worst = min(ablation._iou(m[shown], done.masks[shown]) for m in done.ablation.values())
     assert all(ablation._iou(m[i], done.masks[i]) >= worst - 1e-9

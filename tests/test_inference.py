@@ -101,6 +101,28 @@ def test_working_memory_stays_capped_over_300_frames(tiny_model):
     assert session.memory.find(0).permanent, "the annotated frame is never evicted"
 
 
+def test_frozen_memory_keeps_only_annotations_but_still_reads_the_previous_frame(tiny_model):
+    """The memory ablation (`working_memory=False`, what `eval --ablate memory` and the demo's
+    'frozen memory' run): no processed frame joins global memory, annotated ones still do, and
+    the local memory still moves with the pass, so the masks differ from the full policy's."""
+    frames, masks = make_clip(num_frames=8, size=(32, 48), num_objects=1)
+    runs = {}
+    for working in (True, False):
+        cfg = InferenceConfig(short_side=None, mem_every=1, working_memory=working)
+        predictor = Predictor(tiny_model, cfg, "cpu")
+        session = predictor.new_session()
+        predictor.step(session, 0, frames[0], masks[0])
+        outs = list(predictor.propagate(session, frames[:5], 0))
+        predictor.step(session, 5, frames[5], masks[5])  # a correction joins either way
+        runs[working] = (session.memory_timeline(), [o.prob for o in outs])
+    (full, full_probs), (frozen, frozen_probs) = runs[True], runs[False]
+    assert full["working"] == [1, 2, 3, 4]
+    assert frozen["working"] == [] and frozen["permanent"] == [0, 5]
+    assert frozen["local"] == full["local"] == [5]
+    assert np.allclose(full_probs[1], frozen_probs[1]), "frame 1 reads the same memory in both"
+    assert not np.allclose(full_probs[4], frozen_probs[4]), "later frames read less memory"
+
+
 def test_visuals_only_on_request_with_documented_shapes(tiny_predictor, clip):
     frames, masks = clip
     session = tiny_predictor.new_session()

@@ -74,8 +74,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prescale", type=short_side, default=None, metavar="N",
                         help="--instances only: frames resized to short side N before SRNet "
                              "sees them, as the demo loads clips (scored at full size)")
-    parser.add_argument("--ablate", choices=["fam", "ptm"], default=None,
-                        help="evaluate SRNet with this module switched off (same trained "
+    parser.add_argument("--ablate", choices=["fam", "ptm", "memory"], default=None,
+                        help="evaluate SRNet with this module switched off, or (memory) with "
+                             "global memory holding only the annotated frame (same trained "
                              "weights; see srnet.eval.ablation)")
     parser.set_defaults(func=run)
 
@@ -220,7 +221,8 @@ def _srnet_predictor(args: argparse.Namespace) -> tuple[Any, dict]:
         from srnet.eval.ablation import ablated
 
         predictor = ablated(predictor, args.ablate)
-        log.info("SRNet with %s switched off", args.ablate.upper())
+        log.info("SRNet with %s switched off", "long-term memory updates"
+                 if args.ablate == "memory" else args.ablate.upper())
     return predictor, meta
 
 

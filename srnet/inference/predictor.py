@@ -275,8 +275,9 @@ class Predictor:
                             permanent=permanent)
         session.recent.append(entry)
         session.frames_since_memory += 1
-        if permanent or not session.has_memory or \
-                session.frames_since_memory >= session.config.mem_every:
+        due = session.config.working_memory and \
+            session.frames_since_memory >= session.config.mem_every
+        if permanent or not session.has_memory or due:
             session.memory.add(entry)
             session.frames_since_memory = 0
 
