@@ -126,7 +126,8 @@ ABLATION = (
 EXPORT = (
     "Download the overlay video (H.264 mp4), every mask as a DAVIS palette PNG (pixel value = "
     "object id; the format video-segmentation benchmarks use), black-and-white masks per object, "
-    "or RGBA cut-outs of the selected object (transparent background, ready for a video editor). "
+    "or RGBA cut-outs of the selected object or of all objects (transparent background, ready "
+    "for a video editor). "
     "Files are named by the source frame number, so a trimmed clip's masks line up with your "
     "video's frames; at the source resolution each mask's outline is interpolated from the "
     "working-size result, not segmented again."

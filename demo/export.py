@@ -22,6 +22,7 @@ from demo.video_io import working_size
 from srnet import save_index_mask
 
 MAX_SIDE = 1920  # long-side cap of exports at the source resolution (a 4K source → 1920)
+CUTOUT_CHOICES = ("the selected object", "all objects")  # what the RGBA cut-outs keep
 
 
 def export_size(source_size: tuple[int, int]) -> tuple[int, int]:
@@ -169,9 +170,10 @@ def export_binary_masks(masks: Mapping[int, np.ndarray], obj_ids: Sequence[int],
 
 
 def export_rgba_cutouts(frames: Sequence[np.ndarray], masks: Mapping[int, np.ndarray],
-                        obj_id: int, out_zip: str | Path,
+                        obj_id: int | None, out_zip: str | Path,
                         frame_names: Sequence[str] | None = None) -> Path:
-    """Zip of RGBA PNGs: the frame's colours with alpha 255 on object `obj_id`, 0 elsewhere.
+    """Zip of RGBA PNGs: the frame's colours with alpha 255 on object `obj_id` (None: on every
+    object, e.g. a rider with the horse), 0 elsewhere.
 
     Shapes: frames uint8 ``[H, W, 3]``; masks index ``[H, W]`` at the same size.
     """
@@ -183,7 +185,8 @@ def export_rgba_cutouts(frames: Sequence[np.ndarray], masks: Mapping[int, np.nda
             frame, mask = np.asarray(frames[index]), np.asarray(masks[index])
             if frame.shape[:2] != mask.shape:
                 raise ValueError(f"frame {index} is {frame.shape[:2]}, mask is {mask.shape}")
-            alpha = (mask == int(obj_id)).astype(np.uint8) * 255
+            keep = mask > 0 if obj_id is None else mask == int(obj_id)  # [H, W]
+            alpha = keep.astype(np.uint8) * 255
             rgba = np.dstack([frame[:, :, :3].astype(np.uint8), alpha])
             archive.writestr(f"{frame_stem(index, frame_names)}.png", _png_bytes(rgba))
     return out_zip

@@ -1,6 +1,6 @@
 """Export handler: overlay mp4 (H.264), DAVIS-palette PNG zip, per-object binary masks and RGBA
-cut-outs of the selected object, all written inside the tab's own temp folder (never a path
-the user supplied), handed to `gr.File` / `gr.Video` outputs."""
+cut-outs of the selected object or of all objects, all written inside the tab's own temp
+folder (never a path the user supplied), handed to `gr.File` / `gr.Video` outputs."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ from demo.video_io import ClipError, read_source_frames
 log = logging.getLogger(__name__)
 
 
-def export_all(state: DemoState | None, at_source: bool = False) -> tuple:
+def export_all(state: DemoState | None, at_source: bool = False,
+               cutout: str = export.CUTOUT_CHOICES[0]) -> tuple:
     """→ (overlay mp4, palette zip, binary-mask zip, RGBA zip, status). `at_source`: masks and
     cut-outs at the source resolution (long side ≤ `export.MAX_SIDE`), the frames decoded again
-    from the clip's file; the overlay video stays at the working size."""
+    from the clip's file; the overlay video stays at the working size. `cutout`: one of
+    `export.CUTOUT_CHOICES`, whose pixels the RGBA cut-outs keep."""
     if state is None:
         return None, None, None, None, warn(NO_CLIP)
     if not state.masks or not state.names:
@@ -39,9 +41,11 @@ def export_all(state: DemoState | None, at_source: bool = False) -> tuple:
         palette = export.export_zip_palette(masks, names, folder / f"{stem}_masks.zip")
         binary = export.export_binary_masks(masks, objects, folder / f"{stem}_binary_masks.zip",
                                             names)
-        target = state.selected if state.selected in state.names else objects[0]
+        target = (None if cutout == export.CUTOUT_CHOICES[1] else
+                  state.selected if state.selected in state.names else objects[0])
+        which = "all_objects" if target is None else f"object{target}"
         cutout = export.export_rgba_cutouts(frames, masks, target,
-                                            folder / f"{stem}_object{target}_rgba.zip", names)
+                                            folder / f"{stem}_{which}_rgba.zip", names)
     except (OSError, ValueError, ClipError) as exc:
         log.exception("export failed")
         return None, None, None, None, warn(f"Export failed: {exc}")

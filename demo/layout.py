@@ -9,6 +9,7 @@ import gradio as gr
 
 from demo import clicks, explain
 from demo.config import DemoConfig
+from demo.export import CUTOUT_CHOICES
 from demo.painter import PAINTER_CSS, PAINTER_JS, READY_JS, painter_html
 from demo.video_io import VIDEO_EXTS
 
@@ -164,6 +165,8 @@ def export_panel(c: SimpleNamespace) -> None:
         True, label="Masks and cut-outs at the source resolution", elem_id="export-source",
         info="decoded again from your file (long side up to 1920 px; slower for large "
              "clips); off: at the working size. The overlay video is at the working size.")
+    c.export_cutout = gr.Radio(list(CUTOUT_CHOICES), value=CUTOUT_CHOICES[0],
+                               label="RGBA cut-outs of", elem_id="export-cutout")
     c.export = gr.Button("Prepare downloads", variant="primary", elem_id="export")
     c.export_status = gr.Markdown()
     c.export_video = gr.File(label="Overlay video (mp4)")

@@ -119,7 +119,7 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
                           **UI_QUEUE)
     c.mem_query.select(inspecting.memory_click, [c.state, c.frame],
                        [c.mem_query, c.mem_reads, c.inspect_status], **UI_QUEUE)
-    c.export.click(exporting.export_all, [c.state, c.export_source],
+    c.export.click(exporting.export_all, [c.state, c.export_source, c.export_cutout],
                    [c.export_video, c.export_palette, c.export_binary, c.export_rgba,
                     c.export_status], **UI_QUEUE)
     c.api_run.click(gpu_handler(api.segment, ctx, api.segment_seconds), [c.api_video, c.api_mask],

@@ -78,5 +78,10 @@ def test_rgba_cutouts(tmp_path: Path, masks: dict[int, np.ndarray]) -> None:
     assert np.array_equal(rgba[..., 3] == 255, masks[2] == 3) and set(np.unique(rgba[..., 3])) \
         == {0, 255}
     assert np.array_equal(rgba[..., :3], frames[2])
+    every = export_rgba_cutouts(frames, masks, None, tmp_path / "all.zip", ["a", "b", "c"])
+    with zipfile.ZipFile(every) as archive:
+        alpha = _read_png(archive.read("a.png"))[..., 3]
+    assert set(np.unique(masks[0])) >= {1, 3}, "the fixture must hold two objects here"
+    assert np.array_equal(alpha == 255, masks[0] > 0)  # both objects kept, background cut
     with pytest.raises(ValueError):
         export_rgba_cutouts(frames[:1], masks, 3, tmp_path / "bad.zip")

@@ -18,6 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
+from demo import export
 from demo import handlers_ablation as ablation
 from demo import handlers_annotate as annotate
 from demo import handlers_api as api
@@ -188,7 +189,9 @@ def test_export_zip_contents(done: DemoState) -> None:
         assert "object_1/00000.png" in archive.namelist()
     with zipfile.ZipFile(rgba) as archive, archive.open("00002.png") as handle:
         assert Image.open(handle).mode == "RGBA"
-    assert "8 frames" in status
+    assert "8 frames" in status and Path(rgba).name == f"{EXAMPLE}_object1_rgba.zip"
+    every = exporting.export_all(done, False, export.CUTOUT_CHOICES[1])[3]
+    assert Path(every).name == f"{EXAMPLE}_all_objects_rgba.zip"
     # Downloads are named after the clip, and a second export replaces the first on disk.
     assert Path(video).name == f"{EXAMPLE}_overlay.mp4" and Path(palette).name.startswith(EXAMPLE)
     # Unchanged masks: the video already written is reused, not encoded again.
