@@ -22,6 +22,7 @@ from srnet import (
     save_index_mask,
 )
 from srnet.cli_args import (
+    add_memory_args,
     backend_name,
     bounded_int,
     checkpoint_file,
@@ -31,6 +32,7 @@ from srnet.cli_args import (
     fail,
     first_line,
     frame_size,
+    memory_kwargs,
     one_line_errors,
     output_dir,
     positive_float,
@@ -63,6 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      help="run the clip up to 1.5x larger when its smallest first-frame object "
                           "covers fewer than C stride-16 cells (the demo uses 3; default off)")
     seg.add_argument("--no-video", action="store_true", help="skip overlay.mp4")
+    add_memory_args(seg)
     seg.set_defaults(func=run_segment)
 
     bench = one_line_errors(subparsers.add_parser(
@@ -127,7 +130,7 @@ def run_segment(args: argparse.Namespace) -> int:
     try:
         predictor = build_predictor(args, InferenceConfig(
             short_side=args.size or 480, cpu_bf16=args.cpu_bf16,
-            min_object_cells=args.min_object_cells))
+            min_object_cells=args.min_object_cells, **memory_kwargs(args)))
     except CheckpointError as exc:
         return fail("--checkpoint", first_line(exc), "segment")
     except BackendError as exc:

@@ -200,3 +200,26 @@ def fail(argument: str | None, message: str, command: str | None = None) -> int:
     where = f"argument {argument}: " if argument else ""
     print(f"{prog}: error: {where}{first_line(Exception(message))}", file=sys.stderr)
     return 2
+
+
+MEMORY_KNOBS = {  # flag → (InferenceConfig field, help)
+    "--mem-every": ("mem_every", "a processed frame joins global memory every N frames "
+                                 "(default 5)"),
+    "--top-k": ("top_k", "top-k of the memory read (default 20)"),
+    "--local-interval": ("local_interval", "the local memory is frame t - N (default 1)"),
+    "--max-working": ("max_working_frames", "at most N working-memory frames (default 10)"),
+}
+
+
+def add_memory_args(parser: argparse.ArgumentParser) -> None:
+    """The memory knobs of `InferenceConfig` as flags (unset = the config's default)."""
+    group = parser.add_argument_group("memory (as the demo's Advanced panel)")
+    for flag, (_, text) in MEMORY_KNOBS.items():
+        group.add_argument(flag, type=positive_int, default=None, metavar="N", help=text)
+
+
+def memory_kwargs(args: argparse.Namespace) -> dict[str, int]:
+    """The memory flags that were given, as `InferenceConfig` keyword arguments."""
+    given = {field: getattr(args, flag[2:].replace("-", "_"))
+             for flag, (field, _) in MEMORY_KNOBS.items()}
+    return {field: value for field, value in given.items() if value is not None}

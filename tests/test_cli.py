@@ -220,3 +220,37 @@ def test_segment_min_object_cells_runs_a_small_object_larger(tmp_path, tiny_mode
     assert main([*args, "--out", str(tmp_path / "big"), "--min-object-cells", "3"]) == 0
     assert "a small object: this video runs at 1.50x" in caplog.text
     assert len(list((tmp_path / "big").glob("*.png"))) == 2
+
+
+def test_segment_and_eval_pass_the_memory_flags_to_the_session(tmp_path, tiny_model, monkeypatch):
+    """`--mem-every/--top-k/--local-interval/--max-working` reach the InferenceConfig that
+    sessions run with (unset ones keep the defaults), in `segment` and in `eval`."""
+    from srnet import InferenceConfig
+    from srnet.inference import predictor as predictor_module
+
+    seen = []
+    real = predictor_module.Predictor.new_session
+    monkeypatch.setattr(predictor_module.Predictor, "new_session",
+                        lambda self, config=None: seen.append(config or self.config)
+                        or real(self, config))
+    frames_dir, first = _short_clip(tmp_path, num_frames=2)
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    assert main(["segment", "--frames", str(frames_dir), "--mask", str(first), "--checkpoint",
+                 str(ckpt), "--device", "cpu", "--size", "64", "--no-video", "--out",
+                 str(tmp_path / "out"), "--mem-every", "2", "--top-k", "7"]) == 0
+    default = InferenceConfig()
+    assert (seen[-1].mem_every, seen[-1].top_k) == (2, 7)
+    assert (seen[-1].local_interval, seen[-1].max_working_frames) == (
+        default.local_interval, default.max_working_frames)
+    davis = tmp_path / "davis"
+    for sub in ("JPEGImages/480p/clip", "Annotations/480p/clip"):
+        (davis / sub).mkdir(parents=True)
+    for frame in sorted(frames_dir.iterdir()):
+        shutil.copy(frame, davis / "JPEGImages/480p/clip" / frame.name)
+        save_index_mask(davis / "Annotations/480p/clip" / f"{frame.stem}.png",
+                        load_index_mask(first))
+    assert main(["eval", "--davis", str(davis), "--seqs", "clip", "--checkpoint", str(ckpt),
+                 "--method", "srnet", "--size", "64", "--local-interval", "3",
+                 "--max-working", "4"]) == 0
+    assert (seen[-1].local_interval, seen[-1].max_working_frames) == (3, 4)
+    assert seen[-1].mem_every == default.mem_every

@@ -10,12 +10,14 @@ from typing import Any
 from srnet.checkpoint import CheckpointError
 from srnet.cli_args import (
     ArgumentValueError,
+    add_memory_args,
     checkpoint_file,
     davis_root,
     device_name,
     existing_dir,
     fail,
     first_line,
+    memory_kwargs,
     name_list,
     one_line_errors,
     output_dir,
@@ -78,6 +80,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="evaluate SRNet with this module switched off, or (memory) with "
                              "global memory holding only the annotated frame (same trained "
                              "weights; see srnet.eval.ablation)")
+    add_memory_args(parser)
     parser.set_defaults(func=run)
 
 
@@ -216,7 +219,7 @@ def _srnet_predictor(args: argparse.Namespace) -> tuple[Any, dict]:
                                   config=InferenceConfig(
                                       short_side=args.size, cpu_bf16=args.cpu_bf16,
                                       min_object_cells=args.min_object_cells,
-                                      max_upscale=args.max_upscale))
+                                      max_upscale=args.max_upscale, **memory_kwargs(args)))
     if args.ablate:
         from srnet.eval.ablation import ablated
 
