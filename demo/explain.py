@@ -36,7 +36,12 @@ ADVANCED = (
     "uses as short-term memory. **Working-memory cap** — at most this many stored frames besides "
     "your annotations; the oldest is forgotten first, so memory does not grow with the video. "
     "Changing them empties the memory: propagate again. **Pin** makes the current frame "
-    "permanent memory, like an annotation."
+    "permanent memory, like an annotation. Measured on six held-out DAVIS clips (J&F, higher is "
+    "better; defaults 94.4): memory every 1 / 3 / 10 frames 91.9 / 93.4 / 94.5 (storing every "
+    "frame fills the cap with the last few frames, so a mistake feeds on itself; that is worse "
+    "than storing none, 92.8); top-k 10 or 50 gives the same masks as 20 (the trained read "
+    "puts nearly all its weight on its best few matches); cap 5 / 20: 94.3 / 94.4; local frame "
+    "t − 2: 94.4."
 )
 
 PTM = (
