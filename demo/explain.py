@@ -41,7 +41,9 @@ ADVANCED = (
     "frame fills the cap with the last few frames, so a mistake feeds on itself; that is worse "
     "than storing none, 92.8); top-k 10 or 50 gives the same masks as 20 (the trained read "
     "puts nearly all its weight on its best few matches); cap 5 / 20: 94.3 / 94.4; local frame "
-    "t − 2: 94.4."
+    "t − 2: 94.4. **Mirror averaging** runs every frame a second time mirrored left-right, "
+    "with its own memory, and averages the two answers: 94.6 instead of 94.4 there, at half the "
+    "speed (the Look-inside views show the plain pass)."
 )
 
 PTM = (

@@ -179,9 +179,12 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     if state.released:
         return
     # the speed hint (at the working size): this pass, first frame excluded
-    if done >= 3 and first is not None and session.upscale == 1:
+    plain = session.upscale == 1 and not session.config.mirror_average
+    if done >= 3 and first is not None and plain:
         state.last_fps = (done - 1) / max(time.perf_counter() - started - first, 1e-6)
     verb = "Stopped" if state.stop_pending else "Done"
+    if session.config.mirror_average:
+        note += " · mirror averaging: every frame ran twice (as it is and mirrored)"
     if session.upscale > 1:  # say why this clip ran slower than the hint
         note += (f" · the network ran at {session.upscale:.2f}x the working size for a small "
                  "object, which the working size alone tends to lose")
@@ -241,22 +244,35 @@ def finish_view(state: DemoState | None) -> tuple:
 
 
 def apply_settings(ctx: DemoContext, state: DemoState | None, mem_every: float, top_k: float,
-                   local_interval: float, max_working: float) -> tuple[DemoState | None, str]:
+                   local_interval: float, max_working: float, mirror: bool = False
+                   ) -> tuple[DemoState | None, str]:
     """New memory knobs = a new InferenceConfig and a new (empty) session; results are kept."""
     if state is None:
         return None, warn(NO_CLIP)
     try:
         config = dataclasses.replace(state.inference_config, mem_every=int(mem_every),
                                      top_k=int(top_k), local_interval=int(local_interval),
-                                     max_working_frames=int(max_working))
+                                     max_working_frames=int(max_working),
+                                     mirror_average=bool(mirror))
     except (TypeError, ValueError) as exc:
         return state, warn(f"Invalid setting: {exc}")
     state.inference_config = config
     state.session = ctx.predictor.new_session(config)
+    twice = ", mirror averaging: each frame runs twice" if config.mirror_average else ""
     return state, (f"Settings applied (memory every {config.mem_every} frames, top-k "
                    f"{config.top_k}, local frame t−{config.local_interval}, at most "
-                   f"{config.max_working_frames} working frames). Memory was emptied: "
+                   f"{config.max_working_frames} working frames{twice}). Memory was emptied: "
                    "propagate again to use them.")
+
+
+def settings_view(state: DemoState | None) -> tuple:
+    """The Advanced panel's controls as the tab's session runs: after a load they show the new
+    clip's settings (defaults, or those Reload carried), never the last clip's slider values."""
+    if state is None:
+        return (gr.skip(),) * 5
+    config = state.inference_config
+    return (config.mem_every, config.top_k, config.local_interval, config.max_working_frames,
+            config.mirror_average)
 
 
 def pin_frame(ctx: DemoContext, state: DemoState | None, frame_idx: float) -> str:

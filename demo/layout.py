@@ -102,6 +102,10 @@ def propagate_panel(c: SimpleNamespace) -> None:
             c.top_k = gr.Slider(1, 64, value=20, step=1, label="Top-k")
             c.local = gr.Slider(1, 5, value=1, step=1, label="Local frame (t − s)")
             c.max_working = gr.Slider(1, 30, value=10, step=1, label="Working-memory cap")
+        c.mirror = gr.Checkbox(False, label="Mirror averaging (half the speed)",
+                               elem_id="mirror-average",
+                               info="each frame also runs mirrored left-right, with its own "
+                                    "memory, and the two answers are averaged")
         with gr.Row():
             c.apply_settings = gr.Button("Apply settings", size="sm")
             c.pin = gr.Button("Pin this frame as permanent memory", size="sm")

@@ -1,22 +1,19 @@
-"""Measure test-time mirror averaging for SRNet (session 23; measured, not adopted).
+"""Measure test-time mirror averaging for SRNet (`InferenceConfig.mirror_average`, session 23).
 
-Each frame is segmented twice, as it is and mirrored left-right, each with its own memory of
-frames in that orientation; the two probability maps are averaged (the mirrored one flipped
-back) and that average is what both memories store, so they never drift apart. It costs two
-passes per frame. The script runs the plain predictor and the averaged one over the same set and
-prints both J&F and the paired per-clip difference.
+Each frame is segmented twice, as it is and mirrored left-right, each with its own memory; the
+two probability maps are averaged and both memories store the average. It costs two passes per
+frame. The script runs the plain predictor and the averaged one over the same set and prints
+both J&F and the paired per-clip difference (`python -m srnet eval ... --mirror-average` gives
+the averaged row alone).
 
     python scripts/measure_flip_average.py --set holdout --size 480
     python scripts/measure_flip_average.py --set static-val --size 480
-
-It drives the Predictor's private phases (`_prepare`, `_encode`, `_read_and_segment`,
-`_memorize`, `_finalize`) because the averaging sits between the read and the memory write; it
-is an experiment, not an API.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -34,41 +31,6 @@ from srnet.eval.vos_eval import evaluate_method, mean_scores, srnet_method  # no
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
-def flip_valid(prob: torch.Tensor, geom) -> torch.Tensor:
-    """Mirror the real-pixel region of a padded [1, K+1, H'', W''] map (padding is bottom/right,
-    so flipping the whole tensor would move the image off its origin)."""
-    height, width = geom.internal_size
-    out = prob.clone()
-    out[..., :height, :width] = prob[..., :height, :width].flip(-1)  # [1, K+1, H', W']
-    return out
-
-
-def mirror_averaged(predictor):
-    """A `Method` (see srnet.eval.vos_eval) that averages each frame with its mirror image."""
-
-    def run(frames: list[np.ndarray], first_mask: np.ndarray):
-        plain, mirror = predictor.new_session(), predictor.new_session()
-        yield predictor.step(plain, 0, frames[0], first_mask).mask
-        predictor.step(mirror, 0, np.ascontiguousarray(frames[0][:, ::-1]),
-                       np.ascontiguousarray(first_mask[:, ::-1]))
-        with torch.inference_mode():
-            for idx in range(1, len(frames)):
-                image, mirrored = frames[idx], np.ascontiguousarray(frames[idx][:, ::-1])
-                geom = predictor._prepare(plain, idx, image, None)
-                predictor._prepare(mirror, idx, mirrored, None)
-                image_t, feats = predictor._encode(image, geom)
-                mirror_t, mirror_feats = predictor._encode(mirrored, geom)
-                prob, _ = predictor._read_and_segment(plain, feats, geom, False)
-                mirror_prob, _ = predictor._read_and_segment(mirror, mirror_feats, geom, False)
-                prob = (prob + flip_valid(mirror_prob, geom)) / 2  # [1, K+1, H'', W'']
-                predictor._memorize(plain, idx, image_t, feats, prob, False)
-                predictor._memorize(mirror, idx, mirror_t, mirror_feats, flip_valid(prob, geom),
-                                    False)
-                yield predictor._finalize(plain, idx, prob, None, geom, None).mask
-
-    return run
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", choices=["holdout", "static-val"], default="holdout")
@@ -77,13 +39,16 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    predictor, _ = load_predictor(device="cpu", config=InferenceConfig(short_side=args.size))
+    config = InferenceConfig(short_side=args.size)
+    predictor, _ = load_predictor(device="cpu", config=config)
+    mirror, _ = load_predictor(device="cpu",
+                               config=dataclasses.replace(config, mirror_average=True))
     if args.set == "holdout":
         dataset, seqs = VOSDataset(SHARED / "davis2016-train"), list(DEFAULT_HOLDOUT)
     else:
         dataset = StaticValClips(SHARED / "static-masks")
         seqs = dataset.sequences
-    methods = {"plain": srnet_method(predictor), "mirror-averaged": mirror_averaged(predictor)}
+    methods = {"plain": srnet_method(predictor), "mirror-averaged": srnet_method(mirror)}
     results = {name: evaluate_method(method, dataset, seqs) for name, method in methods.items()}
     for name, res in results.items():
         jf, j, f, fps = mean_scores(res)

@@ -325,6 +325,23 @@ def test_settings_pin_and_reset(ctx: DemoContext, gpu: SimpleNamespace,
     assert kept["working"] == [] and held[-1] in kept["permanent"]
     absent = next(f for f in range(8) if f not in kept["permanent"])
     assert propagation.pin_frame(ctx, state, absent).startswith("⚠️")
+    assert propagation.settings_view(state) == (2, 8, 2, 3, False)
+
+
+def test_mirror_averaging_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleNamespace,
+                                                  done: DemoState) -> None:
+    """The checkbox gives the tab a session with a mirror twin; its pass says so in the Done
+    line and leaves the app's speed hint alone (each frame ran twice); a new clip shows the
+    defaults in the panel again."""
+    hint = ctx.speed.get("fps")
+    state, text = propagation.apply_settings(ctx, done, 5, 20, 1, 10, True)
+    assert state.session.mirror is not None and "mirror averaging" in text
+    state, *_, status = _drain(gpu.propagate(state, "forward", 0))[:3]
+    assert "mirror averaging" in status and ctx.speed.get("fps") == hint
+    assert state.session.mirror.memory_timeline() == state.session.memory_timeline()
+    assert propagation.settings_view(state)[-1] is True
+    fresh = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None, None)[0]
+    assert propagation.settings_view(fresh) == (5, 20, 1, 10, False)
 
 
 def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,

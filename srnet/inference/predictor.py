@@ -24,6 +24,7 @@ from srnet.inference.memory_bank import MemoryBank, MemoryEntry
 from srnet.inference.outputs import StepOutput
 from srnet.inference.preprocess import (
     FrameGeometry,
+    flip_valid,
     image_to_tensor,
     index_to_onehot,
     masks_to_tensor,
@@ -82,8 +83,12 @@ class Predictor:
         """A fresh per-video state. `config` overrides the predictor's default knobs for this
         session only (memory interval, top-k, local interval, caps, internal size)."""
         cfg = config or self.config
-        return InferenceSession(memory=MemoryBank(cfg.max_working_frames, cfg.max_permanent_frames),
-                                recent=deque(maxlen=cfg.local_interval), config=cfg)
+        sessions = [InferenceSession(memory=MemoryBank(cfg.max_working_frames,
+                                                       cfg.max_permanent_frames),
+                                     recent=deque(maxlen=cfg.local_interval), config=cfg)
+                    for _ in range(1 + cfg.mirror_average)]
+        sessions[0].mirror = sessions[1] if cfg.mirror_average else None
+        return sessions[0]
 
     @staticmethod
     def small_object_scale(config: InferenceConfig, masks: Sequence[np.ndarray]) -> float:
@@ -102,7 +107,8 @@ class Predictor:
         memory)."""
         if session.has_memory:
             raise ValueError("the session's size is fixed by its memory: start a new session")
-        session.upscale = self.small_object_scale(session.config, masks)
+        for twin in session.with_mirror():
+            twin.upscale = self.small_object_scale(session.config, masks)
         return session.upscale
 
     # ----------------------------------------------------------------------------- public API
@@ -113,6 +119,10 @@ class Predictor:
         permanent memory; objects absent from a partial mask are still propagated. Without a mask
         (and no stored annotation for this frame) the frame is segmented from memory."""
         geom = self._prepare(session, frame_idx, image, mask)
+        mirrored = None if session.mirror is None else np.ascontiguousarray(image[:, ::-1])
+        if session.mirror is not None:
+            self._prepare(session.mirror, frame_idx, mirrored,
+                          None if mask is None else np.ascontiguousarray(mask[:, ::-1]))
         mask = session.annotations.get(frame_idx)
         if mask is None and not session.has_memory:
             raise ValueError("no object to follow yet: annotate a frame with a mask first")
@@ -121,8 +131,17 @@ class Predictor:
             covered = mask is not None and set(session.obj_ids) <= set(np.unique(mask).tolist())
             prob, visuals = (None, None) if covered else self._read_and_segment(
                 session, feats, geom, return_visuals)
+            if session.mirror is not None:
+                mirror_t, mirror_feats = self._encode(mirrored, geom)
+                if prob is not None:  # average with the mirrored twin's read, flipped back
+                    mirror_prob, _ = self._read_and_segment(session.mirror, mirror_feats, geom,
+                                                            False)
+                    prob = (prob + flip_valid(mirror_prob, geom)) / 2  # [1, K+1, H'', W'']
             prob = self._merge_user_mask(session, prob, mask, geom)  # [1, K+1, H'', W'']
             self._memorize(session, frame_idx, image_t, feats, prob, permanent=mask is not None)
+            if session.mirror is not None:  # both memories store the same (averaged) masks
+                self._memorize(session.mirror, frame_idx, mirror_t, mirror_feats,
+                               flip_valid(prob, geom), permanent=mask is not None)
         return self._finalize(session, frame_idx, prob, mask, geom, visuals)
 
     def propagate(self, session: InferenceSession, frames: Sequence[np.ndarray], start: int,
@@ -141,34 +160,37 @@ class Predictor:
         if (end < start) != reverse and end != start:
             raise ValueError("end lies behind start for this direction")
         ahead = (lambda idx: idx < start) if reverse else (lambda idx: idx > start)
-        session.memory.drop_working(ahead)
-        session.recent.clear()
-        session.frames_since_memory = 0
+        for twin in session.with_mirror():
+            twin.memory.drop_working(ahead)
+            twin.recent.clear()
+            twin.frames_since_memory = 0
         order = range(start, end - 1, -1) if reverse else range(start, end + 1)
         for frame_idx in order:
             yield self.step(session, frame_idx, frames[frame_idx], return_visuals=return_visuals)
 
     def remove_object(self, session: InferenceSession, obj_id: int) -> None:
-        session.objects.remove(obj_id)
-        session.memory.remove_object(obj_id)
-        for entry in session.recent:
-            entry.values.pop(obj_id, None)
-        for frame_idx, ann in list(session.annotations.items()):
-            ann = np.where(ann == obj_id, 0, ann).astype(np.uint8)
-            if ann.any():
-                session.annotations[frame_idx] = ann
-            else:
-                del session.annotations[frame_idx]
+        for twin in session.with_mirror():
+            twin.objects.remove(obj_id)
+            twin.memory.remove_object(obj_id)
+            for entry in twin.recent:
+                entry.values.pop(obj_id, None)
+            for frame_idx, ann in list(twin.annotations.items()):
+                ann = np.where(ann == obj_id, 0, ann).astype(np.uint8)
+                if ann.any():
+                    twin.annotations[frame_idx] = ann
+                else:
+                    del twin.annotations[frame_idx]
 
     def reset_memory(self, session: InferenceSession, keep_permanent: bool = True) -> None:
-        session.memory.clear(keep_permanent)
-        session.recent.clear()
-        if not keep_permanent:
-            session.annotations.clear()
+        for twin in session.with_mirror():
+            twin.memory.clear(keep_permanent)
+            twin.recent.clear()
+            if not keep_permanent:
+                twin.annotations.clear()
 
     def pin_frame(self, session: InferenceSession, frame_idx: int) -> bool:
         """Make a remembered frame permanent memory (False when it is not in memory)."""
-        return session.memory.pin(frame_idx)
+        return all([twin.memory.pin(frame_idx) for twin in session.with_mirror()])
 
     def warm_up(self, frame_size: tuple[int, int], config: InferenceConfig | None = None) -> None:
         """Prepare the backend for frames of `frame_size` (H, W) now: a compiled backend exports

@@ -90,6 +90,15 @@ def masks_to_tensor(masks: Tensor, geom: FrameGeometry) -> Tensor:
     return pad_to_geometry(masks, geom)
 
 
+def flip_valid(prob: Tensor, geom: FrameGeometry) -> Tensor:
+    """Mirror the real pixels of a padded [1, K+1, H'', W''] map left-right. The padding is at
+    the bottom/right, so flipping the whole tensor would move the image off its origin."""
+    height, width = geom.internal_size
+    out = prob.clone()
+    out[..., :height, :width] = prob[..., :height, :width].flip(-1)  # [1, K+1, H', W']
+    return out
+
+
 def restore_prob(prob: Tensor, geom: FrameGeometry) -> Tensor:
     """Crop the padding and resize back. Shapes: [1, K+1, H'', W''] → [K+1, H, W]."""
     prob = prob[:, :, : geom.internal_size[0], : geom.internal_size[1]]  # [1, K+1, H', W']

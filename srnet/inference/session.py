@@ -37,6 +37,13 @@ class InferenceSession:
     frame_size: tuple[int, int] | None = None  # (H, W); every frame of a video must match
     memory_dtype: str | None = None  # torch dtype of the memory before `to_host` compacted it
     upscale: float = 1.0  # internal-size factor for small objects, fixed with the first memory
+    # With `config.mirror_average`: the same video mirrored left-right, kept in step by the
+    # Predictor (same objects, frames and memory policy; it stores the averaged masks, mirrored)
+    mirror: InferenceSession | None = None
+
+    def with_mirror(self) -> list[InferenceSession]:
+        """This session and its mirror twin, if any: what every memory operation applies to."""
+        return [self] if self.mirror is None else [self, self.mirror]
 
     @property
     def on_host(self) -> bool:
@@ -54,7 +61,8 @@ class InferenceSession:
             if id(entry) not in entries:
                 dtype = dtype if entry.on_host else str(entry.key.dtype).removeprefix("torch.")
                 entries[id(entry)] = entry.to_host(memo)
-        return self._rebuilt(entries, memory_dtype=dtype)
+        mirror = None if self.mirror is None else self.mirror.to_host(memo)
+        return self._rebuilt(entries, memory_dtype=dtype, mirror=mirror)
 
     def to_device(self, device: torch.device | str) -> InferenceSession:
         """The session with its memory as tensors on `device` (in the dtype it had before
@@ -64,11 +72,13 @@ class InferenceSession:
         dtype = getattr(torch, self.memory_dtype or "float32")
         entries = {id(e): e.to_device(torch.device(device), dtype)
                    for e in (*self.memory.entries, *self.recent)}
-        return self._rebuilt(entries, memory_dtype=None)
+        mirror = None if self.mirror is None else self.mirror.to_device(device)
+        return self._rebuilt(entries, memory_dtype=None, mirror=mirror)
 
-    def _rebuilt(self, entries: dict[int, MemoryEntry], memory_dtype: str | None
-                 ) -> InferenceSession:
-        """This session with every memory entry replaced by `entries[id(entry)]`."""
+    def _rebuilt(self, entries: dict[int, MemoryEntry], memory_dtype: str | None,
+                 mirror: InferenceSession | None) -> InferenceSession:
+        """This session with every memory entry replaced by `entries[id(entry)]` and `mirror`
+        as its twin."""
         memory = dataclasses.replace(self.memory,
                                      entries=[entries[id(e)] for e in self.memory.entries])
         recent = deque((entries[id(e)] for e in self.recent), maxlen=self.recent.maxlen)
@@ -76,7 +86,7 @@ class InferenceSession:
                                    objects=dataclasses.replace(self.objects,
                                                                obj_ids=list(self.obj_ids)),
                                    annotations=dict(self.annotations),
-                                   memory_dtype=memory_dtype)
+                                   memory_dtype=memory_dtype, mirror=mirror)
 
     @property
     def obj_ids(self) -> list[int]:
