@@ -83,12 +83,15 @@ class Predictor:
         """A fresh per-video state. `config` overrides the predictor's default knobs for this
         session only (memory interval, top-k, local interval, caps, internal size)."""
         cfg = config or self.config
-        sessions = [InferenceSession(memory=MemoryBank(cfg.max_working_frames,
-                                                       cfg.max_permanent_frames),
-                                     recent=deque(maxlen=cfg.local_interval), config=cfg)
-                    for _ in range(1 + cfg.mirror_average)]
-        sessions[0].mirror = sessions[1] if cfg.mirror_average else None
-        return sessions[0]
+
+        def bare() -> InferenceSession:
+            return InferenceSession(memory=MemoryBank(cfg.max_working_frames,
+                                                      cfg.max_permanent_frames),
+                                    recent=deque(maxlen=cfg.local_interval), config=cfg)
+
+        session = bare()
+        session.mirror = bare() if cfg.mirror_average else None  # its memory of mirrored frames
+        return session
 
     @staticmethod
     def small_object_scale(config: InferenceConfig, masks: Sequence[np.ndarray]) -> float:
@@ -117,7 +120,9 @@ class Predictor:
              mask: np.ndarray | None = None, *, return_visuals: bool = False) -> StepOutput:
         """Segment one frame. With `mask` ([H, W] of user object ids) its objects are memorised as
         permanent memory; objects absent from a partial mask are still propagated. Without a mask
-        (and no stored annotation for this frame) the frame is segmented from memory."""
+        (and no stored annotation for this frame) the frame is segmented from memory. A session
+        with a mirror twin (`InferenceConfig.mirror_average`) also runs the mirrored frame against
+        the twin's memory and returns the average; visuals are the plain pass's."""
         geom = self._prepare(session, frame_idx, image, mask)
         mirrored = None if session.mirror is None else np.ascontiguousarray(image[:, ::-1])
         if session.mirror is not None:
