@@ -78,6 +78,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     bench.add_argument("--reference", action="store_true",
                        help="also time two fixed reference workloads (compares CPUs)")
+    add_memory_args(bench)
     bench.set_defaults(func=run_bench)
 
 
@@ -221,7 +222,8 @@ def run_bench(args: argparse.Namespace) -> int:
     height, width = args.size
     try:
         predictor = build_predictor(args, InferenceConfig(short_side=min(height, width),
-                                                          cpu_bf16=args.cpu_bf16),
+                                                          cpu_bf16=args.cpu_bf16,
+                                                          **memory_kwargs(args)),
                                     need_weights=False)
     except CheckpointError as exc:
         return fail("--checkpoint", first_line(exc), "bench")

@@ -223,8 +223,9 @@ def test_segment_min_object_cells_runs_a_small_object_larger(tmp_path, tiny_mode
 
 
 def test_segment_and_eval_pass_the_memory_flags_to_the_session(tmp_path, tiny_model, monkeypatch):
-    """`--mem-every/--top-k/--local-interval/--max-working` reach the InferenceConfig that
-    sessions run with (unset ones keep the defaults), in `segment` and in `eval`."""
+    """`--mem-every/--top-k/--local-interval/--max-working/--mirror-average` reach the
+    InferenceConfig that sessions run with (unset ones keep the defaults), in `segment`,
+    `eval` and `bench`."""
     from srnet import InferenceConfig
     from srnet.inference import predictor as predictor_module
 
@@ -253,4 +254,7 @@ def test_segment_and_eval_pass_the_memory_flags_to_the_session(tmp_path, tiny_mo
                  "--method", "srnet", "--size", "64", "--local-interval", "3",
                  "--max-working", "4"]) == 0
     assert (seen[-1].local_interval, seen[-1].max_working_frames) == (3, 4)
-    assert seen[-1].mem_every == default.mem_every
+    assert seen[-1].mem_every == default.mem_every and not seen[-1].mirror_average
+    assert main(["bench", "--config", "tiny", "--size", "64x96", "--frames", "3", "--device",
+                 "cpu", "--mirror-average"]) == 0
+    assert seen[-1].mirror_average and seen[-1].top_k == default.top_k
