@@ -164,38 +164,20 @@ class Predictor:
             raise ValueError(f"start/end must lie in 0..{last}, got {start}/{end}")
         if (end < start) != reverse and end != start:
             raise ValueError("end lies behind start for this direction")
-        ahead = (lambda idx: idx < start) if reverse else (lambda idx: idx > start)
-        for twin in session.with_mirror():
-            twin.memory.drop_working(ahead)
-            twin.recent.clear()
-            twin.frames_since_memory = 0
+        session.start_pass((lambda idx: idx < start) if reverse else (lambda idx: idx > start))
         order = range(start, end - 1, -1) if reverse else range(start, end + 1)
         for frame_idx in order:
             yield self.step(session, frame_idx, frames[frame_idx], return_visuals=return_visuals)
 
     def remove_object(self, session: InferenceSession, obj_id: int) -> None:
-        for twin in session.with_mirror():
-            twin.objects.remove(obj_id)
-            twin.memory.remove_object(obj_id)
-            for entry in twin.recent:
-                entry.values.pop(obj_id, None)
-            for frame_idx, ann in list(twin.annotations.items()):
-                ann = np.where(ann == obj_id, 0, ann).astype(np.uint8)
-                if ann.any():
-                    twin.annotations[frame_idx] = ann
-                else:
-                    del twin.annotations[frame_idx]
+        session.remove_object(obj_id)
 
     def reset_memory(self, session: InferenceSession, keep_permanent: bool = True) -> None:
-        for twin in session.with_mirror():
-            twin.memory.clear(keep_permanent)
-            twin.recent.clear()
-            if not keep_permanent:
-                twin.annotations.clear()
+        session.reset_memory(keep_permanent)
 
     def pin_frame(self, session: InferenceSession, frame_idx: int) -> bool:
         """Make a remembered frame permanent memory (False when it is not in memory)."""
-        return all([twin.memory.pin(frame_idx) for twin in session.with_mirror()])
+        return session.pin_frame(frame_idx)
 
     def warm_up(self, frame_size: tuple[int, int], config: InferenceConfig | None = None) -> None:
         """Prepare the backend for frames of `frame_size` (H, W) now: a compiled backend exports

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +96,40 @@ class InferenceSession:
     @property
     def has_memory(self) -> bool:
         return bool(self.memory.entries)
+
+    # Memory operations (the Predictor's public methods call these): each applies to the mirror
+    # twin too, so the two memories always hold the same frames.
+    def start_pass(self, ahead: Callable[[int], bool]) -> None:
+        """Before a pass: drop working-memory frames `ahead` of its start (a stale pass's) and
+        the local memory, so a correction on the start frame wins."""
+        for twin in self.with_mirror():
+            twin.memory.drop_working(ahead)
+            twin.recent.clear()
+            twin.frames_since_memory = 0
+
+    def remove_object(self, obj_id: int) -> None:
+        for twin in self.with_mirror():
+            twin.objects.remove(obj_id)
+            twin.memory.remove_object(obj_id)
+            for entry in twin.recent:
+                entry.values.pop(obj_id, None)
+            for frame_idx, ann in list(twin.annotations.items()):
+                ann = np.where(ann == obj_id, 0, ann).astype(np.uint8)
+                if ann.any():
+                    twin.annotations[frame_idx] = ann
+                else:
+                    del twin.annotations[frame_idx]
+
+    def reset_memory(self, keep_permanent: bool = True) -> None:
+        for twin in self.with_mirror():
+            twin.memory.clear(keep_permanent)
+            twin.recent.clear()
+            if not keep_permanent:
+                twin.annotations.clear()
+
+    def pin_frame(self, frame_idx: int) -> bool:
+        """Make a remembered frame permanent memory (False when it is not in memory)."""
+        return all([twin.memory.pin(frame_idx) for twin in self.with_mirror()])
 
     def memory_timeline(self) -> dict[str, list[int]]:
         """Which frames are in memory now, by kind (for the demo's timeline)."""
