@@ -43,6 +43,18 @@ def test_cuda_fp32_probabilities_match_the_cpu():
         np.testing.assert_allclose(got, want, atol=2e-2, rtol=0)
 
 
+@needs_cuda
+def test_cuda_mirror_averaging_matches_the_cpu():
+    """The mirror twin on the GPU (autocast): the shipped checkpoint's masks agree with the fp32
+    CPU run of the same option per object, as the plain path does."""
+    frames, first = real_two_object_clip()
+    config = InferenceConfig(short_side=240, mirror_average=True)
+    cpu = shipped_masks(config, "cpu", frames, first)
+    cuda = shipped_masks(config, "cuda", frames, first)
+    scores = per_object_iou(cuda, cpu)
+    assert set(scores) == {1, 2} and min(scores.values()) >= 0.97, scores
+
+
 def test_asking_for_cuda_without_one_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("CUDA present")
