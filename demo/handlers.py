@@ -59,13 +59,16 @@ class DemoContext:
             return float(fps) * float(measured_on) / (size[0] * size[1])
         return float(fps) if fps else None
 
-    def speed_hint(self, num_frames: int, size: tuple[int, int] | None = None) -> str:
-        """'Expect about N s for these F frames (X fps, measured …)' at `size`."""
+    def speed_hint(self, num_frames: int, size: tuple[int, int] | None = None,
+                   mirrored: bool = False) -> str:
+        """'Expect about N s for these F frames (X fps, measured …)' at `size`; `mirrored`:
+        mirror averaging is on, so each frame runs twice."""
         fps = self.expected_fps(size)
         if not fps:
             return ""
+        fps, why = (fps / 2, ", halved for mirror averaging") if mirrored else (fps, "")
         return (f"Expect about {num_frames / fps:.0f} s to propagate these {num_frames} frames "
-                f"({fps:.1f} frames per second, {self.speed['source']}).")
+                f"({fps:.1f} frames per second, {self.speed['source']}{why}).")
 
     def working_size(self, requested: float | str | None) -> int:
         """The short side a user asked for, if it is one of the offered sizes (a client may

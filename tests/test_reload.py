@@ -72,7 +72,9 @@ def test_reload_at_another_size_keeps_objects_clicks_and_memory_settings(
     _annotate(old, 0, 1, (20, 60, 30, 90), clicks=[(60.0, 40.0, True), (35.0, 25.0, False)])
     _annotate(old, 5, 2, (10, 30, 100, 150))
     old.names[2] = "dog"
-    old.inference_config = dataclasses.replace(old.inference_config, mem_every=2, top_k=7)
+    old.inference_config = dataclasses.replace(old.inference_config, mem_every=2, top_k=7,
+                                               mirror_average=True)
+    ctx.speed.update(fps=10.0, source="measured", pixels=64 * 106)
     expected = {key: export.resize_index_mask(m.astype(np.uint8), (64, 106))
                 for key, m in old.obj_masks.items()}
     out = loading.reload_clip(ctx, 0, 0, 1, old, 64)
@@ -85,6 +87,8 @@ def test_reload_at_another_size_keeps_objects_clicks_and_memory_settings(
                                   (35.0 * scale[0], 25.0 * scale[1], False)]
     assert len(new.click_history[(0, 1)]) == 2
     assert (new.inference_config.mem_every, new.inference_config.top_k) == (2, 7)
+    assert new.session.mirror is not None  # mirror averaging came along, and the hint says so
+    assert "(5.0 frames per second, measured, halved for mirror averaging)" in status
     assert new.session.config.short_side == 64 and not new.session.has_memory
     assert not new.masks and "came along, on frame(s) 0, 5" in status
     assert not old.temp_dir.exists()  # the replaced state's files are gone
