@@ -167,6 +167,14 @@ def gpu_seconds(cfg: DemoConfig, frames: int) -> float:
     return cfg.gpu_base_s + cfg.gpu_frame_s * max(frames, 1)
 
 
+def frame_runs(state: DemoState | None) -> int:
+    """Network runs one pass over the tab's clip costs: a frame runs twice with mirror
+    averaging."""
+    if state is None:
+        return 0
+    return state.num_frames * (2 if state.inference_config.mirror_average else 1)
+
+
 def _plain(text: str) -> str:
     """Toasts show raw text: drop Markdown emphasis and code marks."""
     return re.sub(r"\*\*|`", "", text)

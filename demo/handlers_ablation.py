@@ -22,7 +22,15 @@ import gradio as gr
 import numpy as np
 
 from demo import render
-from demo.handlers import NO_CLIP, DemoContext, gpu_seconds, progress_bar, shipped, warn
+from demo.handlers import (
+    NO_CLIP,
+    DemoContext,
+    frame_runs,
+    gpu_seconds,
+    progress_bar,
+    shipped,
+    warn,
+)
 from demo.handlers_propagate import run_pass
 from demo.state import DemoState
 from srnet import Predictor, ablated_config
@@ -98,7 +106,7 @@ def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, s
 
 def ablation_seconds(ctx: DemoContext, state: DemoState | None, frame_idx: float) -> float:
     """GPU time to reserve for `run_ablation` (same arguments): each variant, every frame."""
-    return gpu_seconds(ctx.cfg, 0 if state is None else len(VARIANTS) * state.num_frames)
+    return gpu_seconds(ctx.cfg, len(VARIANTS) * frame_runs(state))
 
 
 def run_ablation(ctx: DemoContext, state: DemoState | None,

@@ -21,6 +21,7 @@ from demo.handlers import (
     DemoContext,
     file_stem,
     frame_caption,
+    frame_runs,
     frame_view,
     gpu_seconds,
     live_session,
@@ -129,8 +130,7 @@ def _status(done: int, total: int, started: float, first: float | None, frame_id
 def propagate_seconds(ctx: DemoContext, state: DemoState | None, direction: str,
                       frame_idx: float) -> float:
     """GPU time to reserve for `propagate` (same arguments): every frame, twice for "both"."""
-    frames = 0 if state is None else state.num_frames * (2 if direction == "both" else 1)
-    return gpu_seconds(ctx.cfg, frames)
+    return gpu_seconds(ctx.cfg, frame_runs(state) * (2 if direction == "both" else 1))
 
 
 def propagate(ctx: DemoContext, state: DemoState | None, direction: str,

@@ -334,8 +334,12 @@ def test_mirror_averaging_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleN
     line and leaves the app's speed hint alone (each frame ran twice); a new clip shows the
     defaults in the panel again."""
     last_fps = done.last_fps  # what this tab's plain pass measured
+    plain_reservation = propagation.propagate_seconds(ctx, done, "forward", 0)
     state, text = propagation.apply_settings(ctx, done, 5, 20, 1, 10, True)
     assert state.session.mirror is not None and "mirror averaging" in text
+    # ZeroGPU reserves twice the per-frame time: each frame runs twice
+    assert propagation.propagate_seconds(ctx, state, "forward", 0) - ctx.cfg.gpu_base_s == \
+        pytest.approx(2 * (plain_reservation - ctx.cfg.gpu_base_s))
     state, *_, status = _drain(gpu.propagate(state, "forward", 0))[:3]
     assert "mirror averaging" in status and state.last_fps == last_fps
     assert state.session.mirror.memory_timeline() == state.session.memory_timeline()
