@@ -169,7 +169,7 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
             with gr.Column(scale=3):
                 c.frame = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="frame")
                 with gr.Tabs():
-                    with gr.Tab("1 · Annotate and propagate") as c.annotate_tab:
+                    with gr.Tab("1 · Annotate") as c.annotate_tab:
                         layout.annotate_panel(c)
                         layout.propagate_panel(c)
                     with gr.Tab("2 · Look inside", elem_id="inspect-tab") as c.inspect_tab:
