@@ -60,13 +60,14 @@ class DemoContext:
         return float(fps) if fps else None
 
     def speed_hint(self, num_frames: int, size: tuple[int, int] | None = None,
-                   mirrored: bool = False) -> str:
-        """'Expect about N s for these F frames (X fps, measured …)' at `size`; `mirrored`:
-        mirror averaging is on, so each frame runs twice."""
+                   runs_per_frame: int = 1) -> str:
+        """'Expect about N s for these F frames (X fps, measured …)' at `size`;
+        `runs_per_frame` 2: mirror averaging runs each frame twice."""
         fps = self.expected_fps(size)
         if not fps:
             return ""
-        fps, why = (fps / 2, ", halved for mirror averaging") if mirrored else (fps, "")
+        fps, why = (fps / 2, ", halved for mirror averaging") if runs_per_frame == 2 else (
+            fps, "")
         return (f"Expect about {num_frames / fps:.0f} s to propagate these {num_frames} frames "
                 f"({fps:.1f} frames per second, {self.speed['source']}{why}).")
 
@@ -170,9 +171,7 @@ def gpu_seconds(cfg: DemoConfig, frames: int) -> float:
 def frame_runs(state: DemoState | None) -> int:
     """Network runs one pass over the tab's clip costs: a frame runs twice with mirror
     averaging."""
-    if state is None:
-        return 0
-    return state.num_frames * (2 if state.inference_config.mirror_average else 1)
+    return 0 if state is None else state.num_frames * state.inference_config.runs_per_frame
 
 
 def _plain(text: str) -> str:

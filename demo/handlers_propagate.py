@@ -179,7 +179,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     if state.released:
         return
     # the speed hint (at the working size): this pass, first frame excluded
-    plain = session.upscale == 1 and not session.config.mirror_average
+    plain = session.upscale == 1 and session.config.runs_per_frame == 1
     if done >= 3 and first is not None and plain:
         state.last_fps = (done - 1) / max(time.perf_counter() - started - first, 1e-6)
     verb = "Stopped" if state.stop_pending else "Done"

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from srnet import InferenceConfig, load_predictor  # noqa: E402
+from srnet import InferenceConfig, Predictor, load_predictor  # noqa: E402
 from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset  # noqa: E402
 from srnet.eval.static_val import StaticValClips  # noqa: E402
 from srnet.eval.vos_eval import evaluate_method, mean_scores, srnet_method  # noqa: E402
@@ -41,8 +41,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     config = InferenceConfig(short_side=args.size)
     predictor, _ = load_predictor(device="cpu", config=config)
-    mirror, _ = load_predictor(device="cpu",
-                               config=dataclasses.replace(config, mirror_average=True))
+    mirror = Predictor(predictor.model, dataclasses.replace(config, mirror_average=True), "cpu")
     if args.set == "holdout":
         dataset, seqs = VOSDataset(SHARED / "davis2016-train"), list(DEFAULT_HOLDOUT)
     else:

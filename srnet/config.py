@@ -132,6 +132,11 @@ class InferenceConfig:
     # (holdout J&F 88.6 vs 88.7 in fp32); off by default, fp32 stays the CPU reference
     cpu_bf16: bool = False
 
+    @property
+    def runs_per_frame(self) -> int:
+        """Network passes per frame: mirror averaging runs each frame twice."""
+        return 2 if self.mirror_average else 1
+
     def __post_init__(self) -> None:
         if self.mem_every < 1 or self.top_k < 1 or self.local_interval < 1:
             raise ValueError("mem_every, top_k and local_interval must be ≥ 1")

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image as PILImage
 
 from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
 
@@ -91,3 +92,16 @@ def lite_ctx_64(tmp_path_factory: pytest.TempPathFactory):
     torch.set_num_threads(1)
     yield lite_demo_context(tmp_path_factory.mktemp("sessions"), short_side=64)
     torch.set_num_threads(threads)
+
+
+def davis_folder(root: Path, seqs=("alpha", "beta"), num_frames=5) -> Path:
+    """A DAVIS-layout folder of synthetic one-object clips (eval CLI tests)."""
+    for seed, seq in enumerate(seqs):
+        frames, masks = make_clip(num_frames, size=(64, 96), num_objects=1, seed=seed)
+        (root / "JPEGImages/480p" / seq).mkdir(parents=True)
+        (root / "Annotations/480p" / seq).mkdir(parents=True)
+        for i, (frame, mask) in enumerate(zip(frames, masks)):
+            PILImage.fromarray(frame).save(root / "JPEGImages/480p" / seq / f"{i:05d}.jpg")
+            PILImage.fromarray((mask > 0).astype(np.uint8) * 255).save(
+                root / "Annotations/480p" / seq / f"{i:05d}.png")
+    return root

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from conftest import DAVIS_ROOT, make_clip
+from conftest import DAVIS_ROOT, davis_folder, make_clip
 from PIL import Image
 
 from srnet import load_index_mask, save_checkpoint, save_index_mask
@@ -243,13 +243,7 @@ def test_segment_and_eval_pass_the_memory_flags_to_the_session(tmp_path, tiny_mo
     assert (seen[-1].mem_every, seen[-1].top_k) == (2, 7)
     assert (seen[-1].local_interval, seen[-1].max_working_frames) == (
         default.local_interval, default.max_working_frames)
-    davis = tmp_path / "davis"
-    for sub in ("JPEGImages/480p/clip", "Annotations/480p/clip"):
-        (davis / sub).mkdir(parents=True)
-    for frame in sorted(frames_dir.iterdir()):
-        shutil.copy(frame, davis / "JPEGImages/480p/clip" / frame.name)
-        save_index_mask(davis / "Annotations/480p/clip" / f"{frame.stem}.png",
-                        load_index_mask(first))
+    davis = davis_folder(tmp_path / "davis", seqs=("clip",), num_frames=2)
     assert main(["eval", "--davis", str(davis), "--seqs", "clip", "--checkpoint", str(ckpt),
                  "--method", "srnet", "--size", "64", "--local-interval", "3",
                  "--max-working", "4"]) == 0

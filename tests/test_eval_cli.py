@@ -1,9 +1,8 @@
 """`python -m srnet eval`: SRNet and both baselines in one run on a DAVIS-layout folder."""
 
-from pathlib import Path
 
 import numpy as np
-from conftest import make_clip
+from conftest import davis_folder
 from PIL import Image
 
 from srnet import save_checkpoint
@@ -11,20 +10,8 @@ from srnet.__main__ import main
 from srnet.eval.vos_eval import SequenceResult, format_table, mean_scores
 
 
-def _davis_folder(root: Path, seqs=("alpha", "beta"), num_frames=5) -> Path:
-    for seed, seq in enumerate(seqs):
-        frames, masks = make_clip(num_frames, size=(64, 96), num_objects=1, seed=seed)
-        (root / "JPEGImages/480p" / seq).mkdir(parents=True)
-        (root / "Annotations/480p" / seq).mkdir(parents=True)
-        for i, (frame, mask) in enumerate(zip(frames, masks)):
-            Image.fromarray(frame).save(root / "JPEGImages/480p" / seq / f"{i:05d}.jpg")
-            Image.fromarray((mask > 0).astype(np.uint8) * 255).save(
-                root / "Annotations/480p" / seq / f"{i:05d}.png")
-    return root
-
-
 def test_eval_prints_table_with_baselines_and_a_final_jf_line(tmp_path, tiny_model, capsys):
-    root = _davis_folder(tmp_path / "davis")
+    root = davis_folder(tmp_path / "davis")
     ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
     code = main(["eval", "--davis", str(root), "--seqs", "alpha,beta", "--checkpoint", str(ckpt),
                  "--out", str(tmp_path / "pred"), "--size", "64"])
@@ -40,7 +27,7 @@ def test_eval_prints_table_with_baselines_and_a_final_jf_line(tmp_path, tiny_mod
 
 
 def test_eval_rejects_unknown_sequences_and_methods(tmp_path):
-    root = _davis_folder(tmp_path / "davis", seqs=("alpha",))
+    root = davis_folder(tmp_path / "davis", seqs=("alpha",))
     assert main(["eval", "--davis", str(root), "--seqs", "nope", "--method", "copy"]) == 2
     assert main(["eval", "--davis", str(root), "--seqs", "alpha", "--method", "magic"]) == 2
     # --prescale is the demo's path for the instance benchmark only
@@ -110,7 +97,7 @@ def test_pasted_pairs_are_deterministic_two_object_clips(tmp_path):
     from srnet.data.davis import VOSDataset
     from srnet.eval.pasted import PastedPairs, pair_names
 
-    root = _davis_folder(tmp_path / "davis", seqs=("alpha", "beta", "gamma"), num_frames=6)
+    root = davis_folder(tmp_path / "davis", seqs=("alpha", "beta", "gamma"), num_frames=6)
     names = pair_names(["alpha", "beta", "gamma"])
     assert names == ["alpha+beta", "beta+gamma", "gamma+alpha"]
     first, second = (PastedPairs(VOSDataset(root)) for _ in range(2))
@@ -126,7 +113,7 @@ def test_pasted_pairs_are_deterministic_two_object_clips(tmp_path):
 
 
 def test_eval_paste_scores_two_objects(tmp_path, capsys):
-    root = _davis_folder(tmp_path / "davis", seqs=("alpha", "beta"), num_frames=5)
+    root = davis_folder(tmp_path / "davis", seqs=("alpha", "beta"), num_frames=5)
     code = main(["eval", "--davis", str(root), "--seqs", "alpha,beta", "--paste", "--method",
                  "copy", "--out", str(tmp_path / "pred")])
     assert code == 0
@@ -144,7 +131,7 @@ def test_eval_ablate_switches_the_module_off(tmp_path, tiny_model, capsys, monke
 
     from srnet.eval import vos_eval
 
-    root = _davis_folder(tmp_path / "davis", seqs=("alpha",))
+    root = davis_folder(tmp_path / "davis", seqs=("alpha",))
     ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
     seen = []
     real = vos_eval.srnet_method
@@ -171,7 +158,7 @@ def test_eval_ablate_switches_the_module_off(tmp_path, tiny_model, capsys, monke
 def test_eval_ablate_rejects_unknown_modules(tmp_path):
     import pytest
 
-    root = _davis_folder(tmp_path / "davis", seqs=("alpha",))
+    root = davis_folder(tmp_path / "davis", seqs=("alpha",))
     with pytest.raises(SystemExit):
         main(["eval", "--davis", str(root), "--seqs", "alpha", "--ablate", "decoder"])
 
@@ -179,7 +166,7 @@ def test_eval_ablate_rejects_unknown_modules(tmp_path):
 def test_split_holdout_follows_the_checkpoints_own_holdout(tmp_path, tiny_model, capsys):
     """A run trained with a custom --holdout is scored on the sequences it never trained on:
     `--split holdout` reads the holdout saved in the checkpoint's meta."""
-    root = _davis_folder(tmp_path / "davis", seqs=("alpha", "beta", "bear"))
+    root = davis_folder(tmp_path / "davis", seqs=("alpha", "beta", "bear"))
     custom = save_checkpoint(tmp_path / "custom.pt", tiny_model,
                              meta={"train": {"holdout": ["beta"]}})
     assert main(["eval", "--davis", str(root), "--split", "holdout", "--checkpoint", str(custom),
