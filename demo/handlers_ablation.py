@@ -1,6 +1,7 @@
 """Ablation handlers: rerun the current clip with FAM off, with PTM off, or with the long-term
-memory never updated, and compare the masks with the full model's side by side (per-frame
-overlays and mean IoU).
+memory never updated, and carry the same annotations with optical flow instead of any network
+(what a memory network replaces); compare the masks with the full model's side by side
+(per-frame overlays and mean IoU).
 
 An ablated network is `SRNet(dataclasses.replace(cfg, fam=replace(cfg.fam, enabled=False)))`
 (or the same for `ptm`) loaded with the full model's weights. Its state dict lacks the removed
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import time
 from collections.abc import Iterator
 
@@ -33,11 +35,17 @@ from demo.handlers import (
 )
 from demo.handlers_propagate import run_pass
 from demo.state import DemoState
-from srnet import Predictor, ablated_config
+from srnet import Predictor, ablated_config, flow_propagate
 from srnet import ablated_predictor as srnet_ablated
 
 log = logging.getLogger(__name__)
 VARIANTS = {"fam": "FAM off", "ptm": "PTM off", "memory": "frozen memory"}
+# Not a network variant: DIS optical flow warps the annotations frame to frame (CPU, no GPU time).
+FLOW, FLOW_LABEL = "flow", "optical flow, no network"
+LABELS = {**VARIANTS, FLOW: FLOW_LABEL}
+# DIS flow at 480x854 took 0.05 s a frame on a 2-core CPU: a quarter of the 0.25 s a network
+# frame is reserved (`DemoConfig.gpu_frame_s`) leaves room for a slower host.
+FLOW_FRAME_SHARE = 0.25
 
 
 def ablated_predictor(ctx: DemoContext, variant: str) -> Predictor:
@@ -68,10 +76,12 @@ def changes(frame: np.ndarray, variant: np.ndarray, full: np.ndarray) -> np.ndar
 
 
 def most_different(state: DemoState) -> int | None:
-    """The frame where the ablated variants disagree most with the full model (lowest IoU)."""
-    scores = {i: min(_iou(masks[i], state.masks[i]) for masks in state.ablation.values()
-                     if i in masks)
-              for i in state.masks if any(i in m for m in state.ablation.values())}
+    """The frame where the ablated networks disagree most with the full model (lowest IoU).
+    Optical flow is left out: it drifts further every frame, so it would always pick the
+    last frame, where the network variants may not differ at all."""
+    runs = [masks for variant, masks in state.ablation.items() if variant != FLOW]
+    scores = {i: min(_iou(masks[i], state.masks[i]) for masks in runs if i in masks)
+              for i in state.masks if any(i in m for m in runs)}
     return min(scores, key=scores.get) if scores else None
 
 
@@ -91,22 +101,26 @@ def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, s
         mean = np.mean([_iou(masks[i], state.masks[i]) for i in shared]) if shared else np.nan
         panels.append(changes(frame, masks[shown], full))
         here = _iou(masks[shown], full)
-        labels.append(f"{VARIANTS[variant]}: IoU {here:.2f} here")
-        scores.append(f"{VARIANTS[variant]}: IoU with the full model {mean:.2f} over the clip, "
+        labels.append(f"{LABELS[variant]}: IoU {here:.2f} here")
+        scores.append(f"{LABELS[variant]}: IoU with the full model {mean:.2f} over the clip, "
                       f"{here:.2f} on frame {shown} "
                       f"({(masks[shown] > 0).sum() - (full > 0).sum():+d} px)")
-    where = (f"Frame {shown} is shown: there the variants differ most." if worst is not None
-             else "")
-    # Four landscape panels in one row would shrink each to a fifth of the page: two rows keep
-    # the changed pixels visible.
-    columns = 2 if len(panels) > 3 and frame.shape[1] > frame.shape[0] else len(panels)
+    where = (f"Frame {shown} is shown: there the network variants differ most."
+             if worst is not None else "")
+    # Four or five landscape panels in one row would shrink each to a fifth of the page: two
+    # rows keep the changed pixels visible.
+    columns = len(panels)
+    if len(panels) > 3 and frame.shape[1] > frame.shape[0]:
+        columns = (len(panels) + 1) // 2
     return render.grid(panels, labels, columns, height=240), ("Ablation: " + "; ".join(scores)
                                                              + f". {where}")
 
 
 def ablation_seconds(ctx: DemoContext, state: DemoState | None, frame_idx: float) -> float:
-    """GPU time to reserve for `run_ablation` (same arguments): each variant, every frame."""
-    return gpu_seconds(ctx.cfg, len(VARIANTS) * frame_runs(state))
+    """GPU time to reserve for `run_ablation` (same arguments): each network variant, every
+    frame, and the flow run (CPU, but inside the reservation) at FLOW_FRAME_SHARE a frame."""
+    flow_frames = math.ceil(FLOW_FRAME_SHARE * (state.num_frames if state else 0))
+    return gpu_seconds(ctx.cfg, len(VARIANTS) * frame_runs(state) + flow_frames)
 
 
 def run_ablation(ctx: DemoContext, state: DemoState | None,
@@ -125,21 +139,17 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
     annotations = {f: state.annotation(f) for f in annotated}
     first, last = annotated[0], state.num_frames - 1
     state.clear_stop()
-    total, done, started = len(VARIANTS) * (state.num_frames + (first > 0)), 0, time.perf_counter()
-    for variant, label in VARIANTS.items():
-        predictor = ablated_predictor(ctx, variant)
-        session = predictor.new_session(ablated_config(state.inference_config, variant))
-        passes = [(first, last, False)] + ([(first, 0, True)] if first > 0 else [])
+    total, done, started = len(LABELS) * (state.num_frames + (first > 0)), 0, time.perf_counter()
+    passes = [(first, last, False)] + ([(first, 0, True)] if first > 0 else [])
+    for variant, label in LABELS.items():
         masks: dict[int, np.ndarray] = {}
-        outputs = itertools.chain.from_iterable(
-            run_pass(predictor, session, state.frames, annotations, *p) for p in passes)
-        for out in outputs:
+        for frame_idx, mask in _rerun(ctx, state, annotations, variant, passes):
             if state.released:  # a new clip was loaded: the tab holds that now
                 return
-            masks[out.frame_idx] = out.mask
+            masks[frame_idx] = mask
             done += 1
             yield (shipped(state), gr.skip(),
-                   f"`{progress_bar(done, total)}` {label}: frame {out.frame_idx}")
+                   f"`{progress_bar(done, total)}` {label}: frame {frame_idx}")
             if state.stop_pending:
                 return
         state.ablation[variant] = masks
@@ -147,3 +157,19 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
         return
     image, text = compare_view(state, state.clamp_frame(frame_idx))
     yield shipped(state), image, f"{text} ({time.perf_counter() - started:.1f} s)"
+
+
+def _rerun(ctx: DemoContext, state: DemoState, annotations: dict[int, np.ndarray],
+           variant: str, passes: list[tuple[int, int, bool]]) -> Iterator[tuple[int, np.ndarray]]:
+    """(frame_idx, index mask) of `variant` over `passes` (start, end, reverse), each from the
+    first annotated frame; later annotations take over on the way, as in the user's passes."""
+    if variant == FLOW:
+        for start, end, _ in passes:
+            yield from flow_propagate(state.frames, annotations, start, end)
+        return
+    predictor = ablated_predictor(ctx, variant)
+    session = predictor.new_session(ablated_config(state.inference_config, variant))
+    outputs = itertools.chain.from_iterable(
+        run_pass(predictor, session, state.frames, annotations, *p) for p in passes)
+    for out in outputs:
+        yield out.frame_idx, out.mask

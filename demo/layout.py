@@ -158,9 +158,11 @@ def inspect_panel(c: SimpleNamespace) -> None:
             c.confidence = image("Confidence, and each object's size, per frame", "confidence-plot")
         with gr.Tab("Ablation", id="ablation"):
             gr.Markdown(explain.ABLATION)
-            c.run_ablation = gr.Button("Rerun with FAM off, PTM off, and frozen memory")
+            c.run_ablation = gr.Button("Rerun: FAM off, PTM off, frozen memory, optical flow",
+                                       elem_id="run-ablation")
             c.ablation_status = gr.Markdown()
-            c.ablation = image("Full model and the three variants", "ablation-view", panels=True)
+            c.ablation = image("Full model, three variants and optical flow", "ablation-view",
+                               panels=True)
 
 
 def export_panel(c: SimpleNamespace) -> None:

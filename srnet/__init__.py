@@ -14,6 +14,7 @@ from srnet.checkpoint import CheckpointError, load_model, save_checkpoint
 from srnet.config import FAMConfig, InferenceConfig, ModelConfig, PTMConfig
 from srnet.eval.ablation import ABLATIONS, ablated_config
 from srnet.eval.ablation import ablated as ablated_predictor
+from srnet.eval.baselines import flow_propagate
 from srnet.eval.metrics import jaccard as mask_iou
 from srnet.inference import InferenceSession, Predictor, StepOutput, StepVisuals
 from srnet.interactive import (
@@ -45,7 +46,7 @@ __all__ = [
     "CheckpointError", "ClickPredictor", "DEFAULT_CHECKPOINT", "DEFAULT_CLICK_CHECKPOINT",
     "ABLATIONS", "ablated_config", "ablated_predictor", "mask_iou",
     "FAMConfig", "InferenceConfig", "InferenceSession", "ModelConfig", "PTMConfig", "Predictor",
-    "SRNet", "StepOutput", "StepVisuals", "constrain_click_mask", "davis_palette",
+    "SRNet", "StepOutput", "StepVisuals", "constrain_click_mask", "davis_palette", "flow_propagate",
     "grabcut_mask_from_clicks", "load_click_model", "load_index_mask", "load_model",
     "load_predictor", "save_checkpoint", "save_index_mask", "validate_click", "write_mp4",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from srnet.eval.baselines import copy_baseline, flow_baseline
+from srnet.eval.baselines import copy_baseline, flow_baseline, flow_propagate
 from srnet.eval.metrics import jaccard
 
 
@@ -57,3 +57,39 @@ def test_flow_baseline_keeps_object_ids() -> None:
     first = masks[0] * 3  # object id 3
     out = list(flow_baseline(frames, first))
     assert set(np.unique(out[-1])) == {0, 3}
+
+
+def test_flow_propagate_runs_backward_from_a_later_frame() -> None:
+    frames, masks = moving_square(num_frames=6)
+    out = list(flow_propagate(frames, {5: masks[5]}, 5, 0))
+    assert [idx for idx, _ in out] == [5, 4, 3, 2, 1, 0]
+    # Followed leftwards back to where the square started (the uncovered background drags
+    # some pixels along, as it does forwards, so the bound is looser than overlap-by-chance).
+    assert jaccard(out[-1][1] > 0, masks[0] > 0) > 0.6
+    assert np.argwhere(out[-1][1])[:, 1].mean() < np.argwhere(masks[5])[:, 1].mean() - 8
+
+
+def test_flow_propagate_lets_a_later_annotation_take_over_its_objects() -> None:
+    frames, masks = moving_square(num_frames=6)
+    stale = np.zeros_like(masks[3])
+    stale[:12, :12] = 1  # a deliberately wrong "correction" of object 1 on frame 3
+    second = np.zeros_like(masks[3])
+    second[70:90, 100:120] = 2  # object 2, first marked on frame 3
+    correction = np.maximum(stale, second)
+    out = dict(flow_propagate(frames, {0: masks[0], 3: correction}, 0, 5))
+    assert jaccard(out[2] == 1, masks[2] > 0) > 0.8  # before the correction: followed
+    # From frame 3 object 1 is the annotated box (the warped square is dropped) and object 2
+    # joins; the background does not move, so both stay where they were marked.
+    assert np.array_equal(out[3], correction)
+    assert jaccard(out[5] == 1, stale > 0) > 0.8 and jaccard(out[5] == 2, second > 0) > 0.8
+    assert not (out[5] == 1)[masks[5] > 0].any()
+
+
+def test_flow_propagate_needs_an_annotated_start() -> None:
+    frames, masks = moving_square(num_frames=3)
+    try:
+        next(flow_propagate(frames, {1: masks[1]}, 0, 2))
+    except ValueError as err:
+        assert "annotated" in str(err)
+    else:
+        raise AssertionError("no error for an unannotated start")

@@ -202,7 +202,7 @@ def test_every_view_screenshot(page, clip: str) -> None:
         page.locator(f"{selectors[0]} img").first.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / f"{clip}_{tab}.png"), full_page=True)
     page.get_by_role("tab", name="Ablation").click()
-    page.get_by_role("button", name="Rerun with FAM off, PTM off, and frozen memory").click()
+    page.locator("#run-ablation").click()
     page.locator("#ablation-view img").first.wait_for(state="visible")
     page.screenshot(path=str(ARTIFACTS / f"{clip}_ablation.png"), full_page=True)
 

@@ -27,7 +27,7 @@ from demo import handlers_inspect as inspecting
 from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
 from demo.config import DemoConfig
-from demo.handlers import DemoContext, gpu_handler
+from demo.handlers import DemoContext, frame_runs, gpu_handler, gpu_seconds
 from demo.state import DemoState, cleanup_state
 from demo.video_io import write_mp4
 from srnet import InferenceConfig, ModelConfig, Predictor, SRNet, save_index_mask
@@ -352,19 +352,29 @@ def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
                                 done: DemoState) -> None:
     last = _drain(gpu.run_ablation(done, 3))
     done = last[0]
-    assert set(done.ablation) == {"fam", "ptm", "memory"} and len(done.ablation["ptm"]) == 8
+    assert set(done.ablation) == {"fam", "ptm", "memory", "flow"}
+    assert len(done.ablation["ptm"]) == len(done.ablation["flow"]) == 8
     assert last[1].ndim == 3 and "over the clip" in last[2] and "frozen memory" in last[2]
+    assert "optical flow" in last[2]
+    # ZeroGPU reserves the three network reruns and a share of a frame for each flow frame
+    networks_only = gpu_seconds(ctx.cfg, 3 * frame_runs(done))
+    assert networks_only < ablation.ablation_seconds(ctx, done, 3) < networks_only + 8 * 0.25
+    # The flow run starts from the annotation and is nobody's network output.
+    first = done.annotated_frames()[0]
+    assert np.array_equal(done.ablation["flow"][first], done.annotation(first))
+    assert not np.array_equal(done.ablation["flow"][7], done.ablation["memory"][7])
     assert ablation.ablated_predictor(ctx, "fam").model.fam is None
     assert ablation.ablated_predictor(ctx, "ptm").model.ptm is None
     frozen = ablation.ablated_predictor(ctx, "memory")
     assert frozen.model is ctx.predictor.model and not frozen.config.working_memory
     view = inspecting.inspect_frame(done, 3)[13]
-    # full | FAM off over PTM off | frozen memory: two rows of two landscape panels
-    assert view.ndim == 3 and view.shape[0] > 2 * 240 and view.shape[1] > 2 * 240
+    # full | FAM off | PTM off over frozen memory | flow: two rows of three landscape panels
+    assert view.ndim == 3 and view.shape[0] > 2 * 240 and view.shape[1] > 3 * 240
+    # The frame shown is where a network variant differs most; flow does not choose it.
+    networks = [m for v, m in done.ablation.items() if v != "flow"]
     shown = ablation.most_different(done)
-    worst = min(ablation._iou(m[shown], done.masks[shown]) for m in done.ablation.values())
-    assert all(ablation._iou(m[i], done.masks[i]) >= worst - 1e-9
-               for m in done.ablation.values() for i in m)
+    worst = min(ablation._iou(m[shown], done.masks[shown]) for m in networks)
+    assert all(ablation._iou(m[i], done.masks[i]) >= worst - 1e-9 for m in networks for i in m)
 
 
 def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path) -> None:

@@ -2,12 +2,14 @@
 input frame, yielded as a generator (frame 0 gets the given first mask).
 
 ``copy_baseline`` repeats frame 0's mask; ``flow_baseline`` carries the previous mask forward with
-OpenCV's DIS optical flow. They bound what "no learning" scores on a sequence.
+OpenCV's DIS optical flow. They bound what "no learning" scores on a sequence. ``flow_propagate``
+is the same flow carried from any annotated frame in either direction, with later annotations
+taking over: the demo's "optical flow instead of memory" comparison.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -27,22 +29,44 @@ def _gray(frame: np.ndarray) -> np.ndarray:
 
 
 def flow_baseline(frames: Sequence[np.ndarray], first_mask: np.ndarray) -> Iterator[np.ndarray]:
-    """Propagate ``first_mask`` by backward warping with DIS optical flow (preset MEDIUM).
+    """Propagate ``first_mask`` through ``frames`` by backward warping with DIS optical flow."""
+    for _, mask in flow_propagate(frames, {0: first_mask}, 0, len(frames) - 1):
+        yield mask
 
-    For frame t the flow from t to t-1 gives, per pixel of t, where it was in t-1; the mask of
-    t-1 is sampled there (nearest neighbour, 0 outside the image).
+
+def flow_propagate(frames: Sequence[np.ndarray], annotations: Mapping[int, np.ndarray],
+                   start: int, end: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(frame_idx, [H, W] uint8 index mask)`` from ``start`` to ``end`` (either direction):
+    the mask is carried frame to frame by backward warping with DIS optical flow (preset
+    MEDIUM). For frame t the flow from t to the previous frame gives, per pixel of t, where it
+    was there; the previous mask is sampled at that point (nearest neighbour, 0 outside).
+
+    ``annotations[start]`` seeds the mask. An annotated frame on the way takes over for the
+    objects it contains (their warped pixels are dropped, the annotation painted in), as a
+    user's correction does in the memory network; its other objects stay as warped.
     """
+    if start not in annotations:
+        raise ValueError(f"flow propagation starts at an annotated frame, not {start}")
+    step = 1 if end >= start else -1
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    mask = np.asarray(first_mask, dtype=np.uint8)
-    previous = None
-    grid = None
-    for frame in frames:
-        gray = _gray(frame)
+    mask = np.zeros(np.asarray(annotations[start]).shape[:2], np.uint8)  # [H, W]
+    previous = grid = None
+    for frame_idx in range(start, end + step, step):
+        gray = _gray(frames[frame_idx])  # [H, W]
         if previous is not None:
             if grid is None:
                 grid = np.mgrid[0:gray.shape[0], 0:gray.shape[1]].astype(np.float32)  # [2, H, W]
-            flow = dis.calc(gray, previous, None)  # [H, W, 2] (dx, dy) from t to t-1
+            flow = dis.calc(gray, previous, None)  # [H, W, 2] (dx, dy) to the previous frame
             mask = cv2.remap(mask, grid[1] + flow[..., 0], grid[0] + flow[..., 1],
                              cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        if frame_idx in annotations:
+            mask = _merge(mask, np.asarray(annotations[frame_idx], dtype=np.uint8))
         previous = gray
-        yield mask.copy()
+        yield frame_idx, mask.copy()
+
+
+def _merge(mask: np.ndarray, annotation: np.ndarray) -> np.ndarray:
+    """``mask`` with the objects of ``annotation`` replaced by their annotated pixels."""
+    out = np.where(np.isin(mask, np.unique(annotation[annotation > 0])), 0, mask)  # [H, W]
+    out[annotation > 0] = annotation[annotation > 0]
+    return out.astype(np.uint8)
