@@ -7,7 +7,6 @@ _merge_user_mask → _memorize → _finalize (see architecture-conventions §3.4
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 from collections import deque
@@ -20,10 +19,12 @@ from torch import Tensor
 from srnet.config import InferenceConfig
 from srnet.inference.backends import build_stages, resolve_backend
 from srnet.inference.cpu_allocator import reuse_freed_memory
+from srnet.inference.device import autocast_for, cpu_has_fast_bf16, resolve_device
 from srnet.inference.memory_bank import MemoryBank, MemoryEntry
 from srnet.inference.outputs import StepOutput
 from srnet.inference.preprocess import (
     FrameGeometry,
+    channel_argmax,
     flip_valid,
     image_to_tensor,
     index_to_onehot,
@@ -31,6 +32,7 @@ from srnet.inference.preprocess import (
     plan_geometry,
     restore_prob,
     small_object_upscale,
+    validate_annotation,
 )
 from srnet.inference.session import InferenceSession
 from srnet.inference.visuals import collect_visuals
@@ -38,16 +40,6 @@ from srnet.model import MemoryInputs, SRNet
 from srnet.model.memory_ops import soft_aggregate
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """None = CUDA when present, else the CPU. Asking for CUDA without one is a clear error."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA was requested but no CUDA device is available; use device='cpu'")
-    return device
 
 
 class Predictor:
@@ -131,7 +123,7 @@ class Predictor:
         mask = session.annotations.get(frame_idx)
         if mask is None and not session.has_memory:
             raise ValueError("no object to follow yet: annotate a frame with a mask first")
-        with self._autocast():
+        with autocast_for(self.device, self.config):
             image_t, feats = self._encode(image, geom)
             covered = mask is not None and set(session.obj_ids) <= set(np.unique(mask).tolist())
             prob, visuals = (None, None) if covered else self._read_and_segment(
@@ -198,13 +190,7 @@ class Predictor:
         elif session.frame_size != size:
             raise ValueError(f"frame {frame_idx} is {size}, but this video is {session.frame_size}")
         if mask is not None:
-            if mask.shape != size:
-                raise ValueError(f"mask is {mask.shape} but the frame is {size}")
-            if not np.issubdtype(mask.dtype, np.integer) or mask.min() < 0 or mask.max() > 255:
-                raise ValueError("mask must hold integer object ids in 0..255")
-            if not mask.any():
-                raise ValueError("the mask is empty: mark at least one object")
-            mask = mask.astype(np.uint8)
+            mask = validate_annotation(mask, size)
             session.objects.add(sorted(int(v) for v in np.unique(mask) if v))
             session.annotations[frame_idx] = mask
             cfg = session.config
@@ -297,7 +283,7 @@ class Predictor:
         else:
             full = restore_prob(prob.float(), geom).cpu()  # [K+1, H, W]
         lookup = np.array([0, *obj_ids], dtype=np.uint8)
-        index_mask = lookup[_channel_argmax(full).numpy()]
+        index_mask = lookup[channel_argmax(full).numpy()]
         # Uncertain probability mass relative to the objects' area: 1 = crisp, 0 = mostly doubt.
         doubt = float((1 - full.max(dim=0).values).sum())
         confidence = max(0.0, 1.0 - doubt / (float(full[1:].sum()) + 1.0))
@@ -305,30 +291,3 @@ class Predictor:
         return StepOutput(frame_idx, obj_ids, prob_maps, index_mask, confidence,
                           from_user=mask is not None, visuals=visuals,
                           padded_grid=(geom.padded_size[0] // 16, geom.padded_size[1] // 16))
-
-    def _autocast(self):
-        if self.device.type == "cpu" and self.config.cpu_bf16:
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        if self.device.type != "cuda" or not self.config.amp:
-            return contextlib.nullcontext()
-        dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(self.config.amp_dtype)
-        if dtype is None:
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
-
-
-def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AMX tiles or AVX512-BF16)."""
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
-
-
-def _channel_argmax(prob: Tensor) -> Tensor:
-    """argmax over dim 0 of [C, H, W] by C−1 vectorised comparisons (torch's strided argmax over
-    the leading dim is ~20x slower on the CPU). Ties go to the lower channel, as in argmax."""
-    best, index = prob[0], torch.zeros(prob.shape[1:], dtype=torch.int64)
-    for channel in range(1, prob.shape[0]):
-        better = prob[channel] > best
-        best = torch.where(better, prob[channel], best)
-        index[better] = channel
-    return index  # [H, W]
