@@ -40,6 +40,7 @@ class DemoConfig:
     gpu_concurrency: int = 1  # GPU jobs run one at a time (one shared queue, id "gpu")
     gpu_base_s: float = 20.0  # ZeroGPU reservation per call: start-up (worker, model move) …
     gpu_frame_s: float = 0.25  # … plus this per frame processed (480p, internals returned)
+    gpu_adapt_step_s: float = 0.2  # … plus this per online-adaptation step (384-px crops)
     queue_size: int = 16  # waiting jobs beyond this are refused with a "busy" message
     temp_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "srnet-demo")
     visuals_keep: int = 60  # frames whose internals (StepVisuals) are kept per session

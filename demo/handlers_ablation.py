@@ -169,6 +169,11 @@ def _rerun(ctx: DemoContext, state: DemoState, annotations: dict[int, np.ndarray
         return
     predictor = ablated_predictor(ctx, variant)
     session = predictor.new_session(ablated_config(state.inference_config, variant))
+    if state.session.adapted is not None:  # compare like with like: the adapted weights too
+        names = {name for name, _ in predictor.model.named_parameters()}
+        adapted = {k: v for k, v in state.session.adapted.items() if k in names}
+        for twin in session.with_mirror():
+            twin.adapted = adapted
     outputs = itertools.chain.from_iterable(
         run_pass(predictor, session, state.frames, annotations, *p) for p in passes)
     for out in outputs:

@@ -32,7 +32,7 @@ from demo.handlers import (
 )
 from demo.state import DemoState
 from demo.video_io import write_mp4
-from srnet import InferenceSession, Predictor, StepOutput
+from srnet import InferenceSession, Predictor, StepOutput, iter_adapt_session
 
 log = logging.getLogger(__name__)
 Pass = tuple[int, int, bool]  # (start, end, reverse), both ends inclusive
@@ -129,8 +129,18 @@ def _status(done: int, total: int, started: float, first: float | None, frame_id
 
 def propagate_seconds(ctx: DemoContext, state: DemoState | None, direction: str,
                       frame_idx: float) -> float:
-    """GPU time to reserve for `propagate` (same arguments): every frame, twice for "both"."""
-    return gpu_seconds(ctx.cfg, frame_runs(state) * (2 if direction == "both" else 1))
+    """GPU time to reserve for `propagate` (same arguments): every frame, twice for "both",
+    and the online adaptation's steps when this pass will run them."""
+    frames = frame_runs(state) * (2 if direction == "both" else 1)
+    return gpu_seconds(ctx.cfg, frames) + ctx.cfg.gpu_adapt_step_s * _adapt_steps_due(state)
+
+
+def _adapt_steps_due(state: DemoState | None) -> int:
+    """The fine-tuning steps the next pass runs first: the config's, while the session has
+    neither adapted weights nor memory (adaptation must precede the first memory)."""
+    if state is None or state.session.adapted is not None or state.session.has_memory:
+        return 0
+    return state.inference_config.adapt_steps
 
 
 def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
@@ -150,8 +160,13 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     state.clear_stop()
     session, memo = live_session(ctx, state), {}
     total = sum(abs(end - start) + 1 for start, end, _ in plan)
-    started, first, done = time.perf_counter(), None, 0
     try:
+        if _adapt_steps_due(state):
+            adapted = yield from _adapt(ctx, state, session, memo, annotations)
+            if adapted is None:  # stopped, or the tab moved on to another clip
+                return
+            note += adapted
+        started, first, done = time.perf_counter(), None, 0
         for start, end, reverse in plan:
             for out in run_pass(ctx.predictor, session, state.frames, annotations,
                                 start, end, reverse, visuals=True):
@@ -194,6 +209,26 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     video = result_video(state)  # first: the state handed out then knows it (Export reuses it)
     yield (shipped(state, memo), gr.skip(), status, video, frame_view(state),
            frame_caption(state, state.frame_idx))
+
+
+def _adapt(ctx: DemoContext, state: DemoState, session: InferenceSession, memo: dict,
+           annotations: dict[int, np.ndarray]) -> Iterator[tuple]:
+    """Online adaptation before the first pass, streaming its progress in `propagate`'s
+    outputs; returns the Done line's note, or None when stopped (the session is unchanged)."""
+    steps, began = session.config.adapt_steps, time.perf_counter()
+    examples = [(state.frames[f], mask) for f, mask in annotations.items()]
+    for step, loss in iter_adapt_session(ctx.predictor, session, examples):
+        if state.released:
+            return None
+        yield (shipped(state, memo), gr.skip(),
+               f"`{progress_bar(step, steps)}` adapting the network to your annotation: "
+               f"step {step}/{steps} (loss {loss:.3f})", gr.skip(), gr.skip(), gr.skip())
+        if state.stop_pending and step < steps:
+            yield (shipped(state, memo), gr.skip(), "Stopped while adapting: the network was "
+                   "not changed.", gr.skip(), gr.skip(), gr.skip())
+            return None
+    return (f" · adapted to your annotation first ({steps} steps, "
+            f"{time.perf_counter() - began:.0f} s)")
 
 
 def result_video(state: DemoState) -> str | None:
@@ -244,8 +279,8 @@ def finish_view(state: DemoState | None) -> tuple:
 
 
 def apply_settings(ctx: DemoContext, state: DemoState | None, mem_every: float, top_k: float,
-                   local_interval: float, max_working: float, mirror: bool = False
-                   ) -> tuple[DemoState | None, str]:
+                   local_interval: float, max_working: float, mirror: bool = False,
+                   adapt_steps: float = 0) -> tuple[DemoState | None, str]:
     """New memory knobs = a new InferenceConfig and a new (empty) session; results are kept."""
     if state is None:
         return None, warn(NO_CLIP)
@@ -253,26 +288,29 @@ def apply_settings(ctx: DemoContext, state: DemoState | None, mem_every: float, 
         config = dataclasses.replace(state.inference_config, mem_every=int(mem_every),
                                      top_k=int(top_k), local_interval=int(local_interval),
                                      max_working_frames=int(max_working),
-                                     mirror_average=bool(mirror))
+                                     mirror_average=bool(mirror),
+                                     adapt_steps=int(adapt_steps or 0))
     except (TypeError, ValueError) as exc:
         return state, warn(f"Invalid setting: {exc}")
     state.inference_config = config
     state.session = ctx.predictor.new_session(config)
     twice = ", mirror averaging: each frame runs twice" if config.mirror_average else ""
+    adapt = (f", online adaptation: {config.adapt_steps} fine-tuning steps before the next pass"
+             if config.adapt_steps else "")
     return state, (f"Settings applied (memory every {config.mem_every} frames, top-k "
                    f"{config.top_k}, local frame t−{config.local_interval}, at most "
-                   f"{config.max_working_frames} working frames{twice}). Memory was emptied: "
-                   "propagate again to use them.")
+                   f"{config.max_working_frames} working frames{twice}{adapt}). Memory was "
+                   "emptied: propagate again to use them.")
 
 
 def settings_view(state: DemoState | None) -> tuple:
     """The Advanced panel's controls as the tab's session runs: after a load they show the new
     clip's settings (defaults, or those Reload carried), never the last clip's slider values."""
     if state is None:
-        return (gr.skip(),) * 5
+        return (gr.skip(),) * 6
     config = state.inference_config
     return (config.mem_every, config.top_k, config.local_interval, config.max_working_frames,
-            config.mirror_average)
+            config.mirror_average, config.adapt_steps)
 
 
 def pin_frame(ctx: DemoContext, state: DemoState | None, frame_idx: float) -> str:

@@ -59,7 +59,7 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
              c.reload.click(bind(loading.reload_clip, ctx), trim, load_outs, **UI_QUEUE),
              *(button.click(bind(loading.load_example, ctx), [button, *trim], load_outs,
                             **UI_QUEUE) for button in c.examples)]
-    settings = [c.mem_every, c.top_k, c.local, c.max_working, c.mirror]
+    settings = [c.mem_every, c.top_k, c.local, c.max_working, c.mirror, c.adapt]
     for event in loads:
         event.then(loading.clear_stale_views, [c.state], stale, **UI_QUEUE).then(
             propagation.settings_view, [c.state], settings, **UI_QUEUE).then(
@@ -96,7 +96,7 @@ def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
         event.then(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
     c.apply_settings.click(bind(propagation.apply_settings, ctx),
                            [c.state, c.mem_every, c.top_k, c.local, c.max_working,
-                            c.mirror],
+                            c.mirror, c.adapt],
                            [c.state, c.memory_status], **c.gpu_queue)
     c.pin.click(bind(propagation.pin_frame, ctx), [c.state, c.frame], [c.memory_status],
                 **c.gpu_queue)

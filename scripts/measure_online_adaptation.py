@@ -24,6 +24,8 @@ Settings and rule, fixed before the first run (session 24), none chosen on a sco
     adaptation would train on the test clips' own image, so it cannot judge this lever.
 
     python scripts/measure_online_adaptation.py --steps 100
+    python scripts/measure_online_adaptation.py --steps 100 --instances  # two-object frames,
+        # reported after the holdout decided (the multi-object row's set)
 """
 
 from __future__ import annotations
@@ -44,7 +46,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from srnet import InferenceConfig, Predictor, SRNet, load_predictor  # noqa: E402
 from srnet.data.clips import sample_static_clip  # noqa: E402
 from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset  # noqa: E402
+from srnet.eval.instances import (  # noqa: E402
+    VOID,
+    annotated_frames,
+    evaluate_instances,
+    instance_sequences,
+)
+from srnet.eval.metrics import mean_over_objects  # noqa: E402
 from srnet.eval.vos_eval import evaluate_method, mean_scores, srnet_method  # noqa: E402
+from srnet.palette import load_index_mask  # noqa: E402
 from srnet.train.losses import SegmentationLoss, masks_to_index  # noqa: E402
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -92,6 +102,27 @@ def adapted_method(predictor: Predictor, steps: int, lr: float):
     return run
 
 
+def compare_instances(predictor: Predictor, dataset: VOSDataset, seqs: list[str], steps: int,
+                      lr: float) -> None:
+    """Plain against adapted on the multi-object frames (`srnet.eval.instances`' protocol)."""
+    root = SHARED / "static-masks" / "davis345-train"
+    rows = {"plain": {}, "adapted": {}}
+    for seq in instance_sequences(root, seqs):
+        annotations = annotated_frames(root, seq)
+        first = min(annotations)
+        mask = load_index_mask(annotations[first])
+        mask = np.where(mask == VOID, 0, mask).astype(np.uint8)  # [H, W] object ids
+        with torch.enable_grad():
+            tuned = adapt(predictor.model, dataset.load_frame(seq, first), mask, steps, lr)
+        rows["plain"][seq] = evaluate_instances(predictor, dataset, root, seq)
+        rows["adapted"][seq] = evaluate_instances(
+            Predictor(tuned, predictor.config, "cpu"), dataset, root, seq)
+    for name, row in rows.items():  # pooled over all objects, as `eval --instances` reports
+        jf, _, _ = mean_over_objects(pair for r in row.values() for pair in r.per_object.values())
+        print(f"{name:8s} J&F {100 * jf:.2f} " + " ".join(
+            f"{s} {100 * r.JF:.1f}" for s, r in row.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=100)
@@ -99,12 +130,16 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=480)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seqs", nargs="*", default=list(DEFAULT_HOLDOUT))
+    parser.add_argument("--instances", action="store_true",
+                        help="score the DAVIS-345 multi-object frames of --seqs instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     predictor, _ = load_predictor(device="cpu", config=InferenceConfig(short_side=args.size))
     dataset = VOSDataset(SHARED / "davis2016-train")
+    if args.instances:
+        return compare_instances(predictor, dataset, args.seqs, args.steps, args.lr)
     methods = {"plain": srnet_method(predictor),
                "adapted": adapted_method(predictor, args.steps, args.lr)}
     results = {name: evaluate_method(method, dataset, args.seqs)

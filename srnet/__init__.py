@@ -28,6 +28,7 @@ from srnet.interactive import constrain as constrain_click_mask
 from srnet.io import write_mp4
 from srnet.model import SRNet
 from srnet.palette import davis_palette, load_index_mask, save_index_mask
+from srnet.train.adapt import adapt_network, adapt_session, iter_adapt_session
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "srnet_lite.pt"
 
@@ -44,7 +45,8 @@ def load_predictor(checkpoint: str | Path | None = None, *, device: str | None =
 
 __all__ = [
     "CheckpointError", "ClickPredictor", "DEFAULT_CHECKPOINT", "DEFAULT_CLICK_CHECKPOINT",
-    "ABLATIONS", "ablated_config", "ablated_predictor", "mask_iou",
+    "ABLATIONS", "ablated_config", "ablated_predictor", "adapt_network", "adapt_session",
+    "iter_adapt_session", "mask_iou",
     "FAMConfig", "InferenceConfig", "InferenceSession", "ModelConfig", "PTMConfig", "Predictor",
     "SRNet", "StepOutput", "StepVisuals", "constrain_click_mask", "davis_palette", "flow_propagate",
     "grabcut_mask_from_clicks", "load_click_model", "load_index_mask", "load_model",

@@ -41,6 +41,7 @@ from srnet.cli_args import (
 )
 from srnet.inference.backends import BackendError
 from srnet.io import FrameFolder, iter_video, overlay, write_mp4
+from srnet.train.adapt import adapt_session
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     bench.add_argument("--reference", action="store_true",
                        help="also time two fixed reference workloads (compares CPUs)")
-    add_memory_args(bench)
+    add_memory_args(bench, adapt=False)
     bench.set_defaults(func=run_bench)
 
 
@@ -180,6 +181,8 @@ def _segment_frames(predictor: Predictor, frames: Iterator[np.ndarray], names: l
         if not started:  # nothing to follow yet
             result = np.zeros(frame.shape[:2], np.uint8)
         else:
+            if mask is not None and not session.has_memory:  # no-op unless --adapt-steps
+                adapt_session(predictor, session, [(frame, mask)])
             result = predictor.step(session, frame_idx, frame, mask).mask
         save_index_mask(out_dir / f"{name}.png", result)
         yield frame, result

@@ -119,6 +119,11 @@ class InferenceConfig:
     # second memory of mirrored frames, and the two probability maps are averaged (both memories
     # store the average). Half the speed for +0.24 holdout / +0.50 selection-set J&F (README)
     mirror_average: bool = False
+    # [D] online adaptation (OSVOS-style): before a video's first frame is memorised, a copy of
+    # the network is fine-tuned for `adapt_steps` steps on pseudo clips of the annotated frames
+    # (`srnet.adapt_session`); 0 = off. 100 steps: holdout +1.0 J&F (README, Online adaptation)
+    adapt_steps: int = 0
+    adapt_lr: float = 1e-4
     short_side: int | None = 480  # internal processing size (short side); None = as given
     # [D] small objects: when the smallest object of a session's first annotation covers fewer
     # than this many stride-16 cells at the internal size, the session runs larger (up to
@@ -148,6 +153,8 @@ class InferenceConfig:
             raise ValueError("min_object_cells must be > 0 (None turns it off)")
         if self.max_upscale < 1:
             raise ValueError("max_upscale must be ≥ 1")
+        if self.adapt_steps < 0 or self.adapt_lr <= 0:
+            raise ValueError("adapt_steps must be ≥ 0 and adapt_lr > 0")
 
 
 def _strict(cls: type, data: dict[str, Any]) -> Any:

@@ -57,7 +57,7 @@ def test_each_stage_matches_torch_on_a_real_frame(predictors):
     frames, first = _frames("bear", 2)
     session = reference.new_session()
     geom = reference._prepare(session, 0, frames[0], first)
-    image, feats = reference._encode(frames[0], geom)
+    image, feats = reference._encode(session, frames[0], geom)
     got = compiled.stages.encode_frame(image)
     for name in ("f16", "f8", "f4", "key", "query_value"):
         torch.testing.assert_close(getattr(got, name), getattr(feats, name), atol=2e-4, rtol=1e-3)

@@ -252,3 +252,32 @@ def test_segment_and_eval_pass_the_memory_flags_to_the_session(tmp_path, tiny_mo
     assert main(["bench", "--config", "tiny", "--size", "64x96", "--frames", "3", "--device",
                  "cpu", "--mirror-average"]) == 0
     assert seen[-1].mirror_average and seen[-1].top_k == default.top_k
+
+
+def test_segment_and_eval_adapt_a_copy_of_the_network_first(tmp_path, tiny_model, monkeypatch):
+    """`--adapt-steps N` fine-tunes each clip's copy before its first frame (segment: on the
+    first annotated frame; eval: on frame 0), N steps; without it nothing is tuned."""
+    from srnet.train import adapt as adapt_module
+
+    runs = []
+    real = adapt_module.iter_adaptation
+
+    def counting(model, examples, steps, lr=1e-4, **kwargs):
+        runs.append((steps, [mask.max() for _, mask in examples]))
+        return real(model, examples, steps, lr, **kwargs)
+
+    monkeypatch.setattr(adapt_module, "iter_adaptation", counting)
+    frames_dir, first = _short_clip(tmp_path, num_frames=3)
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    common = ["--checkpoint", str(ckpt), "--device", "cpu", "--size", "64"]
+    assert main(["segment", "--frames", str(frames_dir), "--mask", str(first), "--no-video",
+                 "--out", str(tmp_path / "plain"), *common]) == 0
+    assert runs == []
+    assert main(["segment", "--frames", str(frames_dir), "--mask", str(first), "--no-video",
+                 "--out", str(tmp_path / "tuned"), "--adapt-steps", "2", *common]) == 0
+    assert runs == [(2, [load_index_mask(first).max()])]
+    assert len(list((tmp_path / "tuned").glob("*.png"))) == 3
+    davis = davis_folder(tmp_path / "davis", seqs=("clip",), num_frames=2)
+    assert main(["eval", "--davis", str(davis), "--seqs", "clip", "--method", "srnet",
+                 "--adapt-steps", "1", *common]) == 0
+    assert len(runs) == 2 and runs[-1][0] == 1

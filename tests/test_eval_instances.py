@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from srnet.config import InferenceConfig
 from srnet.eval.instances import evaluate_instances, format_instances, instance_sequences
 from srnet.palette import save_index_mask
 
@@ -34,7 +35,7 @@ class OraclePredictor:
         self.swap, self.seen = swap, []
 
     def new_session(self) -> SimpleNamespace:
-        return SimpleNamespace()
+        return SimpleNamespace(config=InferenceConfig())  # adapt_steps 0: no adaptation
 
     def step(self, session, frame_idx, frame, mask) -> None:
         self.first = (int(frame[0, 0, 0]), mask.copy())

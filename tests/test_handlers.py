@@ -325,7 +325,7 @@ def test_settings_pin_and_reset(ctx: DemoContext, gpu: SimpleNamespace,
     assert kept["working"] == [] and held[-1] in kept["permanent"]
     absent = next(f for f in range(8) if f not in kept["permanent"])
     assert propagation.pin_frame(ctx, state, absent).startswith("⚠️")
-    assert propagation.settings_view(state) == (2, 8, 2, 3, False)
+    assert propagation.settings_view(state) == (2, 8, 2, 3, False, 0)
 
 
 def test_mirror_averaging_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleNamespace,
@@ -343,9 +343,40 @@ def test_mirror_averaging_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleN
     state, *_, status = _drain(gpu.propagate(state, "forward", 0))[:3]
     assert "mirror averaging" in status and state.last_fps == last_fps
     assert state.session.mirror.memory_timeline() == state.session.memory_timeline()
-    assert propagation.settings_view(state)[-1] is True
+    assert propagation.settings_view(state)[-2] is True
     fresh = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None, None)[0]
-    assert propagation.settings_view(fresh) == (5, 20, 1, 10, False)
+    assert propagation.settings_view(fresh) == (5, 20, 1, 10, False, 0)
+
+
+def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleNamespace,
+                                                   done: DemoState) -> None:
+    """The slider gives the next pass a fine-tuning phase first: its progress streams, the
+    reservation counts its steps, the Done line says so, and the tab's session (not the shared
+    network) holds the weights. Stop during it leaves the session unadapted; the ablation
+    reruns with the adapted weights."""
+    shared = {k: v.clone() for k, v in ctx.predictor.model.state_dict().items()}
+    state, text = propagation.apply_settings(ctx, done, 5, 20, 1, 10, False, 3)
+    assert "online adaptation: 3" in text and propagation.settings_view(state)[-1] == 3
+    plain = gpu_seconds(ctx.cfg, frame_runs(state))
+    assert propagation.propagate_seconds(ctx, state, "forward", 0) == pytest.approx(
+        plain + 3 * ctx.cfg.gpu_adapt_step_s)
+    items = list(gpu.propagate(state, "forward", 0))
+    steps = [item[2] for item in items if "adapting the network" in str(item[2])]
+    assert len(steps) == 3 and "step 3/3" in steps[-1]
+    state, status = items[-1][0], items[-1][2]
+    assert status.startswith("Done") and "adapted to your annotation first (3 steps" in status
+    assert state.session.adapted is not None and len(state.masks) == 8
+    assert propagation.propagate_seconds(ctx, state, "forward", 0) == pytest.approx(plain)
+    assert all(torch.equal(v, ctx.predictor.model.state_dict()[k]) for k, v in shared.items())
+    assert "ptm" in _drain(gpu.run_ablation(state, 3))[0].ablation
+    # Stop during the fine-tuning: nothing changes, the next pass adapts again
+    state, _ = propagation.apply_settings(ctx, state, 5, 20, 1, 10, False, 3)
+    passing = propagation.propagate(ctx, state, "forward", 0)
+    assert "step 1/3" in next(passing)[2]
+    state.request_stop()
+    stopped = list(passing)[-1]
+    assert "Stopped while adapting" in stopped[2] and stopped[0].session.adapted is None
+    propagation.apply_settings(ctx, stopped[0], 5, 20, 1, 10, False, 0)
 
 
 def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,

@@ -26,6 +26,7 @@ from srnet.data.davis import VOSDataset
 from srnet.eval.metrics import f_measure, jaccard, mean_over_objects
 from srnet.inference import Predictor
 from srnet.palette import load_index_mask
+from srnet.train.adapt import adapt_session
 
 log = logging.getLogger(__name__)
 VOID = 255
@@ -93,6 +94,7 @@ def evaluate_instances(predictor: Predictor, dataset: VOSDataset, instance_root:
     preds: dict[int, np.ndarray] = {}
     session = predictor.new_session()
     start = time.perf_counter()
+    adapt_session(predictor, session, [(frames[0], first_mask)])  # only with adapt_steps
     predictor.step(session, 0, frames[0], first_mask)
     for offset, out in enumerate(predictor.propagate(session, frames, 0)):
         if first + offset in annotations and first + offset != first:

@@ -23,6 +23,7 @@ from srnet.eval.metrics import evaluate_sequence, mean_over_objects
 from srnet.eval.pasted import PastedPairs
 from srnet.inference import Predictor
 from srnet.palette import save_index_mask
+from srnet.train.adapt import adapt_session
 
 log = logging.getLogger(__name__)
 Method = Callable[[list[np.ndarray], np.ndarray], Iterator[np.ndarray]]
@@ -44,10 +45,12 @@ class SequenceResult:
 
 
 def srnet_method(predictor: Predictor) -> Method:
-    """Annotate frame 0 with the first mask, then propagate forward through every frame."""
+    """Annotate frame 0 with the first mask, then propagate forward through every frame (first
+    adapting the network to frame 0 when the predictor's config asks for it)."""
 
     def run(frames: list[np.ndarray], first_mask: np.ndarray) -> Iterator[np.ndarray]:
         session = predictor.new_session()
+        adapt_session(predictor, session, [(frames[0], first_mask)])  # only with adapt_steps
         predictor.step(session, 0, frames[0], first_mask)
         for out in predictor.propagate(session, frames, 0):
             yield out.mask

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 HOST_DTYPE = np.float16  # memory between calls (ZeroGPU): half the bytes, ~1e-3 relative error
-Memo = dict[int, tuple[Tensor, np.ndarray]]  # id(tensor) → (tensor, its host copy)
+# id(x) → (x, its host copy): memory tensors, and a session's adapted-weight dict
+Memo = dict[int, tuple[Any, Any]]
 
 
 @dataclass

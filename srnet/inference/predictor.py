@@ -7,6 +7,7 @@ _merge_user_mask → _memorize → _finalize (see architecture-conventions §3.4
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from collections import deque
@@ -124,12 +125,12 @@ class Predictor:
         if mask is None and not session.has_memory:
             raise ValueError("no object to follow yet: annotate a frame with a mask first")
         with autocast_for(self.device, self.config):
-            image_t, feats = self._encode(image, geom)
+            image_t, feats = self._encode(session, image, geom)
             covered = mask is not None and set(session.obj_ids) <= set(np.unique(mask).tolist())
             prob, visuals = (None, None) if covered else self._read_and_segment(
                 session, feats, geom, return_visuals)
             if session.mirror is not None:
-                mirror_t, mirror_feats = self._encode(mirrored, geom)
+                mirror_t, mirror_feats = self._encode(session.mirror, mirrored, geom)
                 if prob is not None:  # average with the mirrored twin's read, flipped back
                     mirror_prob, _ = self._read_and_segment(session.mirror, mirror_feats, geom,
                                                             False)
@@ -201,9 +202,28 @@ class Predictor:
                     log.info("a small object: this video runs at %.2fx", session.upscale)
         return plan_geometry(size, session.config.short_side, session.upscale)
 
-    def _encode(self, image: np.ndarray, geom: FrameGeometry):
+    def _stages(self, session: InferenceSession):
+        """The network this session runs: the shared one through the predictor's backend, or
+        (online adaptation) a torch copy with the session's adapted weights, built once and
+        kept in the session and its mirror twin."""
+        if session.adapted is None:
+            return self.stages
+        if session.network is None:
+            stray = sorted(set(session.adapted) - {n for n, _ in self.model.named_parameters()})
+            if stray:
+                raise ValueError(f"adapted weights do not fit this network: {stray[:3]}")
+            with torch.inference_mode(False):  # normal tensors: the folded-BN cache versions them
+                network = copy.deepcopy(self.model)
+                params = dict(network.named_parameters())
+                for name, value in session.adapted.items():
+                    params[name].data.copy_(torch.as_tensor(value))
+            for twin in session.with_mirror():
+                twin.network = network
+        return session.network
+
+    def _encode(self, session: InferenceSession, image: np.ndarray, geom: FrameGeometry):
         image_t = image_to_tensor(image, geom, self.device)  # [1, 3, H'', W''], channels-last
-        return image_t, self.stages.encode_frame(image_t)
+        return image_t, self._stages(session).encode_frame(image_t)
 
     def _read_and_segment(self, session, feats, geom, want_vis):
         """Read memory per object group; returns prob [1, K+1, H'', W''] and visuals."""
@@ -216,7 +236,7 @@ class Predictor:
                 local_key=None if local is None else local.key[None],  # [1, C_k, h, w]
                 local_value=None if local is None else torch.stack(
                     [local.values[o] for o in ids])[None])  # [1, K, C_v, h, w]
-            out = self.stages.segment(feats, memory, top_k=session.config.top_k,
+            out = self._stages(session).segment(feats, memory, top_k=session.config.top_k,
                                      want_vis=want_vis)
             group_outputs.append((ids, entries, local, out))
         if not group_outputs:  # only objects new on this frame: nothing to read yet
@@ -243,7 +263,8 @@ class Predictor:
             session.memory_cache = {k: v for k, v in session.memory_cache.items()
                                     if k[0] == session.memory.version}
             global_key, global_value = MemoryBank.stack(entries, ids)
-            cached = self.stages.prepare_memory(MemoryInputs(global_key, global_value, None, None))
+            cached = self._stages(session).prepare_memory(
+                MemoryInputs(global_key, global_value, None, None))
             session.memory_cache[key] = cached
         return cached
 
@@ -264,7 +285,8 @@ class Predictor:
     def _memorize(self, session, frame_idx, image_t, feats, prob, permanent: bool) -> None:
         """Encode this frame's value (always: it is the next local memory) and let the policy
         decide whether it also joins global memory."""
-        values = self.stages.encode_value(image_t, feats, prob[:, 1:].to(feats.key.dtype))[0]
+        values = self._stages(session).encode_value(image_t, feats,
+                                                    prob[:, 1:].to(feats.key.dtype))[0]
         entry = MemoryEntry(frame_idx, feats.key[0],
                             {obj_id: values[i] for i, obj_id in enumerate(session.obj_ids)},
                             permanent=permanent)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from srnet.config import InferenceConfig
 from srnet.inference.memory_bank import Memo, MemoryBank, MemoryEntry
@@ -41,15 +42,17 @@ class InferenceSession:
     # With `config.mirror_average`: the same video mirrored left-right, kept in step by the
     # Predictor (same objects, frames and memory policy; it stores the averaged masks, mirrored)
     mirror: InferenceSession | None = None
+    # [D] online adaptation (`srnet.adapt_session`): this video's fine-tuned weights, the
+    # parameters outside the frozen trunk by name (tensors; numpy fp32 in the host form, shared
+    # with the mirror twin); None = the predictor's shared network as it is
+    adapted: dict[str, Tensor | np.ndarray] | None = None
+    # derived from `adapted` by the Predictor (the shared network with those weights), dropped
+    # by `to_host` like the memory cache
+    network: torch.nn.Module | None = None
 
     def with_mirror(self) -> list[InferenceSession]:
         """This session and its mirror twin, if any: what every memory operation applies to."""
         return [self] if self.mirror is None else [self, self.mirror]
-
-    @property
-    def on_host(self) -> bool:
-        """True when some memory is in the compact host form (see `to_host`)."""
-        return any(e.on_host for e in (*self.memory.entries, *self.recent))
 
     def to_host(self, memo: Memo | None = None) -> InferenceSession:
         """A compact copy: memory as numpy fp16 on the host, the prepared-memory cache dropped
@@ -63,7 +66,14 @@ class InferenceSession:
                 dtype = dtype if entry.on_host else str(entry.key.dtype).removeprefix("torch.")
                 entries[id(entry)] = entry.to_host(memo)
         mirror = None if self.mirror is None else self.mirror.to_host(memo)
-        return self._rebuilt(entries, memory_dtype=dtype, mirror=mirror)
+        adapted = None
+        if self.adapted is not None:  # fp32 (fp16 would round away the tuned changes), once
+            if id(self.adapted) not in memo:  # per pass, like the memory (the twin shares it)
+                memo[id(self.adapted)] = (self.adapted, {
+                    name: v if isinstance(v, np.ndarray) else v.detach().float().cpu().numpy()
+                    for name, v in self.adapted.items()})
+            adapted = memo[id(self.adapted)][1]
+        return self._rebuilt(entries, memory_dtype=dtype, mirror=mirror, adapted=adapted)
 
     def to_device(self, device: torch.device | str) -> InferenceSession:
         """The session with its memory as tensors on `device` (in the dtype it had before
@@ -74,12 +84,24 @@ class InferenceSession:
         entries = {id(e): e.to_device(torch.device(device), dtype)
                    for e in (*self.memory.entries, *self.recent)}
         mirror = None if self.mirror is None else self.mirror.to_device(device)
-        return self._rebuilt(entries, memory_dtype=None, mirror=mirror)
+        adapted = None if self.adapted is None else {
+            name: torch.as_tensor(value).to(device) for name, value in self.adapted.items()}
+        return self._rebuilt(entries, memory_dtype=None, mirror=mirror, adapted=adapted)
+
+    @property
+    def on_host(self) -> bool:
+        """True when some memory (or the adapted weights) is in the compact host form."""
+        return any(e.on_host for e in (*self.memory.entries, *self.recent)) or any(
+            isinstance(v, np.ndarray) for v in (self.adapted or {}).values())
 
     def _rebuilt(self, entries: dict[int, MemoryEntry], memory_dtype: str | None,
-                 mirror: InferenceSession | None) -> InferenceSession:
-        """This session with every memory entry replaced by `entries[id(entry)]` and `mirror`
-        as its twin."""
+                 mirror: InferenceSession | None,
+                 adapted: dict[str, Tensor | np.ndarray] | None) -> InferenceSession:
+        """This session with every memory entry replaced by `entries[id(entry)]`, `mirror` as
+        its twin and `adapted` as its weights (the twin's share them; the derived network is
+        dropped and rebuilt on the next step)."""
+        if mirror is not None:
+            mirror.adapted, mirror.network = adapted, None
         memory = dataclasses.replace(self.memory,
                                      entries=[entries[id(e)] for e in self.memory.entries])
         recent = deque((entries[id(e)] for e in self.recent), maxlen=self.recent.maxlen)
@@ -87,7 +109,8 @@ class InferenceSession:
                                    objects=dataclasses.replace(self.objects,
                                                                obj_ids=list(self.obj_ids)),
                                    annotations=dict(self.annotations),
-                                   memory_dtype=memory_dtype, mirror=mirror)
+                                   memory_dtype=memory_dtype, mirror=mirror,
+                                   adapted=adapted, network=None)
 
     @property
     def obj_ids(self) -> list[int]:

@@ -1,0 +1,103 @@
+"""Online adaptation (`srnet.adapt_network`, `srnet.adapt_session`): the copy learns, the shared
+network never changes, and a session runs exactly the network it was adapted to, on the device
+and in the compact host form ZeroGPU passes around."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_clip
+
+from srnet import InferenceConfig, Predictor, adapt_network, adapt_session
+
+STEPS = 12
+
+
+@pytest.fixture()
+def clip():
+    return make_clip(num_frames=4, size=(64, 96), num_objects=2, seed=5)
+
+
+def _state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: value.detach().clone() for name, value in model.state_dict().items()}
+
+
+def test_the_copy_learns_and_the_shared_network_stays(tiny_model, clip):
+    frames, masks = clip
+    before = _state(tiny_model)
+    losses: list[float] = []
+    tuned = adapt_network(tiny_model, [(frames[0], masks[0])], STEPS, lr=1e-3,
+                          progress=lambda step, loss: losses.append(loss))
+    assert len(losses) == STEPS and tuned is not tiny_model and not tuned.training
+    after = tiny_model.state_dict()
+    assert all(torch.equal(before[name], after[name]) for name in before)  # untouched
+    changed = {name for name, param in tuned.named_parameters()
+               if not torch.equal(param, before[name])}
+    assert changed and not any(name.startswith("key_encoder.trunk.") for name in changed)
+    # The pseudo clips are warps of one frame: the copy fits them better as it trains.
+    assert np.mean(losses[-3:]) < np.mean(losses[:3])
+
+
+def test_an_empty_annotation_is_refused(tiny_model, clip):
+    frames, masks = clip
+    with pytest.raises(ValueError, match="annotated frame"):
+        adapt_network(tiny_model, [(frames[0], np.zeros_like(masks[0]))], 2)
+
+
+def test_a_session_runs_the_network_it_was_adapted_to(tiny_model, clip):
+    """Reference: a separate Predictor built on the same fine-tuned copy (adaptation is
+    deterministic for a seed), sharing no session plumbing."""
+    frames, masks = clip
+    config = InferenceConfig(short_side=None, adapt_steps=STEPS, adapt_lr=1e-3)
+    predictor = Predictor(tiny_model, config, "cpu")
+    session = predictor.new_session()
+    assert adapt_session(predictor, session, [(frames[0], masks[0])])
+    reference = Predictor(adapt_network(tiny_model, [(frames[0], masks[0])], STEPS, 1e-3),
+                          InferenceConfig(short_side=None), "cpu")
+    plain = Predictor(tiny_model, InferenceConfig(short_side=None), "cpu")
+    runs = {}
+    for name, (pred, sess) in {"adapted": (predictor, session),
+                               "reference": (reference, reference.new_session()),
+                               "plain": (plain, plain.new_session())}.items():
+        pred.step(sess, 0, frames[0], masks[0])
+        runs[name] = [out.prob for out in pred.propagate(sess, frames, 0)][1:]
+    assert all(np.array_equal(a, r) for a, r in zip(runs["adapted"], runs["reference"]))
+    assert max(np.abs(a - p).max() for a, p in zip(runs["adapted"], runs["plain"])) > 1e-3
+    with pytest.raises(ValueError, match="first frame"):  # memory exists now
+        adapt_session(predictor, session, [(frames[0], masks[0])])
+
+
+def test_adaptation_is_off_unless_asked(tiny_predictor, clip):
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    assert not adapt_session(tiny_predictor, session, [(frames[0], masks[0])])
+    assert session.adapted is None and session.network is None
+
+
+def test_the_host_form_and_the_mirror_twin_carry_the_adapted_weights(tiny_model, clip):
+    frames, masks = clip
+    config = InferenceConfig(short_side=None, adapt_steps=4, adapt_lr=1e-3, mirror_average=True)
+    predictor = Predictor(tiny_model, config, "cpu")
+    session = predictor.new_session()
+    adapt_session(predictor, session, [(frames[0], masks[0])])
+    assert session.mirror.adapted is session.adapted
+    predictor.step(session, 0, frames[0], masks[0])
+    predictor.step(session, 1, frames[1])
+    host = pickle.loads(pickle.dumps(session.to_host()))
+    assert host.on_host and host.network is None
+    assert all(isinstance(v, np.ndarray) for v in host.adapted.values())
+    back = host.to_device("cpu")
+    assert back.mirror.adapted is back.adapted and not back.on_host
+    out = predictor.step(back, 2, frames[2])  # rebuilds the adapted network from the weights
+    assert back.network is not None and back.mirror.network is back.network
+    reference = predictor.step(session, 2, frames[2])
+    assert np.abs(out.prob - reference.prob).max() < 0.02  # fp16 memory on the way
+
+
+def test_weights_of_another_network_are_refused(tiny_predictor, clip):
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    session.adapted = {"not.a.parameter": torch.zeros(1)}
+    with pytest.raises(ValueError, match="do not fit"):
+        tiny_predictor.step(session, 0, frames[0], masks[0])
