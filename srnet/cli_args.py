@@ -225,7 +225,7 @@ def add_memory_args(parser: argparse.ArgumentParser, adapt: bool = True) -> None
     group.add_argument("--adapt-steps", type=positive_int, default=None, metavar="N",
                        help="online adaptation: fine-tune a copy of the network for N steps "
                             "on the first annotated frame before propagating (100: about +1 "
-                            "J&F on the holdout, 2 min on one CPU thread)")
+                            "J&F on the holdout, 76 s on a 2-core CPU)")
 
 
 def memory_kwargs(args: argparse.Namespace) -> dict[str, int | bool]:

@@ -7,6 +7,7 @@ device; `build_stages` returns the object whose stage methods the Predictor call
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
 import os
@@ -88,3 +89,18 @@ def build_stages(model: SRNet, backend: str):
     from srnet.inference.onnx_backend import CompiledStages
 
     return CompiledStages(model, backend)
+
+
+def adapted_network(model: SRNet, adapted: dict) -> SRNet:
+    """A torch copy of `model` with a session's adapted weights (online adaptation: parameter
+    name → tensor or numpy array); compiled graphs hold the shared weights, so such a session
+    always runs torch. ValueError for a name `model` does not have."""
+    stray = sorted(set(adapted) - {name for name, _ in model.named_parameters()})
+    if stray:
+        raise ValueError(f"adapted weights do not fit this network: {stray[:3]}")
+    with torch.inference_mode(False):  # normal tensors: the folded-BN cache versions them
+        network = copy.deepcopy(model)
+        params = dict(network.named_parameters())
+        for name, value in adapted.items():
+            params[name].data.copy_(torch.as_tensor(value))
+    return network

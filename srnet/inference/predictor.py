@@ -7,7 +7,6 @@ _merge_user_mask → _memorize → _finalize (see architecture-conventions §3.4
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 from collections import deque
@@ -18,7 +17,7 @@ import torch
 from torch import Tensor
 
 from srnet.config import InferenceConfig
-from srnet.inference.backends import build_stages, resolve_backend
+from srnet.inference.backends import adapted_network, build_stages, resolve_backend
 from srnet.inference.cpu_allocator import reuse_freed_memory
 from srnet.inference.device import autocast_for, cpu_has_fast_bf16, resolve_device
 from srnet.inference.memory_bank import MemoryBank, MemoryEntry
@@ -209,14 +208,7 @@ class Predictor:
         if session.adapted is None:
             return self.stages
         if session.network is None:
-            stray = sorted(set(session.adapted) - {n for n, _ in self.model.named_parameters()})
-            if stray:
-                raise ValueError(f"adapted weights do not fit this network: {stray[:3]}")
-            with torch.inference_mode(False):  # normal tensors: the folded-BN cache versions them
-                network = copy.deepcopy(self.model)
-                params = dict(network.named_parameters())
-                for name, value in session.adapted.items():
-                    params[name].data.copy_(torch.as_tensor(value))
+            network = adapted_network(self.model, session.adapted)
             for twin in session.with_mirror():
                 twin.network = network
         return session.network
