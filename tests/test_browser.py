@@ -236,3 +236,20 @@ def test_import_mask_button_sets_the_frame_annotation(page) -> None:
     upload.first.set_input_files(str(EXAMPLES / "bear" / "first_mask.png"))
     _wait_text(page, "status", "Imported the mask on frame 3: bear")
     _wait_text(page, "caption", "annotated frames: 0, 3")
+
+
+def test_online_adaptation_slider_adapts_before_the_pass(page) -> None:
+    """The Advanced panel's slider reaches the session through Apply settings: the next pass
+    streams its fine-tuning steps, then says so in its Done line."""
+    _load(page, "bear")
+    page.get_by_text("Advanced: memory").click()
+    steps = page.locator("#adapt-steps input[type=number]")
+    steps.fill("2")
+    steps.press("Enter")
+    page.get_by_role("button", name="Apply settings").click()
+    page.get_by_text("online adaptation: 2 fine-tuning steps").wait_for()
+    page.locator("#propagate").click()
+    _wait_text(page, "progress", "Done")
+    assert "adapted to your annotation first (2 steps" in page.locator("#progress").inner_text()
+    page.locator("#progress").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "online_adaptation.png"), full_page=True)
