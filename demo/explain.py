@@ -132,13 +132,15 @@ ABLATION = (
     "next frame along the motion OpenCV's DIS flow measures, and your later annotations take "
     "over where they are, which is how video masks were carried before memory networks. It "
     "drifts a little every frame and cannot bring back what an occluder covered: compare its "
-    "panel on the last frames. The three network reruns take about three propagations (the "
-    "flow is fast). The view jumps to the frame where the network variants differ most from "
-    "the full model, and paints the pixels that changed "
-    "(magenta = added, cyan = lost). On an easy clip such as *bear* the memory read alone "
-    "already finds the object, so the masks barely change; the modules matter on harder, unseen "
-    "clips (the README's ablation table gives the J&F cost of each over the project's held-out "
-    "DAVIS sequences), and the painted pixels show where even a small difference lies."
+    "panel on the last frames. With **online adaptation** on (Advanced), every variant uses the "
+    "adapted weights and one more panel, **not adapted**, shows the network as it was "
+    "trained. Each network rerun takes about one propagation (the flow is fast). The view "
+    "jumps to the frame where the network variants differ most from the full model, and "
+    "paints the pixels that changed (magenta = added, cyan = lost). On an easy clip such as "
+    "*bear* the memory read alone already finds the object, so the masks barely change; the "
+    "modules matter on harder, unseen clips (the README's ablation table gives the J&F cost of "
+    "each over the project's held-out DAVIS sequences), and the painted pixels show where even "
+    "a small difference lies."
 )
 
 EXPORT = (

@@ -1,6 +1,7 @@
 """Ablation handlers: rerun the current clip with FAM off, with PTM off, or with the long-term
 memory never updated, and carry the same annotations with optical flow instead of any network
-(what a memory network replaces); compare the masks with the full model's side by side
+(what a memory network replaces); with online adaptation on, also with the network as it was
+trained (what the fine-tuning bought). Compare the masks with the full model's side by side
 (per-frame overlays and mean IoU).
 
 An ablated network is `SRNet(dataclasses.replace(cfg, fam=replace(cfg.fam, enabled=False)))`
@@ -42,7 +43,9 @@ log = logging.getLogger(__name__)
 VARIANTS = {"fam": "FAM off", "ptm": "PTM off", "memory": "frozen memory"}
 # Not a network variant: DIS optical flow warps the annotations frame to frame (CPU, no GPU time).
 FLOW, FLOW_LABEL = "flow", "optical flow, no network"
-LABELS = {**VARIANTS, FLOW: FLOW_LABEL}
+# With online adaptation on, one more rerun: the shared network as it was trained
+UNADAPTED = "unadapted"
+ALL_LABELS = {**VARIANTS, UNADAPTED: "not adapted", FLOW: FLOW_LABEL}
 # DIS flow at 480x854 took 0.05 s a frame on a 2-core CPU: a quarter of the 0.25 s a network
 # frame is reserved (`DemoConfig.gpu_frame_s`) leaves room for a slower host.
 FLOW_FRAME_SHARE = 0.25
@@ -94,15 +97,16 @@ def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, s
     shown = frame_idx if worst is None else worst
     frame, full = state.frames[shown], state.masks[shown]
     panels, labels, scores = [render.overlay_mask(frame, full)], [f"full model, frame {shown}"], []
-    for variant, masks in state.ablation.items():
+    for variant in [v for v in ALL_LABELS if v in state.ablation]:  # panel order
+        masks = state.ablation[variant]
         if shown not in masks:
             continue
         shared = [i for i in masks if i in state.masks]
         mean = np.mean([_iou(masks[i], state.masks[i]) for i in shared]) if shared else np.nan
         panels.append(changes(frame, masks[shown], full))
         here = _iou(masks[shown], full)
-        labels.append(f"{LABELS[variant]}: IoU {here:.2f} here")
-        scores.append(f"{LABELS[variant]}: IoU with the full model {mean:.2f} over the clip, "
+        labels.append(f"{ALL_LABELS[variant]}: IoU {here:.2f} here")
+        scores.append(f"{ALL_LABELS[variant]}: IoU with the full model {mean:.2f} over the clip, "
                       f"{here:.2f} on frame {shown} "
                       f"({(masks[shown] > 0).sum() - (full > 0).sum():+d} px)")
     where = (f"Frame {shown} is shown: there the network variants differ most."
@@ -120,7 +124,14 @@ def ablation_seconds(ctx: DemoContext, state: DemoState | None, frame_idx: float
     """GPU time to reserve for `run_ablation` (same arguments): each network variant, every
     frame, and the flow run (CPU, but inside the reservation) at FLOW_FRAME_SHARE a frame."""
     flow_frames = math.ceil(FLOW_FRAME_SHARE * (state.num_frames if state else 0))
-    return gpu_seconds(ctx.cfg, len(VARIANTS) * frame_runs(state) + flow_frames)
+    networks = len(_variants(state)) - 1 if state else len(VARIANTS)
+    return gpu_seconds(ctx.cfg, networks * frame_runs(state) + flow_frames)
+
+
+def _variants(state: DemoState) -> dict[str, str]:
+    """The reruns for this tab, in panel order: "not adapted" only when its session is."""
+    adapted = state.session is not None and state.session.adapted is not None
+    return {k: v for k, v in ALL_LABELS.items() if adapted or k != UNADAPTED}
 
 
 def run_ablation(ctx: DemoContext, state: DemoState | None,
@@ -139,9 +150,13 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
     annotations = {f: state.annotation(f) for f in annotated}
     first, last = annotated[0], state.num_frames - 1
     state.clear_stop()
-    total, done, started = len(LABELS) * (state.num_frames + (first > 0)), 0, time.perf_counter()
+    variants = _variants(state)
+    if UNADAPTED not in variants:  # from a run when the session was adapted: stale now
+        state.ablation.pop(UNADAPTED, None)
+    total = len(variants) * (state.num_frames + (first > 0))
+    done, started = 0, time.perf_counter()
     passes = [(first, last, False)] + ([(first, 0, True)] if first > 0 else [])
-    for variant, label in LABELS.items():
+    for variant, label in variants.items():
         masks: dict[int, np.ndarray] = {}
         for frame_idx, mask in _rerun(ctx, state, annotations, variant, passes):
             if state.released:  # a new clip was loaded: the tab holds that now
@@ -167,9 +182,10 @@ def _rerun(ctx: DemoContext, state: DemoState, annotations: dict[int, np.ndarray
         for start, end, _ in passes:
             yield from flow_propagate(state.frames, annotations, start, end)
         return
-    predictor = ablated_predictor(ctx, variant)
-    session = predictor.new_session(ablated_config(state.inference_config, variant))
-    if state.session.adapted is not None:  # compare like with like: the adapted weights too
+    predictor = ctx.predictor if variant == UNADAPTED else ablated_predictor(ctx, variant)
+    session = predictor.new_session(ablated_config(state.inference_config, variant)
+                                    if variant in VARIANTS else state.inference_config)
+    if state.session.adapted is not None and variant != UNADAPTED:  # like with like
         names = {name for name, _ in predictor.model.named_parameters()}
         adapted = {k: v for k, v in state.session.adapted.items() if k in names}
         for twin in session.with_mirror():

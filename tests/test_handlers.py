@@ -368,7 +368,11 @@ def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: Simple
     assert state.session.adapted is not None and len(state.masks) == 8
     assert propagation.propagate_seconds(ctx, state, "forward", 0) == pytest.approx(plain)
     assert all(torch.equal(v, ctx.predictor.model.state_dict()[k]) for k, v in shared.items())
-    assert "ptm" in _drain(gpu.run_ablation(state, 3))[0].ablation
+    compared = _drain(gpu.run_ablation(state, 3))
+    assert {"ptm", "unadapted"} <= set(compared[0].ablation) and "not adapted" in compared[2]
+    # four network reruns (FAM off, PTM off, frozen memory, not adapted) and the flow's share
+    assert ablation.ablation_seconds(ctx, state, 3) == pytest.approx(
+        gpu_seconds(ctx.cfg, 4 * frame_runs(state) + 2))
     # Stop during the fine-tuning: nothing changes, the next pass adapts again
     state, _ = propagation.apply_settings(ctx, state, 5, 20, 1, 10, False, 3)
     passing = propagation.propagate(ctx, state, "forward", 0)
@@ -376,7 +380,10 @@ def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: Simple
     state.request_stop()
     stopped = list(passing)[-1]
     assert "Stopped while adapting" in stopped[2] and stopped[0].session.adapted is None
-    propagation.apply_settings(ctx, stopped[0], 5, 20, 1, 10, False, 0)
+    # not adapted any more: the next ablation drops the "not adapted" panel
+    state, _ = propagation.apply_settings(ctx, stopped[0], 5, 20, 1, 10, False, 0)
+    state = _drain(gpu.propagate(state, "forward", 0))[0]
+    assert "unadapted" not in _drain(gpu.run_ablation(state, 3))[0].ablation
 
 
 def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
