@@ -37,6 +37,9 @@ step bench-paper python3 -m srnet bench --config paper --size 480x854 --frames 5
 if [ -d "$DAVIS/JPEGImages" ]; then
   step holdout-cuda python3 -m srnet eval --davis "$DAVIS" --split holdout --size 480 \
     --method srnet --device cuda
+  # online adaptation on the GPU: its J&F, and its cost (the log's INFO lines are timed)
+  step holdout-cuda-adapt python3 -m srnet eval --davis "$DAVIS" --split holdout --size 480 \
+    --method srnet --device cuda --adapt-steps 100
 else
   printf '| holdout-cuda | skipped | no DAVIS data at %s |\n' "$DAVIS" >>"$OUT/table.md"
 fi

@@ -55,6 +55,18 @@ def test_cuda_mirror_averaging_matches_the_cpu():
     assert set(scores) == {1, 2} and min(scores.values()) >= 0.97, scores
 
 
+@needs_cuda
+def test_cuda_online_adaptation_matches_the_cpu():
+    """Online adaptation fine-tuned on the GPU (TF32 convolutions, then autocast inference):
+    after 5 steps the masks agree with the fp32 CPU run of the same option per object."""
+    frames, first = real_two_object_clip()
+    config = InferenceConfig(short_side=240, adapt_steps=5)
+    cpu = shipped_masks(config, "cpu", frames, first)
+    cuda = shipped_masks(config, "cuda", frames, first)
+    scores = per_object_iou(cuda, cpu)
+    assert set(scores) == {1, 2} and min(scores.values()) >= 0.95, scores
+
+
 def test_asking_for_cuda_without_one_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("CUDA present")

@@ -194,10 +194,11 @@ def real_two_object_clip(num_frames: int = 8) -> tuple[list[np.ndarray], np.ndar
 
 
 def shipped_masks(config: InferenceConfig, device: str, frames, first) -> list[np.ndarray]:
-    from srnet import load_predictor
+    from srnet import adapt_session, load_predictor
 
     predictor, _ = load_predictor(device=device, config=config)
     session = predictor.new_session()
+    adapt_session(predictor, session, [(frames[0], first)])  # only with config.adapt_steps
     predictor.step(session, 0, frames[0], first)
     return [out.mask for out in predictor.propagate(session, frames, 0)][1:]
 
