@@ -101,3 +101,21 @@ def test_weights_of_another_network_are_refused(tiny_predictor, clip):
     session.adapted = {"not.a.parameter": torch.zeros(1)}
     with pytest.raises(ValueError, match="do not fit"):
         tiny_predictor.step(session, 0, frames[0], masks[0])
+
+
+def test_annotations_with_different_objects_train_together(tiny_model, clip, monkeypatch):
+    """Two annotated frames, one with both objects and one with only the second (ids 1, 2 and
+    2 alone): clips of either kind share a batch, their object slots padded to the larger."""
+    from srnet.train import adapt as adapt_module
+
+    padded, real_pad = [], adapt_module._pad
+    monkeypatch.setattr(adapt_module, "_pad", lambda array, slots: padded.append(
+        slots - array.shape[1 if array.ndim == 4 else 0]) or real_pad(array, slots))
+    frames, masks = clip
+    second_only = np.where(masks[2] == 2, 2, 0).astype(np.uint8)
+    assert set(np.unique(second_only)) == {0, 2} and set(np.unique(masks[0])) == {0, 1, 2}
+    losses: list[float] = []
+    tuned = adapt_network(tiny_model, [(frames[0], masks[0]), (frames[2], second_only)], 6,
+                          lr=1e-3, progress=lambda step, loss: losses.append(loss))
+    assert len(losses) == 6 and all(np.isfinite(losses)) and tuned is not tiny_model
+    assert 0 in padded and 1 in padded  # some batches mixed one- and two-object clips

@@ -229,7 +229,7 @@ class Predictor:
                 local_value=None if local is None else torch.stack(
                     [local.values[o] for o in ids])[None])  # [1, K, C_v, h, w]
             out = self._stages(session).segment(feats, memory, top_k=session.config.top_k,
-                                     want_vis=want_vis)
+                                                want_vis=want_vis)
             group_outputs.append((ids, entries, local, out))
         if not group_outputs:  # only objects new on this frame: nothing to read yet
             return None, None

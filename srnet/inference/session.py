@@ -1,4 +1,5 @@
-"""InferenceSession: all per-video state, as plain data (no model, no UI objects).
+"""InferenceSession: all per-video state, as plain data (no UI objects; the one module it may
+hold is a derived cache, the network rebuilt from its online-adapted weights).
 
 One session per video (per browser tab in the demo); creating one costs nothing. Between calls
 a session can be kept in a compact host form (`to_host`: numpy fp16 memory, no derived caches,
