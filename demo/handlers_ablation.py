@@ -111,7 +111,7 @@ def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, s
                       f"({(masks[shown] > 0).sum() - (full > 0).sum():+d} px)")
     where = (f"Frame {shown} is shown: there the network variants differ most."
              if worst is not None else "")
-    # Four or five landscape panels in one row would shrink each to a fifth of the page: two
+    # Four to six landscape panels in one row would shrink each to a sixth of the page: two
     # rows keep the changed pixels visible.
     columns = len(panels)
     if len(panels) > 3 and frame.shape[1] > frame.shape[0]:

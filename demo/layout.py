@@ -166,7 +166,7 @@ def inspect_panel(c: SimpleNamespace) -> None:
             c.run_ablation = gr.Button("Rerun: FAM off, PTM off, frozen memory, optical flow",
                                        elem_id="run-ablation")
             c.ablation_status = gr.Markdown()
-            c.ablation = image("Full model, three variants and optical flow", "ablation-view",
+            c.ablation = image("Full model, its ablations and optical flow", "ablation-view",
                                panels=True)
 
 
