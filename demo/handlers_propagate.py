@@ -1,6 +1,7 @@
-"""Propagation handlers: the streamed forward/backward pass over `Predictor.propagate`, Stop,
-the advanced memory settings (a new session with a new InferenceConfig), pinning a frame and
-resetting memory. `run_pass` is shared with the ablation runs and the headless API."""
+"""Propagation handlers: the streamed forward/backward pass over `Predictor.propagate` (with
+online adaptation first when the tab's settings ask for it), Stop, the result video and the
+start-up speed probe. `run_pass` is shared with the ablation runs and the headless API; the
+Advanced panel's handlers are in `handlers_settings`."""
 
 from __future__ import annotations
 
@@ -276,60 +277,6 @@ def finish_view(state: DemoState | None) -> tuple:
     return (f"Stopped: {len(state.masks)} of {state.num_frames} frames have a mask; propagate "
             "again to continue.", result_video(state), frame_view(state),
             frame_caption(state, state.frame_idx))
-
-
-def apply_settings(ctx: DemoContext, state: DemoState | None, mem_every: float, top_k: float,
-                   local_interval: float, max_working: float, mirror: bool = False,
-                   adapt_steps: float = 0) -> tuple[DemoState | None, str]:
-    """New memory knobs = a new InferenceConfig and a new (empty) session; results are kept."""
-    if state is None:
-        return None, warn(NO_CLIP)
-    try:
-        config = dataclasses.replace(state.inference_config, mem_every=int(mem_every),
-                                     top_k=int(top_k), local_interval=int(local_interval),
-                                     max_working_frames=int(max_working),
-                                     mirror_average=bool(mirror),
-                                     adapt_steps=int(adapt_steps or 0))
-    except (TypeError, ValueError) as exc:
-        return state, warn(f"Invalid setting: {exc}")
-    state.inference_config = config
-    state.session = ctx.predictor.new_session(config)
-    twice = ", mirror averaging: each frame runs twice" if config.mirror_average else ""
-    adapt = (f", online adaptation: {config.adapt_steps} fine-tuning steps before the next pass"
-             if config.adapt_steps else "")
-    return state, (f"Settings applied (memory every {config.mem_every} frames, top-k "
-                   f"{config.top_k}, local frame t−{config.local_interval}, at most "
-                   f"{config.max_working_frames} working frames{twice}{adapt}). Memory was "
-                   "emptied: propagate again to use them.")
-
-
-def settings_view(state: DemoState | None) -> tuple:
-    """The Advanced panel's controls as the tab's session runs: after a load they show the new
-    clip's settings (defaults, or those Reload carried), never the last clip's slider values."""
-    if state is None:
-        return (gr.skip(),) * 6
-    config = state.inference_config
-    return (config.mem_every, config.top_k, config.local_interval, config.max_working_frames,
-            config.mirror_average, config.adapt_steps)
-
-
-def pin_frame(ctx: DemoContext, state: DemoState | None, frame_idx: float) -> str:
-    if state is None:
-        return warn(NO_CLIP)
-    frame_idx = state.clamp_frame(frame_idx)
-    if ctx.predictor.pin_frame(state.session, frame_idx):
-        return f"Frame {frame_idx} is now permanent memory: it will never be evicted."
-    held = state.session.memory_timeline()
-    frames = sorted(held["permanent"] + held["working"])
-    return warn(f"Frame {frame_idx} is not in memory now (memory holds {frames or 'nothing'}). "
-                "Propagate over it first, or annotate it (annotations are always permanent).")
-
-
-def reset_memory(ctx: DemoContext, state: DemoState | None) -> str:
-    if state is None:
-        return warn(NO_CLIP)
-    ctx.predictor.reset_memory(state.session, keep_permanent=True)
-    return "Working memory cleared (annotated and pinned frames stay)."
 
 
 def measure_fps(predictor: Predictor, short_side: int, frames: int = 6,

@@ -21,6 +21,7 @@ from demo import handlers_import as importing
 from demo import handlers_inspect as inspecting
 from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
+from demo import handlers_settings as knobs
 from demo.config import DemoConfig
 from demo.handlers import DemoContext, bind, gpu_handler
 from demo.state import cleanup_state
@@ -62,7 +63,7 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     settings = [c.mem_every, c.top_k, c.local, c.max_working, c.mirror, c.adapt]
     for event in loads:
         event.then(loading.clear_stale_views, [c.state], stale, **UI_QUEUE).then(
-            propagation.settings_view, [c.state], settings, **UI_QUEUE).then(
+            knobs.settings_view, [c.state], settings, **UI_QUEUE).then(
             inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
     c.frame.change(annotate.show_frame, [c.state, c.frame], outs, trigger_mode="always_last",
                    **UI_QUEUE)
@@ -94,13 +95,13 @@ def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
         propagation.finish_view, [c.state], outs[2:], **UI_QUEUE)
     for event in events:
         event.then(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
-    c.apply_settings.click(bind(propagation.apply_settings, ctx),
+    c.apply_settings.click(bind(knobs.apply_settings, ctx),
                            [c.state, c.mem_every, c.top_k, c.local, c.max_working,
                             c.mirror, c.adapt],
                            [c.state, c.memory_status], **c.gpu_queue)
-    c.pin.click(bind(propagation.pin_frame, ctx), [c.state, c.frame], [c.memory_status],
+    c.pin.click(bind(knobs.pin_frame, ctx), [c.state, c.frame], [c.memory_status],
                 **c.gpu_queue)
-    c.reset.click(bind(propagation.reset_memory, ctx), [c.state], [c.memory_status],
+    c.reset.click(bind(knobs.reset_memory, ctx), [c.state], [c.memory_status],
                   **c.gpu_queue)
 
 

@@ -26,6 +26,7 @@ from demo import handlers_export as exporting
 from demo import handlers_inspect as inspecting
 from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
+from demo import handlers_settings as knobs
 from demo.config import DemoConfig
 from demo.handlers import DemoContext, frame_runs, gpu_handler, gpu_seconds
 from demo.state import DemoState, cleanup_state
@@ -312,20 +313,20 @@ def test_objects_add_rename_remove(ctx: DemoContext) -> None:
 
 def test_settings_pin_and_reset(ctx: DemoContext, gpu: SimpleNamespace,
                                 done: DemoState) -> None:
-    state, text = propagation.apply_settings(ctx, done, 5, 0, 1, 10)
+    state, text = knobs.apply_settings(ctx, done, 5, 0, 1, 10)
     assert text.startswith("⚠️")
-    state, text = propagation.apply_settings(ctx, done, 2, 8, 2, 3)
+    state, text = knobs.apply_settings(ctx, done, 2, 8, 2, 3)
     assert state.session.config.top_k == 8 and not state.session.has_memory
     state = _drain(gpu.propagate(state, "forward", 0))[0]
     assert state.session.config.max_working_frames == 3
     held = state.session.memory_timeline()["working"]
-    assert "permanent" in propagation.pin_frame(ctx, state, held[-1])
-    assert "cleared" in propagation.reset_memory(ctx, state)
+    assert "permanent" in knobs.pin_frame(ctx, state, held[-1])
+    assert "cleared" in knobs.reset_memory(ctx, state)
     kept = state.session.memory_timeline()
     assert kept["working"] == [] and held[-1] in kept["permanent"]
     absent = next(f for f in range(8) if f not in kept["permanent"])
-    assert propagation.pin_frame(ctx, state, absent).startswith("⚠️")
-    assert propagation.settings_view(state) == (2, 8, 2, 3, False, 0)
+    assert knobs.pin_frame(ctx, state, absent).startswith("⚠️")
+    assert knobs.settings_view(state) == (2, 8, 2, 3, False, 0)
 
 
 def test_mirror_averaging_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleNamespace,
@@ -335,7 +336,7 @@ def test_mirror_averaging_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleN
     defaults in the panel again."""
     last_fps = done.last_fps  # what this tab's plain pass measured
     plain_reservation = propagation.propagate_seconds(ctx, done, "forward", 0)
-    state, text = propagation.apply_settings(ctx, done, 5, 20, 1, 10, True)
+    state, text = knobs.apply_settings(ctx, done, 5, 20, 1, 10, True)
     assert state.session.mirror is not None and "mirror averaging" in text
     # ZeroGPU reserves twice the per-frame time: each frame runs twice
     assert propagation.propagate_seconds(ctx, state, "forward", 0) - ctx.cfg.gpu_base_s == \
@@ -343,9 +344,9 @@ def test_mirror_averaging_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleN
     state, *_, status = _drain(gpu.propagate(state, "forward", 0))[:3]
     assert "mirror averaging" in status and state.last_fps == last_fps
     assert state.session.mirror.memory_timeline() == state.session.memory_timeline()
-    assert propagation.settings_view(state)[-2] is True
+    assert knobs.settings_view(state)[-2] is True
     fresh = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None, None)[0]
-    assert propagation.settings_view(fresh) == (5, 20, 1, 10, False, 0)
+    assert knobs.settings_view(fresh) == (5, 20, 1, 10, False, 0)
 
 
 def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleNamespace,
@@ -355,8 +356,8 @@ def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: Simple
     network) holds the weights. Stop during it leaves the session unadapted; the ablation
     reruns with the adapted weights."""
     shared = {k: v.clone() for k, v in ctx.predictor.model.state_dict().items()}
-    state, text = propagation.apply_settings(ctx, done, 5, 20, 1, 10, False, 3)
-    assert "online adaptation: 3" in text and propagation.settings_view(state)[-1] == 3
+    state, text = knobs.apply_settings(ctx, done, 5, 20, 1, 10, False, 3)
+    assert "online adaptation: 3" in text and knobs.settings_view(state)[-1] == 3
     plain = gpu_seconds(ctx.cfg, frame_runs(state))
     assert propagation.propagate_seconds(ctx, state, "forward", 0) == pytest.approx(
         plain + 3 * ctx.cfg.gpu_adapt_step_s)
@@ -374,14 +375,14 @@ def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: Simple
     assert ablation.ablation_seconds(ctx, state, 3) == pytest.approx(
         gpu_seconds(ctx.cfg, 4 * frame_runs(state) + 2))
     # Stop during the fine-tuning: nothing changes, the next pass adapts again
-    state, _ = propagation.apply_settings(ctx, state, 5, 20, 1, 10, False, 3)
+    state, _ = knobs.apply_settings(ctx, state, 5, 20, 1, 10, False, 3)
     passing = propagation.propagate(ctx, state, "forward", 0)
     assert "step 1/3" in next(passing)[2]
     state.request_stop()
     stopped = list(passing)[-1]
     assert "Stopped while adapting" in stopped[2] and stopped[0].session.adapted is None
     # not adapted any more: the next ablation drops the "not adapted" panel
-    state, _ = propagation.apply_settings(ctx, stopped[0], 5, 20, 1, 10, False, 0)
+    state, _ = knobs.apply_settings(ctx, stopped[0], 5, 20, 1, 10, False, 0)
     state = _drain(gpu.propagate(state, "forward", 0))[0]
     assert "unadapted" not in _drain(gpu.run_ablation(state, 3))[0].ablation
 
@@ -453,13 +454,13 @@ def test_bad_inputs_give_messages(ctx: DemoContext, gpu: SimpleNamespace,
     assert exporting.export_all(state)[-1].startswith("⚠️")
     for result in (annotate.show_frame(None, 0), annotate.undo_click(None),
                    annotate.on_click(None, "add", _click(1, 1)), annotate.add_object(None),
-                   propagation.apply_settings(ctx, None, 5, 20, 1, 10),
+                   knobs.apply_settings(ctx, None, 5, 20, 1, 10),
                    inspecting.inspect_frame(None, 0), exporting.export_all(None),
                    inspecting.memory_click(None, 0, _click(1, 1)),
                    _drain(gpu.run_ablation(None, 0))):
         assert result[-1].startswith("⚠️")
     assert _drain(gpu.propagate(None, "forward", 0))[2].startswith("⚠️")
-    assert propagation.pin_frame(ctx, None, 0).startswith("⚠️")
+    assert knobs.pin_frame(ctx, None, 0).startswith("⚠️")
 
 
 def test_states_are_independent(ctx: DemoContext) -> None:
