@@ -2,7 +2,8 @@
 
 Code map: `srnet.config` (dataclasses) → `srnet.model` (stateless network, stage methods) →
 `srnet.inference` (Predictor + per-video InferenceSession + MemoryBank; `propagate` is a
-generator) → `srnet.checkpoint` (one file = config + weights). Clients of this public API:
+generator) → `srnet.checkpoint` (one file = config + weights); `srnet.train.adapt` fine-tunes a
+session's own copy of the network (online adaptation, opt-in). Clients of this public API:
 `srnet.eval`, `srnet.train`, the CLI (`python -m srnet ...`) and the Gradio demo in `demo/`.
 """
 
