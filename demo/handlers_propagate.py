@@ -138,10 +138,14 @@ def propagate_seconds(ctx: DemoContext, state: DemoState | None, direction: str,
 
 def _adapt_steps_due(state: DemoState | None) -> int:
     """The fine-tuning steps the next pass runs first: the config's, while the session has
-    neither adapted weights nor memory (adaptation must precede the first memory)."""
-    if state is None or state.session.adapted is not None or state.session.has_memory:
+    neither adapted weights nor memory (adaptation must precede the first memory), or when
+    the pass will rebuild the session because an annotation it memorised was removed."""
+    if state is None or not state.inference_config.adapt_steps:
         return 0
-    return state.inference_config.adapt_steps
+    session, annotated = state.session, set(state.annotated_frames())
+    fresh = session.adapted is None and not session.has_memory
+    rebuilt = any(f not in annotated for f in session.annotations)  # see `_sync_session`
+    return state.inference_config.adapt_steps if fresh or rebuilt else 0
 
 
 def propagate(ctx: DemoContext, state: DemoState | None, direction: str,

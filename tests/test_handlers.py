@@ -368,6 +368,15 @@ def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: Simple
     assert status.startswith("Done") and "adapted to your annotation first (3 steps" in status
     assert state.session.adapted is not None and len(state.masks) == 8
     assert propagation.propagate_seconds(ctx, state, "forward", 0) == pytest.approx(plain)
+    # removing an annotation the memory holds rebuilds the session, so the pass adapts again
+    mask = state.obj_masks[(0, 1)].copy()
+    state.set_object_mask(0, 1, None)
+    annotate_later = state.num_frames - 1
+    state.set_object_mask(annotate_later, 1, mask)
+    assert propagation.propagate_seconds(ctx, state, "forward", annotate_later) == \
+        pytest.approx(plain + 3 * ctx.cfg.gpu_adapt_step_s)
+    state.set_object_mask(annotate_later, 1, None)
+    state.set_object_mask(0, 1, mask)
     assert all(torch.equal(v, ctx.predictor.model.state_dict()[k]) for k, v in shared.items())
     compared = _drain(gpu.run_ablation(state, 3))
     assert {"ptm", "unadapted"} <= set(compared[0].ablation) and "not adapted" in compared[2]
