@@ -10,6 +10,10 @@ from pathlib import Path
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
 
 
+# Online adaptation steps the UI and the API accept: a bound on one call's time
+MAX_ADAPT_STEPS = 300
+
+
 @dataclass(frozen=True)
 class DemoConfig:
     """Limits, sizes and paths of the demo.

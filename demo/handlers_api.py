@@ -1,9 +1,10 @@
-"""Headless endpoints for scripts (gradio_client): `segment(video, first_mask) -> zip` and
-`info() -> dict`. Stateless: each call gets its own session and its own temp folder; errors are
-raised as `gr.Error` so a client sees the message."""
+"""Headless endpoints for scripts (gradio_client): `segment(video, first_mask[, adapt_steps])
+-> zip` and `info() -> dict`. Stateless: each call gets its own session and its own temp
+folder; errors are raised as `gr.Error` so a client sees the message."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import time
@@ -13,11 +14,12 @@ from pathlib import Path
 import gradio as gr
 
 from demo import export
+from demo.config import MAX_ADAPT_STEPS
 from demo.handlers import DemoContext, gpu_seconds
 from demo.handlers_load import fit_mask, read_clip
 from demo.handlers_propagate import run_pass
 from demo.video_io import ClipError
-from srnet import load_index_mask
+from srnet import adapt_session, load_index_mask
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +36,17 @@ def _call_folder(ctx: DemoContext) -> Path:
     return folder
 
 
-def segment(ctx: DemoContext, video: str | None, first_mask: str | None) -> str:
+def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
+            adapt_steps: float | None = 0) -> str:
     """Propagate a first-frame mask through a clip.
 
     Args:
         video: a video file (mp4, webm, mov, avi, gif) or a zip of frames.
         first_mask: PNG of the first frame: a DAVIS palette PNG (values = object ids) or a
             0/255 image (one object). Any size with the clip's aspect ratio.
+        adapt_steps: online adaptation, optional: fine-tune a copy of the network for this
+            many steps on the first frame before propagating (0 = off, at most
+            MAX_ADAPT_STEPS; 30 or 100 gave +1 J&F on held-out clips).
     Returns:
         a zip of DAVIS-palette PNGs, one per frame, at the clip's own size (long side capped
         at 1920, see `info`), like `python -m srnet segment` and the app's Export: the masks
@@ -48,6 +54,7 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None) -> str:
     """
     if not video or not first_mask:
         raise gr.Error("segment needs a video (or a zip of frames) and a first-frame mask PNG.")
+    steps = _adapt_steps(adapt_steps)
     try:
         clip = read_clip(ctx, video)
         mask, _ = fit_mask(load_index_mask(first_mask), clip.size)
@@ -55,8 +62,9 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None) -> str:
         raise gr.Error(f"Bad input: {exc}") from exc
     if not mask.any():
         raise gr.Error("Bad input: the first-frame mask is empty (no object pixels).")
-    config = ctx.session_config(clip.size)
+    config = dataclasses.replace(ctx.session_config(clip.size), adapt_steps=steps)
     session = ctx.predictor.new_session(config)
+    adapt_session(ctx.predictor, session, [(clip.frames[0], mask)])  # only with steps > 0
     masks = {out.frame_idx: out.mask for out in run_pass(
         ctx.predictor, session, clip.frames, {0: mask}, 0, len(clip.frames) - 1)}
     stem = Path(video).stem[:40] or "clip"
@@ -65,9 +73,24 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None) -> str:
     return str(export.export_zip_palette(masks, None, _call_folder(ctx) / f"{stem}_masks.zip"))
 
 
-def segment_seconds(ctx: DemoContext, video: str | None, first_mask: str | None) -> float:
-    """GPU time to reserve for `segment` (same arguments): the longest clip it accepts."""
-    return gpu_seconds(ctx.cfg, ctx.max_frames)
+def segment_seconds(ctx: DemoContext, video: str | None, first_mask: str | None,
+                    adapt_steps: float | None = 0) -> float:
+    """GPU time to reserve for `segment` (same arguments): the longest clip it accepts, and
+    the fine-tuning steps asked for."""
+    try:
+        steps = _adapt_steps(adapt_steps)
+    except gr.Error:  # `segment` itself says what is wrong
+        steps = 0
+    return gpu_seconds(ctx.cfg, ctx.max_frames) + ctx.cfg.gpu_adapt_step_s * steps
+
+
+def _adapt_steps(value: float | None) -> int:
+    """The API's adaptation steps as an int in 0..MAX_ADAPT_STEPS, or a gr.Error."""
+    steps = 0 if value is None else value
+    if steps != int(steps) or not 0 <= steps <= MAX_ADAPT_STEPS:
+        raise gr.Error(f"Bad input: adapt_steps must be a whole number from 0 to "
+                       f"{MAX_ADAPT_STEPS}, got {value}.")
+    return int(steps)
 
 
 def info(ctx: DemoContext) -> dict:

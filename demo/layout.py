@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from demo import clicks, explain
-from demo.config import DemoConfig
+from demo.config import MAX_ADAPT_STEPS, DemoConfig
 from demo.export import CUTOUT_CHOICES
 from demo.painter import PAINTER_CSS, PAINTER_JS, READY_JS, painter_html
 from demo.video_io import VIDEO_EXTS
@@ -106,7 +106,7 @@ def propagate_panel(c: SimpleNamespace) -> None:
                                elem_id="mirror-average",
                                info="each frame also runs mirrored left-right, with its own "
                                     "memory, and the two answers are averaged")
-        c.adapt = gr.Slider(0, 300, value=0, step=10, elem_id="adapt-steps",
+        c.adapt = gr.Slider(0, MAX_ADAPT_STEPS, value=0, step=10, elem_id="adapt-steps",
                             label="Online adaptation: fine-tuning steps before the pass (0 = off)",
                             info="a copy of the network first trains on warped versions of your "
                                  "annotated frames; 30 or 100 steps: +1 J&F on held-out clips, "
@@ -191,6 +191,9 @@ def export_panel(c: SimpleNamespace) -> None:
             c.api_video = gr.File(label="Video or zip of frames", type="filepath")
             c.api_mask = gr.File(label="First-frame mask (PNG)", type="filepath",
                                  file_types=[".png"])
+        c.api_adapt = gr.Number(0, label="Online adaptation steps (0 = off, at most "
+                                f"{MAX_ADAPT_STEPS})", precision=0, minimum=0,
+                                maximum=MAX_ADAPT_STEPS)
         c.api_run = gr.Button("Segment")
         c.api_out = gr.File(label="Masks (zip)")
         c.api_info = gr.JSON(visible=False)

@@ -38,6 +38,18 @@ def test_segment_endpoint_returns_palette_zip(client: Client) -> None:
             assert set(np.unique(np.asarray(first)).tolist()) == {0, 1}
 
 
+def test_segment_endpoint_takes_optional_adaptation_steps(client: Client) -> None:
+    """The third input is optional (older two-argument calls above still work); given, the
+    clip is segmented after that many fine-tuning steps."""
+    api = client.view_api(print_info=False, return_format="dict")
+    params = api["named_endpoints"]["/segment"]["parameters"]
+    assert len(params) == 3 and params[2]["parameter_has_default"]
+    result = client.predict(handle_file(str(EXAMPLE / "clip.mp4")),
+                            handle_file(str(EXAMPLE / "first_mask.png")), 2, api_name="/segment")
+    with zipfile.ZipFile(result) as archive:
+        assert sorted(archive.namelist()) == [f"{i:05d}.png" for i in range(6)]
+
+
 def test_bad_input_is_a_message_and_server_survives(client: Client, tmp_path: Path) -> None:
     wrong = tmp_path / "square.png"
     Image.fromarray(np.full((40, 40), 255, np.uint8)).save(wrong)

@@ -439,6 +439,16 @@ def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path) -> 
     with pytest.raises(gr.Error):
         gpu.segment(None, None)
     assert api.info(ctx)["short_side"] == 96
+    # online adaptation through the API: reserved, run, and a bad count refused
+    plain = api.segment_seconds(ctx, "clip.mp4", "mask.png")
+    assert api.segment_seconds(ctx, "clip.mp4", "mask.png", 3) == pytest.approx(
+        plain + 3 * ctx.cfg.gpu_adapt_step_s)
+    adapted = gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"), 3)
+    with zipfile.ZipFile(adapted) as archive:
+        assert len(archive.namelist()) == 8
+    for bad in (-1, 2.5, 10_000):
+        with pytest.raises(gr.Error, match="adapt_steps"):
+            gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"), bad)
 
 
 def test_bad_inputs_give_messages(ctx: DemoContext, gpu: SimpleNamespace,
