@@ -243,13 +243,15 @@ def test_online_adaptation_slider_adapts_before_the_pass(page) -> None:
     streams its fine-tuning steps, then says so in its Done line."""
     _load(page, "bear")
     page.get_by_text("Advanced: memory").click()
-    steps = page.locator("#adapt-steps input[type=number]")
-    steps.fill("2")
-    steps.press("Enter")
+    # Set through the range input: a value typed into the number box reaches the slider's
+    # state only on some later event, so Apply could still send the old 0.
+    page.locator("#adapt-steps input[type=range]").fill("10")
+    page.wait_for_function(
+        "() => document.querySelector('#adapt-steps input[type=number]')?.value === '10'")
     page.get_by_role("button", name="Apply settings").click()
-    page.get_by_text("online adaptation: 2 fine-tuning steps").wait_for()
+    page.get_by_text("online adaptation: 10 fine-tuning steps").wait_for()
     page.locator("#propagate").click()
     _wait_text(page, "progress", "Done")
-    assert "adapted to your annotation first (2 steps" in page.locator("#progress").inner_text()
+    assert "adapted to your annotation first (10 steps" in page.locator("#progress").inner_text()
     page.locator("#progress").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "online_adaptation.png"), full_page=True)
