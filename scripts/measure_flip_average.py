@@ -18,13 +18,13 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from srnet import InferenceConfig, Predictor, load_predictor  # noqa: E402
 from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset  # noqa: E402
+from srnet.eval.compare import paired_difference  # noqa: E402
 from srnet.eval.static_val import StaticValClips  # noqa: E402
 from srnet.eval.vos_eval import evaluate_method, mean_scores, srnet_method  # noqa: E402
 
@@ -52,10 +52,10 @@ def main() -> None:
     for name, res in results.items():
         jf, j, f, fps = mean_scores(res)
         print(f"{name:16s} J&F {100 * jf:.2f} (J {100 * j:.2f}, F {100 * f:.2f}) {fps:.2f} fps")
-    diff = np.array([results["mirror-averaged"][s].JF - results["plain"][s].JF for s in seqs])
-    sem = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
-    print(f"paired difference x100 over {len(diff)} clips: {100 * diff.mean():+.2f} "
-          f"± {100 * sem:.2f} (s.e.); up {(diff > 0.005).sum()}, down {(diff < -0.005).sum()}")
+    scores = {name: {seq: res[seq].JF for seq in res} for name, res in results.items()}
+    if len(next(iter(scores.values()))) > 1:  # a paired error needs two clips or more
+        print(f"mirror-averaged against plain: "
+              f"{paired_difference(scores['plain'], scores['mirror-averaged']).summary()}")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from srnet import InferenceConfig, Predictor, adapt_session, load_predictor  # noqa: E402
 from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset  # noqa: E402
+from srnet.eval.compare import paired_difference  # noqa: E402
 from srnet.eval.instances import evaluate_instances, instance_sequences  # noqa: E402
 from srnet.eval.metrics import mean_over_objects  # noqa: E402
 from srnet.eval.vos_eval import evaluate_method, mean_scores, srnet_method  # noqa: E402
@@ -107,10 +108,10 @@ def main() -> None:
         jf, j, f, _ = mean_scores(res)
         print(f"{name:8s} J&F {100 * jf:.2f} (J {100 * j:.2f}, F {100 * f:.2f}) " + " ".join(
             f"{s} {100 * res[s].JF:.1f}" for s in args.seqs))
-    diff = np.array([results["adapted"][s].JF - results["plain"][s].JF for s in args.seqs])
-    sem = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
-    print(f"paired difference x100 over {len(diff)} clips: {100 * diff.mean():+.2f} "
-          f"± {100 * sem:.2f} (s.e.); up {(diff > 0.005).sum()}, down {(diff < -0.005).sum()}")
+    scores = {name: {seq: res[seq].JF for seq in res} for name, res in results.items()}
+    if len(next(iter(scores.values()))) > 1:  # a paired error needs two clips or more
+        print(f"adapted against plain: "
+              f"{paired_difference(scores['plain'], scores['adapted']).summary()}")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,13 @@ def test_paired_difference_over_shared_clips() -> None:
     # sample sd of (1, 2, 6) = sqrt(7), over sqrt(3) clips
     assert result.standard_error == pytest.approx(math.sqrt(7 / 3))
     assert "+3.00 ± 1.53" in result.summary()
+    assert (result.up, result.down) == (3, 0) and "3 up, 0 down" in result.summary()
+
+
+def test_up_and_down_count_clips_that_moved_more_than_half_a_point() -> None:
+    result = paired_difference({"a": 0.90, "b": 0.90, "c": 0.90},
+                               {"a": 0.906, "b": 0.897, "c": 0.89})  # +0.6, -0.3, -1.0
+    assert (result.up, result.down) == (1, 1)
 
 
 def test_identical_logs_differ_by_zero_and_disjoint_logs_refuse() -> None:

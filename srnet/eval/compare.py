@@ -23,11 +23,17 @@ class PairedDifference:
     candidate_mean: float
     mean_difference: float
     standard_error: float  # of the mean difference (paired)
+    up: int = 0  # clips the candidate raised by more than MOVED points
+    down: int = 0  # … and lowered by more than MOVED
 
     def summary(self) -> str:
         return (f"{self.clips} clips: reference {self.reference_mean:.2f}, candidate "
                 f"{self.candidate_mean:.2f}, difference {self.mean_difference:+.2f} "
-                f"± {self.standard_error:.2f} (paired standard error)")
+                f"± {self.standard_error:.2f} (paired standard error); {self.up} up, "
+                f"{self.down} down by more than {MOVED}")
+
+
+MOVED = 0.5  # J&F points: a clip moved, for the up / down counts
 
 
 def per_clip_scores(log_text: str) -> dict[str, float]:
@@ -49,4 +55,5 @@ def paired_difference(reference: dict[str, float],
         reference_mean=100 * sum(reference[n] for n in shared) / len(shared),
         candidate_mean=100 * sum(candidate[n] for n in shared) / len(shared),
         mean_difference=mean,
-        standard_error=math.sqrt(variance / len(diffs)))
+        standard_error=math.sqrt(variance / len(diffs)),
+        up=sum(d > MOVED for d in diffs), down=sum(d < -MOVED for d in diffs))
