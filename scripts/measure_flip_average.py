@@ -24,9 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from srnet import InferenceConfig, Predictor, load_predictor  # noqa: E402
 from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset  # noqa: E402
-from srnet.eval.compare import paired_difference  # noqa: E402
 from srnet.eval.static_val import StaticValClips  # noqa: E402
-from srnet.eval.vos_eval import evaluate_method, mean_scores, srnet_method  # noqa: E402
+from srnet.eval.vos_eval import comparison_lines, evaluate_method, srnet_method  # noqa: E402
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -49,13 +48,7 @@ def main() -> None:
         seqs = dataset.sequences
     methods = {"plain": srnet_method(predictor), "mirror-averaged": srnet_method(mirror)}
     results = {name: evaluate_method(method, dataset, seqs) for name, method in methods.items()}
-    for name, res in results.items():
-        jf, j, f, fps = mean_scores(res)
-        print(f"{name:16s} J&F {100 * jf:.2f} (J {100 * j:.2f}, F {100 * f:.2f}) {fps:.2f} fps")
-    scores = {name: {seq: res[seq].JF for seq in res} for name, res in results.items()}
-    if len(next(iter(scores.values()))) > 1:  # a paired error needs two clips or more
-        print(f"mirror-averaged against plain: "
-              f"{paired_difference(scores['plain'], scores['mirror-averaged']).summary()}")
+    print("\n".join(comparison_lines(results, "plain", "mirror-averaged", per_sequence=False)))
 
 
 if __name__ == "__main__":

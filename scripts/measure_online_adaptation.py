@@ -50,10 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from srnet import InferenceConfig, Predictor, adapt_session, load_predictor  # noqa: E402
 from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset  # noqa: E402
-from srnet.eval.compare import paired_difference  # noqa: E402
 from srnet.eval.instances import evaluate_instances, instance_sequences  # noqa: E402
 from srnet.eval.metrics import mean_over_objects  # noqa: E402
-from srnet.eval.vos_eval import evaluate_method, mean_scores, srnet_method  # noqa: E402
+from srnet.eval.vos_eval import comparison_lines, evaluate_method, srnet_method  # noqa: E402
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -104,14 +103,7 @@ def main() -> None:
         return compare_instances(plain, adapted, dataset, args.seqs)
     results = {"plain": evaluate_method(srnet_method(plain), dataset, args.seqs),
                "adapted": evaluate_method(timed_method(adapted), dataset, args.seqs)}
-    for name, res in results.items():
-        jf, j, f, _ = mean_scores(res)
-        print(f"{name:8s} J&F {100 * jf:.2f} (J {100 * j:.2f}, F {100 * f:.2f}) " + " ".join(
-            f"{s} {100 * res[s].JF:.1f}" for s in args.seqs))
-    scores = {name: {seq: res[seq].JF for seq in res} for name, res in results.items()}
-    if len(next(iter(scores.values()))) > 1:  # a paired error needs two clips or more
-        print(f"adapted against plain: "
-              f"{paired_difference(scores['plain'], scores['adapted']).summary()}")
+    print("\n".join(comparison_lines(results, "plain", "adapted")))
 
 
 if __name__ == "__main__":

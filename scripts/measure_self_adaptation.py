@@ -34,8 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from srnet import InferenceConfig, Predictor, adapt_session, load_predictor  # noqa: E402
 from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset  # noqa: E402
-from srnet.eval.compare import paired_difference  # noqa: E402
-from srnet.eval.vos_eval import evaluate_method, mean_scores, srnet_method  # noqa: E402
+from srnet.eval.vos_eval import comparison_lines, evaluate_method, srnet_method  # noqa: E402
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 EVERY, MIN_CONFIDENCE = 10, 0.9
@@ -74,14 +73,7 @@ def main() -> None:
     dataset = VOSDataset(SHARED / "davis2016-train")
     results = {"frame 0": evaluate_method(srnet_method(adapted), dataset, args.seqs),
                "self": evaluate_method(self_adapted_method(plain, adapted), dataset, args.seqs)}
-    for name, res in results.items():
-        jf, j, f, _ = mean_scores(res)
-        print(f"{name:8s} J&F {100 * jf:.2f} (J {100 * j:.2f}, F {100 * f:.2f}) " + " ".join(
-            f"{s} {100 * res[s].JF:.1f}" for s in args.seqs))
-    scores = {name: {seq: res[seq].JF for seq in res} for name, res in results.items()}
-    if len(next(iter(scores.values()))) > 1:  # a paired error needs two clips or more
-        print(f"self against frame 0: "
-              f"{paired_difference(scores['frame 0'], scores['self']).summary()}")
+    print("\n".join(comparison_lines(results, "frame 0", "self")))
 
 
 if __name__ == "__main__":

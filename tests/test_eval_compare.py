@@ -79,3 +79,18 @@ def test_click_curves_pair_objects_by_name_and_occurrence(tmp_path) -> None:
     better = curve_scores("\n".join(lines).replace("0.2, 0.4", "0.3, 0.4"), 1)
     result = paired_difference(curve_scores("\n".join(lines), 1), better)
     assert result.clips == 2 and abs(result.mean_difference - 5.0) < 1e-9
+
+
+def test_comparison_lines_report_both_methods_and_the_paired_difference() -> None:
+    from srnet.eval.vos_eval import SequenceResult, comparison_lines
+
+    def run(scores: dict[str, float]) -> dict[str, SequenceResult]:
+        return {seq: SequenceResult(v, v, 10, 2.0, ((v, v),)) for seq, v in scores.items()}
+
+    results = {"plain": run({"a": 0.90, "b": 0.80}), "tuned": run({"a": 0.92, "b": 0.83})}
+    lines = comparison_lines(results, "plain", "tuned")
+    assert lines[0].startswith("plain") and "J&F 85.00" in lines[0] and "a 90.0" in lines[0]
+    assert "J&F 87.50" in lines[1] and "5.00 fps" in lines[1]
+    assert lines[2].startswith("tuned against plain") and "+2.50 ± 0.50" in lines[2]
+    single = {name: {"a": r["a"]} for name, r in results.items()}
+    assert len(comparison_lines(single, "plain", "tuned", per_sequence=False)) == 2

@@ -19,6 +19,7 @@ import numpy as np
 
 from srnet.data.davis import VOSDataset
 from srnet.eval.baselines import copy_baseline, flow_baseline
+from srnet.eval.compare import paired_difference
 from srnet.eval.metrics import evaluate_sequence, mean_over_objects
 from srnet.eval.pasted import PastedPairs
 from srnet.inference import Predictor
@@ -115,4 +116,23 @@ def format_table(all_results: dict[str, dict[str, SequenceResult]]) -> list[str]
     for label, idx in (("mean J&F", 0), ("mean J", 1), ("mean F", 2), ("FPS", 3)):
         values = [mean_scores(all_results[m])[idx] * (1 if idx == 3 else 100) for m in methods]
         lines.append(f"{label:<20}" + "".join(f"{v:>14.1f}" for v in values))
+    return lines
+
+
+def comparison_lines(results: dict[str, dict[str, SequenceResult]], reference: str,
+                     candidate: str, per_sequence: bool = True) -> list[str]:
+    """Two methods over the same sequences: each one's means (x100) and FPS (and, with
+    `per_sequence`, every sequence's J&F), then candidate − reference paired per sequence
+    (`srnet.eval.compare`; left out for a single sequence, which has no paired error)."""
+    lines = []
+    for name in (reference, candidate):
+        jf, j, f, fps = mean_scores(results[name])
+        seqs = " ".join(f"{seq} {100 * r.JF:.1f}" for seq, r in results[name].items())
+        lines.append(f"{name:16s} J&F {100 * jf:.2f} (J {100 * j:.2f}, F {100 * f:.2f}) "
+                     f"{fps:.2f} fps" + (f" {seqs}" if per_sequence else ""))
+    scores = {name: {seq: r.JF for seq, r in results[name].items()}
+              for name in (reference, candidate)}
+    if len(scores[reference]) > 1:
+        lines.append(f"{candidate} against {reference}: "
+                     f"{paired_difference(scores[reference], scores[candidate]).summary()}")
     return lines
