@@ -108,9 +108,10 @@ def test_annotations_with_different_objects_train_together(tiny_model, clip, mon
     2 alone): clips of either kind share a batch, their object slots padded to the larger."""
     from srnet.train import adapt as adapt_module
 
-    padded, real_pad = [], adapt_module._pad
-    monkeypatch.setattr(adapt_module, "_pad", lambda array, slots: padded.append(
-        slots - array.shape[1 if array.ndim == 4 else 0]) or real_pad(array, slots))
+    padded, real_stack = [], adapt_module.stack_clips
+    monkeypatch.setattr(adapt_module, "stack_clips", lambda clips: padded.extend(
+        max(c.masks.shape[1] for c in clips) - c.masks.shape[1] for c in clips)
+        or real_stack(clips))
     frames, masks = clip
     second_only = np.where(masks[2] == 2, 2, 0).astype(np.uint8)
     assert set(np.unique(second_only)) == {0, 2} and set(np.unique(masks[0])) == {0, 1, 2}

@@ -194,3 +194,25 @@ def test_training_refs_refuse_clashing_roots_and_flag_unknown_holdout_names(tmp_
     with caplog.at_level("WARNING"):
         refs = training_refs([first], TrainConfig(holdout=("alpah",)))
     assert [ref.seq for ref in refs] == ["alpha"] and "alpah" in caplog.text
+
+
+def test_stack_clips_pads_fewer_objects_with_invalid_slots() -> None:
+    """A one-object clip beside a two-object clip: its second slot is empty and not valid, its
+    own `valid_objects` are kept (an object absent from frame 0 stays invalid)."""
+    import numpy as np
+
+    from srnet.data.clips import ClipInfo, VideoClip
+    from srnet.train.batch import stack_clips
+
+    def clip(objects: int, valid: list[bool]) -> VideoClip:
+        masks = np.zeros((3, objects, 8, 8), np.float32)
+        for k in range(objects):
+            masks[:, k, k * 2:k * 2 + 2] = 1
+        return VideoClip(np.zeros((3, 3, 8, 8), np.float32), masks, np.array(valid),
+                         ClipInfo("c", (0, 1, 2), "static"))
+
+    batch = stack_clips([clip(1, [True]), clip(2, [True, False])])
+    assert batch.masks.shape == (2, 3, 2, 8, 8) and batch.frames.shape == (2, 3, 3, 8, 8)
+    assert batch.valid.tolist() == [[True, False], [True, False]]
+    assert not batch.masks[0, :, 1].any() and batch.masks[1, :, 1].any()
+    assert batch.target[1, 0, 2].tolist() == [2] * 8  # slot k → index k + 1

@@ -27,7 +27,8 @@ import torch
 from srnet.data.clips import sample_static_clip
 from srnet.inference import InferenceSession, Predictor
 from srnet.model import SRNet
-from srnet.train.losses import SegmentationLoss, masks_to_index
+from srnet.train.batch import stack_clips
+from srnet.train.losses import SegmentationLoss
 
 log = logging.getLogger(__name__)
 MAX_CROP = 384  # the crop of the stage-2 training and of the measurement
@@ -126,17 +127,11 @@ def adapt_session(predictor: Predictor, session: InferenceSession,
 def _train_step(tuned: SRNet, loss_fn: SegmentationLoss, optimizer: torch.optim.Optimizer,
                 params: list[torch.Tensor], examples: list[tuple[np.ndarray, np.ndarray]],
                 rng: np.random.Generator, crop: int, step: int, device: torch.device) -> float:
-    batch = [_pseudo_clip(examples[0] if len(examples) == 1 else
-                          examples[rng.integers(len(examples))], rng, crop)
-             for _ in range(BATCH_SIZE)]
-    slots = max(c.masks.shape[1] for c in batch)
-    frames = torch.from_numpy(np.stack([c.frames for c in batch])).to(device)  # [B, T, 3, H, W]
-    masks = torch.from_numpy(np.stack([_pad(c.masks, slots) for c in batch]))
-    masks = masks.to(device)  # [B, T, K, H, W]
-    valid = torch.from_numpy(np.stack([_pad(c.valid_objects, slots) for c in batch]))
-    valid = valid.to(device)  # [B, K]
-    out = tuned(frames, masks[:, 0], valid)
-    parts = loss_fn(out.logits, out.aux_logits, masks_to_index(masks), masks, valid, step)
+    batch = stack_clips([_pseudo_clip(examples[0] if len(examples) == 1 else
+                                      examples[rng.integers(len(examples))], rng, crop)
+                         for _ in range(BATCH_SIZE)]).to(device)
+    out = tuned(batch.frames, batch.masks[:, 0], batch.valid)
+    parts = loss_fn(out.logits, out.aux_logits, batch.target, batch.masks, batch.valid, step)
     optimizer.zero_grad(set_to_none=True)
     parts.total.backward()
     torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
@@ -155,14 +150,3 @@ def _pseudo_clip(example: tuple[np.ndarray, np.ndarray], rng: np.random.Generato
     count = len(np.unique(mask)) - 1
     return sample_static_clip(image, mask, rng, crop=(crop, crop), max_objects=max(count, 1),
                               keep_ids=count > 1)
-
-
-def _pad(array: np.ndarray, slots: int) -> np.ndarray:
-    """Object axis (1 for masks `[T, K, H, W]`, 0 for valid `[K]`) padded with zeros to `slots`."""
-    axis = 1 if array.ndim == 4 else 0
-    missing = slots - array.shape[axis]
-    if missing <= 0:
-        return array
-    widths = [(0, 0)] * array.ndim
-    widths[axis] = (0, missing)
-    return np.pad(array, widths)

@@ -3,10 +3,18 @@ Nothing here reads files or touches the model."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import Tensor
+
+from srnet.train.losses import masks_to_index
+
+if TYPE_CHECKING:
+    from srnet.data.clips import VideoClip
 
 
 @dataclass
@@ -55,3 +63,20 @@ def pad_objects(masks: Tensor, max_objects: int) -> tuple[Tensor, Tensor]:
     valid[:num_obj] = True
     return out, valid
 
+
+def stack_clips(clips: Sequence[VideoClip]) -> TrainBatch:
+    """Raw-frame clips as one batch. Clips with fewer object slots than the largest are padded
+    (`pad_objects`; the padded slots are not valid), so clips of one and of two objects can
+    share a batch.
+
+    Shapes: each clip's frames [T, 3, H, W], masks [T, K_i, H, W] → frames [B, T, 3, H, W],
+    masks [B, T, K, H, W], target [B, T, H, W], valid [B, K] with K = max K_i.
+    """
+    slots = max(clip.masks.shape[1] for clip in clips)
+    frames = torch.from_numpy(np.stack([clip.frames for clip in clips]))  # [B, T, 3, H, W]
+    masks = torch.stack([pad_objects(torch.from_numpy(clip.masks), slots)[0]
+                         for clip in clips])  # [B, T, K, H, W]
+    valid = torch.zeros(len(clips), slots, dtype=torch.bool)  # [B, K]
+    for row, clip in enumerate(clips):
+        valid[row, :len(clip.valid_objects)] = torch.from_numpy(clip.valid_objects)
+    return TrainBatch(frames, None, masks, masks_to_index(masks), valid)

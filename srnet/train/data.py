@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 import torch
 
 from srnet.config import ModelConfig
@@ -20,7 +19,7 @@ from srnet.data.static_masks import list_static_samples, static_split
 from srnet.data.subsets import training_share
 from srnet.model import SRNet
 from srnet.train import distributed as ddp
-from srnet.train.batch import TrainBatch
+from srnet.train.batch import TrainBatch, stack_clips
 from srnet.train.cached_sampler import CachedClipSampler, FeatureAugment, sampler_from_paths
 from srnet.train.config import TrainConfig
 from srnet.train.feature_cache import (
@@ -29,7 +28,6 @@ from srnet.train.feature_cache import (
     cache_size_bytes,
     trunk_fingerprint,
 )
-from srnet.train.losses import masks_to_index
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +183,7 @@ class ImageClipSource:
         self.drawn += batch_size
         items = list(self.pool.map(self.clips.clip, indices) if self.pool else
                      map(self.clips.clip, indices))
-        frames = torch.from_numpy(np.stack([c.frames for c in items]))  # [B, T, 3, H, W]
-        masks = torch.from_numpy(np.stack([c.masks for c in items]))  # [B, T, K, H, W]
-        valid = torch.from_numpy(np.stack([c.valid_objects for c in items]))  # [B, K]
-        return TrainBatch(frames, None, masks, masks_to_index(masks), valid)
+        return stack_clips(items)  # every clip has max_objects slots: nothing is padded
 
     def state_dict(self) -> dict:
         return {"drawn": self.drawn}
