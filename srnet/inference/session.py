@@ -14,6 +14,7 @@ import dataclasses
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,27 +68,35 @@ class InferenceSession:
                 dtype = dtype if entry.on_host else str(entry.key.dtype).removeprefix("torch.")
                 entries[id(entry)] = entry.to_host(memo)
         mirror = None if self.mirror is None else self.mirror.to_host(memo)
-        adapted = None
-        if self.adapted is not None:  # fp32 (fp16 would round away the tuned changes), once
-            if id(self.adapted) not in memo:  # per pass, like the memory (the twin shares it)
-                memo[id(self.adapted)] = (self.adapted, {
-                    name: v if isinstance(v, np.ndarray) else v.detach().float().cpu().numpy()
-                    for name, v in self.adapted.items()})
-            adapted = memo[id(self.adapted)][1]
+        # fp32: fp16 would round away the tuned changes
+        adapted = self._moved_weights(memo, lambda v: v if isinstance(v, np.ndarray) else
+                                      v.detach().float().cpu().numpy())
         return self._rebuilt(entries, memory_dtype=dtype, mirror=mirror, adapted=adapted)
 
-    def to_device(self, device: torch.device | str) -> InferenceSession:
+    def to_device(self, device: torch.device | str, memo: Memo | None = None
+                  ) -> InferenceSession:
         """The session with its memory as tensors on `device` (in the dtype it had before
         `to_host`); a session already there is returned as is, not copied."""
         if not self.on_host:
             return self
+        memo = {} if memo is None else memo
         dtype = getattr(torch, self.memory_dtype or "float32")
         entries = {id(e): e.to_device(torch.device(device), dtype)
                    for e in (*self.memory.entries, *self.recent)}
-        mirror = None if self.mirror is None else self.mirror.to_device(device)
-        adapted = None if self.adapted is None else {
-            name: torch.as_tensor(value).to(device) for name, value in self.adapted.items()}
+        mirror = None if self.mirror is None else self.mirror.to_device(device, memo)
+        adapted = self._moved_weights(memo, lambda v: torch.as_tensor(v).to(device))
         return self._rebuilt(entries, memory_dtype=None, mirror=mirror, adapted=adapted)
+
+    def _moved_weights(self, memo: Memo, move: Callable[[Tensor | np.ndarray], Any]
+                       ) -> dict[str, Tensor | np.ndarray] | None:
+        """The adapted weights with `move` applied to each, converted once per `memo`: the
+        mirror twin holds the same dict, so both get the same moved copy."""
+        if self.adapted is None:
+            return None
+        if id(self.adapted) not in memo:
+            memo[id(self.adapted)] = (self.adapted, {name: move(value)
+                                                     for name, value in self.adapted.items()})
+        return memo[id(self.adapted)][1]
 
     @property
     def on_host(self) -> bool:
@@ -99,10 +108,8 @@ class InferenceSession:
                  mirror: InferenceSession | None,
                  adapted: dict[str, Tensor | np.ndarray] | None) -> InferenceSession:
         """This session with every memory entry replaced by `entries[id(entry)]`, `mirror` as
-        its twin and `adapted` as its weights (the twin's share them; the derived network is
-        dropped and rebuilt on the next step)."""
-        if mirror is not None:
-            mirror.adapted, mirror.network = adapted, None
+        its twin and `adapted` as its weights (the derived network is dropped and rebuilt on
+        the next step)."""
         memory = dataclasses.replace(self.memory,
                                      entries=[entries[id(e)] for e in self.memory.entries])
         recent = deque((entries[id(e)] for e in self.recent), maxlen=self.recent.maxlen)
