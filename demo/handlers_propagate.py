@@ -10,7 +10,7 @@ import hashlib
 import logging
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import gradio as gr
@@ -104,7 +104,7 @@ def _sync_session(ctx: DemoContext, state: DemoState,
     marked after a pass needs a larger internal size than the memory was built at (one size
     per memory). A session without memory is sized for the smallest object of them all."""
     session, masks = state.session, list(annotations.values())
-    stale = [f for f in session.annotations if f not in annotations]
+    stale = _removed_annotations(session, annotations)
     note = ""
     if stale:
         note = f" (memory rebuilt: the annotation on frame {stale[0]} was removed)"
@@ -142,10 +142,16 @@ def _adapt_steps_due(state: DemoState | None) -> int:
     the pass will rebuild the session because an annotation it memorised was removed."""
     if state is None or not state.inference_config.adapt_steps:
         return 0
-    session, annotated = state.session, set(state.annotated_frames())
+    session = state.session
     fresh = session.adapted is None and not session.has_memory
-    rebuilt = any(f not in annotated for f in session.annotations)  # see `_sync_session`
+    rebuilt = _removed_annotations(session, state.annotated_frames())  # see `_sync_session`
     return state.inference_config.adapt_steps if fresh or rebuilt else 0
+
+
+def _removed_annotations(session: InferenceSession, annotated: Collection[int]) -> list[int]:
+    """Frames whose annotation the session memorised but the user has since removed: a
+    session cannot take one back, so the next pass rebuilds it."""
+    return [f for f in session.annotations if f not in annotated]
 
 
 def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
