@@ -78,7 +78,7 @@ def adapt_network(model: SRNet, examples: Sequence[tuple[np.ndarray, np.ndarray]
     step."""
     tuned = None
     for step, loss, network in iter_adaptation(model, examples, steps, lr, seed=seed):
-        tuned = network or tuned
+        tuned = network if network is not None else tuned
         if progress is not None and step:
             progress(step, loss)
     return tuned
