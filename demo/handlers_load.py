@@ -13,6 +13,7 @@ import numpy as np
 
 from demo.handlers import DemoContext, info, warn
 from demo.handlers_annotate import annotate_outputs
+from demo.handlers_settings import SETTINGS, settings_view
 from demo.state import ClipSource, DemoState, carry_annotations, cleanup_state
 from demo.video_io import ClipError, LoadedClip, load_clip
 from srnet import load_index_mask
@@ -95,7 +96,9 @@ def _loaded(ctx: DemoContext, old: DemoState | None, state: DemoState, clip: Loa
     cleanup_state(old)  # a new clip replaces this tab's old one (and its files)
     status = info(_summary(ctx, state, clip, short_side) + extra)
     slider = gr.Slider(minimum=0, maximum=state.num_frames - 1, value=0, step=1)
-    return (state, slider, *annotate_outputs(state), status)
+    # The Advanced panel's settings come in this same update, not in a later step: a step
+    # after "Loaded" could undo a slider the user moved as soon as the status appeared.
+    return (state, slider, *annotate_outputs(state), *settings_view(state), status)
 
 
 STALE_VIEWS = 9  # progress, preview, video, four exports, export status, ablation status
@@ -112,8 +115,7 @@ def clear_stale_views(state: DemoState | None) -> tuple:
 
 def _failed(old: DemoState | None, message: str) -> tuple:
     """Keep the old state and every view as it was; only the status changes."""
-    return (old, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
-            warn(message))
+    return (old, *(gr.skip(),) * (6 + SETTINGS), warn(message))
 
 
 def load_upload(ctx: DemoContext, path: str | None, start: float, end: float, step: float,

@@ -37,11 +37,14 @@ def apply_settings(ctx: DemoContext, state: DemoState | None, mem_every: float, 
                    "emptied: propagate again to use them.")
 
 
+SETTINGS = 6  # memory every, top-k, local interval, working frames, mirror, adaptation steps
+
+
 def settings_view(state: DemoState | None) -> tuple:
     """The Advanced panel's controls as the tab's session runs: after a load they show the new
     clip's settings (defaults, or those Reload carried), never the last clip's slider values."""
     if state is None:
-        return (gr.skip(),) * 6
+        return (gr.skip(),) * SETTINGS
     config = state.inference_config
     return (config.mem_every, config.top_k, config.local_interval, config.max_working_frames,
             config.mirror_average, config.adapt_steps)

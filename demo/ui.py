@@ -49,7 +49,8 @@ def _swap(fn):
 
 def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     outs = [c.state, c.view, c.caption, c.objects, c.name, c.editor, c.status]
-    load_outs = [c.state, c.frame, *outs[1:]]
+    settings = [c.mem_every, c.top_k, c.local, c.max_working, c.mirror, c.adapt]
+    load_outs = [c.state, c.frame, *outs[1:-1], *settings, c.status]
     trim = [c.start, c.end, c.step, c.state, c.size]
     # After any load the last clip's progress line, preview, video, exports and internals go:
     # they belong to the frames that were replaced (a failed load keeps them, with its state).
@@ -60,10 +61,8 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
              c.reload.click(bind(loading.reload_clip, ctx), trim, load_outs, **UI_QUEUE),
              *(button.click(bind(loading.load_example, ctx), [button, *trim], load_outs,
                             **UI_QUEUE) for button in c.examples)]
-    settings = [c.mem_every, c.top_k, c.local, c.max_working, c.mirror, c.adapt]
     for event in loads:
         event.then(loading.clear_stale_views, [c.state], stale, **UI_QUEUE).then(
-            knobs.settings_view, [c.state], settings, **UI_QUEUE).then(
             inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
     c.frame.change(annotate.show_frame, [c.state, c.frame], outs, trigger_mode="always_last",
                    **UI_QUEUE)

@@ -87,6 +87,7 @@ def test_reload_at_another_size_keeps_objects_clicks_and_memory_settings(
                                   (35.0 * scale[0], 25.0 * scale[1], False)]
     assert len(new.click_history[(0, 1)]) == 2
     assert (new.inference_config.mem_every, new.inference_config.top_k) == (2, 7)
+    assert out[7:9] == (2, 7) and out[11] is True  # the panel shows the carried settings
     assert new.session.mirror is not None  # mirror averaging came along, and the hint says so
     assert "(5.0 frames per second, measured, halved for mirror averaging)" in status
     assert new.session.config.short_side == 64 and not new.session.has_memory
