@@ -34,7 +34,7 @@ from demo.handlers import (
     shipped,
     warn,
 )
-from demo.handlers_propagate import run_pass
+from demo.passes import run_pass
 from demo.state import DemoState
 from srnet import Predictor, ablated_config, flow_propagate
 from srnet import ablated_predictor as srnet_ablated

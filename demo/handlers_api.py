@@ -17,7 +17,7 @@ from demo import export
 from demo.config import MAX_ADAPT_STEPS
 from demo.handlers import DemoContext, gpu_seconds
 from demo.handlers_load import fit_mask, read_clip
-from demo.handlers_propagate import run_pass
+from demo.passes import run_pass
 from demo.video_io import ClipError
 from srnet import adapt_session, load_index_mask
 

@@ -1,7 +1,7 @@
 """Propagation handlers: the streamed forward/backward pass over `Predictor.propagate` (with
 online adaptation first when the tab's settings ask for it), Stop, the result video and the
-start-up speed probe. `run_pass` is shared with the ablation runs and the headless API; the
-Advanced panel's handlers are in `handlers_settings`."""
+start-up speed probe. Which frames a pass runs is `demo.passes`; the Advanced panel's handlers
+are in `handlers_settings`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import hashlib
 import logging
 import shutil
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import gradio as gr
@@ -31,101 +31,50 @@ from demo.handlers import (
     shipped,
     warn,
 )
+from demo.passes import Pass, plan_passes, run_pass
 from demo.state import DemoState
 from demo.video_io import write_mp4
-from srnet import InferenceSession, Predictor, StepOutput, iter_adapt_session
+from srnet import InferenceSession, Predictor, iter_adapt_session
 
 log = logging.getLogger(__name__)
-Pass = tuple[int, int, bool]  # (start, end, reverse), both ends inclusive
 
 
-def run_pass(predictor: Predictor, session: InferenceSession, frames: Sequence[np.ndarray],
-             annotations: dict[int, np.ndarray], start: int, end: int, reverse: bool = False,
-             visuals: bool = False) -> Iterator[StepOutput]:
-    """Yield one StepOutput per frame from `start` to `end`. Each user-annotated frame on the
-    way (and `start`) is handed to the session just before the pass reaches it, so a later
-    correction takes over from its frame; frames before `start` keep their results.
-    Annotations behind `start` that the session has never seen (a fresh or rebuilt memory)
-    are memorised first, without yielding: an object marked only on frame 0 is followed by a
-    pass that starts at an annotated frame 20 (it was dropped there)."""
-    for frame_idx in sorted(annotations, reverse=reverse):
-        if (frame_idx > start if reverse else frame_idx < start) \
-                and frame_idx not in session.annotations:
-            predictor.step(session, frame_idx, frames[frame_idx], annotations[frame_idx])
-    ahead = [f for f in sorted(annotations, reverse=reverse)
-             if (end <= f < start if reverse else start < f <= end)]
-    bounds = [start, *ahead]
-    for i, seg_start in enumerate(bounds):
-        seg_end = bounds[i + 1] + (1 if reverse else -1) if i + 1 < len(bounds) else end
-        mask = annotations.get(seg_start)
-        known = session.annotations.get(seg_start)
-        if mask is not None and (known is None or not np.array_equal(known, mask)):
-            predictor.step(session, seg_start, frames[seg_start], mask)  # register + memorise
-        yield from predictor.propagate(session, frames, seg_start, seg_end, reverse=reverse,
-                                       return_visuals=visuals)
-
-
-def _start(annotated: list[int], frame_idx: int, reverse: bool, has_memory: bool) -> int | None:
-    if frame_idx in annotated or has_memory:
-        return frame_idx
-    behind = [f for f in annotated if (f >= frame_idx if reverse else f <= frame_idx)]
-    return (behind[0] if reverse else behind[-1]) if behind else None
-
-
-def plan_passes(state: DemoState, direction: str, frame_idx: int) -> list[Pass] | str:
-    """Passes for "forward" / "backward" / "both" from `frame_idx`, or a message why not.
-
-    A pass starts at `frame_idx` when that frame is annotated or memory already exists (a
-    re-run after a correction); otherwise at the nearest annotated frame behind it."""
-    annotated = state.annotated_frames()
-    if not annotated:
-        return "Nothing to follow yet: click or paint the object on a frame first."
-    memory = state.session.has_memory
-    if direction in ("forward", "backward"):
-        reverse = direction == "backward"
-        start = _start(annotated, frame_idx, reverse, memory)
-        passes = [] if start is None else [(start, 0 if reverse else state.num_frames - 1,
-                                            reverse)]
-    else:
-        start = _start(annotated, frame_idx, False, memory)
-        start = _start(annotated, frame_idx, True, memory) if start is None else start
-        passes = [(start, state.num_frames - 1, False), (start, 0, True)]
-    if not passes:
-        side = "at or after" if direction == "backward" else "at or before"
-        return (f"No annotated frame {side} frame {frame_idx}: annotate this frame, or "
-                f"propagate the other way (annotated: {', '.join(map(str, annotated))}).")
-    return passes
+def _rebuild_reason(ctx: DemoContext, state: DemoState,
+                    annotations: dict[int, np.ndarray]) -> str:
+    """Why the session's memory cannot follow `annotations` (frame → the user's index mask)
+    any more, or "": one was removed (a session cannot take it back), or a small object marked
+    after a pass needs a larger internal size than the memory was built at (one size per
+    memory). Pure: the ZeroGPU reservation asks it before the pass does."""
+    session = state.session
+    stale = _removed_annotations(session, annotations)
+    if stale:
+        return f" (memory rebuilt: the annotation on frame {stale[0]} was removed)"
+    if session.has_memory:
+        needed = ctx.predictor.small_object_scale(session.config, list(annotations.values()))
+        if needed > session.upscale + 1e-6:
+            return (f" (memory rebuilt at {needed:.2f}x the working size for a small object "
+                    "marked after the first pass)")
+    return ""
 
 
 def _sync_session(ctx: DemoContext, state: DemoState,
                   annotations: dict[int, np.ndarray]) -> str:
-    """Rebuild the session's memory when it cannot follow `annotations` (frame → the user's
-    index mask) any more: one was removed (a session cannot take it back), or a small object
-    marked after a pass needs a larger internal size than the memory was built at (one size
-    per memory). A session without memory is sized for the smallest object of them all."""
-    session, masks = state.session, list(annotations.values())
-    stale = _removed_annotations(session, annotations)
-    note = ""
-    if stale:
-        note = f" (memory rebuilt: the annotation on frame {stale[0]} was removed)"
-    elif session.has_memory:
-        needed = ctx.predictor.small_object_scale(session.config, masks)
-        if needed > session.upscale + 1e-6:
-            note = (f" (memory rebuilt at {needed:.2f}x the working size for a small object "
-                    "marked after the first pass)")
+    """Rebuild the session when `_rebuild_reason` gives one (its text is the Done line's note);
+    a session without memory is sized for the smallest annotated object of them all."""
+    note = _rebuild_reason(ctx, state, annotations)
     if note:
         state.session = ctx.predictor.new_session(state.inference_config)
     if not state.session.has_memory:
-        ctx.predictor.fit_small_objects(state.session, masks)
+        ctx.predictor.fit_small_objects(state.session, list(annotations.values()))
     return note
 
 
-def _status(done: int, total: int, started: float, first: float | None, frame_idx: int) -> str:
-    elapsed = time.perf_counter() - started
-    fps = done / elapsed if elapsed > 0 else 0.0
-    first_text = f" · first frame after {first:.2f} s" if first is not None else ""
-    return (f"`{progress_bar(done, total)}` {done}/{total} frames · now frame {frame_idx} · "
-            f"{fps:.1f} fps{first_text}")
+def _status(timing: _Timing) -> str:
+    elapsed = time.perf_counter() - timing.started
+    fps = timing.done / elapsed if elapsed > 0 else 0.0
+    first = f" · first frame after {timing.first:.2f} s" if timing.first is not None else ""
+    return (f"`{progress_bar(timing.done, timing.total)}` {timing.done}/{timing.total} frames · "
+            f"now frame {timing.frame_idx} · {fps:.1f} fps{first}")
 
 
 def propagate_seconds(ctx: DemoContext, state: DemoState | None, direction: str,
@@ -133,18 +82,19 @@ def propagate_seconds(ctx: DemoContext, state: DemoState | None, direction: str,
     """GPU time to reserve for `propagate` (same arguments): every frame, twice for "both",
     and the online adaptation's steps when this pass will run them."""
     frames = frame_runs(state) * (2 if direction == "both" else 1)
-    return gpu_seconds(ctx.cfg, frames) + ctx.cfg.gpu_adapt_step_s * _adapt_steps_due(state)
+    return gpu_seconds(ctx.cfg, frames) + ctx.cfg.gpu_adapt_step_s * _adapt_steps_due(ctx, state)
 
 
-def _adapt_steps_due(state: DemoState | None) -> int:
+def _adapt_steps_due(ctx: DemoContext, state: DemoState | None) -> int:
     """The fine-tuning steps the next pass runs first: the config's, while the session has
     neither adapted weights nor memory (adaptation must precede the first memory), or when
-    the pass will rebuild the session because an annotation it memorised was removed."""
+    the pass will rebuild the session (`_rebuild_reason`)."""
     if state is None or not state.inference_config.adapt_steps:
         return 0
     session = state.session
     fresh = session.adapted is None and not session.has_memory
-    rebuilt = _removed_annotations(session, state.annotated_frames())  # see `_sync_session`
+    annotations = {f: state.annotation(f) for f in state.annotated_frames()}
+    rebuilt = bool(_rebuild_reason(ctx, state, annotations))
     return state.inference_config.adapt_steps if fresh or rebuilt else 0
 
 
@@ -170,31 +120,13 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
         return
     state.clear_stop()
     session, memo = live_session(ctx, state), {}
-    total = sum(abs(end - start) + 1 for start, end, _ in plan)
     try:
-        if _adapt_steps_due(state):
+        if _adapt_steps_due(ctx, state):
             adapted = yield from _adapt(ctx, state, session, memo, annotations)
             if adapted is None:  # stopped, or the tab moved on to another clip
                 return
             note += adapted
-        started, first, done = time.perf_counter(), None, 0
-        for start, end, reverse in plan:
-            for out in run_pass(ctx.predictor, session, state.frames, annotations,
-                                start, end, reverse, visuals=True):
-                if state.released:  # a new clip was loaded mid-pass: the tab holds that now
-                    log.info("pass ended: its clip was replaced")
-                    return
-                state.record(out, ctx.cfg.visuals_keep)
-                done += 1
-                first = time.perf_counter() - started if first is None else first
-                preview = render.overlay_mask(state.frames[out.frame_idx], out.mask)
-                yield (shipped(state, memo), preview,
-                       _status(done, total, started, first, out.frame_idx),
-                       gr.skip(), gr.skip(), gr.skip())
-                if state.stop_pending:
-                    break
-            if state.stop_pending:
-                break
+        timing = yield from _run_plan(ctx, state, session, memo, annotations, plan)
     except (ValueError, RuntimeError) as exc:  # e.g. out of memory, inconsistent input
         if state.released:
             return
@@ -202,24 +134,66 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
         yield shipped(state, memo), gr.skip(), warn(f"Propagation stopped: {exc}"), \
             gr.skip(), gr.skip(), gr.skip()
         return
-    if state.released:
+    if state.released or timing is None:  # a new clip was loaded mid-pass
         return
-    # the speed hint (at the working size): this pass, first frame excluded
-    plain = session.upscale == 1 and session.config.runs_per_frame == 1
-    if done >= 3 and first is not None and plain:
-        state.last_fps = (done - 1) / max(time.perf_counter() - started - first, 1e-6)
     verb = "Stopped" if state.stop_pending else "Done"
-    if session.config.mirror_average:
-        note += " · mirror averaging: every frame ran twice (as it is and mirrored)"
-    if session.upscale > 1:  # say why this clip ran slower than the hint
-        note += (f" · the network ran at {session.upscale:.2f}x the working size for a small "
-                 "object, which the working size alone tends to lose")
-    status = f"{verb}: {_status(done, total, started, first, out.frame_idx)}{note}"
+    status = f"{verb}: {_status(timing)}{note}{_finish(state, session, timing)}"
     lost = lost_objects.lost_message(state)  # confidence stays high on a lost object: say so
     status = f"{status}\n\n{warn(lost)}" if lost else status
     video = result_video(state)  # first: the state handed out then knows it (Export reuses it)
     yield (shipped(state, memo), gr.skip(), status, video, frame_view(state),
            frame_caption(state, state.frame_idx))
+
+
+@dataclasses.dataclass
+class _Timing:
+    """What a pass measured, for its Done line and the speed hint."""
+
+    started: float
+    total: int
+    done: int = 0
+    first: float | None = None  # seconds to the first frame
+    frame_idx: int = 0  # the last frame segmented
+
+
+def _run_plan(ctx: DemoContext, state: DemoState, session: InferenceSession, memo: dict,
+              annotations: dict[int, np.ndarray], plan: list[Pass]
+              ) -> Iterator[tuple]:
+    """The passes of `plan`, streamed in `propagate`'s outputs; returns their `_Timing`, or
+    None when the tab's clip was replaced mid-pass. Stop ends it after the current frame."""
+    timing = _Timing(time.perf_counter(), sum(abs(end - start) + 1 for start, end, _ in plan))
+    for start, end, reverse in plan:
+        for out in run_pass(ctx.predictor, session, state.frames, annotations,
+                            start, end, reverse, visuals=True):
+            if state.released:  # a new clip was loaded mid-pass: the tab holds that now
+                log.info("pass ended: its clip was replaced")
+                return None
+            state.record(out, ctx.cfg.visuals_keep)
+            timing.done, timing.frame_idx = timing.done + 1, out.frame_idx
+            if timing.first is None:
+                timing.first = time.perf_counter() - timing.started
+            preview = render.overlay_mask(state.frames[out.frame_idx], out.mask)
+            yield (shipped(state, memo), preview, _status(timing), gr.skip(), gr.skip(),
+                   gr.skip())
+            if state.stop_pending:
+                return timing
+    return timing
+
+
+def _finish(state: DemoState, session: InferenceSession, timing: _Timing) -> str:
+    """The Done line's notes on how the frames ran; records the speed hint of a plain pass (at
+    the working size, first frame excluded)."""
+    plain = session.upscale == 1 and session.config.runs_per_frame == 1
+    if timing.done >= 3 and timing.first is not None and plain:
+        elapsed = time.perf_counter() - timing.started - timing.first
+        state.last_fps = (timing.done - 1) / max(elapsed, 1e-6)
+    text = ""
+    if session.config.mirror_average:
+        text += " · mirror averaging: every frame ran twice (as it is and mirrored)"
+    if session.upscale > 1:  # say why this clip ran slower than the hint
+        text += (f" · the network ran at {session.upscale:.2f}x the working size for a small "
+                 "object, which the working size alone tends to lose")
+    return text
 
 
 def _adapt(ctx: DemoContext, state: DemoState, session: InferenceSession, memo: dict,

@@ -29,6 +29,7 @@ from demo import handlers_propagate as propagation
 from demo import handlers_settings as knobs
 from demo.config import DemoConfig
 from demo.handlers import DemoContext, frame_runs, gpu_handler, gpu_seconds
+from demo.passes import plan_passes
 from demo.state import DemoState, cleanup_state
 from demo.video_io import write_mp4
 from srnet import InferenceConfig, ModelConfig, Predictor, SRNet, save_index_mask
@@ -308,7 +309,7 @@ def test_objects_add_rename_remove(ctx: DemoContext) -> None:
     assert state.selected == 1
     annotate.remove_object(ctx, state)
     assert 1 not in state.names and not state.annotated_frames()
-    assert "Nothing to follow" in propagation.plan_passes(state, "forward", 0)
+    assert "Nothing to follow" in plan_passes(state, "forward", 0)
 
 
 def test_settings_pin_and_reset(ctx: DemoContext, gpu: SimpleNamespace,

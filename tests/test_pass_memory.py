@@ -5,11 +5,13 @@ and, for a small object marked after the first pass, a memory rebuilt at the siz
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from demo import handlers_propagate as propagation
-from demo.handlers import DemoContext
+from demo.handlers import DemoContext, frame_runs, gpu_seconds
 from demo.state import DemoState
 from tests.conftest import uploaded_clip_state
 
@@ -52,6 +54,12 @@ def test_a_small_object_marked_later_rebuilds_memory_at_its_size(ctx, state) -> 
     first = _run(ctx, state, 0)[0]
     assert first.session.upscale == 1.0
     first.set_object_mask(4, 2, _box(first, 44, 47, 60, 63))  # 9 px: far under 3 cells
+    # with online adaptation on, the rebuilt session adapts again: ZeroGPU reserves its steps
+    adapting = dataclasses.replace(first.inference_config, adapt_steps=4)
+    first.inference_config, plain = adapting, first.inference_config
+    assert propagation.propagate_seconds(ctx, first, "forward", 4) == pytest.approx(
+        gpu_seconds(ctx.cfg, frame_runs(first)) + 4 * ctx.cfg.gpu_adapt_step_s)
+    first.inference_config = plain
     last = _run(ctx, first, 4)
     after = last[0]
     assert after.session.upscale == pytest.approx(first.session.config.max_upscale)

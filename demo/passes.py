@@ -1,0 +1,72 @@
+"""Which frames a pass runs, and in what order: the plan for "forward" / "backward" / "both"
+from a frame, and `run_pass`, which hands each user annotation to the session just before the
+pass reaches it. Shared by the streamed propagation, the ablation runs and the headless API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from demo.state import DemoState
+from srnet import InferenceSession, Predictor, StepOutput
+
+Pass = tuple[int, int, bool]  # (start, end, reverse), both ends inclusive
+
+
+def run_pass(predictor: Predictor, session: InferenceSession, frames: Sequence[np.ndarray],
+             annotations: dict[int, np.ndarray], start: int, end: int, reverse: bool = False,
+             visuals: bool = False) -> Iterator[StepOutput]:
+    """Yield one StepOutput per frame from `start` to `end`. Each user-annotated frame on the
+    way (and `start`) is handed to the session just before the pass reaches it, so a later
+    correction takes over from its frame; frames before `start` keep their results.
+    Annotations behind `start` that the session has never seen (a fresh or rebuilt memory)
+    are memorised first, without yielding: an object marked only on frame 0 is followed by a
+    pass that starts at an annotated frame 20 (it was dropped there)."""
+    for frame_idx in sorted(annotations, reverse=reverse):
+        if (frame_idx > start if reverse else frame_idx < start) \
+                and frame_idx not in session.annotations:
+            predictor.step(session, frame_idx, frames[frame_idx], annotations[frame_idx])
+    ahead = [f for f in sorted(annotations, reverse=reverse)
+             if (end <= f < start if reverse else start < f <= end)]
+    bounds = [start, *ahead]
+    for i, seg_start in enumerate(bounds):
+        seg_end = bounds[i + 1] + (1 if reverse else -1) if i + 1 < len(bounds) else end
+        mask = annotations.get(seg_start)
+        known = session.annotations.get(seg_start)
+        if mask is not None and (known is None or not np.array_equal(known, mask)):
+            predictor.step(session, seg_start, frames[seg_start], mask)  # register + memorise
+        yield from predictor.propagate(session, frames, seg_start, seg_end, reverse=reverse,
+                                       return_visuals=visuals)
+
+
+def _start(annotated: list[int], frame_idx: int, reverse: bool, has_memory: bool) -> int | None:
+    if frame_idx in annotated or has_memory:
+        return frame_idx
+    behind = [f for f in annotated if (f >= frame_idx if reverse else f <= frame_idx)]
+    return (behind[0] if reverse else behind[-1]) if behind else None
+
+
+def plan_passes(state: DemoState, direction: str, frame_idx: int) -> list[Pass] | str:
+    """Passes for "forward" / "backward" / "both" from `frame_idx`, or a message why not.
+
+    A pass starts at `frame_idx` when that frame is annotated or memory already exists (a
+    re-run after a correction); otherwise at the nearest annotated frame behind it."""
+    annotated = state.annotated_frames()
+    if not annotated:
+        return "Nothing to follow yet: click or paint the object on a frame first."
+    memory = state.session.has_memory
+    if direction in ("forward", "backward"):
+        reverse = direction == "backward"
+        start = _start(annotated, frame_idx, reverse, memory)
+        passes = [] if start is None else [(start, 0 if reverse else state.num_frames - 1,
+                                            reverse)]
+    else:
+        start = _start(annotated, frame_idx, False, memory)
+        start = _start(annotated, frame_idx, True, memory) if start is None else start
+        passes = [(start, state.num_frames - 1, False), (start, 0, True)]
+    if not passes:
+        side = "at or after" if direction == "backward" else "at or before"
+        return (f"No annotated frame {side} frame {frame_idx}: annotate this frame, or "
+                f"propagate the other way (annotated: {', '.join(map(str, annotated))}).")
+    return passes
