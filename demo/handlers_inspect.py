@@ -120,6 +120,14 @@ def set_inspect_open(state: DemoState | None, is_open: bool) -> None:
         state.inspect_open = bool(is_open)
 
 
+def inspect_on_open(state: DemoState | None, frame_idx: float) -> tuple:
+    """The Look inside tab opened: its views for the slider's frame. Without a clip the tab's
+    status says so without a toast: opening the tab to read what it explains is no error."""
+    if state is None:
+        return (*(None,) * (NUM_OUTPUTS - 1), f"{NO_CLIP} The views below fill in then.")
+    return inspect_frame(state, frame_idx)
+
+
 def inspect_if_open(state: DemoState | None, frame_idx: float) -> tuple:
     """Frame slider released: refresh the internals only when their tab is open."""
     if state is None or not state.inspect_open:

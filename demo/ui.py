@@ -32,8 +32,13 @@ TAKE_STROKES = ("(strokes, state) => [window.srnetPainter ? window.srnetPainter.
 PRIVATE = {"api_visibility": "private"}
 # Passed to `launch(css=...)` (Gradio 6 takes page CSS there). Panel views carry their captions
 # inside the image: Gradio's icon buttons go in a row above it, not over the captions' ends.
+# On a phone every row of tabs fits with narrower padding: Gradio folds the tabs that do not
+# fit into a "⋯" menu, where a user may never find Look inside (at 360 px) or Confidence and
+# Ablation (below 480 px).
 CSS = """
 .panels .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; }
+@media (max-width: 480px) { .tab-container button { padding: 0 7px; } }
+@media (max-width: 350px) { .tab-container button { padding: 0 4px; } }
 """
 UI_QUEUE = {"concurrency_id": "ui", "concurrency_limit": 4, **PRIVATE}
 
@@ -108,7 +113,7 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
     c.refresh.click(inspecting.inspect_frame, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
     c.frame.release(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs,
                     **UI_QUEUE)
-    c.inspect_tab.select(inspecting.inspect_frame, [c.state, c.frame], c.inspect_outs,
+    c.inspect_tab.select(inspecting.inspect_on_open, [c.state, c.frame], c.inspect_outs,
                          **UI_QUEUE).then(inspecting.set_inspect_open, [c.state, gr.State(True)],
                                           None, **UI_QUEUE).then(
         inspecting.object_menu, [c.state], [c.inspect_object], **UI_QUEUE)

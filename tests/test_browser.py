@@ -255,3 +255,15 @@ def test_online_adaptation_slider_adapts_before_the_pass(page) -> None:
     assert "adapted to your annotation first (10 steps" in page.locator("#progress").inner_text()
     page.locator("#progress").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "online_adaptation.png"), full_page=True)
+
+
+def test_every_tab_fits_on_a_phone(page) -> None:
+    """At 360 px (a common phone width) no tab folds into Gradio's "⋯" menu, where a user
+    would not find Look inside, Confidence or Ablation (the page's narrow-screen CSS)."""
+    page.set_viewport_size({"width": 360, "height": 800})
+    inside = page.get_by_role("tab", name="2 · Look inside")
+    inside.wait_for(state="visible", timeout=20_000)
+    inside.click()
+    for name in ("PTM", "FAM", "Memory", "Confidence", "Ablation"):
+        page.get_by_role("tab", name=name, exact=True).wait_for(state="visible", timeout=20_000)
+    page.screenshot(path=str(ARTIFACTS / "phone_tabs.png"))

@@ -484,6 +484,16 @@ def test_bad_inputs_give_messages(ctx: DemoContext, gpu: SimpleNamespace,
     assert knobs.pin_frame(ctx, None, 0).startswith("⚠️")
 
 
+def test_opening_look_inside_without_a_clip_explains_without_a_toast(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    toasts = []
+    monkeypatch.setattr(gr, "Warning", lambda *args, **kwargs: toasts.append(args))
+    opened = inspecting.inspect_on_open(None, 0)
+    assert len(opened) == inspecting.NUM_OUTPUTS and "Load a clip first" in opened[-1]
+    assert not toasts
+    assert inspecting.inspect_frame(None, 0)[-1].startswith("⚠️") and toasts  # the button
+
+
 def test_states_are_independent(ctx: DemoContext) -> None:
     first, second = _load(ctx), _load(ctx)
     assert first.temp_dir != second.temp_dir and first.session is not second.session
