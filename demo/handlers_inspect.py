@@ -71,7 +71,8 @@ def inspect_frame(state: DemoState | None, frame_idx: float) -> tuple:
                f"{len(state.outputs)} processed frames keep them): propagate over it again"
                if frame_idx in state.masks else "it has not been propagated yet")
         return (*(None,) * 11, timeline, plot, ablation,
-                f"No internals for frame {frame_idx}: {why}. {advice} {ablation_text}")
+                f"No internals for frame {frame_idx}: {why}.{_where_internals(state)} "
+                f"{advice} {ablation_text}")
     obj_id = state.selected if state.selected in out.obj_ids else out.obj_ids[0]
     k = _object_index(out, obj_id)
     *ptm, ptm_note = ptm_views(state.frames[frame_idx], out, k)
@@ -118,6 +119,20 @@ def set_inspect_open(state: DemoState | None, is_open: bool) -> None:
     """Tab switches: the internals are re-rendered on frame changes only while shown."""
     if state is not None:
         state.inspect_open = bool(is_open)
+
+
+def _where_internals(state: DemoState) -> str:
+    """Where the views would show something: the frames that keep their internals."""
+    kept = sorted(f for f, out in state.outputs.items() if out.visuals is not None)
+    there = "move the Frame slider there to see the network at work."
+    if not kept:
+        return ""
+    if len(kept) == 1:
+        return f" Frame {kept[0]} keeps its internals: {there}"
+    if kept[-1] - kept[0] + 1 == len(kept):
+        return f" Frames {kept[0]}-{kept[-1]} keep their internals: {there}"
+    return (f" {len(kept)} frames between {kept[0]} and {kept[-1]} keep their internals: move "
+            "the Frame slider to one of them to see the network at work.")
 
 
 def inspect_on_open(state: DemoState | None, frame_idx: float) -> tuple:

@@ -173,6 +173,9 @@ def test_inspect_views_render(done: DemoState) -> None:
     assert inspecting.memory_click(done, 6, _click(-5, 4))[2].startswith("⚠️")
     annotated = inspecting.inspect_frame(done, 0)
     assert annotated[0] is None and "annotation" in annotated[-1]
+    kept = sorted(f for f, out in done.outputs.items() if out.visuals is not None)
+    assert f"Frames {kept[0]}-{kept[-1]} keep their internals: move the Frame slider there" \
+        in annotated[-1]
     assert "Frame 6" in status
 
 
