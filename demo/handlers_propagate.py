@@ -126,6 +126,8 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
             if adapted is None:  # stopped, or the tab moved on to another clip
                 return
             note += adapted
+        else:
+            note += _kept_adaptation(state, annotations)
         timing = yield from _run_plan(ctx, state, session, memo, annotations, plan)
     except (ValueError, RuntimeError) as exc:  # e.g. out of memory, inconsistent input
         if state.released:
@@ -212,8 +214,20 @@ def _adapt(ctx: DemoContext, state: DemoState, session: InferenceSession, memo: 
             yield (shipped(state, memo), gr.skip(), "Stopped while adapting: the network was "
                    "not changed.", gr.skip(), gr.skip(), gr.skip())
             return None
+    state.adapted_on = tuple(sorted(annotations))
     return (f" · adapted to your annotation first ({steps} steps, "
             f"{time.perf_counter() - began:.0f} s)")
+
+
+def _kept_adaptation(state: DemoState, annotations: dict[int, np.ndarray]) -> str:
+    """Say so when a pass follows annotations the adapted network never saw: a correction goes
+    into memory, not into the weights (re-adapting on it was measured and not adopted,
+    `scripts/measure_correction_adaptation.py`)."""
+    if state.session.adapted is None or not set(annotations) - set(state.adapted_on):
+        return ""
+    frames = ", ".join(map(str, state.adapted_on))
+    return (f" · the network stays adapted to frame(s) {frames}: a later annotation goes "
+            "into memory, not into the weights")
 
 
 def result_video(state: DemoState) -> str | None:

@@ -106,6 +106,7 @@ class DemoState:
     overlay_video: tuple[str, str] | None = None  # (masks digest, mp4 path) of the last video
     paint_version: int = 0  # bumped per painter render, so the page tells renders apart
     source: ClipSource | None = None  # what Reload re-reads
+    adapted_on: tuple[int, ...] = ()  # annotated frames the session's network was adapted to
 
     @classmethod
     def create(cls, temp_root: Path, frames: list[np.ndarray], fps: float,

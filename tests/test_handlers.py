@@ -388,8 +388,14 @@ def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: Simple
     # four network reruns (FAM off, PTM off, frozen memory, not adapted) and the flow's share
     assert ablation.ablation_seconds(ctx, state, 3) == pytest.approx(
         gpu_seconds(ctx.cfg, 4 * frame_runs(state) + 2))
+    # a correction after the adapted pass goes into memory, not into the weights: said so
+    state = compared[0]
+    state.set_object_mask(5, 1, state.obj_masks[(0, 1)].copy())
+    corrected = _drain(gpu.propagate(state, "forward", 5))
+    assert "stays adapted to frame(s) 0: a later annotation goes into memory" in corrected[2]
+    assert "adapting" not in corrected[2] and corrected[0].session.adapted is not None
     # Stop during the fine-tuning: nothing changes, the next pass adapts again
-    state, _ = knobs.apply_settings(ctx, state, 5, 20, 1, 10, False, 3)
+    state, _ = knobs.apply_settings(ctx, corrected[0], 5, 20, 1, 10, False, 3)
     passing = propagation.propagate(ctx, state, "forward", 0)
     assert "step 1/3" in next(passing)[2]
     state.request_stop()
