@@ -118,10 +118,14 @@ def propagate_panel(c: SimpleNamespace) -> None:
         c.memory_status = gr.Markdown()
 
 
-def image(label: str, elem_id: str | None = None, panels: bool = False) -> gr.Image:
-    """A read-only PNG view; `panels` = side-by-side images captioned inside (no label box)."""
+def image(label: str, elem_id: str | None = None, panels: bool = False,
+          strip: bool = False) -> gr.Image:
+    """A read-only PNG view; `panels` = images captioned inside (no label box); `strip` = three
+    or more of them side by side, which a phone shows wider than the screen, scrolled sideways
+    (`ui.CSS`), so that their captions stay readable."""
+    classes = (["panels"] if panels or strip else []) + (["strip"] if strip else [])
     return gr.Image(type="numpy", format="png", interactive=False, label=label, elem_id=elem_id,
-                    show_label=not panels, elem_classes=["panels"] if panels else None,
+                    show_label=not classes, elem_classes=classes or None,
                     buttons=["fullscreen", "download"])
 
 
@@ -136,13 +140,13 @@ def inspect_panel(c: SimpleNamespace) -> None:
         with gr.Tab("PTM", id="ptm"):
             gr.Markdown(explain.PTM)
             c.ptm_masks = image("Each layer's mask against the final mask", "ptm-masks",
-                                 panels=True)
+                                 strip=True)
             gr.Markdown(explain.PTM_ASSIGN)
             c.ptm_assign = image("Which prototype each pixel picks (eq 9)", "ptm-assign",
-                                  panels=True)
+                                  strip=True)
             gr.Markdown(explain.PTM_ATTENTION)
             c.ptm_attention = image("Where each prototype looks (eq 8)", "ptm-attention",
-                                     panels=True)
+                                     strip=True)
             c.ptm_note = gr.Markdown(elem_id="ptm-note")
         with gr.Tab("FAM", id="fam"):
             gr.Markdown(explain.FAM)
@@ -151,7 +155,7 @@ def inspect_panel(c: SimpleNamespace) -> None:
                 c.fam_modulation = image("Modulation (trust)", "fam-modulation", panels=True)
             c.fam_flow = image("Offsets as colours", "fam-flow", panels=True)
             gr.Markdown(explain.FAM_ALIGN)
-            c.fam_aligned = image("Alignment", "fam-aligned", panels=True)
+            c.fam_aligned = image("Alignment", "fam-aligned", strip=True)
             c.fam_note = gr.Markdown(elem_id="fam-note")
         with gr.Tab("Memory", id="memory"):
             gr.Markdown(explain.MEMORY)
@@ -167,7 +171,7 @@ def inspect_panel(c: SimpleNamespace) -> None:
                                        elem_id="run-ablation")
             c.ablation_status = gr.Markdown()
             c.ablation = image("Full model, its ablations and optical flow", "ablation-view",
-                               panels=True)
+                               strip=True)
 
 
 def export_panel(c: SimpleNamespace) -> None:

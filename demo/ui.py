@@ -34,10 +34,15 @@ PRIVATE = {"api_visibility": "private"}
 # inside the image: Gradio's icon buttons go in a row above it, not over the captions' ends.
 # On a phone every row of tabs fits with narrower padding: Gradio folds the tabs that do not
 # fit into a "⋯" menu, where a user may never find Look inside (at 360 px) or Confidence and
-# Ablation (below 480 px).
+# Ablation (below 480 px). Strips of three or more captioned panels scroll sideways there at
+# a readable width instead of shrinking to a third of the screen each.
 CSS = """
 .panels .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; }
-@media (max-width: 480px) { .tab-container button { padding: 0 7px; } }
+@media (max-width: 480px) {
+  .tab-container button { padding: 0 7px; }
+  .strip .image-frame { overflow-x: auto; justify-content: flex-start; }
+  .strip .image-frame img { min-width: 220%; max-width: none; }
+}
 @media (max-width: 350px) { .tab-container button { padding: 0 4px; } }
 """
 UI_QUEUE = {"concurrency_id": "ui", "concurrency_limit": 4, **PRIVATE}
