@@ -139,7 +139,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     if state.released or timing is None:  # a new clip was loaded mid-pass
         return
     verb = "Stopped" if state.stop_pending else "Done"
-    status = f"{verb}: {_status(timing)}{note}{_finish(state, session, timing)}"
+    status = f"{verb}: {_status(timing)}{note}{_closing_notes(state, session, timing)}"
     lost = lost_objects.lost_message(state)  # confidence stays high on a lost object: say so
     status = f"{status}\n\n{warn(lost)}" if lost else status
     video = result_video(state)  # first: the state handed out then knows it (Export reuses it)
@@ -182,7 +182,7 @@ def _run_plan(ctx: DemoContext, state: DemoState, session: InferenceSession, mem
     return timing
 
 
-def _finish(state: DemoState, session: InferenceSession, timing: _Timing) -> str:
+def _closing_notes(state: DemoState, session: InferenceSession, timing: _Timing) -> str:
     """The Done line's notes on how the frames ran; records the speed hint of a plain pass (at
     the working size, first frame excluded)."""
     plain = session.upscale == 1 and session.config.runs_per_frame == 1
