@@ -48,7 +48,9 @@ ADVANCED = (
     "object turned, stretched, recoloured), so it knows *your* object before the video starts; "
     "the shared network is never changed, and the Ablation tab reruns its variants with the "
     "adapted weights too. 100 steps: 95.4 instead of 94.4 there (4 of the 6 clips better, one "
-    "worse), about 75 s on a 2-core CPU (far less on a GPU); 30 steps gave as much. It runs "
+    "worse), about 75 s on a 2-core CPU (far less on a GPU). 30 steps did as well on single "
+    "objects but cost two-object clips (88.2 instead of 92.5: a small second object was "
+    "lost), so use 100. It runs "
     "once, before the first pass after Apply settings; a later correction is followed with the "
     "same adapted weights."
 )

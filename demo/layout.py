@@ -109,8 +109,9 @@ def propagate_panel(c: SimpleNamespace) -> None:
         c.adapt = gr.Slider(0, MAX_ADAPT_STEPS, value=0, step=10, elem_id="adapt-steps",
                             label="Online adaptation: fine-tuning steps before the pass (0 = off)",
                             info="a copy of the network first trains on warped versions of your "
-                                 "annotated frames; 30 or 100 steps: +1 J&F on held-out clips, "
-                                 "about 25 or 75 s on a 2-core CPU (a GPU: not yet measured)")
+                                 "annotated frames; 100 steps: +1 J&F on held-out clips, about "
+                                 "75 s on a 2-core CPU (a GPU: not yet measured); fewer can "
+                                 "lose a small second object")
         with gr.Row():
             c.apply_settings = gr.Button("Apply settings", size="sm")
             c.pin = gr.Button("Pin this frame as permanent memory", size="sm")
