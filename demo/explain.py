@@ -116,9 +116,11 @@ MEMORY = (
 
 CONFIDENCE = (
     "How sure the network is on each frame: 1 means every pixel is clearly object or clearly "
-    "background; it drops when many pixels are in between. The lowest point (red) is the frame "
-    "most worth correcting: jump there, fix the mask with a few clicks, and propagate again "
-    "from that frame. Confidence cannot see an object that was *lost*: its pixels become "
+    "background; it drops when many pixels are in between. The lowest point (red) is where the "
+    "model is least sure: worth a look, and if the mask is wrong there, fix it with a few "
+    "clicks and propagate again from that frame. It is not a measure of error: on the "
+    "held-out clips, correcting the least confident frame helped no more than correcting the "
+    "middle frame (README). Confidence cannot see an object that was *lost*: its pixels become "
     "confidently background. The lower plot shows that: each object's size relative to your "
     "annotation of it, one line per object in its colour. A line that drops under the dashed "
     "line (a fifth of the annotated size) means the object was lost there, or hidden, or left "

@@ -47,8 +47,11 @@ def confidence_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray, str]:
     if lost:
         return plot, lost
     worst = min(scored, key=scored.get)
-    return plot, (f"Frame {worst} has the lowest confidence ({scored[worst]:.2f}): the frame "
-                  "most worth correcting (click or paint it, then propagate from there).")
+    # Not "the frame most worth correcting": on the held-out clips, correcting the least
+    # confident frame helped no more than correcting the middle one (measured, session 25).
+    return plot, (f"Frame {worst} has the lowest confidence ({scored[worst]:.2f}): the model is "
+                  "least sure there. Look at it; if its mask is wrong, click or paint it and "
+                  "propagate from there.")
 
 
 def inspect_frame(state: DemoState | None, frame_idx: float) -> tuple:

@@ -78,7 +78,7 @@ def test_results_from_before_an_object_was_added_do_not_count_as_lost(tmp_path) 
     assert np.isnan(ratios[2][:4]).all() and (ratios[2][4:] == 1).all()
     assert lost_objects.first_lost_frames(state) == {}
     _, advice = confidence_view(state, 0)
-    assert "lowest confidence" in advice
+    assert "lowest confidence" in advice and "least sure there" in advice
 
 
 def test_size_plot_draws_each_object_in_its_colour_and_says_when_empty() -> None:
