@@ -115,7 +115,8 @@ def clear_stale_views(state: DemoState | None) -> tuple:
 
 def _failed(old: DemoState | None, message: str) -> tuple:
     """Keep the old state and every view as it was; only the status changes."""
-    return (old, *(gr.skip(),) * (6 + SETTINGS), warn(message))
+    kept = 1 + 5 + SETTINGS  # the frame slider, the five annotate views, the settings
+    return (old, *(gr.skip(),) * kept, warn(message))
 
 
 def load_upload(ctx: DemoContext, path: str | None, start: float, end: float, step: float,

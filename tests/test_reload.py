@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 import torch
@@ -17,7 +18,7 @@ from demo import handlers_annotate as annotate
 from demo import handlers_load as loading
 from demo.config import DemoConfig
 from demo.handlers import DemoContext
-from demo.state import ClipSource, DemoState
+from demo.state import ClipSource, DemoState, cleanup_state
 from demo.video_io import write_mp4
 from tests.conftest import lite_demo_context, make_clip
 
@@ -128,9 +129,12 @@ def test_failed_reload_keeps_everything(ctx: DemoContext, upload: Path) -> None:
     assert "Load a clip or an example first" in loading.reload_clip(ctx, 0, 0, 1, None)[-1]
     old = _state(loading.load_upload(ctx, str(upload), 0, 0, 1, None))
     _annotate(old, 1, 1, (10, 40, 10, 40))
+    loaded = loading.load_upload(ctx, str(upload), 0, 0, 1, None)  # a load's outputs
+    cleanup_state(loaded[0])
     upload.unlink()  # e.g. the server's upload cache was cleaned
     out = loading.reload_clip(ctx, 0, 0, 1, old, 64)
-    assert out[0] is old
+    assert out[0] is old and len(out) == len(loaded)  # the same outputs, all but status kept
+    assert all(isinstance(v, type(gr.skip())) for v in out[1:-1])
     assert out[-1].startswith("⚠️ Could not reload the clip") and "/" not in out[-1]
     assert old.annotated_frames() == [1] and old.temp_dir.is_dir()
     out = loading.reload_clip(ctx, 5, 2, 1, old, 64)  # last frame before the first
