@@ -164,15 +164,16 @@ def sample_video_clip(dataset: VOSDataset, seq: str, rng: np.random.Generator,
 def sample_static_clip(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
                        num_frames: int = 3, crop: tuple[int, int] = (384, 384),
                        max_objects: int = 1, min_area: float = 0.01,
-                       name: str = "static", index: int = 0, keep_ids: bool = False
-                       ) -> VideoClip:
+                       name: str = "static", index: int = 0, keep_ids: bool = False,
+                       min_object_area: float = 0.002) -> VideoClip:
     """Stage-0 pseudo clip from one ``[H, W, 3]`` uint8 image and its ``[H, W]`` mask (any
     nonzero pixel is the object): a shared scale 0.8-1.5 (relative to filling the crop) with a
     random crop position, then per frame a random affine (20 deg, scale 0.9-1.1, shear 10) and,
     with p=0.33, a smooth thin-plate-like warp; colour jitter as for videos. ``name`` and
     ``index`` only label the clip's :class:`ClipInfo`. With ``keep_ids`` the mask is an index
     mask of several objects (DAVIS-345 instances; 255 = void becomes background) and up to
-    ``max_objects`` of them fill the slots.
+    ``max_objects`` of them fill the slots: those covering at least ``min_object_area`` of the
+    crop (an object under it is labelled background, so 0 keeps every visible one).
     """
     if keep_ids:
         binary = np.where(mask == 255, 0, mask).astype(np.uint8)  # [H, W] object ids
@@ -189,7 +190,7 @@ def sample_static_clip(image: np.ndarray, mask: np.ndarray, rng: np.random.Gener
         if masks[0].mean() >= min_area:
             break
     if keep_ids:
-        objects = select_objects(masks[0], rng, max_objects, min_area=0.002)
+        objects = select_objects(masks[0], rng, max_objects, min_area=min_object_area)
     else:
         objects = [1] if masks[0].any() else []
     out, valid = index_to_binary(masks, objects, max_objects)
