@@ -46,8 +46,7 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
             0/255 image (one object). Any size with the clip's aspect ratio.
         adapt_steps: online adaptation, optional: fine-tune a copy of the network for this
             many steps on the first frame before propagating (0 = off, at most
-            MAX_ADAPT_STEPS; 100 gave +1 J&F on held-out clips, and 30 lost a small second
-            object on a two-object clip).
+            MAX_ADAPT_STEPS; 100 gave +1 J&F on held-out clips, 30 on single objects only).
     Returns:
         a zip of DAVIS-palette PNGs, one per frame, at the clip's own size (long side capped
         at 1920, see `info`), like `python -m srnet segment` and the app's Export: the masks

@@ -110,8 +110,8 @@ def propagate_panel(c: SimpleNamespace) -> None:
                             label="Online adaptation: fine-tuning steps before the pass (0 = off)",
                             info="a copy of the network first trains on warped versions of your "
                                  "annotated frames; 100 steps: +1 J&F on held-out clips, about "
-                                 "75 s on a 2-core CPU (a GPU: not yet measured); fewer can "
-                                 "lose a small second object")
+                                 "75 s on a 2-core CPU (a GPU: not yet measured); 30 steps "
+                                 "gained on single objects only")
         with gr.Row():
             c.apply_settings = gr.Button("Apply settings", size="sm")
             c.pin = gr.Button("Pin this frame as permanent memory", size="sm")
