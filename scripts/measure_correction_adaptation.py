@@ -24,23 +24,20 @@ least 4 of 6 up; otherwise it is recorded as measured and the demo stays as it i
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import logging
 import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from srnet import InferenceConfig, InferenceSession, Predictor, adapt_session, load_predictor  # noqa: E402
-from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset  # noqa: E402
-from srnet.eval.metrics import evaluate_sequence, jaccard  # noqa: E402
-from srnet.eval.vos_eval import SequenceResult, comparison_lines  # noqa: E402
+import holdout_clips  # noqa: E402  (next to this script)
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+from srnet import InferenceConfig, InferenceSession, Predictor, adapt_session, load_predictor  # noqa: E402
+from srnet.eval.metrics import jaccard  # noqa: E402
+from srnet.eval.vos_eval import comparison_lines  # noqa: E402
+
 MARGIN = 5  # the correction lies on frames 5..N-6, so frames are left after it to score
 
 
@@ -82,29 +79,20 @@ def measure(predictor: Predictor, frames: list[np.ndarray],
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = holdout_clips.parser(__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seqs", nargs="*", default=list(DEFAULT_HOLDOUT))
-    parser.add_argument("--frames", type=int, default=None, help="first N frames (a smoke run)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    dataset = holdout_clips.start(args)
     base, _ = load_predictor(device="cpu", config=InferenceConfig(short_side=480))
     predictor = Predictor(base.model, dataclasses.replace(base.config, adapt_steps=args.steps),
                           "cpu")
-    dataset = VOSDataset(SHARED / "davis2016-train")
-    results: dict[str, dict[str, SequenceResult]] = {}
+    results: holdout_clips.Results = {}
     for seq in args.seqs:
-        count = min(len(dataset.frames(seq)), args.frames or 10**6)
-        frames = [dataset.load_frame(seq, i) for i in range(count)]
-        gts = [dataset.load_mask(seq, i) for i in range(count)]
+        frames, gts = holdout_clips.load_clip(dataset, seq, args.frames)
         corrected, variants = measure(predictor, frames, gts)
         for name, masks in variants.items():
-            scores = evaluate_sequence(masks, gts[corrected:])
-            results.setdefault(name, {})[seq] = SequenceResult(
-                float(scores["J"]), float(scores["F"]), len(masks), float("nan"))  # not timed
-        print(f"{seq}: corrected frame {corrected} of {count}: " + ", ".join(
+            holdout_clips.score(results, name, seq, masks, gts[corrected:])
+        print(f"{seq}: corrected frame {corrected} of {len(frames)}: " + ", ".join(
             f"{name} {100 * r[seq].JF:.2f}" for name, r in results.items()), flush=True)
     print("\n".join(comparison_lines(results, "kept", "re-adapted")))
     print("\n".join(comparison_lines(results, "kept", "rebuilt")[1:]))

@@ -24,23 +24,19 @@ frame most worth correcting" and says only that the model is least sure there.
 
 from __future__ import annotations
 
-import argparse
 import copy
-import logging
 import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from srnet import InferenceConfig, InferenceSession, Predictor, load_predictor  # noqa: E402
-from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset  # noqa: E402
-from srnet.eval.metrics import evaluate_sequence, jaccard  # noqa: E402
-from srnet.eval.vos_eval import SequenceResult, comparison_lines  # noqa: E402
+import holdout_clips  # noqa: E402  (next to this script)
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+from srnet import InferenceConfig, InferenceSession, Predictor, load_predictor  # noqa: E402
+from srnet.eval.metrics import jaccard  # noqa: E402
+from srnet.eval.vos_eval import comparison_lines  # noqa: E402
 
 
 def _corrected(predictor: Predictor, session: InferenceSession, frames: list[np.ndarray],
@@ -78,25 +74,15 @@ def measure(predictor: Predictor, frames: list[np.ndarray], gts: list[np.ndarray
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seqs", nargs="*", default=list(DEFAULT_HOLDOUT))
-    parser.add_argument("--frames", type=int, default=None, help="first N frames (a smoke run)")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = holdout_clips.parser(__doc__.split("\n\n")[0]).parse_args()
+    dataset = holdout_clips.start(args)
     predictor, _ = load_predictor(device="cpu", config=InferenceConfig(short_side=480))
-    dataset = VOSDataset(SHARED / "davis2016-train")
-    results: dict[str, dict[str, SequenceResult]] = {}
+    results: holdout_clips.Results = {}
     for seq in args.seqs:
-        count = min(len(dataset.frames(seq)), args.frames or 10**6)
-        frames = [dataset.load_frame(seq, i) for i in range(count)]
-        gts = [dataset.load_mask(seq, i) for i in range(count)]
+        frames, gts = holdout_clips.load_clip(dataset, seq, args.frames)
         chosen, variants, rho = measure(predictor, frames, gts)
         for name, masks in variants.items():
-            scores = evaluate_sequence(masks, gts)
-            results.setdefault(name, {})[seq] = SequenceResult(
-                float(scores["J"]), float(scores["F"]), count, float("nan"))  # not timed
+            holdout_clips.score(results, name, seq, masks, gts)
         print(f"{seq}: frames advised {chosen['advised']}, middle {chosen['middle']}, worst "
               f"{chosen['worst']}; confidence-J rank correlation {rho:+.2f}; " + ", ".join(
                   f"{name} {100 * r[seq].JF:.2f}" for name, r in results.items()), flush=True)
