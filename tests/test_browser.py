@@ -125,6 +125,25 @@ def test_annotate_propagate_inspect_export(page) -> None:
     _export_palette_zip(page, "masks.zip")
 
 
+def test_a_second_object_added_then_clicked_is_followed(page) -> None:
+    """Add object, then one click on the view (scrolled back into sight: the button scrolled
+    the page) marks object 2, and the pass follows both objects."""
+    _load(page, "bear")
+    page.get_by_role("button", name="Add object").click()
+    _wait_text(page, "status", "Added object 2")
+    view = page.locator("#annotate img").first
+    view.scroll_into_view_if_needed()
+    _wait_ready(page, "#annotate")
+    box = view.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.12, box["y"] + box["height"] * 0.15)  # a rock
+    _wait_text(page, "status", "object 2 on frame 0: 1 click(s)")
+    _wait_text(page, "caption", "2: object 2")
+    page.locator("#propagate").click()
+    _wait_text(page, "progress", "Done")
+    assert f"{FRAMES}/{FRAMES} frames" in page.locator("#progress").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "two_objects.png"), full_page=True)
+
+
 def _export_palette_zip(page, name: str) -> None:
     """Export tab → palette zip → download: one PNG per frame, named like the frames."""
     page.get_by_role("tab", name="3 · Export").click()
