@@ -85,15 +85,18 @@ def propagate_seconds(ctx: DemoContext, state: DemoState | None, direction: str,
     return gpu_seconds(ctx.cfg, frames) + ctx.cfg.gpu_adapt_step_s * _adapt_steps_due(ctx, state)
 
 
-def _adapt_steps_due(ctx: DemoContext, state: DemoState | None) -> int:
+def _adapt_steps_due(ctx: DemoContext, state: DemoState | None,
+                     annotations: dict[int, np.ndarray] | None = None) -> int:
     """The fine-tuning steps the next pass runs first: the config's, while the session has
     neither adapted weights nor memory (adaptation must precede the first memory), or when
-    the pass will rebuild the session (`_rebuild_reason`)."""
+    the pass will rebuild the session (`_rebuild_reason`). `annotations`: the pass's own, when
+    it has built them already (else they are built here, only with adaptation on)."""
     if state is None or not state.inference_config.adapt_steps:
         return 0
     session = state.session
     fresh = session.adapted is None and not session.has_memory
-    annotations = {f: state.annotation(f) for f in state.annotated_frames()}
+    if annotations is None:
+        annotations = {f: state.annotation(f) for f in state.annotated_frames()}
     rebuilt = bool(_rebuild_reason(ctx, state, annotations))
     return state.inference_config.adapt_steps if fresh or rebuilt else 0
 
@@ -121,7 +124,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     state.clear_stop()
     session, memo = live_session(ctx, state), {}
     try:
-        if _adapt_steps_due(ctx, state):
+        if _adapt_steps_due(ctx, state, annotations):
             adapted = yield from _adapt(ctx, state, session, memo, annotations)
             if adapted is None:  # stopped, or the tab moved on to another clip
                 return
