@@ -29,9 +29,10 @@ before the first run with its own copy of the loop, gave identical numbers (hold
 `python -m srnet eval ... --adapt-steps 100` reads 95.4).
 
 Session 25: with two annotated objects, a pseudo clip labelled an object covering under 0.2 %
-of its crop as background (stage 0's threshold), which happened to paragliding's pilot in 14 %
-of its clips; 30 steps then lost the pilot (two-object frames 88.17 against 92.48 unadapted,
-93.64 after 100 steps). Adaptation now keeps every visible annotated object as a target.
+of its crop as background (stage 0's threshold), which happened to paragliding's pilot in 43
+of 300 clips (`scripts/count_adaptation_targets.py`); 30 steps then lost the pilot
+(two-object frames 88.17 against 92.48 unadapted, 93.64 after 100 steps). Adaptation now
+keeps every visible annotated object as a target.
 Rule, fixed before measuring the fix: it ships as a bug fix (single-object clips are not
 touched, so the holdout is unchanged) unless the two-object frames after 100 steps fall more
 than 0.5 below 93.64; both 30 and 100 steps are reported.

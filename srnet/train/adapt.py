@@ -149,7 +149,7 @@ def _pseudo_clip(example: tuple[np.ndarray, np.ndarray], rng: np.random.Generato
     image, mask = example
     count = len(np.unique(mask)) - 1
     # Every annotated object visible in the crop is a target: with the stage-0 threshold (0.2 %
-    # of the crop) a small one, such as paragliding's pilot in 14 % of its clips, was labelled
+    # of the crop) a small one, such as paragliding's pilot in 43 of 300 clips, was labelled
     # background, and 30 steps of that lost it (session 25).
     return sample_static_clip(image, mask, rng, crop=(crop, crop), max_objects=max(count, 1),
                               keep_ids=count > 1, min_object_area=0.0)
