@@ -8,6 +8,7 @@ private; `segment` and `info` are the public API.
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import gradio as gr
@@ -169,7 +170,11 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
     banner = explain.device_banner(ctx.device_type, cfg.fps_hint, ctx.short_side,
                                    ctx.max_frames, cfg.random_weights, cfg.checkpoint_note)
     ttl = cfg.state_ttl_s  # uploads and served files in Gradio's cache go after the same time
-    with gr.Blocks(title="SRNet video object segmentation", delete_cache=(ttl, ttl)) as demo:
+    # analytics off: Gradio's would fetch its latest version and post usage at start, and the
+    # app downloads nothing unless a user asks (GRADIO_ANALYTICS_ENABLED=True opts back in)
+    analytics = os.environ.get("GRADIO_ANALYTICS_ENABLED", "False") == "True"
+    with gr.Blocks(title="SRNet video object segmentation", delete_cache=(ttl, ttl),
+                   analytics_enabled=analytics) as demo:
         c.state = gr.State(None, time_to_live=cfg.state_ttl_s, delete_callback=cleanup_state)
         gr.Markdown("# SRNet: follow an object through a video, and look inside")
         gr.Markdown(f"{explain.INTRO}\n\n{banner}", elem_id="banner")

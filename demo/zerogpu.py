@@ -36,6 +36,10 @@ with contextlib.suppress(ImportError):  # on a Space: before torch is used, as s
 log = logging.getLogger(__name__)
 FAKE_ENV = "SRNET_FAKE_ZEROGPU"
 CLOSE_TIMEOUT_S = 10.0
+# A forked child that sends nothing for this long is taken for deadlocked (a fork can copy a
+# lock another thread held; see srnet/io.py) and ended: a stall detector, not ZeroGPU's
+# duration limit, which a CPU stand-in could not keep.
+STALL_TIMEOUT_S = 300.0
 forked_calls = 0  # calls the stand-in has forked in this process (tests check it is used)
 
 
@@ -155,6 +159,9 @@ class _Call:
     def results(self) -> Iterator[Any]:
         while True:
             try:
+                if not self.conn.poll(STALL_TIMEOUT_S):
+                    raise ZeroGPUError(f"the GPU worker of {self.name} sent nothing for "
+                                       f"{STALL_TIMEOUT_S:.0f} s; it was ended")
                 kind, data = self.conn.recv()
             except EOFError:
                 self.process.join(CLOSE_TIMEOUT_S)

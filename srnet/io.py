@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -14,6 +15,13 @@ import numpy as np
 from srnet.palette import davis_palette
 
 log = logging.getLogger(__name__)
+# imageio-ffmpeg starts ffmpeg with preexec_fn=os.setpgrp, so the forked child runs Python's
+# at-fork hooks before exec. In a threaded server that can free an SSL context whose OpenSSL
+# lock another thread held at fork time: the child spins forever and the load that spawned it
+# never returns (caught in tests/test_sessions.py; gdb showed SSL_CTX_free under
+# run_at_forkers). imageio-ffmpeg's own switch drops the preexec_fn; the cost is that Ctrl-C in
+# a terminal also reaches a running ffmpeg.
+os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 

@@ -11,6 +11,8 @@ from PIL import Image as PILImage
 
 from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
 
+pytest_plugins = ["tests.deadline", "pytester"]  # a deadline per test phase; see deadline.py
+
 DAVIS_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis2016-train"
 
 

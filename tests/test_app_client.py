@@ -63,3 +63,9 @@ def test_bad_input_is_a_message_and_server_survives(client: Client, tmp_path: Pa
 def test_only_named_endpoints_are_public(client: Client) -> None:
     api = client.view_api(print_info=False, return_format="dict")
     assert set(api["named_endpoints"]) == {"/segment", "/info"}
+
+
+def test_the_app_sends_no_analytics(client: Client) -> None:
+    """Gradio's analytics fetch its latest version and post usage: a download nobody asked
+    for, so the app turns them off unless GRADIO_ANALYTICS_ENABLED=True."""
+    assert client.config["analytics_enabled"] is False

@@ -164,3 +164,24 @@ def test_gif_loads_with_its_frame_rate(tmp_path: Path) -> None:
     images[0].save(tmp_path / "a.gif", save_all=True, append_images=images[1:], duration=100)
     clip = load_clip(tmp_path / "a.gif")
     assert len(clip.frames) == 4 and clip.fps == pytest.approx(10.0)
+
+
+def test_ffmpeg_starts_without_python_in_the_forked_child(tmp_path: Path, monkeypatch) -> None:
+    """A preexec_fn makes the forked child run Python's at-fork hooks before exec, which can
+    deadlock on a lock another server thread held at fork time (a load hung in CI; see
+    srnet/io.py). Every decoder spawn must go without one."""
+    import subprocess
+    frames = [np.full((32, 48, 3), 40 * i, np.uint8) for i in range(3)]
+    write_mp4(tmp_path / "clip.mp4", frames, fps=5)
+    spawns: list[dict] = []
+    real_popen = subprocess.Popen
+
+    def recording(*args, **kwargs):
+        spawns.append(kwargs)
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", recording)
+    clip = load_clip(tmp_path / "clip.mp4", short_side=32)
+    assert len(clip.frames) == 3
+    assert spawns, "the mp4 was not decoded by ffmpeg"
+    assert all(spawn.get("preexec_fn") is None for spawn in spawns)

@@ -4,6 +4,7 @@ changes, a dying worker, a bad duration; fp16 memory that still segments like fp
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import threading
@@ -43,6 +44,12 @@ def _raise() -> None:
     raise ValueError("bad input")
 
 
+def _deadlock() -> None:
+    lock = threading.Lock()
+    lock.acquire()
+    lock.acquire()  # what a child does that copied a lock another thread held at fork
+
+
 def test_tensor_in_a_yield_fails_loudly() -> None:
     stream = zerogpu.fake_gpu(_yield_tensor, _one)(4)
     assert next(stream)["ok"].shape == (4,)  # host data crosses
@@ -72,6 +79,15 @@ def test_worker_errors_reach_the_caller() -> None:
         zerogpu.fake_gpu(_raise, lambda: 1.0)()
     with pytest.raises(zerogpu.ZeroGPUError, match="positive seconds"):
         zerogpu.fake_gpu(_one, lambda value: 0)(1)
+
+
+def test_a_deadlocked_worker_is_ended_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zerogpu, "STALL_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(zerogpu, "CLOSE_TIMEOUT_S", 1.0)
+    before = {child.pid for child in multiprocessing.active_children()}
+    with pytest.raises(zerogpu.ZeroGPUError, match="_deadlock sent nothing for 1 s; it was ended"):
+        zerogpu.fake_gpu(_deadlock, lambda: 1.0)()
+    assert {child.pid for child in multiprocessing.active_children()} == before  # not left over
 
 
 def test_mode_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
