@@ -170,8 +170,11 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
     banner = explain.device_banner(ctx.device_type, cfg.fps_hint, ctx.short_side,
                                    ctx.max_frames, cfg.random_weights, cfg.checkpoint_note)
     ttl = cfg.state_ttl_s  # uploads and served files in Gradio's cache go after the same time
-    # analytics off: Gradio's would fetch its latest version and post usage at start, and the
-    # app downloads nothing unless a user asks (GRADIO_ANALYTICS_ENABLED=True opts back in)
+    # analytics off: Gradio's fetch its latest version and post usage at start (the app
+    # downloads nothing unless a user asks), and they leave huggingface_hub's HTTP client
+    # behind, which its at-fork hook frees in every forked child (ffmpeg, a ZeroGPU worker):
+    # a deadlock when another thread held OpenSSL's lock at the fork (see srnet/io.py).
+    # GRADIO_ANALYTICS_ENABLED=True opts back in.
     analytics = os.environ.get("GRADIO_ANALYTICS_ENABLED", "False") == "True"
     with gr.Blocks(title="SRNet video object segmentation", delete_cache=(ttl, ttl),
                    analytics_enabled=analytics) as demo:

@@ -16,11 +16,11 @@ from srnet.palette import davis_palette
 
 log = logging.getLogger(__name__)
 # imageio-ffmpeg starts ffmpeg with preexec_fn=os.setpgrp, so the forked child runs Python's
-# at-fork hooks before exec. In a threaded server that can free an SSL context whose OpenSSL
-# lock another thread held at fork time: the child spins forever and the load that spawned it
-# never returns (caught in tests/test_sessions.py; gdb showed SSL_CTX_free under
-# run_at_forkers). imageio-ffmpeg's own switch drops the preexec_fn; the cost is that Ctrl-C in
-# a terminal also reaches a running ffmpeg.
+# at-fork hooks before exec. huggingface_hub's hook closes its HTTP client there: when another
+# thread held OpenSSL's lock at the fork, the child spins forever in SSL_CTX_free and the load
+# that spawned it never returns (caught in tests/test_sessions.py, read with gdb).
+# imageio-ffmpeg's own switch drops the preexec_fn, so no Python runs in the child; the cost is
+# that Ctrl-C in a terminal also reaches a running ffmpeg.
 os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
