@@ -124,7 +124,9 @@ CONFIDENCE = (
     "confidently background. The lower plot shows that: each object's size relative to your "
     "annotation of it, one line per object in its colour. A line that drops under the dashed "
     "line (a fifth of the annotated size) means the object was lost there, or hidden, or left "
-    "the frame; the caption names the first such frame."
+    "the frame; the caption names the first such frame. The scale stops at 3x, so that this "
+    "line stays readable: an object that grew past it (it came closer) is named at the top "
+    "with its largest size."
 )
 
 ABLATION = (

@@ -110,7 +110,27 @@ def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int,
         name = names.get(obj_id, f"object {obj_id}")[:24]
         _text(out, name, (legend_x, 18), 0.45, color)
         legend_x += cv2.getTextSize(name, FONT, 0.45, 1)[0][0] + 18
+    note = off_scale_note(ratios, names, high)
+    if note:  # a flat line along the top is a capped one, not a steady size
+        note_width = cv2.getTextSize(note, FONT, 0.4, 1)[0][0]
+        x = right - note_width - 4
+        cv2.rectangle(out, (x - 3, top + 4), (right - 1, top + 20), (255, 255, 255), -1)
+        _text(out, note, (x, top + 16), 0.4, (90, 90, 90))
     return out
+
+
+def off_scale_note(ratios: dict[int, np.ndarray], names: dict[int, str], high: float) -> str:
+    """Names the largest object that grew past the plot's top `high` (the scale stops at 3x so
+    that the "lost" line stays readable), with its peak and frame; "" when none did."""
+    peaks = {obj_id: (float(np.nanmax(r)), int(np.nanargmax(r)))
+             for obj_id, r in ratios.items() if np.isfinite(r).any() and np.nanmax(r) > high}
+    if not peaks:
+        return ""
+    obj_id = max(peaks, key=lambda o: peaks[o][0])
+    peak, frame_idx = peaks[obj_id]
+    name = names.get(obj_id, f"object {obj_id}")[:24]
+    more = f" (+{len(peaks) - 1} more)" if len(peaks) > 1 else ""
+    return f"off the scale: {name} up to {peak:.1f}x at frame {frame_idx}{more}"
 
 
 def _finite_runs(values: np.ndarray) -> list[np.ndarray]:

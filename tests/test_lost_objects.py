@@ -92,3 +92,20 @@ def test_size_plot_draws_each_object_in_its_colour_and_says_when_empty() -> None
     assert (only_missing == colors[1]).all(-1).sum() < 50  # a name in the legend, no line
     empty = plots.object_size_plot({}, colors, {}, 0.2)
     assert not (empty == colors[1]).all(-1).any()
+
+
+def test_a_size_past_the_top_of_the_scale_is_named_not_drawn_as_steady() -> None:
+    """The car of `car-turn` grows to 5x its annotated size: the line is capped at 3x, so the
+    plot says how far it went and where, instead of showing a flat 3x."""
+    growing = np.array([1.0, 2.0, 3.5, 5.2, 4.8])
+    ratios = {1: growing, 2: np.array([1.0, 1.2, 3.4, np.nan, 1.0])}
+    note = plots.off_scale_note(ratios, {1: "car"}, 3.0)
+    assert note == "off the scale: car up to 5.2x at frame 3 (+1 more)"
+    only_two = plots.off_scale_note({2: ratios[2]}, {}, 3.0)
+    assert only_two == "off the scale: object 2 up to 3.4x at frame 2"
+    assert plots.off_scale_note({1: np.array([1.0, 2.9]), 2: np.full(2, np.nan)}, {}, 3.0) == ""
+    colors = {1: (200, 0, 0), 2: (0, 160, 0)}
+    capped = plots.object_size_plot({1: growing}, colors, {1: "car"}, 0.2)
+    below = plots.object_size_plot({1: np.minimum(growing, 3.0)}, colors, {1: "car"}, 0.2)
+    note_box = (slice(30, 52), slice(500, 888))  # right of the plot, under its top line
+    assert (capped[note_box] != below[note_box]).any()  # the note is drawn only when capped
