@@ -16,6 +16,16 @@ pytest_plugins = ["tests.deadline", "pytester"]  # a deadline per test phase; se
 DAVIS_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis2016-train"
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """`item.call_failed` for fixtures' teardown (a fixture never sees the test's exception):
+    the browser tests save a screenshot of a failed page."""
+    report = yield
+    if report.when == "call":
+        item.call_failed = report.failed
+    return report
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)

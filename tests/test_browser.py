@@ -2,14 +2,16 @@
 look inside, export; brush and eraser on the loaded mask; a screenshot of every view on `bear`
 and on the synthetic `teaching` clip (test-artifacts/, look at them).
 
-No retries: the page says when the click view and the painter are ready (`data-ready="1"`, and
-the painter's status line), the test waits for that and then clicks or paints once. Without
+No retries but one (`_set_slider`): the page says when the click view and the painter are ready
+(`data-ready="1"`, and the painter's status line), the test waits for that and then clicks or
+paints once. Without
 /usr/bin/chromium or playwright the tests skip, except with CI=true, where they fail loudly."""
 
 from __future__ import annotations
 
 import os
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,10 +74,9 @@ def page(app_url: str, request: pytest.FixtureRequest) -> Iterator:
         page.get_by_role("button", name="bear", exact=True).wait_for(state="visible")
         try:
             yield page
-        except BaseException:
-            page.screenshot(path=str(ARTIFACTS / f"failure_{request.node.name}.png"),
-                            full_page=True)
-            raise
+            if getattr(request.node, "call_failed", False):  # set in conftest.py
+                page.screenshot(path=str(ARTIFACTS / f"failure_{request.node.name}.png"),
+                                full_page=True)
         finally:
             browser.close()
 
@@ -89,6 +90,32 @@ def _wait_text(page, elem_id: str, text: str) -> None:
 def _load(page, name: str) -> None:
     page.get_by_role("button", name=name, exact=True).click()
     _wait_text(page, "status", f"Loaded {name}")
+
+
+def _set_slider(page, elem_id: str, value: int) -> None:
+    """Set a slider through its range input (a value typed into the number box reaches the
+    slider's state only on some later event) and wait until its number box agrees.
+
+    The one retry in this file: in two of three CI runs the number box never showed the
+    value after the first fill, and no local run (under load, in the CI's order, from a fresh
+    clone) reproduced it. A second fill is what a user does when a drag does not take; a
+    second miss fails with what the page showed."""
+    state = (f"() => [document.querySelector('#{elem_id} input[type=range]')?.value, "
+             f"document.querySelector('#{elem_id} input[type=number]')?.value]")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(2):
+        page.locator(f"#{elem_id} input[type=range]").fill(str(value))
+        try:
+            page.wait_for_function(f"() => ({state})()[1] === '{value}'", timeout=15_000)
+        except PlaywrightTimeout:
+            shown = page.evaluate(state)
+            warnings.warn(f"#{elem_id}: fill {attempt + 1} of {value} not taken; "
+                          f"range/number show {shown}", stacklevel=2)
+            continue
+        return
+    raise AssertionError(f"#{elem_id} did not take {value}: range/number show "
+                         f"{page.evaluate(state)}")
 
 
 def _wait_ready(page, selector: str) -> None:
@@ -260,13 +287,10 @@ def test_import_mask_button_sets_the_frame_annotation(page) -> None:
 def test_online_adaptation_slider_adapts_before_the_pass(page) -> None:
     """The Advanced panel's slider reaches the session through Apply settings: the next pass
     streams its fine-tuning steps, then says so in its Done line."""
+    page.get_by_text("Advanced: memory").click()  # open first: the load then updates
+    page.locator("#adapt-steps input[type=range]").wait_for()  # sliders already on the page
     _load(page, "bear")
-    page.get_by_text("Advanced: memory").click()
-    # Set through the range input: a value typed into the number box reaches the slider's
-    # state only on some later event, so Apply could still send the old 0.
-    page.locator("#adapt-steps input[type=range]").fill("10")
-    page.wait_for_function(
-        "() => document.querySelector('#adapt-steps input[type=number]')?.value === '10'")
+    _set_slider(page, "adapt-steps", 10)
     page.get_by_role("button", name="Apply settings").click()
     page.get_by_text("online adaptation: 10 fine-tuning steps").wait_for()
     page.locator("#propagate").click()
