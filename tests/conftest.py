@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,9 @@ from PIL import Image as PILImage
 
 from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
 
+# gradio_client's analytics would create huggingface_hub's HTTP client in this process, which
+# every forked child (ffmpeg, the ZeroGPU stand-in) then frees at the fork: see demo/ui.py
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 pytest_plugins = ["tests.deadline", "pytester"]  # a deadline per test phase; see deadline.py
 
 DAVIS_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis2016-train"
