@@ -110,13 +110,18 @@ def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int,
         name = names.get(obj_id, f"object {obj_id}")[:24]
         _text(out, name, (legend_x, 18), 0.45, color)
         legend_x += cv2.getTextSize(name, FONT, 0.45, 1)[0][0] + 18
-    note = off_scale_note(ratios, names, high)
-    if note:  # a flat line along the top is a capped one, not a steady size
-        note_width = cv2.getTextSize(note, FONT, 0.4, 1)[0][0]
-        x = right - note_width - 4
-        cv2.rectangle(out, (x - 3, top + 4), (right - 1, top + 20), (255, 255, 255), -1)
-        _text(out, note, (x, top + 16), 0.4, (90, 90, 90))
+    # a flat line along the top is a capped one, not a steady size: the note says how far
+    _top_right_note(out, off_scale_note(ratios, names, high), right, top)
     return out
+
+
+def _top_right_note(out: np.ndarray, note: str, right: int, top: int) -> None:
+    """Grey text on white just under the plot's top-right corner (nothing when `note` is "")."""
+    if not note:
+        return
+    x = right - cv2.getTextSize(note, FONT, 0.4, 1)[0][0] - 4
+    cv2.rectangle(out, (x - 3, top + 4), (right - 1, top + 20), (255, 255, 255), -1)
+    _text(out, note, (x, top + 16), 0.4, (90, 90, 90))
 
 
 def off_scale_note(ratios: dict[int, np.ndarray], names: dict[int, str], high: float) -> str:
