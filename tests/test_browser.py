@@ -4,8 +4,8 @@ and on the synthetic `teaching` clip (test-artifacts/, look at them).
 
 No retries but one (`_set_slider`): the page says when the click view and the painter are ready
 (`data-ready="1"`, and the painter's status line), the test waits for that and then clicks or
-paints once. Without
-/usr/bin/chromium or playwright the tests skip, except with CI=true, where they fail loudly."""
+paints once. Without /usr/bin/chromium or playwright the tests skip, except with CI=true, where
+they fail loudly."""
 
 from __future__ import annotations
 
@@ -96,14 +96,14 @@ def _set_slider(page, elem_id: str, value: int) -> None:
     """Set a slider through its range input (a value typed into the number box reaches the
     slider's state only on some later event) and wait until its number box agrees.
 
-    The one retry in this file: in two of three CI runs the number box never showed the
-    value after the first fill, and no local run (under load, in the CI's order, from a fresh
-    clone) reproduced it. A second fill is what a user does when a drag does not take; a
-    second miss fails with what the page showed."""
-    state = (f"() => [document.querySelector('#{elem_id} input[type=range]')?.value, "
-             f"document.querySelector('#{elem_id} input[type=number]')?.value]")
+    The one retry in this file: in two of the last three CI runs the number box never showed
+    the value after the first fill, and no local run (under load, in the CI's order, from a
+    fresh clone) reproduced it. A second fill is what a user does when a drag does not take;
+    a second miss fails with what the page showed."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    state = (f"() => [document.querySelector('#{elem_id} input[type=range]')?.value, "
+             f"document.querySelector('#{elem_id} input[type=number]')?.value]")
     for attempt in range(2):
         page.locator(f"#{elem_id} input[type=range]").fill(str(value))
         try:
