@@ -165,7 +165,9 @@ def inspect_panel(c: SimpleNamespace) -> None:
             c.timeline = image("Frames in memory", "timeline", panels=True)
         with gr.Tab("Confidence", id="confidence"):
             gr.Markdown(explain.CONFIDENCE)
-            c.confidence = image("Confidence, and each object's size, per frame", "confidence-plot")
+            # a strip too: its axis text is unreadable at a phone's width, scrolled it is not
+            c.confidence = image("Confidence, and each object's size, per frame",
+                                 "confidence-plot", strip=True)
         with gr.Tab("Ablation", id="ablation"):
             gr.Markdown(explain.ABLATION)
             c.run_ablation = gr.Button("Rerun: FAM off, PTM off, frozen memory, optical flow",

@@ -310,3 +310,21 @@ def test_every_tab_fits_on_a_phone(page) -> None:
     for name in ("PTM", "FAM", "Memory", "Confidence", "Ablation"):
         page.get_by_role("tab", name=name, exact=True).wait_for(state="visible", timeout=20_000)
     page.screenshot(path=str(ARTIFACTS / "phone_tabs.png"))
+
+
+def test_plots_scroll_sideways_on_a_phone_at_a_readable_width(page) -> None:
+    """A 900-px plot squeezed into a 360-px screen has unreadable axes: the confidence plot,
+    like the strips of panels, is shown wider than the screen and scrolls sideways."""
+    page.set_viewport_size({"width": 360, "height": 800})
+    _load(page, "bear")
+    page.locator("#propagate").click()
+    _wait_text(page, "progress", "Done")
+    page.get_by_role("tab", name="2 · Look inside").click()
+    page.get_by_role("tab", name="Confidence", exact=True).click()
+    plot = page.locator("#confidence-plot img").first
+    plot.wait_for(state="visible")
+    assert plot.bounding_box()["width"] > 1.5 * 360
+    frame = page.locator("#confidence-plot .image-frame").first
+    assert frame.evaluate("e => e.scrollWidth > e.clientWidth")  # the user can scroll to it
+    plot.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "phone_confidence.png"), full_page=True)
