@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import inspect
 import io
 import logging
@@ -23,6 +24,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -110,6 +112,7 @@ def dumps(obj: object, what: str) -> bytes:
 
 def _child_main(fn: Callable, payload: bytes, conn: Any, generator: bool) -> None:
     """The forked worker: run `fn` on the unpickled arguments, send each result pickled."""
+    gc.enable()  # for the worker's own objects; the parent's stay frozen (`_frozen_heap`)
     from gradio.context import LocalContext
 
     LocalContext.blocks.set(None)  # the parent's event loop is not running here: toasts are
@@ -135,6 +138,27 @@ def _child_main(fn: Callable, payload: bytes, conn: Any, generator: bool) -> Non
             conn.send(("error", error))
 
 
+_fork_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Fork with every object of the parent frozen (`gc.freeze`, as Python's docs advise
+    before a fork): the child's collector then never finalizes the parent's garbage, such as
+    an SSL context whose OpenSSL lock another parent thread held at the fork (see srnet/io.py:
+    the child would spin forever). `_child_main` turns collection back on for its own objects."""
+    with _fork_lock:
+        enabled = gc.isenabled()
+        gc.disable()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            gc.unfreeze()
+            if enabled:
+                gc.enable()
+
+
 class _Call:
     """One forked call. A generator's next item is computed when the caller asks for it
     (as Gradio pulls), so a Stop between two items is seen before the next frame."""
@@ -153,7 +177,8 @@ class _Call:
         self.conn, child_conn = context.Pipe()
         self.process = context.Process(target=_child_main, daemon=True,
                                        args=(fn, payload, child_conn, generator))
-        self.process.start()
+        with _frozen_heap():
+            self.process.start()
         child_conn.close()
 
     def results(self) -> Iterator[Any]:

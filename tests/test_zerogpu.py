@@ -4,10 +4,12 @@ changes, a dying worker, a bad duration; fp16 memory that still segments like fp
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,6 +50,40 @@ def _deadlock() -> None:
     lock = threading.Lock()
     lock.acquire()
     lock.acquire()  # what a child does that copied a lock another thread held at fork
+
+
+class _Finalized:
+    """Cyclic garbage whose finalizer records the process it ran in."""
+
+    def __init__(self, log: Path) -> None:
+        self.log, self.cycle = log, self
+
+    def __del__(self) -> None:
+        with open(self.log, "a") as out:
+            out.write(f"{os.getpid()}\n")
+
+
+def _collect() -> int:
+    gc.collect()
+    return os.getpid()
+
+
+def test_the_worker_never_finalizes_the_parents_garbage(tmp_path: Path) -> None:
+    """A forked worker that collected the parent's garbage could run a finalizer needing a
+    lock another parent thread held at the fork (an SSL context's: it hung a clip load), so
+    the stand-in forks with the parent's objects frozen."""
+    log = tmp_path / "finalized"
+    enabled = gc.isenabled()
+    gc.disable()  # the garbage must still be there at the fork
+    try:
+        _Finalized(log)  # unreachable at once, collectable only by the cycle collector
+        child = zerogpu.fake_gpu(_collect, lambda: 1.0)()
+        assert not log.exists(), "the worker finalized the parent's object"
+        gc.collect()
+        assert log.read_text().split() == [str(os.getpid())] != [str(child)]
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def test_tensor_in_a_yield_fails_loudly() -> None:
