@@ -8,8 +8,10 @@ the same way on a CPU machine with a forked stand-in (demo/zerogpu.py)."""
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -78,6 +80,8 @@ if gr.NO_RELOAD:  # `gradio app.py` reload mode keeps the loaded weights
 demo = build_demo(predictor, cfg)
 
 if __name__ == "__main__":
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID` prints every thread's stack to stderr:
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # how a stuck handler is found
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=1).launch(
         server_name=args.host, server_port=args.port, allowed_paths=[str(cfg.examples_dir)],
         max_file_size=cfg.max_upload_bytes, css=CSS)

@@ -6,6 +6,7 @@ decision: never run untrained by accident)."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -113,3 +114,14 @@ def test_random_weights_runs_untrained_on_purpose_and_says_so(tmp_path):
         page, info = _page_and_info(url)
     assert info["random_weights"] is True and info["model"] == "lite"
     assert "random (untrained) weights" in page and "--random-weights" in page
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="POSIX only")
+def test_sigusr1_prints_every_threads_stack() -> None:
+    """How an operator finds a stuck handler on a running server (README, Quick start)."""
+    with app_process(["--random-weights"], _env()) as (_, proc):
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(3)
+        assert proc.poll() is None  # the app goes on serving
+    output = proc.stdout.read()
+    assert "most recent call first" in output and "uvicorn" in output
