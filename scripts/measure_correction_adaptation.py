@@ -103,10 +103,11 @@ def main() -> None:
             holdout_clips.score(results, name, seq, masks, gts[corrected:])
         print(f"{seq}: corrected frame {corrected} of {len(frames)}: " + ", ".join(
             f"{name} {100 * r[seq].JF:.2f}" for name, r in results.items()), flush=True)
-    readapted = "re-adapted" in results
-    if readapted:
+    rebuilt = comparison_lines(results, "kept", "rebuilt")
+    if "re-adapted" in results:  # its lines include kept's; rebuilt's then skip it
         print("\n".join(comparison_lines(results, "kept", "re-adapted")))
-    print("\n".join(comparison_lines(results, "kept", "rebuilt")[1 if readapted else 0:]))
+        rebuilt = rebuilt[1:]
+    print("\n".join(rebuilt))
 
 
 if __name__ == "__main__":

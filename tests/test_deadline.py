@@ -24,12 +24,20 @@ def test_after_the_hang():
 """
 
 
-def test_a_hung_test_fails_and_the_suite_goes_on(pytester: pytest.Pytester,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def _run_with_a_2s_deadline(pytester: pytest.Pytester,
+                            monkeypatch: pytest.MonkeyPatch) -> pytest.RunResult:
+    """Run pytester's files in a subprocess with tests/deadline.py and a 2-s deadline. Called
+    inside the test: this test's own deadline was read when its phase began (in a fixture,
+    the 2 s would apply to this test too)."""
     monkeypatch.setenv("SRNET_TEST_TIMEOUT_S", "2")
     monkeypatch.setenv("PYTHONPATH", str(REPO))
+    return pytester.runpytest_subprocess("-p", "tests.deadline", "-q")
+
+
+def test_a_hung_test_fails_and_the_suite_goes_on(pytester: pytest.Pytester,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makepyfile(test_hung=HUNG)
-    result = pytester.runpytest_subprocess("-p", "tests.deadline", "-q")
+    result = _run_with_a_2s_deadline(pytester, monkeypatch)
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(["*PhaseTimeoutError: call ran past 2 s*"])
     result.stdout.fnmatch_lines(["*test_hangs_on_a_lock_twice (call) ran past 2 s; every thread's*",
@@ -38,8 +46,6 @@ def test_a_hung_test_fails_and_the_suite_goes_on(pytester: pytest.Pytester,
 
 def test_a_hung_fixture_fails_its_setup(pytester: pytest.Pytester,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SRNET_TEST_TIMEOUT_S", "2")
-    monkeypatch.setenv("PYTHONPATH", str(REPO))
     pytester.makepyfile(test_fixture="""
 import threading, pytest
 
@@ -52,7 +58,7 @@ def server():
 def test_uses_it(server):
     pass
 """)
-    result = pytester.runpytest_subprocess("-p", "tests.deadline", "-q")
+    result = _run_with_a_2s_deadline(pytester, monkeypatch)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*PhaseTimeoutError: setup ran past 2 s*"])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -170,7 +171,6 @@ def test_ffmpeg_starts_without_python_in_the_forked_child(tmp_path: Path, monkey
     """A preexec_fn makes the forked child run Python's at-fork hooks before exec, which can
     deadlock on a lock another server thread held at fork time (a load hung in CI; see
     srnet/io.py). Every decoder spawn must go without one."""
-    import subprocess
     frames = [np.full((32, 48, 3), 40 * i, np.uint8) for i in range(3)]
     write_mp4(tmp_path / "clip.mp4", frames, fps=5)
     spawns: list[dict] = []
