@@ -229,13 +229,21 @@ def frame_caption(state: DemoState, frame_idx: int) -> str:
     annotated = state.annotated_frames()
     kind = ("your annotation" if frame_idx in annotated else
             "propagated mask" if frame_idx in state.masks else "no mask yet")
-    marks = ", ".join(str(f) for f in annotated[:12]) or "none"
     conf = state.confidence.get(frame_idx)
     conf_text = f" · confidence {conf:.2f}" if conf is not None else ""
     legend = " ".join(f'<span style="color:rgb{state.color(obj_id)}">■</span> {obj_id}: {name}'
                       for obj_id, name in state.names.items())
     return (f"Frame {frame_idx} / {state.num_frames - 1}: {kind}{conf_text} · "
-            f"annotated frames: {marks} · objects: {legend or 'none'}")
+            f"{annotated_text(annotated)} · objects: {legend or 'none'}")
+
+
+def annotated_text(annotated: list[int], shown: int = 12) -> str:
+    """'annotated on frames 0, 3' (a bare 'annotated frames: 0' read as a count of zero)."""
+    if not annotated:
+        return "no frame annotated yet"
+    marks = ", ".join(str(f) for f in annotated[:shown])
+    more = f" and {len(annotated) - shown} more" if len(annotated) > shown else ""
+    return f"annotated on frame{'s' if len(annotated) > 1 else ''} {marks}{more}"
 
 
 def progress_bar(done: int, total: int, width: int = 24) -> str:

@@ -12,6 +12,7 @@ from demo.config import MAX_ADAPT_STEPS, DemoConfig
 from demo.export import CUTOUT_CHOICES
 from demo.painter import PAINTER_CSS, PAINTER_JS, READY_JS, painter_html
 from demo.video_io import VIDEO_EXTS
+from demo.widgets import ClampedNumber, ClampedSlider
 
 CLICK_MODES = ["add (positive)", "remove (negative)"]
 PAINT_MODES = ["brush (adds)", "eraser (removes)"]
@@ -22,9 +23,9 @@ def input_panel(c: SimpleNamespace, cfg: DemoConfig, device_type: str) -> None:
     c.upload = gr.File(label=f"Video (mp4, webm, mov, avi, gif) or zip of frames, up to {limit}",
                        file_types=[*VIDEO_EXTS, ".zip"], type="filepath")
     with gr.Accordion("Trim and subsample", open=False):
-        c.start = gr.Number(0, label="First frame", precision=0, minimum=0)
-        c.end = gr.Number(0, label="Last frame (0 = through the end)", precision=0, minimum=0)
-        c.step = gr.Number(1, label="Keep every n-th frame", precision=0, minimum=1)
+        c.start = ClampedNumber(0, label="First frame", precision=0, minimum=0)
+        c.end = ClampedNumber(0, label="Last frame (0 = through the end)", precision=0, minimum=0)
+        c.step = ClampedNumber(1, label="Keep every n-th frame", precision=0, minimum=1)
         c.size = gr.Radio(cfg.working_sizes(device_type), value=cfg.short_side(device_type),
                           label="Working size (short side, px)",
                           info="smaller is faster; 480 is the size the model is measured at")
@@ -52,7 +53,7 @@ def annotate_panel(c: SimpleNamespace) -> None:
             with gr.Row():
                 c.paint_mode = gr.Radio(PAINT_MODES, value=PAINT_MODES[0], label="Tool",
                                         interactive=True, elem_id="paint-mode", scale=2)
-                c.paint_size = gr.Slider(2, 80, value=16, step=1, label="Size (px)",
+                c.paint_size = ClampedSlider(2, 80, value=16, step=1, label="Size (px)",
                                          interactive=True, elem_id="paint-size", scale=2)
             c.editor = gr.HTML(painter_html(None, "none"), elem_id="painter",
                                js_on_load=PAINTER_JS, css_template=PAINTER_CSS)
@@ -98,15 +99,15 @@ def propagate_panel(c: SimpleNamespace) -> None:
     with gr.Accordion("Advanced: memory", open=False):
         gr.Markdown(explain.ADVANCED)
         with gr.Row():
-            c.mem_every = gr.Slider(1, 20, value=5, step=1, label="Memory every (frames)")
-            c.top_k = gr.Slider(1, 64, value=20, step=1, label="Top-k")
-            c.local = gr.Slider(1, 5, value=1, step=1, label="Local frame (t − s)")
-            c.max_working = gr.Slider(1, 30, value=10, step=1, label="Working-memory cap")
+            c.mem_every = ClampedSlider(1, 20, value=5, step=1, label="Memory every (frames)")
+            c.top_k = ClampedSlider(1, 64, value=20, step=1, label="Top-k")
+            c.local = ClampedSlider(1, 5, value=1, step=1, label="Local frame (t − s)")
+            c.max_working = ClampedSlider(1, 30, value=10, step=1, label="Working-memory cap")
         c.mirror = gr.Checkbox(False, label="Mirror averaging (half the speed)",
                                elem_id="mirror-average",
                                info="each frame also runs mirrored left-right, with its own "
                                     "memory, and the two answers are averaged")
-        c.adapt = gr.Slider(0, MAX_ADAPT_STEPS, value=0, step=10, elem_id="adapt-steps",
+        c.adapt = ClampedSlider(0, MAX_ADAPT_STEPS, value=0, step=10, elem_id="adapt-steps",
                             label="Online adaptation: fine-tuning steps before the pass (0 = off)",
                             info="a copy of the network first trains on warped versions of your "
                                  "annotated frames; 100 steps: +1 J&F on held-out clips, about "

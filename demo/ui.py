@@ -26,6 +26,7 @@ from demo import handlers_settings as knobs
 from demo.config import DemoConfig
 from demo.handlers import DemoContext, bind, gpu_handler
 from demo.state import cleanup_state
+from demo.widgets import ClampedSlider
 from srnet import Predictor
 
 TAKE_STROKES = ("(strokes, state) => [window.srnetPainter ? window.srnetPainter.take() : '[]', "
@@ -185,7 +186,7 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
             with gr.Column(scale=1):
                 layout.input_panel(c, cfg, ctx.device_type)
             with gr.Column(scale=3):
-                c.frame = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="frame")
+                c.frame = ClampedSlider(0, 1, value=0, step=1, label="Frame", elem_id="frame")
                 with gr.Tabs():
                     with gr.Tab("1 · Annotate") as c.annotate_tab:
                         layout.annotate_panel(c)

@@ -281,7 +281,32 @@ def test_import_mask_button_sets_the_frame_annotation(page) -> None:
     upload = page.locator("#import-mask").locator("xpath=..").locator("input[type=file]")
     upload.first.set_input_files(str(EXAMPLES / "bear" / "first_mask.png"))
     _wait_text(page, "status", "Imported the mask on frame 3: bear")
-    _wait_text(page, "caption", "annotated frames: 0, 3")
+    _wait_text(page, "caption", "annotated on frames 0, 3")
+
+
+def test_a_frame_typed_past_the_end_shows_the_last_frame_and_the_next_click_lands(page) -> None:
+    """Gradio's slider rejects an out-of-range number before any handler runs: every output
+    of the event showed "Error" and the next click was lost (demo/widgets.py)."""
+    _load(page, "bear")
+    _wait_ready(page, "#annotate")
+    first_src = page.locator("#annotate img").first.get_attribute("src")
+    number = page.locator("#frame input[type=number]")
+    number.fill(str(FRAMES + 50))
+    number.press("Enter")
+    page.wait_for_function(
+        "(text) => (document.getElementById('caption')?.innerText || '').includes(text)",
+        arg=f"Frame {FRAMES - 1} / {FRAMES - 1}", timeout=30_000)
+    assert page.get_by_text("greater than maximum").count() == 0
+    # The caption is written before the new frame's image URL is resolved: wait for the
+    # image itself (a click while it loads is ignored by design, see painter.READY_JS).
+    page.wait_for_function(
+        "(old) => { const view = document.getElementById('annotate');"
+        " const img = view?.querySelector('img');"
+        " return img && img.getAttribute('src') !== old && view.dataset.ready === '1'; }",
+        arg=first_src)
+    box = page.locator("#annotate img").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    _wait_text(page, "status", f"bear on frame {FRAMES - 1}: 1 click(s)")
 
 
 def test_online_adaptation_slider_adapts_before_the_pass(page) -> None:

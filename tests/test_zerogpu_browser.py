@@ -79,7 +79,7 @@ def test_full_flow_under_the_stand_in(page) -> None:  # noqa: F811
     page.locator("#propagate").click()
     _wait_text(page, "progress", "4/4 frames")  # only this pass has 4 frames
     _wait_text(page, "progress", "Done")
-    _wait_text(page, "caption", "annotated frames: 0, 4")
+    _wait_text(page, "caption", "annotated on frames 0, 4")
     assert zerogpu.forked_calls == forked + 2
 
     page.get_by_role("tab", name="2 · Look inside").click()

@@ -1,0 +1,45 @@
+"""Typed-in values outside a control's range are clamped, not rejected (demo/widgets.py), and
+the frame caption's list of annotated frames reads as frames, not as a count."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pytest
+from gradio.exceptions import Error
+
+from demo.handlers import annotated_text
+from demo.widgets import ClampedNumber, ClampedSlider
+
+
+def test_gradios_own_slider_rejects_what_the_clamped_one_takes() -> None:
+    """The reason for the widget: Gradio raises before the handler runs (and the event's
+    outputs all show "Error"); the clamped slider hands the handler the nearest frame."""
+    with pytest.raises(Error):
+        gr.Slider(0, 39, step=1).preprocess(60)
+    frame = ClampedSlider(0, 39, step=1)
+    assert frame.preprocess(60) == 39
+    assert frame.preprocess(-3) == 0
+    assert frame.preprocess(17) == 17
+
+
+def test_clamped_number_keeps_its_minimum_and_none() -> None:
+    step = ClampedNumber(1, precision=0, minimum=1)
+    assert step.preprocess(0) == 1
+    assert step.preprocess(-7) == 1
+    assert step.preprocess(4.4) == 4
+    assert step.preprocess(None) is None
+    bounded = ClampedNumber(0, precision=0, minimum=0, maximum=300)
+    assert bounded.preprocess(1000) == 300
+
+
+def test_the_page_draws_them_with_gradios_own_components() -> None:
+    """A new block name would need a frontend component that does not exist."""
+    assert ClampedSlider(0, 5).get_block_name() == "slider"
+    assert ClampedNumber(0).get_block_name() == "number"
+
+
+def test_annotated_frames_read_as_frames() -> None:
+    assert annotated_text([]) == "no frame annotated yet"
+    assert annotated_text([0]) == "annotated on frame 0"
+    assert annotated_text([0, 3]) == "annotated on frames 0, 3"
+    assert annotated_text(list(range(15)), shown=12).endswith("9, 10, 11 and 3 more")
