@@ -68,7 +68,7 @@ class DemoContext:
             return ""
         fps, why = (fps / 2, ", halved for mirror averaging") if runs_per_frame == 2 else (
             fps, "")
-        return (f"Expect about {num_frames / fps:.0f} s to propagate these {num_frames} frames "
+        return (f"Expect {_duration(num_frames / fps)} to propagate these {num_frames} frames "
                 f"({fps:.1f} frames per second, {self.speed['source']}{why}).")
 
     def working_size(self, requested: float | str | None) -> int:
@@ -222,6 +222,15 @@ def frame_view(state: DemoState, frame_idx: int | None = None) -> np.ndarray:
     view = frame if mask is None else render.overlay_mask(frame, mask)
     clicks = state.clicks.get((frame_idx, state.selected), [])
     return render.draw_clicks(view, clicks) if clicks else view
+
+
+def _duration(seconds: float) -> str:
+    """'under a second', 'about 22 s' or 'about 8 min' (a 2-frame clip read 'about 0 s')."""
+    if seconds < 1:
+        return "under a second"
+    if seconds < 120:
+        return f"about {seconds:.0f} s"
+    return f"about {seconds / 60:.0f} min"
 
 
 def frame_caption(state: DemoState, frame_idx: int) -> str:

@@ -219,7 +219,7 @@ def _adapt(ctx: DemoContext, state: DemoState, session: InferenceSession, memo: 
             return None
     state.adapted_on = tuple(sorted(annotations))
     return (f" · adapted to your annotation first ({steps} steps, "
-            f"{time.perf_counter() - began:.0f} s)")
+            f"{time.perf_counter() - began:.1f} s)")
 
 
 def _kept_adaptation(state: DemoState, annotations: dict[int, np.ndarray]) -> str:

@@ -117,7 +117,18 @@ def test_speed_hint_comes_from_the_last_propagation(ctx: DemoContext, done: Demo
     fps = ctx.speed["fps"]
     assert fps > 0 and ctx.speed["source"] == "measured on the last propagation"
     status = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None)[-1]
-    assert f"Expect about {8 / fps:.0f} s to propagate these 8 frames ({fps:.1f}" in status
+    seconds = 8 / fps
+    expected = "under a second" if seconds < 1 else f"about {seconds:.0f} s"
+    assert f"Expect {expected} to propagate these 8 frames ({fps:.1f}" in status
+
+
+def test_speed_hint_reads_as_a_time_for_short_and_long_clips(ctx: DemoContext) -> None:
+    """A 2-frame clip read "Expect about 0 s"; a long one reads in minutes."""
+    hinted = DemoContext(ctx.predictor, ctx.cfg, speed={"fps": 4.0, "source": "measured"})
+    assert hinted.speed_hint(2).startswith("Expect under a second to propagate these 2 frames")
+    assert hinted.speed_hint(90).startswith("Expect about 22 s to propagate these 90 frames")
+    assert hinted.speed_hint(2000).startswith("Expect about 8 min to propagate")
+    assert "(2.0 frames per second" in hinted.speed_hint(90, runs_per_frame=2)
 
 
 def test_a_pass_records_what_it_tracked_and_reports_lost_objects(
