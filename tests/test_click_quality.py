@@ -20,8 +20,9 @@ from srnet.interactive.evaluate import evaluate_objects
 from srnet.interactive.train import val_subset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-# assets/click_lite0.pt (session 20: 3,000 more steps with the trunk at 0.3x, 18,000 steps in
-# all), measured with the command above: 0.648 / 0.811. Earlier, with session 13's predictor
+# assets/click_lite0.pt (session 27: 4,000 more steps of session 20's recipe, 22,000 steps in
+# all), measured with the command above: 0.742 / 0.845. Session 20's weights (3,000 steps with
+# the trunk at 0.3x, 18,000 in all): 0.648 / 0.811. Earlier, with session 13's predictor
 # unless said: session 13's weights (stride-32 trunk + click prototypes) 0.583 / 0.733; session
 # 9's weights scored 0.620 / 0.752 on these 8 objects,
 # session 8's 0.610 / 0.730, session 7's 0.513 / 0.688, session 6's 0.488 / 0.640 and session
@@ -29,9 +30,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 # these 8 from 0.583 / 0.733 to 0.593 / 0.682 (two objects take other click paths: coco 248334
 # and 172595; on all 219 val objects, paired, @1 +0.013 ± 0.005 and @3 +0.004 ± 0.006), and the
 # monotonic click rule inside `predict` (`ClickPredictor.monotonic`) to 0.593 / 0.716, so a
-# return to session 13's weights fails both bars below
-MEASURED_MIOU1 = 0.648
-MEASURED_MIOU3 = 0.811
+# return to session 13's weights fails both bars below (session 20's fails the first)
+MEASURED_MIOU1 = 0.742
+MEASURED_MIOU3 = 0.845
 MARGIN = 0.05
 
 
@@ -63,4 +64,4 @@ def test_shuffled_weights_fail_the_bar() -> None:
             flat = param.view(-1)
             flat.copy_(flat[torch.randperm(flat.numel(), generator=generator)])
     model.clear_cache()  # drop the cached stem of the intact weights
-    assert _scores(model)["mIoU@3"] < MEASURED_MIOU3 - MARGIN  # measured: 0.044
+    assert _scores(model)["mIoU@3"] < MEASURED_MIOU3 - MARGIN  # measured: 0.005
