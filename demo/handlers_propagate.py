@@ -155,8 +155,9 @@ class _Timing:
     """What a pass measured, for its Done line and the speed hint."""
 
     started: float
-    total: int
-    done: int = 0
+    total: int  # distinct frames the plan covers ("both" runs its start frame twice)
+    done: int = 0  # distinct frames segmented so far
+    seen: set[int] = dataclasses.field(default_factory=set)
     first: float | None = None  # seconds to the first frame
     frame_idx: int = 0  # the last frame segmented
 
@@ -166,7 +167,8 @@ def _run_plan(ctx: DemoContext, state: DemoState, session: InferenceSession, mem
               ) -> Iterator[tuple]:
     """The passes of `plan`, streamed in `propagate`'s outputs; returns their `_Timing`, or
     None when the tab's clip was replaced mid-pass. Stop ends it after the current frame."""
-    timing = _Timing(time.perf_counter(), sum(abs(end - start) + 1 for start, end, _ in plan))
+    covered = {f for start, end, _ in plan for f in range(min(start, end), max(start, end) + 1)}
+    timing = _Timing(time.perf_counter(), len(covered))  # a 60-frame clip read "61/61" for both
     for start, end, reverse in plan:
         for out in run_pass(ctx.predictor, session, state.frames, annotations,
                             start, end, reverse, visuals=True):
@@ -174,7 +176,8 @@ def _run_plan(ctx: DemoContext, state: DemoState, session: InferenceSession, mem
                 log.info("pass ended: its clip was replaced")
                 return None
             state.record(out, ctx.cfg.visuals_keep)
-            timing.done, timing.frame_idx = timing.done + 1, out.frame_idx
+            timing.seen.add(out.frame_idx)
+            timing.done, timing.frame_idx = len(timing.seen), out.frame_idx
             if timing.first is None:
                 timing.first = time.perf_counter() - timing.started
             preview = render.overlay_mask(state.frames[out.frame_idx], out.mask)
