@@ -156,10 +156,13 @@ class _Timing:
 
     started: float
     total: int  # distinct frames the plan covers ("both" runs its start frame twice)
-    done: int = 0  # distinct frames segmented so far
-    seen: set[int] = dataclasses.field(default_factory=set)
+    seen: set[int] = dataclasses.field(default_factory=set)  # frames segmented so far
     first: float | None = None  # seconds to the first frame
     frame_idx: int = 0  # the last frame segmented
+
+    @property
+    def done(self) -> int:
+        return len(self.seen)
 
 
 def _run_plan(ctx: DemoContext, state: DemoState, session: InferenceSession, memo: dict,
@@ -177,7 +180,7 @@ def _run_plan(ctx: DemoContext, state: DemoState, session: InferenceSession, mem
                 return None
             state.record(out, ctx.cfg.visuals_keep)
             timing.seen.add(out.frame_idx)
-            timing.done, timing.frame_idx = len(timing.seen), out.frame_idx
+            timing.frame_idx = out.frame_idx
             if timing.first is None:
                 timing.first = time.perf_counter() - timing.started
             preview = render.overlay_mask(state.frames[out.frame_idx], out.mask)

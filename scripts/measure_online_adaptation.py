@@ -44,6 +44,8 @@ if, at 100 steps, (a) its holdout J&F paired against the 384-px run (session 24'
 seeded clips and code: 95.35) is at most 0.2 lower, (b) the two-object frames are at most 0.3
 lower than 93.63 (session 25's log), and (c) a step takes at most 0.65x the time of a 384-px
 step (`--time-steps 10`, both crops alternating, three rounds, medians). Otherwise 384 stays.
+(Result: holdout 93.95, two-object frames 92.28, about half the time: not adopted; see
+docs/training-history.md, session 27.)
 
     python scripts/measure_online_adaptation.py --steps 100
     python scripts/measure_online_adaptation.py --steps 100 --instances  # two-object frames,
