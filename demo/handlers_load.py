@@ -52,7 +52,8 @@ def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,
                      step=step, max_bytes=ctx.cfg.max_upload_bytes)
     if len(clip.frames) < 2:
         raise ClipError("the clip has a single frame: video segmentation needs at least two "
-                        "(check the file, or the trim / step settings)")
+                        "(check the file, or the trim / step settings)"
+                        + "".join(f"; {notice}" for notice in clip.notices))
     if min(clip.size) < MIN_SIDE:
         raise ClipError(f"the clip is {clip.size[1]}x{clip.size[0]}: too small "
                         f"(at least {MIN_SIDE} px a side)")

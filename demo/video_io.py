@@ -1,9 +1,10 @@
 """Clip decoding for the demo: upload (video, zip of frames, folder, image) → capped RGB frames,
 and result frames → browser-playable H.264 mp4.
 
-Owns the input limits (frame cap, working size, file size; the image and zip limits are in
-`demo.frame_files`) and the user-facing notices about them. Pure numpy/OpenCV/imageio/PIL:
-no gradio, no torch.
+Owns the decoding limits (frame cap, working size) and the user-facing notices about them,
+including a video that ends before the frame count its container announces. The accepted file
+types, the size limit and `probe_clip` are in `demo.video_probe`, the image and zip limits in
+`demo.frame_files`. Pure numpy/OpenCV/imageio: no gradio, no torch.
 """
 
 from __future__ import annotations
@@ -17,24 +18,28 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from demo.frame_files import (
     IMAGE_EXTS,
     ClipError,
     decode_image,
     folder_files,
-    read_member,
     to_rgb,
     zip_frames,
     zip_members,
+)
+from demo.video_probe import (
+    DEFAULT_FPS,
+    UNREADABLE,
+    VIDEO_EXTS,
+    check_file,
+    probe_clip,
+    video_fps,
 )
 from srnet import write_mp4 as srnet_write_mp4
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTS = (".mp4", ".webm", ".mov", ".avi", ".mkv", ".gif", ".m4v")
-DEFAULT_FPS = 24.0  # used for image sequences and videos without usable metadata
 
 
 @dataclass
@@ -57,13 +62,6 @@ class LoadedClip:
         return self.frames[0].shape[:2]
 
 
-def _video_fps(meta: dict) -> float:
-    fps = meta.get("fps")
-    if not fps and meta.get("duration"):  # GIF: per-frame duration in ms
-        fps = 1000.0 / float(meta["duration"])
-    return float(fps) if fps and np.isfinite(fps) and fps > 0 else DEFAULT_FPS
-
-
 def _guarded(frames: Iterator[np.ndarray], close: Callable[[], object],
              name: str) -> Iterator[np.ndarray]:
     """RGB frames until the source ends or fails (a damaged tail keeps what decoded); then
@@ -83,13 +81,13 @@ def _imageio_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
     import imageio.v2 as iio
 
     reader = iio.get_reader(str(path), format=None if path.suffix.lower() == ".gif" else "FFMPEG")
-    return _video_fps(reader.get_meta_data()), _guarded(iter(reader), reader.close, path.name)
+    return video_fps(reader.get_meta_data()), _guarded(iter(reader), reader.close, path.name)
 
 
 def _cv2_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
-        raise ClipError(f"{path.name}: cannot open video (corrupt or unsupported codec)")
+        raise ClipError(f"{path.name}: {UNREADABLE}")
 
     def read() -> Iterator[np.ndarray]:
         ok, bgr = capture.read()
@@ -97,7 +95,7 @@ def _cv2_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
             yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             ok, bgr = capture.read()
 
-    fps = _video_fps({"fps": capture.get(cv2.CAP_PROP_FPS)})
+    fps = video_fps({"fps": capture.get(cv2.CAP_PROP_FPS)})
     return fps, _guarded(read(), capture.release, path.name)
 
 
@@ -123,23 +121,6 @@ def _open_video(path: Path) -> tuple[float, Iterator[np.ndarray]]:
             yield from frames
 
     return fps, chained()
-
-
-def _check_file(path: Path, max_bytes: int) -> None:
-    if not path.exists():
-        raise ClipError(f"file not found: {path.name}")
-    if path.is_dir():
-        return
-    size = path.stat().st_size
-    if size == 0:
-        raise ClipError(f"{path.name}: file is empty")
-    if size > max_bytes:
-        raise ClipError(f"{path.name}: file is {size / 2**20:.0f} MB, over the "
-                        f"{max_bytes / 2**20:.0f} MB limit")
-    suffix = path.suffix.lower()
-    if suffix not in VIDEO_EXTS + IMAGE_EXTS + (".zip",):
-        raise ClipError(f"{path.name}: unsupported file type {suffix or '(none)'}; use "
-                        f"{', '.join(e[1:] for e in VIDEO_EXTS)}, a zip of frames, or an image")
 
 
 def working_size(height: int, width: int, short_side: int, max_side: int) -> tuple[int, int]:
@@ -174,19 +155,45 @@ def load_clip(path: str | Path, *, max_frames: int = 300, short_side: int = 480,
     so a long video is never held in memory. Raises `ClipError` with a user-facing message.
     """
     path = Path(path)
-    _check_file(path, max_bytes)
+    check_file(path, max_bytes)
     if max_frames < 1 or step < 1 or start < 0:
         raise ClipError("max_frames and step must be ≥ 1 and start ≥ 0")
     stop = start + max_frames * step + 1  # one frame past the cap tells us we trimmed
     stop = stop if end is None else min(end, stop)
     fps, frames = _open_any(path, max_bytes)
+    decoded = {"frames": 0, "ended": False}  # how far the source went, for _cut_short
     with closing(frames):
-        clip = _collect(islice(frames, start, max(start, stop), step), max_frames,
-                        short_side, max_side)
+        clip = _collect(islice(_counted(frames, decoded), start, max(start, stop), step),
+                        max_frames, short_side, max_side)
+    short = _cut_short(path, decoded["frames"]) if decoded["ended"] else []
     if clip is None:
-        raise ClipError(f"{path.name}: no frames in the selected range")
+        raise ClipError(f"{path.name}: no frames in the selected range"
+                        + "".join(f"; {notice}" for notice in short))
     clip.fps = fps / step
+    clip.notices += short
     return clip
+
+
+def _counted(frames: Iterator[np.ndarray], decoded: dict) -> Iterator[np.ndarray]:
+    for frame in frames:
+        decoded["frames"] += 1
+        yield frame
+    decoded["ended"] = True
+
+
+def _cut_short(path: Path, count: int) -> list[str]:
+    """A notice when decoding ended well before the frame count the container announces: a
+    file cut short (an interrupted upload) kept what decoded and said nothing."""
+    if path.suffix.lower() not in VIDEO_EXTS:
+        return []
+    try:
+        announced = probe_clip(path)["num_frames"] or 0
+    except ClipError:
+        return []
+    if count >= announced - 1:  # containers may count one frame more than they hold
+        return []
+    return [f"the video ends after {count} of the {announced} frames its header announces "
+            "(cut short or damaged?)"]
 
 
 def read_source_frames(path: str | Path, *, start: int, step: int, count: int,
@@ -195,7 +202,7 @@ def read_source_frames(path: str | Path, *, start: int, step: int, count: int,
     (H, W), one at a time: exports at the source resolution, which the working-size frames
     kept in memory do not have. Raises `ClipError` when the file is gone or unreadable."""
     path = Path(path)
-    _check_file(path, max_bytes)
+    check_file(path, max_bytes)
     _, frames = _open_any(path, max_bytes)
     with closing(frames):
         for frame in islice(frames, start, start + count * step, step):
@@ -243,57 +250,6 @@ def _collect(frames: Iterable[np.ndarray], max_frames: int, short_side: int,
         verb = "cropped to even size" if max(np.subtract(source, size)) < 2 else "resized"
         notices.insert(0, f"{verb} from {source[1]}x{source[0]} to {size[1]}x{size[0]}")
     return LoadedClip(frames=out, fps=DEFAULT_FPS, source_size=tuple(source), notices=notices)
-
-
-def probe_clip(path: str | Path) -> dict:
-    """Cheap metadata without decoding the frames.
-
-    Returns:
-        ``{"num_frames": int | None, "fps": float, "height": int, "width": int}`` of the source
-        (``num_frames`` is None when the container does not say).
-    """
-    path = Path(path)
-    _check_file(path, max_bytes=2**62)
-    suffix = path.suffix.lower()
-    if path.is_dir() or suffix == ".zip":
-        if path.is_dir():
-            files = folder_files(path, 2**62)
-            first = decode_image(files[0], files[0].name) if files else None
-        else:
-            archive, files = zip_members(path, 2**62)
-            with archive:
-                first = read_member(archive, files[0]) if files else None
-        if first is None:
-            raise ClipError(f"{path.name}: no {'/'.join(IMAGE_EXTS)} frames found")
-        return {"num_frames": len(files), "fps": DEFAULT_FPS, "height": first.shape[0],
-                "width": first.shape[1]}
-    if suffix in IMAGE_EXTS or suffix == ".gif":
-        try:
-            with Image.open(path) as image:
-                count = getattr(image, "n_frames", 1)
-                fps = _video_fps({"duration": image.info.get("duration")}) if count > 1 else None
-                return {"num_frames": count, "fps": fps or DEFAULT_FPS,
-                        "height": image.height, "width": image.width}
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ClipError(f"{path.name}: cannot read image ({exc})") from exc
-    return _probe_video(path)
-
-
-def _probe_video(path: Path) -> dict:
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened():
-            raise ClipError(f"{path.name}: cannot open video (corrupt or unsupported codec)")
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-        fps = _video_fps({"fps": capture.get(cv2.CAP_PROP_FPS)})
-    finally:
-        capture.release()
-    if height <= 0 or width <= 0:
-        raise ClipError(f"{path.name}: cannot read video size (corrupt file?)")
-    return {"num_frames": count if count > 0 else None, "fps": fps, "height": height,
-            "width": width}
 
 
 def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: float, *,

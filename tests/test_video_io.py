@@ -140,11 +140,28 @@ def test_mp4_round_trip(tmp_path: Path) -> None:
     path = write_mp4(tmp_path / "out.mp4", frames, fps=12)
     assert probe_clip(path) == {"num_frames": 12, "fps": 12.0, "height": 64, "width": 82}
     clip = load_clip(path)
-    assert len(clip.frames) == 12 and clip.fps == pytest.approx(12.0)
+    assert len(clip.frames) == 12 and clip.fps == pytest.approx(12.0) and not clip.notices
     for frame, color in zip(clip.frames, colors):
         assert np.abs(frame[10:50, 10:70].mean(axis=(0, 1)) - color).max() < 12
     with pytest.raises(ValueError):
         write_mp4(tmp_path / "none.mp4", [], fps=12)
+
+
+def test_a_video_cut_short_says_so(tmp_path: Path) -> None:
+    """An upload cut off mid-transfer decodes what it holds, and now says that it ended early
+    (it used to keep the frames without a word); a clip stopped by the cap says nothing."""
+    example = Path(__file__).resolve().parents[1] / "assets" / "examples" / "bear" / "clip.mp4"
+    whole = example.read_bytes()
+    assert not load_clip(example).notices
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole[: int(len(whole) * 0.9)])
+    clip, announced = load_clip(cut), probe_clip(cut)["num_frames"]
+    assert 1 < len(clip.frames) < announced
+    assert f"ends after {len(clip.frames)} of the {announced} frames" in " ".join(clip.notices)
+    assert not any("ends after" in notice for notice in load_clip(cut, max_frames=5).notices)
+    cut.write_bytes(whole[: len(whole) // 3])
+    with pytest.raises(ClipError, match="cut short"):
+        load_clip(cut, start=2)
 
 
 def test_opencv_fallback_when_imageio_fails(monkeypatch: pytest.MonkeyPatch,

@@ -1,0 +1,103 @@
+"""What a clip file is before it is decoded: the accepted types and size limit (`check_file`),
+and `probe_clip` (frame count, frame rate and size, from the container or the first image).
+Used by the decoder (`demo.video_io`), which also compares what decoded with what the container
+announced. No gradio, no torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from demo.frame_files import (
+    IMAGE_EXTS,
+    ClipError,
+    decode_image,
+    folder_files,
+    read_member,
+    zip_members,
+)
+
+VIDEO_EXTS = (".mp4", ".webm", ".mov", ".avi", ".mkv", ".gif", ".m4v")
+DEFAULT_FPS = 24.0  # used for image sequences and videos without usable metadata
+UNREADABLE = "cannot open video (corrupt, cut short or an unsupported codec)"
+
+
+def check_file(path: Path, max_bytes: int) -> None:
+    """A clip file the demo accepts: present, not empty, within `max_bytes`, of a known type;
+    else ClipError with the reason."""
+    if not path.exists():
+        raise ClipError(f"file not found: {path.name}")
+    if path.is_dir():
+        return
+    size = path.stat().st_size
+    if size == 0:
+        raise ClipError(f"{path.name}: file is empty")
+    if size > max_bytes:
+        raise ClipError(f"{path.name}: file is {size / 2**20:.0f} MB, over the "
+                        f"{max_bytes / 2**20:.0f} MB limit")
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_EXTS + IMAGE_EXTS + (".zip",):
+        raise ClipError(f"{path.name}: unsupported file type {suffix or '(none)'}; use "
+                        f"{', '.join(e[1:] for e in VIDEO_EXTS)}, a zip of frames, or an image")
+
+
+def video_fps(meta: dict) -> float:
+    """Frames per second from container metadata (GIF: per-frame duration), else the default."""
+    fps = meta.get("fps")
+    if not fps and meta.get("duration"):  # GIF: per-frame duration in ms
+        fps = 1000.0 / float(meta["duration"])
+    return float(fps) if fps and np.isfinite(fps) and fps > 0 else DEFAULT_FPS
+
+
+def probe_clip(path: str | Path) -> dict:
+    """Cheap metadata without decoding the frames.
+
+    Returns:
+        ``{"num_frames": int | None, "fps": float, "height": int, "width": int}`` of the source
+        (``num_frames`` is None when the container does not say).
+    """
+    path = Path(path)
+    check_file(path, max_bytes=2**62)
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".zip":
+        if path.is_dir():
+            files = folder_files(path, 2**62)
+            first = decode_image(files[0], files[0].name) if files else None
+        else:
+            archive, files = zip_members(path, 2**62)
+            with archive:
+                first = read_member(archive, files[0]) if files else None
+        if first is None:
+            raise ClipError(f"{path.name}: no {'/'.join(IMAGE_EXTS)} frames found")
+        return {"num_frames": len(files), "fps": DEFAULT_FPS, "height": first.shape[0],
+                "width": first.shape[1]}
+    if suffix in IMAGE_EXTS or suffix == ".gif":
+        try:
+            with Image.open(path) as image:
+                count = getattr(image, "n_frames", 1)
+                fps = video_fps({"duration": image.info.get("duration")}) if count > 1 else None
+                return {"num_frames": count, "fps": fps or DEFAULT_FPS,
+                        "height": image.height, "width": image.width}
+        except (UnidentifiedImageError, OSError) as exc:
+            raise ClipError(f"{path.name}: cannot read image ({exc})") from exc
+    return _probe_video(path)
+
+
+def _probe_video(path: Path) -> dict:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise ClipError(f"{path.name}: {UNREADABLE}")
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        fps = video_fps({"fps": capture.get(cv2.CAP_PROP_FPS)})
+    finally:
+        capture.release()
+    if height <= 0 or width <= 0:
+        raise ClipError(f"{path.name}: cannot read video size (corrupt file?)")
+    return {"num_frames": count if count > 0 else None, "fps": fps, "height": height,
+            "width": width}
