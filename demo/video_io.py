@@ -41,7 +41,6 @@ from srnet import write_mp4 as srnet_write_mp4
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class LoadedClip:
     """Decoded frames at working size.
