@@ -81,10 +81,10 @@ def page(app_url: str, request: pytest.FixtureRequest) -> Iterator:
             browser.close()
 
 
-def _wait_text(page, elem_id: str, text: str) -> None:
+def _wait_text(page, elem_id: str, text: str, timeout: float | None = None) -> None:
     page.wait_for_function(
         "([id, text]) => (document.getElementById(id)?.innerText || '').includes(text)",
-        arg=[elem_id, text])
+        arg=[elem_id, text], timeout=timeout)
 
 
 def _load(page, name: str) -> None:
@@ -293,9 +293,7 @@ def test_a_frame_typed_past_the_end_shows_the_last_frame_and_the_next_click_land
     number = page.locator("#frame input[type=number]")
     number.fill(str(FRAMES + 50))
     number.press("Enter")
-    page.wait_for_function(
-        "(text) => (document.getElementById('caption')?.innerText || '').includes(text)",
-        arg=f"Frame {FRAMES - 1} / {FRAMES - 1}", timeout=30_000)
+    _wait_text(page, "caption", f"Frame {FRAMES - 1} / {FRAMES - 1}", timeout=30_000)
     assert page.get_by_text("greater than maximum").count() == 0
     # The caption is written before the new frame's image URL is resolved: wait for the
     # image itself (a click while it loads is ignored by design, see painter.READY_JS).

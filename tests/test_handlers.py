@@ -28,7 +28,7 @@ from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
 from demo import handlers_settings as knobs
 from demo.config import DemoConfig
-from demo.handlers import DemoContext, frame_runs, gpu_handler, gpu_seconds
+from demo.handlers import DemoContext, annotated_text, frame_runs, gpu_handler, gpu_seconds
 from demo.passes import plan_passes
 from demo.state import DemoState, cleanup_state
 from demo.video_io import write_mp4
@@ -120,6 +120,13 @@ def test_speed_hint_comes_from_the_last_propagation(ctx: DemoContext, done: Demo
     seconds = 8 / fps
     expected = "under a second" if seconds < 1 else f"about {seconds:.0f} s"
     assert f"Expect {expected} to propagate these 8 frames ({fps:.1f}" in status
+
+
+def test_annotated_frames_read_as_frames() -> None:
+    assert annotated_text([]) == "no frame annotated yet"
+    assert annotated_text([0]) == "annotated on frame 0"
+    assert annotated_text([0, 3]) == "annotated on frames 0, 3"
+    assert annotated_text(list(range(15)), shown=12).endswith("9, 10, 11 and 3 more")
 
 
 def test_speed_hint_reads_as_a_time_for_short_and_long_clips(ctx: DemoContext) -> None:

@@ -1,5 +1,4 @@
-"""Typed-in values outside a control's range are clamped, not rejected (demo/widgets.py), and
-the frame caption's list of annotated frames reads as frames, not as a count."""
+"""Typed-in values outside a control's range are clamped, not rejected (demo/widgets.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +6,6 @@ import gradio as gr
 import pytest
 from gradio.exceptions import Error
 
-from demo.handlers import annotated_text
 from demo.widgets import ClampedNumber, ClampedSlider
 
 
@@ -36,10 +34,3 @@ def test_the_page_draws_them_with_gradios_own_components() -> None:
     """A new block name would need a frontend component that does not exist."""
     assert ClampedSlider(0, 5).get_block_name() == "slider"
     assert ClampedNumber(0).get_block_name() == "number"
-
-
-def test_annotated_frames_read_as_frames() -> None:
-    assert annotated_text([]) == "no frame annotated yet"
-    assert annotated_text([0]) == "annotated on frame 0"
-    assert annotated_text([0, 3]) == "annotated on frames 0, 3"
-    assert annotated_text(list(range(15)), shown=12).endswith("9, 10, 11 and 3 more")
