@@ -120,8 +120,12 @@ def test_random_weights_runs_untrained_on_purpose_and_says_so(tmp_path):
 def test_sigusr1_prints_every_threads_stack() -> None:
     """How an operator finds a stuck handler on a running server (README, Quick start)."""
     with app_process(["--random-weights"], _env()) as (_, proc):
+        time.sleep(2)  # the page answers before launch() returns; let its startup requests end
         proc.send_signal(signal.SIGUSR1)
         time.sleep(3)
         assert proc.poll() is None  # the app goes on serving
     output = proc.stdout.read()
-    assert "most recent call first" in output and "uvicorn" in output
+    # Not "uvicorn" by name: a thread inside a deep request stack is cut at 100 frames by
+    # faulthandler, which once left the server's own frames out (CI, session 27).
+    stacks = output.count("(most recent call first)")
+    assert stacks >= 2 and "app.py" in output, output[-4000:]
