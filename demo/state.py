@@ -203,7 +203,8 @@ class DemoState:
         self.masks[out.frame_idx] = out.mask
         self.confidence[out.frame_idx] = float(out.confidence)
         self.tracked[out.frame_idx] = tuple(out.obj_ids)
-        self.timelines[out.frame_idx] = self.session.memory_timeline()
+        if out.memory_held is not None:  # what the frame read, not memory after it joined
+            self.timelines[out.frame_idx] = out.memory_held
         self.outputs.pop(out.frame_idx, None)  # re-inserted last: the newest frames are kept
         self.outputs[out.frame_idx] = dataclasses.replace(out, prob=np.empty(0, np.float32))
         while len(self.outputs) > keep_visuals:

@@ -123,6 +123,23 @@ def test_frozen_memory_keeps_only_annotations_but_still_reads_the_previous_frame
     assert not np.allclose(full_probs[4], frozen_probs[4]), "later frames read less memory"
 
 
+def test_each_step_reports_the_memory_it_read_not_the_memory_after_it(tiny_model):
+    """The demo's memory timeline comes from `memory_held`: the frames a step read (its
+    visuals' memory frames and FAM's local frame), never the frame itself, which joins after."""
+    frames, masks = make_clip(num_frames=8, size=(32, 48), num_objects=1)
+    predictor = Predictor(tiny_model, InferenceConfig(short_side=None, mem_every=2), "cpu")
+    session = predictor.new_session()
+    predictor.step(session, 0, frames[0], masks[0])
+    outs = list(predictor.propagate(session, frames, 0, return_visuals=True))[1:]
+    for out in outs:
+        held = out.memory_held
+        assert out.frame_idx not in held["permanent"] + held["working"] + held["local"]
+        assert held["local"] == [out.frame_idx - 1] == [out.visuals.local_frame]
+        assert sorted(held["permanent"] + held["working"]) == sorted(out.visuals.memory_frames)
+    assert outs[-1].memory_held["working"] == [2, 4, 6]
+    assert session.memory_timeline()["local"] == [7]
+
+
 def test_visuals_only_on_request_with_documented_shapes(tiny_predictor, clip):
     frames, masks = clip
     session = tiny_predictor.new_session()

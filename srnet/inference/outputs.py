@@ -58,3 +58,6 @@ class StepOutput:
     from_user: bool  # True when this frame's mask came from the user's annotation
     visuals: StepVisuals | None = None
     padded_grid: tuple[int, int] | None = None  # (H''/16, W''/16), for `StepVisuals.read_map`
+    # Frames in memory when this frame was read, by kind (permanent / working / local): the
+    # state before this frame itself was memorised.
+    memory_held: dict[str, list[int]] | None = None

@@ -123,6 +123,7 @@ class Predictor:
         mask = session.annotations.get(frame_idx)
         if mask is None and not session.has_memory:
             raise ValueError("no object to follow yet: annotate a frame with a mask first")
+        held = session.memory_timeline()  # what this frame reads, before it joins memory
         with autocast_for(self.device, self.config):
             image_t, feats = self._encode(session, image, geom)
             covered = mask is not None and set(session.obj_ids) <= set(np.unique(mask).tolist())
@@ -139,7 +140,7 @@ class Predictor:
             if session.mirror is not None:  # both memories store the same (averaged) masks
                 self._memorize(session.mirror, frame_idx, mirror_t, mirror_feats,
                                flip_valid(prob, geom), permanent=mask is not None)
-        return self._finalize(session, frame_idx, prob, mask, geom, visuals)
+        return self._finalize(session, frame_idx, prob, mask, geom, visuals, held)
 
     def propagate(self, session: InferenceSession, frames: Sequence[np.ndarray], start: int,
                   end: int | None = None, *, reverse: bool = False,
@@ -290,7 +291,7 @@ class Predictor:
             session.memory.add(entry)
             session.frames_since_memory = 0
 
-    def _finalize(self, session, frame_idx, prob, mask, geom, visuals) -> StepOutput:
+    def _finalize(self, session, frame_idx, prob, mask, geom, visuals, held) -> StepOutput:
         obj_ids = tuple(session.obj_ids)
         if mask is not None and set(obj_ids) <= set(np.unique(mask).tolist()):
             full = index_to_onehot(mask, [0, *obj_ids])[0]  # exact user mask, [K+1, H, W]
@@ -304,4 +305,5 @@ class Predictor:
         prob_maps = np.ascontiguousarray(full.numpy(), np.float32)  # copies only if strided
         return StepOutput(frame_idx, obj_ids, prob_maps, index_mask, confidence,
                           from_user=mask is not None, visuals=visuals,
-                          padded_grid=(geom.padded_size[0] // 16, geom.padded_size[1] // 16))
+                          padded_grid=(geom.padded_size[0] // 16, geom.padded_size[1] // 16),
+                          memory_held=held)
