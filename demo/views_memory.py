@@ -54,6 +54,15 @@ def _mark(image: np.ndarray, points: list, cell_size: tuple[float, float],
     return out
 
 
+def panel_order(shares: np.ndarray, memory_frames: tuple[int, ...]) -> list[int]:
+    """Memory slots to draw: largest read share first; the shares printed as "<1%" follow in
+    frame order (sorted by their tiny values they read as shuffled); slots read not at all
+    are left out."""
+    shown = np.where(shares >= 0.005, shares, 0.0)  # [T], as the labels round them
+    read = [t for t in range(len(shares)) if shares[t] > 0]
+    return sorted(read, key=lambda t: (-shown[t], memory_frames[t]))[:MAX_PANELS]
+
+
 def memory_views(frames: list[np.ndarray], out: StepOutput, x: float,
                  y: float) -> tuple[np.ndarray, np.ndarray, str]:
     """(current frame with the query pixel, grid of memory frames with the reads marked over
@@ -63,7 +72,7 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float,
     cell = (min(int(y / vis.cell_size[0]), height - 1), min(int(x / vis.cell_size[1]), width - 1))
     maps = vis.read_map(*cell, out.padded_grid)[:, :height, :width]  # [T, h, w]
     shares = maps.reshape(len(maps), -1).sum(axis=1)  # [T]
-    order = [t for t in np.argsort(-shares) if shares[t] > 0][:MAX_PANELS]
+    order = panel_order(shares, vis.memory_frames)
     points = read_points(out, cell)
     top = max((p[3] for p in points), default=1.0)
     panels, labels = [], []

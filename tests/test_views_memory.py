@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from demo.views_memory import memory_views
+from demo.views_memory import MAX_PANELS, memory_views, panel_order
 from srnet import StepOutput, StepVisuals
 
 
@@ -30,3 +30,11 @@ def test_text_names_the_heaviest_frame_and_the_points_without_weight() -> None:
     _, _, spread = memory_views(frames, _output([0.4, 0.2, 0.3, 0.1]), 3, 4)
     assert "frame 0 carries 60% of their weight" in spread and "weigh nothing" not in spread
     assert reads.ndim == 3
+
+
+def test_panels_run_from_the_heaviest_read_then_the_small_ones_in_frame_order() -> None:
+    frames = (0, 35, 5, 20, 10, 40)
+    shares = np.array([0.0, 0.002, 0.001, 0.6, 0.004, 0.393])
+    assert [frames[t] for t in panel_order(shares, frames)] == [20, 40, 5, 10, 35]
+    many = panel_order(np.full(MAX_PANELS + 3, 0.001), tuple(range(MAX_PANELS + 3, 0, -1)))
+    assert len(many) == MAX_PANELS and many[0] == MAX_PANELS + 2  # frame 1 first
