@@ -89,12 +89,11 @@ def most_different(state: DemoState) -> int | None:
 
 
 def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, str]:
-    """Full model | each variant on the frame where they differ most (the current frame when
-    they are identical everywhere), and mean IoU over the clip vs the full model."""
+    """Full model | each variant on `frame_idx` (the run itself moves the Frame slider to
+    where they differ most), and mean IoU over the clip vs the full model."""
     if not state.ablation or frame_idx not in state.masks:
         return None, ""
-    worst = most_different(state)
-    shown = frame_idx if worst is None else worst
+    worst, shown = most_different(state), frame_idx
     frame, full = state.frames[shown], state.masks[shown]
     panels, labels, scores = [render.overlay_mask(frame, full)], [f"full model, frame {shown}"], []
     for variant in [v for v in ALL_LABELS if v in state.ablation]:  # panel order
@@ -109,8 +108,9 @@ def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, s
         scores.append(f"{ALL_LABELS[variant]}: IoU with the full model {mean:.2f} over the clip, "
                       f"{here:.2f} on frame {shown} "
                       f"({(masks[shown] > 0).sum() - (full > 0).sum():+d} px)")
-    where = (f"Frame {shown} is shown: there the network variants differ most."
-             if worst is not None else "")
+    where = ("" if worst is None else f"Frame {shown} is shown: there the network variants "
+             "differ most." if worst == shown else f"Frame {shown} is shown; the network "
+             f"variants differ most on frame {worst}.")
     # Four to six landscape panels in one row would shrink each to a sixth of the page: two
     # rows keep the changed pixels visible.
     columns = len(panels)
@@ -137,15 +137,16 @@ def _variants(state: DemoState) -> dict[str, str]:
 def run_ablation(ctx: DemoContext, state: DemoState | None,
                  frame_idx: float) -> Iterator[tuple]:
     """Rerun the whole clip from the first annotated frame (forward, then backward) with each
-    ablated network; yields (state, comparison image, status). The tab's own session is not
-    used: it stays as it came (compact under ZeroGPU)."""
+    ablated network; yields (state, frame, comparison image, status), the frame (at the end
+    only) being where the network variants differ most. The tab's own session is not used:
+    it stays as it came (compact under ZeroGPU)."""
     if state is None:
-        yield None, gr.skip(), warn(NO_CLIP)
+        yield None, gr.skip(), gr.skip(), warn(NO_CLIP)
         return
     annotated = state.annotated_frames()
     if not annotated or not state.masks:
-        yield shipped(state), gr.skip(), warn("Propagate the clip first: the ablation is "
-                                              "compared with your current result.")
+        yield shipped(state), gr.skip(), gr.skip(), warn(
+            "Propagate the clip first: the ablation is compared with your current result.")
         return
     annotations = {f: state.annotation(f) for f in annotated}
     first, last = annotated[0], state.num_frames - 1
@@ -163,15 +164,18 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
                 return
             masks[frame_idx] = mask
             done += 1
-            yield (shipped(state), gr.skip(),
+            yield (shipped(state), gr.skip(), gr.skip(),
                    f"`{progress_bar(done, total)}` {label}: frame {frame_idx}")
             if state.stop_pending:
                 return
         state.ablation[variant] = masks
     if state.released:
         return
-    image, text = compare_view(state, state.clamp_frame(frame_idx))
-    yield shipped(state), image, f"{text} ({time.perf_counter() - started:.1f} s)"
+    worst = most_different(state)
+    shown = state.clamp_frame(frame_idx) if worst is None else worst
+    image, text = compare_view(state, shown)
+    yield (shipped(state), gr.skip() if worst is None else worst, image,
+           f"{text} ({time.perf_counter() - started:.1f} s)")
 
 
 def _rerun(ctx: DemoContext, state: DemoState, annotations: dict[int, np.ndarray],

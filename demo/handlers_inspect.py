@@ -17,7 +17,7 @@ from demo.views_memory import memory_views
 from demo.views_ptm_fam import fam_views, ptm_views
 from srnet import StepOutput
 
-NUM_OUTPUTS = 15  # see inspect_frame
+NUM_OUTPUTS = 16  # see inspect_frame
 
 
 def _object_index(out: StepOutput, obj_id: int) -> int:
@@ -57,7 +57,8 @@ def confidence_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray, str]:
 def inspect_frame(state: DemoState | None, frame_idx: float) -> tuple:
     """All views for one frame: (PTM masks, PTM assignment, PTM attention, PTM note, FAM
     arrows, FAM colours, FAM alignment, modulation, FAM note, memory query, memory reads,
-    timeline, confidence, ablation, status): `NUM_OUTPUTS` values."""
+    timeline, confidence, ablation, ablation text, status): `NUM_OUTPUTS` values. The
+    ablation text goes under its own panel (left as it is until an ablation has run)."""
     if state is None:
         return (*(None,) * (NUM_OUTPUTS - 1), warn(NO_CLIP))
     frame_idx = state.clamp_frame(frame_idx)
@@ -66,6 +67,7 @@ def inspect_frame(state: DemoState | None, frame_idx: float) -> tuple:
                                      frame_idx) if frame_idx in state.timelines else None
     plot, advice = confidence_view(state, frame_idx)
     ablation, ablation_text = compare_view(state, frame_idx)
+    ablation_text = ablation_text or gr.skip()
     out = state.outputs.get(frame_idx)
     if out is None or out.visuals is None:
         why = ("it is your annotation: the model copies your mask there"
@@ -73,9 +75,9 @@ def inspect_frame(state: DemoState | None, frame_idx: float) -> tuple:
                "its internals were dropped to save memory (only the last "
                f"{len(state.outputs)} processed frames keep them): propagate over it again"
                if frame_idx in state.masks else "it has not been propagated yet")
-        return (*(None,) * 11, timeline, plot, ablation,
+        return (*(None,) * 11, timeline, plot, ablation, ablation_text,
                 f"No internals for frame {frame_idx}: {why}.{_where_internals(state)} "
-                f"{advice} {ablation_text}")
+                f"{advice}")
     obj_id = state.selected if state.selected in out.obj_ids else out.obj_ids[0]
     k = _object_index(out, obj_id)
     *ptm, ptm_note = ptm_views(state.frames[frame_idx], out, k)
@@ -83,7 +85,7 @@ def inspect_frame(state: DemoState | None, frame_idx: float) -> tuple:
     query, reads, _ = memory_views(state.frames, out, *_object_centre(out, obj_id))
     name = state.names.get(obj_id, f"object {obj_id}")
     return (*ptm, ptm_note, *fam, fam_note, query, reads, timeline, plot, ablation,
-            f"Frame {frame_idx}, {name}. {advice} {ablation_text}")
+            ablation_text, f"Frame {frame_idx}, {name}. {advice}")
 
 
 def memory_click(state: DemoState | None, frame_idx: float, evt: gr.SelectData) -> tuple:

@@ -137,7 +137,7 @@ def inspect_panel(c: SimpleNamespace) -> None:
         # the object the views show (the selected object, shared with Annotate's list)
         c.inspect_object = gr.Dropdown(label="Object", choices=[], interactive=True, scale=1,
                                        elem_id="inspect-object")
-    c.inspect_status = gr.Markdown()
+    c.inspect_status = gr.Markdown(elem_id="inspect-status")
     with gr.Tabs():
         with gr.Tab("PTM", id="ptm"):
             gr.Markdown(explain.PTM)
@@ -173,7 +173,7 @@ def inspect_panel(c: SimpleNamespace) -> None:
             gr.Markdown(explain.ABLATION)
             c.run_ablation = gr.Button("Rerun: FAM off, PTM off, frozen memory, optical flow",
                                        elem_id="run-ablation")
-            c.ablation_status = gr.Markdown()
+            c.ablation_status = gr.Markdown(elem_id="ablation-status")
             c.ablation = image("Full model, its ablations and optical flow", "ablation-view",
                                strip=True)
 

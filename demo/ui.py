@@ -100,11 +100,12 @@ def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
                                         (c.both, "both"))]
     c.ablation_event = c.run_ablation.click(
         gpu_handler(ablation.run_ablation, ctx, ablation.ablation_seconds), [c.state, c.frame],
-        [c.state, c.ablation, c.ablation_status], show_progress="hidden", **c.gpu_queue)
+        [c.state, c.frame, c.ablation, c.ablation_status], show_progress="hidden",
+        **c.gpu_queue)
     c.stop.click(propagation.stop, [c.state], [c.progress], queue=False, **PRIVATE,
                  cancels=[*events, c.ablation_event]).then(
         propagation.finish_view, [c.state], outs[2:], **UI_QUEUE)
-    for event in events:
+    for event in (*events, c.ablation_event):  # the ablation moves the Frame slider
         event.then(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
     c.apply_settings.click(bind(knobs.apply_settings, ctx),
                            [c.state, c.mem_every, c.top_k, c.local, c.max_working,
@@ -198,7 +199,7 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
         c.inspect_outs = [c.ptm_masks, c.ptm_assign, c.ptm_attention, c.ptm_note,
                           c.fam_arrows, c.fam_flow, c.fam_aligned, c.fam_modulation, c.fam_note,
                           c.mem_query, c.mem_reads, c.timeline, c.confidence, c.ablation,
-                          c.inspect_status]
+                          c.ablation_status, c.inspect_status]
         _wire_annotation(c, ctx)
         _wire_propagation(c, ctx)
         _wire_inspect_export(c, ctx)

@@ -250,6 +250,13 @@ def test_every_view_screenshot(page, clip: str) -> None:
     page.get_by_role("tab", name="Ablation").click()
     page.locator("#run-ablation").click()
     page.locator("#ablation-view img").first.wait_for(state="visible")
+    _wait_text(page, "ablation-status", "over the clip")
+    # The rerun moves the Frame slider to the frame it shows, and the other views follow it.
+    shown = re.search(r"Frame (\d+) is shown", page.locator("#ablation-status").inner_text())
+    assert shown, page.locator("#ablation-status").inner_text()
+    page.wait_for_function("v => document.querySelector('#frame input[type=number]').value == v",
+                           arg=shown.group(1))
+    _wait_text(page, "inspect-status", f"Frame {shown.group(1)},")
     page.screenshot(path=str(ARTIFACTS / f"{clip}_ablation.png"), full_page=True)
 
 

@@ -176,7 +176,7 @@ def test_inspect_views_render(done: DemoState) -> None:
     views = inspecting.inspect_frame(done, 6)
     assert len(views) == inspecting.NUM_OUTPUTS
     (masks, assign, attention, ptm_note, arrows, flow, aligned, modulation, fam_note, query,
-     reads, timeline, plot, _, status) = views
+     reads, timeline, plot, _, _, status) = views
     images = {"ptm masks": masks, "ptm assignment": assign, "ptm attention": attention,
               "fam arrows": arrows, "fam flow": flow, "fam aligned": aligned,
               "modulation": modulation, "memory query": query, "memory reads": reads,
@@ -403,7 +403,7 @@ def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: Simple
     state.set_object_mask(0, 1, mask)
     assert all(torch.equal(v, ctx.predictor.model.state_dict()[k]) for k, v in shared.items())
     compared = _drain(gpu.run_ablation(state, 3))
-    assert {"ptm", "unadapted"} <= set(compared[0].ablation) and "not adapted" in compared[2]
+    assert {"ptm", "unadapted"} <= set(compared[0].ablation) and "not adapted" in compared[3]
     # four network reruns (FAM off, PTM off, frozen memory, not adapted) and the flow's share
     assert ablation.ablation_seconds(ctx, state, 3) == pytest.approx(
         gpu_seconds(ctx.cfg, 4 * frame_runs(state) + 2))
@@ -434,8 +434,8 @@ def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
     done = last[0]
     assert set(done.ablation) == {"fam", "ptm", "memory", "flow"}
     assert len(done.ablation["ptm"]) == len(done.ablation["flow"]) == 8
-    assert last[1].ndim == 3 and "over the clip" in last[2] and "frozen memory" in last[2]
-    assert "optical flow" in last[2]
+    assert last[2].ndim == 3 and "over the clip" in last[3] and "frozen memory" in last[3]
+    assert "optical flow" in last[3]
     # ZeroGPU reserves the three network reruns and a share of a frame for each flow frame
     networks_only = gpu_seconds(ctx.cfg, 3 * frame_runs(done))
     assert networks_only < ablation.ablation_seconds(ctx, done, 3) < networks_only + 8 * 0.25
@@ -447,14 +447,21 @@ def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
     assert ablation.ablated_predictor(ctx, "ptm").model.ptm is None
     frozen = ablation.ablated_predictor(ctx, "memory")
     assert frozen.model is ctx.predictor.model and not frozen.config.working_memory
-    view = inspecting.inspect_frame(done, 3)[13]
+    *_, view, ablation_text, status = inspecting.inspect_frame(done, 3)
+    assert "Frame 3 is shown" in ablation_text and "IoU" not in status  # said once, under it
     # full | FAM off | PTM off over frozen memory | flow: two rows of three landscape panels
     assert view.ndim == 3 and view.shape[0] > 2 * 240 and view.shape[1] > 3 * 240
-    # The frame shown is where a network variant differs most; flow does not choose it.
+    # The run moves the Frame slider to where a network variant differs most (flow does not
+    # choose it); afterwards the panels follow the slider and name that frame.
     networks = [m for v, m in done.ablation.items() if v != "flow"]
     shown = ablation.most_different(done)
     worst = min(ablation._iou(m[shown], done.masks[shown]) for m in networks)
     assert all(ablation._iou(m[i], done.masks[i]) >= worst - 1e-9 for m in networks for i in m)
+    assert last[1] == shown and f"Frame {shown} is shown: there the network variants" in last[3]
+    other = next(i for i in range(8) if i != shown)
+    _, text = ablation.compare_view(done, other)
+    assert f"Frame {other} is shown; the network variants differ most on frame {shown}" in text
+    assert f"on frame {other} (" in text
 
 
 def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path) -> None:

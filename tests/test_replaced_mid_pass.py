@@ -56,4 +56,4 @@ def test_an_ablation_ends_quietly_when_its_clip_is_replaced(ctx: DemoContext, st
     _release_during_the_pass(monkeypatch, ablation, done)
     items = list(ablation.run_ablation(ctx, done, 3))
     assert done.released and len(items) == 1
-    assert not any(isinstance(item[1], np.ndarray) for item in items)  # no comparison image
+    assert not any(isinstance(item[2], np.ndarray) for item in items)  # no comparison image
