@@ -60,10 +60,21 @@ def ablated_predictor(ctx: DemoContext, variant: str) -> Predictor:
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    ids = set(np.unique(a).tolist()) | set(np.unique(b).tolist())
-    scores = [((a == i) & (b == i)).sum() / max(((a == i) | (b == i)).sum(), 1)
-              for i in ids - {0}]
-    return float(np.mean(scores)) if scores else 1.0
+    """Mean IoU over the object ids in either index mask (1.0 when both are empty), from one
+    joint histogram of the two masks: about twice as fast as a mask per id at 480p."""
+    joint = np.bincount(a.ravel().astype(np.intp) * 256 + b.ravel(),
+                        minlength=256 * 256).reshape(256, 256)  # [id in a, id in b]
+    inter = np.diag(joint)[1:]  # [255], background left out
+    union = joint.sum(axis=1)[1:] + joint.sum(axis=0)[1:] - inter  # [255]
+    present = union > 0
+    return float((inter[present] / union[present]).mean()) if present.any() else 1.0
+
+
+def _iou_table(state: DemoState) -> dict[str, dict[int, float]]:
+    """IoU with the full model of every variant on every frame both have: computed once per
+    view (a 60-frame 480p clip has 240 of them)."""
+    return {variant: {i: _iou(masks[i], state.masks[i]) for i in masks if i in state.masks}
+            for variant, masks in state.ablation.items()}
 
 
 ADDED_RGB, LOST_RGB = (255, 0, 255), (0, 230, 255)
@@ -78,13 +89,15 @@ def changes(frame: np.ndarray, variant: np.ndarray, full: np.ndarray) -> np.ndar
     return out
 
 
-def most_different(state: DemoState) -> int | None:
+def most_different(state: DemoState, table: dict[str, dict[int, float]] | None = None
+                   ) -> int | None:
     """The frame where the ablated networks disagree most with the full model (lowest IoU).
     Optical flow is left out: it drifts further every frame, so it would always pick the
     last frame, where the network variants may not differ at all."""
-    runs = [masks for variant, masks in state.ablation.items() if variant != FLOW]
-    scores = {i: min(_iou(masks[i], state.masks[i]) for masks in runs if i in masks)
-              for i in state.masks if any(i in m for m in runs)}
+    table = _iou_table(state) if table is None else table
+    runs = [ious for variant, ious in table.items() if variant != FLOW]
+    scores = {i: min(ious[i] for ious in runs if i in ious)
+              for i in state.masks if any(i in ious for ious in runs)}
     return min(scores, key=scores.get) if scores else None
 
 
@@ -93,17 +106,17 @@ def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, s
     where they differ most), and mean IoU over the clip vs the full model."""
     if not state.ablation or frame_idx not in state.masks:
         return None, ""
-    worst, shown = most_different(state), frame_idx
+    table = _iou_table(state)
+    worst, shown = most_different(state, table), frame_idx
     frame, full = state.frames[shown], state.masks[shown]
     panels, labels, scores = [render.overlay_mask(frame, full)], [f"full model, frame {shown}"], []
     for variant in [v for v in ALL_LABELS if v in state.ablation]:  # panel order
         masks = state.ablation[variant]
         if shown not in masks:
             continue
-        shared = [i for i in masks if i in state.masks]
-        mean = np.mean([_iou(masks[i], state.masks[i]) for i in shared]) if shared else np.nan
+        mean = np.mean(list(table[variant].values())) if table[variant] else np.nan
         panels.append(changes(frame, masks[shown], full))
-        here = _iou(masks[shown], full)
+        here = table[variant][shown]
         labels.append(f"{ALL_LABELS[variant]}: IoU {here:.2f} here")
         scores.append(f"{ALL_LABELS[variant]}: IoU with the full model {mean:.2f} over the clip, "
                       f"{here:.2f} on frame {shown} "

@@ -149,7 +149,7 @@ def inspect_on_open(state: DemoState | None, frame_idx: float) -> tuple:
 
 
 def inspect_if_open(state: DemoState | None, frame_idx: float) -> tuple:
-    """Frame slider released: refresh the internals only when their tab is open."""
+    """The frame changed (or a pass ended): refresh the internals only when their tab is open."""
     if state is None or not state.inspect_open:
         return (gr.skip(),) * NUM_OUTPUTS
     return inspect_frame(state, frame_idx)

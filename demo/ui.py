@@ -105,7 +105,7 @@ def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
     c.stop.click(propagation.stop, [c.state], [c.progress], queue=False, **PRIVATE,
                  cancels=[*events, c.ablation_event]).then(
         propagation.finish_view, [c.state], outs[2:], **UI_QUEUE)
-    for event in (*events, c.ablation_event):  # the ablation moves the Frame slider
+    for event in events:  # (the ablation moves the Frame slider: its change refreshes them)
         event.then(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
     c.apply_settings.click(bind(knobs.apply_settings, ctx),
                            [c.state, c.mem_every, c.top_k, c.local, c.max_working,
@@ -119,8 +119,11 @@ def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
 
 def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
     c.refresh.click(inspecting.inspect_frame, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
-    c.frame.release(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs,
-                    **UI_QUEUE)
+    # On every change, not on `release`: a typed number (Enter) or an arrow key changes the
+    # frame without a release, and the views stayed on the old frame. "always_last" runs one
+    # render at a time during a drag and ends on the frame the slider stops at.
+    c.frame.change(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs,
+                   trigger_mode="always_last", **UI_QUEUE)
     c.inspect_tab.select(inspecting.inspect_on_open, [c.state, c.frame], c.inspect_outs,
                          **UI_QUEUE).then(inspecting.set_inspect_open, [c.state, gr.State(True)],
                                           None, **UI_QUEUE).then(

@@ -314,6 +314,22 @@ def test_a_frame_typed_past_the_end_shows_the_last_frame_and_the_next_click_land
     _wait_text(page, "status", f"bear on frame {FRAMES - 1}: 1 click(s)")
 
 
+def test_look_inside_follows_a_typed_frame_and_the_arrow_keys(page) -> None:
+    """The views were refreshed on the slider's `release` only: a number typed with Enter or
+    an arrow key moved the slider while the views stayed on the old frame."""
+    _load(page, "bear")
+    page.locator("#propagate").click()
+    _wait_text(page, "progress", "Done")
+    page.get_by_role("tab", name="2 · Look inside").click()
+    number = page.locator("#frame input[type=number]")
+    number.fill(str(FRAMES - 3))
+    number.press("Enter")
+    _wait_text(page, "inspect-status", f"Frame {FRAMES - 3},", timeout=30_000)
+    page.locator("#frame input[type=range]").focus()
+    page.keyboard.press("ArrowRight")
+    _wait_text(page, "inspect-status", f"Frame {FRAMES - 2},", timeout=30_000)
+
+
 def test_online_adaptation_slider_adapts_before_the_pass(page) -> None:
     """The Advanced panel's slider reaches the session through Apply settings: the next pass
     streams its fine-tuning steps, then says so in its Done line."""

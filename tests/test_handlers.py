@@ -428,6 +428,17 @@ def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: Simple
     assert "unadapted" not in _drain(gpu.run_ablation(state, 3))[0].ablation
 
 
+def test_ablation_iou_averages_the_objects_in_either_mask() -> None:
+    a = np.zeros((4, 6), np.uint8)
+    b = np.zeros((4, 6), np.uint8)
+    a[0, :4] = 1  # object 1: 4 px, 2 shared with b's 2 px -> 2 / 4
+    b[0, 2:4] = 1
+    a[3, 0] = 2  # object 2 only in a -> 0;  object 255 in both, 3 px each, 1 shared -> 1 / 5
+    a[1, :3], b[1, 2:5] = 255, 255
+    assert ablation._iou(a, b) == pytest.approx((2 / 4 + 0 + 1 / 5) / 3)
+    assert ablation._iou(a, a) == 1.0 and ablation._iou(np.zeros_like(a), b * 0) == 1.0
+
+
 def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
                                 done: DemoState) -> None:
     last = _drain(gpu.run_ablation(done, 3))
