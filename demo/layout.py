@@ -163,7 +163,7 @@ def inspect_panel(c: SimpleNamespace) -> None:
             gr.Markdown(explain.MEMORY)
             c.mem_query = image("Click a pixel", "mem-query")
             c.mem_reads = image("Where it reads from", "mem-reads", panels=True)
-            c.timeline = image("Frames in memory", "timeline", panels=True)
+            c.timeline = image("Frames in memory", "timeline", strip=True)  # phone: scrolls
         with gr.Tab("Confidence", id="confidence"):
             gr.Markdown(explain.CONFIDENCE)
             # a strip too: its axis text is unreadable at a phone's width, scrolled it is not

@@ -374,3 +374,8 @@ def test_plots_scroll_sideways_on_a_phone_at_a_readable_width(page) -> None:
     assert frame.evaluate("e => e.scrollWidth > e.clientWidth")  # the user can scroll to it
     plot.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "phone_confidence.png"), full_page=True)
+    # the memory timeline's row names and frame numbers are as small as the plot's axes
+    page.get_by_role("tab", name="Memory", exact=True).click()
+    timeline = page.locator("#timeline img").first
+    timeline.wait_for(state="visible")
+    assert timeline.bounding_box()["width"] > 1.5 * 360
