@@ -223,6 +223,17 @@ def test_brush_adds_and_eraser_removes_on_the_loaded_mask(page) -> None:
     page.screenshot(path=str(ARTIFACTS / "paint_3_erased.png"), full_page=True)
 
 
+def _look_inside_at(page, clip: str, frame_idx: int) -> None:
+    """Load an example, propagate it, open Look inside and type `frame_idx` (with Enter)."""
+    _load(page, clip)
+    page.locator("#propagate").click()
+    _wait_text(page, "progress", "Done")
+    page.get_by_role("tab", name="2 · Look inside").click()
+    number = page.locator("#frame input[type=number]")
+    number.fill(str(frame_idx))
+    number.press("Enter")
+
+
 VIEWS = {"ptm": ["#ptm-masks", "#ptm-assign", "#ptm-attention"],
          "fam": ["#fam-arrows", "#fam-flow", "#fam-aligned"],
          "memory": ["#mem-reads", "#timeline"], "confidence": ["#confidence-plot"]}
@@ -232,14 +243,8 @@ VIEWS = {"ptm": ["#ptm-masks", "#ptm-assign", "#ptm-attention"],
 def test_every_view_screenshot(page, clip: str) -> None:
     if not (EXAMPLES / clip / "clip.mp4").is_file():
         pytest.skip(f"example {clip} missing")
-    _load(page, clip)
-    page.locator("#propagate").click()
-    _wait_text(page, "progress", "Done")
-    page.get_by_role("tab", name="2 · Look inside").click()
-    number = page.locator("#frame input[type=number]")
-    number.fill(str(FRAMES - 2))
-    number.press("Enter")
-    page.locator("#inspect").click()
+    _look_inside_at(page, clip, FRAMES - 2)
+    page.locator("#inspect").click()  # the button too (the frame change already refreshed)
     _wait_text(page, "ptm-note", "IoU")
     for tab, selectors in VIEWS.items():
         page.get_by_role("tab", name=tab.upper() if len(tab) == 3 else tab.title()).click()
@@ -317,13 +322,7 @@ def test_a_frame_typed_past_the_end_shows_the_last_frame_and_the_next_click_land
 def test_look_inside_follows_a_typed_frame_and_the_arrow_keys(page) -> None:
     """The views were refreshed on the slider's `release` only: a number typed with Enter or
     an arrow key moved the slider while the views stayed on the old frame."""
-    _load(page, "bear")
-    page.locator("#propagate").click()
-    _wait_text(page, "progress", "Done")
-    page.get_by_role("tab", name="2 · Look inside").click()
-    number = page.locator("#frame input[type=number]")
-    number.fill(str(FRAMES - 3))
-    number.press("Enter")
+    _look_inside_at(page, "bear", FRAMES - 3)
     _wait_text(page, "inspect-status", f"Frame {FRAMES - 3},", timeout=30_000)
     page.locator("#frame input[type=range]").focus()
     page.keyboard.press("ArrowRight")
