@@ -58,7 +58,7 @@ def inspect_frame(state: DemoState | None, frame_idx: float) -> tuple:
     """All views for one frame: (PTM masks, PTM assignment, PTM attention, PTM note, FAM
     arrows, FAM colours, FAM alignment, modulation, FAM note, memory query, memory reads,
     timeline, confidence, ablation, ablation text, status): `NUM_OUTPUTS` values. The
-    ablation text goes under its own panel (left as it is until an ablation has run)."""
+    ablation text goes under its own panel (empty, like the panel, until a rerun)."""
     if state is None:
         return (*(None,) * (NUM_OUTPUTS - 1), warn(NO_CLIP))
     frame_idx = state.clamp_frame(frame_idx)
@@ -67,7 +67,6 @@ def inspect_frame(state: DemoState | None, frame_idx: float) -> tuple:
                                      frame_idx) if frame_idx in state.timelines else None
     plot, advice = confidence_view(state, frame_idx)
     ablation, ablation_text = compare_view(state, frame_idx)
-    ablation_text = ablation_text or gr.skip()
     out = state.outputs.get(frame_idx)
     if out is None or out.visuals is None:
         why = ("it is your annotation: the model copies your mask there"
