@@ -123,21 +123,25 @@ def test_frozen_memory_keeps_only_annotations_but_still_reads_the_previous_frame
     assert not np.allclose(full_probs[4], frozen_probs[4]), "later frames read less memory"
 
 
-def test_each_step_reports_the_memory_it_read_not_the_memory_after_it(tiny_model):
+@pytest.mark.parametrize("local_interval", [1, 2])
+def test_each_step_reports_the_memory_it_read_not_the_memory_after_it(tiny_model,
+                                                                      local_interval):
     """The demo's memory timeline comes from `memory_held`: the frames a step read (its
     visuals' memory frames and FAM's local frame), never the frame itself, which joins after."""
     frames, masks = make_clip(num_frames=8, size=(32, 48), num_objects=1)
-    predictor = Predictor(tiny_model, InferenceConfig(short_side=None, mem_every=2), "cpu")
+    cfg = InferenceConfig(short_side=None, mem_every=2, local_interval=local_interval)
+    predictor = Predictor(tiny_model, cfg, "cpu")
     session = predictor.new_session()
     predictor.step(session, 0, frames[0], masks[0])
     outs = list(predictor.propagate(session, frames, 0, return_visuals=True))[1:]
     for out in outs:
         held = out.memory_held
         assert out.frame_idx not in held["permanent"] + held["working"] + held["local"]
-        assert held["local"] == [out.frame_idx - 1] == [out.visuals.local_frame]
+        local = max(out.frame_idx - local_interval, 0)  # t - s, frame 0 until there is one
+        assert held["local"] == [local] == [out.visuals.local_frame]
         assert sorted(held["permanent"] + held["working"]) == sorted(out.visuals.memory_frames)
     assert outs[-1].memory_held["working"] == [2, 4, 6]
-    assert session.memory_timeline()["local"] == [7]
+    assert session.memory_timeline()["local"] == [8 - local_interval]
 
 
 def test_visuals_only_on_request_with_documented_shapes(tiny_predictor, clip):
