@@ -112,7 +112,7 @@ MEMORY = (
     "reading), with its top-k read points circled (bigger circle = more weight). The timeline "
     "shows which frames are in memory while this frame is processed: *permanent* (your "
     "annotations and pinned frames), *working* (stored every few frames, oldest forgotten "
-    "first) and *local* (the previous frame, used by FAM)."
+    "first) and *local* (the previous frame, used by FAM). Click the timeline to go to a frame."
 )
 
 CONFIDENCE = (
@@ -127,7 +127,7 @@ CONFIDENCE = (
     "line (a fifth of the annotated size) means the object was lost there, or hidden, or left "
     "the frame; the caption names the first such frame. The scale stops at 3x, so that this "
     "line stays readable: an object that grew past it (it came closer) is named at the top "
-    "with its largest size."
+    "with its largest size. Click either plot to go to that frame."
 )
 
 ABLATION = (

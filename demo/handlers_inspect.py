@@ -100,6 +100,25 @@ def memory_click(state: DemoState | None, frame_idx: float, evt: gr.SelectData) 
     return memory_views(state.frames, out, float(index[0]), float(index[1]))
 
 
+def frame_from_plot(state: DemoState | None, evt: gr.SelectData) -> object:
+    """A click on the confidence (or size) plot: the Frame slider goes to the frame under it,
+    and every view follows (the slider's change event)."""
+    return _frame_at(state, evt, plots.plot_frame_at)
+
+
+def frame_from_timeline(state: DemoState | None, evt: gr.SelectData) -> object:
+    """A click on the memory timeline: the Frame slider goes to the frame under it."""
+    return _frame_at(state, evt, plots.timeline_frame_at)
+
+
+def _frame_at(state: DemoState | None, evt: gr.SelectData, frame_at) -> object:
+    index = evt.index if isinstance(evt.index, list | tuple) and len(evt.index) == 2 else None
+    if state is None or index is None:
+        return gr.skip()
+    frame_idx = frame_at(float(index[0]), state.num_frames)
+    return gr.skip() if frame_idx is None else frame_idx
+
+
 def object_menu(state: DemoState | None) -> gr.Dropdown:
     """Look inside's object list: the clip's objects, the selected one shown."""
     if state is None:

@@ -61,6 +61,33 @@ def _y_axis(out: np.ndarray, title: str, ticks: np.ndarray, y_of,
     out[y0:y0 + label.shape[0], 2:2 + label.shape[1]] = label[:out.shape[0] - y0]
 
 
+# The frame axis of the confidence and size plots runs from PLOT_LEFT to width - PLOT_RIGHT;
+# the timeline's from TIMELINE_LEFT (after its row names) to width - PLOT_RIGHT. A click on a
+# plot is mapped back to a frame with these (`plot_frame_at`, `timeline_frame_at`).
+PLOT_LEFT, PLOT_RIGHT, TIMELINE_LEFT = 62, 12, 96
+
+
+def plot_frame_at(x: float, num_frames: int, width: int = 900) -> int | None:
+    """The frame under pixel column `x` of a confidence or size plot `width` wide (None left
+    of the axis, on the y labels, or right of it)."""
+    left, right = PLOT_LEFT, width - PLOT_RIGHT
+    if num_frames < 1 or not left - 8 <= x <= right + 8:
+        return None
+    return int(np.clip(round((x - left) / (right - left) * max(num_frames - 1, 1)), 0,
+                       num_frames - 1))
+
+
+def timeline_frame_at(x: float, num_frames: int, width: int = 900) -> int | None:
+    """The frame under pixel column `x` of a memory timeline `width` wide (None on the row
+    names or past the axis)."""
+    left, right = TIMELINE_LEFT, width - PLOT_RIGHT
+    if num_frames < 1 or not left <= x < right:
+        return None
+    # Column x spans [x, x + 1) and the blocks start at int(left + f * cell): its right edge
+    # decides. (Multiplying, not dividing by the cell, keeps 45 from reading 44.999.)
+    return min(int((x + 1 - left) * num_frames / (right - left)), num_frames - 1)
+
+
 def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int, int, int]],
                      names: dict[int, str], lost_share: float, highlight: int | None = None,
                      size: tuple[int, int] = (900, 220)) -> np.ndarray:
@@ -70,7 +97,7 @@ def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int,
     ``[H, W, 3]`` RGB, ``size = (W, H)``."""
     width, height = size
     out = np.full((height, width, 3), 255, np.uint8)
-    left, right, top, bottom = 62, width - 12, 30, height - 42
+    left, right, top, bottom = PLOT_LEFT, width - PLOT_RIGHT, 30, height - 42
     num_frames = max((len(r) for r in ratios.values()), default=0)
     finite = [r[np.isfinite(r)] for r in ratios.values()]
     peak = max((float(f.max()) for f in finite if f.size), default=1.0)
@@ -152,7 +179,7 @@ def confidence_plot(values: Sequence[float], highlight: int | None = None,
     current frame (`highlight`) a grey vertical line."""
     width, height = size
     out = np.full((height, width, 3), 255, np.uint8)
-    left, right, top, bottom = 62, width - 12, 30, height - 42  # top: room for the page's label
+    left, right, top, bottom = PLOT_LEFT, width - PLOT_RIGHT, 30, height - 42  # top: a label
     values = np.asarray(values, dtype=np.float64)
     low, high = 0.0, 1.0
     if values.size and np.isfinite(values).any():  # zoom to the data, in steps of 0.1
@@ -193,7 +220,7 @@ def memory_timeline(num_frames: int, memory_frames: dict[str, Sequence[int]], cu
     """One row per memory kind (permanent / working / local) with a block at each frame held,
     a numbered frame axis below, and a black line + "now" at the `current` frame.
     ``[rows * row_height + 44, width, 3]`` RGB."""
-    label_w, right = 96, width - 12
+    label_w, right = TIMELINE_LEFT, width - PLOT_RIGHT
     rows = max(1, len(memory_frames))
     out = np.full((rows * row_height + 44, width, 3), 255, np.uint8)
     span = max(num_frames, 1)

@@ -138,6 +138,9 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
                           **UI_QUEUE)
     c.mem_query.select(inspecting.memory_click, [c.state, c.frame],
                        [c.mem_query, c.mem_reads, c.inspect_status], **UI_QUEUE)
+    # a click on a plot's frame axis moves the Frame slider there (the views follow it)
+    c.confidence.select(inspecting.frame_from_plot, [c.state], [c.frame], **UI_QUEUE)
+    c.timeline.select(inspecting.frame_from_timeline, [c.state], [c.frame], **UI_QUEUE)
     c.export.click(exporting.export_all, [c.state, c.export_source, c.export_cutout],
                    [c.export_video, c.export_palette, c.export_binary, c.export_rgba,
                     c.export_status], **UI_QUEUE)

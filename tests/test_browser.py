@@ -319,14 +319,24 @@ def test_a_frame_typed_past_the_end_shows_the_last_frame_and_the_next_click_land
     _wait_text(page, "status", f"bear on frame {FRAMES - 1}: 1 click(s)")
 
 
-def test_look_inside_follows_a_typed_frame_and_the_arrow_keys(page) -> None:
+def test_look_inside_follows_a_typed_frame_the_arrow_keys_and_a_plot_click(page) -> None:
     """The views were refreshed on the slider's `release` only: a number typed with Enter or
-    an arrow key moved the slider while the views stayed on the old frame."""
+    an arrow key moved the slider while the views stayed on the old frame. A click on the
+    confidence plot moves the slider too."""
     _look_inside_at(page, "bear", FRAMES - 3)
     _wait_text(page, "inspect-status", f"Frame {FRAMES - 3},", timeout=30_000)
     page.locator("#frame input[type=range]").focus()
     page.keyboard.press("ArrowRight")
     _wait_text(page, "inspect-status", f"Frame {FRAMES - 2},", timeout=30_000)
+    # a click on the confidence plot's axis at frame 2 goes there (Gradio's .select on the image)
+    page.get_by_role("tab", name="Confidence", exact=True).click()
+    plot = page.locator("#confidence-plot img").first
+    plot.wait_for(state="visible")
+    box = plot.bounding_box()
+    x = 62 + (900 - 12 - 62) * 2 / (FRAMES - 1)  # demo.plots: PLOT_LEFT, PLOT_RIGHT
+    page.mouse.click(box["x"] + box["width"] * x / 900, box["y"] + box["height"] * 0.25)
+    _wait_text(page, "inspect-status", "Frame 2,", timeout=30_000)
+    assert page.locator("#frame input[type=number]").input_value() == "2"
 
 
 def test_online_adaptation_slider_adapts_before_the_pass(page) -> None:

@@ -18,7 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
-from demo import export
+from demo import export, plots
 from demo import handlers_ablation as ablation
 from demo import handlers_annotate as annotate
 from demo import handlers_api as api
@@ -426,6 +426,26 @@ def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: Simple
     state, _ = knobs.apply_settings(ctx, stopped[0], 5, 20, 1, 10, False, 0)
     state = _drain(gpu.propagate(state, "forward", 0))[0]
     assert "unadapted" not in _drain(gpu.run_ablation(state, 3))[0].ablation
+
+
+def test_a_click_on_the_confidence_plot_or_the_timeline_picks_that_frame(done: DemoState) -> None:
+    views = inspecting.inspect_frame(done, 6)
+    timeline, plot = views[11], views[12]
+    width = plot.shape[1]  # the handlers map clicks on the images the views hand out
+    assert width == timeline.shape[1] == 900
+
+    def x_of(frame_idx: int) -> float:  # the axis of 8 frames
+        return plots.PLOT_LEFT + (width - plots.PLOT_RIGHT - plots.PLOT_LEFT) * frame_idx / 7
+
+    assert inspecting.frame_from_plot(done, _click(x_of(3), 100)) == 3
+    assert inspecting.frame_from_plot(done, _click(x_of(7) + 3, 300)) == 7  # the size plot
+    cell = (width - plots.PLOT_RIGHT - plots.TIMELINE_LEFT) / 8
+    assert inspecting.frame_from_timeline(done, _click(plots.TIMELINE_LEFT + 5.5 * cell, 30)) == 5
+    skip = type(gr.skip())
+    for result in (inspecting.frame_from_plot(done, _click(10, 100)),  # the y-axis labels
+                   inspecting.frame_from_timeline(done, _click(20, 30)),  # a row name
+                   inspecting.frame_from_plot(None, _click(x_of(3), 100))):
+        assert isinstance(result, skip)
 
 
 def test_ablation_iou_averages_the_objects_in_either_mask() -> None:

@@ -213,3 +213,21 @@ def test_the_lowest_frame_label_sits_under_its_dot_clear_of_the_curve() -> None:
     dot_row = int(np.median(rows[np.abs(cols - cols.max()) < 6]))  # the dot is rightmost
     text_rows = rows[cols < cols.max() - 12]
     assert text_rows.size > 20 and text_rows.min() > dot_row
+
+
+@pytest.mark.parametrize("num_frames", [1, 2, 8, 90])
+def test_a_click_on_a_plot_maps_back_to_the_frame_drawn_there(num_frames: int) -> None:
+    """Read off the drawings, not the constants: the confidence plot's grey current-frame
+    line and the timeline's blocks sit on the columns that `*_frame_at` maps to that frame."""
+    for frame_idx in sorted({0, num_frames // 2, num_frames - 1}):
+        plot = plots.confidence_plot(np.full(num_frames, 0.9), highlight=frame_idx)
+        grey_rows = (plot[40:150] == (150, 150, 150)).all(axis=2).sum(axis=0)  # [W]
+        grey = np.flatnonzero(grey_rows > 60)  # a vertical line, not tick labels
+        assert grey.size and all(plots.plot_frame_at(x, num_frames) == frame_idx for x in grey)
+        strip = plots.memory_timeline(num_frames, {"working": [frame_idx]}, current=-1)
+        block = np.flatnonzero((strip[10] == plots.MEMORY_RGB["working"]).all(axis=1))
+        assert block.size
+        assert all(plots.timeline_frame_at(x, num_frames) == frame_idx for x in block)
+    assert plots.plot_frame_at(20, num_frames) is None  # on the y-axis labels
+    assert plots.timeline_frame_at(40, num_frames) is None  # on the row names
+    assert plots.timeline_frame_at(895, num_frames) is None  # past the axis
