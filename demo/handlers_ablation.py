@@ -101,12 +101,15 @@ def most_different(state: DemoState, table: dict[str, dict[int, float]] | None =
     return min(scores, key=scores.get) if scores else None
 
 
-def compare_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray | None, str]:
+def compare_view(state: DemoState, frame_idx: int,
+                 table: dict[str, dict[int, float]] | None = None
+                 ) -> tuple[np.ndarray | None, str]:
     """Full model | each variant on `frame_idx` (the run itself moves the Frame slider to
-    where they differ most), and mean IoU over the clip vs the full model."""
+    where they differ most), and mean IoU over the clip vs the full model (`table`: the
+    IoUs, when the caller has them)."""
     if not state.ablation or frame_idx not in state.masks:
         return None, ""
-    table = _iou_table(state)
+    table = _iou_table(state) if table is None else table
     worst, shown = most_different(state, table), frame_idx
     frame, full = state.frames[shown], state.masks[shown]
     panels, labels, scores = [render.overlay_mask(frame, full)], [f"full model, frame {shown}"], []
@@ -184,9 +187,10 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
         state.ablation[variant] = masks
     if state.released:
         return
-    worst = most_different(state)
+    table = _iou_table(state)
+    worst = most_different(state, table)
     shown = state.clamp_frame(frame_idx) if worst is None else worst
-    image, text = compare_view(state, shown)
+    image, text = compare_view(state, shown, table)
     yield (shipped(state), gr.skip() if worst is None else worst, image,
            f"{text} ({time.perf_counter() - started:.1f} s)")
 
