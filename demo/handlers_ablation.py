@@ -121,8 +121,8 @@ def compare_view(state: DemoState, frame_idx: int,
         panels.append(changes(frame, masks[shown], full))
         here = table[variant][shown]
         labels.append(f"{ALL_LABELS[variant]}: IoU {here:.2f} here")
-        scores.append(f"{ALL_LABELS[variant]}: IoU with the full model {mean:.2f} over the clip, "
-                      f"{here:.2f} on frame {shown} "
+        scores.append(f"- **{ALL_LABELS[variant]}**: IoU with the full model {mean:.2f} over "
+                      f"the clip, {here:.2f} on frame {shown} "
                       f"({(masks[shown] > 0).sum() - (full > 0).sum():+d} px)")
     where = ("" if worst is None else f"Frame {shown} is shown: there the network variants "
              "differ most." if worst == shown else f"Frame {shown} is shown; the network "
@@ -132,8 +132,8 @@ def compare_view(state: DemoState, frame_idx: int,
     columns = len(panels)
     if len(panels) > 3 and frame.shape[1] > frame.shape[0]:
         columns = (len(panels) + 1) // 2
-    return render.grid(panels, labels, columns, height=240), ("Ablation: " + "; ".join(scores)
-                                                             + f". {where}")
+    text = "\n".join(["Ablation:", *scores, "", where])  # one line per variant
+    return render.grid(panels, labels, columns, height=240), text
 
 
 def ablation_seconds(ctx: DemoContext, state: DemoState | None, frame_idx: float) -> float:
