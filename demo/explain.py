@@ -85,17 +85,18 @@ PTM_ATTENTION = (
 
 FAM = (
     "The **Feature Alignment Module** uses the previous frame as short-term memory. Before "
-    "comparing, it shifts each part of the previous frame's features by a learned offset. "
-    "**Arrows**: each arrow starts at a point of this frame and ends where FAM fetches from in "
+    "comparing, it shifts each part of the previous frame's features by a learned offset.\n\n"
+    "- **Arrows** — each starts at a point of this frame and ends where FAM fetches from in "
     "the previous frame, after subtracting the frame's dominant motion (the median offset, e.g. "
-    "a camera pan; its value is in the caption) — so they show how the object moves *relative "
-    "to its surroundings*, and point against the motion. Arrows are drawn on and around the "
-    "object (white outline) and where offsets are large. **Colours**: the same offsets over the "
-    "whole frame (colour = direction, see the key; strong colour = long; faded away from the "
-    "object). **Modulation**: how much the network trusts each aligned sample (bright = used). "
-    "On the *teaching* example the car's true motion is known (README: how far FAM's "
-    "arrows are from it): on this trained model the offsets are learned features, not an "
-    "optical flow, so expect them to disagree with the visible motion."
+    "a camera pan; its value is in the caption). So they show how the object moves *relative "
+    "to its surroundings*, and point against the motion. They are drawn on and around the "
+    "object (white outline) and where offsets are large.\n"
+    "- **Colours** — the same offsets over the whole frame (colour = direction, see the key; "
+    "strong colour = long; faded away from the object).\n"
+    "- **Modulation** — how much the network trusts each aligned sample (bright = used).\n\n"
+    "On the *teaching* example the car's true motion is known (README: how far FAM's arrows "
+    "are from it): on this trained model the offsets are learned features, not an optical "
+    "flow, so expect them to disagree with the visible motion."
 )
 
 FAM_ALIGN = (
@@ -116,18 +117,20 @@ MEMORY = (
 )
 
 CONFIDENCE = (
-    "How sure the network is on each frame: 1 means every pixel is clearly object or clearly "
-    "background; it drops when many pixels are in between. The lowest point (red) is where the "
-    "model is least sure: worth a look, and if the mask is wrong there, fix it with a few "
-    "clicks and propagate again from that frame. It is not a measure of error: on the "
-    "held-out clips, correcting the least confident frame helped no more than correcting the "
-    "middle frame (README). Confidence cannot see an object that was *lost*: its pixels become "
-    "confidently background. The lower plot shows that: each object's size relative to your "
+    "Click either plot to go to that frame.\n\n"
+    "- **Confidence** (upper plot) — how sure the network is on each frame: 1 means every "
+    "pixel is clearly object or clearly background; it drops when many pixels are in between. "
+    "The lowest point (red) is where the model is least sure: worth a look, and if the mask is "
+    "wrong there, fix it with a few clicks and propagate again from that frame. It is not a "
+    "measure of error: on the held-out clips, correcting the least confident frame helped no "
+    "more than correcting the middle frame (README).\n"
+    "- **Size** (lower plot) — confidence cannot see an object that was *lost*: its pixels "
+    "become confidently background. This plot can: each object's size relative to your "
     "annotation of it, one line per object in its colour. A line that drops under the dashed "
     "line (a fifth of the annotated size) means the object was lost there, or hidden, or left "
-    "the frame; the caption names the first such frame. The scale stops at 3x, so that this "
+    "the frame; the caption names the first such frame. The scale stops at 3x, so that the "
     "line stays readable: an object that grew past it (it came closer) is named at the top "
-    "with its largest size. Click either plot to go to that frame."
+    "with its largest size."
 )
 
 ABLATION = (
