@@ -5,6 +5,8 @@ demo.views_ptm_fam, demo.views_memory and demo.plots."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gradio as gr
 import numpy as np
 
@@ -111,7 +113,8 @@ def frame_from_timeline(state: DemoState | None, evt: gr.SelectData) -> object:
     return _frame_at(state, evt, plots.timeline_frame_at)
 
 
-def _frame_at(state: DemoState | None, evt: gr.SelectData, frame_at) -> object:
+def _frame_at(state: DemoState | None, evt: gr.SelectData,
+              frame_at: Callable[[float, int], int | None]) -> object:
     index = evt.index if isinstance(evt.index, list | tuple) and len(evt.index) == 2 else None
     if state is None or index is None:
         return gr.skip()

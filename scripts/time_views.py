@@ -7,28 +7,17 @@ the CPU working size, propagated from its ground-truth first mask. Also the abla
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from davis_upload import first_mask, sequence_args, upload_sequence  # puts the repo on the path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from demo.config import DemoConfig  # noqa: E402
-from demo.handlers import DemoContext  # noqa: E402
-from demo.handlers_ablation import run_ablation  # noqa: E402
-from demo.handlers_inspect import inspect_frame  # noqa: E402
-from demo.handlers_load import load_upload  # noqa: E402
-from demo.handlers_propagate import propagate  # noqa: E402
-from demo.video_io import write_mp4  # noqa: E402
-from srnet import load_index_mask, load_predictor  # noqa: E402
-
-DAVIS = Path(__file__).resolve().parents[2] / "shared/data/davis2016-train"
+from demo.handlers_ablation import run_ablation
+from demo.handlers_inspect import inspect_frame
+from demo.handlers_propagate import propagate
 
 
 def _median_view_seconds(state, frames: list[int]) -> float:
@@ -41,19 +30,10 @@ def _median_view_seconds(state, frames: list[int]) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seq", default="flamingo")
-    parser.add_argument("--frames", type=int, default=60)
-    args = parser.parse_args()
-    files = sorted((DAVIS / "JPEGImages/480p" / args.seq).glob("*.jpg"))[:args.frames]
+    args = sequence_args(__doc__.splitlines()[0], "flamingo")
     with tempfile.TemporaryDirectory() as tmp:
-        clip = Path(tmp) / f"{args.seq}.mp4"
-        write_mp4(clip, (np.asarray(Image.open(f).convert("RGB")) for f in files), 24)
-        predictor, _ = load_predictor(device="cpu")
-        ctx = DemoContext(predictor, DemoConfig(temp_root=Path(tmp) / "sessions"))
-        state = load_upload(ctx, str(clip), 0, 0, 1, None)[0]
-        first = load_index_mask(DAVIS / "Annotations/480p" / args.seq / "00000.png")
-        state.set_object_mask(0, 1, first > 0)
+        ctx, state = upload_sequence(args.seq, args.frames, Path(tmp))
+        state.set_object_mask(0, 1, first_mask(args.seq) > 0)
         for item in propagate(ctx, state, "forward", 0):
             state = item[0]
         kept = sorted(f for f, out in state.outputs.items() if out.visuals is not None)

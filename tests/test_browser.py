@@ -21,7 +21,7 @@ import pytest
 from app_harness import running_app
 from PIL import Image
 
-from demo import DemoConfig
+from demo import DemoConfig, plots
 from demo.video_io import probe_clip
 from srnet import DEFAULT_CHECKPOINT, load_index_mask
 
@@ -333,7 +333,7 @@ def test_look_inside_follows_a_typed_frame_the_arrow_keys_and_a_plot_click(page)
     plot = page.locator("#confidence-plot img").first
     plot.wait_for(state="visible")
     box = plot.bounding_box()
-    x = 62 + (900 - 12 - 62) * 2 / (FRAMES - 1)  # demo.plots: PLOT_LEFT, PLOT_RIGHT
+    x = plots.PLOT_LEFT + (900 - plots.PLOT_RIGHT - plots.PLOT_LEFT) * 2 / (FRAMES - 1)
     page.mouse.click(box["x"] + box["width"] * x / 900, box["y"] + box["height"] * 0.25)
     _wait_text(page, "inspect-status", "Frame 2,", timeout=30_000)
     assert page.locator("#frame input[type=number]").input_value() == "2"
