@@ -212,13 +212,11 @@ NO_CLIP = "Load a clip first: upload a video or a zip of frames, or pick an exam
 
 
 def frame_view(state: DemoState, frame_idx: int | None = None) -> np.ndarray:
-    """The frame with the user's annotation (or else the propagated mask) and the selected
-    object's clicks on it."""
+    """The frame with its masks (the user's annotation over the propagated mask) and the
+    selected object's clicks on it."""
     frame_idx = state.frame_idx if frame_idx is None else frame_idx
     frame = state.frames[frame_idx]
-    mask = state.annotation(frame_idx)
-    if mask is None:
-        mask = state.masks.get(frame_idx)
+    mask = state.shown_mask(frame_idx)
     view = frame if mask is None else render.overlay_mask(frame, mask)
     clicks = state.clicks.get((frame_idx, state.selected), [])
     return render.draw_clicks(view, clicks) if clicks else view

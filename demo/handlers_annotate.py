@@ -16,6 +16,7 @@ import numpy as np
 
 from demo import clicks, render
 from demo.handlers import NO_CLIP, DemoContext, frame_caption, frame_view, info, warn
+from demo.ownership import ClickUndo, give_back, keep_others, take
 from demo.painter import apply_strokes, painter_html, parse_strokes
 from demo.state import DemoState
 
@@ -31,8 +32,7 @@ def editor_value(state: DemoState) -> str:
     frame = state.frames[state.frame_idx]
     mask = _current_object_mask(state, state.frame_idx, state.selected)
     view = frame
-    others = state.annotation(state.frame_idx)
-    others = state.masks.get(state.frame_idx) if others is None else others
+    others = state.shown_mask(state.frame_idx)
     if others is not None:
         outline = np.where(others == state.selected, 0, others).astype(np.uint8)
         view = render.overlay_mask(view, outline, alpha=0.0)
@@ -96,13 +96,18 @@ def on_click(state: DemoState | None, mode: str, evt: gr.SelectData,
     history = state.click_history.setdefault(key, [])
     if len(history) != len(state.clicks.get(key, [])):
         history.clear()  # the clicks were changed elsewhere (paint): older undos replay
-    history.append(state.obj_masks.get(key))  # the exact annotation before this click
+    undo = ClickUndo(state.obj_masks.get(key))  # the exact annotation before this click
+    history.append(undo)
     state.clicks.setdefault(key, []).append((float(index[0]), float(index[1]),
                                              not str(mode).lower().startswith("remove")))
-    return _remask(state, prior, method)
+    return _remask(state, prior, method, undo)
 
 
-def _remask(state: DemoState, prior: np.ndarray | None, method: str = clicks.LEARNED) -> tuple:
+def _remask(state: DemoState, prior: np.ndarray | None, method: str = clicks.LEARNED,
+            undo: ClickUndo | None = None) -> tuple:
+    """The selected object's mask from its clicks on the shown frame; pixels other objects
+    hold stay theirs unless the last click lands on them (demo.ownership). `undo` records
+    what the click took from the others."""
     key = (state.frame_idx, state.selected)
     points = state.clicks.get(key, [])
     if prior is None and not any(positive for *_, positive in points):
@@ -110,13 +115,37 @@ def _remask(state: DemoState, prior: np.ndarray | None, method: str = clicks.LEA
         return _result(state, warn("Start with a positive click on the object; negative "
                                    "clicks then cut parts away."))
     mask = clicks.apply_click(state.frames[state.frame_idx], points, prior, method)
+    owners = state.shown_mask(state.frame_idx)
+
+    def cut(other_id: int, point: tuple[float, float]) -> np.ndarray:
+        """The other object's mask after a negative click at `point` (its own clicks kept)."""
+        other_clicks = [*state.clicks.get((state.frame_idx, other_id), []), (*point, False)]
+        return clicks.apply_click(state.frames[state.frame_idx], other_clicks,
+                                  owners == other_id, method)
+
+    mask, claimed, left = keep_others(owners, state.selected, mask, points[-1], cut, prior)
+    taken = take(state.obj_masks, *key, claimed)
+    if undo is not None:
+        undo.taken = taken
     state.set_object_mask(*key, mask)
     used = method if method != clicks.LEARNED or clicks.learned_available() else \
         "classic (learned model unavailable)"
-    area = 100.0 * mask.mean()
     return _result(state, f"{state.names[state.selected]} on frame {state.frame_idx}: "
-                          f"{len(points)} click(s), {used}, mask covers {area:.1f} % of the "
-                          "frame.")
+                          f"{len(points)} click(s), {used}, mask covers {100.0 * mask.mean():.1f}"
+                          f" % of the frame.{_shared_text(state, owners, claimed, left)}")
+
+
+def _shared_text(state: DemoState, owners: np.ndarray | None, claimed: np.ndarray | None,
+                 left: int) -> str:
+    """What a click did about other objects' pixels, in the status line."""
+    if claimed is not None and claimed.any():
+        obj_id = int(np.bincount(owners[claimed]).argmax())
+        return (f" Took {int(claimed.sum())} px from {state.names.get(obj_id, obj_id)} (the "
+                "click landed on it).")
+    if left:
+        return (f" {left} px that other objects hold were left to them: a positive click "
+                "inside them takes them.")
+    return ""
 
 
 def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
@@ -129,7 +158,9 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     state.clicks[key].pop()
     history = state.click_history.get(key, [])
     if len(history) == len(state.clicks[key]) + 1:
-        state.set_object_mask(*key, history.pop())
+        undo = history.pop()
+        state.set_object_mask(*key, undo.before)
+        give_back(state.obj_masks, state.frame_idx, undo.taken)
         return _result(state, f"Last click removed; {len(state.clicks[key])} click(s) left "
                               f"on frame {state.frame_idx}.")
     propagated = state.masks.get(state.frame_idx)  # no record (e.g. after painting): replay
@@ -169,11 +200,15 @@ def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
     before = _current_object_mask(state, *key)
     mask = apply_strokes(before, painted, state.size)
     state.clicks.pop(key, None)  # painting replaces the click annotation
+    added = mask if before is None else mask & ~before  # [H, W] the brush claims what it covers
+    taken = take(state.obj_masks, *key, added)
     state.set_object_mask(*key, mask)
     old = 0 if before is None else int(before.sum())
+    took = "".join(f"; took {int(lost.sum())} px from {state.names.get(obj_id, obj_id)}"
+                   for obj_id, lost in taken.items())
     return _result(state, f"Painted {state.names[state.selected]} on frame {state.frame_idx}: "
                           f"{len(painted)} stroke(s), mask {old} → {int(mask.sum())} px "
-                          f"({100.0 * mask.mean():.1f} % of the frame).")
+                          f"({100.0 * mask.mean():.1f} % of the frame){took}.")
 
 
 def select_object(state: DemoState | None, obj_id: int | str | None) -> tuple:

@@ -16,6 +16,7 @@ from PIL import Image
 from demo.handlers import NO_CLIP, info, warn
 from demo.handlers_annotate import annotate_outputs
 from demo.handlers_load import fit_mask
+from demo.ownership import take
 from demo.state import MAX_OBJECTS, DemoState
 from srnet import load_index_mask
 
@@ -57,6 +58,7 @@ def import_mask(state: DemoState | None, path: str | None) -> tuple:
             _set(state, frame_idx, obj_id, None)
     for obj_id, binary in objects.items():
         state.names.setdefault(obj_id, f"object {obj_id}")
+        take(state.obj_masks, frame_idx, obj_id, binary)  # the file claims what it covers
         _set(state, frame_idx, obj_id, binary)
     if state.selected not in objects:
         state.selected = next(iter(objects))

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from demo.export import resize_index_mask
+from demo.ownership import ClickUndo, shown_mask
 from srnet import InferenceConfig, InferenceSession, StepOutput, davis_palette
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,8 @@ class DemoState:
     selected: int = 1  # the object clicks and paint apply to
     frame_idx: int = 0  # the frame shown / annotated / inspected
     clicks: dict[tuple[int, int], list[Click]] = field(default_factory=dict)  # (frame, obj)
-    # (frame, obj) → the annotation before each click (None = none): undo restores it exactly
-    click_history: dict[tuple[int, int], list[np.ndarray | None]] = field(default_factory=dict)
+    # (frame, obj) → what each click changed: undo restores the annotation from before it exactly
+    click_history: dict[tuple[int, int], list[ClickUndo]] = field(default_factory=dict)
     obj_masks: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # bool [H, W]
     masks: dict[int, np.ndarray] = field(default_factory=dict)  # frame → uint8 [H, W] ids
     confidence: dict[int, float] = field(default_factory=dict)
@@ -174,6 +175,12 @@ class DemoState:
             mask[binary] = obj_id
         return mask if mask.any() else None
 
+    def shown_mask(self, frame_idx: int) -> np.ndarray | None:
+        """uint8 [H, W] ids: the frame as the user sees it and the next pass holds it (the
+        propagated mask with the annotated objects' pixels replaced by their annotation)."""
+        annotated = [obj for (f, obj) in self.obj_masks if f == frame_idx]
+        return shown_mask(self.annotation(frame_idx), annotated, self.masks.get(frame_idx))
+
     def annotated_frames(self) -> list[int]:
         return sorted({f for (f, _), m in self.obj_masks.items() if m.any()})
 
@@ -242,8 +249,8 @@ def carry_annotations(old: DemoState, new: DemoState) -> tuple[dict[int, int], l
     new.clicks = {(moved[f], obj): [(x * scale_x, y * scale_y, positive)
                                     for x, y, positive in clicks]
                   for (f, obj), clicks in old.clicks.items() if f in moved}
-    new.click_history = {(moved[f], obj): [None if m is None else _resized(m, size)
-                                           for m in history]
+    new.click_history = {(moved[f], obj): [undo.resized(lambda m: _resized(m, size))
+                                           for undo in history]
                          for (f, obj), history in old.click_history.items() if f in moved}
     return moved, [f for f in frames if f not in moved]
 

@@ -18,6 +18,7 @@ from demo import handlers_annotate as annotate
 from demo import handlers_load as loading
 from demo.config import DemoConfig
 from demo.handlers import DemoContext
+from demo.ownership import ClickUndo
 from demo.state import ClipSource, DemoState, cleanup_state
 from demo.video_io import write_mp4
 from tests.conftest import lite_demo_context, make_clip
@@ -56,7 +57,7 @@ def _annotate(state: DemoState, frame_idx: int, obj_id: int, box: tuple[int, int
     state.set_object_mask(frame_idx, obj_id, mask)
     if clicks:
         state.clicks[(frame_idx, obj_id)] = list(clicks)
-        state.click_history[(frame_idx, obj_id)] = [None] * len(clicks)
+        state.click_history[(frame_idx, obj_id)] = [ClickUndo(None) for _ in clicks]
 
 
 def test_frame_of_follows_start_and_step() -> None:

@@ -1,0 +1,165 @@
+"""One object per pixel on a frame the user edits: an edit of one object keeps the others.
+
+The click model answers for one object at a time and knows nothing of the others, so a click
+on a pram can come back as the pram and the woman pushing it (a group reads as one thing). The
+annotation used to stack objects in the order they were added, so the later object silently
+took the earlier one's pixels, and that error was then propagated through the whole clip.
+
+The rule here: pixels another object holds on the frame (its annotation there, else its
+propagated mask) stay with it, unless the user points at them: a positive click that lands on
+another object takes from it what a negative click there would cut off that object (the click
+model answers that too), and a brush stroke or an imported black-and-white mask takes exactly
+what it covers. Undo gives the pixels a click took back to their object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+Click = tuple[float, float, bool]  # (x, y, is_positive) in frame pixels
+
+
+@dataclass
+class ClickUndo:
+    """What one click changed, so undo restores exactly the annotation from before it."""
+
+    before: np.ndarray | None  # the clicked object's annotation before the click (None: none)
+    taken: dict[int, np.ndarray] = field(default_factory=dict)  # obj id → bool [H, W] it lost
+
+    def resized(self, resize: Callable[[np.ndarray], np.ndarray]) -> ClickUndo:
+        return ClickUndo(None if self.before is None else resize(self.before),
+                         {obj_id: resize(pixels) for obj_id, pixels in self.taken.items()})
+
+
+def shown_mask(annotation: np.ndarray | None, annotated_ids: Iterable[int],
+               propagated: np.ndarray | None) -> np.ndarray | None:
+    """The frame as the next pass will hold it (uint8 [H, W] ids): the propagated mask, each
+    annotated object's pixels replaced by its annotation (the predictor's merge), or None."""
+    if propagated is None or annotation is None:
+        return annotation if propagated is None else propagated
+    shown = np.where(np.isin(propagated, list(annotated_ids)), 0, propagated)  # [H, W]
+    return np.where(annotation > 0, annotation, shown).astype(np.uint8)  # [H, W]
+
+
+def keep_others(owners: np.ndarray | None, obj_id: int, mask: np.ndarray, click: Click | None,
+                cut: Callable[[int, tuple[float, float]], np.ndarray] | None = None,
+                prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """`mask` (bool [H, W], the object's new mask) without the pixels other objects hold in
+    `owners` (uint8 [H, W] ids), except the part a positive `click` on another object claims:
+    what `cut(other_id, (x, y))` (that object's mask after a negative click there) removes
+    from it, else the connected part of `mask` on that object around the click. Thin strips
+    of new pixels along what was left go too (`prior`, the object's mask before, stays).
+    Returns (mask, the claimed pixels or None, how many pixels were left to the others)."""
+    if owners is None:
+        return mask, None, 0
+    others = (owners != 0) & (owners != obj_id)  # [H, W]
+    claimed = None
+    if click is not None and click[2]:
+        x, y = int(round(click[0])), int(round(click[1]))
+        if 0 <= y < owners.shape[0] and 0 <= x < owners.shape[1] and others[y, x]:
+            claimed = _claim(owners == owners[y, x], mask, (x, y), cut, int(owners[y, x]))
+    left_to_others = mask & others if claimed is None else mask & others & ~claimed
+    kept = _without_slivers(mask & ~others, left_to_others, prior)  # [H, W]
+    kept = kept if claimed is None else kept | claimed
+    return kept, claimed, int(left_to_others.sum())
+
+
+def _without_slivers(kept: np.ndarray, left: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+    """`kept` without the thin strips it keeps along what it left to other objects. A group
+    answer (a pram and its pusher) reaches a little past the other object's own tighter mask,
+    which would leave a few-pixel ring around her held by the pram, and that ring would be
+    propagated. Only new pixels near what was left go; the rest of the mask, thin parts
+    included (a pram's bars), and the object's earlier mask (`prior`) stay."""
+    if not left.any():
+        return kept
+    near = cv2.dilate(left.astype(np.uint8), _kernel(kept.shape), iterations=2) > 0  # [H, W]
+    slivers = near & kept & ~_opened(kept)  # [H, W]
+    if prior is not None:
+        slivers &= ~prior
+    return kept & ~slivers
+
+
+def _claim(held: np.ndarray, mask: np.ndarray, point: tuple[int, int],
+           cut: Callable[[int, tuple[float, float]], np.ndarray] | None,
+           other_id: int) -> np.ndarray | None:
+    """The pixels of another object (`held`, bool [H, W]) that a positive click at `point`
+    takes for the clicked object. The other object's own click model answer to a negative
+    click there says best where it ends (a pram's hood is one connected mask with the woman
+    holding it); of what that answer removes, the part around the click (the answer also
+    trims a thin band all along her outline, which is nobody's claim). Without a `cut`, or
+    when its part misses the click, the connected part of `mask` on that object around it."""
+    part = None
+    if cut is not None:
+        removed = held & ~cut(other_id, (float(point[0]), float(point[1])))  # [H, W]
+        part = _part_at(_opened(removed), point)
+    part = _part_at(mask & held, point) if part is None else part
+    return None if part is None else part | _crumbs(held & ~part, part)
+
+
+def _crumbs(rest: np.ndarray, part: np.ndarray, share: float = 0.02) -> np.ndarray:
+    """Small pieces of `rest` (what the other object keeps, bool [H, W]) cut off from it by
+    the claim and touching the claimed `part`: specks of one object inside the other read as
+    noise, and follow the claim."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(rest.astype(np.uint8),
+                                                               connectivity=8)
+    small = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] < share * rest.sum()]
+    if not small:
+        return np.zeros_like(rest)
+    touching = np.unique(labels[cv2.dilate(part.astype(np.uint8), _kernel(part.shape)) > 0])
+    return np.isin(labels, sorted(set(small) & set(touching.tolist())))  # [H, W]
+
+
+def _part_at(region: np.ndarray, point: tuple[int, int]) -> np.ndarray | None:
+    """The 8-connected part of `region` (bool [H, W]) holding `point` (x, y), or None."""
+    if not region[point[1], point[0]]:
+        return None
+    _, labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)  # [H, W]
+    return labels == labels[point[1], point[0]]
+
+
+def _kernel(shape: tuple[int, ...]) -> np.ndarray:
+    size = max(3, round(min(shape[:2]) / 120)) | 1  # 5 px at 480p: strips narrower go
+    return np.ones((size, size), np.uint8)
+
+
+def _opened(mask: np.ndarray) -> np.ndarray:
+    """`mask` (bool [H, W]) without its strips narrower than `_kernel`."""
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, _kernel(mask.shape)) > 0
+
+
+def take(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int, obj_id: int,
+         claimed: np.ndarray | None) -> dict[int, np.ndarray]:
+    """Remove `claimed` from every other object's annotation on the frame; returns, per
+    object that lost pixels, the pixels it lost."""
+    taken: dict[int, np.ndarray] = {}
+    if claimed is None:
+        return taken
+    for (frame, other), annotation in list(obj_masks.items()):
+        lost = annotation & claimed if frame == frame_idx and other != obj_id else None
+        if lost is not None and lost.any():
+            taken[other] = lost
+            kept = annotation & ~claimed
+            if kept.any():
+                obj_masks[(frame, other)] = kept
+            else:
+                del obj_masks[(frame, other)]
+    return taken
+
+
+def give_back(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int,
+              taken: dict[int, np.ndarray]) -> None:
+    """Undo of `take`: each object gets back the pixels it lost that no object holds now. An
+    object whose annotation on the frame is gone since (all its pixels taken) gets it back."""
+    held = np.zeros_like(next(iter(taken.values()))) if taken else None
+    for (frame, _), annotation in obj_masks.items():
+        if frame == frame_idx and held is not None:
+            held |= annotation
+    for obj_id, lost in taken.items():
+        back = lost & ~held  # [H, W]
+        if back.any():
+            current = obj_masks.get((frame_idx, obj_id))
+            obj_masks[(frame_idx, obj_id)] = back if current is None else current | back
