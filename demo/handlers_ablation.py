@@ -71,10 +71,14 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _iou_table(state: DemoState) -> dict[str, dict[int, float]]:
-    """IoU with the full model of every variant on every frame both have: computed once per
-    view (a 60-frame 480p clip has 240 of them)."""
-    return {variant: {i: _iou(masks[i], state.masks[i]) for i in masks if i in state.masks}
+    """IoU with the full model of every variant on every frame both have (a 60-frame 480p
+    clip has 240 of them, ~0.5 s): computed once after the reruns and kept in the state, so
+    moving the Frame slider does not recompute it."""
+    if state.ablation_ious is None or state.ablation_ious.keys() != state.ablation.keys():
+        state.ablation_ious = {
+            variant: {i: _iou(masks[i], state.masks[i]) for i in masks if i in state.masks}
             for variant, masks in state.ablation.items()}
+    return state.ablation_ious
 
 
 ADDED_RGB, LOST_RGB = (255, 0, 255), (0, 230, 255)
@@ -167,6 +171,7 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
     annotations = {f: state.annotation(f) for f in annotated}
     first, last = annotated[0], state.num_frames - 1
     state.clear_stop()
+    state.ablation_ious = None  # the reruns below replace variants' masks
     variants = _variants(state)
     if UNADAPTED not in variants:  # from a run when the session was adapted: stale now
         state.ablation.pop(UNADAPTED, None)
@@ -185,6 +190,7 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
             if state.stop_pending:
                 return
         state.ablation[variant] = masks
+        state.ablation_ious = None
     if state.released:
         return
     table = _iou_table(state)

@@ -122,7 +122,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
         yield shipped(state), gr.skip(), warn(plan + note), gr.skip(), gr.skip(), gr.skip()
         return
     state.clear_stop()
-    state.ablation.clear()  # its reruns compare with the masks this pass replaces: stale now
+    state.drop_ablation()  # its reruns compare with the masks this pass replaces: stale now
     session, memo = live_session(ctx, state), {}
     try:
         if _adapt_steps_due(ctx, state, annotations):

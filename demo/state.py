@@ -101,6 +101,9 @@ class DemoState:
     outputs: OrderedDict[int, StepOutput] = field(default_factory=OrderedDict)  # see record
     timelines: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # memory per frame
     ablation: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # variant → masks
+    # variant → frame → IoU with `masks`, kept between views (None: not computed since either
+    # changed; every change of `ablation` or of `masks` under it resets it)
+    ablation_ious: dict[str, dict[int, float]] | None = None
     stop_requested: bool = False  # set by the Stop button, checked between frames
     last_fps: float | None = None  # speed of this tab's last pass (for the app's speed hint)
     inspect_open: bool = False  # the "Look inside" tab is shown: refresh it on frame changes
@@ -200,6 +203,7 @@ class DemoState:
         for results in (self.masks, *self.ablation.values()):
             for frame_idx, mask in results.items():
                 results[frame_idx] = np.where(mask == obj_id, 0, mask).astype(np.uint8)
+        self.ablation_ious = None
         if self.selected == obj_id:
             self.selected = next(iter(self.names), 0)
 
@@ -221,6 +225,12 @@ class DemoState:
         for store in (self.masks, self.confidence, self.tracked, self.outputs, self.timelines,
                       self.ablation):
             store.clear()
+        self.ablation_ious = None
+
+    def drop_ablation(self) -> None:
+        """Forget the Ablation tab's reruns (a new pass replaces the masks they compare with)."""
+        self.ablation.clear()
+        self.ablation_ious = None
 
 
 def _resized(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -499,6 +499,31 @@ def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
     assert inspecting.inspect_frame(done, shown)[13:15] == (None, "")
 
 
+def test_the_ablation_ious_are_computed_once_and_follow_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moving the Frame slider after an ablation recomputed every frame's IoU (~0.5 s at
+    480p); the table is now kept until the masks under it change."""
+    state = DemoState.create(tmp_path, [np.zeros((8, 12, 3), np.uint8)] * 3, 24.0, None, None)
+    state.names = {1: "rider", 2: "horse"}
+    full = np.zeros((8, 12), np.uint8)
+    full[:, :6], full[:, 6:] = 1, 2
+    fam_off = full.copy()
+    fam_off[:, 4:6] = 0  # FAM off loses a third of the rider
+    state.masks = {i: full.copy() for i in range(3)}
+    state.ablation = {"fam": {i: fam_off.copy() for i in range(3)}}
+    calls, real = [], ablation._iou
+    monkeypatch.setattr(ablation, "_iou", lambda a, b: calls.append(1) or real(a, b))
+    ablation.compare_view(state, 0)
+    ablation.compare_view(state, 2)
+    assert len(calls) == 3  # once per frame, not once per view
+    assert state.ablation_ious["fam"][0] == pytest.approx((4 / 6 + 1) / 2)
+    state.forget_object(1)  # the rider's pixels leave both: every IoU changes
+    ablation.compare_view(state, 1)
+    assert len(calls) == 6 and state.ablation_ious["fam"][0] == 1.0
+    state.drop_ablation()
+    assert ablation.compare_view(state, 1) == (None, "") and state.ablation_ious is None
+
+
 def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path) -> None:
     folder = ctx.cfg.examples_dir / EXAMPLE
     result = gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"))
