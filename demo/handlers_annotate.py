@@ -176,8 +176,10 @@ def clear_clicks(state: DemoState | None) -> tuple:
         return _result(None, "")
     key = (state.frame_idx, state.selected)
     state.clicks.pop(key, None)
-    state.click_history.pop(key, None)
+    history = state.click_history.pop(key, [])
     state.set_object_mask(*key, None)
+    for undo in reversed(history):  # as undoing every click: what they took goes back
+        give_back(state.obj_masks, state.frame_idx, undo.taken)
     return _result(state, f"Cleared the annotation of {state.names.get(state.selected, '?')} "
                           f"on frame {state.frame_idx}.")
 

@@ -66,6 +66,9 @@ def test_a_click_on_another_object_takes_it_and_undo_gives_it_back(state: DemoSt
     assert (0, 1) not in state.obj_masks  # all of its pixels went: no annotation left
     annotate.undo_click(state)
     assert (state.obj_masks[(0, 2)] == RIGHT).all() and (state.obj_masks[(0, 1)] == LEFT).all()
+    annotate.on_click(state, "add (positive)", _click(15, 20))
+    annotate.clear_clicks(state)  # clearing the horse gives the rider back what it took
+    assert (0, 2) not in state.obj_masks and (state.obj_masks[(0, 1)] == LEFT).all()
 
 
 def test_a_click_takes_what_a_negative_click_would_cut_off_the_other_object(
