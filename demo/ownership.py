@@ -36,12 +36,15 @@ class ClickUndo:
 
 
 def shown_mask(annotation: np.ndarray | None, annotated_ids: Iterable[int],
-               propagated: np.ndarray | None) -> np.ndarray | None:
-    """The frame as the next pass will hold it (uint8 [H, W] ids): the propagated mask, each
-    annotated object's pixels replaced by its annotation (the predictor's merge), or None."""
+               propagated: np.ndarray | None, followed_ids: Iterable[int]) -> np.ndarray | None:
+    """The frame as the next pass will hold it (uint8 [H, W] ids), or None: on a frame with
+    an annotation, the propagated masks of the objects the pass follows (`followed_ids`:
+    annotated somewhere) and not annotated here, under the annotation (the predictor's
+    merge). An object whose only annotation was just cleared is not shown from an old pass."""
     if propagated is None or annotation is None:
         return annotation if propagated is None else propagated
-    shown = np.where(np.isin(propagated, list(annotated_ids)), 0, propagated)  # [H, W]
+    others = set(followed_ids) - set(annotated_ids)
+    shown = np.where(np.isin(propagated, sorted(others)), propagated, 0)  # [H, W]
     return np.where(annotation > 0, annotation, shown).astype(np.uint8)  # [H, W]
 
 

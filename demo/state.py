@@ -182,7 +182,9 @@ class DemoState:
         """uint8 [H, W] ids: the frame as the user sees it and the next pass holds it (the
         propagated mask with the annotated objects' pixels replaced by their annotation)."""
         annotated = [obj for (f, obj) in self.obj_masks if f == frame_idx]
-        return shown_mask(self.annotation(frame_idx), annotated, self.masks.get(frame_idx))
+        followed = {obj for (_, obj) in self.obj_masks}
+        return shown_mask(self.annotation(frame_idx), annotated, self.masks.get(frame_idx),
+                          followed)
 
     def annotated_frames(self) -> list[int]:
         return sorted({f for (f, _), m in self.obj_masks.items() if m.any()})

@@ -139,6 +139,7 @@ def test_the_brush_and_a_black_and_white_import_take_what_they_cover(
 
 
 def test_a_correction_keeps_the_propagated_objects_and_shows_them(state: DemoState) -> None:
+    state.obj_masks[(0, 2)] = RIGHT.copy()
     state.masks[1] = (LEFT * 1 + RIGHT * 2).astype(np.uint8)  # a pass's result on frame 1
     state.frame_idx, state.selected = 1, 1
     annotate.on_click(state, "add (positive)", _click(15, 20))
@@ -147,17 +148,22 @@ def test_a_correction_keeps_the_propagated_objects_and_shows_them(state: DemoSta
     assert (shown[RIGHT] == 2).all() and (shown[LEFT] == 1).all()
     view = frame_view(state, 1)
     assert not (view[RIGHT] == 90).all(axis=-1).all()  # the horse is still drawn there
+    state.frame_idx, state.selected = 0, 2
+    annotate.clear_clicks(state)  # the horse's only annotation goes: the old pass's horse too
+    assert not (state.shown_mask(1) == 2).any()
+    assert (frame_view(state, 1)[RIGHT] == 90).all()
 
 
 def test_shown_mask_replaces_only_the_annotated_objects() -> None:
     propagated = np.zeros((H, W), np.uint8)
     propagated[LEFT], propagated[_box(0, 5, 0, 5)] = 2, 1  # the old place of object 1
     annotation = (RIGHT * 1).astype(np.uint8)
-    shown = shown_mask(annotation, [1], propagated)
+    shown = shown_mask(annotation, [1], propagated, [1, 2])
     assert (shown[RIGHT] == 1).all() and (shown[LEFT] == 2).all()
     assert not shown[:5, :5].any()  # object 1's propagated pixels give way to its annotation
-    assert shown_mask(None, [], propagated) is propagated
-    assert shown_mask(annotation, [1], None) is annotation
+    assert not shown_mask(annotation, [1], propagated, [1])[LEFT].any()  # 2: annotated nowhere
+    assert shown_mask(None, [], propagated, []) is propagated
+    assert shown_mask(annotation, [1], None, [1]) is annotation
 
 
 def test_give_back_returns_only_pixels_no_object_holds_now() -> None:
