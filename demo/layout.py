@@ -45,6 +45,7 @@ def annotate_panel(c: SimpleNamespace) -> None:
                               label="Click on the object", buttons=["fullscreen"])
             gr.HTML('<div class="click-status">Load a clip first.</div>', elem_id="click-ready",
                     js_on_load=READY_JS)
+            c.status_near = [_status_copy("status-near")]
             with gr.Row():
                 c.undo = gr.Button("Undo last click", size="sm")
                 c.clear = gr.Button("Clear this frame's annotation", size="sm")
@@ -61,6 +62,7 @@ def annotate_panel(c: SimpleNamespace) -> None:
             with gr.Row():
                 c.apply_paint = gr.Button("Use painted mask", size="sm", elem_id="apply-paint")
                 c.clear_paint = gr.Button("Discard strokes", size="sm")
+            c.status_near.append(_status_copy("status-near-paint"))
             gr.Markdown(explain.PAINT)
     c.caption = gr.Markdown(elem_id="caption")
     with gr.Row():
@@ -72,6 +74,13 @@ def annotate_panel(c: SimpleNamespace) -> None:
         # a mask made elsewhere as this frame's annotation (demo/handlers_import.py)
         c.import_mask = gr.UploadButton("Import mask (PNG)", file_types=[".png"], size="sm",
                                         scale=1, elem_id="import-mask")
+
+
+def _status_copy(elem_id: str) -> gr.Markdown:
+    """A copy of the status line right under the frame, shown on a phone only (CSS in
+    demo/ui.py): there the left column, and the status line with it, stacks a screen above
+    the frame, so what a click or a stroke did was out of sight."""
+    return gr.Markdown(elem_id=elem_id, elem_classes=["phone-only"])
 
 
 def click_method_radio() -> gr.Radio:

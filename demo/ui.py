@@ -40,6 +40,8 @@ PRIVATE = {"api_visibility": "private"}
 # a readable width instead of shrinking to a third of the screen each.
 CSS = """
 .panels .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; }
+.phone-only { display: none; }
+@media (max-width: 768px) { .phone-only { display: block; } }
 @media (max-width: 480px) {
   .tab-container button { padding: 0 7px; }
   .strip .image-frame { overflow-x: auto; justify-content: flex-start; }
@@ -61,6 +63,9 @@ def _swap(fn):
 
 def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     outs = [c.state, c.view, c.caption, c.objects, c.name, c.editor, c.status]
+    # copied in the page, no server call: what a click did, under the frame on a phone
+    c.status.change(None, [c.status], c.status_near, js="(text) => [text, text]",
+                    queue=False, **PRIVATE)
     settings = [c.mem_every, c.top_k, c.local, c.max_working, c.mirror, c.adapt]
     load_outs = [c.state, c.frame, *outs[1:-1], *settings, c.status]
     trim = [c.start, c.end, c.step, c.state, c.size]

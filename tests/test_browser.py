@@ -367,6 +367,25 @@ def test_every_tab_fits_on_a_phone(page) -> None:
     page.screenshot(path=str(ARTIFACTS / "phone_tabs.png"))
 
 
+def test_what_a_click_did_shows_under_the_frame_on_a_phone(page) -> None:
+    """On a phone the left column, status line included, stacks a screen above the frame:
+    a copy under the frame says what the click did. On a desktop the status line is beside
+    the frame and the copy stays hidden."""
+    _load(page, "bear")
+    assert not page.locator("#status-near").is_visible()
+    page.set_viewport_size({"width": 360, "height": 800})
+    view = page.locator("#annotate img").first
+    view.scroll_into_view_if_needed()
+    _wait_ready(page, "#annotate")
+    box = view.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.12, box["y"] + box["height"] * 0.15)
+    _wait_text(page, "status-near", "bear on frame 0: 1 click(s)")
+    near = page.locator("#status-near").bounding_box()
+    assert near["y"] - (box["y"] + box["height"]) < 150  # right under the frame, on screen
+    assert page.locator("#status").bounding_box()["y"] < box["y"] - 300  # the one far above
+    page.screenshot(path=str(ARTIFACTS / "phone_click_status.png"))
+
+
 def test_plots_scroll_sideways_on_a_phone_at_a_readable_width(page) -> None:
     """A 900-px plot squeezed into a 360-px screen has unreadable axes: the confidence plot,
     like the strips of panels, is shown wider than the screen and scrolls sideways."""
