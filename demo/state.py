@@ -199,9 +199,12 @@ class DemoState:
     def forget_object(self, obj_id: int) -> None:
         """Drop an object from names, clicks, annotations, results (its pixels become 0)."""
         self.names.pop(obj_id, None)
-        for store in (self.clicks, self.obj_masks):
+        for store in (self.clicks, self.obj_masks, self.click_history):
             for key in [k for k in store if k[1] == obj_id]:
                 del store[key]
+        for history in self.click_history.values():  # undo must not give it pixels back
+            for undo in history:
+                undo.taken.pop(obj_id, None)
         for results in (self.masks, *self.ablation.values()):
             for frame_idx, mask in results.items():
                 results[frame_idx] = np.where(mask == obj_id, 0, mask).astype(np.uint8)

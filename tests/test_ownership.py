@@ -71,6 +71,14 @@ def test_a_click_on_another_object_takes_it_and_undo_gives_it_back(state: DemoSt
     assert (0, 2) not in state.obj_masks and (state.obj_masks[(0, 1)] == LEFT).all()
 
 
+def test_undo_after_the_robbed_object_was_removed_does_not_bring_it_back(
+        state: DemoState) -> None:
+    annotate.on_click(state, "add (positive)", _click(15, 20))  # the horse takes the rider
+    state.forget_object(1)
+    annotate.undo_click(state)
+    assert set(state.obj_masks) == set() and state.names == {2: "horse"}
+
+
 def test_a_click_takes_what_a_negative_click_would_cut_off_the_other_object(
         state: DemoState, monkeypatch: pytest.MonkeyPatch) -> None:
     """The woman holds her pram's hood (one connected mask): a click on the hood for the pram
