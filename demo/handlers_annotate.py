@@ -16,7 +16,7 @@ import numpy as np
 
 from demo import clicks, render
 from demo.handlers import NO_CLIP, DemoContext, frame_caption, frame_view, info, warn
-from demo.ownership import ClickUndo, give_back, keep_others, take
+from demo.ownership import ClickUndo, give_back, keep_others, take, without_others
 from demo.painter import apply_strokes, painter_html, parse_strokes
 from demo.state import DemoState
 
@@ -159,7 +159,7 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     history = state.click_history.get(key, [])
     if len(history) == len(state.clicks[key]) + 1:
         undo = history.pop()
-        state.set_object_mask(*key, undo.before)
+        state.set_object_mask(*key, without_others(state.obj_masks, *key, undo.before))
         give_back(state.obj_masks, state.frame_idx, undo.taken)
         return _result(state, f"Last click removed; {len(state.clicks[key])} click(s) left "
                               f"on frame {state.frame_idx}.")

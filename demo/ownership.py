@@ -153,6 +153,16 @@ def take(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int, obj_id: i
     return taken
 
 
+def without_others(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int, obj_id: int,
+                   mask: np.ndarray | None) -> np.ndarray | None:
+    """`mask` less what other objects' annotations hold on the frame now: an undo restores the
+    object's mask from before its click, but not pixels another object took since."""
+    if mask is None:
+        return None
+    held = [m for (f, other), m in obj_masks.items() if f == frame_idx and other != obj_id]
+    return mask & ~np.logical_or.reduce(held) if held else mask
+
+
 def give_back(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int,
               taken: dict[int, np.ndarray]) -> None:
     """Undo of `take`: each object gets back the pixels it lost that no object holds now. An

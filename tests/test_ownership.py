@@ -79,6 +79,21 @@ def test_undo_after_the_robbed_object_was_removed_does_not_bring_it_back(
     assert set(state.obj_masks) == set() and state.names == {2: "horse"}
 
 
+def test_undo_keeps_what_another_object_took_since(state: DemoState) -> None:
+    """The rider's clicks, then the horse takes part of the rider, then the rider's last
+    click is undone: the rider's earlier mask comes back, but not the part the horse holds."""
+    state.selected = 1
+    annotate.on_click(state, "add (positive)", _click(15, 20))
+    annotate.on_click(state, "add (positive)", _click(20, 25))
+    state.selected = 2
+    stroke = [{"mode": "brush", "size": 4, "points": [[8, 20], [40, 20]]}]
+    annotate.apply_paint(state, json.dumps(stroke))
+    state.selected = 1
+    annotate.undo_click(state)
+    assert not (state.obj_masks[(0, 1)] & state.obj_masks[(0, 2)]).any()
+    assert (state.obj_masks[(0, 1)] | state.obj_masks[(0, 2)])[LEFT].all()
+
+
 def test_a_click_takes_what_a_negative_click_would_cut_off_the_other_object(
         state: DemoState, monkeypatch: pytest.MonkeyPatch) -> None:
     """The woman holds her pram's hood (one connected mask): a click on the hood for the pram
