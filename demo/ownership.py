@@ -7,8 +7,9 @@ took the earlier one's pixels, and that error was then propagated through the wh
 
 The rule here: pixels another object holds on the frame (its annotation there, else its
 propagated mask) stay with it, unless the user points at them: a positive click that lands on
-another object takes from it what a negative click there would cut off that object (the click
-model answers that too), and a brush stroke or an imported black-and-white mask takes exactly
+another object takes a part of it (`_claim`: the clicked object's own answer there, or, when
+that answer is a group holding most of the other object, what a negative click would cut
+off the other object), and a brush stroke or an imported black-and-white mask takes exactly
 what it covers. Undo gives the pixels a click took back to their object.
 """
 
@@ -90,16 +91,19 @@ def _claim(held: np.ndarray, mask: np.ndarray, point: tuple[int, int],
            cut: Callable[[int, tuple[float, float]], np.ndarray] | None,
            other_id: int) -> np.ndarray | None:
     """The pixels of another object (`held`, bool [H, W]) that a positive click at `point`
-    takes for the clicked object. The other object's own click model answer to a negative
-    click there says best where it ends (a pram's hood is one connected mask with the woman
-    holding it); of what that answer removes, the part around the click (the answer also
-    trims a thin band all along her outline, which is nobody's claim). Without a `cut`, or
-    when its part misses the click, the connected part of `mask` on that object around it."""
-    part = None
-    if cut is not None:
+    takes for the clicked object: the part of the clicked object's new `mask` on it around the
+    click, when that is at most half of it (the woman's answer inside a pram-and-woman mask).
+    When it is more, the answer is a group (the pram's answer holds all of the woman): then
+    the other object's own click model answer to a negative click there says where it ends
+    (the pram's hood is one connected blob with the woman holding it), and of what that
+    removes, the part around the click (it also trims a thin band all along her outline,
+    which is nobody's claim). Specks of the other object cut off by the claim follow it."""
+    part = _part_at(mask & held, point)  # what the clicked object's own answer takes
+    if cut is not None and (part is None or part.sum() > held.sum() / 2):
+        # a group answer: most of the other object (the pram's answer holds the woman)
         removed = held & ~cut(other_id, (float(point[0]), float(point[1])))  # [H, W]
-        part = _part_at(_opened(removed), point)
-    part = _part_at(mask & held, point) if part is None else part
+        cut_part = _part_at(_opened(removed), point)
+        part = part if cut_part is None else cut_part
     return None if part is None else part | _crumbs(held & ~part, part)
 
 

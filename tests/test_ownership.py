@@ -139,6 +139,21 @@ def test_specks_the_claim_cuts_off_the_other_object_follow_it() -> None:
     assert (claimed == hood | speck).all() and (mask == hood | speck | RIGHT).all()
 
 
+def test_an_answer_inside_a_group_takes_its_own_part_of_it() -> None:
+    """The pram's mask holds the woman too (a group answer, marked first); a click on her
+    for her own object takes what her answer says, not the speck a negative click would cut
+    off the group."""
+    owners = (LEFT | RIGHT).astype(np.uint8) * 2  # object 2 holds both boxes as one object
+    owners[:, 25:30] = 2  # joined: one connected group
+    speck = _box(18, 22, 13, 17)
+
+    def cut(other_id: int, point: tuple[float, float]) -> np.ndarray:
+        return owners.astype(bool) & ~speck  # the group gives up only a speck
+
+    mask, claimed, left = keep_others(owners, 1, LEFT, (15.0, 20.0, True), cut)
+    assert (claimed == LEFT).all() and (mask == LEFT).all() and left == 0
+
+
 def test_only_the_part_around_the_click_is_taken() -> None:
     owners = (LEFT | RIGHT).astype(np.uint8)  # object 1 holds two separate boxes
     mask, claimed, left = keep_others(owners, 2, LEFT | RIGHT, (40.0, 20.0, True))
