@@ -91,19 +91,24 @@ def _claim(held: np.ndarray, mask: np.ndarray, point: tuple[int, int],
            cut: Callable[[int, tuple[float, float]], np.ndarray] | None,
            other_id: int) -> np.ndarray | None:
     """The pixels of another object (`held`, bool [H, W]) that a positive click at `point`
-    takes for the clicked object: the part of the clicked object's new `mask` on it around the
-    click, when that is at most half of it (the woman's answer inside a pram-and-woman mask).
+    takes for the clicked object: what the clicked object's new `mask` covers of it (when the
+    click is in it; thin strips left out), when that is at most half of it (the woman's
+    answer inside a pram-and-woman mask, her head and torso apart where its outline pinches).
     When it is more, the answer is a group (the pram's answer holds all of the woman): then
     the other object's own click model answer to a negative click there says where it ends
     (the pram's hood is one connected blob with the woman holding it), and of what that
     removes, the part around the click (it also trims a thin band all along her outline,
     which is nobody's claim). Specks of the other object cut off by the claim follow it."""
-    part = _part_at(mask & held, point)  # what the clicked object's own answer takes
-    if cut is not None and (part is None or part.sum() > held.sum() / 2):
-        # a group answer: most of the other object (the pram's answer holds the woman)
-        removed = held & ~cut(other_id, (float(point[0]), float(point[1])))  # [H, W]
-        cut_part = _part_at(_opened(removed), point)
-        part = part if cut_part is None else cut_part
+    region = mask & held  # [H, W] what the clicked object's own answer says is it
+    at_click = _part_at(region, point)
+    own = None if at_click is None else at_click | _opened(region)  # thin strips left out
+    if own is not None and own.sum() <= held.sum() / 2:
+        part = own
+    else:  # a group answer: most of the other object (the pram's answer holds the woman)
+        removed = None if cut is None else held & ~cut(other_id, (float(point[0]),
+                                                                   float(point[1])))  # [H, W]
+        part = None if removed is None else _part_at(_opened(removed), point)
+        part = at_click if part is None else part
     return None if part is None else part | _crumbs(held & ~part, part)
 
 

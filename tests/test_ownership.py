@@ -152,6 +152,9 @@ def test_an_answer_inside_a_group_takes_its_own_part_of_it() -> None:
 
     mask, claimed, left = keep_others(owners, 1, LEFT, (15.0, 20.0, True), cut)
     assert (claimed == LEFT).all() and (mask == LEFT).all() and left == 0
+    owners[14, :25] = 0  # the group's outline pinches across her: her part is in two pieces
+    mask, claimed, _ = keep_others(owners, 1, LEFT, (15.0, 20.0, True), cut)
+    assert (claimed == LEFT & (owners > 0)).all() and (mask == LEFT).all()  # both pieces
 
 
 def test_only_the_part_around_the_click_is_taken() -> None:
