@@ -34,6 +34,18 @@ def probe_size(short_side: int) -> tuple[int, int]:
     return short_side, short_side * 16 // 9
 
 
+# Each object beyond the first adds this share of a one-object frame's time (its own memory
+# read, PTM and decoder; the encoders run once): `python -m srnet bench --config lite --size
+# 480x854 --objects K` gave 6.56 / 4.62 / 3.58 FPS for 1 / 2 / 3 objects on machine C
+# (+0.42, +0.83), 7.5 / 5.4 on machine A (+0.39).
+OBJECT_COST = 0.4
+
+
+def object_cost(objects: int) -> float:
+    """A frame's time with `objects` objects over its time with one."""
+    return 1.0 + OBJECT_COST * max(0, objects - 1)
+
+
 @dataclass(frozen=True)
 class DemoContext:
     """What every handler may read: the shared predictor (never mutated) and the config."""
@@ -60,16 +72,19 @@ class DemoContext:
         return float(fps) if fps else None
 
     def speed_hint(self, num_frames: int, size: tuple[int, int] | None = None,
-                   runs_per_frame: int = 1) -> str:
-        """'Expect about N s for these F frames (X fps, measured …)' at `size`;
-        `runs_per_frame` 2: mirror averaging runs each frame twice."""
+                   runs_per_frame: int = 1, objects: int = 1) -> str:
+        """'Expect about N s for these F frames (X fps for one object, measured …)' at `size`
+        for `objects` objects; `runs_per_frame` 2: mirror averaging runs each frame twice."""
         fps = self.expected_fps(size)
         if not fps:
             return ""
+        fps /= object_cost(objects)
         fps, why = (fps / 2, ", halved for mirror averaging") if runs_per_frame == 2 else (
             fps, "")
+        count = "one object" if objects <= 1 else f"{objects} objects"
         return (f"Expect {_duration(num_frames / fps)} to propagate these {num_frames} frames "
-                f"({fps:.1f} frames per second, {self.speed['source']}{why}).")
+                f"({fps:.1f} frames per second for {count}, {self.speed['source']}{why}; each "
+                f"more object adds about {OBJECT_COST:.0%}).")
 
     def working_size(self, requested: float | str | None) -> int:
         """The short side a user asked for, if it is one of the offered sizes (a client may
@@ -129,8 +144,9 @@ def gpu_handler(fn: Callable, ctx: DemoContext, seconds: Callable[..., float]) -
 
     def note_speed(result: object) -> object:
         state = result[0] if isinstance(result, tuple) and result else result
-        if isinstance(state, DemoState) and state.last_fps:
-            ctx.speed.update(fps=state.last_fps, source="measured on the last propagation",
+        if isinstance(state, DemoState) and state.last_fps:  # stored for one object
+            ctx.speed.update(fps=state.last_fps * object_cost(state.last_objects),
+                             source="measured on the last propagation",
                              pixels=state.size[0] * state.size[1])
         return result
 

@@ -86,7 +86,8 @@ def _summary(ctx: DemoContext, state: DemoState, clip: LoadedClip, short_side: i
             f"at most {ctx.max_frames} frames on the {device}.")
     if state.notices:
         text += " Notices: " + "; ".join(state.notices) + "."
-    hint = ctx.speed_hint(state.num_frames, state.size, state.inference_config.runs_per_frame)
+    hint = ctx.speed_hint(state.num_frames, state.size, state.inference_config.runs_per_frame,
+                          max(1, len(state.names)))
     return f"{text} {hint}" if hint else text
 
 

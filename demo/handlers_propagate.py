@@ -199,6 +199,7 @@ def _closing_notes(state: DemoState, session: InferenceSession, timing: _Timing)
     if timing.done >= 3 and timing.first is not None and plain:
         elapsed = time.perf_counter() - timing.started - timing.first
         state.last_fps = (timing.done - 1) / max(elapsed, 1e-6)
+        state.last_objects = max(1, len(session.obj_ids))
     text = ""
     if session.config.mirror_average:
         text += " · mirror averaging: every frame ran twice (as it is and mirrored)"

@@ -106,6 +106,7 @@ class DemoState:
     ablation_ious: dict[str, dict[int, float]] | None = None
     stop_requested: bool = False  # set by the Stop button, checked between frames
     last_fps: float | None = None  # speed of this tab's last pass (for the app's speed hint)
+    last_objects: int = 1  # how many objects that pass followed
     inspect_open: bool = False  # the "Look inside" tab is shown: refresh it on frame changes
     overlay_video: tuple[str, str] | None = None  # (masks digest, mp4 path) of the last video
     paint_version: int = 0  # bumped per painter render, so the page tells renders apart

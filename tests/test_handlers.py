@@ -136,6 +136,20 @@ def test_speed_hint_reads_as_a_time_for_short_and_long_clips(ctx: DemoContext) -
     assert hinted.speed_hint(90).startswith("Expect about 22 s to propagate these 90 frames")
     assert hinted.speed_hint(2000).startswith("Expect about 8 min to propagate")
     assert "(2.0 frames per second" in hinted.speed_hint(90, runs_per_frame=2)
+    # each object beyond the first adds 40 % of a frame's time (bench: +0.42 on machine C)
+    two = hinted.speed_hint(90, objects=2)
+    assert two.startswith("Expect about 32 s") and "(2.9 frames per second for 2 objects" in two
+
+
+def test_a_pass_with_two_objects_is_stored_as_its_one_object_speed(ctx: DemoContext,
+                                                                     tmp_path: Path) -> None:
+    """A two-object pass ran at 2.0 fps: the next user's one-object hint must not read 1.4x
+    too long, so the app keeps the one-object speed it implies."""
+    local = DemoContext(ctx.predictor, ctx.cfg, speed={})
+    state = DemoState.create(tmp_path, [np.zeros((8, 8, 3), np.uint8)], 24.0, None, None)
+    state.last_fps, state.last_objects = 2.0, 2
+    gpu_handler(lambda ctx, state: state, local, lambda ctx, state: 1.0)(state)
+    assert local.speed["fps"] == pytest.approx(2.8)
 
 
 def test_a_pass_records_what_it_tracked_and_reports_lost_objects(
@@ -665,7 +679,7 @@ def test_working_size_is_one_of_the_offered_sizes_and_scales_the_hint(
     assert state.session.config.short_side == min(state.size)
     assert "short side ≤ 240 px (the CPU's default: 96)" in status
     fps = 10.0 * 96 * 170 / (state.size[0] * state.size[1])
-    assert f"({fps:.1f} frames per second, test)" in status
+    assert f"({fps:.1f} frames per second for one object, test; each more" in status
     for unknown in (1000, "abc", None):
         fallback = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None, unknown)[0]
         assert min(fallback.size) == 96

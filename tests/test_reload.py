@@ -91,7 +91,8 @@ def test_reload_at_another_size_keeps_objects_clicks_and_memory_settings(
     assert (new.inference_config.mem_every, new.inference_config.top_k) == (2, 7)
     assert out[7:9] == (2, 7) and out[11] is True  # the panel shows the carried settings
     assert new.session.mirror is not None  # mirror averaging came along, and the hint says so
-    assert "(5.0 frames per second, measured, halved for mirror averaging)" in status
+    # two objects (10 fps for one / 1.4) and mirror averaging (halved)
+    assert "(3.6 frames per second for 2 objects, measured, halved for mirror averaging" in status
     assert new.session.config.short_side == 64 and not new.session.has_memory
     assert not new.masks and "came along, on frame(s) 0, 5" in status
     assert not old.temp_dir.exists()  # the replaced state's files are gone
