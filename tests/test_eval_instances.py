@@ -82,6 +82,16 @@ def test_protocol_and_scores(instance_root: Path) -> None:
     assert lines[-1].startswith("multi-object J&F 50.0")
 
 
+def test_a_start_mask_replaces_the_first_annotation_and_every_object_is_still_scored(
+        instance_root: Path) -> None:
+    """A user's clicked annotation starts the pass; an object it missed still counts."""
+    clicked = np.where(_gt(3) == 1, 1, 0).astype(np.uint8)  # object 2 was never marked
+    oracle = OraclePredictor()
+    result = evaluate_instances(oracle, FakeVideo(), instance_root, "two", start_mask=clicked)
+    assert np.array_equal(oracle.first[1], clicked)
+    assert set(result.per_object) == {1, 2}
+
+
 class HalfSizeOracle(OraclePredictor):
     """The ground truth at the size of the frames it is given (every other pixel)."""
 

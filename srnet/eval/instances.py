@@ -73,16 +73,21 @@ def _score_frame(pred: np.ndarray, gt: np.ndarray, obj: int) -> tuple[float, flo
 
 
 def evaluate_instances(predictor: Predictor, dataset: VOSDataset, instance_root: Path,
-                       seq: str, prescale: int | None = None) -> InstanceResult:
+                       seq: str, prescale: int | None = None,
+                       start_mask: np.ndarray | None = None) -> InstanceResult:
     """Propagate `seq`'s first instance annotation and score every later annotated frame.
 
     `prescale`: the demo's path, frames resized to this short side before the predictor sees
-    them (the app loads clips at its working size); its masks are scored at the full size."""
+    them (the app loads clips at its working size); its masks are scored at the full size.
+    `start_mask`: an [H, W] index mask at the full size to start from instead of the first
+    annotation (one a user made with clicks); the annotation's objects are scored."""
     annotations = annotated_frames(instance_root, seq)
     first, last = min(annotations), max(annotations)
     first_mask = load_index_mask(annotations[first])
     first_mask = np.where(first_mask == VOID, 0, first_mask).astype(np.uint8)  # [H, W]
     obj_ids = sorted({int(v) for v in np.unique(first_mask)} - {0})
+    if start_mask is not None:
+        first_mask = np.asarray(start_mask, np.uint8)  # [H, W]
     frames = [dataset.load_frame(seq, i) for i in range(first, last + 1)]
     full_size = first_mask.shape
     resized = prescale is not None and min(full_size) > prescale
