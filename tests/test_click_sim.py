@@ -226,3 +226,22 @@ def test_predictor_drops_strays_by_default() -> None:
     assert predictor.predict(image, [(10, 10, True)]).sum() == 400
     predictor.drop_strays = False
     assert predictor.predict(image, [(10, 10, True)]).sum() == 404
+
+
+def test_a_correction_keeps_only_added_pieces_at_the_click_or_the_mask() -> None:
+    """A click on a flamingo's missed leg also added another flamingo's body: a far piece the
+    click did not point at goes; the leg (held by the click) and a piece grown from the mask
+    stay, and so does all of the mask being corrected."""
+    from srnet.interactive.predictor import drop_far_additions
+
+    prev = np.zeros((60, 80), bool)
+    prev[5:25, 5:25] = True  # the body being corrected
+    mask = prev.copy()
+    mask[25:40, 12:15] = True  # the leg, grown from the body
+    mask[45:55, 40:48] = True  # the clicked piece, apart from the body
+    mask[5:20, 55:75] = True  # another flamingo: far, unclicked, 300 px
+    kept = drop_far_additions(mask, prev, [(10.0, 10.0, True), (44.0, 50.0, True)])
+    assert kept[prev].all() and kept[25:40, 12:15].all() and kept[45:55, 40:48].all()
+    assert not kept[5:20, 55:75].any()
+    assert (drop_far_additions(prev, prev, [(10.0, 10.0, True)]) == prev).all()
+
