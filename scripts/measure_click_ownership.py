@@ -90,7 +90,7 @@ def _stack(own: dict[int, np.ndarray], order: list[int], shape: tuple[int, ...])
     return composed
 
 
-def _owned(image: np.ndarray, gt: np.ndarray, order: list[int], num_clicks: int,
+def owned_annotation(image: np.ndarray, gt: np.ndarray, order: list[int], num_clicks: int,
            rng: np.random.Generator | None) -> np.ndarray:
     """The new rule, through the demo's click handler."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,7 +132,7 @@ def main() -> None:
             trials = [None] if not args.random_first else range(args.random_first)
             for order in (ids, ids[::-1]):
                 for trial in trials:
-                    for rule, run in (("stacked", _stacked), ("owned", _owned)):
+                    for rule, run in (("stacked", _stacked), ("owned", owned_annotation)):
                         rng = None if trial is None else np.random.default_rng(
                             [trial, int(mask_path.stem), *order])  # both rules: same clicks
                         composed = run(image, gt, order, args.clicks, rng)

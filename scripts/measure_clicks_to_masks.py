@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the scripts next to this one
 
 import holdout_clips  # noqa: E402
-from measure_click_ownership import _owned  # noqa: E402
+from measure_click_ownership import owned_annotation  # noqa: E402
 
 from demo import clicks  # noqa: E402
 from srnet import Predictor, load_index_mask, load_predictor  # noqa: E402
@@ -50,7 +50,7 @@ def _propagate(predictor: Predictor, frames: list[np.ndarray], mask: np.ndarray
 def _clicked(image: np.ndarray, gt: np.ndarray, num_clicks: int) -> np.ndarray:
     """The annotation a simulated user makes with `num_clicks` clicks per object (id order)."""
     ids = [int(i) for i in np.unique(gt) if 0 < i < 255]
-    return _owned(image, gt, ids, num_clicks, None)
+    return owned_annotation(image, gt, ids, num_clicks, None)
 
 
 def _single(args, predictor: Predictor) -> None:
