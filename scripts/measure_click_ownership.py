@@ -91,7 +91,7 @@ def _stack(own: dict[int, np.ndarray], order: list[int], shape: tuple[int, ...])
 
 
 def owned_annotation(image: np.ndarray, gt: np.ndarray, order: list[int], num_clicks: int,
-           rng: np.random.Generator | None) -> np.ndarray:
+                     rng: np.random.Generator | None) -> np.ndarray:
     """The new rule, through the demo's click handler."""
     with tempfile.TemporaryDirectory() as tmp:
         state = DemoState.create(Path(tmp), [image], 24.0, None, None)
