@@ -32,7 +32,9 @@ from srnet import Predictor
 TAKE_STROKES = ("(strokes, state) => [window.srnetPainter ? window.srnetPainter.take() : '[]', "
                 "state]")
 PRIVATE = {"api_visibility": "private"}
-# Passed to `launch(css=...)` (Gradio 6 takes page CSS there). Panel views carry their captions
+# Passed to `launch(css=...)` (Gradio 6 takes page CSS there). Gradio stacks the page's
+# columns below 768 px (measured: side by side at 768, stacked at 767), where `.phone-only`
+# shows. Panel views carry their captions
 # inside the image: Gradio's icon buttons go in a row above it, not over the captions' ends.
 # On a phone every row of tabs fits with narrower padding: Gradio folds the tabs that do not
 # fit into a "⋯" menu, where a user may never find Look inside (at 360 px) or Confidence and
@@ -41,7 +43,7 @@ PRIVATE = {"api_visibility": "private"}
 CSS = """
 .panels .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; }
 .phone-only { display: none; }
-@media (max-width: 768px) { .phone-only { display: block; } }
+@media (max-width: 767px) { .phone-only { display: block; } }
 @media (max-width: 480px) {
   .tab-container button { padding: 0 7px; }
   .strip .image-frame { overflow-x: auto; justify-content: flex-start; }

@@ -373,6 +373,13 @@ def test_what_a_click_did_shows_under_the_frame_on_a_phone(page) -> None:
     the frame and the copy stays hidden."""
     _load(page, "bear")
     assert not page.locator("#status-near").is_visible()
+    # shown exactly where Gradio stacks the columns (below 768 px): never twice, never missing
+    for width, stacked in ((768, False), (767, True)):
+        page.set_viewport_size({"width": width, "height": 800})
+        status, view = (page.locator(f"#{i}").bounding_box() for i in ("status", "annotate"))
+        assert (status["y"] < view["y"] - 200) == stacked
+        page.wait_for_function(f"() => (document.getElementById('status-near')?.offsetParent "
+                               f"!== null) === {str(stacked).lower()}")
     page.set_viewport_size({"width": 360, "height": 800})
     view = page.locator("#annotate img").first
     view.scroll_into_view_if_needed()
