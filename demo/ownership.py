@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-Click = tuple[float, float, bool]  # (x, y, is_positive) in frame pixels
+from demo.clicks import Click
 
 
 @dataclass
@@ -162,24 +162,30 @@ def take(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int, obj_id: i
     return taken
 
 
+def _held(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int,
+          shape: tuple[int, ...], but: int | None = None) -> np.ndarray:
+    """bool [H, W]: the pixels the annotations on the frame hold (object `but`'s left out)."""
+    held = np.zeros(shape[:2], bool)
+    for (frame, obj_id), annotation in obj_masks.items():
+        if frame == frame_idx and obj_id != but:
+            held |= annotation
+    return held
+
+
 def without_others(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int, obj_id: int,
                    mask: np.ndarray | None) -> np.ndarray | None:
     """`mask` less what other objects' annotations hold on the frame now: an undo restores the
     object's mask from before its click, but not pixels another object took since."""
-    if mask is None:
-        return None
-    held = [m for (f, other), m in obj_masks.items() if f == frame_idx and other != obj_id]
-    return mask & ~np.logical_or.reduce(held) if held else mask
+    return None if mask is None else mask & ~_held(obj_masks, frame_idx, mask.shape, obj_id)
 
 
 def give_back(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int,
               taken: dict[int, np.ndarray]) -> None:
     """Undo of `take`: each object gets back the pixels it lost that no object holds now. An
     object whose annotation on the frame is gone since (all its pixels taken) gets it back."""
-    held = np.zeros_like(next(iter(taken.values()))) if taken else None
-    for (frame, _), annotation in obj_masks.items():
-        if frame == frame_idx and held is not None:
-            held |= annotation
+    if not taken:
+        return
+    held = _held(obj_masks, frame_idx, next(iter(taken.values())).shape)
     for obj_id, lost in taken.items():
         back = lost & ~held  # [H, W]
         if back.any():
