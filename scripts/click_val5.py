@@ -3,13 +3,21 @@ val split's objects (`--objects`, default all 219), at most 5 clicks, the predic
 (`--no-first-zoom` / `--no-zoom` for the zoom variants, `--no-mirror` for a first answer
 without its mirror-image pass, `--free` for corrections without the monotonic click rule,
 `--short-side N` for another working size: the long-side cap scales with it, `--far-additions`
-for corrections that keep added pieces far from the mask being corrected).
+for corrections that keep added pieces far from the mask being corrected, `--trim-pieces` for
+remove-clicks that leave the rest of a detached piece to the network's answer).
 
 Session 29, `drop_far_additions` (on by default from then): a positive correction click on a
 flamingo's missed leg also added another flamingo's body, a piece that neither held the click
 nor touched the mask. Rule, fixed before the run: keep it on only if, on these 219 objects at
 5 clicks, neither mIoU@3 nor mIoU@5 falls more than 0.001 below the same run with
 `--far-additions` (the predictor before it), and NoC@90 does not rise.
+
+Session 30, `drop_clicked_piece`: in the app, a remove-click on a tree trunk that a propagated
+mask had taken (a detached piece, away from the woman it followed) removed only the trunk's
+lower half. The rule drops the whole clicked piece when it holds no positive click and is not
+the previous mask's largest piece. Rule, fixed before the run: keep it on only if, on these 219
+objects at 5 clicks, neither mIoU@3 nor mIoU@5 falls more than 0.001 below the same run with
+`--trim-pieces` (the predictor before it), and NoC@90 does not rise.
 
     python scripts/click_val5.py [--checkpoint runs/clicks-ft6/click_last.pt] [--curves F.jsonl]
 """
@@ -52,6 +60,9 @@ def main() -> None:
                         help="keep small pieces that hold no positive click (dropped by default)")
     parser.add_argument("--far-additions", action="store_true",
                         help="corrections keep added pieces far from the mask (dropped by default)")
+    parser.add_argument("--trim-pieces", action="store_true",
+                        help="a remove-click on a detached piece leaves its rest to the network "
+                             "(the whole piece is dropped by default)")
     parser.add_argument("--curves", type=Path, default=None,
                         help="write each object's IoU curve (JSON lines) for compare_evals.py")
     parser.add_argument("--short-side", type=int, default=None,
@@ -68,6 +79,7 @@ def main() -> None:
     model.mirror_first = not args.no_mirror
     model.monotonic = not args.free
     model.near_additions = not args.far_additions
+    model.whole_pieces = not args.trim_pieces
     if args.short_side:
         cfg = model.cfg
         model.cfg = dataclasses.replace(cfg, short_side=args.short_side, max_long_side=round(
@@ -78,7 +90,8 @@ def main() -> None:
                       "monotonic": model.monotonic,
                       "short_side": model.cfg.short_side,
                       "drop_strays": model.drop_strays,
-                      "near_additions": model.near_additions, **scores}))
+                      "near_additions": model.near_additions,
+                      "whole_pieces": model.whole_pieces, **scores}))
 
 
 if __name__ == "__main__":

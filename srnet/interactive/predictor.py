@@ -24,6 +24,7 @@ from srnet.checkpoint import CheckpointError, load_payload, save_atomic, storage
 from srnet.interactive.clicks import Click, check_clicks, constrain, disk_maps
 from srnet.interactive.data import resize_to_working
 from srnet.interactive.model import ClickConfig, ClickNet, drop_unused_trunk
+from srnet.interactive.pieces import drop_clicked_piece, drop_far_additions, drop_strays
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
@@ -66,40 +67,6 @@ def load_click_checkpoint(path: str | Path) -> tuple[ClickNet, dict[str, Any]]:
     except (KeyError, AttributeError, RuntimeError) as exc:  # no weights, non-tensors, mismatch
         raise CheckpointError(f"{path}: weights do not fit the click model: {exc}") from exc
     return model.eval(), dict(payload.get("meta", {}))
-
-
-def drop_strays(mask: np.ndarray, clicks: Sequence[Click], min_share: float,
-                keep: np.ndarray | None = None) -> np.ndarray:
-    """`mask` without the pieces that hold no positive click and are smaller than `min_share`
-    of the clicked pieces' area (stray blobs on look-alike texture); unchanged when no positive
-    click lands inside the mask. Pieces overlapping `keep` (the mask being corrected) stay: a
-    click must not delete a part of the object it did not touch."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8),
-                                                               connectivity=8)
-    held = {int(labels[int(y), int(x)]) for x, y, p in clicks if p} - {0}
-    if not held or count <= 2:
-        return mask
-    if keep is not None:
-        held |= set(np.unique(labels[keep]).tolist()) - {0}
-    areas = stats[:, cv2.CC_STAT_AREA]  # [count], label 0 = background
-    least = min_share * sum(areas[k] for k in held)
-    return np.isin(labels, [k for k in range(1, count) if k in held or areas[k] >= least])
-
-
-def drop_far_additions(mask: np.ndarray, prev: np.ndarray, clicks: Sequence[Click]
-                       ) -> np.ndarray:
-    """`mask` (a correction of `prev` after a positive click, bool [H, W]) without the added
-    pieces that neither hold a positive click nor touch `prev`: a click on a flamingo's missed
-    leg also added the body of another flamingo behind her. A positive click adds to the
-    object where it points; a far piece it did not point at is a look-alike."""
-    added = (mask & ~prev).astype(np.uint8)  # [H, W]
-    count, labels = cv2.connectedComponents(added, connectivity=8)  # [H, W] int32
-    if count <= 1:
-        return mask
-    near = cv2.dilate(prev.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # [H, W]
-    keep = set(np.unique(labels[near & (added > 0)]).tolist())
-    keep |= {int(labels[int(y), int(x)]) for x, y, positive in clicks if positive}
-    return (mask & prev) | np.isin(labels, sorted(keep - {0}))
 
 
 class ClickPredictor:
@@ -150,6 +117,9 @@ class ClickPredictor:
         # a correction keeps only the added pieces that hold a positive click or touch
         # prev_mask (`drop_far_additions`); rule and result: scripts/click_val5.py
         self.near_additions = True
+        # a remove-click on a detached piece of prev_mask drops the whole piece
+        # (`drop_clicked_piece`); rule and result: scripts/click_val5.py
+        self.whole_pieces = True
         self.stem_computations = 0  # how often a whole image was encoded (tests check the cache)
         self._key: bytes | None = None
         self._stem: torch.Tensor | None = None
@@ -258,6 +228,8 @@ class ClickPredictor:
             mask = constrain(prev, mask, bool(clicks[-1][2]))
         if self.near_additions and prev is not None and prev.any() and clicks[-1][2]:
             mask = drop_far_additions(mask, prev, list(clicks))
+        if self.whole_pieces and prev is not None and prev.any() and not clicks[-1][2]:
+            mask = drop_clicked_piece(mask, prev, list(clicks))
         return mask
 
     def clear_cache(self) -> None:

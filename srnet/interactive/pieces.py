@@ -1,0 +1,68 @@
+"""Rules on the connected pieces of a click model's answer, applied after the network: what a
+click pointed at is kept, what it did not point at is dropped. Each rule was adopted under a
+rule fixed before its run on the click val set (`scripts/click_val5.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from srnet.interactive.clicks import Click
+
+
+def drop_strays(mask: np.ndarray, clicks: Sequence[Click], min_share: float,
+                keep: np.ndarray | None = None) -> np.ndarray:
+    """`mask` without the pieces that hold no positive click and are smaller than `min_share`
+    of the clicked pieces' area (stray blobs on look-alike texture); unchanged when no positive
+    click lands inside the mask. Pieces overlapping `keep` (the mask being corrected) stay: a
+    click must not delete a part of the object it did not touch."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8),
+                                                               connectivity=8)
+    held = {int(labels[int(y), int(x)]) for x, y, p in clicks if p} - {0}
+    if not held or count <= 2:
+        return mask
+    if keep is not None:
+        held |= set(np.unique(labels[keep]).tolist()) - {0}
+    areas = stats[:, cv2.CC_STAT_AREA]  # [count], label 0 = background
+    least = min_share * sum(areas[k] for k in held)
+    return np.isin(labels, [k for k in range(1, count) if k in held or areas[k] >= least])
+
+
+def drop_far_additions(mask: np.ndarray, prev: np.ndarray, clicks: Sequence[Click]
+                       ) -> np.ndarray:
+    """`mask` (a correction of `prev` after a positive click, bool [H, W]) without the added
+    pieces that neither hold a positive click nor touch `prev`: a click on a flamingo's missed
+    leg also added the body of another flamingo behind her. A positive click adds to the
+    object where it points; a far piece it did not point at is a look-alike."""
+    added = (mask & ~prev).astype(np.uint8)  # [H, W]
+    count, labels = cv2.connectedComponents(added, connectivity=8)  # [H, W] int32
+    if count <= 1:
+        return mask
+    near = cv2.dilate(prev.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # [H, W]
+    keep = set(np.unique(labels[near & (added > 0)]).tolist())
+    keep |= {int(labels[int(y), int(x)]) for x, y, positive in clicks if positive}
+    return (mask & prev) | np.isin(labels, sorted(keep - {0}))
+
+
+def drop_clicked_piece(mask: np.ndarray, prev: np.ndarray, clicks: Sequence[Click]
+                       ) -> np.ndarray:
+    """`mask` (a correction of `prev` after a negative click, bool [H, W]) without the whole
+    piece of `prev` the click landed on, when that piece is detached from the object: it holds
+    no positive click and is not `prev`'s largest piece. A propagated mask that had also taken
+    a tree trunk kept the trunk's upper half after a remove-click on it; a click on a detached
+    piece says the piece is not the object, a click on the body only trims it."""
+    x, y, positive = clicks[-1]
+    if positive:
+        return mask
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(prev.astype(np.uint8),
+                                                               connectivity=8)
+    piece = int(labels[int(y), int(x)])  # 0: the click is off the previous mask
+    if piece == 0 or count <= 2:
+        return mask
+    held = {int(labels[int(cy), int(cx)]) for cx, cy, p in clicks if p}
+    areas = stats[1:, cv2.CC_STAT_AREA]  # [count - 1], the pieces' areas
+    if piece in held or piece == 1 + int(np.argmax(areas)):
+        return mask
+    return mask & (labels != piece)
