@@ -191,7 +191,7 @@ def test_object_view_magnifies_small_objects_and_shows_large_ones_whole() -> Non
 
 
 def test_drop_strays_keeps_clicked_and_large_pieces_only() -> None:
-    from srnet.interactive.predictor import drop_strays
+    from srnet.interactive.pieces import drop_strays
 
     mask = np.zeros((60, 80), bool)
     mask[5:25, 5:25] = True  # clicked piece, 400 px
@@ -232,7 +232,7 @@ def test_a_correction_keeps_only_added_pieces_at_the_click_or_the_mask() -> None
     """A click on a flamingo's missed leg also added another flamingo's body: a far piece the
     click did not point at goes; the leg (held by the click) and a piece grown from the mask
     stay, and so does all of the mask being corrected."""
-    from srnet.interactive.predictor import drop_far_additions
+    from srnet.interactive.pieces import drop_far_additions
 
     prev = np.zeros((60, 80), bool)
     prev[5:25, 5:25] = True  # the body being corrected
@@ -245,3 +245,47 @@ def test_a_correction_keeps_only_added_pieces_at_the_click_or_the_mask() -> None
     assert not kept[5:20, 55:75].any()
     assert (drop_far_additions(prev, prev, [(10.0, 10.0, True)]) == prev).all()
 
+
+
+def test_a_remove_click_on_a_detached_piece_drops_all_of_it() -> None:
+    """A propagated mask had also taken a tree trunk; a remove-click on the trunk's lower half
+    left its upper half. A click on a detached piece (no positive click, not the largest piece)
+    drops the whole piece; a click on the body, or on a piece a positive click holds, only
+    takes what the network answered."""
+    from srnet.interactive.pieces import drop_clicked_piece
+
+    prev = np.zeros((60, 80), bool)
+    prev[5:45, 5:25] = True  # the woman, 800 px: the largest piece
+    prev[5:40, 60:66] = True  # the trunk, detached, 210 px
+    answer = prev.copy()
+    answer[25:40, 60:66] = False  # the network removed only the clicked lower half
+    kept = drop_clicked_piece(answer, prev, [(63.0, 30.0, False)])
+    assert not kept[5:40, 60:66].any() and (kept[5:45, 5:25] == answer[5:45, 5:25]).all()
+    # a click on the body trims it only where the network said so
+    trimmed = prev.copy()
+    trimmed[40:45, 5:25] = False
+    assert (drop_clicked_piece(trimmed, prev, [(10.0, 42.0, False)]) == trimmed).all()
+    # the trunk holds a positive click: it is part of the object, only the answer counts
+    clicks = [(62.0, 8.0, True), (63.0, 30.0, False)]
+    assert (drop_clicked_piece(answer, prev, clicks) == answer).all()
+    # a positive last click, or a click off the mask, changes nothing
+    assert (drop_clicked_piece(answer, prev, [(63.0, 30.0, True)]) == answer).all()
+    assert (drop_clicked_piece(answer, prev, [(40.0, 50.0, False)]) == answer).all()
+
+
+def test_predictor_drops_a_clicked_detached_piece_by_default() -> None:
+    from srnet.interactive.model import ClickNet
+    from srnet.interactive.predictor import ClickPredictor
+
+    prev = np.zeros((40, 40), bool)
+    prev[5:30, 5:20] = True  # 375 px
+    prev[5:20, 30:35] = True  # detached, 75 px
+    answer = prev.copy()
+    answer[12:20, 30:35] = False  # the network trimmed the clicked part only
+    predictor = ClickPredictor(ClickNet(), device="cpu")
+    predictor._predict = lambda image, clicks, prev_mask: answer.copy()
+    predictor.drop_strays = False
+    image = np.zeros((40, 40, 3), np.uint8)
+    assert predictor.predict(image, [(32, 15, False)], prev_mask=prev).sum() == 375
+    predictor.whole_pieces = False
+    assert predictor.predict(image, [(32, 15, False)], prev_mask=prev).sum() == 375 + 35

@@ -95,7 +95,9 @@ class ClickPredictor:
     A correction follows the monotonic click rule (`monotonic`, `clicks.constrain`): with a
     previous mask, a positive last click only adds pixels to it and a negative one only removes
     them, as the app always did. On the 219 val objects, paired per object, it raised mIoU@3
-    by 0.010 ± 0.002 and @5 by 0.006 ± 0.003 (`scripts/click_val5.py [--free]`).
+    by 0.010 ± 0.002 and @5 by 0.006 ± 0.003 (`scripts/click_val5.py [--free]`). Then the
+    piece rules of corrections (`srnet.interactive.pieces`): a positive click keeps only added
+    pieces it holds or that touch the mask, a negative click on a detached piece drops it.
     """
 
     ZOOM_EXPAND = 1.4  # crop = object box × 1.4 (at least ZOOM_MIN_SIDE of the short side)
