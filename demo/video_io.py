@@ -165,6 +165,9 @@ def load_clip(path: str | Path, *, max_frames: int = 300, short_side: int = 480,
         clip = _collect(islice(_counted(frames, decoded), start, max(start, stop), step),
                         max_frames, short_side, max_side)
     short = _cut_short(path, decoded["frames"]) if decoded["ended"] else []
+    if clip is not None:
+        clip.notices = [_trim_notice(path, max_frames, start, end, step)
+                        if notice.startswith("trimmed to") else notice for notice in clip.notices]
     if clip is None:
         raise ClipError(f"{path.name}: no frames in the selected range"
                         + "".join(f"; {notice}" for notice in short))
@@ -178,6 +181,23 @@ def _counted(frames: Iterator[np.ndarray], decoded: dict) -> Iterator[np.ndarray
         decoded["frames"] += 1
         yield frame
     decoded["ended"] = True
+
+
+def _trim_notice(path: Path, max_frames: int, start: int, end: int | None, step: int) -> str:
+    """What the frame cap cut, and the step that would span the whole selected range: a 20 s
+    phone clip otherwise just loses everything after its first seconds."""
+    text = f"trimmed to {max_frames} frames (limit)"
+    try:
+        total = probe_clip(path)["num_frames"]
+    except ClipError:
+        return text
+    stop = min(end, total) if end and total else total
+    if not stop or stop - start <= max_frames * step:
+        return text
+    last = start + (max_frames - 1) * step
+    wide = -(-(stop - start) // max_frames)  # the smallest step that keeps ≤ max_frames
+    return (f"{text}: source frames {start}-{last} of {total}; a step of {wide} (Trim and "
+            f"subsample) spans frames {start}-{stop - 1}, or move the start to see a later part")
 
 
 def _cut_short(path: Path, count: int) -> list[str]:

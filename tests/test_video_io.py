@@ -202,3 +202,19 @@ def test_ffmpeg_starts_without_python_in_the_forked_child(tmp_path: Path, monkey
     assert len(clip.frames) == 3
     assert spawns, "the mp4 was not decoded by ffmpeg"
     assert all(spawn.get("preexec_fn") is None for spawn in spawns)
+
+
+def test_a_trimmed_clip_says_what_was_cut_and_the_step_that_spans_it(tmp_path: Path) -> None:
+    """A 10-frame source capped at 4: the notice names the source frames kept, the total and
+    the step (3: frames 0, 3, 6, 9) that keeps the whole range under the cap."""
+    folder = _frame_folder(tmp_path / "frames", 10)
+    clip = load_clip(folder, max_frames=4)
+    notice = next(n for n in clip.notices if n.startswith("trimmed to 4"))
+    assert "source frames 0-3 of 10" in notice and "a step of 3" in notice
+    assert "spans frames 0-9" in notice
+    clip = load_clip(folder, max_frames=4, start=2, step=2)  # 2, 4, 6, 8 → the cap is not hit
+    assert not any("trimmed" in n for n in clip.notices)
+    clip = load_clip(folder, max_frames=3, start=1, end=9)  # frames 1..8: step 3 keeps 1, 4, 7
+    notice = next(n for n in clip.notices if n.startswith("trimmed to 3"))
+    assert "source frames 1-3 of 10" in notice and "a step of 3" in notice
+    assert "spans frames 1-8" in notice
