@@ -173,7 +173,9 @@ def export_rgba_cutouts(frames: Sequence[np.ndarray], masks: Mapping[int, np.nda
                         obj_id: int | None, out_zip: str | Path,
                         frame_names: Sequence[str] | None = None) -> Path:
     """Zip of RGBA PNGs: the frame's colours with alpha 255 on object `obj_id` (None: on every
-    object, e.g. a rider with the horse), 0 elsewhere.
+    object, e.g. a rider with the horse); elsewhere transparent black (0, 0, 0, 0): colours
+    under alpha 0 made a 1080x1920 cut-out 2.4 MB instead of 0.34 MB, and 90 frames a 234 MB
+    download.
 
     Shapes: frames uint8 ``[H, W, 3]``; masks index ``[H, W]`` at the same size.
     """
@@ -187,6 +189,7 @@ def export_rgba_cutouts(frames: Sequence[np.ndarray], masks: Mapping[int, np.nda
                 raise ValueError(f"frame {index} is {frame.shape[:2]}, mask is {mask.shape}")
             keep = mask > 0 if obj_id is None else mask == int(obj_id)  # [H, W]
             alpha = keep.astype(np.uint8) * 255
-            rgba = np.dstack([frame[:, :, :3].astype(np.uint8), alpha])
+            rgba = np.dstack([frame[:, :, :3].astype(np.uint8) * keep[:, :, None],
+                              alpha])  # [H, W, 4]
             archive.writestr(f"{frame_stem(index, frame_names)}.png", _png_bytes(rgba))
     return out_zip

@@ -77,7 +77,9 @@ def test_rgba_cutouts(tmp_path: Path, masks: dict[int, np.ndarray]) -> None:
     assert rgba.shape == (12, 16, 4)
     assert np.array_equal(rgba[..., 3] == 255, masks[2] == 3) and set(np.unique(rgba[..., 3])) \
         == {0, 255}
-    assert np.array_equal(rgba[..., :3], frames[2])
+    inside = masks[2] == 3
+    assert np.array_equal(rgba[inside, :3], frames[2][inside])  # the object's own colours
+    assert not rgba[~inside].any()  # transparent black outside: small files
     every = export_rgba_cutouts(frames, masks, None, tmp_path / "all.zip", ["a", "b", "c"])
     with zipfile.ZipFile(every) as archive:
         alpha = _read_png(archive.read("a.png"))[..., 3]
