@@ -31,7 +31,7 @@ from demo.handlers import (
     shipped,
     warn,
 )
-from demo.passes import Pass, plan_passes, run_pass
+from demo.passes import Pass, other_side_note, plan_passes, run_pass
 from demo.state import DemoState
 from demo.video_io import write_mp4
 from srnet import InferenceSession, Predictor, iter_adapt_session
@@ -143,7 +143,8 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     if state.released or timing is None:  # a new clip was loaded mid-pass
         return
     verb = "Stopped" if state.stop_pending else "Done"
-    status = f"{verb}: {_status(timing)}{note}{_closing_notes(state, session, timing)}"
+    status = (f"{verb}: {_status(timing)}{note}{_closing_notes(state, session, timing)}"
+              f"{other_side_note(state, plan)}")
     lost = lost_objects.lost_message(state)  # confidence stays high on a lost object: say so
     status = f"{status}\n\n{warn(lost)}" if lost else status
     video = result_video(state)  # first: the state handed out then knows it (Export reuses it)

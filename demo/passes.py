@@ -70,3 +70,32 @@ def plan_passes(state: DemoState, direction: str, frame_idx: int) -> list[Pass] 
         return (f"No annotated frame {side} frame {frame_idx}: annotate this frame, or "
                 f"propagate the other way (annotated: {', '.join(map(str, annotated))}).")
     return passes
+
+
+def other_side_note(state: DemoState, plan: list[Pass]) -> str:
+    """After a one-way pass from an annotated frame: the frames on the other side whose masks
+    were made without that annotation in memory. A remove-click on frame 40 cleared a tree
+    trunk from frame 40 on, while frames 33-39 kept it and nothing said so."""
+    if len(plan) != 1 or plan[0][0] not in state.annotated_frames():
+        return ""
+    start, _, reverse = plan[0]
+    annotated = set(state.annotated_frames())  # their masks are the user's own
+    stale = sorted(f for f in state.masks if (f > start if reverse else f < start)
+                   and f not in annotated
+                   and start not in state.timelines.get(f, {}).get("permanent", [start]))
+    if not stale:
+        return ""
+    button = "Propagate ▶" if reverse else "◀ Propagate backward"
+    return (f" · frames {frame_ranges(stale)} keep masks made without frame {start}'s annotation: "
+            f"{button} from frame {start} carries it into them")
+
+
+def frame_ranges(frames: list[int]) -> str:
+    """[0, 1, 2, 5, 7, 8] → "0-2, 5, 7-8" (sorted input)."""
+    runs: list[list[int]] = []
+    for frame_idx in frames:
+        if runs and frame_idx == runs[-1][1] + 1:
+            runs[-1][1] = frame_idx
+        else:
+            runs.append([frame_idx, frame_idx])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)

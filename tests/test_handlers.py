@@ -29,7 +29,7 @@ from demo import handlers_propagate as propagation
 from demo import handlers_settings as knobs
 from demo.config import DemoConfig
 from demo.handlers import DemoContext, annotated_text, frame_runs, gpu_handler, gpu_seconds
-from demo.passes import plan_passes
+from demo.passes import frame_ranges, plan_passes
 from demo.state import DemoState, cleanup_state
 from demo.video_io import write_mp4
 from srnet import InferenceConfig, ModelConfig, Predictor, SRNet, save_index_mask
@@ -256,6 +256,13 @@ def test_correction_keeps_earlier_frames(gpu: SimpleNamespace, done: DemoState) 
     assert all(np.array_equal(state.masks[i], before[i]) for i in range(4))
     assert np.array_equal(state.masks[4] == 1, fixed)
     assert state.session.has_memory and 4 in state.session.memory_timeline()["permanent"]
+    # frames 0-3 came from the pass before the correction: the Done line says how to update them
+    assert "frames 1-3 keep masks made without frame 4's annotation" in status  # 0: annotated
+    assert "◀ Propagate backward from frame 4" in status
+    state, _, status, *_ = _drain(gpu.propagate(state, "backward", 4))
+    assert "keep masks made without" not in status  # frames 5-7 already read frame 4
+    state, _, status, *_ = _drain(gpu.propagate(state, "forward", 4))
+    assert "keep masks made without" not in status  # 0-3 now carry it
     state.set_object_mask(4, 1, None)  # removing the correction rebuilds memory on next run
     state, _, status, *_ = _drain(gpu.propagate(state, "backward", 7))
     assert "No annotated frame" in status and "memory rebuilt" in status  # fresh memory
@@ -263,6 +270,11 @@ def test_correction_keeps_earlier_frames(gpu: SimpleNamespace, done: DemoState) 
     state, _, status, *_ = _drain(gpu.propagate(state, "both", 0))
     # both directions from frame 0: its start frame runs in each pass but counts once
     assert status.startswith("Done") and "8/8 frames" in status and len(state.masks) == 8
+
+
+def test_frame_ranges_read_as_runs() -> None:
+    assert frame_ranges([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8"
+    assert frame_ranges([3]) == "3"
 
 
 def test_backward_from_a_later_annotation(ctx: DemoContext, gpu: SimpleNamespace) -> None:
