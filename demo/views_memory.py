@@ -8,6 +8,7 @@ its share of the reads, and the cells read marked by circles whose size grows wi
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -63,11 +64,46 @@ def panel_order(shares: np.ndarray, memory_frames: tuple[int, ...]) -> list[int]
     return sorted(read, key=lambda t: (-shown[t], memory_frames[t]))[:MAX_PANELS]
 
 
-def memory_views(frames: list[np.ndarray], out: StepOutput, x: float,
-                 y: float) -> tuple[np.ndarray, np.ndarray, str]:
+def label_shares(points: list[tuple[int, int, int, float]], labels: Sequence[np.ndarray | None],
+                 cell_size: tuple[float, float]) -> dict[int, float]:
+    """Share of the read weight that lands on each id (0 = background) of the masks the memory
+    frames hold: `labels[t]` is slot t's uint8 [H, W] id mask (None: unknown, left out). A
+    point reads its whole feature cell, so a cell on an outline splits its weight."""
+    totals: dict[int, float] = {}
+    for t, y, x, weight in points:
+        mask = labels[t] if t < len(labels) else None
+        if mask is None:
+            continue
+        top, left = int(y * cell_size[0]), int(x * cell_size[1])
+        block = mask[top:max(top + 1, int((y + 1) * cell_size[0])),
+                     left:max(left + 1, int((x + 1) * cell_size[1]))]  # [ch, cw] ids
+        ids, counts = np.unique(block, return_counts=True)
+        for obj_id, count in zip(ids.tolist(), counts.tolist()):
+            totals[obj_id] = totals.get(obj_id, 0.0) + weight * count / block.size
+    whole = sum(totals.values())
+    return {k: v / whole for k, v in sorted(totals.items())} if whole > 0 else {}
+
+
+def _labels_sentence(shares: dict[int, float], names: Mapping[int, str]) -> str:
+    if not shares:
+        return ""
+    parts = [f"{share:.0%} on {names.get(k, f'object {k}') if k else 'background'}"
+             for k, share in sorted(shares.items(), key=lambda item: -item[1])
+             if share >= 0.005]
+    return (" Where that weight lands, in the masks those memory frames hold (outlined): "
+            + ", ".join(parts) + ". The pixel takes on the labels of the memory pixels it "
+            "matches, weighted as here.")
+
+
+def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
+                 masks: Mapping[int, np.ndarray] | None = None,
+                 names: Mapping[int, str] | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """(current frame with the query pixel, grid of memory frames with the reads marked over
-    the read-weight heat map, a sentence summarising where the pixel reads)."""
+    the read-weight heat map, a sentence summarising where the pixel reads). With `masks`
+    (frame → uint8 [H, W] ids, the pass's results) the panels outline what each memory frame
+    holds as object, and the sentence says how much read weight lands on each object."""
     vis, frame = out.visuals, frames[out.frame_idx]
+    masks = masks or {}
     height, width = real_cells(frame, out)
     cell = (min(int(y / vis.cell_size[0]), height - 1), min(int(x / vis.cell_size[1]), width - 1))
     maps = vis.read_map(*cell, out.padded_grid)[:, :height, :width]  # [T, h, w]
@@ -80,6 +116,9 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float,
         memory = frames[vis.memory_frames[t]]
         spread = to_frame(maps[t], vis.cell_size, memory.shape)  # [H, W]
         heat = render.blend_heatmap(memory, spread, alpha=0.45, vmin=0.0, vmax=top)
+        held = masks.get(vis.memory_frames[t])
+        if held is not None:  # outline only: the heat map must stay readable
+            heat = render.overlay_mask(heat, held, alpha=0.0)
         mine = [p for p in points if p[0] == t]
         panels.append(_mark(heat, mine, vis.cell_size, top))
         share = f"{shares[t]:.0%}" if shares[t] >= 0.005 else "<1%"
@@ -87,7 +126,7 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float,
                       f"({len(mine)} of {len(points)} points)")
     if not panels:
         panels, labels = [np.full((THUMB_HEIGHT, THUMB_HEIGHT, 3), 255, np.uint8)], ["no reads"]
-    query = render.draw_clicks(frame, [(x, y, True)])
+    query = render.draw_clicks(render.overlay_mask(frame, out.mask, alpha=0.0), [(x, y, True)])
     cv2.rectangle(query, (int(cell[1] * vis.cell_size[1]), int(cell[0] * vis.cell_size[0])),
                   (int((cell[1] + 1) * vis.cell_size[1]), int((cell[0] + 1) * vis.cell_size[0])),
                   READ_RGB, 2)
@@ -101,4 +140,7 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float,
     if order and unseen:  # the softmax left them (almost) nothing: no panel, said here
         text += (f" {unseen} of the {len(points)} points weigh nothing after the softmax and "
                  "are not drawn.")
+    if order and masks:
+        held = [masks.get(f) for f in vis.memory_frames]
+        text += _labels_sentence(label_shares(points, held, vis.cell_size), names or {})
     return query, reads, text

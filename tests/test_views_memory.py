@@ -4,6 +4,7 @@ points that the softmax leaves with no weight (no panel is drawn for them, so th
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from demo.views_memory import MAX_PANELS, memory_views, panel_order
 from srnet import StepOutput, StepVisuals
@@ -38,3 +39,27 @@ def test_panels_run_from_the_heaviest_read_then_the_small_ones_in_frame_order() 
     assert [frames[t] for t in panel_order(shares, frames)] == [20, 40, 5, 10, 35]
     many = panel_order(np.full(MAX_PANELS + 3, 0.001), tuple(range(MAX_PANELS + 3, 0, -1)))
     assert len(many) == MAX_PANELS and many[0] == MAX_PANELS + 2  # frame 1 first
+
+
+def test_the_sentence_says_how_much_read_weight_lands_on_each_object() -> None:
+    """Reads land on slot 0's cells (0, 0) and (0, 1) with 0.7 and 0.3: with object 1 held on
+    the left cell of frame 0, 70% of the weight lands on it; a cell half covered by the object
+    splits its weight; without masks the sentence says nothing about labels."""
+    from demo.views_memory import label_shares
+
+    frames = [np.full((32, 32, 3), 100 + 40 * i, np.uint8) for i in range(3)]
+    held = np.zeros((32, 32), np.uint8)
+    held[:, :16] = 1  # cell (0, 0) of frame 0 is object 1
+    masks = {0: held, 1: np.zeros((32, 32), np.uint8)}
+    _, reads, text = memory_views(frames, _output([0.7, 0.3, 0.0, 0.0]), 3, 4, masks,
+                                      {1: "rider"})
+    assert "70% on rider, 30% on background" in text
+    _, plain_reads, plain = memory_views(frames, _output([0.7, 0.3, 0.0, 0.0]), 3, 4)
+    assert "rider" not in plain and "background" not in plain
+    assert not np.array_equal(reads, plain_reads)  # the held object is outlined
+    points = [(0, 0, 0, 0.7), (0, 0, 1, 0.3)]
+    half = np.zeros((32, 32), np.uint8)
+    half[:, :8] = 2  # half of cell (0, 0)
+    shares = label_shares(points, [half, None], (16.0, 16.0))
+    assert shares == pytest.approx({0: 0.65, 2: 0.35})
+    assert label_shares(points, [None, None], (16.0, 16.0)) == {}  # nothing known
