@@ -76,10 +76,10 @@ def other_side_note(state: DemoState, plan: list[Pass]) -> str:
     """After a one-way pass from an annotated frame: the frames on the other side whose masks
     were made without that annotation in memory. A remove-click on frame 40 cleared a tree
     trunk from frame 40 on, while frames 33-39 kept it and nothing said so."""
-    if len(plan) != 1 or plan[0][0] not in state.annotated_frames():
+    annotated = set(state.annotated_frames())  # their masks are the user's own
+    if len(plan) != 1 or plan[0][0] not in annotated:
         return ""
     start, _, reverse = plan[0]
-    annotated = set(state.annotated_frames())  # their masks are the user's own
     stale = sorted(f for f in state.masks if (f > start if reverse else f < start)
                    and f not in annotated
                    and start not in state.timelines.get(f, {}).get("permanent", [start]))
