@@ -32,22 +32,23 @@ class OraclePredictor:
     what it was given."""
 
     def __init__(self, swap: bool = False) -> None:
-        self.swap, self.seen = swap, []
+        self.swap, self.seen, self.steps = swap, [], []
 
     def new_session(self) -> SimpleNamespace:
         return SimpleNamespace(config=InferenceConfig())  # adapt_steps 0: no adaptation
 
     def step(self, session, frame_idx, frame, mask) -> None:
-        self.first = (int(frame[0, 0, 0]), mask.copy())
+        self.steps.append((int(frame[0, 0, 0]), mask.copy()))
+        self.first = self.steps[0]
 
-    def propagate(self, session, frames, start):
-        for frame in frames:
-            t = int(frame[0, 0, 0])
+    def propagate(self, session, frames, start, end=None):
+        for index in range(start, len(frames) if end is None else end + 1):
+            t = int(frames[index][0, 0, 0])
             self.seen.append(t)
             mask = np.where(_gt(t) == 255, 0, _gt(t))  # [H, W]
             if self.swap:
                 mask = np.choose(mask, [0, 2, 1]).astype(np.uint8)
-            yield SimpleNamespace(mask=mask)
+            yield SimpleNamespace(frame_idx=index, mask=mask)
 
 
 @pytest.fixture()
@@ -92,14 +93,29 @@ def test_a_start_mask_replaces_the_first_annotation_and_every_object_is_still_sc
     assert set(result.per_object) == {1, 2}
 
 
+def test_a_late_object_is_handed_over_on_the_second_annotated_frame_alone(
+        instance_root: Path) -> None:
+    """Object 2 is marked only on frame 6 (a user adds it later): frame 3 starts object 1
+    alone, frame 6 hands over object 2 alone, every frame still runs once, and only frame 9
+    (after the hand-over) is scored."""
+    oracle = OraclePredictor()
+    result = evaluate_instances(oracle, FakeVideo(), instance_root, "two", late_object=True)
+    (t0, first), (t1, late) = oracle.steps
+    assert (t0, t1) == (3, 6) and oracle.seen == list(range(3, 10))
+    assert set(np.unique(first)) == {0, 1} and set(np.unique(late)) == {0, 2}
+    assert np.array_equal(late == 2, _gt(6) == 2)
+    assert result.scored_frames == 1 and set(result.per_object) == {1, 2}
+
+
 class HalfSizeOracle(OraclePredictor):
     """The ground truth at the size of the frames it is given (every other pixel)."""
 
-    def propagate(self, session, frames, start):
-        for frame in frames:
+    def propagate(self, session, frames, start, end=None):
+        for index in range(start, len(frames) if end is None else end + 1):
+            frame = frames[index]
             self.seen.append(frame.shape[:2])
             mask = np.where(_gt(int(frame[0, 0, 0])) == 255, 0, _gt(int(frame[0, 0, 0])))
-            yield SimpleNamespace(mask=np.ascontiguousarray(mask[::2, ::2]))
+            yield SimpleNamespace(frame_idx=index, mask=np.ascontiguousarray(mask[::2, ::2]))
 
 
 def test_prescale_runs_the_predictor_on_smaller_frames_and_scores_at_full_size(

@@ -249,3 +249,34 @@ def test_cpu_bf16_is_opt_in_and_runs_in_bf16_only_where_the_cpu_has_it(tiny_mode
     # Without native bf16 the request falls back to fp32 (emulated bf16 is ~14x slower).
     expected_with_request = torch.bfloat16 if fast_bf16_cpu else torch.float32
     assert dtypes == {False: torch.float32, True: expected_with_request}
+
+
+def test_objects_marked_on_different_frames_are_aggregated_once(tiny_predictor, monkeypatch):
+    """Object 1 from frame 0, object 2 from frame 1: frame 2 reads two memory groups. With
+    each group's answer stubbed to known probabilities (0.8 and 0.6 everywhere), the frame's
+    probabilities are one soft aggregation of both, as if one group had read them. Before
+    session 30 the groups' already aggregated probabilities were aggregated again."""
+    import dataclasses
+
+    import torch
+
+    from srnet.model.memory_ops import soft_aggregate
+
+    frames, masks = make_clip(num_frames=3, num_objects=2)  # 64x96
+    session = tiny_predictor.new_session()
+    tiny_predictor.step(session, 0, frames[0], np.where(masks[0] == 1, 1, 0).astype(np.uint8))
+    tiny_predictor.step(session, 1, frames[1], np.where(masks[1] == 2, 2, 0).astype(np.uint8))
+    assert [ids for ids, _ in session.memory.groups(session.obj_ids)] == [[1], [2]]
+    stages = tiny_predictor._stages(session)
+    real, answers = stages.segment, iter([0.8, 0.6])  # group [1] reads first, then [2]
+
+    def stubbed(feats, memory, **kwargs):
+        out = real(feats, memory, **kwargs)
+        logits = soft_aggregate(torch.full_like(out.logits[:, 1:], next(answers)))
+        return dataclasses.replace(out, logits=logits, prob=torch.softmax(logits, dim=1))
+
+    monkeypatch.setattr(stages, "segment", stubbed)
+    out = next(tiny_predictor.propagate(session, frames, 2, 2))
+    expected = torch.softmax(soft_aggregate(torch.tensor([0.8, 0.6])[None, :, None, None]),
+                             dim=1)[0, :, 0, 0].numpy()  # [3]: background, object 1, object 2
+    assert np.allclose(out.prob[:, 32, 48], expected, atol=1e-3)

@@ -3,7 +3,13 @@
 import pytest
 import torch
 
-from srnet.model.memory_ops import l2_affinity, readout, soft_aggregate, softmax_affinity
+from srnet.model.memory_ops import (
+    aggregate_groups,
+    l2_affinity,
+    readout,
+    soft_aggregate,
+    softmax_affinity,
+)
 
 
 def test_l2_affinity_softmax_equals_brute_force_distance_softmax():
@@ -47,6 +53,22 @@ def test_soft_aggregation_sums_to_one_and_zeroes_invalid_slots():
     # a certain single object keeps its probability
     certain = torch.softmax(soft_aggregate(torch.ones(1, 1, 2, 2)), dim=1)
     assert certain[0, 1].min() > 0.999
+
+
+def test_objects_from_separate_memory_groups_are_aggregated_once():
+    """Objects read in two memory groups (marked on different frames) end up exactly as if one
+    group had read them all: one soft aggregation of their own sigmoids. Aggregating the
+    groups' already aggregated probabilities again sharpened every object a second time."""
+    p = torch.rand(1, 3, 4, 5) * 0.98 + 0.01  # each object's own σ(logit) [1, K, H, W]
+    one_group = torch.softmax(soft_aggregate(p), dim=1)  # [1, K+1, H, W]
+    first = soft_aggregate(p[:, [0, 2]])  # group A holds objects 1 and 3
+    second = soft_aggregate(p[:, [1]])  # group B holds object 2
+    merged = aggregate_groups([([0, 2], first), ([1], second)], 3)
+    assert torch.allclose(merged, one_group, atol=1e-5)
+    # a lone object (the other brand new: nothing read yet) keeps its group's probability
+    alone = aggregate_groups([([0], soft_aggregate(p[:, :1]))], 2)
+    assert torch.allclose(alone[:, :2], torch.softmax(soft_aggregate(p[:, :1]), dim=1),
+                          atol=1e-5) and alone[:, 2].max() < 1e-5
 
 
 @pytest.mark.parametrize("onednn", [True, False], ids=["onednn-conv", "bmm"])

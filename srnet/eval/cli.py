@@ -76,6 +76,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prescale", type=short_side, default=None, metavar="N",
                         help="--instances only: frames resized to short side N before SRNet "
                              "sees them, as the demo loads clips (scored at full size)")
+    parser.add_argument("--late-object", action="store_true",
+                        help="--instances only: the last object is first marked on the second "
+                             "annotated frame (a user adds it later); frames after it scored")
     parser.add_argument("--ablate", choices=["fam", "ptm", "memory"], default=None,
                         help="evaluate SRNet with this module switched off, or (memory) with "
                              "global memory holding only the annotated frame (same trained "
@@ -167,8 +170,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.instances is not None:
         return _run_instances(args, predictor, dataset, seqs)
-    if args.prescale is not None:
-        return fail("--prescale", "applies to --instances only", "eval")
+    if args.prescale is not None or args.late_object:
+        flag = "--prescale" if args.prescale is not None else "--late-object"
+        return fail(flag, "applies to --instances only", "eval")
     return _score(args, runners, dataset, seqs)
 
 
@@ -240,7 +244,8 @@ def _run_instances(args: argparse.Namespace, predictor, dataset, seqs: list[str]
     if not chosen:
         return fail("--instances", f"none of {', '.join(seqs)} has two or more annotated "
                     "objects there", "eval")
-    results = {seq: evaluate_instances(predictor, dataset, args.instances, seq, args.prescale)
+    results = {seq: evaluate_instances(predictor, dataset, args.instances, seq, args.prescale,
+                                       late_object=args.late_object)
                for seq in chosen}
     for line in format_instances(results):
         print(line)

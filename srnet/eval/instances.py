@@ -74,13 +74,17 @@ def _score_frame(pred: np.ndarray, gt: np.ndarray, obj: int) -> tuple[float, flo
 
 def evaluate_instances(predictor: Predictor, dataset: VOSDataset, instance_root: Path,
                        seq: str, prescale: int | None = None,
-                       start_mask: np.ndarray | None = None) -> InstanceResult:
+                       start_mask: np.ndarray | None = None,
+                       late_object: bool = False) -> InstanceResult:
     """Propagate `seq`'s first instance annotation and score every later annotated frame.
 
     `prescale`: the demo's path, frames resized to this short side before the predictor sees
     them (the app loads clips at its working size); its masks are scored at the full size.
     `start_mask`: an [H, W] index mask at the full size to start from instead of the first
-    annotation (one a user made with clicks); the annotation's objects are scored."""
+    annotation (one a user made with clicks); the annotation's objects are scored.
+    `late_object`: the last object is marked only on the second annotated frame, as a user adds
+    the horse after the rider; then only the frames after that one are scored (the others
+    would score the late object as missed by design)."""
     annotations = annotated_frames(instance_root, seq)
     first, last = min(annotations), max(annotations)
     first_mask = load_index_mask(annotations[first])
@@ -88,6 +92,12 @@ def evaluate_instances(predictor: Predictor, dataset: VOSDataset, instance_root:
     obj_ids = sorted({int(v) for v in np.unique(first_mask)} - {0})
     if start_mask is not None:
         first_mask = np.asarray(start_mask, np.uint8)  # [H, W]
+    starts = {0: first_mask}  # offset from `first` → the mask handed to the session there
+    if late_object and len(obj_ids) > 1:
+        second = sorted(annotations)[1]
+        late = load_index_mask(annotations[second])  # [H, W]
+        starts = {0: np.where(first_mask == obj_ids[-1], 0, first_mask).astype(np.uint8),
+                  second - first: np.where(late == obj_ids[-1], late, 0).astype(np.uint8)}
     frames = [dataset.load_frame(seq, i) for i in range(first, last + 1)]
     full_size = first_mask.shape
     resized = prescale is not None and min(full_size) > prescale
@@ -95,16 +105,15 @@ def evaluate_instances(predictor: Predictor, dataset: VOSDataset, instance_root:
         scale = prescale / min(full_size)
         size = (round(full_size[1] * scale), round(full_size[0] * scale))  # cv2's (W, H)
         frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
-        first_mask = cv2.resize(first_mask, size, interpolation=cv2.INTER_NEAREST)
-    preds: dict[int, np.ndarray] = {}
+        starts = {k: cv2.resize(m, size, interpolation=cv2.INTER_NEAREST)
+                  for k, m in starts.items()}
     session = predictor.new_session()
     start = time.perf_counter()
-    adapt_session(predictor, session, [(frames[0], first_mask)])  # only with adapt_steps
-    predictor.step(session, 0, frames[0], first_mask)
-    for offset, out in enumerate(predictor.propagate(session, frames, 0)):
-        if first + offset in annotations and first + offset != first:
-            preds[first + offset] = cv2.resize(  # [H, W] object ids at the annotations' size
-                out.mask, full_size[::-1], interpolation=cv2.INTER_NEAREST) if resized else out.mask
+    adapt_session(predictor, session, [(frames[0], starts[0])])  # only with adapt_steps
+    outputs = _run_from(predictor, session, frames, starts)
+    scored = [t for t in annotations if t > first + max(starts)]
+    preds = {t: cv2.resize(outputs[t - first], full_size[::-1], interpolation=cv2.INTER_NEAREST)
+             if resized else outputs[t - first] for t in scored}  # [H, W] ids at full size
     seconds = time.perf_counter() - start
     per_object: dict[int, tuple[float, float]] = {}
     for obj in obj_ids:
@@ -114,6 +123,20 @@ def evaluate_instances(predictor: Predictor, dataset: VOSDataset, instance_root:
     jf, j, f = mean_over_objects(per_object.values())
     log.info("%s: %d objects, J&F %.3f over %d frames", seq, len(obj_ids), jf, len(preds))
     return InstanceResult(j, f, per_object, len(preds), seconds)
+
+
+def _run_from(predictor: Predictor, session, frames: list[np.ndarray],
+              starts: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """Forward through `frames`, handing each mask of `starts` (offset → [h, w] ids) to the
+    session on its frame; returns offset → predicted ids mask."""
+    outputs: dict[int, np.ndarray] = {}
+    bounds = sorted(starts)
+    for i, offset in enumerate(bounds):
+        end = bounds[i + 1] - 1 if i + 1 < len(bounds) else len(frames) - 1
+        predictor.step(session, offset, frames[offset], starts[offset])
+        for out in predictor.propagate(session, frames, offset, end):
+            outputs[out.frame_idx] = out.mask
+    return outputs
 
 
 def format_instances(results: dict[str, InstanceResult]) -> list[str]:

@@ -37,7 +37,7 @@ from srnet.inference.preprocess import (
 from srnet.inference.session import InferenceSession
 from srnet.inference.visuals import collect_visuals
 from srnet.model import MemoryInputs, SRNet
-from srnet.model.memory_ops import soft_aggregate
+from srnet.model.memory_ops import aggregate_groups
 
 log = logging.getLogger(__name__)
 
@@ -236,12 +236,10 @@ class Predictor:
             return None, None
         if len(group_outputs) == 1 and group_outputs[0][0] == obj_ids:
             prob = group_outputs[0][3].prob
-        else:  # objects with different memory frames (or brand new): aggregate once more
-            fg = torch.zeros(1, len(obj_ids), *geom.padded_size, device=self.device)
-            for ids, _, _, out in group_outputs:
-                for pos, obj_id in enumerate(ids):
-                    fg[:, obj_ids.index(obj_id)] = out.prob[:, pos + 1]  # [1, H'', W'']
-            prob = torch.softmax(soft_aggregate(fg.clamp(0, 1)), dim=1)  # [1, K+1, H'', W'']
+        else:  # objects with different memory frames (or brand new): one aggregation of all
+            prob = aggregate_groups([([obj_ids.index(o) for o in ids], out.logits)
+                                     for ids, _, _, out in group_outputs],
+                                    len(obj_ids))  # [1, K+1, H'', W'']
         covered = sum(len(ids) for ids, *_ in group_outputs) == len(obj_ids)
         visuals = collect_visuals(group_outputs, obj_ids, geom) if want_vis and covered else None
         return prob, visuals

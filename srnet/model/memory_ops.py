@@ -192,3 +192,22 @@ def soft_aggregate(prob: Tensor, valid: Tensor | None = None) -> Tensor:
     background = torch.prod(1 - prob, dim=1, keepdim=True)  # [B, 1, H, W]
     stacked = torch.cat([background, prob], dim=1).clamp(1e-7, 1 - 1e-7)  # [B, K+1, H, W]
     return torch.log(stacked / (1 - stacked))  # [B, K+1, H, W]
+
+
+def aggregate_groups(parts: list[tuple[list[int], Tensor]], num_obj: int) -> Tensor:
+    """One soft aggregation over objects read from separate memory groups (objects first
+    marked on different frames). Each part is (the group's object slots among `num_obj`, the
+    group's soft-aggregated logits [B, k+1, H, W]).
+
+    A group's logit for object i is log(p_i / (1 − p_i)), so its sigmoid is the object's own
+    p_i, and the objects are aggregated once, as in a single group. The group's softmaxed
+    probabilities are already aggregated: aggregating them again (as before session 30)
+    sharpened a lone object's p to p² / (p² + (1 − p)²) a second time.
+
+    Returns probabilities [B, num_obj + 1, H, W] (channel 0 = background)."""
+    batch, _, height, width = parts[0][1].shape
+    fg = parts[0][1].new_zeros(batch, num_obj, height, width)  # [B, K, H, W]; absent: 0
+    for slots, logits in parts:
+        for pos, slot in enumerate(slots):
+            fg[:, slot] = torch.sigmoid(logits[:, pos + 1].float())  # [B, H, W]
+    return torch.softmax(soft_aggregate(fg), dim=1)  # [B, K+1, H, W]
