@@ -65,3 +65,13 @@ def test_grid_factor_two_keeps_the_feature_size():
               torch.randn(2, 8, 8, 10))
     assert out.grid_offset.shape == (1, 2, 4, 5)
     assert out.local_feature.shape == (2, 8, 8, 10)
+
+
+def test_zero_offsets_stay_the_identity_under_bf16_autocast():
+    """The sampling grid stays fp32 under autocast: built in bf16 it put samples up to 0.04
+    cells off at W_G = 54 and a zero offset changed values by up to 0.2 (spec §11.1)."""
+    torch.manual_seed(0)
+    value = torch.randn(2, 4, 30, 54).to(torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        warped = warp_by_cells(value, torch.zeros(1, 2, 30, 54))
+    assert torch.allclose(warped.float(), value.float(), atol=1e-4)  # fp32 rounding only

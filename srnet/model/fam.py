@@ -50,12 +50,16 @@ def warp_by_cells(value: Tensor, offset_cells: Tensor) -> Tensor:
         value: [B', C, H_G, W_G]; offset_cells: [B, 2, H_G, W_G] (dx, dy), B' a multiple of B.
     """
     batch, _, grid_h, grid_w = offset_cells.shape
-    scale = offset_cells.new_tensor([2.0 / max(grid_w - 1, 1), 2.0 / max(grid_h - 1, 1)])
-    grid = reference_grid(grid_h, grid_w, value.device).to(value.dtype)  # [1, H_G, W_G, 2]
-    grid = grid + offset_cells.permute(0, 2, 3, 1).to(value.dtype) * scale  # [B, H_G, W_G, 2]
+    # positions in fp32 whatever the autocast dtype: a bf16 grid put the samples up to 0.04
+    # cells off at W_G = 54, so a zero offset was no longer the identity (spec §11.1)
+    scale = torch.tensor([2.0 / max(grid_w - 1, 1), 2.0 / max(grid_h - 1, 1)],
+                         device=value.device)  # [2] (x, y)
+    grid = reference_grid(grid_h, grid_w, value.device)  # [1, H_G, W_G, 2]
+    grid = grid + offset_cells.permute(0, 2, 3, 1).float() * scale  # [B, H_G, W_G, 2]
     repeats = value.shape[0] // batch
     grid = repeat_objects(grid, repeats)  # [B', H_G, W_G, 2]
-    return F.grid_sample(value, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    return F.grid_sample(value.float(), grid, mode="bilinear", padding_mode="zeros",
+                         align_corners=True)  # [B', C, H_G, W_G] fp32, as autocast gives it
 
 
 def modulated_deform_conv3x3(x: Tensor, offset: Tensor, weight: Tensor, bias: Tensor, *,
@@ -73,11 +77,12 @@ def modulated_deform_conv3x3(x: Tensor, offset: Tensor, weight: Tensor, bias: Te
     if padding != 1 or weight.shape[-2:] != (3, 3):
         raise ValueError("modulated_deform_conv3x3 supports only a 3x3 kernel with padding 1")
     batch, channels, height, width = x.shape
-    taps = torch.arange(3, device=x.device, dtype=x.dtype) - 1  # [-1, 0, 1]
+    # sampling positions in fp32 (as in warp_by_cells): bf16 rounds x + Δx to 0.25 px at 54
+    taps = torch.arange(3, device=x.device, dtype=torch.float32) - 1  # [-1, 0, 1]
     tap_y, tap_x = torch.meshgrid(taps, taps, indexing="ij")  # [3, 3] each, k = 3i + j
-    ys = torch.arange(height, device=x.device, dtype=x.dtype)[:, None]  # [H, 1]
-    xs = torch.arange(width, device=x.device, dtype=x.dtype)[None, :]  # [1, W]
-    offset = offset.view(batch, 9, 2, height, width)  # [B, 9, (dy, dx), H, W]
+    ys = torch.arange(height, device=x.device, dtype=torch.float32)[:, None]  # [H, 1]
+    xs = torch.arange(width, device=x.device, dtype=torch.float32)[None, :]  # [1, W]
+    offset = offset.float().view(batch, 9, 2, height, width)  # [B, 9, (dy, dx), H, W]
     pos_y = ys + tap_y.reshape(1, 9, 1, 1) + offset[:, :, 0]  # [B, 9, H, W], in pixels
     pos_x = xs + tap_x.reshape(1, 9, 1, 1) + offset[:, :, 1]  # [B, 9, H, W]
     # align_corners=False pixel ↔ [-1, 1] mapping (well defined even for a 1-pixel-wide map)
@@ -85,9 +90,9 @@ def modulated_deform_conv3x3(x: Tensor, offset: Tensor, weight: Tensor, bias: Te
     grid = grid.view(batch, 9 * height, width, 2)  # [B, 9*H, W, 2]: the taps stacked in height
     # grid_sample reads a channels-last input faster on the CPU (480p lite, 2 AVX2 cores,
     # interleaved medians: 6.0 ms with the conversion vs 7.4 ms); its output is contiguous.
-    sampled = F.grid_sample(x.contiguous(memory_format=torch.channels_last), grid,
+    sampled = F.grid_sample(x.float().contiguous(memory_format=torch.channels_last), grid,
                             mode="bilinear", padding_mode="zeros",
-                            align_corners=False)  # [B, C, 9*H, W]
+                            align_corners=False)  # [B, C, 9*H, W] fp32, as under autocast
     sampled = sampled.view(batch, channels, 9, height * width) * mask.reshape(
         batch, 1, 9, height * width)  # [B, C, 9, H*W]
     # Σ over (c, k) of W[o, c, k] · sampled[c, k] as a 1x1 conv with the bias fused (oneDNN;
