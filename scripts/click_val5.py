@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--trim-pieces", action="store_true",
                         help="a remove-click on a detached piece leaves its rest to the network "
                              "(the whole piece is dropped by default)")
+    parser.add_argument("--protocol", choices=["largest", "ritm"], default="largest",
+                        help="the NoC click simulator (srnet.interactive.evaluate.PROTOCOLS)")
     parser.add_argument("--curves", type=Path, default=None,
                         help="write each object's IoU curve (JSON lines) for compare_evals.py")
     parser.add_argument("--short-side", type=int, default=None,
@@ -84,14 +86,16 @@ def main() -> None:
         cfg = model.cfg
         model.cfg = dataclasses.replace(cfg, short_side=args.short_side, max_long_side=round(
             cfg.max_long_side * args.short_side / cfg.short_side))
-    scores = evaluate_objects(model.predict, objects, args.clicks, curves_file=args.curves)
+    scores = evaluate_objects(model.predict, objects, args.clicks, curves_file=args.curves,
+                              protocol=args.protocol)
     print(json.dumps({"checkpoint": str(args.checkpoint or "assets"), "no_zoom": args.no_zoom,
                       "no_first_zoom": args.no_first_zoom, "mirror_first": model.mirror_first,
                       "monotonic": model.monotonic,
                       "short_side": model.cfg.short_side,
                       "drop_strays": model.drop_strays,
                       "near_additions": model.near_additions,
-                      "whole_pieces": model.whole_pieces, **scores}))
+                      "whole_pieces": model.whole_pieces, "protocol": args.protocol,
+                      **scores}))
 
 
 if __name__ == "__main__":

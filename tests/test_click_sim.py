@@ -52,6 +52,44 @@ def test_image_border_counts_as_boundary_and_ignore_is_no_error() -> None:
     assert next_click(gt, gt) is None
 
 
+def test_ritm_simulator_clicks_the_deepest_error_not_the_largest() -> None:
+    """A thin 4x90 false-negative strip (360 px, depth 2) beside an 18x18 false-positive
+    blob (324 px, depth 9): the area rule clicks the strip (positive), RITM's clicks the blob's
+    centre (negative); a clicked pixel is never clicked again, and ignore is no error."""
+    from srnet.interactive.clicks import next_click_ritm
+
+    gt = _box((100, 100), 5, 5, 9, 95)  # the strip, missed
+    pred = _box((100, 100), 40, 40, 58, 58)  # the blob, wrongly taken
+    assert next_click(pred, gt)[2] is True
+    x, y, positive = next_click_ritm(pred, gt)
+    assert not positive and 48 <= x <= 49 and 48 <= y <= 49
+    again = next_click_ritm(pred, gt, clicked=[(x, y, False)])
+    assert again is not None and (again[0], again[1]) != (x, y)
+    assert next_click_ritm(np.zeros_like(gt), gt) == next_click_ritm(
+        np.zeros_like(gt), gt, clicked=[(0.0, 99.0, True)])  # a click elsewhere: no change
+    assert next_click_ritm(gt, gt) is None and next_click_ritm(pred, gt, pred | gt) is None
+    assert next_click_ritm(np.zeros_like(gt), gt)[2] is True  # only misses: positive
+
+
+def test_the_noc_protocol_can_be_ritms() -> None:
+    from srnet.interactive.data import ClickObject
+    from srnet.interactive.evaluate import click_curve
+
+    gt = _box((100, 100), 5, 5, 9, 95)
+    wrong = _box((100, 100), 40, 40, 58, 58)
+    obj = ClickObject(np.zeros((100, 100, 3), np.uint8), gt, np.zeros_like(gt), "strip")
+    seen = []
+
+    def predict(image, clicks, prev):
+        seen.append(clicks[-1])
+        return wrong | gt if len(clicks) == 1 else gt
+
+    click_curve(predict, obj, 3, "ritm")
+    assert seen[0][2] is True and seen[1][2] is False  # then the blob's centre, negative
+    with pytest.raises(ValueError, match="protocol"):
+        click_curve(predict, obj, 3, "nearest")
+
+
 def test_iou_ignores_the_ignore_region() -> None:
     gt = _box((10, 10), 0, 0, 10, 5)  # 50 px
     pred = _box((10, 10), 0, 0, 10, 6)  # 60 px, 10 false positive

@@ -97,6 +97,11 @@ def _add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     e.add_argument("--curves", type=Path, default=None,
                    help="write per-object IoU curves (JSON lines) to this file")
+    e.add_argument("--protocol", choices=["largest", "ritm"], default="largest",
+                   help="next click at the deepest point of the largest error region (issue "
+                        "#8's protocol, default) or RITM's simulator (the deeper of all false "
+                        "negatives / false positives, clicked pixels excluded), which published "
+                        "NoC numbers use")
     e.set_defaults(func=run_eval)
 
 
@@ -149,8 +154,9 @@ def run_eval(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 2
     scores = evaluate_objects(predict, objects, args.max_clicks, progress=True,
-                              curves_file=args.curves)
-    print(f"method {args.method}  objects {len(objects)}  max clicks {args.max_clicks}")
+                              curves_file=args.curves, protocol=args.protocol)
+    print(f"method {args.method}  objects {len(objects)}  max clicks {args.max_clicks}  "
+          f"protocol {args.protocol}")
     print("  ".join(f"{key} {scores[key]:.3f}" for key in ("mIoU@1", "mIoU@3", "mIoU@5")
                     if key in scores))  # only those within --max-clicks
     print(f"sec/click {scores['sec_per_click']:.3f}")

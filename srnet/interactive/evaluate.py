@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from srnet.interactive.clicks import Click, iou, next_click, summarize
+from srnet.interactive.clicks import Click, iou, next_click, next_click_ritm, summarize
 from srnet.interactive.data import ClickObject
 
 log = logging.getLogger(__name__)
@@ -24,8 +24,22 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 STOP_IOU, STOP_AFTER = 0.90, 5  # past both, more clicks change none of the reported numbers
 
 
-def click_curve(predict: PredictFn, obj: ClickObject, max_clicks: int
-                ) -> tuple[list[float], list[float]]:
+PROTOCOLS = ("largest", "ritm")  # which error the next click goes to: see `simulated_click`
+
+
+def simulated_click(protocol: str, pred: np.ndarray, obj: ClickObject,
+                    clicks: list[Click]) -> Click | None:
+    """The next NoC click: "largest" = the deepest point of the largest error region
+    (`next_click`, issue #8's wording), "ritm" = RITM's simulator (`next_click_ritm`)."""
+    if protocol == "ritm":
+        return next_click_ritm(pred, obj.gt, obj.ignore, clicks)
+    if protocol != "largest":
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    return next_click(pred, obj.gt, obj.ignore)
+
+
+def click_curve(predict: PredictFn, obj: ClickObject, max_clicks: int,
+                protocol: str = "largest") -> tuple[list[float], list[float]]:
     """IoU after each of up to `max_clicks` simulated clicks, and the seconds of each click.
     Stops early when the prediction has no error left, or once IoU ≥ 0.90 after ≥ 5 clicks:
     NoC@85/90 and mIoU@1/3/5 are then fixed (the curve is padded with its last value)."""
@@ -34,7 +48,7 @@ def click_curve(predict: PredictFn, obj: ClickObject, max_clicks: int
     ious: list[float] = []
     seconds: list[float] = []
     for _ in range(max_clicks):
-        click = next_click(pred, obj.gt, obj.ignore)
+        click = simulated_click(protocol, pred, obj, clicks)
         if click is None:
             break
         clicks.append(click)
@@ -48,8 +62,8 @@ def click_curve(predict: PredictFn, obj: ClickObject, max_clicks: int
 
 
 def evaluate_objects(predict: PredictFn, objects: Sequence[ClickObject], max_clicks: int,
-                     progress: bool = False, curves_file: Path | None = None
-                     ) -> dict[str, float]:
+                     progress: bool = False, curves_file: Path | None = None,
+                     protocol: str = "largest") -> dict[str, float]:
     """mIoU@1/3/5, NoC@85/90 and seconds per click over `objects`; `curves_file` receives one
     JSON line per object (name, IoU after each click, seconds per click)."""
     curves, seconds = [], []
@@ -60,7 +74,7 @@ def evaluate_objects(predict: PredictFn, objects: Sequence[ClickObject], max_cli
 
         iterator = tqdm(objects, desc="objects", mininterval=5)
     for obj in iterator:
-        curve, secs = click_curve(predict, obj, max_clicks)
+        curve, secs = click_curve(predict, obj, max_clicks, protocol)
         curves.append(curve)
         seconds += secs
         records.append({"name": obj.name, "ious": curve, "seconds": secs})
