@@ -119,3 +119,17 @@ def test_evaluate_sequence_means_over_objects() -> None:
     assert only_one["J"] == 1.0
     with pytest.raises(ValueError):
         evaluate_sequence([gt], [gt, gt])
+
+
+def test_void_pixels_are_no_object_and_do_not_count() -> None:
+    """DAVIS marks void pixels 255 (the official evaluation drops them): they are no "object
+    255", and a prediction of object 1 spilling onto them costs nothing."""
+    gt = np.zeros((20, 20), np.uint8)
+    gt[2:8, 2:8] = 1  # 36 px
+    gt[10:14, :] = 255  # void band
+    pred = np.where(gt == 255, 1, gt).astype(np.uint8)  # object 1 also covers the void band
+    scores = evaluate_sequence([pred] * 3, [gt] * 3)
+    assert list(scores["per_object"]) == [1]
+    assert scores["J"] == 1.0 and scores["F"] == 1.0
+    pred[2:8, 2:5] = 0  # half of the object missed: J = 18 / 36
+    assert evaluate_sequence([pred] * 3, [gt] * 3)["J"] == pytest.approx(0.5)

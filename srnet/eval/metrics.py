@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
+VOID = 255  # DAVIS ground truth: pixels no object is scored on
+
 
 def jaccard(pred: np.ndarray, gt: np.ndarray) -> float:
     """IoU of two ``[H, W]`` boolean masks; 1.0 when both are empty."""
@@ -93,7 +95,9 @@ def evaluate_sequence(pred_masks: Sequence[np.ndarray], gt_masks: Sequence[np.nd
     Args:
         pred_masks: predicted index masks, one per frame.
         gt_masks: ground-truth index masks, same count and shapes.
-        obj_ids: objects to score; default = every id in any ground-truth frame.
+        obj_ids: objects to score; default = every id in any ground-truth frame but 255,
+            which DAVIS uses for void pixels: they are left out of J and F, as the official
+            evaluation does.
         bound_th: boundary tolerance for F (see :func:`f_measure`).
 
     Returns:
@@ -103,14 +107,16 @@ def evaluate_sequence(pred_masks: Sequence[np.ndarray], gt_masks: Sequence[np.nd
     if len(pred_masks) != len(gt_masks):
         raise ValueError(f"{len(pred_masks)} predictions for {len(gt_masks)} ground-truth masks")
     if obj_ids is None:
-        obj_ids = sorted({int(v) for gt in gt_masks for v in np.unique(gt) if v})
+        obj_ids = sorted({int(v) for gt in gt_masks for v in np.unique(gt) if v and v != VOID})
     if not obj_ids:
         raise ValueError("no objects to evaluate")
     frames = scored_frames(len(gt_masks))
+    kept = {t: gt_masks[t] != VOID for t in frames}  # [H, W] each: void pixels do not count
     per_object = {}
     for obj in obj_ids:
-        j = [jaccard(pred_masks[t] == obj, gt_masks[t] == obj) for t in frames]
-        f = [f_measure(pred_masks[t] == obj, gt_masks[t] == obj, bound_th) for t in frames]
+        j = [jaccard((pred_masks[t] == obj) & kept[t], gt_masks[t] == obj) for t in frames]
+        f = [f_measure((pred_masks[t] == obj) & kept[t], gt_masks[t] == obj, bound_th)
+             for t in frames]
         per_object[int(obj)] = (float(np.mean(j)), float(np.mean(f)))
     jf, j_mean, f_mean = mean_over_objects(per_object.values())
     return {"J": j_mean, "F": f_mean, "JF": jf, "per_object": per_object}
