@@ -15,6 +15,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from srnet.config import ModelConfig
+from srnet.model import SRNet
 from srnet.train.cached_sampler import CachedClipSampler, FeatureAugment
 from srnet.train.config import TrainConfig
 from srnet.train.feature_cache import SeqRef, build_feature_cache
@@ -309,3 +310,19 @@ def test_cache_fingerprint_follows_the_weights_and_the_cache_version(monkeypatch
     with torch.no_grad():
         trunk.weight[0, 0, 0, 0] += 1e-3
     assert feature_cache.trunk_fingerprint(trunk, "lite0") != first
+
+
+def test_train_mode_keeps_every_batchnorm_in_eval_even_in_a_trained_trunk():
+    """STCN freezes BatchNorm statistics everywhere; a trunk whose weights train (the paper
+    config's ResNets, here the tiny config's unfrozen trunk) must not update its statistics
+    from batches of 4 crops, while the rest of the network trains (dropout etc.)."""
+    from srnet.train.model_setup import set_train_mode
+
+    model = SRNet(ModelConfig.tiny())
+    set_train_mode(model, frozen_trunk=False)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert norms and not any(m.training for m in norms)
+    assert model.training and model.key_encoder.trunk.training  # the trunk itself trains
+    before = norms[0].running_mean.clone()
+    norms[0](torch.randn(2, norms[0].num_features, 8, 8))  # a training-time batch
+    assert torch.equal(norms[0].running_mean, before)

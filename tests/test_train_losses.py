@@ -40,6 +40,21 @@ def test_bootstrapped_ce_averages_only_the_hardest_pixels():
     assert loss.item() > F.cross_entropy(logits, target).item()
 
 
+def test_bootstrapped_ce_picks_the_hardest_pixels_of_each_sample():
+    """STCN keeps the hardest fraction per sample: an easy clip beside a hard one still gets
+    its own hardest pixels into the loss (over the pooled batch it got none)."""
+    easy = torch.tensor([4.0, 3.0, 2.0, 1.0])  # margins: all right
+    hard = torch.tensor([-3.0, -4.0, -5.0, -6.0])  # all wrong
+    margins = torch.stack([easy, hard])  # [2, 4]
+    logits = torch.stack([torch.zeros(2, 4), margins], dim=1).view(2, 2, 2, 2)
+    target = torch.ones(2, 2, 2, dtype=torch.int64)
+    loss_fn = BootstrappedCE(start_warm=0, end_warm=0, top_p=0.5)  # 2 of 4 per sample
+    loss, _ = loss_fn(logits, target, step=1)
+    ce = lambda m: math.log1p(math.exp(-m))  # noqa: E731
+    hand = (ce(2.0) + ce(1.0) + ce(-5.0) + ce(-6.0)) / 4  # each sample's two hardest
+    assert loss.item() == pytest.approx(hand, rel=1e-5)
+
+
 def test_aux_loss_ignores_invalid_objects():
     aux = torch.randn(1, 2, 3, 2, 4, 4)  # [B, T-1, L, K, h, w]
     gt = (torch.rand(1, 2, 2, 64, 64) > 0.5).float()  # [B, T-1, K, H, W]

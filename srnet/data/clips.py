@@ -187,7 +187,7 @@ def sample_static_clip(image: np.ndarray, mask: np.ndarray, rng: np.random.Gener
         base = augment.scale_translate_matrix(scale, offset)
         frames, masks = _warp_clip([image] * num_frames, [binary] * num_frames, base, rng, crop,
                                    20.0, 10.0, (0.9, 1.1), elastic_p=0.33)
-        if masks[0].mean() >= min_area:
+        if (masks[0] > 0).mean() >= min_area:  # area, not the mean of object ids
             break
     if keep_ids:
         objects = select_objects(masks[0], rng, max_objects, min_area=min_object_area)

@@ -2,7 +2,9 @@
 predicted frames, plus [D] an auxiliary BCE on every PTM layer's stride-16 mask logits.
 
 Reduction [D]: like STCN, each predicted frame t = 1..T−1 contributes its own (bootstrapped) mean
-over the batch's pixels and the frame terms are summed; the auxiliary term is a mean over PTM layers
+and the frame terms are summed; the hardest pixels are chosen per sample, as STCN does (before
+session 30 they were chosen over the whole batch, so one hard clip could take all of a frame's
+gradient); the auxiliary term is a mean over PTM layers
 and real objects per frame, summed over frames the same way, and weighted by λ_aux.
 """
 
@@ -45,9 +47,9 @@ class BootstrappedCE(nn.Module):
         frac = self.kept_fraction(step)
         if frac >= 1.0:
             return F.cross_entropy(logits.float(), target), 1.0
-        raw = F.cross_entropy(logits.float(), target, reduction="none").flatten()  # [N*H*W]
-        keep = max(1, int(raw.numel() * frac))
-        hardest, _ = torch.topk(raw, keep, sorted=False)  # [keep]
+        raw = F.cross_entropy(logits.float(), target, reduction="none").flatten(1)  # [N, H*W]
+        keep = max(1, int(raw.shape[1] * frac))
+        hardest, _ = torch.topk(raw, keep, dim=1, sorted=False)  # [N, keep], per sample
         return hardest.mean(), frac
 
 

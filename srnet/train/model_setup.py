@@ -86,13 +86,18 @@ def _load_imagenet(model: SRNet, cfg: TrainConfig) -> None:
 
 
 def set_train_mode(model: SRNet, frozen_trunk: bool) -> None:
-    """model.train(), but a frozen trunk stays in eval mode (its BatchNorm statistics fixed).
+    """model.train(), but a frozen trunk stays in eval mode, and every BatchNorm everywhere
+    keeps its ImageNet statistics, as STCN trains ("eval() mode to freeze BN").
 
-    The trainer also passes True for a partially trained Lite0 trunk (`trunk_train_blocks`):
-    batches of 4 crops would give noisy BatchNorm statistics, so only its weights move."""
+    The trainer also passes True for a partially trained Lite0 trunk (`trunk_train_blocks`).
+    Batches of 4 crops give noisy BatchNorm statistics; before session 30 the `paper` config's
+    trained ResNet trunks (key and value) updated theirs all the same."""
     model.train()
     if frozen_trunk:
         model.key_encoder.trunk.eval()
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.eval()  # weights still train; statistics stay
 
 
 def build_optimizer(cfg: TrainConfig, model: nn.Module

@@ -29,7 +29,7 @@ from srnet.config import ModelConfig
 from srnet.model import SRNet
 from srnet.train import distributed as ddp
 from srnet.train.config import TrainConfig
-from srnet.train.data import DataSource, build_source
+from srnet.train.data import DataSource, build_source, run_seed
 from srnet.train.evaluate import evaluate_holdout
 from srnet.train.losses import SegmentationLoss
 from srnet.train.model_setup import build_model, build_optimizer, set_train_mode
@@ -97,7 +97,7 @@ def _train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | 
         torch.set_num_threads(cfg.threads)
     out_dir = Path(cfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _seed_everything(cfg.seed + 1000 * info.rank)
+    _seed_everything(run_seed(cfg) + 1000 * info.rank)
     model, frozen = build_model(cfg, model_cfg)
     model.to(info.device)
     source, eval_sets = build_source(cfg, model, frozen, data_roots, info)
