@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from demo import clicks, explain, gradio_cache, layout, zerogpu
+from demo import clicks, explain, gradio_cache, layout, plots, zerogpu
 from demo import handlers_ablation as ablation
 from demo import handlers_annotate as annotate
 from demo import handlers_api as api
@@ -52,6 +52,22 @@ CSS = """
 @media (max-width: 350px) { .tab-container button { padding: 0 4px; } }
 """
 UI_QUEUE = {"concurrency_id": "ui", "concurrency_limit": 4, **PRIVATE}
+# On a phone the memory timeline is wider than the screen (CSS above): scroll it so that its
+# "now" line is in view; on a 90-frame clip frame 40's line started off-screen. In the page,
+# from the plot's geometry (demo.plots.memory_timeline, 900 px wide).
+SCROLL_TO_NOW = f"""(frameIdx) => {{
+  const box = document.querySelector('#timeline .image-frame');
+  const range = document.querySelector('#frame input[type=range]');
+  if (!box || !range) return;
+  const go = () => {{
+    const img = box.querySelector('img');
+    if (!img || box.scrollWidth <= box.clientWidth) return;
+    const n = Number(range.max) + 1, left = {plots.TIMELINE_LEFT}, right = {plots.PLOT_RIGHT};
+    const x = (left + (Number(frameIdx) + 0.5) * (900 - right - left) / n) / 900;
+    box.scrollLeft = Math.max(0, x * img.clientWidth - box.clientWidth / 2);
+  }};
+  setTimeout(go, 50); setTimeout(go, 400);
+}}"""
 
 
 def _swap(fn):
@@ -148,6 +164,7 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
     # a click on a plot's frame axis moves the Frame slider there (the views follow it)
     c.confidence.select(inspecting.frame_from_plot, [c.state], [c.frame], **UI_QUEUE)
     c.timeline.select(inspecting.frame_from_timeline, [c.state], [c.frame], **UI_QUEUE)
+    c.timeline.change(None, [c.frame], None, js=SCROLL_TO_NOW, queue=False, **PRIVATE)
     c.export.click(exporting.export_all, [c.state, c.export_source, c.export_cutout],
                    [c.export_video, c.export_palette, c.export_binary, c.export_rgba,
                     c.export_status], **UI_QUEUE)

@@ -414,3 +414,16 @@ def test_plots_scroll_sideways_on_a_phone_at_a_readable_width(page) -> None:
     timeline = page.locator("#timeline img").first
     timeline.wait_for(state="visible")
     assert timeline.bounding_box()["width"] > 1.5 * 360
+    # on the last frame the timeline scrolls so that its "now" line is on screen (it sat in
+    # the hidden right half: at 90 frames, frame 40 was already off-screen)
+    last = int(page.locator("#frame input[type=range]").get_attribute("max"))
+    _set_slider(page, "frame", last)
+    box = page.locator("#timeline .image-frame").first
+    box.scroll_into_view_if_needed()
+    now_x = (plots.TIMELINE_LEFT + (last + 0.5) * (900 - plots.PLOT_RIGHT - plots.TIMELINE_LEFT)
+             / (last + 1)) / 900  # the line's place across the 900-px plot
+    page.wait_for_function(
+        "([x]) => { const b = document.querySelector('#timeline .image-frame'); "
+        "const w = b.querySelector('img').clientWidth * x - b.scrollLeft; "
+        "return b.scrollLeft > 0 && w > 0 && w < b.clientWidth; }", arg=[now_x])
+    page.screenshot(path=str(ARTIFACTS / "phone_timeline_now.png"), full_page=False)
