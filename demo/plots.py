@@ -65,9 +65,10 @@ def _y_axis(out: np.ndarray, title: str, ticks: np.ndarray, y_of,
 # the timeline's from TIMELINE_LEFT (after its row names) to width - PLOT_RIGHT. A click on a
 # plot is mapped back to a frame with these (`plot_frame_at`, `timeline_frame_at`).
 PLOT_LEFT, PLOT_RIGHT, TIMELINE_LEFT = 62, 12, 96
+PLOT_WIDTH = 900  # every plot's width in pixels (the page scales the image)
 
 
-def plot_frame_at(x: float, num_frames: int, width: int = 900) -> int | None:
+def plot_frame_at(x: float, num_frames: int, width: int = PLOT_WIDTH) -> int | None:
     """The frame under pixel column `x` of a confidence or size plot `width` wide (None left
     of the axis, on the y labels, or right of it)."""
     left, right = PLOT_LEFT, width - PLOT_RIGHT
@@ -77,7 +78,7 @@ def plot_frame_at(x: float, num_frames: int, width: int = 900) -> int | None:
                        num_frames - 1))
 
 
-def timeline_frame_at(x: float, num_frames: int, width: int = 900) -> int | None:
+def timeline_frame_at(x: float, num_frames: int, width: int = PLOT_WIDTH) -> int | None:
     """The frame under pixel column `x` of a memory timeline `width` wide (None on the row
     names or past the axis)."""
     left, right = TIMELINE_LEFT, width - PLOT_RIGHT
@@ -90,7 +91,7 @@ def timeline_frame_at(x: float, num_frames: int, width: int = 900) -> int | None
 
 def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int, int, int]],
                      names: dict[int, str], lost_share: float, highlight: int | None = None,
-                     size: tuple[int, int] = (900, 220)) -> np.ndarray:
+                     size: tuple[int, int] = (PLOT_WIDTH, 220)) -> np.ndarray:
     """Each object's size per frame relative to its annotation (``ratios``: id → float
     ``[T]``, NaN = no result), one line per object in its colour, its name above the plot,
     a dashed line at `lost_share` ("lost below") and a dot where each object is first under it.
@@ -172,7 +173,7 @@ def _finite_runs(values: np.ndarray) -> list[np.ndarray]:
 
 
 def confidence_plot(values: Sequence[float], highlight: int | None = None,
-                    size: tuple[int, int] = (900, 220)) -> np.ndarray:
+                    size: tuple[int, int] = (PLOT_WIDTH, 220)) -> np.ndarray:
     """Per-frame confidence (``size = (W, H)``): y axis "confidence" from a round value below
     the lowest frame (0.1 steps) to 1, with grid lines,
     x axis "frame" with numbered ticks; the lowest frame is a red dot with its value, the
@@ -216,7 +217,7 @@ def confidence_plot(values: Sequence[float], highlight: int | None = None,
 
 
 def memory_timeline(num_frames: int, memory_frames: dict[str, Sequence[int]], current: int,
-                    width: int = 900, row_height: int = 24) -> np.ndarray:
+                    width: int = PLOT_WIDTH, row_height: int = 24) -> np.ndarray:
     """One row per memory kind (permanent / working / local) with a block at each frame held,
     a numbered frame axis below, and a black line + "now" at the `current` frame.
     ``[rows * row_height + 44, width, 3]`` RGB."""

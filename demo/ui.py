@@ -54,7 +54,7 @@ CSS = """
 UI_QUEUE = {"concurrency_id": "ui", "concurrency_limit": 4, **PRIVATE}
 # On a phone the memory timeline is wider than the screen (CSS above): scroll it so that its
 # "now" line is in view; on a 90-frame clip frame 40's line started off-screen. In the page,
-# from the plot's geometry (demo.plots.memory_timeline, 900 px wide).
+# from the plot's geometry (demo.plots.memory_timeline: its "now" line's column).
 SCROLL_TO_NOW = f"""(frameIdx) => {{
   const box = document.querySelector('#timeline .image-frame');
   const range = document.querySelector('#frame input[type=range]');
@@ -62,8 +62,8 @@ SCROLL_TO_NOW = f"""(frameIdx) => {{
   const go = () => {{
     const img = box.querySelector('img');
     if (!img || box.scrollWidth <= box.clientWidth) return;
-    const n = Number(range.max) + 1, left = {plots.TIMELINE_LEFT}, right = {plots.PLOT_RIGHT};
-    const x = (left + (Number(frameIdx) + 0.5) * (900 - right - left) / n) / 900;
+    const n = Number(range.max) + 1, left = {plots.TIMELINE_LEFT}, width = {plots.PLOT_WIDTH};
+    const x = (left + (Number(frameIdx) + 0.5) * (width - {plots.PLOT_RIGHT} - left) / n) / width;
     box.scrollLeft = Math.max(0, x * img.clientWidth - box.clientWidth / 2);
   }};
   setTimeout(go, 50); setTimeout(go, 400);

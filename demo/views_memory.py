@@ -8,7 +8,7 @@ its share of the reads, and the cells read marked by circles whose size grows wi
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -96,14 +96,15 @@ def _labels_sentence(shares: dict[int, float], names: Mapping[int, str]) -> str:
 
 
 def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
-                 masks: Mapping[int, np.ndarray] | None = None,
+                 held_mask: Callable[[int], np.ndarray | None] | None = None,
                  names: Mapping[int, str] | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """(current frame with the query pixel, grid of memory frames with the reads marked over
-    the read-weight heat map, a sentence summarising where the pixel reads). With `masks`
-    (frame → uint8 [H, W] ids, the pass's results) the panels outline what each memory frame
-    holds as object, and the sentence says how much read weight lands on each object."""
+    the read-weight heat map, a sentence summarising where the pixel reads). With `held_mask`
+    (frame → the uint8 [H, W] ids memory holds for it, or None; the demo's
+    `DemoState.shown_mask`) the panels outline what each memory frame holds as object, and
+    the sentence says how much read weight lands on each object."""
     vis, frame = out.visuals, frames[out.frame_idx]
-    masks = masks or {}
+    held = [held_mask(f) if held_mask else None for f in vis.memory_frames]  # by memory slot
     height, width = real_cells(frame, out)
     cell = (min(int(y / vis.cell_size[0]), height - 1), min(int(x / vis.cell_size[1]), width - 1))
     maps = vis.read_map(*cell, out.padded_grid)[:, :height, :width]  # [T, h, w]
@@ -116,9 +117,8 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
         memory = frames[vis.memory_frames[t]]
         spread = to_frame(maps[t], vis.cell_size, memory.shape)  # [H, W]
         heat = render.blend_heatmap(memory, spread, alpha=0.45, vmin=0.0, vmax=top)
-        held = masks.get(vis.memory_frames[t])
-        if held is not None:  # outline only: the heat map must stay readable
-            heat = render.overlay_mask(heat, held, alpha=0.0)
+        if held[t] is not None:  # outline only: the heat map must stay readable
+            heat = render.overlay_mask(heat, held[t], alpha=0.0)
         mine = [p for p in points if p[0] == t]
         panels.append(_mark(heat, mine, vis.cell_size, top))
         share = f"{shares[t]:.0%}" if shares[t] >= 0.005 else "<1%"
@@ -140,7 +140,6 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
     if order and unseen:  # the softmax left them (almost) nothing: no panel, said here
         text += (f" {unseen} of the {len(points)} points weigh nothing after the softmax and "
                  "are not drawn.")
-    if order and masks:
-        held = [masks.get(f) for f in vis.memory_frames]
+    if order and held_mask:
         text += _labels_sentence(label_shares(points, held, vis.cell_size), names or {})
     return query, reads, text

@@ -51,7 +51,7 @@ def test_the_sentence_says_how_much_read_weight_lands_on_each_object() -> None:
     held = np.zeros((32, 32), np.uint8)
     held[:, :16] = 1  # cell (0, 0) of frame 0 is object 1
     masks = {0: held, 1: np.zeros((32, 32), np.uint8)}
-    _, reads, text = memory_views(frames, _output([0.7, 0.3, 0.0, 0.0]), 3, 4, masks,
+    _, reads, text = memory_views(frames, _output([0.7, 0.3, 0.0, 0.0]), 3, 4, masks.get,
                                       {1: "rider"})
     assert "70% on rider, 30% on background" in text
     _, plain_reads, plain = memory_views(frames, _output([0.7, 0.3, 0.0, 0.0]), 3, 4)

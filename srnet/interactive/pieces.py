@@ -12,6 +12,12 @@ import numpy as np
 from srnet.interactive.clicks import Click
 
 
+def clicked_pieces(labels: np.ndarray, clicks: Sequence[Click]) -> set[int]:
+    """Labels (of `cv2.connectedComponents`, int [H, W]) under the positive clicks; 0, the
+    background, left out."""
+    return {int(labels[int(y), int(x)]) for x, y, positive in clicks if positive} - {0}
+
+
 def drop_strays(mask: np.ndarray, clicks: Sequence[Click], min_share: float,
                 keep: np.ndarray | None = None) -> np.ndarray:
     """`mask` without the pieces that hold no positive click and are smaller than `min_share`
@@ -20,7 +26,7 @@ def drop_strays(mask: np.ndarray, clicks: Sequence[Click], min_share: float,
     click must not delete a part of the object it did not touch."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8),
                                                                connectivity=8)
-    held = {int(labels[int(y), int(x)]) for x, y, p in clicks if p} - {0}
+    held = clicked_pieces(labels, clicks)
     if not held or count <= 2:
         return mask
     if keep is not None:
@@ -42,7 +48,7 @@ def drop_far_additions(mask: np.ndarray, prev: np.ndarray, clicks: Sequence[Clic
         return mask
     near = cv2.dilate(prev.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # [H, W]
     keep = set(np.unique(labels[near & (added > 0)]).tolist())
-    keep |= {int(labels[int(y), int(x)]) for x, y, positive in clicks if positive}
+    keep |= clicked_pieces(labels, clicks)
     return (mask & prev) | np.isin(labels, sorted(keep - {0}))
 
 
@@ -61,7 +67,7 @@ def drop_clicked_piece(mask: np.ndarray, prev: np.ndarray, clicks: Sequence[Clic
     piece = int(labels[int(y), int(x)])  # 0: the click is off the previous mask
     if piece == 0 or count <= 2:
         return mask
-    held = {int(labels[int(cy), int(cx)]) for cx, cy, p in clicks if p}
+    held = clicked_pieces(labels, clicks)
     areas = stats[1:, cv2.CC_STAT_AREA]  # [count - 1], the pieces' areas
     if piece in held or piece == 1 + int(np.argmax(areas)):
         return mask

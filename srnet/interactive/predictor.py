@@ -24,7 +24,12 @@ from srnet.checkpoint import CheckpointError, load_payload, save_atomic, storage
 from srnet.interactive.clicks import Click, check_clicks, constrain, disk_maps
 from srnet.interactive.data import resize_to_working
 from srnet.interactive.model import ClickConfig, ClickNet, drop_unused_trunk
-from srnet.interactive.pieces import drop_clicked_piece, drop_far_additions, drop_strays
+from srnet.interactive.pieces import (
+    clicked_pieces,
+    drop_clicked_piece,
+    drop_far_additions,
+    drop_strays,
+)
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
@@ -180,7 +185,7 @@ class ClickPredictor:
         """(top, left, bottom, right) around the object and the clicks, or None (no zoom)."""
         height, width = mask.shape
         count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-        held = {int(labels[int(y), int(x)]) for x, y, p in clicks if p} - {0}
+        held = clicked_pieces(labels, clicks)
         if held:  # stray blobs far from the positive clicks would only widen the box
             mask = np.isin(labels, sorted(held))
         ys, xs = np.nonzero(mask)
@@ -228,10 +233,11 @@ class ClickPredictor:
             mask = drop_strays(mask, list(clicks), self.STRAY_MIN_SHARE, prev)
         if self.monotonic:
             mask = constrain(prev, mask, bool(clicks[-1][2]))
-        if self.near_additions and prev is not None and prev.any() and clicks[-1][2]:
-            mask = drop_far_additions(mask, prev, list(clicks))
-        if self.whole_pieces and prev is not None and prev.any() and not clicks[-1][2]:
-            mask = drop_clicked_piece(mask, prev, list(clicks))
+        if prev is not None and prev.any():  # a correction: the piece rules
+            if self.near_additions and clicks[-1][2]:
+                mask = drop_far_additions(mask, prev, list(clicks))
+            if self.whole_pieces and not clicks[-1][2]:
+                mask = drop_clicked_piece(mask, prev, list(clicks))
         return mask
 
     def clear_cache(self) -> None:
