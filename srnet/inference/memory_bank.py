@@ -7,6 +7,7 @@ only the memory frames that contain it (objects with the same frames share one a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,18 @@ class MemoryEntry:
     key: Tensor  # [C_k, h, w] (numpy fp16 in the compact form, see to_host)
     values: dict[int, Tensor]  # obj_id → [C_v, h, w]
     permanent: bool = False  # user-annotated or pinned: never evicted by the working cap
+    # (start, reverse) of the propagation pass that predicted this frame; None = a single step.
+    # A new annotation on a frame that pass went through before this one makes it stale.
+    origin: tuple[int, bool] | None = None
+
+    def follows(self, frame_idx: int) -> bool:
+        """True when this entry's pass reached `frame_idx` before this entry's frame, so its
+        mask was derived (through local memory) from the mask `frame_idx` had then."""
+        if self.origin is None:
+            return False
+        start, reverse = self.origin
+        return (self.frame_idx < frame_idx <= start) if reverse else \
+            (start <= frame_idx < self.frame_idx)
 
     @property
     def on_host(self) -> bool:
@@ -48,8 +61,8 @@ class MemoryEntry:
                 memo[id(tensor)] = (tensor, array)
             return memo[id(tensor)][1]
 
-        return MemoryEntry(self.frame_idx, host(self.key),
-                           {obj_id: host(v) for obj_id, v in self.values.items()}, self.permanent)
+        return dataclasses.replace(self, key=host(self.key),
+                                   values={obj_id: host(v) for obj_id, v in self.values.items()})
 
     def to_device(self, device: torch.device, dtype: torch.dtype) -> MemoryEntry:
         """The compact entry as `dtype` tensors on `device` (a tensor entry is returned as is)."""
@@ -59,9 +72,8 @@ class MemoryEntry:
         def tensor(array: np.ndarray) -> Tensor:
             return torch.from_numpy(array).to(device=device, dtype=dtype)
 
-        return MemoryEntry(self.frame_idx, tensor(self.key),
-                           {obj_id: tensor(v) for obj_id, v in self.values.items()},
-                           self.permanent)
+        return dataclasses.replace(self, key=tensor(self.key),
+                                   values={obj_id: tensor(v) for obj_id, v in self.values.items()})
 
 
 @dataclass
@@ -76,17 +88,22 @@ class MemoryBank:
     def add(self, entry: MemoryEntry) -> None:
         """Insert (or replace the entry of the same frame), then enforce both caps."""
         old = self.find(entry.frame_idx)
-        if old is not None:
-            entry.permanent = entry.permanent or old.permanent
-            self.entries.remove(old)
-        self.entries.append(entry)
+        if old is not None and old.permanent:  # in place: an anchor re-annotated stays first
+            entry.permanent = True
+            self.entries[self.entries.index(old)] = entry
+        else:
+            if old is not None:
+                self.entries.remove(old)
+            self.entries.append(entry)
         self._evict()
         self.version += 1
 
     def _evict(self) -> None:
         permanent = [e for e in self.entries if e.permanent]
-        while len(permanent) > self.max_permanent:  # keep the first annotation, the video's anchor
-            self.entries.remove(permanent.pop(1 if len(permanent) > 1 else 0))
+        while len(permanent) > self.max_permanent:
+            # keep the first annotation (the video's anchor) and the newest (the correction the
+            # user just made); with a cap of 1 only the newest
+            self.entries.remove(permanent.pop(1 if len(permanent) > 2 else 0))
         working = [e for e in self.entries if not e.permanent]
         while len(working) > self.max_working:  # FIFO: the oldest working frame goes first
             self.entries.remove(working.pop(0))
@@ -107,8 +124,18 @@ class MemoryBank:
     def drop_working(self, stale: Callable[[int], bool]) -> None:
         """Forget working (non-permanent) frames whose index `stale` selects, e.g. the frames a
         previous pass predicted beyond a correction."""
-        self.entries = [e for e in self.entries if e.permanent or not stale(e.frame_idx)]
-        self.version += 1
+        self.drop_working_entries(lambda e: stale(e.frame_idx))
+
+    def drop_followers(self, frame_idx: int) -> None:
+        """Forget working frames predicted after their pass went through `frame_idx`: they
+        carry the mask that frame had before the user re-annotated it."""
+        self.drop_working_entries(lambda e: e.follows(frame_idx))
+
+    def drop_working_entries(self, stale: Callable[[MemoryEntry], bool]) -> None:
+        kept = [e for e in self.entries if e.permanent or not stale(e)]
+        if len(kept) != len(self.entries):
+            self.entries = kept
+            self.version += 1
 
     def remove_object(self, obj_id: int) -> None:
         for entry in self.entries:

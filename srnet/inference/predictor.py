@@ -1,8 +1,8 @@
 """Predictor: owns the (stateless) model, the device and the InferenceConfig; runs one frame at a
-time against an explicit InferenceSession. `propagate` is a generator, so a UI can stream or stop.
+time against an explicit InferenceSession. `propagate` returns a generator, so a UI can stream or stop.
 
 `step` is a short orchestrator over named phases: _prepare → _encode → _read_and_segment →
-_merge_user_mask → _memorize → _finalize (see architecture-conventions §3.4).
+merge_user_mask (preprocess) → _memorize → _finalize (see architecture-conventions §3.4).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from srnet.config import InferenceConfig
 from srnet.inference.backends import adapted_network, build_stages, resolve_backend
@@ -28,7 +27,7 @@ from srnet.inference.preprocess import (
     flip_valid,
     image_to_tensor,
     index_to_onehot,
-    masks_to_tensor,
+    merge_user_mask,
     plan_geometry,
     restore_prob,
     small_object_upscale,
@@ -107,14 +106,22 @@ class Predictor:
         return session.upscale
 
     # ----------------------------------------------------------------------------- public API
-    @torch.inference_mode()
     def step(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
              mask: np.ndarray | None = None, *, return_visuals: bool = False) -> StepOutput:
         """Segment one frame. With `mask` ([H, W] of user object ids) its objects are memorised as
-        permanent memory; objects absent from a partial mask are still propagated. Without a mask
+        permanent memory; objects absent from a partial mask are still propagated. The mask
+        replaces the frame's earlier annotation (it is not merged with it), and working memory
+        that a pass predicted from that frame's earlier mask is forgotten. Without a mask
         (and no stored annotation for this frame) the frame is segmented from memory. A session
         with a mirror twin (`InferenceConfig.mirror_average`) also runs the mirrored frame against
         the twin's memory and returns the average; visuals are the plain pass's."""
+        return self._step(session, frame_idx, image, mask, return_visuals, origin=None)
+
+    @torch.inference_mode()
+    def _step(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
+              mask: np.ndarray | None, return_visuals: bool,
+              origin: tuple[int, bool] | None) -> StepOutput:
+        """`step`, with the (start, reverse) of the pass it belongs to (None = a single step)."""
         geom = self._prepare(session, frame_idx, image, mask)
         mirrored = None if session.mirror is None else np.ascontiguousarray(image[:, ::-1])
         if session.mirror is not None:
@@ -135,11 +142,12 @@ class Predictor:
                     mirror_prob, _ = self._read_and_segment(session.mirror, mirror_feats, geom,
                                                             False)
                     prob = (prob + flip_valid(mirror_prob, geom)) / 2  # [1, K+1, H'', W'']
-            prob = self._merge_user_mask(session, prob, mask, geom)  # [1, K+1, H'', W'']
-            self._memorize(session, frame_idx, image_t, feats, prob, permanent=mask is not None)
+            prob = merge_user_mask(prob, mask, session.obj_ids, geom,
+                                   self.device)  # [1, K+1, H'', W'']
+            self._memorize(session, frame_idx, image_t, feats, prob, origin)
             if session.mirror is not None:  # both memories store the same (averaged) masks
                 self._memorize(session.mirror, frame_idx, mirror_t, mirror_feats,
-                               flip_valid(prob, geom), permanent=mask is not None)
+                               flip_valid(prob, geom), origin)
         return self._finalize(session, frame_idx, prob, mask, geom, visuals, held)
 
     def propagate(self, session: InferenceSession, frames: Sequence[np.ndarray], start: int,
@@ -149,7 +157,9 @@ class Predictor:
 
         Frames that carry a user annotation in the session use it. Working-memory frames ahead of
         `start` (left by an earlier pass) are dropped, so a correction on frame `start` wins.
-        `frames` may be any indexable sequence (for example one that decodes lazily).
+        `frames` may be any indexable sequence (for example one that decodes lazily). Bad
+        bounds raise here; the pass itself begins with the first frame drawn, and a pass
+        started later on the same session stops this one (RuntimeError on its next frame).
         """
         last = len(frames) - 1
         end = (0 if reverse else last) if end is None else end
@@ -157,10 +167,16 @@ class Predictor:
             raise ValueError(f"start/end must lie in 0..{last}, got {start}/{end}")
         if (end < start) != reverse and end != start:
             raise ValueError("end lies behind start for this direction")
-        session.start_pass((lambda idx: idx < start) if reverse else (lambda idx: idx > start))
-        order = range(start, end - 1, -1) if reverse else range(start, end + 1)
-        for frame_idx in order:
-            yield self.step(session, frame_idx, frames[frame_idx], return_visuals=return_visuals)
+        return self._run_pass(session, frames, start, end, reverse, return_visuals)
+
+    def _run_pass(self, session, frames, start, end, reverse, return_visuals):
+        pass_id = session.start_pass(start, reverse)
+        for frame_idx in range(start, end - 1, -1) if reverse else range(start, end + 1):
+            if session.pass_id != pass_id:  # two passes would read each other's local memory
+                raise RuntimeError(f"another propagation started on this session; this one "
+                                   f"stopped before frame {frame_idx}")
+            yield self._step(session, frame_idx, frames[frame_idx], None, return_visuals,
+                             origin=(start, reverse))
 
     def remove_object(self, session: InferenceSession, obj_id: int) -> None:
         session.remove_object(obj_id)
@@ -192,6 +208,9 @@ class Predictor:
             raise ValueError(f"frame {frame_idx} is {size}, but this video is {session.frame_size}")
         if mask is not None:
             mask = validate_annotation(mask, size)
+            known = session.annotations.get(frame_idx)
+            if known is None or not np.array_equal(known, mask):  # a new or changed annotation
+                session.memory.drop_followers(frame_idx)
             session.objects.add(sorted(int(v) for v in np.unique(mask) if v))
             session.annotations[frame_idx] = mask
             cfg = session.config
@@ -259,28 +278,16 @@ class Predictor:
             session.memory_cache[key] = cached
         return cached
 
-    def _merge_user_mask(self, session, prob, mask, geom) -> Tensor:
-        """User objects replace the prediction; others keep it outside the user's pixels."""
-        if mask is None:
-            return prob
-        obj_ids = session.obj_ids
-        user = masks_to_tensor(index_to_onehot(mask, obj_ids).to(self.device), geom)
-        fg = user if prob is None else prob[:, 1:].float()
-        given = torch.as_tensor([o in set(np.unique(mask).tolist()) for o in obj_ids],
-                                device=self.device)  # [K]
-        painted = user.sum(dim=1, keepdim=True).clamp(0, 1)  # [1, 1, H'', W'']
-        fg = torch.where(given[None, :, None, None], user, fg * (1 - painted))  # [1, K, H'', W'']
-        background = (1 - fg.sum(dim=1, keepdim=True)).clamp(0, 1)  # [1, 1, H'', W'']
-        return torch.cat([background, fg], dim=1)  # [1, K+1, H'', W'']
-
-    def _memorize(self, session, frame_idx, image_t, feats, prob, permanent: bool) -> None:
+    def _memorize(self, session, frame_idx, image_t, feats, prob, origin) -> None:
         """Encode this frame's value (always: it is the next local memory) and let the policy
-        decide whether it also joins global memory."""
+        decide whether it also joins global memory. A frame with a user annotation is
+        permanent; `origin` is the pass that predicted it (see MemoryEntry.origin)."""
+        permanent = frame_idx in session.annotations
         values = self._stages(session).encode_value(image_t, feats,
                                                     prob[:, 1:].to(feats.key.dtype))[0]
         entry = MemoryEntry(frame_idx, feats.key[0],
                             {obj_id: values[i] for i, obj_id in enumerate(session.obj_ids)},
-                            permanent=permanent)
+                            permanent=permanent, origin=None if permanent else origin)
         session.recent.append(entry)
         session.frames_since_memory += 1
         due = session.config.working_memory and \

@@ -85,9 +85,27 @@ def pad_to_geometry(tensor: Tensor, geom: FrameGeometry) -> Tensor:
 def masks_to_tensor(masks: Tensor, geom: FrameGeometry) -> Tensor:
     """Resize and pad per-object masks. Shapes: [1, K, H, W] → [1, K, H'', W'']."""
     if geom.internal_size != geom.orig_size:
+        # antialias as for the image: without it a downscale samples the mask at sparse
+        # points, and a thin or tiny object (a 1-px line at 1080p) could vanish from memory
         masks = F.interpolate(masks, size=geom.internal_size, mode="bilinear",
-                              align_corners=False)  # [1, K, H', W']
+                              align_corners=False, antialias=True)  # [1, K, H', W']
     return pad_to_geometry(masks, geom)
+
+
+def merge_user_mask(prob: Tensor | None, mask: np.ndarray | None, obj_ids: list[int],
+                    geom: FrameGeometry, device: torch.device) -> Tensor | None:
+    """The frame's probabilities [1, K+1, H'', W''] with the user's mask merged in: objects in
+    `mask` take the user's pixels exactly; the others keep the prediction outside them."""
+    if mask is None:
+        return prob
+    user = masks_to_tensor(index_to_onehot(mask, obj_ids).to(device), geom)  # [1, K, H'', W'']
+    fg = user if prob is None else prob[:, 1:].float()
+    given = torch.as_tensor([o in set(np.unique(mask).tolist()) for o in obj_ids],
+                            device=device)  # [K]
+    painted = user.sum(dim=1, keepdim=True).clamp(0, 1)  # [1, 1, H'', W'']
+    fg = torch.where(given[None, :, None, None], user, fg * (1 - painted))  # [1, K, H'', W'']
+    background = (1 - fg.sum(dim=1, keepdim=True)).clamp(0, 1)  # [1, 1, H'', W'']
+    return torch.cat([background, fg], dim=1)  # [1, K+1, H'', W'']
 
 
 def flip_valid(prob: Tensor, geom: FrameGeometry) -> Tensor:

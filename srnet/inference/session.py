@@ -36,6 +36,7 @@ class InferenceSession:
     annotations: dict[int, np.ndarray] = field(default_factory=dict)  # frame → [H, W] ids
     recent: deque[MemoryEntry] = field(default_factory=deque)  # local-memory candidates
     frames_since_memory: int = 0  # processed frames since the last global-memory insert
+    pass_id: int = 0  # the latest propagation pass; an older pass's generator stops
     # (bank version, object ids) → the prepared global memory of those objects
     memory_cache: dict[tuple[int, tuple[int, ...]], MemoryInputs] = field(default_factory=dict)
     frame_size: tuple[int, int] | None = None  # (H, W); every frame of a video must match
@@ -130,13 +131,17 @@ class InferenceSession:
 
     # Memory operations (the Predictor's public methods call these): each applies to the mirror
     # twin too, so the two memories always hold the same frames.
-    def start_pass(self, ahead: Callable[[int], bool]) -> None:
-        """Before a pass: drop working-memory frames `ahead` of its start (a stale pass's) and
-        the local memory, so a correction on the start frame wins."""
+    def start_pass(self, start: int, reverse: bool) -> int:
+        """Before a pass from `start`: drop the working-memory frames ahead of it (a stale
+        pass's, about to be predicted again) and the local memory, so a correction on the
+        start frame wins. Returns the new pass's id."""
         for twin in self.with_mirror():
-            twin.memory.drop_working(ahead)
+            twin.memory.drop_working((lambda idx: idx < start) if reverse else
+                                     (lambda idx: idx > start))
             twin.recent.clear()
             twin.frames_since_memory = 0
+        self.pass_id += 1
+        return self.pass_id
 
     def remove_object(self, obj_id: int) -> None:
         for twin in self.with_mirror():
@@ -155,8 +160,10 @@ class InferenceSession:
         for twin in self.with_mirror():
             twin.memory.clear(keep_permanent)
             twin.recent.clear()
-            if not keep_permanent:
+            if not keep_permanent:  # as a new session: objects and their size go too
                 twin.annotations.clear()
+                twin.objects = ObjectRegistry()
+                twin.upscale = 1.0
 
     def pin_frame(self, frame_idx: int) -> bool:
         """Make a remembered frame permanent memory (False when it is not in memory)."""
