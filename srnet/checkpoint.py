@@ -6,6 +6,7 @@ message. A hub id is accepted only through the explicit `hub_id` argument (never
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,17 @@ def total_steps(meta: dict[str, Any]) -> int:
     """Training steps behind a checkpoint (SRNet or click model): its meta's `total_steps`,
     else its `step` (checkpoints written before `total_steps` existed), else 0."""
     return int(meta.get("total_steps", meta.get("step", 0)) or 0)
+
+
+def stream_seed(seed: int, init: str | Path | None) -> int:
+    """A training run's data-stream seed: `seed`, mixed with the bytes of the `--init`
+    checkpoint when the run continues one. Both trainings draw their samples from (seed, step
+    or index), and a continuation starts at 0, so with one seed every continuation replayed
+    the same stream (found in session 30 for SRNet, in session 31 for the click model)."""
+    if not init:
+        return seed
+    digest = hashlib.blake2b(Path(init).read_bytes(), digest_size=4).digest()
+    return seed + (int.from_bytes(digest, "little") << 8)
 
 
 def load_payload(path: str | Path, label: str = "checkpoint", hint: str = "") -> Any:

@@ -129,3 +129,37 @@ def test_a_resumed_run_drops_log_lines_written_after_its_last_save(tmp_path) -> 
                                   steps=20, eval_objects=1))
     steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
     assert steps == [10, 20]
+
+
+def test_a_click_continuation_draws_its_own_batches(tmp_path, monkeypatch) -> None:
+    """Batches come from (seed, step) and every run starts at step 0: a run from --init weights
+    must not replay the batches of the run that made them (sessions 20-27 did), while the same
+    --init gives the same batches again (reproducible)."""
+    from srnet.interactive import train as click_train
+
+    static = tmp_path / "static" / "bsds-sod"
+    (static / "images").mkdir(parents=True)
+    (static / "masks").mkdir()
+    mask = np.zeros((64, 64), np.uint8)
+    mask[16:48, 16:48] = 255
+    for i in range(12):
+        Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(static / "images" / f"{i:03d}.jpg")
+        Image.fromarray(mask).save(static / "masks" / f"{i:03d}.png")
+    init = save_click_checkpoint(tmp_path / "init.pt", build_click_net(ClickConfig()),
+                                 {"total_steps": 100})
+    drawn: list[int] = []
+
+    class FirstBatchDrawnError(Exception):
+        pass
+
+    def first_draw(objects, cfg, rng):
+        drawn.append(int(rng.integers(1 << 30)))
+        raise FirstBatchDrawnError
+
+    monkeypatch.setattr(click_train, "make_batch", first_draw)
+    for run, start in (("fresh", None), ("cont", init), ("again", init)):
+        with pytest.raises(FirstBatchDrawnError):
+            click_train.train_clicks(click_train.ClickTrainConfig(
+                static_root=str(static.parent), davis_root=None, out=str(tmp_path / run),
+                steps=2, eval_objects=1, init=None if start is None else str(start)))
+    assert drawn[0] != drawn[1] and drawn[1] == drawn[2]

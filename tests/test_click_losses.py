@@ -42,6 +42,24 @@ def test_nfl_matches_a_pixel_by_pixel_formula():
     assert got.item() == pytest.approx(expected / 2, rel=1e-5)
 
 
+def test_nfl_gradient_is_ritms_only_the_normaliser_is_constant():
+    """RITM detaches the normaliser alone (`detach_delimeter`): each pixel's focal factor
+    (1 - p_t)^gamma keeps its gradient. Per pixel, with W the detached sum of the factors and
+    alpha 0.5, and dp_t/dz = +-p_t (1-p_t) (+ on object pixels):
+    d/dz [-0.5 (1-p_t)^2 log p_t / W] = +-0.5 (1-p_t)^2 (2 p_t log p_t - (1-p_t)) / W.
+    Detaching the whole factor (before session 31) dropped the 2 p_t log p_t term."""
+    torch.manual_seed(1)
+    logits = (torch.randn(1, 1, 6, 6) * 2).requires_grad_(True)
+    gt = (torch.rand(1, 1, 6, 6) > 0.5).float()
+    normalized_focal_loss(logits, gt, torch.ones_like(gt)).backward()
+    prob = torch.sigmoid(logits.detach())
+    p_t = torch.where(gt > 0.5, prob, 1 - prob)
+    total = ((1 - p_t) ** 2).sum()
+    sign = torch.where(gt > 0.5, 1.0, -1.0)
+    expected = sign * 0.5 * (1 - p_t) ** 2 * (2 * p_t * torch.log(p_t) - (1 - p_t)) / total
+    assert torch.allclose(logits.grad, expected, rtol=1e-4, atol=1e-7)
+
+
 def test_nfl_keeps_hard_pixels_weight_as_easy_pixels_grow():
     small, large = _case(8, 4), _case(64, 4)  # the same 4 errors among 60 or 4,092 easy pixels
     nfl_small, nfl_large = normalized_focal_loss(*small), normalized_focal_loss(*large)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srnet.data.static_masks import list_static_samples, static_split
+from srnet.data.static_masks import DUPLICATES_OF_VAL, list_static_samples, static_split
 
 
 def _write(path: Path, array: np.ndarray) -> None:
@@ -91,3 +91,28 @@ def test_train_fraction_keeps_a_nested_share_of_the_train_split(
     assert quarter < half < everything  # more data adds images, never swaps them
     with pytest.raises(ValueError, match="train_fraction"):
         TrainConfig(train_fraction=0.0)
+
+
+HORSES = Path(__file__).resolve().parents[2] / "shared" / "data" / "static-masks"
+
+
+def _thumb(path: Path) -> np.ndarray:
+    """A 16x16 grey thumbnail, standardised: a resized or re-encoded copy of a photo keeps it."""
+    grey = np.asarray(Image.open(path).convert("L").resize((16, 16)), np.float64).ravel()
+    return (grey - grey.mean()) / (grey.std() + 1e-6)
+
+
+def test_no_training_horse_repeats_a_validation_horse() -> None:
+    """The horse set holds two validation photos again under other names (one resized, one
+    re-encoded); both copies stay out of training, and no other train/val pair is that close."""
+    if not (HORSES / "weizmann-horse").is_dir():
+        pytest.skip("the static-masks collection is not next to the repository")
+    samples = [s for s in list_static_samples(HORSES) if s.source == "horse"]
+    train, val = static_split(samples)
+    by_key = {s.image_key: s for s in samples}
+    for (_, copy), original in DUPLICATES_OF_VAL.items():  # the pairs really are one photo
+        assert float(_thumb(by_key[copy].image) @ _thumb(by_key[original].image)) / 256 > 0.95
+        assert by_key[original] in val and by_key[copy] not in train
+    train_t = np.stack([_thumb(s.image) for s in train])  # [N_train, 256]
+    val_t = np.stack([_thumb(s.image) for s in val])  # [N_val, 256]
+    assert (val_t @ train_t.T / 256).max() < 0.92

@@ -1,5 +1,6 @@
-"""Predictor: owns the (stateless) model, the device and the InferenceConfig; runs one frame at a
-time against an explicit InferenceSession. `propagate` returns a generator, so a UI can stream or stop.
+"""Predictor: owns the (stateless) model, the device and the InferenceConfig; runs one frame
+at a time against an explicit InferenceSession. `propagate` returns a generator, so a UI can
+stream or stop.
 
 `step` is a short orchestrator over named phases: _prepare → _encode → _read_and_segment →
 merge_user_mask (preprocess) → _memorize → _finalize (see architecture-conventions §3.4).

@@ -24,9 +24,10 @@ def normalized_focal_loss(logits: torch.Tensor, gt: torch.Tensor, valid: torch.T
     sample, so the loss stays as large when the hard pixels are few (a thin error band along
     the boundary, where NoC@90 is decided) instead of fading as the easy pixels converge."""
     log_pt = torch.where(gt > 0.5, F.logsigmoid(logits), F.logsigmoid(-logits))  # [B, 1, S, S]
-    # the weights are detached, as in RITM: the gradient flows through log p_t only
-    weight = ((1.0 - log_pt.exp()) ** gamma * valid).detach()  # [B, 1, S, S]
-    weight = weight / weight.sum(dim=(1, 2, 3), keepdim=True).clamp(min=1e-6)
+    weight = (1.0 - log_pt.exp()) ** gamma * valid  # [B, 1, S, S]
+    # only the normaliser is detached, as in RITM (`detach_delimeter`): the focal term keeps
+    # its gradient (detaching it too, as before session 31, gave another loss's gradient)
+    weight = weight / weight.sum(dim=(1, 2, 3), keepdim=True).clamp(min=1e-6).detach()
     alpha_t = torch.where(gt > 0.5, alpha, 1.0 - alpha)  # [B, 1, S, S]
     return -(alpha_t * weight * log_pt).sum(dim=(1, 2, 3)).mean()
 

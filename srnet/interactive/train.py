@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from srnet.checkpoint import CheckpointError, save_atomic, total_steps
+from srnet.checkpoint import CheckpointError, save_atomic, stream_seed, total_steps
 from srnet.data.static_masks import list_static_samples, static_split
 from srnet.data.subsets import training_share
 from srnet.interactive.clicks import Click, degraded, disk_maps, initial_clicks, next_click
@@ -167,6 +167,7 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
                                {"params": trunk_parameters(model),
                                 "lr_mult": cfg.trunk_lr_mult}], lr=cfg.lr, weight_decay=1e-4)
     step, elapsed = 0, 0.0
+    seed = stream_seed(cfg.seed, cfg.init)  # a continuation draws its own batches
     last = out / "last.pt"
     if resume and last.exists():
         state = torch.load(last, map_location="cpu", weights_only=True)
@@ -181,6 +182,7 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
         optim.load_state_dict(state["optim"])
         step, elapsed = int(state["step"]), float(state["elapsed"])
         prior_steps = int(state.get("prior_steps", prior_steps))  # the run's, not today's --init
+        seed = int(state.get("stream_seed", cfg.seed))  # runs saved before session 31: cfg.seed
         truncate_log(out / "log.jsonl", step)  # lines written after that save, before a crash
         log.info("resumed from %s at step %d", last, step)
     davis_root = Path(cfg.davis_root) if cfg.davis_root else None
@@ -192,7 +194,7 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     val = val_subset(load_objects(val_samples, None), cfg.eval_objects)
     log.info("%d training objects, %d validation objects", len(objects), len(val))
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
-    _loop(model, optim, objects, val, cfg, out, step, prior_steps, elapsed)
+    _loop(model, optim, objects, val, cfg, out, (step, prior_steps, seed), elapsed)
     return out / "click_last.pt"
 
 
@@ -222,16 +224,18 @@ def checkpoint_meta(step: int, prior_steps: int, wall: float, label: str,
 
 
 def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObject],
-          val: list[ClickObject], cfg: ClickTrainConfig, out: Path, step: int,
-          prior_steps: int, elapsed: float) -> None:
-    """Train from `step` to cfg.steps; `prior_steps`: the steps behind the --init weights."""
+          val: list[ClickObject], cfg: ClickTrainConfig, out: Path,
+          position: tuple[int, int, int], elapsed: float) -> None:
+    """Train from `step` to cfg.steps; `position` = (step, the steps behind the --init
+    weights, the data stream's seed)."""
+    step, prior_steps, seed = position
     from tqdm import tqdm
 
     bar = tqdm(total=cfg.steps, initial=step, desc="train-clicks", mininterval=20)
     start, log_file = time.time() - elapsed, (out / "log.jsonl").open("a")
     losses: list[float] = []
     while step < cfg.steps:
-        rng = np.random.default_rng([cfg.seed, step])  # per-step seed: resuming is exact
+        rng = np.random.default_rng([seed, step])  # per-step seed: resuming is exact
         for group in optim.param_groups:
             group["lr"] = cfg.lr * group["lr_mult"] * lr_factor(step, cfg)
         model.train()
@@ -252,7 +256,8 @@ def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObje
         if step % cfg.save_every == 0 or step == cfg.steps:
             save_atomic({"model": model.state_dict(), "optim": optim.state_dict(), "step": step,
                          "click_config": model.cfg.to_dict(),
-                         "prior_steps": prior_steps, "elapsed": time.time() - start},
+                         "prior_steps": prior_steps, "stream_seed": seed,
+                         "elapsed": time.time() - start},
                         out / "last.pt")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             _validate(model, val, cfg, out, step, prior_steps, time.time() - start, log_file)

@@ -5,7 +5,6 @@ trunk while the cache is built. Curriculum: `srnet.data.CurriculumSchedule` (STC
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +13,7 @@ from typing import Protocol
 
 import torch
 
+from srnet.checkpoint import stream_seed
 from srnet.config import ModelConfig
 from srnet.data import ClipDataset, CurriculumSchedule, VOSDataset, train_val_split
 from srnet.data.static_masks import list_static_samples, static_split
@@ -85,14 +85,11 @@ def can_use_cache(model: SRNet, frozen: bool) -> bool:
 
 
 def run_seed(cfg: TrainConfig) -> int:
-    """The clip stream's seed: `cfg.seed`, mixed with the `--init` checkpoint's bytes when the
-    run continues one. Clips are drawn from (seed, index), and every continuation starts at
-    index 0, so with one seed the runs of sessions 11-18 replayed 70-83 % of the same augmented
-    clips (found in session 30); each checkpoint of a lineage now starts its own stream."""
-    if not cfg.init:
-        return cfg.seed
-    digest = hashlib.blake2b(Path(cfg.init).read_bytes(), digest_size=4).digest()
-    return cfg.seed + (int.from_bytes(digest, "little") << 8)
+    """The clip stream's seed (`srnet.checkpoint.stream_seed`). Clips are drawn from (seed,
+    index), and every continuation starts at index 0, so with one seed the runs of sessions
+    11-18 replayed 70-83 % of the same augmented clips (found in session 30); each checkpoint
+    of a lineage now starts its own stream."""
+    return stream_seed(cfg.seed, cfg.init)
 
 
 def build_source(cfg: TrainConfig, model: SRNet, frozen: bool, roots: Sequence[str | Path],
