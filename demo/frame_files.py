@@ -47,6 +47,9 @@ def decode_image(data: bytes | Path, label: str) -> np.ndarray:
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 raise ClipError(f"{label}: image is too large ({image.width}x{image.height})")
             return to_rgb(np.asarray(image.convert("RGB")))
+    except Image.DecompressionBombError as exc:  # raised by open(), before the check above
+        raise ClipError(f"{label}: image is too large (over "
+                        f"{2 * Image.MAX_IMAGE_PIXELS // 10**6} Mpx)") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, ClipError):
             raise
@@ -91,8 +94,13 @@ def zip_members(path: Path, max_bytes: int) -> tuple[zipfile.ZipFile, list[zipfi
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
-    with archive.open(info) as handle:  # zipfile stops at the declared size (bomb-safe)
-        return decode_image(handle.read(info.file_size + 1), info.filename)
+    try:
+        with archive.open(info) as handle:  # zipfile stops at the declared size (bomb-safe)
+            data = handle.read(info.file_size + 1)
+    # a damaged member (bad CRC), a password, or a compression zipfile lacks (deflate64)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
+        raise ClipError(f"{info.filename}: cannot read it from the zip ({exc})") from exc
+    return decode_image(data, info.filename)
 
 
 def zip_frames(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> Iterator[np.ndarray]:

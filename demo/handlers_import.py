@@ -49,13 +49,17 @@ def import_mask(state: DemoState | None, path: str | None) -> tuple:
         return _done(state, warn("A black-and-white mask is one object: add or select an "
                                  "object first (Objects → Add object)."))
     objects = _objects_in(state, mask, palette)
+    ignored = sorted(int(i) for i in np.unique(mask) if i > MAX_OBJECTS) if palette else []
+    skipped = (f"; ids {', '.join(map(str, ignored))} ignored (the demo follows ids 1-"
+               f"{MAX_OBJECTS}; 255 is DAVIS's 'void')") if ignored else ""
     if not objects:
         return _done(state, warn("Mask not imported: it has no object pixels (object ids "
-                                 f"1-{MAX_OBJECTS}, or white on black)."))
+                                 f"1-{MAX_OBJECTS}, or white on black){skipped}."))
     frame_idx = state.frame_idx
-    for obj_id in list(state.names) if palette else []:  # the file is the whole frame
-        if obj_id not in objects:
-            _set(state, frame_idx, obj_id, None)
+    cleared = [obj_id for obj_id in list(state.names) if palette and obj_id not in objects
+               and (frame_idx, obj_id) in state.obj_masks]
+    for obj_id in cleared:  # the file is the whole frame
+        _set(state, frame_idx, obj_id, None)
     for obj_id, binary in objects.items():
         state.names.setdefault(obj_id, f"object {obj_id}")
         take(state.obj_masks, frame_idx, obj_id, binary)  # the file claims what it covers
@@ -64,10 +68,12 @@ def import_mask(state: DemoState | None, path: str | None) -> tuple:
         state.selected = next(iter(objects))
     names = ", ".join(state.names[obj_id] for obj_id in objects)
     text = f"Imported the mask on frame {frame_idx}: {names}"
-    ignored = sorted(int(i) for i in np.unique(mask) if i > MAX_OBJECTS) if palette else []
     text += f" ({resized})" if resized else ""
-    text += (f"; ids {', '.join(map(str, ignored))} ignored (the demo follows ids 1-"
-             f"{MAX_OBJECTS}; 255 is DAVIS's 'void')") if ignored else ""
+    text += skipped
+    if cleared:  # a palette file describes the whole frame: say what it took away
+        text += (f"; the file has no {', '.join(state.names[o] for o in cleared)}, so "
+                 f"{'its' if len(cleared) == 1 else 'their'} annotation on this frame was "
+                 "removed (re-annotate to restore it)")
     return _done(state, info(text + ". Propagate from here."))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from pathlib import Path
 
 import cv2
@@ -20,6 +21,7 @@ from srnet import load_index_mask
 
 log = logging.getLogger(__name__)
 MIN_SIDE = 32  # the model's smallest usable input
+MAX_FRAME_NUMBER = 10**7  # past any clip's end (115 hours at 24 fps)
 
 
 def fit_mask(mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str | None]:
@@ -38,13 +40,22 @@ def fit_mask(mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str |
     return resized, f"mask resized from {w}x{h} to {W}x{H}"
 
 
+def _whole(value: float | None, default: int) -> int:
+    """A trim box's number as a frame number: blank or NaN → `default`; clamped to
+    0..MAX_FRAME_NUMBER, so a typo such as 1e19 reads as "past the end" instead of failing in
+    the decoder (Python's islice takes no index beyond sys.maxsize)."""
+    if value is None or math.isnan(value):
+        return default
+    return int(min(max(value, 0), MAX_FRAME_NUMBER))
+
+
 def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,
               end: float | None = 0, step: float | None = 1,
               short_side: float | None = None) -> LoadedClip:
     """Decode with the demo's caps; `end` is the last source frame kept (0 = through the end),
     `short_side` the working size picked in the UI (None or an unknown value = the device's
     default). Raises ClipError with a message for the user."""
-    start, last, step = int(start or 0), int(end or 0), max(1, int(step or 1))
+    start, last, step = _whole(start, 0), _whole(end, 0), max(1, _whole(step, 1))
     if last and last < start:
         raise ClipError(f"the last frame ({last}) comes before the first ({start})")
     clip = load_clip(path, max_frames=ctx.max_frames, short_side=ctx.working_size(short_side),
@@ -72,7 +83,7 @@ def new_state(ctx: DemoContext, clip: LoadedClip, name: str,
 
 def _source(kind: str, ref: str, path: str | Path, clip: LoadedClip, start: float | None,
             step: float | None) -> ClipSource:
-    return ClipSource(kind, ref, int(start or 0), max(1, int(step or 1)), str(path),
+    return ClipSource(kind, ref, _whole(start, 0), max(1, _whole(step, 1)), str(path),
                       tuple(clip.source_size))
 
 
@@ -163,7 +174,7 @@ def _read_example(ctx: DemoContext, name: str, start: float, end: float, step: f
     mask, _ = fit_mask(load_index_mask(folder / "first_mask.png"), clip.size)
     state = new_state(ctx, clip, name,
                       _source("example", name, folder / "clip.mp4", clip, start, step))
-    if int(start or 0) != 0:
+    if _whole(start, 0) != 0:
         return state, clip, ""
     state.names = {int(i): f"{name} {int(i)}" if i > 1 else name for i in np.unique(mask) if i}
     for obj_id in state.names:

@@ -21,6 +21,7 @@ import numpy as np
 
 from demo.frame_files import (
     IMAGE_EXTS,
+    MAX_IMAGE_PIXELS,
     ClipError,
     decode_image,
     folder_files,
@@ -79,7 +80,13 @@ def _guarded(frames: Iterator[np.ndarray], close: Callable[[], object],
 def _imageio_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
     import imageio.v2 as iio
 
-    reader = iio.get_reader(str(path), format=None if path.suffix.lower() == ".gif" else "FFMPEG")
+    if path.suffix.lower() == ".gif":
+        reader = iio.get_reader(str(path))
+    else:  # each decoded frame once: by default ffmpeg repeats the frames of a variable-rate
+        # video (most phone clips) to fill a constant rate; a 6-frame clip came out as 27.
+        # An ffmpeg older than 5.1 lacks the option, fails here, and OpenCV reads the file.
+        reader = iio.get_reader(str(path), format="FFMPEG",
+                                output_params=["-fps_mode", "passthrough"])
     return video_fps(reader.get_meta_data()), _guarded(iter(reader), reader.close, path.name)
 
 
@@ -98,7 +105,22 @@ def _cv2_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
     return fps, _guarded(read(), capture.release, path.name)
 
 
+def _check_frame_size(path: Path, height: int, width: int) -> None:
+    """Video frames obey the image limit: a small file can hold huge frames (a 200 KB mp4 of
+    8192x8192 frames took 1.6 GB to decode), and the decoder's buffers scale with them."""
+    if height * width > MAX_IMAGE_PIXELS:
+        raise ClipError(f"{path.name}: video frames are {width}x{height}, over the "
+                        f"{MAX_IMAGE_PIXELS // 10**6} Mpx limit (8K is 33 Mpx): export it "
+                        "at a smaller size")
+
+
 def _open_video(path: Path) -> tuple[float, Iterator[np.ndarray]]:
+    try:  # the container's size, before anything is decoded
+        probe = probe_clip(path)
+    except ClipError:  # no usable header: the first decoded frame is checked instead
+        probe = None
+    if probe is not None:
+        _check_frame_size(path, probe["height"], probe["width"])
     try:
         fps, frames = _imageio_frames(path)
         first = next(frames)
@@ -113,6 +135,11 @@ def _open_video(path: Path) -> tuple[float, Iterator[np.ndarray]]:
         first = next(frames, None)
     if first is None:
         raise ClipError(f"{path.name}: no frames could be decoded (corrupt or unsupported file)")
+    try:
+        _check_frame_size(path, *first.shape[:2])  # a container that did not say
+    except ClipError:
+        frames.close()
+        raise
 
     def chained() -> Iterator[np.ndarray]:
         with closing(frames):

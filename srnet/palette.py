@@ -46,7 +46,8 @@ def load_index_mask(path: str | Path) -> np.ndarray:
     """Read a DAVIS-style mask PNG as an ``[H, W]`` uint8 index mask.
 
     Palette PNGs keep their indices (DAVIS-2017 / YouTube-VOS, several objects). Grayscale or RGB
-    masks (DAVIS-2016, 0/255) become a single object: any pixel above 127 is object 1.
+    masks (DAVIS-2016, 0/255) become a single object: any pixel above 127 is object 1 (in a
+    0/1 mask, every 1).
     """
     try:
         image = Image.open(str(path))  # reads the header only
@@ -59,4 +60,5 @@ def load_index_mask(path: str | Path) -> np.ndarray:
     if image.mode == "P":
         return np.asarray(image, dtype=np.uint8).copy()
     gray = np.asarray(image.convert("L"))
-    return (gray > 127).astype(np.uint8)
+    # 0/1 masks (what many tools save) would be all background at the 0/255 threshold
+    return (gray > (0 if gray.max() == 1 else 127)).astype(np.uint8)

@@ -58,6 +58,14 @@ def test_palette_mask_sets_every_object_of_the_frame(state: DemoState, tmp_path:
     assert state.annotation(3).tolist() == (file[::2, ::2] * (file[::2, ::2] < 255)).tolist()
     assert (3, 4) not in state.obj_masks and (2, 4) in state.obj_masks
     assert (3, 1) not in state.clicks  # the file replaces the clicks of the objects it sets
+    assert "the file has no kite, so its annotation on this frame was removed" in out[-1]
+
+
+def test_a_palette_of_ids_beyond_the_demos_says_so(state: DemoState, tmp_path: Path) -> None:
+    """Ids over MAX_OBJECTS only: the message used to say "no object pixels" alone."""
+    save_index_mask(tmp_path / "p.png", _boxes(state.size, (37, 10, 40, 10, 40)))
+    out = importing.import_mask(state, str(tmp_path / "p.png"))
+    assert "no object pixels" in out[-1] and "ids 37 ignored" in out[-1]
 
 
 def test_black_and_white_mask_is_the_selected_object(state: DemoState, tmp_path: Path) -> None:
@@ -69,6 +77,9 @@ def test_black_and_white_mask_is_the_selected_object(state: DemoState, tmp_path:
     assert "Imported the mask on frame 0: dog" in out[-1]
     assert state.obj_masks[(0, 2)].sum() == 40 * 80
     assert state.obj_masks[(0, 1)].sum() == 100  # a one-object file leaves the others alone
+    Image.fromarray(_boxes(state.size, (1, 0, 20, 0, 30))).save(tmp_path / "01.png")
+    out = importing.import_mask(state, str(tmp_path / "01.png"))  # 0/1, as many tools save
+    assert "Imported" in out[-1] and state.obj_masks[(0, 2)].sum() == 20 * 30
 
 
 def _png_bomb(path: Path, width: int, height: int) -> None:

@@ -156,3 +156,16 @@ def test_a_load_empties_the_views_of_the_replaced_clip(ctx: DemoContext, upload:
     assert len(kept) == loading.STALE_VIEWS and all(isinstance(v, dict) for v in kept)
     fresh.inspect_open = True  # the Look inside tab stays open across a load
     assert _state(loading.reload_clip(ctx, 0, 0, 1, fresh, 64)).inspect_open
+
+
+def test_absurd_trim_numbers_read_as_past_the_end_not_as_a_crash(ctx: DemoContext,
+                                                                   upload: Path) -> None:
+    """A typo such as 1e19 in a trim box made Python's islice raise (no index past
+    sys.maxsize), and NaN / inf failed in int(): a bare "Error" instead of a message."""
+    old = _state(loading.load_upload(ctx, str(upload), 0, 0, 1, None))
+    for start, end, step in [(1e19, 0, 1), (float("inf"), 0, 1), (0, 0, 1e30)]:
+        out = loading.load_upload(ctx, str(upload), start, end, step, old)
+        assert out[0] is old and "Could not load the clip" in out[-1], out[-1]
+    loaded = _state(loading.load_upload(ctx, str(upload), float("nan"), 1e30, 1, old))
+    assert loaded.num_frames == ctx.max_frames  # blank start, "through the end"
+    cleanup_state(loaded)

@@ -218,3 +218,65 @@ def test_a_trimmed_clip_says_what_was_cut_and_the_step_that_spans_it(tmp_path: P
     notice = next(n for n in clip.notices if n.startswith("trimmed to 3"))
     assert "source frames 1-3 of 10" in notice and "a step of 3" in notice
     assert "spans frames 1-8" in notice
+
+
+def test_a_variable_frame_rate_video_decodes_each_frame_once(tmp_path: Path) -> None:
+    """Phones record at a variable rate; ffmpeg's default constant-rate output repeated frames
+    to fill the gaps (6 frames came out as 29: slow motion, and the frame cap used up)."""
+    import imageio_ffmpeg
+
+    frames = [np.full((32, 48, 3), 40 * i, np.uint8) for i in range(6)]
+    cfr = write_mp4(tmp_path / "cfr.mp4", frames, fps=12)
+    vfr = tmp_path / "vfr.mp4"  # frame n shown at n²/12 s: gaps of 1, 3, 5, ... ticks
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-i", str(cfr),
+                    "-vf", "setpts='N*N/12/TB'", "-fps_mode", "vfr", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(vfr)], check=True)
+    clip = load_clip(vfr)
+    levels = [int(frame.mean()) for frame in clip.frames]
+    assert len(levels) == 6 and all(abs(a - 40 * i) < 8 for i, a in enumerate(levels))
+
+
+def test_huge_video_frames_are_refused_before_decoding(tmp_path: Path, monkeypatch) -> None:
+    path = write_mp4(tmp_path / "clip.mp4", [np.zeros((32, 48, 3), np.uint8)] * 3, fps=8)
+    monkeypatch.setattr(video_io, "MAX_IMAGE_PIXELS", 32 * 48 - 1)
+    opened = []
+    monkeypatch.setattr(video_io, "_imageio_frames", lambda p: opened.append(p))
+    with pytest.raises(ClipError, match="48x32, over the"):
+        load_clip(path)
+    assert not opened  # the container's header said so: nothing was decoded
+
+
+@pytest.mark.parametrize("damage", ["crc", "encrypted", "deflate64"])
+def test_a_damaged_zip_member_is_a_clear_error(tmp_path: Path, damage: str) -> None:
+    """zipfile raises BadZipFile, RuntimeError or NotImplementedError only when a member is
+    read; each used to escape the loader as a bare server error."""
+    path = tmp_path / "frames.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for i in range(3):
+            archive.writestr(f"{i:03d}.png", _png((20 * i, 0, 0)))
+    data = bytearray(path.read_bytes())
+    if damage == "crc":
+        with zipfile.ZipFile(path) as archive:
+            info = archive.infolist()[1]
+        data[info.header_offset + 30 + len(info.filename) + 40] ^= 0xFF
+    else:  # the flag / method fields of every local and central header
+        fields = {"encrypted": ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)),
+                  "deflate64": ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10))}[damage]
+        for signature, offset in fields:
+            at = data.find(signature)
+            while at >= 0:
+                if damage == "encrypted":
+                    data[at + offset] |= 1
+                else:
+                    data[at + offset:at + offset + 2] = (9).to_bytes(2, "little")
+                at = data.find(signature, at + 4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ClipError, match="cannot read it from the zip"):
+        load_clip(path)
+
+
+def test_a_decompression_bomb_png_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.png"
+    Image.new("1", (20000, 10000)).save(path)  # 200 Mpx: Pillow refuses it in open()
+    with pytest.raises(ClipError, match="image is too large"):
+        load_clip(path)
