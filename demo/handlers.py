@@ -14,6 +14,7 @@ import functools
 import inspect
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,14 +154,48 @@ def gpu_handler(fn: Callable, ctx: DemoContext, seconds: Callable[..., float]) -
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(run)
         def stream(*args: object, **kwargs: object):
-            for item in run(*args, **kwargs):
-                yield note_speed(item)
+            tab = next((a.temp_dir for a in args if isinstance(a, DemoState)), None)
+            _streaming[tab] += 1
+            try:
+                for item in run(*args, **kwargs):
+                    state = item[0] if isinstance(item, tuple) and item else item
+                    if isinstance(state, DemoState) and state.released:
+                        return  # the tab loaded another clip meanwhile: never hand this back
+                    yield note_speed(item)
+            finally:
+                _streaming[tab] -= 1
         return stream
 
     @functools.wraps(run)
     def call(*args: object, **kwargs: object):
         return note_speed(run(*args, **kwargs))
     return call
+
+
+# Tabs (by folder) with a streamed GPU handler in flight in this server process.
+_streaming: Counter[Path | None] = Counter()
+PASS_RUNNING = ("A pass is running on this clip: press Stop (or wait for Done) before editing. "
+                "Here it works on a copy of the clip's state and hands that copy back with "
+                "each frame, so an edit made now would be lost.")
+
+
+def pass_in_flight(state: DemoState | None) -> bool:
+    """Under ZeroGPU a streamed pass runs on a pickled copy of the tab's state and every frame
+    it yields replaces the state Gradio holds, so an edit made meanwhile would vanish: edits
+    wait for the pass there. Without ZeroGPU the pass and the edits share one state object."""
+    return (zerogpu.ships_host_state() and isinstance(state, DemoState)
+            and _streaming[state.temp_dir] > 0)
+
+
+def edits_wait_for_passes(handler: Callable[..., tuple]) -> Callable[..., tuple]:
+    """An annotation handler `(state, ...) → (state, 5 views, status)` that, while a pass is
+    in flight under ZeroGPU (`pass_in_flight`), changes nothing and says why."""
+    @functools.wraps(handler)
+    def guarded(state: DemoState | None, *args: object, **kwargs: object) -> tuple:
+        if pass_in_flight(state):
+            return (state, *(gr.skip(),) * 5, warn(PASS_RUNNING))
+        return handler(state, *args, **kwargs)
+    return guarded
 
 
 def live_session(ctx: DemoContext, state: DemoState) -> InferenceSession:

@@ -15,7 +15,15 @@ import gradio as gr
 import numpy as np
 
 from demo import clicks, render
-from demo.handlers import NO_CLIP, DemoContext, frame_caption, frame_view, info, warn
+from demo.handlers import (
+    NO_CLIP,
+    DemoContext,
+    edits_wait_for_passes,
+    frame_caption,
+    frame_view,
+    info,
+    warn,
+)
 from demo.ownership import ClickUndo, give_back, keep_others, take, without_others
 from demo.painter import apply_strokes, painter_html, parse_strokes
 from demo.state import DemoState
@@ -77,6 +85,7 @@ def refresh(state: DemoState | None, frame_idx: float) -> tuple:
     return show_frame(state, frame_idx)
 
 
+@edits_wait_for_passes
 def on_click(state: DemoState | None, mode: str, evt: gr.SelectData,
              method: str = clicks.LEARNED) -> tuple:
     """A click on the frame (evt.index = [x, y] in the shown image, which is the frame at
@@ -148,6 +157,7 @@ def _shared_text(state: DemoState, owners: np.ndarray | None, claimed: np.ndarra
     return ""
 
 
+@edits_wait_for_passes
 def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     """Remove the last click and restore exactly the annotation from before it."""
     if state is None:
@@ -171,6 +181,7 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     return _remask(state, prior if prior is not None and prior.any() else None, method)
 
 
+@edits_wait_for_passes
 def clear_clicks(state: DemoState | None) -> tuple:
     if state is None:
         return _result(None, "")
@@ -184,6 +195,7 @@ def clear_clicks(state: DemoState | None) -> tuple:
                           f"on frame {state.frame_idx}.")
 
 
+@edits_wait_for_passes
 def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
     """The painted strokes (JSON from the page, see demo.painter): brush adds to the selected
     object's current mask on this frame, eraser removes from it, the rest is kept."""
@@ -225,6 +237,7 @@ def select_object(state: DemoState | None, obj_id: int | str | None) -> tuple:
     return _result(state, gr.skip())
 
 
+@edits_wait_for_passes
 def add_object(state: DemoState | None) -> tuple:
     if state is None:
         return _result(None, "")
@@ -236,6 +249,7 @@ def add_object(state: DemoState | None) -> tuple:
     return _result(state, info(f"Added object {obj_id}: click or paint it on any frame."))
 
 
+@edits_wait_for_passes
 def rename_object(state: DemoState | None, name: str) -> tuple:
     if state is None:
         return _result(None, "")

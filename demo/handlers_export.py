@@ -5,8 +5,6 @@ folder (never a path the user supplied), handed to `gr.File` / `gr.Video` output
 from __future__ import annotations
 
 import logging
-import shutil
-import time
 from pathlib import Path
 
 from demo import export
@@ -28,10 +26,10 @@ def export_all(state: DemoState | None, at_source: bool = False,
         return None, None, None, None, warn(NO_CLIP)
     if not state.masks or not state.names:
         return None, None, None, None, warn("Nothing to export yet: propagate first.")
-    for old in state.temp_dir.glob("export_*"):  # earlier downloads (already served)
-        shutil.rmtree(old, ignore_errors=True)
-    folder = state.temp_dir / f"export_{time.time_ns()}"
-    folder.mkdir(parents=True)
+    try:
+        folder = state.fresh_folder("export")
+    except FileNotFoundError:  # the tab's clip was replaced meanwhile
+        return None, None, None, None, warn(NO_CLIP)
     stem, objects = file_stem(state.source_name), sorted(state.names)
     masks, frames, size, note = _export_inputs(state, at_source)
     names = None if state.source is None else [

@@ -13,7 +13,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from demo.handlers import NO_CLIP, info, warn
+from demo.handlers import NO_CLIP, edits_wait_for_passes, info, warn
 from demo.handlers_annotate import annotate_outputs
 from demo.handlers_load import fit_mask
 from demo.ownership import take
@@ -33,6 +33,7 @@ def _objects_in(state: DemoState, mask: np.ndarray, palette: bool) -> dict[int, 
     return {int(i): mask == i for i in np.unique(mask) if 0 < i <= MAX_OBJECTS}
 
 
+@edits_wait_for_passes
 def import_mask(state: DemoState | None, path: str | None) -> tuple:
     """The uploaded PNG → the annotation of the shown frame; returns what the annotation
     handlers return: (state, frame view, caption, objects, name, painter, status)."""

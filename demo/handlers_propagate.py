@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import shutil
 import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -147,7 +146,12 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
               f"{other_side_note(state, plan)}")
     lost = lost_objects.lost_message(state)  # confidence stays high on a lost object: say so
     status = f"{status}\n\n{warn(lost)}" if lost else status
-    video = result_video(state)  # first: the state handed out then knows it (Export reuses it)
+    try:
+        video = result_video(state)  # first: the state handed out then knows it (Export reuses)
+    except FileNotFoundError:
+        if state.released:  # the tab loaded another clip after the check above
+            return
+        raise
     yield (shipped(state, memo), gr.skip(), status, video, frame_view(state),
            frame_caption(state, state.frame_idx))
 
@@ -251,12 +255,7 @@ def result_video(state: DemoState) -> str | None:
     if state.overlay_video and state.overlay_video[0] == digest \
             and Path(state.overlay_video[1]).is_file():
         return state.overlay_video[1]
-    for old in state.temp_dir.glob("result_*"):  # Gradio has already copied it
-        shutil.rmtree(old, ignore_errors=True)
-    # A fresh folder per call (the browser caches by URL); the file keeps a readable name.
-    folder = state.temp_dir / f"result_{time.time_ns()}"
-    folder.mkdir(parents=True)
-    path = folder / f"{file_stem(state.source_name)}_overlay.mp4"
+    path = state.fresh_folder("result") / f"{file_stem(state.source_name)}_overlay.mp4"
     frames = (render.overlay_mask(frame, state.masks[i]) if i in state.masks else frame
               for i, frame in enumerate(state.frames))
     state.overlay_video = (digest, str(write_mp4(path, frames, state.fps)))

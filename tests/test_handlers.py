@@ -233,15 +233,19 @@ def test_export_zip_contents(done: DemoState) -> None:
     assert Path(video).name == f"{EXAMPLE}_overlay.mp4" and Path(palette).name.startswith(EXAMPLE)
     # Unchanged masks: the video already written is reused, not encoded again.
     assert exporting.export_all(done)[0] == video and Path(video).is_file()
-    # Changed masks: a new video, and the old one is gone from disk.
+    # Changed masks: a new video; the one before it stays until the next (it may still be
+    # being served or written beside this call), and older ones go.
     saved = done.masks[5].copy()
     done.masks[5] = np.ones_like(saved) - (saved > 0)  # any change
     try:
         again = exporting.export_all(done)[0]
+        done.masks[5] = saved
+        third = exporting.export_all(done)[0]
     finally:
         done.masks[5] = saved
-    assert again != video and not Path(video).exists() and Path(again).is_file()
-    assert len(list(done.temp_dir.glob("result_*/*.mp4"))) == 1
+    assert again != video and Path(again).is_file() and Path(third).is_file()
+    assert not Path(video).exists()
+    assert len(list(done.temp_dir.glob("result_*/*.mp4"))) == 2
 
 
 def test_correction_keeps_earlier_frames(gpu: SimpleNamespace, done: DemoState) -> None:

@@ -1,0 +1,88 @@
+"""What a tab may do while its pass streams, with and without the ZeroGPU stand-in (a review
+of the demo, session 31). Under ZeroGPU the pass runs on a pickled copy of the state and every
+frame it yields replaces the state Gradio holds: an edit made meanwhile vanished without a
+word, so edits now wait (with a message) there; without ZeroGPU the pass and the edit share one
+state and the edit stays. A clip loaded just as a pass ends is never replaced by the old one,
+and two calls writing result or export folders in one tab no longer delete each other's."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from demo import handlers_annotate as annotate
+from demo import handlers_propagate as propagation
+from demo import zerogpu
+from demo.handlers import DemoContext, gpu_handler
+from demo.state import DemoState
+from tests.conftest import lite_demo_context, uploaded_clip_state
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory: pytest.TempPathFactory) -> DemoContext:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield lite_demo_context(tmp_path_factory.mktemp("sessions"), short_side=64, max_frames=6)
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(params=["off", "fake"])
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "fake":
+        monkeypatch.setenv(zerogpu.FAKE_ENV, "1")
+    else:
+        monkeypatch.delenv(zerogpu.FAKE_ENV, raising=False)
+    return request.param
+
+
+@pytest.fixture()
+def state(ctx: DemoContext, tmp_path: Path) -> DemoState:
+    loaded, masks = uploaded_clip_state(ctx, tmp_path, num_frames=6)
+    loaded.set_object_mask(0, 1, masks[0] > 0)
+    return loaded
+
+
+def test_an_edit_during_a_pass_is_kept_or_refused_never_lost(ctx, mode, state) -> None:
+    run = gpu_handler(propagation.propagate, ctx, propagation.propagate_seconds)
+    stream = run(state, "forward", 0)
+    held = next(stream)[0]  # the state Gradio holds after the first frame
+    out = annotate.add_object(held)
+    items = [item[0] for item in stream]
+    final = items[-1]
+    if mode == "fake":
+        assert "A pass is running" in out[-1] and sorted(held.names) == [1]
+        assert sorted(final.names) == [1]
+        assert "Added" in annotate.add_object(final)[-1]  # after the pass: edits again
+    else:
+        assert sorted(final.names) == [1, 2] and final is held  # one shared state
+
+
+def test_a_clip_loaded_as_the_pass_ends_is_not_replaced(ctx, mode, state, monkeypatch) -> None:
+    """The load lands after the pass checked `released` and before its last frame: the
+    overlay video's folder then recreated the removed tab folder, and the pass handed the
+    old clip back over the new one (ZeroGPU), or failed with a bare error."""
+    digest = propagation.masks_digest
+
+    def load_lands_now(masks):  # what a load does to the old state's folder
+        shutil.rmtree(state.temp_dir, ignore_errors=True)
+        return digest(masks)
+
+    monkeypatch.setattr(propagation, "masks_digest", load_lands_now)
+    run = gpu_handler(propagation.propagate, ctx, propagation.propagate_seconds)
+    items = list(run(state, "forward", 0))
+    assert not any(str(item[2]).startswith("Done") for item in items)
+    assert not state.temp_dir.exists()  # not recreated for a clip that is gone
+
+
+def test_a_new_result_folder_keeps_the_newest_earlier_one(state) -> None:
+    first = state.fresh_folder("export")
+    second = state.fresh_folder("export")  # e.g. a second Export while the first writes
+    assert first.is_dir() and second.is_dir() and first != second
+    third = state.fresh_folder("export")
+    assert not first.exists() and second.is_dir() and third.is_dir()
+    shutil.rmtree(state.temp_dir)
+    with pytest.raises(FileNotFoundError):
+        state.fresh_folder("export")
