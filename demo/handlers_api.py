@@ -12,16 +12,19 @@ import uuid
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from demo import export
 from demo.config import MAX_ADAPT_STEPS
 from demo.handlers import DemoContext, gpu_seconds
 from demo.handlers_load import fit_mask, read_clip
 from demo.passes import run_pass
+from demo.state import MAX_OBJECTS
 from demo.video_io import ClipError
 from srnet import adapt_session, load_index_mask
 
 log = logging.getLogger(__name__)
+VOID = 255
 
 
 def _call_folder(ctx: DemoContext) -> Path:
@@ -60,13 +63,21 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
         mask, _ = fit_mask(load_index_mask(first_mask), clip.size)
     except (ClipError, ValueError) as exc:
         raise gr.Error(f"Bad input: {exc}") from exc
+    mask[mask == VOID] = 0  # DAVIS's "void" marks uncertain pixels, not an object
     if not mask.any():
         raise gr.Error("Bad input: the first-frame mask is empty (no object pixels).")
+    ids = [int(i) for i in np.unique(mask) if i]
+    if len(ids) > MAX_OBJECTS:  # the app's own limit: time and memory grow with each object
+        raise gr.Error(f"Bad input: the mask holds {len(ids)} objects; at most {MAX_OBJECTS}.")
     config = dataclasses.replace(ctx.session_config(clip.size), adapt_steps=steps)
     session = ctx.predictor.new_session(config)
     adapt_session(ctx.predictor, session, [(clip.frames[0], mask)])  # only with steps > 0
-    masks = {out.frame_idx: out.mask for out in run_pass(
-        ctx.predictor, session, clip.frames, {0: mask}, 0, len(clip.frames) - 1)}
+    try:
+        masks = {out.frame_idx: out.mask for out in run_pass(
+            ctx.predictor, session, clip.frames, {0: mask}, 0, len(clip.frames) - 1)}
+    except RuntimeError as exc:  # e.g. out of memory: a message, not a bare server error
+        log.exception("segment failed")
+        raise gr.Error(f"Segmentation stopped: {exc}") from exc
     stem = Path(video).stem[:40] or "clip"
     size = export.export_size(clip.source_size)
     masks = export.ResizedMasks(masks, size) if size != clip.size else masks

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from demo import export
+from demo.folders import fresh_folder
 from demo.handlers import NO_CLIP, file_stem, warn
 from demo.handlers_propagate import result_video
 from demo.state import DemoState
@@ -27,7 +28,7 @@ def export_all(state: DemoState | None, at_source: bool = False,
     if not state.masks or not state.names:
         return None, None, None, None, warn("Nothing to export yet: propagate first.")
     try:
-        folder = state.fresh_folder("export")
+        folder = fresh_folder(state.temp_dir, "export")
     except FileNotFoundError:  # the tab's clip was replaced meanwhile
         return None, None, None, None, warn(NO_CLIP)
     stem, objects = file_stem(state.source_name), sorted(state.names)

@@ -16,6 +16,7 @@ import gradio as gr
 import numpy as np
 
 from demo import lost_objects, render
+from demo.folders import fresh_folder
 from demo.handlers import (
     NO_CLIP,
     DemoContext,
@@ -255,7 +256,7 @@ def result_video(state: DemoState) -> str | None:
     if state.overlay_video and state.overlay_video[0] == digest \
             and Path(state.overlay_video[1]).is_file():
         return state.overlay_video[1]
-    path = state.fresh_folder("result") / f"{file_stem(state.source_name)}_overlay.mp4"
+    path = fresh_folder(state.temp_dir, "result") / f"{file_stem(state.source_name)}_overlay.mp4"
     frames = (render.overlay_mask(frame, state.masks[i]) if i in state.masks else frame
               for i, frame in enumerate(state.frames))
     state.overlay_video = (digest, str(write_mp4(path, frames, state.fps)))

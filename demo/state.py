@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
-import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -133,19 +132,6 @@ class DemoState:
     def clear_stop(self) -> None:
         self.stop_requested = False
         (self.temp_dir / STOP_FILE).unlink(missing_ok=True)
-
-    def fresh_folder(self, prefix: str) -> Path:
-        """A new `<prefix>_<time>` folder in the tab's folder (a fresh name per call: the
-        browser caches by URL). Earlier ones go, except the newest: it may still be being
-        written by a call running beside this one (two Export clicks, or Export during a
-        pass's last frame), or served. FileNotFoundError when the tab's folder is gone
-        (another clip was loaded): writing on would recreate it for a clip that is gone."""
-        earlier = sorted(self.temp_dir.glob(f"{prefix}_*"), key=lambda p: p.name)
-        for old in earlier[:-1]:
-            shutil.rmtree(old, ignore_errors=True)
-        folder = self.temp_dir / f"{prefix}_{time.time_ns()}"
-        folder.mkdir()
-        return folder
 
     @property
     def released(self) -> bool:

@@ -24,6 +24,7 @@ from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
 from demo import handlers_settings as knobs
 from demo.config import DemoConfig
+from demo.folders import sweep_stale_folders
 from demo.handlers import DemoContext, bind, gpu_handler
 from demo.state import cleanup_state
 from demo.widgets import ClampedSlider
@@ -193,6 +194,7 @@ def _release_on_unload(demo: gr.Blocks) -> None:
 def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
     """The whole app for one shared predictor (never mutated; one session per browser tab)."""
     gradio_cache.install()
+    sweep_stale_folders(cfg.temp_root)  # what earlier server processes left behind
     ctx = DemoContext(predictor, cfg)
     # once per process; failure → classic + note. On ZeroGPU clicks run outside GPU calls,
     # where there is no CUDA: the click model stays on the CPU there.

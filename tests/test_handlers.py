@@ -567,6 +567,21 @@ def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path) -> 
         gpu.segment(str(folder / "clip.mp4"), str(wrong))
     with pytest.raises(gr.Error):
         gpu.segment(None, None)
+    # DAVIS's void (255) is not an object, and the app's object limit holds here too
+    first = np.asarray(Image.open(folder / "first_mask.png"))
+    voided = np.where(first > 0, 1, 0).astype(np.uint8)
+    voided[:4] = 255
+    save_index_mask(tmp_path / "void.png", voided)
+    with zipfile.ZipFile(gpu.segment(str(folder / "clip.mp4"), str(tmp_path / "void.png"))) \
+            as archive, archive.open("00003.png") as handle:
+        assert set(np.unique(np.asarray(Image.open(handle)))) <= {0, 1}
+    many = np.zeros(first.shape, np.uint8)
+    width = first.shape[1] // 25
+    for obj_id in range(1, 26):  # 25 stripes: 25 objects, each wide enough to survive resizing
+        many[:, (obj_id - 1) * width:obj_id * width - 2] = obj_id
+    save_index_mask(tmp_path / "many.png", many)
+    with pytest.raises(gr.Error, match="25 objects; at most 20"):
+        gpu.segment(str(folder / "clip.mp4"), str(tmp_path / "many.png"))
     assert api.info(ctx)["short_side"] == 96
     # online adaptation through the API: reserved, run, and a bad count refused
     plain = api.segment_seconds(ctx, "clip.mp4", "mask.png")

@@ -16,6 +16,7 @@ import torch
 from demo import handlers_annotate as annotate
 from demo import handlers_propagate as propagation
 from demo import zerogpu
+from demo.folders import fresh_folder
 from demo.handlers import DemoContext, gpu_handler
 from demo.state import DemoState
 from tests.conftest import lite_demo_context, uploaded_clip_state
@@ -78,11 +79,29 @@ def test_a_clip_loaded_as_the_pass_ends_is_not_replaced(ctx, mode, state, monkey
 
 
 def test_a_new_result_folder_keeps_the_newest_earlier_one(state) -> None:
-    first = state.fresh_folder("export")
-    second = state.fresh_folder("export")  # e.g. a second Export while the first writes
+    first = fresh_folder(state.temp_dir, "export")
+    second = fresh_folder(state.temp_dir, "export")  # e.g. a second Export while the first writes
     assert first.is_dir() and second.is_dir() and first != second
-    third = state.fresh_folder("export")
+    third = fresh_folder(state.temp_dir, "export")
     assert not first.exists() and second.is_dir() and third.is_dir()
     shutil.rmtree(state.temp_dir)
     with pytest.raises(FileNotFoundError):
-        state.fresh_folder("export")
+        fresh_folder(state.temp_dir, "export")
+
+
+def test_start_up_removes_what_earlier_servers_left(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from demo.folders import sweep_stale_folders
+
+    old_tab, live_tab, old_call = tmp_path / "a", tmp_path / "b", tmp_path / "api" / "c"
+    for folder in (old_tab, live_tab, old_call):
+        folder.mkdir(parents=True)
+        (folder / "frames.npy").write_bytes(b"x")
+    day_ago = time.time() - 25 * 3600
+    for folder in (old_tab, old_call):
+        os.utime(folder, (day_ago, day_ago))
+    assert sweep_stale_folders(tmp_path) == 2
+    assert live_tab.is_dir() and (tmp_path / "api").is_dir()
+    assert not old_tab.exists() and not old_call.exists()

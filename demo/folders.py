@@ -1,0 +1,44 @@
+"""The tab folders' contents over time: a fresh folder per result or export (without deleting
+one another's), and the start-up sweep of what earlier server processes left behind."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def fresh_folder(tab_dir: Path, prefix: str) -> Path:
+    """A new `<prefix>_<time>` folder in a tab's folder (a fresh name per call: the browser
+    caches by URL). Earlier ones go, except the newest: it may still be being written by a
+    call running beside this one (two Export clicks, or Export during a pass's last frame),
+    or served. FileNotFoundError when the tab's folder is gone (another clip was loaded):
+    writing on would recreate it for a clip that is gone."""
+    earlier = sorted(tab_dir.glob(f"{prefix}_*"), key=lambda p: p.name)
+    for old in earlier[:-1]:
+        shutil.rmtree(old, ignore_errors=True)
+    folder = tab_dir / f"{prefix}_{time.time_ns()}"
+    folder.mkdir()
+    return folder
+
+
+STALE_FOLDER_S = 24 * 3600  # a tab folder untouched this long belongs to no live tab
+
+
+def sweep_stale_folders(temp_root: Path, older_than_s: float = STALE_FOLDER_S) -> int:
+    """At start-up: remove what earlier server processes left in `temp_root` (tab folders
+    whose state died with the process, or was evicted by Gradio without its delete callback;
+    the API's call folders). Age by modification time, and a day by default, so a second
+    server sharing the root keeps its live tabs. Returns how many folders went."""
+    removed = 0
+    for folder in [*Path(temp_root).glob("*"), *Path(temp_root).glob("api/*")]:
+        if folder.is_dir() and folder.name != "api" and \
+                time.time() - folder.stat().st_mtime > older_than_s:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    if removed:
+        log.info("removed %d stale folders from %s", removed, temp_root)
+    return removed
