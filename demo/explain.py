@@ -80,8 +80,9 @@ PTM_ASSIGN = (
 )
 
 PTM_ATTENTION = (
-    "**Third row — where each prototype looks** (bright = where the prototype gathers its "
-    "update from; the caption says how much of that attention falls on the object). A layer "
+    "**Third row — where each prototype looks** (colour = attention against an even spread "
+    "over the frame: blue = none, red = 8x even or more, the same scale in every panel; the "
+    "caption says how much of it falls on the object, and the peak). A layer "
     "can gather from one or two spots of background instead: such a spot is not 'where the "
     "object is' — read the percentage, not the hot spot."
 )

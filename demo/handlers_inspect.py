@@ -84,7 +84,7 @@ def inspect_frame(state: DemoState | None, frame_idx: float) -> tuple:
     *ptm, ptm_note = ptm_views(state.frames[frame_idx], out, k)
     *fam, fam_note = fam_views(state.frames, out, k)
     query, reads, _ = memory_views(state.frames, out, *_object_centre(out, obj_id),
-                                   state.shown_mask, state.names)
+                                   state.shown_mask, state.names, obj_id)
     name = state.names.get(obj_id, f"object {obj_id}")
     return (*ptm, ptm_note, *fam, fam_note, query, reads, timeline, plot, ablation,
             ablation_text, f"Frame {frame_idx}, {name}. {advice}")
@@ -101,7 +101,7 @@ def memory_click(state: DemoState | None, frame_idx: float, evt: gr.SelectData) 
     if index is None or not validate_click(index[0], index[1], out.mask.shape):
         return gr.skip(), gr.skip(), warn("Click inside the frame to pick a pixel.")
     return memory_views(state.frames, out, float(index[0]), float(index[1]),
-                        state.shown_mask, state.names)
+                        state.shown_mask, state.names, state.selected)
 
 
 def frame_from_plot(state: DemoState | None, evt: gr.SelectData) -> object:

@@ -15,7 +15,7 @@ import numpy as np
 
 from demo import render
 from demo.views_ptm_fam import to_frame
-from srnet import StepOutput
+from srnet import MemoryRead, StepOutput
 
 THUMB_HEIGHT = 240
 MAX_PANELS = 6  # memory frames shown (the most-read first)
@@ -31,13 +31,14 @@ def real_cells(frame: np.ndarray, out: StepOutput) -> tuple[int, int]:
             min(grid[1], math.ceil(frame.shape[1] / cell_x)))
 
 
-def read_points(out: StepOutput, cell: tuple[int, int]) -> list[tuple[int, int, int, float]]:
-    """The top-k reads of feature cell (y, x): (memory slot t, y, x, weight), heaviest first."""
-    vis = out.visuals
-    height, width = out.padded_grid
+def read_points(read: MemoryRead, grid: tuple[int, int],
+                cell: tuple[int, int]) -> list[tuple[int, int, int, float]]:
+    """The top-k reads of feature cell (y, x) on the padded feature `grid`: (memory slot t, y,
+    x, weight), heaviest first."""
+    height, width = grid
     row = cell[0] * width + cell[1]
     points = []
-    for index, weight in zip(vis.read_indices[row], vis.read_weights[row]):
+    for index, weight in zip(read.read_indices[row], read.read_weights[row]):
         t, rest = divmod(int(index), height * width)
         points.append((t, *divmod(rest, width), float(weight)))
     return sorted(points, key=lambda p: -p[3])
@@ -97,24 +98,27 @@ def _labels_sentence(shares: dict[int, float], names: Mapping[int, str]) -> str:
 
 def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
                  held_mask: Callable[[int], np.ndarray | None] | None = None,
-                 names: Mapping[int, str] | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+                 names: Mapping[int, str] | None = None,
+                 obj_id: int | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """(current frame with the query pixel, grid of memory frames with the reads marked over
     the read-weight heat map, a sentence summarising where the pixel reads). With `held_mask`
     (frame → the uint8 [H, W] ids memory holds for it, or None; the demo's
     `DemoState.shown_mask`) the panels outline what each memory frame holds as object, and
-    the sentence says how much read weight lands on each object."""
+    the sentence says how much read weight lands on each object. `obj_id`: whose memory read
+    to show when objects first marked on different frames read separate memories."""
     vis, frame = out.visuals, frames[out.frame_idx]
-    held = [held_mask(f) if held_mask else None for f in vis.memory_frames]  # by memory slot
+    read = vis.read_of(obj_id)
+    held = [held_mask(f) if held_mask else None for f in read.memory_frames]  # by memory slot
     height, width = real_cells(frame, out)
     cell = (min(int(y / vis.cell_size[0]), height - 1), min(int(x / vis.cell_size[1]), width - 1))
-    maps = vis.read_map(*cell, out.padded_grid)[:, :height, :width]  # [T, h, w]
+    maps = read.read_map(*cell, out.padded_grid)[:, :height, :width]  # [T, h, w]
     shares = maps.reshape(len(maps), -1).sum(axis=1)  # [T]
-    order = panel_order(shares, vis.memory_frames)
-    points = read_points(out, cell)
+    order = panel_order(shares, read.memory_frames)
+    points = read_points(read, out.padded_grid, cell)
     top = max((p[3] for p in points), default=1.0)
     panels, labels = [], []
     for t in order:
-        memory = frames[vis.memory_frames[t]]
+        memory = frames[read.memory_frames[t]]
         spread = to_frame(maps[t], vis.cell_size, memory.shape)  # [H, W]
         heat = render.blend_heatmap(memory, spread, alpha=0.45, vmin=0.0, vmax=top)
         if held[t] is not None:  # outline only: the heat map must stay readable
@@ -122,7 +126,7 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
         mine = [p for p in points if p[0] == t]
         panels.append(_mark(heat, mine, vis.cell_size, top))
         share = f"{shares[t]:.0%}" if shares[t] >= 0.005 else "<1%"
-        labels.append(f"frame {vis.memory_frames[t]}: {share} of the read weight "
+        labels.append(f"frame {read.memory_frames[t]}: {share} of the read weight "
                       f"({len(mine)} of {len(points)} points)")
     if not panels:
         panels, labels = [np.full((THUMB_HEIGHT, THUMB_HEIGHT, 3), 255, np.uint8)], ["no reads"]
@@ -131,7 +135,7 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
                   (int((cell[1] + 1) * vis.cell_size[1]), int((cell[0] + 1) * vis.cell_size[0])),
                   READ_RGB, 2)
     reads = render.grid(panels, labels, columns=COLUMNS, height=THUMB_HEIGHT)
-    best = vis.memory_frames[order[0]] if order else None
+    best = read.memory_frames[order[0]] if order else None
     text = (f"Pixel ({int(x)}, {int(y)}) of frame {out.frame_idx} reads its {len(points)} most "
             f"similar memory points; frame {best} carries {shares[order[0]]:.0%} of their "
             "weight." if order else f"Pixel ({int(x)}, {int(y)}) of frame {out.frame_idx}: no "
@@ -142,4 +146,10 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
                  "are not drawn.")
     if order and held_mask:
         text += _labels_sentence(label_shares(points, held, vis.cell_size), names or {})
+    if len(vis.reads) > 1:  # which memory this is: another object's read differs
+        who = ", ".join((names or {}).get(o, f"object {o}") for o in read.obj_ids)
+        text += (f" These are the reads of {who}: objects first marked on different frames "
+                 "are held by different memory frames, so each reads its own memory (here "
+                 f"frames {', '.join(map(str, read.memory_frames))}); select another object "
+                 "to see its reads.")
     return query, reads, text

@@ -20,6 +20,7 @@ from demo import render
 from srnet import StepOutput, mask_iou
 
 HEIGHT = 240  # panel height in pixels (the page scales the whole image to its column)
+ATTENTION_TOP = 8.0  # the attention maps' red: 8x an even spread over the frame's cells
 BOTH_RGB, LAYER_ONLY_RGB, FINAL_ONLY_RGB = (40, 190, 70), (255, 140, 0), (40, 110, 255)
 
 
@@ -79,10 +80,16 @@ def ptm_views(frame: np.ndarray, out: StepOutput, k: int) -> tuple:
                                                                vmax=1.0), final))
             assign_labels.append(f"layer {i + 1}: object {on:.2f}, rest {off:.2f}")
             gaps.append(on - off)
-        attn = to_frame(vis.proto_attention[i, k], vis.cell_size, frame.shape)
+        cells = vis.proto_attention[i, k]  # [h, w], sums to 1
+        attn = to_frame(cells, vis.cell_size, frame.shape)
         share = float(attn[final].sum() / max(attn.sum(), 1e-12))
-        attn_panels.append(_outline(render.blend_heatmap(frame, np.sqrt(attn), 0.6), final))
-        attn_labels.append(f"layer {i + 1}: {share:.0%} on the object")
+        # one fixed scale for every map, relative to an even spread (1 / cells): a map's own
+        # min-max stretch painted near-uniform attention as hot spots
+        even = to_frame(cells * cells.size, vis.cell_size, frame.shape)  # [H, W]
+        attn_panels.append(_outline(render.blend_heatmap(frame, even, 0.6, vmin=0.0,
+                                                         vmax=ATTENTION_TOP), final))
+        attn_labels.append(f"layer {i + 1}: {share:.0%} on the object, peak "
+                           f"{float(cells.max()) * cells.size:.0f}x even")
         shares.append(share)
     assign = (render.side_by_side(assign_panels, assign_labels, height=HEIGHT)
               if assign_panels else None)
@@ -230,10 +237,13 @@ def fam_views(frames: list[np.ndarray], out: StepOutput, k: int) -> tuple:
         modulation = render.side_by_side(
             [_outline(render.blend_heatmap(frame, mean, 0.6, vmin=0.0, vmax=1.0), final)],
             [f"trust: object {on:.2f}, rest {off:.2f}"], height=HEIGHT)
-        where = ("less on the object than on the background: there the network leans on "
-                 "long-term memory rather than on the previous frame" if on < off - 0.05 else
+        # ΔM scales the deformable taps only; how F_L and F_M then mix (Φ) is not shown here,
+        # so the text says no more than that
+        where = ("less on the object than on the background: the aligned previous frame's "
+                 "taps are damped there" if on < off - 0.05 else
                  "more on the object than on the background" if on > off + 0.05 else
                  "about as much on the object as elsewhere")
-        mod_text = (f" Modulation (how much the aligned previous frame is used): {on:.2f} on "
+        mod_text = (f" Modulation (the weight of each deformable tap on the aligned previous "
+                    f"frame): {on:.2f} on "
                     f"the object, {off:.2f} elsewhere, i.e. {where}.")
     return arrows, flow, aligned, modulation, verdict + mod_text

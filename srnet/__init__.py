@@ -17,7 +17,7 @@ from srnet.eval.ablation import ABLATIONS, ablated_config
 from srnet.eval.ablation import ablated as ablated_predictor
 from srnet.eval.baselines import flow_propagate
 from srnet.eval.metrics import jaccard as mask_iou
-from srnet.inference import InferenceSession, Predictor, StepOutput, StepVisuals
+from srnet.inference import InferenceSession, MemoryRead, Predictor, StepOutput, StepVisuals
 from srnet.interactive import (
     DEFAULT_CLICK_CHECKPOINT,
     ClickPredictor,
@@ -49,7 +49,8 @@ __all__ = [
     "ABLATIONS", "ablated_config", "ablated_predictor", "adapt_network", "adapt_session",
     "iter_adapt_session", "mask_iou",
     "FAMConfig", "InferenceConfig", "InferenceSession", "ModelConfig", "PTMConfig", "Predictor",
-    "SRNet", "StepOutput", "StepVisuals", "constrain_click_mask", "davis_palette", "flow_propagate",
+    "MemoryRead", "SRNet", "StepOutput", "StepVisuals", "constrain_click_mask", "davis_palette",
+    "flow_propagate",
     "grabcut_mask_from_clicks", "load_click_model", "load_index_mask", "load_model",
     "load_predictor", "save_checkpoint", "save_index_mask", "validate_click", "write_mp4",
 ]

@@ -139,7 +139,8 @@ def test_each_step_reports_the_memory_it_read_not_the_memory_after_it(tiny_model
         assert out.frame_idx not in held["permanent"] + held["working"] + held["local"]
         local = max(out.frame_idx - local_interval, 0)  # t - s, frame 0 until there is one
         assert held["local"] == [local] == [out.visuals.local_frame]
-        assert sorted(held["permanent"] + held["working"]) == sorted(out.visuals.memory_frames)
+        assert sorted(held["permanent"] + held["working"]) == \
+            sorted(out.visuals.read_of().memory_frames)
     assert outs[-1].memory_held["working"] == [2, 4, 6]
     assert session.memory_timeline()["local"] == [8 - local_interval]
 
@@ -158,8 +159,9 @@ def test_visuals_only_on_request_with_documented_shapes(tiny_predictor, clip):
     assert np.allclose(vis.proto_attention.sum(axis=(-2, -1)), 1.0, atol=1e-4)
     assert vis.fam_flow.shape == (h, w, 2) and vis.local_frame == 1
     assert vis.dcn_offset.shape == (2, 9, 2, h, w) and vis.dcn_modulation.shape == (2, 9, h, w)
-    read = vis.read_map(1, 2, out.padded_grid)
-    assert read.shape == (len(vis.memory_frames), h, w)
+    assert len(vis.reads) == 1 and vis.reads[0].obj_ids == (1, 2)  # one memory group
+    read = vis.read_of(2).read_map(1, 2, out.padded_grid)
+    assert read.shape == (len(vis.read_of(2).memory_frames), h, w)
     assert np.isclose(read.sum(), 1.0, atol=1e-4)
 
 
@@ -280,3 +282,17 @@ def test_objects_marked_on_different_frames_are_aggregated_once(tiny_predictor, 
     expected = torch.softmax(soft_aggregate(torch.tensor([0.8, 0.6])[None, :, None, None]),
                              dim=1)[0, :, 0, 0].numpy()  # [3]: background, object 1, object 2
     assert np.allclose(out.prob[:, 32, 48], expected, atol=1e-3)
+
+
+def test_visuals_keep_each_memory_groups_read(tiny_predictor, clip):
+    """Objects first marked on different frames read separate memories; each group's read is
+    kept with its objects and its own frames (only the first group's was, before session 31)."""
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    tiny_predictor.step(session, 0, frames[0], np.where(masks[0] == 1, 1, 0).astype(np.uint8))
+    tiny_predictor.step(session, 1, frames[1], np.where(masks[1] == 2, 2, 0).astype(np.uint8))
+    out = tiny_predictor.step(session, 2, frames[2], return_visuals=True)
+    first, second = out.visuals.read_of(1), out.visuals.read_of(2)
+    assert first.obj_ids == (1,) and first.memory_frames == (0, 1)
+    assert second.obj_ids == (2,) and second.memory_frames == (1,)
+    assert np.isclose(second.read_map(0, 0, out.padded_grid).sum(), 1.0, atol=1e-4)

@@ -7,18 +7,17 @@ import numpy as np
 import pytest
 
 from demo.views_memory import MAX_PANELS, memory_views, panel_order
-from srnet import StepOutput, StepVisuals
+from srnet import MemoryRead, StepOutput, StepVisuals
 
 
 def _output(weights: list[float]) -> StepOutput:
     """Frame 2 of a 32x32 clip (2x2 cells of 16 px); memory = frames 0 and 1 (slots 0, 1);
     cell (0, 0) reads tokens 0, 1 (slot 0) and 4, 5 (slot 1) with `weights`."""
     indices = np.tile(np.array([0, 1, 4, 5], np.int64), (4, 1))  # [h*w, k]
-    visuals = StepVisuals(cell_size=(16.0, 16.0), memory_frames=(0, 1), read_indices=indices,
-                          read_weights=np.tile(np.array(weights, np.float32), (4, 1)),
-                          local_frame=None, fam_flow=None, dcn_offset=None,
-                          dcn_modulation=None, aux_masks=None, proto_attention=None,
-                          fg_assignment=None)
+    read = MemoryRead((1,), (0, 1), indices, np.tile(np.array(weights, np.float32), (4, 1)))
+    visuals = StepVisuals(cell_size=(16.0, 16.0), reads=(read,), local_frame=None,
+                          fam_flow=None, dcn_offset=None, dcn_modulation=None, aux_masks=None,
+                          proto_attention=None, fg_assignment=None)
     return StepOutput(2, (1,), np.zeros((2, 32, 32), np.float32), np.zeros((32, 32), np.uint8),
                       1.0, False, visuals=visuals, padded_grid=(2, 2))
 
@@ -63,3 +62,22 @@ def test_the_sentence_says_how_much_read_weight_lands_on_each_object() -> None:
     shares = label_shares(points, [half, None], (16.0, 16.0))
     assert shares == pytest.approx({0: 0.65, 2: 0.35})
     assert label_shares(points, [None, None], (16.0, 16.0)) == {}  # nothing known
+
+
+def test_each_object_shows_its_own_memory_read_when_the_groups_differ() -> None:
+    """Object 1 marked on frame 0, object 2 first on frame 1: they read separate memories.
+    The view showed the first group's reads for every object (object 2 "read" frame 0,
+    which holds no object 2)."""
+    import dataclasses
+
+    frames = [np.full((32, 32, 3), 100 + 40 * i, np.uint8) for i in range(3)]
+    out = _output([0.7, 0.3, 0.0, 0.0])  # object 1's group: frames 0 and 1, frame 0 heaviest
+    second = MemoryRead((2,), (1,), np.tile(np.array([0, 1, 2, 3], np.int64), (4, 1)),
+                        np.tile(np.array([0.25] * 4, np.float32), (4, 1)))
+    visuals = dataclasses.replace(out.visuals, reads=(out.visuals.reads[0], second))
+    out = dataclasses.replace(out, obj_ids=(1, 2), visuals=visuals)
+    _, _, first_text = memory_views(frames, out, 3, 4, names={1: "rider", 2: "horse"}, obj_id=1)
+    _, _, text = memory_views(frames, out, 3, 4, names={1: "rider", 2: "horse"}, obj_id=2)
+    assert "frame 0 carries 100%" in first_text and "reads of rider" in first_text
+    assert "frame 1 carries 100% of their weight" in text
+    assert "These are the reads of horse" in text and "(here frames 1)" in text

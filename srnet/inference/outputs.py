@@ -8,15 +8,36 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class MemoryRead:
+    """The global-memory read of one object group. Objects first marked on different frames
+    are held by different memory frames, so each group reads its own memory (and its own
+    affinity); most videos have one group."""
+
+    obj_ids: tuple[int, ...]  # the objects of this group
+    memory_frames: tuple[int, ...]  # frame index of each memory block T
+    read_indices: np.ndarray  # int64 [h*w, k]: memory token t*h*w + y*w + x of each top-k read
+    read_weights: np.ndarray  # float32 [h*w, k]: the matching softmax weights
+
+    def read_map(self, y: int, x: int, grid: tuple[int, int]) -> np.ndarray:
+        """Where feature cell (y, x) reads from: weights [T, h, w] over every memory frame.
+
+        `grid` is the padded feature grid (H''/16, W''/16) the indices refer to.
+        """
+        height, width = grid
+        dense = np.zeros(len(self.memory_frames) * height * width, dtype=np.float32)
+        row = y * width + x
+        np.add.at(dense, self.read_indices[row], self.read_weights[row])
+        return dense.reshape(len(self.memory_frames), height, width)
+
+
+@dataclass(frozen=True)
 class StepVisuals:
     """SRNet internals for one frame (spec §10). Maps are on the stride-16 grid that covers the
     frame (h, w = ceil(H'/16), ceil(W'/16) of the internal size); one cell spans `cell_size`
     pixels of the original frame. K follows `StepOutput.obj_ids`; L = PTM layers."""
 
     cell_size: tuple[float, float]  # (dy, dx) original pixels per feature cell
-    memory_frames: tuple[int, ...]  # frame index of each memory block T (first object group)
-    read_indices: np.ndarray  # int64 [h*w, k]: memory token t*h*w + y*w + x of each top-k read
-    read_weights: np.ndarray  # float32 [h*w, k]: the matching softmax weights
+    reads: tuple[MemoryRead, ...]  # one per object group (usually one), in group order
     local_frame: int | None  # the frame FAM aligned (t − s); None when FAM is off
     fam_flow: np.ndarray | None  # float32 [h, w, 2]: Δp as (dx, dy) in original pixels
     dcn_offset: np.ndarray | None  # float32 [K, 9, 2, h, w]: ΔP per tap, (dy, dx) feature px
@@ -34,16 +55,10 @@ class StepVisuals:
             return self.fam_flow.shape[:2]
         raise ValueError("no spatial visual to infer the grid size from")
 
-    def read_map(self, y: int, x: int, grid: tuple[int, int]) -> np.ndarray:
-        """Where feature cell (y, x) reads from: weights [T, h, w] over every memory frame.
-
-        `grid` is the padded feature grid (H''/16, W''/16) the indices refer to.
-        """
-        height, width = grid
-        dense = np.zeros(len(self.memory_frames) * height * width, dtype=np.float32)
-        row = y * width + x
-        np.add.at(dense, self.read_indices[row], self.read_weights[row])
-        return dense.reshape(len(self.memory_frames), height, width)
+    def read_of(self, obj_id: int | None = None) -> MemoryRead:
+        """The memory read of the group that holds `obj_id` (the first group for None or an
+        id no group holds)."""
+        return next((r for r in self.reads if obj_id in r.obj_ids), self.reads[0])
 
 
 @dataclass(frozen=True)

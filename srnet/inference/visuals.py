@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from srnet.inference.outputs import StepVisuals
+from srnet.inference.outputs import MemoryRead, StepVisuals
 from srnet.inference.preprocess import FrameGeometry
 
 
@@ -26,7 +26,7 @@ def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry
     perm = [order.index(obj) for obj in obj_ids]
     crop = geom.feature_size
     vis = [out.visuals for *_, out in group_outputs]
-    first_ids, entries, local, first = group_outputs[0]
+    _, _, local, first = group_outputs[0]
     scale_y = geom.orig_size[0] / geom.internal_size[0]
     scale_x = geom.orig_size[1] / geom.internal_size[1]
 
@@ -45,9 +45,10 @@ def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry
         dcn = dcn.reshape(dcn.shape[0], 9, 2, *dcn.shape[-2:])  # [K, 9, 2(dy, dx), h, w]
     return StepVisuals(
         cell_size=(16.0 * scale_y, 16.0 * scale_x),
-        memory_frames=tuple(e.frame_idx for e in entries),
-        read_indices=first.visuals.read_indices[0].cpu().numpy(),  # [h*w, k]
-        read_weights=first.visuals.read_weights[0].cpu().numpy(),  # [h*w, k]
+        reads=tuple(MemoryRead(tuple(ids), tuple(e.frame_idx for e in group_entries),
+                               out.visuals.read_indices[0].cpu().numpy(),  # [h*w, k]
+                               out.visuals.read_weights[0].cpu().numpy())  # [h*w, k]
+                    for ids, group_entries, _, out in group_outputs),
         local_frame=None if local is None or fam_flow is None else local.frame_idx,
         fam_flow=fam_flow,
         dcn_offset=ordered(dcn, 0),
