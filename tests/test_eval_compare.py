@@ -22,6 +22,47 @@ def test_per_clip_scores_reads_only_the_clip_lines() -> None:
     assert per_clip_scores(LOG_A) == {"coco-1": 0.9, "coco-2": 0.8, "horse-3": 0.7}
 
 
+def test_a_log_with_baselines_compares_srnet_not_the_last_method() -> None:
+    """`eval`'s default runs srnet, copy and flow and logs a line per clip for each; keeping a
+    clip's last score compared the flow baseline (two checkpoints read as 0 ± 0)."""
+    tagged = ("vos_eval: coco-1 [srnet]: J&F 0.900 (2.0 fps)\n"
+              "vos_eval: coco-1 [copy]: J&F 0.300 (90.0 fps)\n"
+              "vos_eval: coco-1 [flow]: J&F 0.400 (30.0 fps)\n")
+    assert per_clip_scores(tagged) == {"coco-1": 0.9}
+    assert per_clip_scores(tagged, "flow") == {"coco-1": 0.4}
+    untagged = tagged.replace(" [srnet]", "").replace(" [copy]", "").replace(" [flow]", "")
+    assert per_clip_scores(untagged) == {"coco-1": 0.9}  # older logs: srnet ran first
+
+
+def test_eval_logs_each_clip_with_its_method(caplog) -> None:
+    import logging
+
+    import numpy as np
+
+    from srnet.eval.vos_eval import evaluate_method
+
+    class Clips:  # two 3-frame clips of a static square
+        sequences = ["a", "b"]
+
+        def frames(self, seq):
+            return [type("P", (), {"stem": f"{i:05d}"})() for i in range(3)]
+
+        def load_frame(self, seq, i):
+            return np.zeros((16, 16, 3), np.uint8)
+
+        def load_mask(self, seq, i):
+            mask = np.zeros((16, 16), np.uint8)
+            mask[4:12, 4:12] = 1
+            return mask
+
+    with caplog.at_level(logging.INFO, logger="srnet.eval.vos_eval"):
+        evaluate_method(lambda frames, first: iter([first] * len(frames)), Clips(), ["a", "b"],
+                        label="copy")
+    text = "\n".join(f"{r.name}: {r.getMessage()}" for r in caplog.records)  # the CLI's format
+    assert per_clip_scores(text, "copy") == {"a": 1.0, "b": 1.0}
+    assert per_clip_scores(text) == {}  # no srnet line: nothing mistaken for it
+
+
 def test_paired_difference_over_shared_clips() -> None:
     result = paired_difference(per_clip_scores(LOG_A), per_clip_scores(LOG_B))
     # bsds-9 is only in B and is left out; differences 1, 2, 6 points

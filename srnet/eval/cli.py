@@ -111,7 +111,11 @@ def _sequences(args: argparse.Namespace, dataset, meta: dict | None = None) -> l
     if args.seqs:
         seqs, argument = args.seqs, "--seqs"
     elif args.split == "holdout":
-        seqs, argument = [s for s in _holdout(args, meta) if s in dataset.sequences], "--split"
+        held = _holdout(args, meta)
+        seqs, argument = [s for s in held if s in dataset.sequences], "--split"
+        if len(seqs) < len(held):  # the mean would be over fewer sequences: say so
+            log.warning("--split holdout: %s not under %s; scoring the other %d",
+                        ", ".join(s for s in held if s not in seqs), args.davis, len(seqs))
     else:
         try:
             seqs = type(dataset)(args.davis, resolution=args.resolution,
@@ -185,7 +189,7 @@ def _score(args: argparse.Namespace, runners: dict, dataset, seqs: list[str]) ->
         out = None if args.out is None else args.out / name
         results[name] = evaluate_method(runner, dataset, seqs, out_dir=out,
                                         max_frames=args.max_frames,
-                                        frame_step=args.frame_step)
+                                        frame_step=args.frame_step, label=name)
     for line in format_table(results):
         print(line)
     jf, j, f, fps = mean_scores(results[next(iter(results))])
@@ -199,9 +203,10 @@ def _run_static_val(args: argparse.Namespace, methods: list[str]) -> int:
     from srnet.eval.static_val import StaticValClips
     from srnet.eval.vos_eval import BASELINES, srnet_method
 
-    if args.paste or args.instances is not None or args.seqs or args.frame_step > 1:
+    if args.paste or args.instances is not None or args.seqs or args.frame_step > 1 \
+            or args.prescale is not None or args.late_object:
         return fail("--static-val", "is its own set; leave out --paste, --instances, --seqs, "
-                    "--frame-step", "eval")
+                    "--frame-step, --prescale, --late-object", "eval")
     try:
         dataset = StaticValClips(args.static_val)
         runners = {m: BASELINES[m] for m in methods if m in BASELINES}

@@ -1,8 +1,10 @@
 """Paired comparison of two evaluation logs over the same clips (checkpoint selection, issue #9).
 
-`python -m srnet eval` logs one line per clip (`vos_eval: NAME: J&F 0.923 ...`). Two checkpoints
-scored on the same clips differ clip by clip far more than in the mean, so the mean difference
-is only meaningful next to its paired standard error: sd(per-clip difference) / sqrt(clips).
+`python -m srnet eval` logs one line per clip and method (`vos_eval: NAME [srnet]: J&F 0.923
+...`; logs before session 31 have no `[method]`, and there SRNet's line comes first). Two
+checkpoints scored on the same clips differ clip by clip far more than in the mean, so the mean
+difference is only meaningful next to its paired standard error: sd(per-clip difference) /
+sqrt(clips).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
-CLIP_LINE = re.compile(r"vos_eval: (\S+): J&F ([0-9.]+)")
+CLIP_LINE = re.compile(r"vos_eval: (\S+?)(?: \[(\w+)\])?: J&F ([0-9.]+)")
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,15 @@ class PairedDifference:
 MOVED = 0.5  # J&F points: a clip moved, for the up / down counts
 
 
-def per_clip_scores(log_text: str) -> dict[str, float]:
-    """Clip name → J&F (0-1) from an evaluation log; a repeated name keeps its last score."""
-    return {name: float(value) for name, value in CLIP_LINE.findall(log_text)}
+def per_clip_scores(log_text: str, method: str = "srnet") -> dict[str, float]:
+    """Clip name → J&F (0-1) of `method` from an evaluation log. A line without a method tag
+    (an older log) counts for its clip's first score only: `eval` runs SRNet before the
+    baselines, and keeping the last score compared the flow baseline instead (session 31)."""
+    scores: dict[str, float] = {}
+    for name, tag, value in CLIP_LINE.findall(log_text):
+        if tag == method or (not tag and name not in scores):
+            scores[name] = float(value)
+    return scores
 
 
 def paired_difference(reference: dict[str, float],

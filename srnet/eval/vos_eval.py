@@ -64,11 +64,12 @@ BASELINES: dict[str, Method] = {"copy": copy_baseline, "flow": flow_baseline}
 
 def evaluate_method(method: Method, dataset: VOSDataset | PastedPairs, seqs: list[str], *,
                     out_dir: Path | None = None, max_frames: int | None = None,
-                    frame_step: int = 1) -> dict[str, SequenceResult]:
+                    frame_step: int = 1, label: str = "") -> dict[str, SequenceResult]:
     """Run `method` on every sequence; optionally write palette PNGs to out_dir/<seq>/.
     `frame_step` k keeps frames 0, k, 2k, ...: the same clip with k times the motion between
-    frames (a stress test for fast motion); `max_frames` caps the frames kept."""
-    results = {}
+    frames (a stress test for fast motion); `max_frames` caps the frames kept. `label` names
+    the method in each clip's log line (`srnet.eval.compare` reads them back)."""
+    results, tag = {}, f" [{label}]" if label else ""
     for seq in seqs:
         paths = dataset.frames(seq)  # listed once per sequence
         indices = list(range(0, len(paths), frame_step))[:max_frames]
@@ -88,7 +89,8 @@ def evaluate_method(method: Method, dataset: VOSDataset | PastedPairs, seqs: lis
         scores = evaluate_sequence(preds, gts)
         results[seq] = SequenceResult(float(scores["J"]), float(scores["F"]), count, seconds,
                                       tuple(scores["per_object"].values()))
-        log.info("%s: J&F %.3f (%.1f fps)", seq, results[seq].JF, count / max(seconds, 1e-9))
+        log.info("%s%s: J&F %.3f (%.1f fps)", seq, tag, results[seq].JF,
+                 count / max(seconds, 1e-9))
     return results
 
 
