@@ -263,3 +263,51 @@ def test_flip_prob_reaches_the_image_path(monkeypatch: pytest.MonkeyPatch) -> No
     explicit = ClipDataset([FakeVideos()], length=40, seed=0, crop=CROP, flip_prob=0.5)
     for i, frames in enumerate(default):
         np.testing.assert_array_equal(explicit.clip(i).frames, frames)
+
+
+def test_a_sequences_own_instances_are_never_pasted_into_it(tmp_path: Path) -> None:
+    """DAVIS-345 donors were named by their frame ("00020"), never equal to a video clip's
+    sequence, so a `tennis` clip could get a tennis instance pasted in (session 31)."""
+    image = FakeVideos().load_frame("a", 0)
+    mask = np.zeros((64, 80), np.uint8)
+    mask[10:40, 20:60] = 1
+    pairs = []
+    for seq in ("a", "b"):  # DAVIS-345 layout: <root>/<seq>/<frame>.png, images alike
+        (tmp_path / seq).mkdir()
+        cv2.imwrite(str(tmp_path / seq / "00000.jpg"), image[:, :, ::-1])
+        save_index_mask(tmp_path / seq / "00000.png", mask)
+        pairs.append((tmp_path / seq / "00000.jpg", tmp_path / seq / "00000.png", True))
+    clips = ClipDataset([FakeVideos(names=("a",))], length=30, seed=0, p_video=1.0,
+                        p_paste=1.0, static_pairs=pairs, p_static_donor=1.0, crop=CROP,
+                        max_objects=2)
+    donors = {c.info.pasted_from for c in (clips.clip(i) for i in range(30))}
+    assert "b" in donors and "a" not in donors
+
+
+def test_a_static_clip_keeps_its_best_crop_when_none_is_large_enough(monkeypatch) -> None:
+    """After MAX_CROP_TRIES draws under the minimum area, the last draw was kept even when it
+    held no object (1.7 % of static clips were empty: a step with no loss)."""
+    from srnet.data import clips as clip_module
+
+    areas = iter([4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])  # object pixels per draw
+
+    def draw(frames, masks, base, rng, crop, *args, **kwargs):
+        out = np.zeros((len(masks), *crop), np.uint8)
+        out[:, 0, :next(areas)] = 1
+        return [np.zeros((*crop, 3), np.uint8)] * len(masks), list(out)
+
+    monkeypatch.setattr(clip_module, "_warp_clip", draw)
+    image, mask = np.zeros((64, 80, 3), np.uint8), np.zeros((64, 80), np.uint8)
+    mask[0, 0] = 1
+    clip = sample_static_clip(image, mask, np.random.default_rng(0), crop=CROP, max_objects=2)
+    assert clip.valid_objects[0] and clip.masks[0, 0].sum() == 4
+
+
+def test_random_affine_shears_along_x_only() -> None:
+    """torchvision's RandomAffine(shear=10), which the spec names, shears parallel to x."""
+    from srnet.data import augment
+
+    rng = np.random.default_rng(0)
+    mats = [augment.random_affine(rng, (48, 48), degrees=0.0) for _ in range(20)]
+    assert all(abs(m[1, 0]) < 1e-12 for m in mats)  # y-shear term
+    assert max(abs(m[0, 1]) for m in mats) > 0.05  # x-shear term

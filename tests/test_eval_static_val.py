@@ -64,6 +64,25 @@ def test_clips_are_deterministic_and_keep_every_object(static_root: Path) -> Non
     assert (first.load_mask(name, FRAMES - 1) != mask0).mean() > 0.001
 
 
+def test_the_set_keeps_its_frozen_warps_when_training_changes(static_root: Path,
+                                                              monkeypatch) -> None:
+    """Session 31 changed the training warps (shear along x only, as the spec; the best crop
+    kept); the selection set keeps the recipe it was built with, or the shipped checkpoint's
+    score would no longer compare with a candidate's."""
+    from srnet.data import augment
+
+    shears = []
+    draw = augment.random_affine
+
+    def spy(rng, out_hw, degrees=15.0, shear=10.0, *args, **kwargs):
+        shears.append(shear)
+        return draw(rng, out_hw, degrees, shear, *args, **kwargs)
+
+    monkeypatch.setattr(augment, "random_affine", spy)
+    StaticValClips(static_root).load_frame("bsds-000", 0)
+    assert shears and all(s == (10.0, 10.0) for s in shears)
+
+
 def test_no_held_out_images_is_an_error(tmp_path: Path) -> None:
     _write(tmp_path / "bsds-sod" / "images" / "001.jpg", np.zeros((8, 8, 3), np.uint8))
     _write(tmp_path / "bsds-sod" / "masks" / "001.png", np.zeros((8, 8), np.uint8))

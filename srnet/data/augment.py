@@ -76,15 +76,20 @@ def affine_matrix(center: tuple[float, float], angle: float = 0.0, scale: float 
 
 
 def random_affine(rng: np.random.Generator, out_hw: tuple[int, int], degrees: float = 15.0,
-                  shear: float = 10.0, scale: tuple[float, float] = (1.0, 1.0),
+                  shear: float | tuple[float, float] = 10.0,
+                  scale: tuple[float, float] = (1.0, 1.0),
                   translate: float = 0.0) -> np.ndarray:
     """A random :func:`affine_matrix` about the output centre; ``translate`` is a fraction of
-    the output size."""
+    the output size. ``shear``: a number shears along x only, as torchvision's
+    RandomAffine(shear=10) that the spec names; a pair (x, y) shears both axes (the training
+    recipe until session 31, which static-val's frozen clips keep)."""
+    shear_x, shear_y = (shear, 0.0) if np.isscalar(shear) else shear
     out_h, out_w = out_hw
     shift = (rng.uniform(-translate, translate) * out_w, rng.uniform(-translate, translate) * out_h)
     return affine_matrix(((out_w - 1) / 2, (out_h - 1) / 2), angle=rng.uniform(-degrees, degrees),
                          scale=rng.uniform(*scale),
-                         shear=(rng.uniform(-shear, shear), rng.uniform(-shear, shear)),
+                         shear=(rng.uniform(-shear_x, shear_x),
+                                rng.uniform(-shear_y, shear_y) if shear_y else 0.0),
                          translate=shift)
 
 

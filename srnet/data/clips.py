@@ -112,7 +112,8 @@ def index_to_binary(masks: list[np.ndarray], object_ids: list[int],
 
 
 def _warp_clip(frames: list[np.ndarray], masks: list[np.ndarray], base: np.ndarray,
-               rng: np.random.Generator, crop: tuple[int, int], degrees: float, shear: float,
+               rng: np.random.Generator, crop: tuple[int, int], degrees: float,
+               shear: float | tuple[float, float],
                scale: tuple[float, float] = (1.0, 1.0), elastic_p: float = 0.0,
                ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Warp every frame by ``affine_t @ base`` (a fresh random affine per frame), then with
@@ -165,7 +166,8 @@ def sample_static_clip(image: np.ndarray, mask: np.ndarray, rng: np.random.Gener
                        num_frames: int = 3, crop: tuple[int, int] = (384, 384),
                        max_objects: int = 1, min_area: float = 0.01,
                        name: str = "static", index: int = 0, keep_ids: bool = False,
-                       min_object_area: float = 0.002) -> VideoClip:
+                       min_object_area: float = 0.002,
+                       legacy_recipe: bool = False) -> VideoClip:
     """Stage-0 pseudo clip from one ``[H, W, 3]`` uint8 image and its ``[H, W]`` mask (any
     nonzero pixel is the object): a shared scale 0.8-1.5 (relative to filling the crop) with a
     random crop position, then per frame a random affine (20 deg, scale 0.9-1.1, shear 10) and,
@@ -174,21 +176,31 @@ def sample_static_clip(image: np.ndarray, mask: np.ndarray, rng: np.random.Gener
     mask of several objects (DAVIS-345 instances; 255 = void becomes background) and up to
     ``max_objects`` of them fill the slots: those covering at least ``min_object_area`` of the
     crop (an object under it is labelled background, so 0 keeps every visible one).
+    ``legacy_recipe``: the warps as drawn until session 31 (shear on both axes; the last crop
+    draw kept when none reaches ``min_area``), which static-val's frozen clips are built by.
     """
     if keep_ids:
         binary = np.where(mask == 255, 0, mask).astype(np.uint8)  # [H, W] object ids
     else:
         binary = (mask > 0).astype(np.uint8)  # [H, W]
     height, width = binary.shape
+    shear = (10.0, 10.0) if legacy_recipe else 10.0
+    best = None  # (frame-0 object area, frames, masks) of the best draw so far
     for _ in range(MAX_CROP_TRIES):
         scale = max(crop[0] / height, crop[1] / width) * rng.uniform(0.8, 1.5)
         spare = (width * scale - crop[1], height * scale - crop[0])
         offset = tuple(-rng.uniform(min(0.0, s), max(0.0, s)) for s in spare)
         base = augment.scale_translate_matrix(scale, offset)
         frames, masks = _warp_clip([image] * num_frames, [binary] * num_frames, base, rng, crop,
-                                   20.0, 10.0, (0.9, 1.1), elastic_p=0.33)
-        if (masks[0] > 0).mean() >= min_area:  # area, not the mean of object ids
+                                   20.0, shear, (0.9, 1.1), elastic_p=0.33)
+        area = float((masks[0] > 0).mean())  # area, not the mean of object ids
+        if best is None or area > best[0] or legacy_recipe:
+            best = (area, frames, masks)
+        if area >= min_area:
             break
+    # no draw reached min_area (a small object): the largest, not the last, which could hold
+    # no object at all (1.7 % of static clips were empty, a wasted step; session 31)
+    _, frames, masks = best
     if keep_ids:
         objects = select_objects(masks[0], rng, max_objects, min_area=min_object_area)
     else:

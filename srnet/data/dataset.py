@@ -109,8 +109,11 @@ class ClipDataset(Dataset):
             bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
             if bgr is None:
                 raise ValueError(f"cannot read image {image_path}")
-            image, mask, name, index = (cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB),
-                                        load_index_mask(mask_path), image_path.stem, k)
+            # a DAVIS-345 frame is named by its sequence, so the paste guard (a clip's own
+            # source is never its donor) compares like with like; a still image by its stem
+            name = image_path.parent.name if keep_ids else image_path.stem
+            image, mask, index = (cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB),
+                                  load_index_mask(mask_path), k)
         else:
             dataset, seq = self.entries[int(rng.integers(len(self.entries)))]
             index = int(rng.choice(dataset.annotated_indices(seq)))
