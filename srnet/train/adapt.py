@@ -151,5 +151,7 @@ def _pseudo_clip(example: tuple[np.ndarray, np.ndarray], rng: np.random.Generato
     # Every annotated object visible in the crop is a target: with the stage-0 threshold (0.2 %
     # of the crop) a small one, such as paragliding's pilot in 43 of 300 clips, was labelled
     # background, and 30 steps of that lost it (session 25).
+    # legacy_recipe: the warps online adaptation's measured numbers were made with (session 31
+    # changed the training warps; these clips keep theirs until adaptation is measured again)
     return sample_static_clip(image, mask, rng, crop=(crop, crop), max_objects=max(count, 1),
-                              keep_ids=count > 1, min_object_area=0.0)
+                              keep_ids=count > 1, min_object_area=0.0, legacy_recipe=True)
