@@ -3,6 +3,8 @@ traceback) and the evaluation's output format on a tiny hand-made folder."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -102,6 +104,19 @@ def test_training_share_is_fixed_and_nested() -> None:
         training_share(objects, 0.0, 0)
 
 
+def _tiny_static_set(tmp_path) -> Path:
+    """A 12-image `bsds-sod` folder of black 64x64 images with a centred square object."""
+    static = tmp_path / "static" / "bsds-sod"
+    (static / "images").mkdir(parents=True)
+    (static / "masks").mkdir()
+    mask = np.zeros((64, 64), np.uint8)
+    mask[16:48, 16:48] = 255
+    for i in range(12):
+        Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(static / "images" / f"{i:03d}.jpg")
+        Image.fromarray(mask).save(static / "masks" / f"{i:03d}.png")
+    return static
+
+
 def test_a_resumed_run_drops_log_lines_written_after_its_last_save(tmp_path) -> None:
     """After a crash, log.jsonl may hold steps past the last saved state; resuming removes
     them, so the steps run again are not logged twice."""
@@ -110,14 +125,7 @@ def test_a_resumed_run_drops_log_lines_written_after_its_last_save(tmp_path) -> 
     from srnet.interactive.model import head_parameters, trunk_parameters
     from srnet.interactive.train import ClickTrainConfig, train_clicks
 
-    static, out = tmp_path / "static" / "bsds-sod", tmp_path / "run"
-    (static / "images").mkdir(parents=True)
-    (static / "masks").mkdir()
-    mask = np.zeros((64, 64), np.uint8)
-    mask[16:48, 16:48] = 255
-    for i in range(12):
-        Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(static / "images" / f"{i:03d}.jpg")
-        Image.fromarray(mask).save(static / "masks" / f"{i:03d}.png")
+    static, out = _tiny_static_set(tmp_path), tmp_path / "run"
     out.mkdir()
     model = build_click_net(ClickConfig())
     optim = torch.optim.AdamW([{"params": head_parameters(model), "lr_mult": 1.0},
@@ -137,14 +145,7 @@ def test_a_click_continuation_draws_its_own_batches(tmp_path, monkeypatch) -> No
     --init gives the same batches again (reproducible)."""
     from srnet.interactive import train as click_train
 
-    static = tmp_path / "static" / "bsds-sod"
-    (static / "images").mkdir(parents=True)
-    (static / "masks").mkdir()
-    mask = np.zeros((64, 64), np.uint8)
-    mask[16:48, 16:48] = 255
-    for i in range(12):
-        Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(static / "images" / f"{i:03d}.jpg")
-        Image.fromarray(mask).save(static / "masks" / f"{i:03d}.png")
+    static = _tiny_static_set(tmp_path)
     init = save_click_checkpoint(tmp_path / "init.pt", build_click_net(ClickConfig()),
                                  {"total_steps": 100})
     drawn: list[int] = []
