@@ -170,3 +170,29 @@ def test_fused_conv_relu6_trunk_equals_the_two_op_trunk(monkeypatch):
     for got, want in zip(fused, plain, strict=True):
         assert got.shape == want.shape
         torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_plain_ops_of_an_exporter_stay_on_its_own_thread():
+    """The ONNX backend exports (under `plain_ops()`) when a new input size arrives; another
+    thread's forward meanwhile must keep the folded BN path, not switch to the plain ops."""
+    import threading
+
+    import srnet.model.backbones as backbones
+
+    conv, bn = torch.nn.Conv2d(3, 4, 3, padding=1).eval(), torch.nn.BatchNorm2d(4).eval()
+    seen: dict[str, bool] = {}
+
+    def other_thread() -> None:
+        with torch.no_grad():
+            backbones.conv_bn(conv, bn, torch.rand(1, 3, 8, 8))
+        seen["folded"] = getattr(conv, "_folded", None) is not None
+
+    traced = torch.nn.Conv2d(3, 4, 3).eval()
+    with backbones.plain_ops():
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+        with torch.no_grad():  # this thread, inside the exporter's context: plain ops
+            backbones.conv_bn(traced, bn, torch.rand(1, 3, 8, 8))
+    assert seen["folded"], "another thread's forward took the exporter's plain ops"
+    assert getattr(traced, "_folded", None) is None, "the exporter's own trace was folded"

@@ -189,6 +189,20 @@ def test_resume_is_bit_identical(tmp_path):
     assert (tmp_path / "b" / "final.pt").is_file()
 
 
+def test_resume_refuses_another_model_config_whose_weights_would_load(tmp_path):
+    """A FAM offset bound changes no weight shape, so the strict load alone would accept it."""
+    from srnet.config import FAMConfig
+    from srnet.train.trainer import train
+
+    root = make_davis(tmp_path / "davis")
+    cfg = _cfg(tmp_path, run_steps=2, ckpt_every=100)
+    train(cfg, ModelConfig.tiny(), [root])
+    other = replace(ModelConfig.tiny(), fam=FAMConfig(max_offset_cells=4.0))
+    with pytest.raises(ValueError, match="another model config.*fam"):
+        train(replace(cfg, run_steps=None), other, [root])
+    assert train(replace(cfg, run_steps=1), ModelConfig.tiny(), [root]).step == 3  # resumed at 2
+
+
 def _sigterm_scenario(tmp: str) -> None:
     """Train, get SIGTERM at the second batch, check last.pt, resume to the end (run in a fresh
     process by the test below)."""

@@ -128,20 +128,21 @@ class ClickPredictor:
         # (`drop_clicked_piece`); rule and result: scripts/click_val5.py
         self.whole_pieces = True
         self.stem_computations = 0  # how often a whole image was encoded (tests check the cache)
-        self._key: bytes | None = None
-        self._stem: torch.Tensor | None = None
-        self._work_size: tuple[int, int] = (0, 0)
+        # (key, stem, working size) as ONE tuple, replaced whole: two threads clicking at once
+        # can then never pair one image's key with another image's stem
+        self._cached: tuple[bytes, torch.Tensor, tuple[int, int]] | None = None
 
     def _encode(self, image: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
         """Stem [S, 32, h/2, w/2] of the whole image at the working size (S = 2 with
         `mirror_first`: the image and its mirror), cached for the same pixels."""
         key = hashlib.blake2b(image.tobytes(), digest_size=16).digest() + bytes(
             f"{image.shape}{self.mirror_first}", "ascii")
-        if key != self._key:
-            self._stem, self._work_size = self._stem_of(image, self.mirror_first)
-            self._key = key
+        cached = self._cached
+        if cached is None or cached[0] != key:
+            cached = (key, *self._stem_of(image, self.mirror_first))
+            self._cached = cached
             self.stem_computations += 1
-        return self._stem, self._work_size
+        return cached[1], cached[2]
 
     def _stem_of(self, image: np.ndarray, mirror: bool = False
                  ) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -242,7 +243,7 @@ class ClickPredictor:
 
     def clear_cache(self) -> None:
         """Forget the cached stem (the next click encodes its image again)."""
-        self._key, self._stem = None, None
+        self._cached = None
 
     def _predict(self, image: np.ndarray, clicks: Sequence[Click],
                  prev_mask: np.ndarray | None = None) -> np.ndarray:

@@ -7,6 +7,7 @@ Weights come only through `load_backbone_weights` (train time) or a full SRNet c
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import math
 from collections.abc import Iterator
@@ -65,7 +66,7 @@ def conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: Tensor, relu6: bool = False)
     """conv → BN (→ ReLU6). In eval mode the BN is folded into the conv's weights (one kernel
     instead of two passes over the activation); the fold is cached until any of the tensors
     changes. There, on the CPU, the ReLU6 runs inside the conv kernel too (`_fused_relu6`)."""
-    if _plain_ops or bn.training or (torch.is_grad_enabled() and conv.weight.requires_grad):
+    if _plain_ops.get() or bn.training or (torch.is_grad_enabled() and conv.weight.requires_grad):
         out = bn(conv(x))
         return F.relu6(out) if relu6 else out
     params = (conv.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var)
@@ -86,7 +87,10 @@ def conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: Tensor, relu6: bool = False)
 
 
 _fusion_works = True  # cleared if this torch build's fused oneDNN op is missing or fails
-_plain_ops = False  # set by `plain_ops()` while a graph exporter traces the trunk
+# set by `plain_ops()` while a graph exporter traces the trunk; a context variable, so an
+# export on one thread (the ONNX backend exports on a new input size) never switches another
+# thread's forward to the unfused ops
+_plain_ops: contextvars.ContextVar[bool] = contextvars.ContextVar("plain_ops", default=False)
 
 
 @contextlib.contextmanager
@@ -94,12 +98,11 @@ def plain_ops() -> Iterator[None]:
     """Trace conv → BN (→ ReLU6) as standard ops: an exporter can neither read the fold cache's
     data pointers (fake tensors) nor translate the oneDNN fused op, and the runtime that receives
     the graph folds BN and fuses the clip itself."""
-    global _plain_ops
-    previous, _plain_ops = _plain_ops, True
+    token = _plain_ops.set(True)
     try:
         yield
     finally:
-        _plain_ops = previous
+        _plain_ops.reset(token)
 
 
 def _fused_relu6(conv: nn.Conv2d, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor | None:

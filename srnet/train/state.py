@@ -51,6 +51,8 @@ def save_train_state(path: Path, *, model: nn.Module, optimizer: torch.optim.Opt
     payload = {
         "version": STATE_VERSION,
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        # the architecture, so a resume can refuse a changed config whose weights still load
+        "model_config": model.cfg.to_dict() if hasattr(model, "cfg") else None,
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "scaler": None if scaler is None else scaler.state_dict(),
@@ -71,6 +73,20 @@ def load_train_state(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: training state version {payload.get('version')}, "
                          f"expected {STATE_VERSION}")
     return payload
+
+
+def check_model_config(payload: dict[str, Any], current: dict[str, Any], path: Path) -> None:
+    """Refuse to resume under a model config other than the one the run was saved with: the
+    weights of e.g. other FAM or PTM settings can load strictly and train on silently. Files
+    written before the config was saved (session 32) pass with a warning."""
+    saved = payload.get("model_config")
+    if saved is None:
+        log.warning("%s holds no model config (an older file): resuming unchecked", path)
+        return
+    changed = sorted(key for key in set(saved) | set(current) if saved.get(key) != current.get(key))
+    if changed:
+        raise ValueError(f"{path} was trained with another model config ({', '.join(changed)} "
+                         "differ): resume with the run's own --config/--set, or use a new --out")
 
 
 def restore(payload: dict[str, Any], *, model: nn.Module, optimizer: torch.optim.Optimizer,

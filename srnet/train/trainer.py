@@ -37,6 +37,7 @@ from srnet.train.monitor import RunLogger, stop_on_signals
 from srnet.train.prefetch import Prefetcher
 from srnet.train.state import (
     TrainState,
+    check_model_config,
     load_train_state,
     restore,
     rng_state,
@@ -107,6 +108,7 @@ def _train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | 
     last_path = out_dir / "last.pt"
     if cfg.resume and last_path.is_file():
         payload = load_train_state(last_path)
+        check_model_config(payload, model_cfg.to_dict(), last_path)
         state, sampler_state = restore(payload, model=model, optimizer=optimizer,
                                        scheduler=scheduler, scaler=scaler, rank=info.rank,
                                        world_size=info.world_size)
