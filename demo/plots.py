@@ -9,10 +9,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from demo.render import FONT, NEGATIVE_RGB
+from demo.render import FONT, MEMORY_RGB, NEGATIVE_RGB
 
-MEMORY_RGB = {"permanent": (200, 60, 200), "working": (240, 150, 20), "global": (240, 150, 20),
-              "local": (20, 170, 230)}
 TEXT = (40, 40, 40)
 GRID = (225, 225, 225)
 

@@ -17,7 +17,9 @@ from srnet import davis_palette
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 POSITIVE_RGB = (30, 200, 60)
 NEGATIVE_RGB = (230, 40, 40)
-MEMORY_RGB = {"permanent": (200, 60, 200), "global": (240, 150, 20), "local": (20, 170, 230)}
+# "working" is global memory's name in the timeline's legend
+MEMORY_RGB = {"permanent": (200, 60, 200), "working": (240, 150, 20), "global": (240, 150, 20),
+              "local": (20, 170, 230)}
 
 
 def to_rgb_u8(image: np.ndarray) -> np.ndarray:
@@ -113,12 +115,6 @@ def blend_heatmap(frame: np.ndarray, values: np.ndarray, alpha: float = 0.5,
     return cv2.addWeighted(base, 1.0 - alpha, color, alpha, 0.0)
 
 
-def offsets_to_flow_xy(offsets_yx: np.ndarray) -> np.ndarray:
-    """``[2, h, w]`` (dy, dx) offsets, the deform-conv order → ``[h, w, 2]`` (dx, dy) flow."""
-    offsets_yx = np.asarray(offsets_yx, dtype=np.float32)
-    return np.stack([offsets_yx[1], offsets_yx[0]], axis=-1)
-
-
 def flow_to_color(flow_xy: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
     """Direction → hue, length → brightness (HSV, full saturation).
 
@@ -148,33 +144,6 @@ def color_wheel(size: int = 128) -> np.ndarray:
     wheel = flow_to_color(flow, max_magnitude=centre)
     wheel[np.hypot(flow[..., 0], flow[..., 1]) > centre] = 255
     return wheel
-
-
-def draw_offset_arrows(frame: np.ndarray, flow_xy: np.ndarray, step: int = 16,
-                       min_magnitude: float = 1.0, scale: float = 1.0,
-                       color: tuple[int, int, int] = (255, 255, 0)) -> np.ndarray:
-    """Quiver plot: an arrow every `step` frame pixels, from each sample point along its vector.
-
-    Args:
-        flow_xy: ``[h, w, 2]`` (dx, dy) in frame pixels; a coarser grid than the frame is
-            stretched over it (each cell covers ``H/h × W/w`` pixels).
-        min_magnitude: vectors shorter than this (frame pixels) are skipped.
-        scale: arrow length multiplier (for tiny offsets).
-    """
-    out = to_rgb_u8(frame).copy()
-    height, width = out.shape[:2]
-    flow_xy = np.nan_to_num(np.asarray(flow_xy, dtype=np.float32))
-    cell_y, cell_x = height / flow_xy.shape[0], width / flow_xy.shape[1]
-    for y in np.arange(step / 2.0, height, step):
-        for x in np.arange(step / 2.0, width, step):
-            dx, dy = flow_xy[min(int(y / cell_y), flow_xy.shape[0] - 1),
-                             min(int(x / cell_x), flow_xy.shape[1] - 1)]
-            if np.hypot(dx, dy) < min_magnitude:
-                continue
-            tip = (int(round(x + dx * scale)), int(round(y + dy * scale)))
-            cv2.arrowedLine(out, (int(round(x)), int(round(y))), tip, color,
-                            _thickness(out.shape, 1 / 600), cv2.LINE_AA, tipLength=0.3)
-    return out
 
 
 def _text_width(text: str, font_scale: float) -> int:

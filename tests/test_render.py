@@ -32,7 +32,6 @@ def test_every_view_is_uint8_rgb_and_leaves_inputs_alone(frame: np.ndarray) -> N
         render.blend_heatmap(frame, np.random.rand(6, 8), alpha=0.4),
         render.flow_to_color(flow),
         render.color_wheel(64),
-        render.draw_offset_arrows(frame, flow * 5, step=10),
         render.side_by_side([frame, mask > 0, np.random.rand(10, 10)], ["a", "b", "c"], 50),
         plots.confidence_plot([0.9, 0.5, 0.7], highlight=1, size=(300, 120)),
         plots.memory_timeline(20, {"permanent": [0], "local": [18]}, current=5, width=300),
@@ -82,22 +81,6 @@ def test_flow_colours_follow_the_wheel() -> None:
     half = render.flow_to_color(right, max_magnitude=6.0)
     assert 120 <= half[0, 0, 0] <= 135  # brightness ∝ length / max_magnitude
     assert tuple(wheel[0, 0]) == (255, 255, 255)  # outside the disc
-
-
-def test_offsets_to_flow_xy_swaps_the_order() -> None:
-    offsets = np.stack([np.full((2, 3), 1.0), np.full((2, 3), 5.0)])  # (dy, dx)
-    flow = render.offsets_to_flow_xy(offsets)
-    assert flow.shape == (2, 3, 2) and tuple(flow[0, 0]) == (5.0, 1.0)
-
-
-def test_arrows_only_where_flow_is_big(frame: np.ndarray) -> None:
-    flow = np.zeros((6, 8, 2), np.float32)
-    flow[:, 4:] = (6.0, 2.0)  # right half moves, left half has sub-threshold jitter
-    flow[:, :4] = (0.2, -0.1)
-    out = render.draw_offset_arrows(frame, flow, step=10, min_magnitude=1.0)
-    changed = (out != frame).any(axis=2)
-    assert not changed[:, :38].any()
-    assert changed[:, 40:].sum() > 50
 
 
 def test_clicks_are_coloured_by_label(frame: np.ndarray) -> None:

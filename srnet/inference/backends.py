@@ -11,10 +11,14 @@ import copy
 import importlib
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import torch
 
 from srnet.model import SRNet
+
+if TYPE_CHECKING:
+    from srnet.inference.onnx_backend import CompiledStages
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +45,6 @@ def backend_available(name: str) -> bool:
     except ImportError:
         return False
     return True
-
-
-def installed_backends() -> list[str]:
-    return [name for name in BACKENDS if backend_available(name)]
 
 
 def default_backend(device: torch.device) -> str:
@@ -81,7 +81,7 @@ def resolve_backend(name: str | None, device: torch.device, cpu_bf16: bool = Fal
     return name
 
 
-def build_stages(model: SRNet, backend: str):
+def build_stages(model: SRNet, backend: str) -> SRNet | CompiledStages:
     """The object whose `encode_frame`, `encode_value`, `segment`, `prepare_memory` and
     `compute_prototype` the Predictor calls: the network itself for torch."""
     if backend == "torch":

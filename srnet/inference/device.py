@@ -26,7 +26,8 @@ def cpu_has_fast_bf16() -> bool:
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
-def autocast_for(device: torch.device, config: InferenceConfig):
+def autocast_for(device: torch.device, config: InferenceConfig
+                 ) -> contextlib.AbstractContextManager[None]:
     """The autocast context for one step: bf16 on a CPU that asked for it, the configured (or
     best supported) half precision on CUDA with `amp`, else none."""
     if device.type == "cpu" and config.cpu_bf16:

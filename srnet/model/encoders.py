@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from srnet.config import ModelConfig
@@ -82,8 +81,3 @@ def other_objects(masks: Tensor) -> Tensor:
     Shapes: masks [B, K, H, W] → [B, K, H, W]
     """
     return (masks.sum(dim=1, keepdim=True) - masks).clamp(0, 1)
-
-
-def downsample_mask(masks: Tensor, size: tuple[int, int]) -> Tensor:
-    """Area-downsample masks to a feature size. Shapes: [B, K, H, W] → [B, K, h, w]."""
-    return F.adaptive_avg_pool2d(masks, size)

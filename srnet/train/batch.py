@@ -35,10 +35,6 @@ class TrainBatch:
     valid: Tensor
 
     @property
-    def num_clips(self) -> int:
-        return int(self.masks.shape[0])
-
-    @property
     def num_frames(self) -> int:
         return int(self.masks.shape[1])
 
