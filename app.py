@@ -2,8 +2,9 @@
 predictor loaded once under `gr.NO_RELOAD`, `demo` at module level, launch under __main__.
 
 On a ZeroGPU Space the model is loaded here at start with `.to("cuda")` (spaces allows that at
-module level) and the network handlers run inside `spaces.GPU`; `SRNET_FAKE_ZEROGPU=1` runs
-the same way on a CPU machine with a forked stand-in (demo/zerogpu.py)."""
+module level, on the main thread only: `zerogpu.load_at_start`) and the network handlers run
+inside `spaces.GPU`; `SRNET_FAKE_ZEROGPU=1` runs the same way on a CPU machine with a forked
+stand-in (demo/zerogpu.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from demo import CSS, DemoConfig, build_demo, measure_fps, torch_thread, zerogpu
+from demo import CSS, DemoConfig, build_demo, measure_fps, zerogpu
 from srnet import (
     DEFAULT_CHECKPOINT,
     CheckpointError,
@@ -73,7 +74,8 @@ def checkpoint_error(exc: CheckpointError) -> str:
 if gr.NO_RELOAD:  # `gradio app.py` reload mode keeps the loaded weights
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
-        predictor, cfg = torch_thread.call(load)  # all torch work on one thread (that module)
+        # all torch work on one thread (demo/torch_thread.py); on ZeroGPU the main thread
+        predictor, cfg = zerogpu.load_at_start(load)
     except CheckpointError as exc:
         print(checkpoint_error(exc), file=sys.stderr)
         raise SystemExit(2) from None

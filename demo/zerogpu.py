@@ -28,14 +28,15 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
-from demo.torch_thread import on_torch_thread
+from demo.torch_thread import call, on_torch_thread
 
 with contextlib.suppress(ImportError):  # on a Space: before torch is used, as spaces requires
     import spaces  # noqa: F401
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 FAKE_ENV = "SRNET_FAKE_ZEROGPU"
 CLOSE_TIMEOUT_S = 10.0
 # A forked child that sends nothing for this long is taken for deadlocked (a fork can copy a
@@ -65,6 +66,16 @@ def mode() -> str:
 def ships_host_state() -> bool:
     """Whether GPU handlers must hand back states in the compact host form (forked calls)."""
     return mode() != "off"
+
+
+def load_at_start(fn: Callable[[], T]) -> T:
+    """Run the start-up load `fn()`: on the torch thread normally; on a ZeroGPU Space on the
+    calling (main) thread. There `import spaces` makes `.to("cuda")` work through a
+    TorchFunctionMode, and torch modes are thread-local: on the torch thread the same `.to`
+    reaches the real CUDA init, which spaces forbids, and the app died at start-up."""
+    if mode() == "spaces":
+        return fn()
+    return call(fn)
 
 
 def gpu(fn: Callable, duration: Callable[..., float]) -> Callable:

@@ -176,3 +176,34 @@ def test_stop_file_reaches_a_copy(tmp_path) -> None:
     assert not state.stop_pending or state.stop_requested
     state.clear_stop()
     assert not copy.stop_pending
+
+
+class _CountingMode(torch.overrides.TorchFunctionMode):
+    """Stands in for spaces' CUDA emulation: a torch function mode, thread-local like it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.calls += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize(("current", "seen_by_mode"), [("spaces", True), ("off", False)])
+def test_the_start_up_load_runs_where_spaces_emulates_cuda(monkeypatch, current, seen_by_mode):
+    """On a ZeroGPU Space `.to("cuda")` at start-up works only on the thread that imported
+    spaces (its emulation is a thread-local torch mode); the torch thread reached the real
+    CUDA init and the app died. Elsewhere the load keeps to the torch thread."""
+    monkeypatch.setattr(zerogpu, "mode", lambda: current)
+    threads: list[threading.Thread] = []
+
+    def load() -> torch.Tensor:
+        threads.append(threading.current_thread())
+        return torch.ones(2) + 1
+
+    with _CountingMode() as emulation:
+        loaded = zerogpu.load_at_start(load)
+    assert torch.equal(loaded, torch.full((2,), 2.0))
+    assert (emulation.calls > 0) is seen_by_mode
+    assert (threads[0] is threading.main_thread()) is seen_by_mode

@@ -35,6 +35,12 @@ def autocast_for(device: torch.device, config: InferenceConfig
     if device.type != "cuda" or not config.amp:
         return contextlib.nullcontext()
     dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(config.amp_dtype)
-    if dtype is None:
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.autocast("cuda", dtype=dtype)
+    return torch.autocast("cuda", dtype=dtype or cuda_half_dtype())
+
+
+def cuda_half_dtype() -> torch.dtype:
+    """bf16 where the GPU computes it natively (compute capability 8.0 and up), else fp16.
+    `is_bf16_supported()` alone also says yes when bf16 is only emulated (T4, V100), which
+    runs without tensor cores, far slower than fp16."""
+    return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) \
+        else torch.float16

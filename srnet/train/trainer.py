@@ -26,6 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from srnet.checkpoint import read_checkpoint, save_checkpoint, total_steps
 from srnet.config import ModelConfig
+from srnet.inference.device import cuda_half_dtype
 from srnet.model import SRNet
 from srnet.train import distributed as ddp
 from srnet.train.config import TrainConfig
@@ -70,7 +71,7 @@ def _autocast(device: torch.device, enabled: bool) -> tuple[Any, Any]:
     """(autocast context factory, GradScaler or None): AMP only on CUDA."""
     if not (enabled and device.type == "cuda"):
         return contextlib.nullcontext, None
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    dtype = cuda_half_dtype()
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
 
