@@ -67,6 +67,27 @@ def test_cuda_online_adaptation_matches_the_cpu():
     assert set(scores) == {1, 2} and min(scores.values()) >= 0.95, scores
 
 
+@needs_cuda
+def test_cuda_session_survives_the_zerogpu_host_form():
+    """ZeroGPU's path on a real GPU: after frame 3 the session goes to the compact host form
+    (numpy fp16) and back to CUDA, as between two `spaces.GPU` calls; the rest of the pass
+    agrees per object with the pass that never left the GPU."""
+    from srnet import load_predictor
+
+    frames, first = real_two_object_clip()
+    predictor, _ = load_predictor(device="cuda", config=InferenceConfig(short_side=240))
+    straight, moved = predictor.new_session(), predictor.new_session()
+    for session in (straight, moved):
+        predictor.step(session, 0, frames[0], first)
+        for t in range(1, 4):
+            predictor.step(session, t, frames[t])
+    moved = moved.to_host().to_device("cuda")
+    want = [predictor.step(straight, t, frames[t]).mask for t in range(4, len(frames))]
+    got = [predictor.step(moved, t, frames[t]).mask for t in range(4, len(frames))]
+    scores = per_object_iou(got, want)
+    assert set(scores) == {1, 2} and min(scores.values()) >= 0.97, scores
+
+
 def test_asking_for_cuda_without_one_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("CUDA present")
