@@ -155,15 +155,43 @@ def test_compact_session_round_trips_and_segments_alike(tiny_predictor: Predicto
     assert host.memory.frame_indices == session.memory.frame_indices
     shared = [e for e in host.recent if any(e is b for b in host.memory.entries)]
     assert shared, "an entry in both the bank and the local candidates stays one object"
+    for a, b in zip(host.memory.entries, session.memory.entries, strict=True):
+        # exactly the fp16 copy: random keys are ~1e-5, so a tolerance would pass anything
+        # (a twin's flipped keys, say)
+        assert np.array_equal(a.key, b.key.half().numpy())
+        assert all(np.array_equal(a.values[k], v.half().numpy()) for k, v in b.values.items())
     back = host.to_device("cpu")
     for a, b in zip(back.memory.entries, session.memory.entries, strict=True):
-        assert a.key.dtype == b.key.dtype and torch.allclose(a.key, b.key, rtol=1e-3, atol=1e-3)
+        assert a.key.dtype == b.key.dtype and torch.equal(a.key, b.key.half().to(b.key.dtype))
     assert back.to_device("cpu") is back  # already there: not copied
     _, compacted = _propagated(tiny_predictor, frames, masks[0], compact=True)
     # fp16 memory moves probabilities by ~1e-5 here (a random net has exact ties, so masks
     # may flip a few border pixels); lost or misplaced memory would move them by far more
     error = max(float(np.abs(a - b).max()) for a, b in zip(reference, compacted, strict=True))
     assert error < 1e-3, error
+
+
+def test_a_pass_compacting_every_frame_pins_only_the_memory_it_holds(tiny_predictor: Predictor,
+                                                                     clip) -> None:
+    """Under ZeroGPU a pass compacts its session after every frame with one memo; the memo
+    pins each tensor it converted, so without pruning every frame's memory stayed on the GPU
+    until the pass ended."""
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    session.memory.max_working = 1
+    tiny_predictor.step(session, 0, frames[0], masks[0])
+    memo: dict = {}
+    hosts = []
+    for frame_idx in range(1, len(frames)):
+        tiny_predictor.step(session, frame_idx, frames[frame_idx])
+        hosts.append(session.to_host(memo))
+    held = {id(t) for e in (*session.memory.entries, *session.recent)
+            for t in (e.key, *e.values.values())}
+    assert set(memo) <= held | {id(session.adapted)}
+    tensors = [v[0] for v in memo.values() if isinstance(v[0], torch.Tensor)]
+    assert len(tensors) <= len(held) < 2 * (len(frames) - 1)
+    # what was converted before is still reused: the last two forms share the anchor's array
+    assert hosts[-1].memory.entries[0].key is hosts[-2].memory.entries[0].key
 
 
 def test_stop_file_reaches_a_copy(tmp_path) -> None:

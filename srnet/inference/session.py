@@ -60,15 +60,33 @@ class InferenceSession:
     def to_host(self, memo: Memo | None = None) -> InferenceSession:
         """A compact copy: memory as numpy fp16 on the host, the prepared-memory cache dropped
         (rebuilt from the entries on the next read). An entry shared by the bank and `recent`
-        stays shared. This session is left as it was."""
-        entries: dict[int, MemoryEntry] = {}
+        stays shared. This session is left as it was. `memo` (one per pass, reused every
+        frame) then keeps only what this session still holds: it pins each tensor it converted,
+        and a pass compacting after every frame pinned every frame's memory on the GPU."""
         memo = {} if memo is None else memo
+        host = self._to_host(memo)
+        live = self._held_ids()
+        for key in [key for key in memo if key not in live]:
+            del memo[key]
+        return host
+
+    def _held_ids(self) -> set[int]:
+        """ids of the tensors (and the adapted-weights dict) this session and its twin hold."""
+        held: set[int] = set()
+        for twin in self.with_mirror():
+            for entry in (*twin.memory.entries, *twin.recent):
+                held.update((id(entry.key), *(id(v) for v in entry.values.values())))
+            held.add(id(twin.adapted))
+        return held
+
+    def _to_host(self, memo: Memo) -> InferenceSession:
+        entries: dict[int, MemoryEntry] = {}
         dtype = self.memory_dtype
         for entry in (*self.memory.entries, *self.recent):
             if id(entry) not in entries:
                 dtype = dtype if entry.on_host else str(entry.key.dtype).removeprefix("torch.")
                 entries[id(entry)] = entry.to_host(memo)
-        mirror = None if self.mirror is None else self.mirror.to_host(memo)
+        mirror = None if self.mirror is None else self.mirror._to_host(memo)
         # fp32: fp16 would round away the tuned changes
         adapted = self._moved_weights(memo, lambda v: v if isinstance(v, np.ndarray) else
                                       v.detach().float().cpu().numpy())
