@@ -46,17 +46,20 @@ def test_offsets_are_bounded_and_dcn_offset_channel_zero_moves_rows():
     out = fam(torch.randn(1, 4, 6, 6), torch.randn(1, 4, 6, 6), torch.randn(1, 8, 6, 6),
               torch.randn(1, 8, 6, 6))
     assert out.grid_offset.abs().max() <= 2.0 + 1e-6
-    # torchvision layout: channel 2i is dy of tap i. A +1 dy on every tap of a delta kernel
-    # samples the row below.
-    from torchvision.ops import deform_conv2d
+    # torchvision layout, kept by the project's own kernel: channel 2i is dy of tap i. A +1 dy
+    # on every tap of a delta kernel samples the row below, a +1 dx the column to the right.
+    from srnet.model.fam import modulated_deform_conv3x3
 
     image = torch.randn(1, 1, 6, 6)
     weight = torch.zeros(1, 1, 3, 3)
     weight[0, 0, 1, 1] = 1.0
-    offset = torch.zeros(1, 18, 6, 6)
-    offset[:, 0::2] = 1.0
-    moved = deform_conv2d(image, offset, weight, padding=1)
-    assert torch.allclose(moved[..., :-1, :], image[..., 1:, :], atol=1e-5)
+    for channel, shifted in ((0, image[..., 1:, :]), (1, image[..., :, 1:])):
+        offset = torch.zeros(1, 18, 6, 6)
+        offset[:, channel::2] = 1.0
+        moved = modulated_deform_conv3x3(image, offset, weight, torch.zeros(1), padding=1,
+                                         mask=torch.ones(1, 9, 6, 6))
+        kept = moved[..., :-1, :] if channel == 0 else moved[..., :, :-1]
+        assert torch.allclose(kept, shifted, atol=1e-5), f"offset channel {channel}"
 
 
 def test_grid_factor_two_keeps_the_feature_size():

@@ -55,6 +55,17 @@ def test_soft_aggregation_sums_to_one_and_zeroes_invalid_slots():
     assert certain[0, 1].min() > 0.999
 
 
+def test_soft_aggregation_matches_hand_computed_odds():
+    """p = (0.8, 0.6): background = (1 − 0.8)(1 − 0.6) = 0.08, and each class gets its odds
+    p/(1 − p): 0.08/0.92 : 4 : 1.5, normalised. Another background rule (e.g. 1 − max p) or
+    a missing log-odds step gives other numbers."""
+    prob = torch.tensor([0.8, 0.6]).view(1, 2, 1, 1)
+    agg = torch.softmax(soft_aggregate(prob), dim=1).flatten()  # [3]
+    odds = torch.tensor([0.08 / 0.92, 0.8 / 0.2, 0.6 / 0.4])
+    assert torch.allclose(agg, odds / odds.sum(), atol=1e-5), agg
+    assert abs(float(agg[1] / agg[2]) - 4.0 / 1.5) < 1e-4  # the objects keep their odds ratio
+
+
 def test_objects_from_separate_memory_groups_are_aggregated_once():
     """Objects read in two memory groups (marked on different frames) end up exactly as if one
     group had read them all: one soft aggregation of their own sigmoids. Aggregating the

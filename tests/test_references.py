@@ -60,22 +60,50 @@ def _run_with_correction(predictor: Predictor, frames, masks) -> list:
     return outs[:5] + list(predictor.propagate(session, frames, 5))
 
 
+def _sharp_keys(model: SRNet) -> SRNet:
+    """Random weights give keys of ~1e-5, where every read weight is 1/k whatever the affinity's
+    scale or norm term: scaled up, the reads are far from uniform (checked by the caller)."""
+    with torch.no_grad():
+        model.key_encoder.key_proj.weight.mul_(5e5)
+    return model
+
+
 def test_cached_memory_equals_an_uncached_independent_read(monkeypatch):
+    """Each frame's memory read (eq 1's readout F_M) and the masks, from the cached prepared
+    memory and from memory stacked anew and read by the definition. The reads themselves are
+    compared: a random network's masks hardly depend on them."""
     torch.manual_seed(0)
-    model = SRNet(ModelConfig.tiny()).eval()
+    model = _sharp_keys(SRNet(ModelConfig.tiny()).eval())
     frames, masks = make_clip(12)
     config = InferenceConfig(short_side=None, mem_every=2, top_k=8)
     prepared = []
     real_prepare = model.prepare_memory
     monkeypatch.setattr(model, "prepare_memory",
                         lambda memory: prepared.append(1) or real_prepare(memory))
+    reads: dict[str, list[Tensor]] = {"fast": [], "reference": []}
+    peaks: list[float] = []
+
+    def recorded(read, name: str):
+        def run(memory: MemoryInputs, query_key: Tensor, top_k: int | None):
+            out, weights, indices = read(memory, query_key, top_k)
+            reads[name].append(out.float())  # [1, K, C_v, M]
+            if name == "reference":
+                peaks.append(float(weights.max(dim=2).values.mean()))  # best weight per pixel
+            return out, weights, indices
+        return staticmethod(run)
+
+    monkeypatch.setattr(SRNet, "_read_memory", recorded(SRNet._read_memory, "fast"))
     fast = _run_with_correction(Predictor(model, config, "cpu"), frames, masks)
     assert 1 < len(prepared) < len(fast) - 1, "the cache is not in use: nothing is compared"
     monkeypatch.setattr(Predictor, "_global_memory", _uncached_memory)
-    monkeypatch.setattr(SRNet, "_read_memory", staticmethod(_reference_read))
+    monkeypatch.setattr(SRNet, "_read_memory", recorded(_reference_read, "reference"))
     monkeypatch.setattr(model, "prepare_memory", lambda memory: pytest.fail("prepared"))
     reference = _run_with_correction(Predictor(model, config, "cpu"), frames, masks)
     assert len(fast) == len(reference) == 12
+    assert max(peaks) > 0.5 and min(peaks) > 1.5 / config.top_k, peaks  # reads far from 1/k
+    assert len(reads["fast"]) == len(reads["reference"]) >= 10
+    for got, want in zip(reads["fast"], reads["reference"], strict=True):
+        assert float((got - want).abs().max()) <= 1e-3 * float(want.abs().max())
     for got, want in zip(fast, reference, strict=True):
         np.testing.assert_allclose(got.prob, want.prob, atol=2e-4, rtol=0,
                                    err_msg=f"frame {got.frame_idx}")
