@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+from gradio_client import Client, handle_file
 
 from demo import CSS, DemoConfig, build_demo
 from srnet import (
@@ -48,3 +49,31 @@ def running_app(temp_root: Path, max_frames: int, short_side: int = 96,
     finally:
         demo.close()
         torch.set_num_threads(threads)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        line = next(row for row in status if row.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def open_event(client: Client, api_name: str):
+    """UI events are private (the Client refuses them); a test may call them anyway."""
+    index = next(i for i, d in enumerate(client.config["dependencies"])
+                 if d.get("api_name") == api_name)
+    client.endpoints[index].is_valid = True
+    return index
+
+
+def one_tab(url: str, clip: Path, short_side: int) -> None:
+    """One tab through gradio_client: load `clip`, then the bear example, propagate, close."""
+    client = Client(url, verbose=False)
+    try:
+        load, run = open_event(client, "load_upload"), open_event(client, "propagate")
+        loaded = client.predict(handle_file(str(clip)), 0, 0, 1, short_side, fn_index=load)
+        assert "Loaded" in loaded[-1], loaded[-1]
+        client.predict("bear", 0, 0, 1, short_side, fn_index=open_event(client, "load_example"))
+        done = client.predict(0, fn_index=run)
+        assert "Done" in done[1], done[1]
+    finally:
+        client.close()
