@@ -213,10 +213,7 @@ def _rerun(ctx: DemoContext, state: DemoState, annotations: dict[int, np.ndarray
     session = predictor.new_session(ablated_config(state.inference_config, variant)
                                     if variant in VARIANTS else state.inference_config)
     if state.session.adapted is not None and variant != UNADAPTED:  # like with like
-        names = {name for name, _ in predictor.model.named_parameters()}
-        adapted = {k: v for k, v in state.session.adapted.items() if k in names}
-        for twin in session.with_mirror():
-            twin.adapted = adapted
+        predictor.share_adaptation(session, state.session.adapted)
     outputs = itertools.chain.from_iterable(
         run_pass(predictor, session, state.frames, annotations, *p) for p in passes)
     for out in outputs:

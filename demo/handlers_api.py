@@ -109,5 +109,5 @@ def info(ctx: DemoContext) -> dict:
     return {"device": str(ctx.predictor.device), "short_side": ctx.short_side,
             "max_frames": ctx.max_frames, "max_upload_mb": ctx.cfg.max_upload_bytes // 2**20,
             "mask_size": f"the clip's own, long side capped at {export.MAX_SIDE}",
-            "random_weights": ctx.cfg.random_weights, "model": ctx.predictor.model.cfg.name,
+            "random_weights": ctx.cfg.random_weights, "model": ctx.predictor.model_name,
             "examples": ctx.cfg.example_names()}

@@ -95,12 +95,12 @@ class ModelConfig:
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Inverse of `to_dict`; unknown keys raise ValueError."""
         data = dict(data)
-        fam = _strict(FAMConfig, data.pop("fam", {}))
-        ptm = _strict(PTMConfig, data.pop("ptm", {}))
+        fam = strict_from_dict(FAMConfig, data.pop("fam", {}))
+        ptm = strict_from_dict(PTMConfig, data.pop("ptm", {}))
         for key in ("decoder_dims", "mask_encoder_dims"):
             if key in data:
                 data[key] = tuple(data[key])
-        return _strict(cls, {**data, "fam": fam, "ptm": ptm})
+        return strict_from_dict(cls, {**data, "fam": fam, "ptm": ptm})
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,8 @@ class InferenceConfig:
             raise ValueError("adapt_steps must be ≥ 0 and adapt_lr > 0")
 
 
-def _strict(cls: type, data: dict[str, Any]) -> Any:
+def strict_from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """`cls(**data)`, with unknown keys a ValueError naming them (stale or foreign configs)."""
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - known
     if unknown:

@@ -185,6 +185,19 @@ class Predictor:
     def reset_memory(self, session: InferenceSession, keep_permanent: bool = True) -> None:
         session.reset_memory(keep_permanent)
 
+    @property
+    def model_name(self) -> str:
+        """The network's config name ("lite", "paper", "tiny")."""
+        return self.model.cfg.name
+
+    def share_adaptation(self, session: InferenceSession, adapted: dict | None) -> None:
+        """Give `session` and its mirror twin another session's fine-tuned weights, those this
+        predictor's network has (an ablated network lacks the disabled module's)."""
+        names = {name for name, _ in self.model.named_parameters()}
+        kept = None if adapted is None else {k: v for k, v in adapted.items() if k in names}
+        for twin in session.with_mirror():
+            twin.adapted = kept
+
     def pin_frame(self, session: InferenceSession, frame_idx: int) -> bool:
         """Make a remembered frame permanent memory (False when it is not in memory)."""
         return session.pin_frame(frame_idx)

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from srnet.checkpoint import CheckpointError
+from srnet.config import strict_from_dict
 from srnet.model.backbones import EfficientNetLite0, conv_bn, load_backbone_weights
 
 
@@ -81,7 +82,9 @@ class ClickConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ClickConfig:
-        return cls(**data)
+        """Inverse of `to_dict`; unknown keys raise ValueError. Keys added since a checkpoint
+        was saved take their defaults, each of which is the older networks' behaviour."""
+        return strict_from_dict(cls, data)
 
 
 def _conv_relu(in_dim: int, out_dim: int, kernel: int = 3) -> nn.Sequential:

@@ -268,6 +268,7 @@ def export_run(run: str | Path, dest: str | Path) -> Path:
     """The fp16 inference checkpoint of a run's latest state (OUT/last.pt), e.g. to ship a run
     that is still going; its meta records the step and wall time."""
     state = torch.load(Path(run) / "last.pt", map_location="cpu", weights_only=True)
+    # runs saved before the config was stored trained the default network
     model = build_click_net(ClickConfig.from_dict(state.get("click_config", {})))
     model.load_state_dict(state["model"])
     return save_click_checkpoint(dest, model, checkpoint_meta(
