@@ -27,7 +27,7 @@ class MemoryRead:
         dense = np.zeros(len(self.memory_frames) * height * width, dtype=np.float32)
         row = y * width + x
         np.add.at(dense, self.read_indices[row], self.read_weights[row])
-        return dense.reshape(len(self.memory_frames), height, width)
+        return dense.reshape(len(self.memory_frames), height, width)  # [T, h, w]
 
 
 @dataclass(frozen=True)

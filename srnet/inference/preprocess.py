@@ -79,7 +79,7 @@ def pad_to_geometry(tensor: Tensor, geom: FrameGeometry) -> Tensor:
     """Zero-pad the bottom/right of a [..., H', W'] tensor to the padded size."""
     pad_h = geom.padded_size[0] - tensor.shape[-2]
     pad_w = geom.padded_size[1] - tensor.shape[-1]
-    return F.pad(tensor, [0, pad_w, 0, pad_h])
+    return F.pad(tensor, [0, pad_w, 0, pad_h])  # [..., H_pad, W_pad]
 
 
 def masks_to_tensor(masks: Tensor, geom: FrameGeometry) -> Tensor:

@@ -209,13 +209,14 @@ class ResNetTrunk(nn.Module):
         self.layer1, self.layer2, self.layer3 = net.layer1, net.layer2, net.layer3
         expansion = 4 if depth == 50 else 1
         self.f4_dim, self.f8_dim, self.f16_dim = 64 * expansion, 128 * expansion, 256 * expansion
+        # ImageNet statistics [1, 3, 1, 1], broadcast over [B, 3, H, W]
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), False)
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), False)
 
     def forward_features(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Shapes: x [B, C_in, H, W] (RGB in [0,1] first) → f16, f8, f4 at strides 16/8/4."""
-        rgb = (x[:, :3] - self.mean) / self.std
-        x = torch.cat([rgb, x[:, 3:]], dim=1) if x.shape[1] > 3 else rgb
+        rgb = (x[:, :3] - self.mean) / self.std  # [B, 3, H, W]
+        x = torch.cat([rgb, x[:, 3:]], dim=1) if x.shape[1] > 3 else rgb  # [B, C_in, H, W]
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         f4 = self.layer1(x)
         f8 = self.layer2(f4)

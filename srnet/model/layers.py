@@ -44,7 +44,7 @@ class ChannelGate(nn.Module):
         gate = self.mlp(x.mean(dim=(2, 3)))  # [B, C]
         if self.use_max:
             gate = gate + self.mlp(x.amax(dim=(2, 3)))  # [B, C]
-        return x * torch.sigmoid(gate)[:, :, None, None]
+        return x * torch.sigmoid(gate)[:, :, None, None]  # [B, C, H, W] · [B, C, 1, 1]
 
 
 class CBAM(nn.Module):

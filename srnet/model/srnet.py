@@ -226,4 +226,5 @@ class SRNet(nn.Module):
             if t < num_frames - 1:
                 keys.append(feats[t].key)
                 values.append(self.encode_value(image(t), feats[t], out.prob[:, 1:]))
+        # logits [B, T-1, K+1, H, W]; aux [B, T-1, L, K, h, w] (per-layer PTM masks)
         return TrainOutput(torch.stack(logits, dim=1), torch.stack(aux, dim=1) if aux else None)
