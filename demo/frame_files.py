@@ -1,7 +1,8 @@
 """Frames from files for the demo's clip reader: single images, zips and folders of frames.
 
 Owns the image-side limits (decoded pixels per frame, zip member count, safe member paths);
-`demo.video_io` adds videos, the frame cap and the working size. No gradio, no torch.
+`demo.video_io` adds videos, the frame cap and the working size. No gradio, no torch of its
+own (frame names sort with `srnet.natural_key`, as the CLI's frame folders do).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from srnet import natural_key
+
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 MAX_ZIP_MEMBERS = 20_000
 MAX_IMAGE_PIXELS = 40_000_000  # one decoded frame (e.g. 8K is 33 Mpx)
@@ -22,10 +25,6 @@ MAX_IMAGE_PIXELS = 40_000_000  # one decoded frame (e.g. 8K is 33 Mpx)
 
 class ClipError(ValueError):
     """A clip cannot be loaded; the message is meant for the user."""
-
-
-def natural_key(name: str) -> list:
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
 def to_rgb(frame: np.ndarray) -> np.ndarray:

@@ -17,11 +17,11 @@ import numpy as np
 from demo import export
 from demo.config import MAX_ADAPT_STEPS
 from demo.handlers import DemoContext, gpu_seconds
-from demo.handlers_load import fit_mask, read_clip
+from demo.handlers_load import read_clip
 from demo.passes import run_pass
 from demo.state import MAX_OBJECTS
 from demo.video_io import ClipError
-from srnet import adapt_session, load_index_mask
+from srnet import adapt_session, fit_index_mask, load_index_mask
 
 log = logging.getLogger(__name__)
 VOID = 255
@@ -60,7 +60,7 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
     steps = _adapt_steps(adapt_steps)
     try:
         clip = read_clip(ctx, video)
-        mask, _ = fit_mask(load_index_mask(first_mask), clip.size)
+        mask, _ = fit_index_mask(load_index_mask(first_mask), clip.size)
     except (ClipError, ValueError) as exc:
         raise gr.Error(f"Bad input: {exc}") from exc
     mask[mask == VOID] = 0  # DAVIS's "void" marks uncertain pixels, not an object

@@ -15,10 +15,9 @@ from PIL import Image
 
 from demo.handlers import NO_CLIP, edits_wait_for_passes, info, warn
 from demo.handlers_annotate import annotate_outputs
-from demo.handlers_load import fit_mask
 from demo.ownership import take
 from demo.state import MAX_OBJECTS, DemoState
-from srnet import load_index_mask
+from srnet import fit_index_mask, load_index_mask
 
 
 def _is_palette(path: str) -> bool:
@@ -42,7 +41,7 @@ def import_mask(state: DemoState | None, path: str | None) -> tuple:
     if not path:
         return _done(state, warn("No file received: choose a PNG mask."))
     try:
-        mask, resized = fit_mask(load_index_mask(path), state.size)
+        mask, resized = fit_index_mask(load_index_mask(path), state.size)
         palette = _is_palette(path)
     except (OSError, ValueError) as exc:
         return _done(state, warn(f"Mask not imported: {exc}."))

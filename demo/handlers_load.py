@@ -8,7 +8,6 @@ import logging
 import math
 from pathlib import Path
 
-import cv2
 import gradio as gr
 import numpy as np
 
@@ -17,27 +16,11 @@ from demo.handlers_annotate import annotate_outputs
 from demo.handlers_settings import SETTINGS, settings_view
 from demo.state import ClipSource, DemoState, carry_annotations, cleanup_state
 from demo.video_io import ClipError, LoadedClip, load_clip
-from srnet import load_index_mask
+from srnet import fit_index_mask, load_index_mask
 
 log = logging.getLogger(__name__)
 MIN_SIDE = 32  # the model's smallest usable input
 MAX_FRAME_NUMBER = 10**7  # past any clip's end (115 hours at 24 fps)
-
-
-def fit_mask(mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str | None]:
-    """Resize an index mask to the clip's working `size` (nearest) when the aspect ratio matches
-    (within 2 %); raise ValueError with a user-facing message when it does not."""
-    mask = np.asarray(mask)
-    if mask.ndim != 2:
-        raise ValueError(f"the mask must be a single-channel image, got shape {mask.shape}")
-    (h, w), (H, W) = mask.shape, size
-    if (h, w) == (H, W):
-        return mask.astype(np.uint8), None
-    if abs((h / w) / (H / W) - 1.0) > 0.02:
-        raise ValueError(f"the mask is {w}x{h} but the clip is {W}x{H}: a different shape, "
-                         "so it cannot belong to this clip")
-    resized = cv2.resize(mask.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
-    return resized, f"mask resized from {w}x{h} to {W}x{H}"
 
 
 def _whole(value: float | None, default: int) -> int:
@@ -171,7 +154,7 @@ def _read_example(ctx: DemoContext, name: str, start: float, end: float, step: f
                   side: int) -> tuple[DemoState, LoadedClip, str]:
     folder = ctx.cfg.examples_dir / name
     clip = read_clip(ctx, folder / "clip.mp4", start, end, step, side)
-    mask, _ = fit_mask(load_index_mask(folder / "first_mask.png"), clip.size)
+    mask, _ = fit_index_mask(load_index_mask(folder / "first_mask.png"), clip.size)
     state = new_state(ctx, clip, name,
                       _source("example", name, folder / "clip.mp4", clip, start, step))
     if _whole(start, 0) != 0:

@@ -26,9 +26,9 @@ from srnet.interactive import (
     validate_click,
 )
 from srnet.interactive import constrain as constrain_click_mask
-from srnet.io import write_mp4
+from srnet.io import natural_key, write_mp4
 from srnet.model import SRNet
-from srnet.palette import davis_palette, load_index_mask, save_index_mask
+from srnet.palette import davis_palette, fit_index_mask, load_index_mask, save_index_mask
 from srnet.train.adapt import adapt_network, adapt_session, iter_adapt_session
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "srnet_lite.pt"
@@ -50,7 +50,7 @@ __all__ = [
     "iter_adapt_session", "mask_iou",
     "FAMConfig", "InferenceConfig", "InferenceSession", "ModelConfig", "PTMConfig", "Predictor",
     "MemoryRead", "SRNet", "StepOutput", "StepVisuals", "constrain_click_mask", "davis_palette",
-    "flow_propagate",
+    "fit_index_mask", "flow_propagate", "natural_key",
     "grabcut_mask_from_clicks", "load_click_model", "load_index_mask", "load_model",
     "load_predictor", "save_checkpoint", "save_index_mask", "validate_click", "write_mp4",
 ]

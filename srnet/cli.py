@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import collections
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
@@ -17,9 +14,7 @@ from srnet import (
     ModelConfig,
     Predictor,
     SRNet,
-    load_index_mask,
     load_model,
-    save_index_mask,
 )
 from srnet.cli_args import (
     add_memory_args,
@@ -40,8 +35,6 @@ from srnet.cli_args import (
     short_side,
 )
 from srnet.inference.backends import BackendError
-from srnet.io import FrameFolder, iter_video, overlay, write_mp4
-from srnet.train.adapt import adapt_session
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +120,9 @@ def build_predictor(args: argparse.Namespace, inference: InferenceConfig,
 
 
 def run_segment(args: argparse.Namespace) -> int:
-    """Frames stream from disk through the predictor to PNGs and the overlay mp4: memory stays
-    flat however long the clip (the memory bank is capped too)."""
+    """`segment`: the predictor from the arguments, then the clip (srnet.cli_segment)."""
+    from srnet.cli_segment import segment_clip
+
     try:
         predictor = build_predictor(args, InferenceConfig(
             short_side=args.size or 480, cpu_bf16=args.cpu_bf16,
@@ -137,86 +131,7 @@ def run_segment(args: argparse.Namespace) -> int:
         return fail("--checkpoint", first_line(exc), "segment")
     except BackendError as exc:
         return fail("--backend", first_line(exc), "segment")
-    try:
-        if args.frames is not None:
-            folder = FrameFolder(args.frames)
-            frames, fps, names = iter(folder), 24.0, folder.names
-        else:
-            frames, fps = iter_video(args.video)
-            names = None  # a video's frames are named 00000, 00001, ... as they are decoded
-        annotations = _load_annotations(args, names)
-    except (OSError, ValueError) as exc:  # FileNotFoundError is an OSError
-        log.error("%s", first_line(exc))
-        return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    results = _segment_frames(predictor, frames, names, annotations, args.out)
-    try:
-        if args.no_video:
-            collections.deque(results, maxlen=0)  # run the generator to the end
-        else:
-            write_mp4(args.out / "overlay.mp4",
-                      (overlay(frame, mask) for frame, mask in results), fps)
-    except ValueError as exc:  # a frame that cannot be decoded or does not fit the video
-        log.error("%s", exc)
-        return 2
-    log.info("wrote the masks to %s", args.out)
-    return 0
-
-
-def _segment_frames(predictor: Predictor, frames: Iterator[np.ndarray], names: list[str] | None,
-                    annotations: dict[str, np.ndarray], out_dir: Path
-                    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Segment frame after frame, one step at a time, writing each palette PNG; yields
-    (frame, index mask). An annotated frame adds or corrects its objects; frames before the
-    first annotation get empty masks."""
-    session, started, unused = predictor.new_session(), False, set(annotations)
-    for frame_idx, frame in enumerate(frames):
-        name = names[frame_idx] if names is not None else f"{frame_idx:05d}"
-        mask = annotations.get(name)
-        unused.discard(name)
-        if mask is not None and mask.shape != frame.shape[:2]:
-            raise ValueError(f"the mask of frame {name} is {mask.shape} but the frame is "
-                             f"{frame.shape[:2]}")
-        started = started or mask is not None
-        if not started:  # nothing to follow yet
-            result = np.zeros(frame.shape[:2], np.uint8)
-        else:
-            if mask is not None and not session.has_memory:  # no-op unless --adapt-steps
-                adapt_session(predictor, session, [(frame, mask)])
-            result = predictor.step(session, frame_idx, frame, mask).mask
-        save_index_mask(out_dir / f"{name}.png", result)
-        yield frame, result
-    if not started:
-        raise ValueError(f"the clip has no frame {', '.join(sorted(annotations))}: nothing to "
-                         "follow")
-    if unused:
-        log.warning("the clip ended before the annotated frame(s) %s", ", ".join(sorted(unused)))
-
-
-def _load_annotations(args: argparse.Namespace, names: list[str] | None
-                      ) -> dict[str, np.ndarray]:
-    """frame name → index mask, from `--mask` (the first frame) or `--masks DIR` (by name)."""
-    if args.mask is not None:
-        first = load_index_mask(args.mask)
-        if not first.any():
-            raise ValueError(f"the mask {args.mask} is empty: mark at least one object")
-        return {names[0] if names else "00000": first}
-    if not args.masks.is_dir():
-        raise FileNotFoundError(f"--masks: no folder {args.masks}")
-    pngs = sorted(args.masks.glob("*.png"))
-    known = set(names) if names is not None else None
-    unknown = [p.name for p in pngs if (p.stem not in known if known is not None
-                                        else not p.stem.isdigit())]
-    if unknown:
-        example = names[0] if names else "00000"
-        raise ValueError(f"--masks: {len(unknown)} file(s) name no input frame, e.g. "
-                         f"{unknown[0]} (frames are named like {example})")
-    annotations = {f"{int(p.stem):05d}" if names is None else p.stem: load_index_mask(p)
-                   for p in pngs}
-    annotations = {name: mask for name, mask in annotations.items() if mask.any()}
-    if not annotations:
-        raise ValueError(f"--masks: no non-empty mask PNG in {args.masks}")
-    return annotations
+    return segment_clip(args, predictor)
 
 
 def run_bench(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -25,6 +26,11 @@ os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
+def natural_key(name: str) -> list:
+    """Sort key that orders numbers by value: 2.jpg before 10.jpg (text order puts 10 first)."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
 class FrameFolder(Sequence):
     """A folder of frames, sorted by name, decoded on access (uint8 [H, W, 3] RGB)."""
 
@@ -32,10 +38,15 @@ class FrameFolder(Sequence):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise FileNotFoundError(f"frame folder not found: {self.folder}")
-        self.paths = sorted(p for p in self.folder.iterdir()
-                            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        self.paths = sorted((p for p in self.folder.iterdir()
+                             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")),
+                            key=lambda p: natural_key(p.name))
         if not self.paths:
             raise ValueError(f"no image frames ({', '.join(IMAGE_SUFFIXES)}) in {self.folder}")
+        stems = [p.stem for p in self.paths]
+        twins = sorted({stem for stem in stems if stems.count(stem) > 1}, key=natural_key)
+        if twins:  # their results would share one output name
+            raise ValueError(f"two frames named {twins[0]} (e.g. .jpg and .png) in {self.folder}")
 
     @property
     def names(self) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -42,12 +43,36 @@ def save_index_mask(path: str | Path, mask: np.ndarray) -> None:
     image.save(str(path), format="PNG")
 
 
-def load_index_mask(path: str | Path) -> np.ndarray:
-    """Read a DAVIS-style mask PNG as an ``[H, W]`` uint8 index mask.
+def fit_index_mask(mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str | None]:
+    """Resize an index mask to `size` (H, W; nearest, so ids stay ids) when its aspect ratio
+    matches within 2 % (a mask drawn on a smaller copy of the frames), with a note saying so;
+    a ValueError with a user-facing message when the shapes differ."""
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"the mask must be a single-channel image, got shape {mask.shape}")
+    (h, w), (H, W) = mask.shape, size
+    if (h, w) == (H, W):
+        return mask.astype(np.uint8), None
+    if abs((h / w) / (H / W) - 1.0) > 0.02:
+        raise ValueError(f"the mask is {w}x{h} but the clip is {W}x{H}: a different shape, "
+                         "so it cannot belong to this clip")
+    resized = cv2.resize(mask.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
+    return resized, f"mask resized from {w}x{h} to {W}x{H}"
 
-    Palette PNGs keep their indices (DAVIS-2017 / YouTube-VOS, several objects). Grayscale or RGB
-    masks (DAVIS-2016, 0/255) become a single object: any pixel above 127 is object 1 (in a
-    0/1 mask, every 1).
+
+def load_index_mask(path: str | Path) -> np.ndarray:
+    """Read a mask image as an ``[H, W]`` uint8 index mask (0 = background).
+
+    - Palette PNGs keep their indices (DAVIS-2017 / YouTube-VOS, several objects), unless
+      index 0 is not black: tools that quantise a red-on-black mask often put the object's
+      colour at index 0, so such a file is read by its colours.
+    - Colour images: pixels of DAVIS palette colours (with at least one that is not gray) take
+      those colours' indices; otherwise any pixel brighter than 127 in some channel is object 1
+      (red (255, 0, 0) is as dark as 76 in gray). Where the alpha channel is not all opaque, the
+      opaque pixels are object 1 (a cut-out).
+    - Gray images (8 or 16 bit): a few distinct values up to `MAX_GRAY_IDS` are object ids
+      (0/1/2 ...); a single foreground value is object 1 (0/255, 0/65535); anything else
+      (JPEG noise, antialiased edges) is object 1 above half the maximum.
     """
     try:
         image = Image.open(str(path))  # reads the header only
@@ -58,7 +83,47 @@ def load_index_mask(path: str | Path) -> np.ndarray:
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ValueError(f"cannot read mask {path}: {exc}") from exc
     if image.mode == "P":
-        return np.asarray(image, dtype=np.uint8).copy()
-    gray = np.asarray(image.convert("L"))
-    # 0/1 masks (what many tools save) would be all background at the 0/255 threshold
-    return (gray > (0 if gray.max() == 1 else 127)).astype(np.uint8)
+        palette = image.getpalette() or [0, 0, 0]
+        if palette[:3] == [0, 0, 0]:
+            return np.asarray(image, dtype=np.uint8).copy()
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA"):
+        alpha = np.asarray(image.getchannel("A"))
+        if alpha.min() < 255:
+            return (alpha > 127).astype(np.uint8)
+        image = image.convert("RGB")
+    if image.mode in ("RGB", "CMYK", "YCbCr", "LAB", "HSV"):
+        return _colour_mask(np.asarray(image.convert("RGB")))
+    return _gray_mask(np.asarray(image))
+
+
+MAX_GRAY_IDS = 20  # gray values 1..20, a few of them: object ids, not intensities
+
+
+def _colour_mask(rgb: np.ndarray) -> np.ndarray:
+    """``[H, W, 3]`` uint8 → index mask: DAVIS colours by index, else bright = object 1."""
+    codes = (rgb[..., 0].astype(np.int32) << 16) | (rgb[..., 1].astype(np.int32) << 8) \
+        | rgb[..., 2]  # [H, W] one int per colour
+    palette = davis_palette().astype(np.int32)
+    palette_codes = (palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2]  # [256]
+    used = np.unique(codes)
+    index_of = {int(code): idx for idx, code in enumerate(palette_codes)}
+    if all(int(code) in index_of for code in used):
+        ids = [index_of[int(code)] for code in used]
+        if any(len(set(palette[idx].tolist())) > 1 for idx in ids):  # a non-gray colour
+            lookup = np.array([index_of[int(code)] for code in used], np.uint8)
+            return lookup[np.searchsorted(used, codes)]
+    return _gray_mask(rgb.max(axis=2))
+
+
+def _gray_mask(gray: np.ndarray) -> np.ndarray:
+    """``[H, W]`` integer image → index mask (see `load_index_mask`)."""
+    values = np.unique(gray)
+    values = values[values > 0]
+    if len(values) == 0:
+        return np.zeros(gray.shape, np.uint8)
+    if len(values) <= MAX_GRAY_IDS and values.max() <= MAX_GRAY_IDS:
+        return gray.astype(np.uint8)
+    if len(values) == 1:
+        return (gray > 0).astype(np.uint8)
+    return (gray > values.max() / 2).astype(np.uint8)

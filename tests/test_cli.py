@@ -160,7 +160,7 @@ def _synthetic_video(tmp_path: Path, num_frames: int) -> tuple[Path, list[np.nda
 
 def test_segment_streams_a_video_frame_by_frame(tmp_path, tiny_model, monkeypatch):
     """Decoding, segmenting and writing interleave, so a 10-minute clip never sits in memory."""
-    import srnet.cli as cli
+    import srnet.cli_segment as cli
 
     video, masks = _synthetic_video(tmp_path, 6)
     events = []
@@ -281,3 +281,39 @@ def test_segment_and_eval_adapt_a_copy_of_the_network_first(tmp_path, tiny_model
     assert main(["eval", "--davis", str(davis), "--seqs", "clip", "--method", "srnet",
                  "--adapt-steps", "1", *common]) == 0
     assert len(runs) == 2 and runs[-1][0] == 1
+
+
+def test_segment_never_writes_over_its_inputs_and_says_why(tmp_path, tiny_model, capsys):
+    """--out equal to the frames folder replaced the user's PNG frames with masks."""
+    frames_dir, masks = _synthetic_frames(tmp_path, 3)
+    before = {p.name: p.read_bytes() for p in frames_dir.iterdir()}
+    save_index_mask(tmp_path / "first.png", masks[0])
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    base = ["segment", "--frames", str(frames_dir), "--mask", str(tmp_path / "first.png"),
+            "--checkpoint", str(ckpt), "--device", "cpu", "--no-video"]
+    assert main([*base, "--out", str(frames_dir)]) == 2
+    assert "argument --out: it is the --frames folder" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in frames_dir.iterdir()} == before
+    (tmp_path / "afile").write_text("x")
+    assert main([*base, "--out", str(tmp_path / "afile" / "sub")]) == 2  # no traceback
+    assert "argument --out: cannot create it" in capsys.readouterr().err
+
+
+def test_segment_masks_fit_the_frames_and_drop_void(tmp_path, tiny_model, caplog):
+    """A --masks file drawn at half size is enlarged, upper-case .PNG is found, and DAVIS's
+    void (255) is not tracked as object 255."""
+    frames_dir, masks = _synthetic_frames(tmp_path, 3)
+    half = np.where(masks[0] == 1, 1, 0).astype(np.uint8)[::2, ::2].copy()
+    half[:2, :2] = 255
+    folder = tmp_path / "given"
+    folder.mkdir()
+    save_index_mask(folder / "00000.PNG", half)
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    out = tmp_path / "out"
+    with caplog.at_level("INFO"):
+        code = main(["segment", "--frames", str(frames_dir), "--masks", str(folder), "--out",
+                     str(out), "--checkpoint", str(ckpt), "--device", "cpu", "--no-video"])
+    assert code == 0
+    first = load_index_mask(out / "00000.png")
+    assert first.shape == masks[0].shape and set(np.unique(first)) == {0, 1}
+    assert "void pixels (255) ignored" in caplog.text and "mask resized" in caplog.text

@@ -133,11 +133,17 @@ def index_to_onehot(index_mask: np.ndarray, obj_ids: list[int]) -> Tensor:
 
 
 def validate_annotation(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A user's `[H, W]` index mask as uint8, or a ValueError that says what is wrong with it."""
+    """A user's `[H, W]` index mask as uint8, or a ValueError that says what is wrong with it.
+    A bool mask (the natural single-object input) is object 1; floats must be whole ids."""
+    mask = np.asarray(mask)
     if mask.shape != size:
         raise ValueError(f"mask is {mask.shape} but the frame is {size}")
+    if mask.dtype == bool:
+        mask = mask.astype(np.uint8)
+    elif np.issubdtype(mask.dtype, np.floating) and np.array_equal(mask, np.round(mask)):
+        mask = mask.astype(np.int64)
     if not np.issubdtype(mask.dtype, np.integer) or mask.min() < 0 or mask.max() > 255:
-        raise ValueError("mask must hold integer object ids in 0..255")
+        raise ValueError("mask must hold integer object ids in 0..255 (or be a bool mask)")
     if not mask.any():
         raise ValueError("the mask is empty: mark at least one object")
     return mask.astype(np.uint8)
