@@ -83,9 +83,12 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
     if not path.is_file():
         raise FileNotFoundError(f"video not found: {path}")
     try:
-        fps = float(iio.immeta(path).get("fps", 25.0) or 25.0)
+        meta = iio.immeta(path)
     except Exception as exc:  # imageio raises many types for broken files
         raise ValueError(f"cannot decode video {path}: {_decoder_message(exc)}") from exc
+    fps = float(meta.get("fps", 25.0) or 25.0)
+    duration = meta.get("duration")
+    expected = duration * fps if isinstance(duration, (int, float)) and duration > 0 else 0.0
 
     def frames() -> Iterator[np.ndarray]:
         count = 0
@@ -98,6 +101,10 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
                              f"{_decoder_message(exc)}") from exc
         if count == 0:
             raise ValueError(f"video {path} has no frames")
+        if count < 0.8 * expected - 1:  # a cut-off download decodes "fine" up to its end
+            log.warning("video %s gave %d frames, but its header says %.1f s at %.3g fps "
+                        "(about %d): the file may be truncated", path, count,
+                        duration, fps, round(expected))
 
     return frames(), fps
 

@@ -280,3 +280,20 @@ def test_a_decompression_bomb_png_is_a_clear_error(tmp_path: Path) -> None:
     Image.new("1", (20000, 10000)).save(path)  # 200 Mpx: Pillow refuses it in open()
     with pytest.raises(ClipError, match="image is too large"):
         load_clip(path)
+
+
+def test_a_truncated_video_says_so(tmp_path, caplog) -> None:
+    """A cut-off download decoded up to its end and passed for the whole clip."""
+    from conftest import make_clip
+
+    from srnet.io import iter_video, write_mp4
+
+    frames, _ = make_clip(60, size=(64, 96), num_objects=1)
+    whole = write_mp4(tmp_path / "whole.mp4", frames, 24.0)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[:int(whole.stat().st_size * 0.6)])
+    with caplog.at_level("WARNING"):
+        assert sum(1 for _ in iter_video(whole)[0]) == 60
+        assert "truncated" not in caplog.text
+        assert sum(1 for _ in iter_video(cut)[0]) < 60
+    assert "may be truncated" in caplog.text
