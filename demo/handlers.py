@@ -198,6 +198,12 @@ def edits_wait_for_passes(handler: Callable[..., tuple]) -> Callable[..., tuple]
     return guarded
 
 
+def clear_pass_refusal(status: str | None) -> object:
+    """After a pass ends: the status line's refusal of an edit made during it (PASS_RUNNING)
+    no longer applies and goes; any other status stays."""
+    return "" if status and PASS_RUNNING in status else gr.skip()
+
+
 def live_session(ctx: DemoContext, state: DemoState) -> InferenceSession:
     """The tab's session with its memory on the predictor's device (from the compact host
     form it is kept in between ZeroGPU calls); also set as `state.session`."""

@@ -25,7 +25,7 @@ from demo import handlers_propagate as propagation
 from demo import handlers_settings as knobs
 from demo.config import DemoConfig
 from demo.folders import sweep_stale_folders
-from demo.handlers import DemoContext, bind, gpu_handler
+from demo.handlers import DemoContext, bind, clear_pass_refusal, gpu_handler
 from demo.state import cleanup_state
 from demo.widgets import ClampedSlider
 from srnet import Predictor
@@ -131,6 +131,7 @@ def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
         propagation.finish_view, [c.state], outs[2:], **UI_QUEUE)
     for event in events:  # (the ablation moves the Frame slider: its change refreshes them)
         event.then(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
+        event.then(clear_pass_refusal, [c.status], [c.status], **UI_QUEUE)
     c.apply_settings.click(bind(knobs.apply_settings, ctx),
                            [c.state, c.mem_every, c.top_k, c.local, c.max_working,
                             c.mirror, c.adapt],

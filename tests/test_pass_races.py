@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import gradio as gr
 import pytest
 import torch
 
@@ -17,7 +18,7 @@ from demo import handlers_annotate as annotate
 from demo import handlers_propagate as propagation
 from demo import zerogpu
 from demo.folders import fresh_folder
-from demo.handlers import DemoContext, gpu_handler
+from demo.handlers import DemoContext, clear_pass_refusal, gpu_handler
 from demo.state import DemoState
 from tests.conftest import lite_demo_context, uploaded_clip_state
 
@@ -56,6 +57,9 @@ def test_an_edit_during_a_pass_is_kept_or_refused_never_lost(ctx, mode, state) -
     if mode == "fake":
         assert "A pass is running" in out[-1] and sorted(held.names) == [1]
         assert sorted(final.names) == [1]
+        # the pass's end clears that refusal from the status line, and nothing else
+        assert clear_pass_refusal(out[-1]) == ""
+        assert clear_pass_refusal("Added object 2") == gr.skip()  # left as it is
         assert "Added" in annotate.add_object(final)[-1]  # after the pass: edits again
     else:
         assert sorted(final.names) == [1, 2] and final is held  # one shared state
