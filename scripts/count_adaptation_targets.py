@@ -56,8 +56,10 @@ def main() -> None:
         seen.clear()
         rng = np.random.default_rng(0)
         for _ in range(args.clips):
+            # the clips adaptation draws (srnet.train.adapt._pseudo_clip): the legacy recipe
             clips.sample_static_clip(image, mask, rng, crop=(384, 384), max_objects=count,
-                                     keep_ids=True, min_object_area=args.min_object_area)
+                                     keep_ids=True, min_object_area=args.min_object_area,
+                                     legacy_recipe=True)
         for obj in sorted(int(i) for i in np.unique(mask) if i):
             visible = [kept for areas, kept in seen if areas.get(obj, 0) > 0]
             dropped = sum(obj not in kept for kept in visible)

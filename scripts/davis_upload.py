@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,11 +26,15 @@ DAVIS = Path(__file__).resolve().parents[2] / "shared/data/davis2016-train"
 
 
 def sequence_args(description: str, seq: str) -> argparse.Namespace:
-    """`--seq` (default `seq`) and `--frames` (default 60)."""
+    """`--seq` (default `seq`), `--frames` (default 60) and `--threads` (default 1, applied:
+    the README's timings are on one thread; torch would take every core)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seq", default=seq)
     parser.add_argument("--frames", type=int, default=60)
-    return parser.parse_args()
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    return args
 
 
 def upload_sequence(seq: str, frames: int, tmp: Path,

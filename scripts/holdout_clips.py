@@ -19,9 +19,17 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 Results = dict[str, dict[str, SequenceResult]]  # variant → sequence → scores
 
 
+def add_checkpoint(parser: argparse.ArgumentParser) -> None:
+    """--checkpoint: the SRNet weights to measure (default the shipped assets/srnet_lite.pt),
+    so rows measured on earlier weights can be re-run (README, Measured numbers)."""
+    parser.add_argument("--checkpoint", default=None,
+                        help="SRNet checkpoint (default: the shipped assets/srnet_lite.pt)")
+
+
 def parser(description: str) -> argparse.ArgumentParser:
-    """--threads, --seqs (the holdout by default) and --frames (a smoke run)."""
+    """--threads, --seqs (the holdout by default), --frames (a smoke run) and --checkpoint."""
     parser = argparse.ArgumentParser(description=description)
+    add_checkpoint(parser)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seqs", nargs="*", default=list(DEFAULT_HOLDOUT))
     parser.add_argument("--frames", type=int, default=None, help="first N frames (a smoke run)")

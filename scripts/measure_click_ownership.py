@@ -7,15 +7,15 @@ winning overlaps) and with the new one (a click keeps what the other object hold
 lands on it)?
 
 Frames: the DAVIS-345 instance masks of the holdout sequences with two objects (paragliding 7,
-stroller 9), never used to train or select either model, at 480p (the demo's CPU working
-size). A simulated user marks object after object, in id order and again in reverse order;
-each object gets `--clicks` clicks, the first at the interior point of the object farthest
-from its boundary (or, `--random-first N`, at N seeded random points of the object at least
-5 px inside it: where a person clicks, the pram's seat rather than its centre), each later
-one on the largest error of that object *as the annotation shows it* (the NoC rule:
-positive on a miss, negative on a spill). Score: IoU of each object
-in the final annotation against its ground truth (void ignored), averaged over objects,
-frames and both orders. The new rule runs through the app's own click handler.
+stroller 9), never trained on but click-model val objects (they choose click checkpoints and
+rules), at 480p (the demo's CPU working size). A simulated user marks object after object, in
+id order and again in reverse order; each object gets `--clicks` clicks, the first at the
+interior point of the object farthest from its boundary (or, `--random-first N`, at N seeded
+random points of the object at least 5 px inside it: where a person clicks, the pram's seat
+rather than its centre), each later one on the largest error of that object *as the annotation
+shows it* (the NoC rule: positive on a miss, negative on a spill). Score: IoU of each object in
+the final annotation against its ground truth (void ignored), averaged over objects, frames and
+both orders. The new rule runs through the app's own click handler.
 
     python scripts/measure_click_ownership.py --clicks 1
     python scripts/measure_click_ownership.py --clicks 3
@@ -149,9 +149,14 @@ def _report(rows: list[tuple], num_clicks: int) -> None:
     stacked = np.array([r[5] for r in rows if r[3] == "stacked"])
     owned = np.array([r[5] for r in rows if r[3] == "owned"])
     diff = owned - stacked  # the same (frame, order, object) in the same row order
-    print(f"{len(stacked)} object annotations ({num_clicks} click(s) each), mean IoU: "
-          f"stacked {stacked.mean():.3f}, owned {owned.mean():.3f}, owned - stacked "
-          f"{diff.mean():+.3f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.3f} (paired SE); "
+    # rows of one frame (its objects, orders and seeds) are not independent: the standard
+    # error is over the frames' mean differences (clustered), not over the rows
+    frames = [(r[0], r[1]) for r in rows if r[3] == "stacked"]
+    per_frame = np.array([diff[[f == key for f in frames]].mean() for key in sorted(set(frames))])
+    error = per_frame.std(ddof=1) / np.sqrt(len(per_frame)) if len(per_frame) > 1 else float("nan")
+    print(f"{len(stacked)} object annotations ({num_clicks} click(s) each) on {len(per_frame)} "
+          f"frames, mean IoU: stacked {stacked.mean():.3f}, owned {owned.mean():.3f}, owned - "
+          f"stacked {diff.mean():+.3f} ± {error:.3f} (paired SE over frames); "
           f"better {int((diff > 0.01).sum())}, worse {int((diff < -0.01).sum())}")
     seqs = np.array([r[0] for r in rows if r[3] == "stacked"])
     for seq in sorted(set(seqs)):

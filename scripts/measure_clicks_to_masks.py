@@ -88,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     if clicks.load_learned(device="cpu") is not None:
         sys.exit("the learned click model did not load")
-    predictor, _ = load_predictor(device="cpu")
+    predictor, _ = load_predictor(args.checkpoint, device="cpu")
     (_instances if args.instances else _single)(args, predictor)
 
 

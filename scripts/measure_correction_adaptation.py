@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     args = parser.parse_args()
     dataset = holdout_clips.start(args)
-    base, _ = load_predictor(device="cpu", config=InferenceConfig(short_side=480))
+    base, _ = load_predictor(args.checkpoint, device="cpu", config=InferenceConfig(short_side=480))
     predictor = Predictor(base.model, dataclasses.replace(base.config, adapt_steps=args.steps),
                           "cpu")
     results: holdout_clips.Results = {}

@@ -7,8 +7,8 @@ annotated size, which this script leaves out). Nothing has measured whether that
 
 Protocol per holdout clip at 480, shipped weights, default settings: a pass from frame 0; then,
 from a copy of that session each time, one correction with the ground truth, the pass forward
-from it, and the whole clip scored (DAVIS protocol, frames before the correction keep the first
-pass's masks) for the correction on
+from it, and the whole clip scored (DAVIS protocol; frames before the correction and the
+corrected frame itself keep the first pass's masks) for the correction on
   * advised: the least confident frame among 1..N-2 (what the demo suggests);
   * middle: frame N // 2 (a user without advice);
   * worst: the frame with the lowest J among 1..N-2 (what a user who sees every error might
@@ -42,11 +42,13 @@ from srnet.eval.vos_eval import comparison_lines  # noqa: E402
 def _corrected(predictor: Predictor, session: InferenceSession, frames: list[np.ndarray],
                gts: list[np.ndarray], masks: list[np.ndarray], frame_idx: int
                ) -> list[np.ndarray]:
-    """The clip's masks after one correction on `frame_idx` (on a copy of `session`)."""
+    """The clip's masks after one correction on `frame_idx` (on a copy of `session`). The
+    corrected frame keeps the first pass's mask: with the correction there it would be scored
+    against itself (J = 1, until session 32), a free gain that differs between the arms."""
     session = copy.deepcopy(session)
     predictor.step(session, frame_idx, frames[frame_idx], gts[frame_idx])
     after = [out.mask for out in predictor.propagate(session, frames, frame_idx)]
-    return masks[:frame_idx] + after
+    return masks[:frame_idx + 1] + after[1:]
 
 
 def _spearman(a: list[float], b: list[float]) -> float:
@@ -76,7 +78,8 @@ def measure(predictor: Predictor, frames: list[np.ndarray], gts: list[np.ndarray
 def main() -> None:
     args = holdout_clips.parser(__doc__.split("\n\n")[0]).parse_args()
     dataset = holdout_clips.start(args)
-    predictor, _ = load_predictor(device="cpu", config=InferenceConfig(short_side=480))
+    predictor, _ = load_predictor(args.checkpoint, device="cpu",
+                                  config=InferenceConfig(short_side=480))
     results: holdout_clips.Results = {}
     for seq in args.seqs:
         frames, gts = holdout_clips.load_clip(dataset, seq, args.frames)

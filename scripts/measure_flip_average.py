@@ -32,6 +32,8 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", default=None,
+                        help="SRNet checkpoint (default: the shipped assets/srnet_lite.pt)")
     parser.add_argument("--set", choices=["holdout", "static-val"], default="holdout")
     parser.add_argument("--size", type=int, default=480)
     parser.add_argument("--threads", type=int, default=1)
@@ -39,7 +41,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     config = InferenceConfig(short_side=args.size)
-    predictor, _ = load_predictor(device="cpu", config=config)
+    predictor, _ = load_predictor(args.checkpoint, device="cpu", config=config)
     mirror = Predictor(predictor.model, dataclasses.replace(config, mirror_average=True), "cpu")
     if args.set == "holdout":
         dataset, seqs = VOSDataset(SHARED / "davis2016-train"), list(DEFAULT_HOLDOUT)

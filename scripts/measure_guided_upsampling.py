@@ -64,11 +64,14 @@ def method(predictor, spec: str):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", default=None,
+                        help="SRNet checkpoint (default: the shipped assets/srnet_lite.pt)")
     parser.add_argument("--size", type=int, default=240)
     parser.add_argument("specs", nargs="+", help="plain, or RADIUS:EPS")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    predictor, _ = load_predictor(device="cpu", config=InferenceConfig(short_side=args.size))
+    predictor, _ = load_predictor(args.checkpoint, device="cpu",
+                                  config=InferenceConfig(short_side=args.size))
     dataset = VOSDataset(DAVIS)
     for spec in args.specs:
         results = evaluate_method(method(predictor, spec), dataset, list(DEFAULT_HOLDOUT))

@@ -125,6 +125,8 @@ def time_crops(predictor: Predictor, crop: int, steps: int, rounds: int = 3) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", default=None,
+                        help="SRNet checkpoint (default: the shipped assets/srnet_lite.pt)")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--size", type=int, default=480)
@@ -139,7 +141,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    plain, _ = load_predictor(device="cpu", config=InferenceConfig(short_side=args.size))
+    plain, _ = load_predictor(args.checkpoint, device="cpu",
+                              config=InferenceConfig(short_side=args.size))
     if args.time_steps:
         return time_crops(plain, args.crop, args.time_steps)
     adapt.MAX_CROP = args.crop  # read by every call of iter_adaptation

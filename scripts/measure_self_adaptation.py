@@ -61,13 +61,15 @@ def self_adapted_method(plain: Predictor, adapted: Predictor):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", default=None,
+                        help="SRNet checkpoint (default: the shipped assets/srnet_lite.pt)")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seqs", nargs="*", default=list(DEFAULT_HOLDOUT))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    plain, _ = load_predictor(device="cpu", config=InferenceConfig(short_side=480))
+    plain, _ = load_predictor(args.checkpoint, device="cpu", config=InferenceConfig(short_side=480))
     adapted = Predictor(plain.model, dataclasses.replace(plain.config, adapt_steps=args.steps),
                         "cpu")
     dataset = VOSDataset(SHARED / "davis2016-train")

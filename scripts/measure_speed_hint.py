@@ -24,10 +24,12 @@ from srnet import load_predictor  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default=None,
+                        help="SRNet checkpoint (default: the shipped assets/srnet_lite.pt)")
     parser.add_argument("--example", default="bear")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    predictor, _ = load_predictor(device=args.device)
+    predictor, _ = load_predictor(args.checkpoint, device=args.device)
     cfg = DemoConfig()
     side = cfg.short_side(predictor.device.type)
     hint = measure_fps(predictor, side)

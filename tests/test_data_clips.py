@@ -311,3 +311,23 @@ def test_random_affine_shears_along_x_only() -> None:
     mats = [augment.random_affine(rng, (48, 48), degrees=0.0) for _ in range(20)]
     assert all(abs(m[1, 0]) < 1e-12 for m in mats)  # y-shear term
     assert max(abs(m[0, 1]) for m in mats) > 0.05  # x-shear term
+
+
+def test_the_legacy_recipe_draws_the_clips_of_before_session_30_with_several_objects() -> None:
+    """Online adaptation's measured numbers (two-object frames) were made with these clips. The
+    hash is what the code at b2c76ba (before session 30's fixes) draws; session 30's crop test
+    on the area instead of the mean of object ids had changed the legacy clips of several
+    objects (one object: the same), so the cited commands no longer reproduced them."""
+    import hashlib
+
+    rng0 = np.random.default_rng(7)
+    image = rng0.integers(0, 255, (96, 128, 3), dtype=np.uint8)
+    mask = np.zeros((96, 128), np.uint8)
+    mask[10:20, 10:24], mask[60:70, 90:100], mask[40:44, 50:54] = 1, 2, 3  # small: retries
+    rng, digest = np.random.default_rng(0), hashlib.sha1()
+    for _ in range(20):
+        clip = sample_static_clip(image, mask, rng, crop=(64, 64), max_objects=3, keep_ids=True,
+                                  min_object_area=0.0, legacy_recipe=True)
+        digest.update(np.ascontiguousarray(clip.frames).tobytes())
+        digest.update(np.ascontiguousarray(clip.masks).tobytes())
+    assert digest.hexdigest()[:16] == "535a5eea9f9100b2"

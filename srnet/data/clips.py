@@ -176,8 +176,9 @@ def sample_static_clip(image: np.ndarray, mask: np.ndarray, rng: np.random.Gener
     mask of several objects (DAVIS-345 instances; 255 = void becomes background) and up to
     ``max_objects`` of them fill the slots: those covering at least ``min_object_area`` of the
     crop (an object under it is labelled background, so 0 keeps every visible one).
-    ``legacy_recipe``: the warps as drawn until session 31 (shear on both axes; the last crop
-    draw kept when none reaches ``min_area``), which static-val's frozen clips are built by.
+    ``legacy_recipe``: the warps as drawn until session 31 (shear on both axes; the crop test
+    on the mean of object ids; the last crop draw kept when none reaches ``min_area``), which
+    static-val's frozen clips and online adaptation's measured numbers were made with.
     """
     if keep_ids:
         binary = np.where(mask == 255, 0, mask).astype(np.uint8)  # [H, W] object ids
@@ -196,7 +197,9 @@ def sample_static_clip(image: np.ndarray, mask: np.ndarray, rng: np.random.Gener
         area = float((masks[0] > 0).mean())  # area, not the mean of object ids
         if best is None or area > best[0] or legacy_recipe:
             best = (area, frames, masks)
-        if area >= min_area:
+        # legacy: until session 30 the test read the mean of object ids (the same as the area
+        # for one object, larger with ids 2, 3, ...), and the clips measured then used it
+        if (float(masks[0].mean()) if legacy_recipe else area) >= min_area:
             break
     # no draw reached min_area (a small object): the largest, not the last, which could hold
     # no object at all (1.7 % of static clips were empty, a wasted step; session 31)
