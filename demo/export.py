@@ -18,7 +18,6 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from demo.video_io import working_size
 from srnet import save_index_mask
 
 MAX_SIDE = 1920  # long-side cap of exports at the source resolution (a 4K source → 1920)
@@ -26,9 +25,12 @@ CUTOUT_CHOICES = ("the selected object", "all objects")  # what the RGBA cut-out
 
 
 def export_size(source_size: tuple[int, int]) -> tuple[int, int]:
-    """(H, W) of masks exported "at the source resolution": the source's, long side capped at
-    `MAX_SIDE`, even, as the working size is rounded (`video_io.working_size`)."""
-    return working_size(*source_size, short_side=10**6, max_side=MAX_SIDE)
+    """(H, W) of masks exported "at the source resolution": the source's own (odd sizes too:
+    PNGs need no even size, and rounding down cropped the re-read frame under a stretched
+    mask), the long side capped at `MAX_SIDE`."""
+    height, width = source_size
+    scale = min(1.0, MAX_SIDE / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def frame_stem(index: int, frame_names: Sequence[str] | None) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from demo import export
 from demo.folders import fresh_folder
 from demo.handlers import NO_CLIP, file_stem, warn
@@ -32,7 +34,10 @@ def export_all(state: DemoState | None, at_source: bool = False,
     except FileNotFoundError:  # the tab's clip was replaced meanwhile
         return None, None, None, None, warn(NO_CLIP)
     stem, objects = file_stem(state.source_name), sorted(state.names)
-    masks, frames, size, note = _export_inputs(state, at_source)
+    # one snapshot for every file: a pass running meanwhile (it shares this state outside
+    # ZeroGPU) would otherwise add frames between the zips
+    taken = dict(state.masks)
+    masks, frames, size, note = _export_inputs(state, taken, at_source)
     names = None if state.source is None else [
         f"{state.source.source_frame(i):05d}" for i in range(state.num_frames)]
     try:
@@ -48,28 +53,34 @@ def export_all(state: DemoState | None, at_source: bool = False,
     except (OSError, ValueError, ClipError) as exc:
         log.exception("export failed")
         return None, None, None, None, warn(f"Export failed: {exc}")
-    missing = state.num_frames - len(state.masks)
+    missing = state.num_frames - len(taken)
     note += f" ({missing} frames without a mask are left out)" if missing else ""
+    present = np.zeros(256, bool)  # ids with pixels in some result
+    for mask in taken.values():
+        present |= np.bincount(mask.ravel(), minlength=256)[:256] > 0
+    empty = [state.names[o] for o in objects if not present[o]]
+    note += (f"; {', '.join(empty)} {'has' if len(empty) == 1 else 'have'} no pixels in any "
+             "result (propagate after annotating)" if empty else "")
     return (video, str(palette), str(binary), str(cutout),
-            f"Exported {len(state.masks)} frames, {len(objects)} object(s) at "
+            f"Exported {len(taken)} frames, {len(objects)} object(s) at "
             f"{size[1]}x{size[0]}{note}.")
 
 
-def _export_inputs(state: DemoState, at_source: bool) -> tuple:
-    """(masks, frames, (H, W), note) to export: the working-size ones, or at the source size
+def _export_inputs(state: DemoState, masks: dict, at_source: bool) -> tuple:
+    """(masks, frames, (H, W), note) to export: the working-size `masks`, or at the source size
     with the frames decoded again (the note says when the source could not be used)."""
     source = state.source
     if not at_source or source is None or not source.path:
-        return state.masks, state.frames, state.size, ""
+        return masks, state.frames, state.size, ""
     size = export.export_size(source.size)
     if size == tuple(state.size):
-        return state.masks, state.frames, state.size, " (the source size)"
+        return masks, state.frames, state.size, " (the source size)"
     if not Path(source.path).is_file():  # e.g. the server's upload cache was cleaned
-        return (state.masks, state.frames, state.size,
+        return (masks, state.frames, state.size,
                 " (the working size: the source file is no longer on the server)")
     frames = export.StreamedFrames(lambda: read_source_frames(
         source.path, start=source.start, step=source.step, count=state.num_frames, size=size,
         max_bytes=2**62), state.num_frames)  # the file passed the size limit when loaded
     note = (f" (the source is {source.size[1]}x{source.size[0]}: capped at {export.MAX_SIDE} px)"
             if max(source.size) > export.MAX_SIDE else " (the source size)")
-    return export.ResizedMasks(state.masks, size), frames, size, note
+    return export.ResizedMasks(masks, size), frames, size, note

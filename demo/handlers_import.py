@@ -1,10 +1,12 @@
 """Import a mask file as the shown frame's annotation: a mask made elsewhere (another tool, an
 earlier export, a dataset's annotation) starts or corrects a clip without clicking it again.
 
-A palette PNG (DAVIS-2017 / YouTube-VOS, pixel value = object id) describes the whole frame:
-its ids become the frame's objects (new ids are added), and objects it does not contain lose
-their annotation on that frame. A grayscale or RGB PNG (DAVIS-2016, 0/255) is one object: the
-selected one. Either replaces the clicks on the frame for the objects it sets.
+A file of object ids describes the whole frame: a palette PNG with black at index 0 (DAVIS-2017
+/ YouTube-VOS, pixel value = object id), or any file that `srnet.load_index_mask` reads as
+several ids (DAVIS colours in RGB, a gray 0/1/2 image). Its ids become the frame's objects (new
+ids are added), and objects it does not contain lose their annotation on that frame. Any other
+mask (0/255, one colour on black, a cut-out, a quantised palette) is one object: the selected
+one. Either replaces the clicks on the frame for the objects it sets.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from demo.state import MAX_OBJECTS, DemoState
 from srnet import fit_index_mask, load_index_mask
 
 
-def _is_palette(path: str) -> bool:
+def _holds_ids(path: str, mask: np.ndarray) -> bool:
+    """Whether the file gives object ids for the whole frame (see the module docstring)."""
     with Image.open(path) as image:
-        return image.mode == "P"
+        if image.mode == "P" and (image.getpalette() or [0, 0, 0])[:3] == [0, 0, 0]:
+            return True
+    return len([i for i in np.unique(mask) if i]) > 1
 
 
 def _objects_in(state: DemoState, mask: np.ndarray, palette: bool) -> dict[int, np.ndarray]:
@@ -42,7 +47,7 @@ def import_mask(state: DemoState | None, path: str | None) -> tuple:
         return _done(state, warn("No file received: choose a PNG mask."))
     try:
         mask, resized = fit_index_mask(load_index_mask(path), state.size)
-        palette = _is_palette(path)
+        palette = _holds_ids(path, mask)
     except (OSError, ValueError) as exc:
         return _done(state, warn(f"Mask not imported: {exc}."))
     if not palette and state.selected not in state.names:

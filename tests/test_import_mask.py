@@ -112,3 +112,25 @@ def test_bad_files_are_a_message_and_change_nothing(state: DemoState, tmp_path: 
     assert importing.import_mask(state, None)[-1].startswith("⚠️ No file")
     assert importing.import_mask(None, str(tmp_path / "empty.png"))[0] is None
     assert state.obj_masks.keys() == before.keys()
+
+
+def test_files_read_as_several_ids_set_them_and_one_colour_sets_the_selected(
+        state: DemoState, tmp_path: Path) -> None:
+    """The library reads RGB DAVIS colours and gray 0/1/2 images as several ids: they were
+    merged into the selected object. A quantised red-on-black palette (index 0 red) is one
+    object, the selected one, not id 1 with every other object cleared."""
+    from srnet import davis_palette
+
+    state.frame_idx = 2
+    ids = _boxes(state.size, (1, 10, 30, 10, 40), (2, 50, 80, 90, 140))
+    Image.fromarray(davis_palette()[ids]).save(tmp_path / "rgb.png")
+    out = importing.import_mask(state, str(tmp_path / "rgb.png"))
+    assert "object 1, object 2" in out[-1] and state.annotation(2).tolist() == ids.tolist()
+    state.names[7] = "kite"
+    state.selected = 7
+    quantised = Image.fromarray(np.where(ids == 2, 0, 1).astype(np.uint8), mode="P")
+    quantised.putpalette([255, 0, 0, 0, 0, 0] + [0] * 762)
+    quantised.save(tmp_path / "q.png")
+    out = importing.import_mask(state, str(tmp_path / "q.png"))
+    assert "kite" in out[-1] and (state.annotation(2) == 7).sum() == (ids == 2).sum()
+    assert (state.annotation(2) == 1).sum() == (ids == 1).sum()  # object 1 kept its pixels

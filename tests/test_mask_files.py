@@ -114,3 +114,15 @@ def test_the_api_takes_a_bool_mask_as_object_one(tiny_predictor, clip) -> None:
     assert session.obj_ids == [1] and np.array_equal(out.mask, (masks[0] == 1).astype(np.uint8))
     with pytest.raises(ValueError, match="integer object ids"):
         tiny_predictor.step(tiny_predictor.new_session(), 0, frames[0], masks[0] * 0.5)
+
+
+def test_a_resized_mask_stays_where_it_was_drawn() -> None:
+    """Nearest-neighbour that takes each block's top-left pixel moved an imported 1080p mask
+    about 1 px down and right at 480p (2 px from 4K), and more with each round trip."""
+    big = np.zeros((1080, 1920), np.uint8)
+    big[500:560, 900:1000] = 1
+    small, _ = fit_index_mask(big, (480, 854))
+    ys, xs = np.nonzero(small)
+    centre_y = (ys.mean() + 0.5) * 1080 / 480 - 0.5  # back in source pixels
+    centre_x = (xs.mean() + 0.5) * 1920 / 854 - 0.5
+    assert abs(centre_y - 529.5) < 0.6 and abs(centre_x - 949.5) < 0.6, (centre_y, centre_x)

@@ -1,0 +1,55 @@
+"""Export's downloads agree with each other and say what they hold (session 32's review): one
+snapshot of the masks for every file, and an object without pixels is named."""
+
+from __future__ import annotations
+
+import copy
+import zipfile
+
+import numpy as np
+
+from demo import export
+from demo import handlers_export as exporting
+from demo.state import DemoState
+from tests.test_handlers import ctx, done, examples_dir, gpu, one_thread  # noqa: F401
+
+
+def test_a_pass_adding_frames_during_export_changes_no_zip(done: DemoState,  # noqa: F811
+                                                          monkeypatch) -> None:
+    """Outside ZeroGPU a pass shares the state: frames it added between two zips made the
+    palette zip hold 3 frames and the binary one 5."""
+    state = copy.deepcopy(done)
+    dropped = {t: state.masks.pop(t) for t in (6, 7)}
+    real = export.export_zip_palette
+
+    def pass_lands_meanwhile(masks, names, path):
+        out = real(masks, names, path)
+        state.masks.update(dropped)  # the pass reaches frames 6 and 7 now
+        return out
+
+    monkeypatch.setattr(export, "export_zip_palette", pass_lands_meanwhile)
+    _, palette, binary, rgba, status = exporting.export_all(state)
+    listed = []
+    for path in (palette, binary, rgba):
+        with zipfile.ZipFile(path) as archive:
+            listed.append(sorted(n.rsplit("/", 1)[-1] for n in archive.namelist()))
+    assert listed[0] == sorted(set(listed[1])) == listed[2] == [f"{i:05d}.png" for i in range(6)]
+    assert "Exported 6 frames" in status
+
+
+def test_an_object_without_pixels_is_named(done: DemoState) -> None:  # noqa: F811
+    state = copy.deepcopy(done)
+    state.names[5] = "kite"  # added, not propagated yet
+    status = exporting.export_all(state)[-1]
+    assert "kite has no pixels in any result" in status
+    assert "no pixels" not in exporting.export_all(done)[-1]
+    assert all(not (m == 5).any() for m in state.masks.values()) and np.any(state.masks[0])
+
+
+def test_an_odd_source_size_is_exported_as_it_is() -> None:
+    """Rounded down to even, a 199x129 source exported 198x128 while saying "the source size",
+    and the re-read frame was cropped under a stretched mask."""
+    assert export.export_size((129, 199)) == (129, 199)
+    assert export.export_size((1080, 1920)) == (1080, 1920)
+    assert export.export_size((2160, 3840)) == (1080, 1920)  # the long-side cap
+    assert export.export_size((1081, 3841)) == (540, 1920)  # 540.4 rounded
