@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 
 from demo import export
@@ -64,6 +65,15 @@ def export_all(state: DemoState | None, at_source: bool = False,
     return (video, str(palette), str(binary), str(cutout),
             f"Exported {len(taken)} frames, {len(objects)} object(s) at "
             f"{size[1]}x{size[0]}{note}.")
+
+
+def exports_outdated(status: str | None) -> tuple:
+    """After a pass: downloads prepared before it hold the old masks, so they go, and the
+    export status says why (nothing changes when nothing was exported)."""
+    if not status:
+        return (gr.skip(),) * 5
+    return None, None, None, None, ("The masks changed after the last export: press Prepare "
+                                    "downloads again.")
 
 
 def _export_inputs(state: DemoState, masks: dict, at_source: bool) -> tuple:

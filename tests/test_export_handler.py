@@ -53,3 +53,11 @@ def test_an_odd_source_size_is_exported_as_it_is() -> None:
     assert export.export_size((1080, 1920)) == (1080, 1920)
     assert export.export_size((2160, 3840)) == (1080, 1920)  # the long-side cap
     assert export.export_size((1081, 3841)) == (540, 1920)  # 540.4 rounded
+
+
+def test_downloads_made_before_a_pass_are_withdrawn_after_it() -> None:
+    import gradio as gr
+
+    assert exporting.exports_outdated("") == (gr.skip(),) * 5  # nothing exported: no change
+    files = exporting.exports_outdated("Exported 8 frames, 1 object(s) at 160x96.")
+    assert files[:4] == (None,) * 4 and "Prepare downloads again" in files[4]
