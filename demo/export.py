@@ -33,6 +33,18 @@ def export_size(source_size: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def source_names(source_frames: Sequence[int], file_names: Sequence[str] | None) -> list[str]:
+    """Export names of the kept frames (their source frame numbers): the source's own file
+    names when it was a zip or folder of frames and they are unique as stems, else the numbers
+    zero-padded (a video's frames have no names)."""
+    if file_names and max(source_frames, default=-1) < len(file_names):
+        names = [file_names[n] for n in source_frames]
+        stems = [frame_stem(i, names) for i in range(len(names))]
+        if len(set(stems)) == len(stems):
+            return names
+    return [f"{n:05d}" for n in source_frames]
+
+
 def frame_stem(index: int, frame_names: Sequence[str] | None) -> str:
     """File stem for frame `index`: the source frame's name without folder or extension (unsafe
     characters replaced), or the zero-padded index when no name is known."""

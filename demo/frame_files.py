@@ -116,3 +116,15 @@ def folder_files(path: Path, max_bytes: int) -> list[Path]:
         raise ClipError(f"{path.name}: frames take {total / 2**20:.0f} MB, over the "
                         f"{max_bytes / 2**20:.0f} MB limit")
     return files
+
+
+def frame_file_names(path: Path) -> list[str] | None:
+    """The file names of a zip's or a folder's frames in the order they decode (frame i of the
+    source is name i); None for anything else (a video, a single image)."""
+    if path.is_dir():
+        return [p.name for p in folder_files(path, 2**62)]
+    if path.suffix.lower() != ".zip":
+        return None
+    archive, members = zip_members(path, 2**62)
+    archive.close()
+    return [info.filename for info in members]

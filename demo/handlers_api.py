@@ -17,6 +17,7 @@ import numpy as np
 from demo import export
 from demo.config import MAX_ADAPT_STEPS
 from demo.handlers import DemoContext, gpu_seconds
+from demo.handlers_export import source_file_names
 from demo.handlers_load import read_clip
 from demo.passes import run_pass
 from demo.state import MAX_OBJECTS
@@ -81,7 +82,8 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
     stem = Path(video).stem[:40] or "clip"
     size = export.export_size(clip.source_size)
     masks = export.ResizedMasks(masks, size) if size != clip.size else masks
-    return str(export.export_zip_palette(masks, None, _call_folder(ctx) / f"{stem}_masks.zip"))
+    names = export.source_names(range(len(clip.frames)), source_file_names(video))
+    return str(export.export_zip_palette(masks, names, _call_folder(ctx) / f"{stem}_masks.zip"))
 
 
 def segment_seconds(ctx: DemoContext, video: str | None, first_mask: str | None,

@@ -12,6 +12,7 @@ import numpy as np
 
 from demo import export
 from demo.folders import fresh_folder
+from demo.frame_files import frame_file_names
 from demo.handlers import NO_CLIP, file_stem, warn
 from demo.handlers_propagate import result_video
 from demo.state import DemoState
@@ -39,8 +40,9 @@ def export_all(state: DemoState | None, at_source: bool = False,
     # ZeroGPU) would otherwise add frames between the zips
     taken = dict(state.masks)
     masks, frames, size, note = _export_inputs(state, taken, at_source)
-    names = None if state.source is None else [
-        f"{state.source.source_frame(i):05d}" for i in range(state.num_frames)]
+    names = None if state.source is None else export.source_names(
+        [state.source.source_frame(i) for i in range(state.num_frames)],
+        source_file_names(state.source.path))
     try:
         video = result_video(state)
         palette = export.export_zip_palette(masks, names, folder / f"{stem}_masks.zip")
@@ -65,6 +67,14 @@ def export_all(state: DemoState | None, at_source: bool = False,
     return (video, str(palette), str(binary), str(cutout),
             f"Exported {len(taken)} frames, {len(objects)} object(s) at "
             f"{size[1]}x{size[0]}{note}.")
+
+
+def source_file_names(path: str) -> list[str] | None:
+    """The source's frame file names (a zip or folder of frames), None when unknown."""
+    try:
+        return frame_file_names(Path(path)) if path and Path(path).exists() else None
+    except (ClipError, OSError):
+        return None
 
 
 def exports_outdated(status: str | None) -> tuple:
