@@ -131,8 +131,11 @@ def _png_bytes(array: np.ndarray) -> bytes:
 
 
 def _prepare(out_path: str | Path) -> Path:
+    """`out_path`, whose folder must exist: a folder removed meanwhile (a newer export, or
+    another clip loaded) is not made again for files nobody will fetch."""
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if not out_path.parent.is_dir():
+        raise FileNotFoundError(f"the folder of {out_path.name} is gone (replaced meanwhile)")
     return out_path
 
 

@@ -9,16 +9,22 @@ import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+IN_USE_S = 600  # a result or export folder this young may still be written or served
 
 
 def fresh_folder(tab_dir: Path, prefix: str) -> Path:
     """A new `<prefix>_<time>` folder in a tab's folder (a fresh name per call: the browser
-    caches by URL). Earlier ones go, except the newest: it may still be being written by a
-    call running beside this one (two Export clicks, or Export during a pass's last frame),
-    or served. FileNotFoundError when the tab's folder is gone (another clip was loaded):
-    writing on would recreate it for a clip that is gone."""
+    caches by URL). Earlier ones go, except the newest and any made in the last `IN_USE_S`:
+    they may still be being written by a call running beside this one (Export clicked two or
+    three times, or Export during a pass's last frame), or served. FileNotFoundError when the
+    tab's folder is gone (another clip was loaded): writing on would recreate it for a clip
+    that is gone."""
     earlier = sorted(tab_dir.glob(f"{prefix}_*"), key=lambda p: p.name)
+    now_ns = time.time_ns()
     for old in earlier[:-1]:
+        made_ns = old.name.rsplit("_", 1)[-1]
+        if made_ns.isdigit() and now_ns - int(made_ns) < IN_USE_S * 1e9:
+            continue
         shutil.rmtree(old, ignore_errors=True)
     folder = tab_dir / f"{prefix}_{time.time_ns()}"
     folder.mkdir()

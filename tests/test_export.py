@@ -36,6 +36,9 @@ def test_frame_stem_is_safe_and_falls_back_to_the_index() -> None:
 
 
 def test_palette_zip_round_trip(tmp_path: Path, masks: dict[int, np.ndarray]) -> None:
+    with pytest.raises(FileNotFoundError, match="is gone"):  # a folder removed meanwhile
+        export_zip_palette(masks, None, tmp_path / "out" / "m.zip")  # is not made again
+    (tmp_path / "out").mkdir()
     out = export_zip_palette(masks, ["f0.jpg", "f1.jpg", "f2.jpg"], tmp_path / "out" / "m.zip")
     assert out == tmp_path / "out" / "m.zip"
     with zipfile.ZipFile(out) as archive:

@@ -18,7 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
-from demo import export, plots
+from demo import export, folders, plots
 from demo import handlers_ablation as ablation
 from demo import handlers_annotate as annotate
 from demo import handlers_api as api
@@ -211,7 +211,8 @@ def test_inspect_views_render(done: DemoState) -> None:
     assert "Frame 6" in status
 
 
-def test_export_zip_contents(done: DemoState) -> None:
+def test_export_zip_contents(done: DemoState, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(folders, "IN_USE_S", 0)  # no folder counts as still in use
     video, palette, binary, rgba, status = exporting.export_all(done)
     for path in (video, palette, binary, rgba):
         assert Path(path).is_file() and done.temp_dir in Path(path).parents

@@ -14,9 +14,9 @@ import gradio as gr
 import pytest
 import torch
 
+from demo import folders, zerogpu
 from demo import handlers_annotate as annotate
 from demo import handlers_propagate as propagation
-from demo import zerogpu
 from demo.folders import fresh_folder
 from demo.handlers import DemoContext, clear_pass_refusal, gpu_handler
 from demo.state import DemoState
@@ -82,12 +82,15 @@ def test_a_clip_loaded_as_the_pass_ends_is_not_replaced(ctx, mode, state, monkey
     assert not state.temp_dir.exists()  # not recreated for a clip that is gone
 
 
-def test_a_new_result_folder_keeps_the_newest_earlier_one(state) -> None:
+def test_a_new_result_folder_keeps_the_newest_earlier_one(state, monkeypatch) -> None:
     first = fresh_folder(state.temp_dir, "export")
     second = fresh_folder(state.temp_dir, "export")  # e.g. a second Export while the first writes
     assert first.is_dir() and second.is_dir() and first != second
-    third = fresh_folder(state.temp_dir, "export")
-    assert not first.exists() and second.is_dir() and third.is_dir()
+    third = fresh_folder(state.temp_dir, "export")  # a third click: the first may still write
+    assert first.is_dir() and second.is_dir() and third.is_dir()
+    monkeypatch.setattr(folders, "IN_USE_S", 0)  # once they are old, all but the newest go
+    fourth = fresh_folder(state.temp_dir, "export")
+    assert not first.exists() and not second.exists() and third.is_dir() and fourth.is_dir()
     shutil.rmtree(state.temp_dir)
     with pytest.raises(FileNotFoundError):
         fresh_folder(state.temp_dir, "export")
