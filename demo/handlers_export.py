@@ -14,7 +14,7 @@ from demo import export
 from demo.folders import fresh_folder
 from demo.frame_files import frame_file_names
 from demo.handlers import NO_CLIP, file_stem, warn
-from demo.handlers_propagate import result_video
+from demo.handlers_propagate import masks_digest, result_video
 from demo.state import DemoState
 from demo.video_io import ClipError, read_source_frames
 
@@ -56,6 +56,7 @@ def export_all(state: DemoState | None, at_source: bool = False,
     except (OSError, ValueError, ClipError) as exc:
         log.exception("export failed")
         return None, None, None, None, warn(f"Export failed: {exc}")
+    state.exported = masks_digest(taken)
     missing = state.num_frames - len(taken)
     note += f" ({missing} frames without a mask are left out)" if missing else ""
     present = np.zeros(256, bool)  # ids with pixels in some result
@@ -77,10 +78,12 @@ def source_file_names(path: str) -> list[str] | None:
         return None
 
 
-def exports_outdated(status: str | None) -> tuple:
+def exports_outdated(status: str | None, state: DemoState | None) -> tuple:
     """After a pass: downloads prepared before it hold the old masks, so they go, and the
-    export status says why (nothing changes when nothing was exported)."""
-    if not status:
+    export status says why (nothing changes when nothing was exported, or when the pass
+    changed no mask: stopped at once, refused)."""
+    if not status or not isinstance(state, DemoState) or state.exported is None \
+            or masks_digest(state.masks) == state.exported:
         return (gr.skip(),) * 5
     return None, None, None, None, ("The masks changed after the last export: press Prepare "
                                     "downloads again.")

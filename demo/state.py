@@ -109,6 +109,7 @@ class DemoState:
     last_objects: int = 1  # how many objects that pass followed
     inspect_open: bool = False  # the "Look inside" tab is shown: refresh it on frame changes
     overlay_video: tuple[str, str] | None = None  # (masks digest, mp4 path) of the last video
+    exported: str | None = None  # masks digest of the last export's snapshot
     paint_version: int = 0  # bumped per painter render, so the page tells renders apart
     source: ClipSource | None = None  # what Reload re-reads
     adapted_on: tuple[int, ...] = ()  # annotated frames the session's network was adapted to

@@ -132,7 +132,7 @@ def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
     for event in events:  # (the ablation moves the Frame slider: its change refreshes them)
         event.then(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
         event.then(clear_pass_refusal, [c.status], [c.status], **UI_QUEUE)
-        event.then(exporting.exports_outdated, [c.export_status],
+        event.then(exporting.exports_outdated, [c.export_status, c.state],
                    [c.export_video, c.export_palette, c.export_binary, c.export_rgba,
                     c.export_status], **UI_QUEUE)
     c.apply_settings.click(bind(knobs.apply_settings, ctx),

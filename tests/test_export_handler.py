@@ -55,35 +55,16 @@ def test_an_odd_source_size_is_exported_as_it_is() -> None:
     assert export.export_size((1081, 3841)) == (540, 1920)  # 540.4 rounded
 
 
-def test_downloads_made_before_a_pass_are_withdrawn_after_it() -> None:
+def test_downloads_made_before_a_pass_are_withdrawn_after_it(done: DemoState) -> None:  # noqa: F811
+    """Only when the pass changed the masks: a refused or at-once-stopped pass keeps them."""
     import gradio as gr
 
-    assert exporting.exports_outdated("") == (gr.skip(),) * 5  # nothing exported: no change
-    files = exporting.exports_outdated("Exported 8 frames, 1 object(s) at 160x96.")
+    state = copy.deepcopy(done)
+    status = "Exported 8 frames, 1 object(s) at 160x96."
+    assert exporting.exports_outdated(status, state) == (gr.skip(),) * 5  # never exported
+    status = exporting.export_all(state)[-1]
+    assert exporting.exports_outdated(status, state) == (gr.skip(),) * 5  # masks as exported
+    state.masks[3] = (state.masks[3] == 0).astype(np.uint8)  # what a pass does: any change
+    files = exporting.exports_outdated(status, state)
     assert files[:4] == (None,) * 4 and "Prepare downloads again" in files[4]
-
-
-def test_a_zip_of_frames_exports_masks_named_like_its_files(ctx, tmp_path) -> None:  # noqa: F811
-    """Numbered by source position, frame_0004.png came out as 00003.png, a name that matches
-    none of the user's files."""
-    import io
-
-    from PIL import Image
-
-    from demo import handlers_load as loading
-
-    archive = tmp_path / "frames.zip"
-    with zipfile.ZipFile(archive, "w") as handle:
-        for idx in range(1, 13):
-            buffer = io.BytesIO()
-            Image.fromarray(np.full((48, 64, 3), 10 * idx, np.uint8)).save(buffer, "PNG")
-            handle.writestr(f"clip/frame_{idx:04d}.png", buffer.getvalue())
-    state = loading.load_upload(ctx, str(archive), 1, 0, 2, None)[0]
-    assert isinstance(state, DemoState) and state.num_frames == 6
-    state.names[1] = "object 1"
-    state.masks = {i: np.ones(state.size, np.uint8) for i in range(state.num_frames)}
-    palette = exporting.export_all(state)[1]
-    with zipfile.ZipFile(palette) as handle:
-        assert sorted(handle.namelist()) == [f"frame_{n:04d}.png" for n in (2, 4, 6, 8, 10, 12)]
-    assert export.source_names([0, 2], None) == ["00000", "00002"]  # a video: numbers
-    assert export.source_names([0, 1], ["a/1.png", "b/1.png"]) == ["00000", "00001"]  # clash
+    assert exporting.exports_outdated("", state) == (gr.skip(),) * 5  # nothing shown: no change
