@@ -170,8 +170,8 @@ EXPORT = (
     "or RGBA cut-outs of the selected object or of all objects (transparent background, ready "
     "for a video editor). "
     "Files are named by the source frame number (a zip of frames: like its files), so a "
-    "trimmed clip's masks line up with your video's frames; at the source resolution each mask's outline is interpolated from the "
-    "working-size result, not segmented again."
+    "trimmed clip's masks line up with your video's frames; at the source resolution each "
+    "mask's outline is interpolated from the working-size result, not segmented again."
 )
 
 
