@@ -10,6 +10,7 @@ the InferenceSession except removing an object; annotations reach the model when
 from __future__ import annotations
 
 import logging
+import re
 
 import gradio as gr
 import numpy as np
@@ -24,7 +25,14 @@ from demo.handlers import (
     info,
     warn,
 )
-from demo.ownership import ClickUndo, give_back, keep_others, take, without_others
+from demo.ownership import (
+    ClickUndo,
+    give_back,
+    keep_others,
+    limit_returns,
+    take,
+    without_others,
+)
 from demo.painter import apply_strokes, painter_html, parse_strokes
 from demo.state import DemoState
 
@@ -109,6 +117,11 @@ def on_click(state: DemoState | None, mode: str, evt: gr.SelectData,
     history.append(undo)
     state.clicks.setdefault(key, []).append((float(index[0]), float(index[1]),
                                              not str(mode).lower().startswith("remove")))
+    if prior is None and not any(positive for *_, positive in state.clicks[key]):
+        state.clicks[key].pop()  # told it does not count, it must not count later either
+        history.pop()
+        return _result(state, warn("Start with a positive click on the object; negative "
+                                   "clicks then cut parts away. That click was not kept."))
     return _remask(state, prior, method, undo)
 
 
@@ -170,6 +183,7 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     if len(history) == len(state.clicks[key]) + 1:
         undo = history.pop()
         state.set_object_mask(*key, without_others(state.obj_masks, *key, undo.before))
+        limit_returns(state.click_history, *key, undo.before)
         give_back(state.obj_masks, state.frame_idx, undo.taken)
         return _result(state, f"Last click removed; {len(state.clicks[key])} click(s) left "
                               f"on frame {state.frame_idx}.")
@@ -189,6 +203,7 @@ def clear_clicks(state: DemoState | None) -> tuple:
     state.clicks.pop(key, None)
     history = state.click_history.pop(key, [])
     state.set_object_mask(*key, None)
+    limit_returns(state.click_history, *key, None)
     for undo in reversed(history):  # as undoing every click: what they took goes back
         give_back(state.obj_masks, state.frame_idx, undo.taken)
     return _result(state, f"Cleared the annotation of {state.names.get(state.selected, '?')} "
@@ -217,6 +232,7 @@ def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
     added = mask if before is None else mask & ~before  # [H, W] the brush claims what it covers
     taken = take(state.obj_masks, *key, added)
     state.set_object_mask(*key, mask)
+    limit_returns(state.click_history, *key, mask)
     old = 0 if before is None else int(before.sum())
     took = "".join(f"; took {int(lost.sum())} px from {state.names.get(obj_id, obj_id)}"
                    for obj_id, lost in taken.items())
@@ -253,7 +269,8 @@ def add_object(state: DemoState | None) -> tuple:
 def rename_object(state: DemoState | None, name: str) -> tuple:
     if state is None:
         return _result(None, "")
-    name = " ".join(str(name or "").split())[:MAX_NAME]
+    # no markup: names go into Markdown/HTML captions and status lines as they are
+    name = " ".join(re.sub(r"[<>&`*_\\\[\]]", " ", str(name or "")).split())[:MAX_NAME]
     if state.selected not in state.names or not name:
         return _result(state, warn("Select an object and type a non-empty name."))
     state.names[state.selected] = name

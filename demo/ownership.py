@@ -179,6 +179,25 @@ def without_others(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int,
     return None if mask is None else mask & ~_held(obj_masks, frame_idx, mask.shape, obj_id)
 
 
+def limit_returns(click_history: dict[tuple[int, int], list[ClickUndo]], frame_idx: int,
+                  obj_id: int, annotation: np.ndarray | None) -> None:
+    """`obj_id`'s annotation on the frame was set to `annotation` (an undo, a clear, a paint):
+    other objects' undo records may give it back only pixels of that annotation. Before,
+    undoing the click that had taken pixels from an object whose own clicks were undone since
+    brought it back as an annotation without clicks."""
+    for (frame, other), records in click_history.items():
+        if frame != frame_idx or other == obj_id:
+            continue
+        for record in records:
+            lost = record.taken.get(obj_id)
+            if lost is None:
+                continue
+            if annotation is None or not (kept := lost & annotation).any():
+                del record.taken[obj_id]
+            else:
+                record.taken[obj_id] = kept
+
+
 def give_back(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int,
               taken: dict[int, np.ndarray]) -> None:
     """Undo of `take`: each object gets back the pixels it lost that no object holds now. An

@@ -307,13 +307,15 @@ def test_stop_keeps_partial_results(ctx: DemoContext, gpu: SimpleNamespace) -> N
 def test_clicks_undo_clear_and_paint(ctx: DemoContext) -> None:
     state = _load(ctx)
     state.frame_idx = 2
-    assert annotate.on_click(state, "remove (negative)", _click(5, 5))[-1].startswith("⚠️")
+    refused = annotate.on_click(state, "remove (negative)", _click(5, 5))[-1]
+    assert refused.startswith("⚠️") and "not kept" in refused
+    assert not state.clicks.get((2, 1)), "a negative first click, refused, must not count later"
     x, y = _object_point(state.annotation(0))
     annotate.on_click(state, "add (positive)", _click(x, y))
     annotate.on_click(state, "remove (negative)", _click(2, 2))
-    assert len(state.clicks[(2, 1)]) == 3 and 2 in state.annotated_frames()
+    assert len(state.clicks[(2, 1)]) == 2 and 2 in state.annotated_frames()
     annotate.undo_click(state)
-    assert len(state.clicks[(2, 1)]) == 2
+    assert len(state.clicks[(2, 1)]) == 1
     annotate.clear_clicks(state)
     assert 2 not in state.annotated_frames()
     outside = annotate.on_click(state, "add (positive)", _click(500, 10))
@@ -358,6 +360,9 @@ def test_objects_add_rename_remove(ctx: DemoContext) -> None:
     annotate.rename_object(state, "  my   dog ")
     assert state.names[2] == "my dog"
     assert annotate.rename_object(state, "   ")[-1].startswith("⚠️")
+    annotate.rename_object(state, "<b>kite</b> **big**")  # captions are Markdown / HTML
+    assert state.names[2] == "b kite /b big"
+    annotate.rename_object(state, "my dog")
     annotate.select_object(state, "1")
     assert state.selected == 1
     annotate.remove_object(ctx, state)
