@@ -1,9 +1,9 @@
 """Import a mask file as the shown frame's annotation: a mask made elsewhere (another tool, an
 earlier export, a dataset's annotation) starts or corrects a clip without clicking it again.
 
-A file of object ids describes the whole frame: a palette PNG with black at index 0 (DAVIS-2017
-/ YouTube-VOS, pixel value = object id), or any file that `srnet.load_index_mask` reads as
-several ids (DAVIS colours in RGB, a gray 0/1/2 image). Its ids become the frame's objects (new
+A file of object ids describes the whole frame: any file that `srnet.load_index_mask` reads as
+several ids (a DAVIS-2017 / YouTube-VOS palette PNG, DAVIS colours in RGB, a gray 0/1/2
+image), or a palette PNG whose one id has its DAVIS colour. Its ids become the frame's objects (new
 ids are added), and objects it does not contain lose their annotation on that frame. Any other
 mask (0/255, one colour on black, a cut-out, a quantised palette) is one object: the selected
 one. Either replaces the clicks on the frame for the objects it sets.
@@ -19,15 +19,21 @@ from demo.handlers import NO_CLIP, edits_wait_for_passes, info, warn
 from demo.handlers_annotate import annotate_outputs
 from demo.ownership import take
 from demo.state import MAX_OBJECTS, DemoState
-from srnet import fit_index_mask, load_index_mask
+from srnet import davis_palette, fit_index_mask, load_index_mask
 
 
 def _holds_ids(path: str, mask: np.ndarray) -> bool:
-    """Whether the file gives object ids for the whole frame (see the module docstring)."""
+    """Whether the file gives object ids for the whole frame (see the module docstring):
+    several ids, or a palette file whose one id has its DAVIS colour (a black-and-white image
+    saved as a 2-colour palette is one object, the selected one)."""
+    ids = [int(i) for i in np.unique(mask) if i]
+    if len(ids) > 1:
+        return True
     with Image.open(path) as image:
-        if image.mode == "P" and (image.getpalette() or [0, 0, 0])[:3] == [0, 0, 0]:
-            return True
-    return len([i for i in np.unique(mask) if i]) > 1
+        palette = image.getpalette() if image.mode == "P" else None
+    if not palette or palette[:3] != [0, 0, 0] or not ids or 3 * ids[0] + 3 > len(palette):
+        return False
+    return palette[3 * ids[0]:3 * ids[0] + 3] == davis_palette()[ids[0]].tolist()
 
 
 def _objects_in(state: DemoState, mask: np.ndarray, palette: bool) -> dict[int, np.ndarray]:

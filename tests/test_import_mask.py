@@ -134,3 +134,20 @@ def test_files_read_as_several_ids_set_them_and_one_colour_sets_the_selected(
     out = importing.import_mask(state, str(tmp_path / "q.png"))
     assert "kite" in out[-1] and (state.annotation(2) == 7).sum() == (ids == 2).sum()
     assert (state.annotation(2) == 1).sum() == (ids == 1).sum()  # object 1 kept its pixels
+
+
+def test_a_black_and_white_palette_file_sets_the_selected_object(state: DemoState,
+                                                                   tmp_path: Path) -> None:
+    """Saved as a 2-colour palette (black 0, white 1) it is one object, like its 0/255 twin;
+    our own export (DAVIS colours) keeps its ids."""
+    state.frame_idx = 1
+    state.names[7] = "kite"
+    state.selected = 7
+    ids = _boxes(state.size, (1, 10, 30, 10, 40))
+    image = Image.fromarray(ids, mode="P")
+    image.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+    image.save(tmp_path / "bw.png")
+    assert "kite" in importing.import_mask(state, str(tmp_path / "bw.png"))[-1]
+    assert (state.annotation(1) == 7).sum() == (ids == 1).sum()
+    save_index_mask(tmp_path / "ours.png", ids * 3)  # DAVIS colours: id 3 stays 3
+    assert "object 3" in importing.import_mask(state, str(tmp_path / "ours.png"))[-1]
