@@ -27,7 +27,8 @@ ANNOTATE = (
 PAINT = (
     "The frame shows the selected object's current mask (tinted). Drag with the **brush** to "
     "add to it or with the **eraser** to remove from it (dark strokes); everything you do not "
-    "touch is kept. Press **Use painted mask** to apply the strokes to this frame, or "
+    "touch is kept. Press **Use painted mask** to apply the strokes to this frame (**Undo last "
+    "edit** takes an applied painting back, with the clicks it replaced), or "
     "**Discard strokes**. The line above the frame says when painting is possible: until the "
     "frame has loaded, input is disabled, so no stroke is lost."
 )

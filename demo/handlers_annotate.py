@@ -177,13 +177,15 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
         return _result(None, "")
     key = (state.frame_idx, state.selected)
     if not state.clicks.get(key):
+        if state.paint_undo.get(key):  # the last edit was a painting: back to before it
+            return _undo_paint(state, key)
         return _result(state, warn("No click to undo on this frame for this object."))
     state.clicks[key].pop()
     history = state.click_history.get(key, [])
     if len(history) == len(state.clicks[key]) + 1:
         undo = history.pop()
         state.set_object_mask(*key, without_others(state.obj_masks, *key, undo.before))
-        limit_returns(state.click_history, *key, undo.before)
+        _limit_returns(state, key, undo.before)
         give_back(state.obj_masks, state.frame_idx, undo.taken)
         return _result(state, f"Last click removed; {len(state.clicks[key])} click(s) left "
                               f"on frame {state.frame_idx}.")
@@ -195,6 +197,25 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     return _remask(state, prior if prior is not None and prior.any() else None, method)
 
 
+def _undo_paint(state: DemoState, key: tuple[int, int]) -> tuple:
+    """Undo of the last painting of `key`: its annotation and clicks as before it."""
+    record = state.paint_undo[key].pop()
+    state.set_object_mask(*key, without_others(state.obj_masks, *key, record.before))
+    _limit_returns(state, key, record.before)
+    give_back(state.obj_masks, key[0], record.taken)
+    if record.clicks:
+        state.clicks[key], state.click_history[key] = record.clicks, record.history or []
+    return _result(state, f"Painting undone on frame {key[0]}: the mask is as before it "
+                          f"({len(record.clicks or [])} click(s)).")
+
+
+def _limit_returns(state: DemoState, key: tuple[int, int], annotation: np.ndarray | None
+                   ) -> None:
+    """`limit_returns` over both kinds of undo record (clicks and paintings)."""
+    limit_returns(state.click_history, *key, annotation)
+    limit_returns(state.paint_undo, *key, annotation)
+
+
 @edits_wait_for_passes
 def clear_clicks(state: DemoState | None) -> tuple:
     if state is None:
@@ -203,8 +224,9 @@ def clear_clicks(state: DemoState | None) -> tuple:
     state.clicks.pop(key, None)
     history = state.click_history.pop(key, [])
     state.set_object_mask(*key, None)
-    limit_returns(state.click_history, *key, None)
-    for undo in reversed(history):  # as undoing every click: what they took goes back
+    _limit_returns(state, key, None)
+    history = [*state.paint_undo.pop(key, []), *history]  # in the order the edits were made
+    for undo in reversed(history):  # as undoing every edit: what they took goes back
         give_back(state.obj_masks, state.frame_idx, undo.taken)
     return _result(state, f"Cleared the annotation of {state.names.get(state.selected, '?')} "
                           f"on frame {state.frame_idx}.")
@@ -228,11 +250,14 @@ def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
     key = (state.frame_idx, state.selected)
     before = _current_object_mask(state, *key)
     mask = apply_strokes(before, painted, state.size)
-    state.clicks.pop(key, None)  # painting replaces the click annotation
     added = mask if before is None else mask & ~before  # [H, W] the brush claims what it covers
-    taken = take(state.obj_masks, *key, added)
+    record = ClickUndo(state.obj_masks.get(key), clicks=state.clicks.pop(key, []),
+                       history=state.click_history.pop(key, []))  # painting replaces the clicks
+    record.taken = take(state.obj_masks, *key, added)
+    taken = record.taken
+    state.paint_undo.setdefault(key, []).append(record)  # Undo goes back past it
     state.set_object_mask(*key, mask)
-    limit_returns(state.click_history, *key, mask)
+    _limit_returns(state, key, mask)
     old = 0 if before is None else int(before.sum())
     took = "".join(f"; took {int(lost.sum())} px from {state.names.get(obj_id, obj_id)}"
                    for obj_id, lost in taken.items())

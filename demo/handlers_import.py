@@ -92,6 +92,7 @@ def _set(state: DemoState, frame_idx: int, obj_id: int, mask: np.ndarray | None)
     """The imported mask replaces the clicks (and their undo) of this object on this frame."""
     state.clicks.pop((frame_idx, obj_id), None)
     state.click_history.pop((frame_idx, obj_id), None)
+    state.paint_undo.pop((frame_idx, obj_id), None)
     state.set_object_mask(frame_idx, obj_id, mask)
 
 

@@ -48,7 +48,7 @@ def annotate_panel(c: SimpleNamespace) -> None:
                     js_on_load=READY_JS)
             c.status_near = [_status_copy("status-near")]
             with gr.Row():
-                c.undo = gr.Button("Undo last click", size="sm")
+                c.undo = gr.Button("Undo last edit", size="sm")
                 c.clear = gr.Button("Clear this frame's annotation", size="sm")
             gr.Markdown(explain.ANNOTATE)
         with gr.Tab("Paint"):

@@ -30,6 +30,9 @@ class ClickUndo:
 
     before: np.ndarray | None  # the clicked object's annotation before the click (None: none)
     taken: dict[int, np.ndarray] = field(default_factory=dict)  # obj id → bool [H, W] it lost
+    # a paint's record only: the clicks (and their undo records) the painted mask replaced
+    clicks: list | None = None
+    history: list | None = None
 
     def resized(self, resize: Callable[[np.ndarray], np.ndarray]) -> ClickUndo:
         return ClickUndo(None if self.before is None else resize(self.before),

@@ -94,6 +94,9 @@ class DemoState:
     clicks: dict[tuple[int, int], list[Click]] = field(default_factory=dict)  # (frame, obj)
     # (frame, obj) → what each click changed: undo restores the annotation from before it exactly
     click_history: dict[tuple[int, int], list[ClickUndo]] = field(default_factory=dict)
+    # (frame, obj) → each applied painting, newest last: Undo goes back past it (not carried
+    # over a Reload at another size)
+    paint_undo: dict[tuple[int, int], list[ClickUndo]] = field(default_factory=dict)
     obj_masks: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # bool [H, W]
     masks: dict[int, np.ndarray] = field(default_factory=dict)  # frame → uint8 [H, W] ids
     confidence: dict[int, float] = field(default_factory=dict)
@@ -201,11 +204,11 @@ class DemoState:
     def forget_object(self, obj_id: int) -> None:
         """Drop an object from names, clicks, annotations, results (its pixels become 0)."""
         self.names.pop(obj_id, None)
-        for store in (self.clicks, self.obj_masks, self.click_history):
+        for store in (self.clicks, self.obj_masks, self.click_history, self.paint_undo):
             for key in [k for k in store if k[1] == obj_id]:
                 del store[key]
-        for history in self.click_history.values():  # undo must not give it pixels back
-            for undo in history:
+        for history in (*self.click_history.values(), *self.paint_undo.values()):
+            for undo in history:  # undo must not give it pixels back
                 undo.taken.pop(obj_id, None)
         for results in (self.masks, *self.ablation.values()):
             for frame_idx, mask in results.items():
@@ -289,3 +292,4 @@ def cleanup_state(state: DemoState | None) -> None:
     state.obj_masks.clear()
     state.clicks.clear()
     state.click_history.clear()
+    state.paint_undo.clear()

@@ -40,3 +40,25 @@ def test_undoing_every_click_leaves_no_annotation(ctx: DemoContext, tmp_path: Pa
     annotate.undo_click(state, clicks.CLASSIC)
     assert not state.obj_masks, {k: int(v.sum()) for k, v in state.obj_masks.items()}
     assert not state.annotated_frames()
+
+
+def test_a_painting_is_undone_back_to_the_clicks_it_replaced(ctx: DemoContext,
+                                                             tmp_path: Path) -> None:
+    """A slip of the eraser wiped the clicked mask, and Undo said there was no click to undo:
+    the clicks were gone with it."""
+    import json
+
+    state, truth = uploaded_clip_state(ctx, tmp_path, num_frames=4, size=(64, 96),
+                                       num_objects=1)
+    ys, xs = np.nonzero(truth[0] == 1)
+    annotate.on_click(state, "add (positive)", _click(float(np.median(xs)), float(np.median(ys))),
+                      clicks.CLASSIC)
+    clicked = state.obj_masks[(0, 1)].copy()
+    wipe = [{"mode": "eraser", "size": 80, "points": [[0, 32], [95, 32]]}]
+    annotate.apply_paint(state, json.dumps(wipe))
+    assert (0, 1) not in state.obj_masks and not state.clicks.get((0, 1))
+    assert "Painting undone" in annotate.undo_click(state, clicks.CLASSIC)[-1]
+    assert np.array_equal(state.obj_masks[(0, 1)], clicked) and len(state.clicks[(0, 1)]) == 1
+    assert "Last click removed" in annotate.undo_click(state, clicks.CLASSIC)[-1]
+    assert (0, 1) not in state.obj_masks  # and back to before the click
+    assert annotate.undo_click(state, clicks.CLASSIC)[-1].startswith("⚠️")  # nothing left
