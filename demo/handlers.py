@@ -9,11 +9,13 @@ directly. No component construction here (that is `layout.py`).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import inspect
 import logging
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -187,14 +189,30 @@ def pass_in_flight(state: DemoState | None) -> bool:
             and _streaming[state.temp_dir] > 0)
 
 
+# Per tab (by folder): its edits run one at a time. Two quick clicks are two events of the
+# "ui" group (several at once, for different users), and interleaved they recorded one undo
+# state for both clicks.
+_edit_locks: dict[Path | None, threading.RLock] = collections.defaultdict(threading.RLock)
+_edit_locks_guard = threading.Lock()
+
+
+def _edit_lock(state: DemoState) -> threading.RLock:
+    with _edit_locks_guard:
+        return _edit_locks[state.temp_dir]
+
+
 def edits_wait_for_passes(handler: Callable[..., tuple]) -> Callable[..., tuple]:
     """An annotation handler `(state, ...) → (state, 5 views, status)` that, while a pass is
-    in flight under ZeroGPU (`pass_in_flight`), changes nothing and says why."""
+    in flight under ZeroGPU (`pass_in_flight`), changes nothing and says why; one tab's edits
+    run one after another."""
     @functools.wraps(handler)
     def guarded(state: DemoState | None, *args: object, **kwargs: object) -> tuple:
         if pass_in_flight(state):
             return (state, *(gr.skip(),) * 5, warn(PASS_RUNNING))
-        return handler(state, *args, **kwargs)
+        if not isinstance(state, DemoState):
+            return handler(state, *args, **kwargs)
+        with _edit_lock(state):
+            return handler(state, *args, **kwargs)
     return guarded
 
 

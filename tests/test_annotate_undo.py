@@ -62,3 +62,35 @@ def test_a_painting_is_undone_back_to_the_clicks_it_replaced(ctx: DemoContext,
     assert "Last click removed" in annotate.undo_click(state, clicks.CLASSIC)[-1]
     assert (0, 1) not in state.obj_masks  # and back to before the click
     assert annotate.undo_click(state, clicks.CLASSIC)[-1].startswith("⚠️")  # nothing left
+
+
+def test_one_tabs_edits_run_one_after_another(tmp_path: Path) -> None:
+    """Two quick clicks are two events that Gradio may run at once; interleaved, both clicks
+    recorded the same undo state. Another tab's edit is not held up."""
+    import threading
+    import time
+
+    from demo.handlers import edits_wait_for_passes
+    from demo.state import DemoState
+
+    spans: dict[str, list[tuple[float, float]]] = {"a": [], "b": []}
+
+    @edits_wait_for_passes
+    def slow_edit(state: DemoState, tab: str) -> tuple:
+        start = time.monotonic()
+        time.sleep(0.2)
+        spans[tab].append((start, time.monotonic()))
+        return (state,)
+
+    frames = [np.zeros((8, 8, 3), np.uint8)] * 2
+    tab_a = DemoState.create(tmp_path / "a", frames, 24.0, None, None)
+    tab_b = DemoState.create(tmp_path / "b", frames, 24.0, None, None)
+    threads = [threading.Thread(target=slow_edit, args=(state, name))
+               for state, name in ((tab_a, "a"), (tab_a, "a"), (tab_b, "b"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (first, second), (other,) = sorted(spans["a"]), spans["b"]
+    assert second[0] >= first[1], "one tab's two edits overlapped"
+    assert other[0] < first[1] or other[0] < second[1]  # the other tab ran beside them
