@@ -251,10 +251,10 @@ def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
     before = _current_object_mask(state, *key)
     mask = apply_strokes(before, painted, state.size)
     added = mask if before is None else mask & ~before  # [H, W] the brush claims what it covers
-    record = ClickUndo(state.obj_masks.get(key), clicks=state.clicks.pop(key, []),
+    before_annotation = state.obj_masks.get(key)
+    taken = take(state.obj_masks, *key, added)
+    record = ClickUndo(before_annotation, taken, clicks=state.clicks.pop(key, []),
                        history=state.click_history.pop(key, []))  # painting replaces the clicks
-    record.taken = take(state.obj_masks, *key, added)
-    taken = record.taken
     state.paint_undo.setdefault(key, []).append(record)  # Undo goes back past it
     state.set_object_mask(*key, mask)
     _limit_returns(state, key, mask)

@@ -15,11 +15,11 @@ import numpy as np
 
 from srnet import Predictor, fit_index_mask, load_index_mask, save_index_mask
 from srnet.cli_args import fail, first_line
+from srnet.eval.metrics import VOID  # DAVIS's uncertain pixels: not an object
 from srnet.io import FrameFolder, iter_video, natural_key, overlay, write_mp4
 from srnet.train.adapt import adapt_session
 
 log = logging.getLogger(__name__)
-VOID = 255  # DAVIS marks uncertain pixels with it: not an object
 
 
 def segment_clip(args: argparse.Namespace, predictor: Predictor) -> int:

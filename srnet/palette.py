@@ -112,10 +112,9 @@ def _colour_mask(rgb: np.ndarray) -> np.ndarray:
     used = np.unique(codes)
     index_of = {int(code): idx for idx, code in enumerate(palette_codes)}
     if all(int(code) in index_of for code in used):
-        ids = [index_of[int(code)] for code in used]
+        ids = np.array([index_of[int(code)] for code in used], np.uint8)  # [U], as `used`
         if any(len(set(palette[idx].tolist())) > 1 for idx in ids):  # a non-gray colour
-            lookup = np.array([index_of[int(code)] for code in used], np.uint8)
-            return lookup[np.searchsorted(used, codes)]
+            return ids[np.searchsorted(used, codes)]
     return _gray_mask(rgb.max(axis=2))
 
 
