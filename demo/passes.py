@@ -34,10 +34,10 @@ def run_pass(predictor: Predictor, session: InferenceSession, frames: Sequence[n
         seg_end = bounds[i + 1] + (1 if reverse else -1) if i + 1 < len(bounds) else end
         mask = annotations.get(seg_start)
         known = session.annotations.get(seg_start)
-        if mask is not None and (known is None or not np.array_equal(known, mask)):
-            predictor.step(session, seg_start, frames[seg_start], mask)  # register + memorise
+        if known is not None and mask is not None and np.array_equal(known, mask):
+            mask = None  # the session has it already
         yield from predictor.propagate(session, frames, seg_start, seg_end, reverse=reverse,
-                                       return_visuals=visuals)
+                                       mask=mask, return_visuals=visuals)
 
 
 def _start(annotated: list[int], frame_idx: int, reverse: bool, has_memory: bool) -> int | None:

@@ -41,7 +41,9 @@ class OraclePredictor:
         self.steps.append((int(frame[0, 0, 0]), mask.copy()))
         self.first = self.steps[0]
 
-    def propagate(self, session, frames, start, end=None):
+    def propagate(self, session, frames, start, end=None, *, mask=None):
+        if mask is not None:  # annotates `start` first, like `step`
+            self.step(session, start, frames[start], mask)
         for index in range(start, len(frames) if end is None else end + 1):
             t = int(frames[index][0, 0, 0])
             self.seen.append(t)
@@ -110,7 +112,9 @@ def test_a_late_object_is_handed_over_on_the_second_annotated_frame_alone(
 class HalfSizeOracle(OraclePredictor):
     """The ground truth at the size of the frames it is given (every other pixel)."""
 
-    def propagate(self, session, frames, start, end=None):
+    def propagate(self, session, frames, start, end=None, *, mask=None):
+        if mask is not None:  # annotates `start` first, like `step`
+            self.step(session, start, frames[start], mask)
         for index in range(start, len(frames) if end is None else end + 1):
             frame = frames[index]
             self.seen.append(frame.shape[:2])

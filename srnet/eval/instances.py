@@ -133,8 +133,7 @@ def _run_from(predictor: Predictor, session, frames: list[np.ndarray],
     bounds = sorted(starts)
     for i, offset in enumerate(bounds):
         end = bounds[i + 1] - 1 if i + 1 < len(bounds) else len(frames) - 1
-        predictor.step(session, offset, frames[offset], starts[offset])
-        for out in predictor.propagate(session, frames, offset, end):
+        for out in predictor.propagate(session, frames, offset, end, mask=starts[offset]):
             outputs[out.frame_idx] = out.mask
     return outputs
 

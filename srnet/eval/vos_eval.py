@@ -52,8 +52,7 @@ def srnet_method(predictor: Predictor) -> Method:
     def run(frames: list[np.ndarray], first_mask: np.ndarray) -> Iterator[np.ndarray]:
         session = predictor.new_session()
         adapt_session(predictor, session, [(frames[0], first_mask)])  # only with adapt_steps
-        predictor.step(session, 0, frames[0], first_mask)
-        for out in predictor.propagate(session, frames, 0):
+        for out in predictor.propagate(session, frames, 0, mask=first_mask):
             yield out.mask
 
     return run

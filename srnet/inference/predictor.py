@@ -123,11 +123,8 @@ class Predictor:
               mask: np.ndarray | None, return_visuals: bool,
               origin: tuple[int, bool] | None) -> StepOutput:
         """`step`, with the (start, reverse) of the pass it belongs to (None = a single step)."""
-        geom = self._prepare(session, frame_idx, image, mask)
+        geom = self._register(session, frame_idx, image, mask)
         mirrored = None if session.mirror is None else np.ascontiguousarray(image[:, ::-1])
-        if session.mirror is not None:
-            self._prepare(session.mirror, frame_idx, mirrored,
-                          None if mask is None else np.ascontiguousarray(mask[:, ::-1]))
         mask = session.annotations.get(frame_idx)
         if mask is None and not session.has_memory:
             raise ValueError("no object to follow yet: annotate a frame with a mask first")
@@ -152,12 +149,15 @@ class Predictor:
         return self._finalize(session, frame_idx, prob, mask, geom, visuals, held)
 
     def propagate(self, session: InferenceSession, frames: Sequence[np.ndarray], start: int,
-                  end: int | None = None, *, reverse: bool = False,
+                  end: int | None = None, *, reverse: bool = False, mask: np.ndarray | None = None,
                   return_visuals: bool = False) -> Iterator[StepOutput]:
         """Yield one StepOutput per frame from `start` to `end` (inclusive), forward or backward.
 
-        Frames that carry a user annotation in the session use it. Working-memory frames ahead of
-        `start` (left by an earlier pass) are dropped, so a correction on frame `start` wins.
+        With `mask` ([H, W] of object ids), frame `start` is annotated with it first, as `step`
+        would do, but its frame is encoded once, by the pass (`step` then `propagate` from the
+        same frame encodes it twice). Frames that carry a user annotation in the session use it.
+        Working-memory frames ahead of `start` (left by an earlier pass) are dropped, so a
+        correction on frame `start` wins.
         `frames` may be any indexable sequence (for example one that decodes lazily). Bad
         bounds raise here; the pass itself begins with the first frame drawn, and a pass
         started later on the same session stops this one (RuntimeError on its next frame).
@@ -168,6 +168,8 @@ class Predictor:
             raise ValueError(f"start/end must lie in 0..{last}, got {start}/{end}")
         if (end < start) != reverse and end != start:
             raise ValueError("end lies behind start for this direction")
+        if mask is not None:
+            self._register(session, start, frames[start], mask)
         return self._run_pass(session, frames, start, end, reverse, return_visuals)
 
     def _run_pass(self, session, frames, start, end, reverse, return_visuals):
@@ -211,6 +213,16 @@ class Predictor:
             warm(plan_geometry(frame_size, (config or self.config).short_side).padded_size)
 
     # ----------------------------------------------------------------------------- phases
+    def _register(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
+                  mask: np.ndarray | None) -> FrameGeometry:
+        """Check the frame, and record `mask` (if any) as the frame's annotation, in the session
+        and its mirror twin; nothing is encoded yet."""
+        geom = self._prepare(session, frame_idx, image, mask)
+        if session.mirror is not None:
+            self._prepare(session.mirror, frame_idx, np.ascontiguousarray(image[:, ::-1]),
+                          None if mask is None else np.ascontiguousarray(mask[:, ::-1]))
+        return geom
+
     def _prepare(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
                  mask: np.ndarray | None) -> FrameGeometry:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
