@@ -5,10 +5,13 @@ folder; errors are raised as `gr.Error` so a client sees the message."""
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import logging
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import gradio as gr
@@ -16,11 +19,11 @@ import numpy as np
 
 from demo import export
 from demo.config import MAX_ADAPT_STEPS
-from demo.handlers import DemoContext, gpu_seconds
+from demo.handlers import DemoContext, gpu_handler, gpu_seconds
 from demo.handlers_export import source_file_names
 from demo.handlers_load import read_clip
 from demo.passes import run_pass
-from demo.state import MAX_OBJECTS
+from demo.state import FRAMES_FILE, MAX_OBJECTS, Frames
 from demo.video_io import ClipError
 from srnet import adapt_session, fit_index_mask, load_index_mask
 
@@ -41,7 +44,7 @@ def _call_folder(ctx: DemoContext) -> Path:
 
 
 def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
-            adapt_steps: float | None = 0) -> str:
+            adapt_steps: float | None = 0, *, masks_on_gpu: Callable | None = None) -> str:
     """Propagate a first-frame mask through a clip.
 
     Args:
@@ -55,6 +58,10 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
         a zip of DAVIS-palette PNGs, one per frame, at the clip's own size (long side capped
         at 1920, see `info`), like `python -m srnet segment` and the app's Export: the masks
         are computed at the working size and enlarged with smooth outlines.
+
+    The inputs are read and the zip written here; only `propagate_masks` runs the network,
+    through `masks_on_gpu` (the app passes it wrapped by `gpu_handler`), so a bad upload is
+    refused before any GPU time is reserved, and the reservation fits the clip's length.
     """
     if not video or not first_mask:
         raise gr.Error("segment needs a video (or a zip of frames) and a first-frame mask PNG.")
@@ -70,31 +77,53 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
     ids = [int(i) for i in np.unique(mask) if i]
     if len(ids) > MAX_OBJECTS:  # the app's own limit: time and memory grow with each object
         raise gr.Error(f"Bad input: the mask holds {len(ids)} objects; at most {MAX_OBJECTS}.")
-    config = dataclasses.replace(ctx.session_config(clip.size), adapt_steps=steps)
-    session = ctx.predictor.new_session(config)
-    adapt_session(ctx.predictor, session, [(clip.frames[0], mask)])  # only with steps > 0
-    try:
-        masks = {out.frame_idx: out.mask for out in run_pass(
-            ctx.predictor, session, clip.frames, {0: mask}, 0, len(clip.frames) - 1)}
-    except RuntimeError as exc:  # e.g. out of memory: a message, not a bare server error
-        log.exception("segment failed")
-        raise gr.Error(f"Segmentation stopped: {exc}") from exc
+    folder = _call_folder(ctx)
+    frames = Frames(clip.frames, folder / FRAMES_FILE)  # crosses to a GPU worker as its file
+    run = masks_on_gpu or functools.partial(propagate_masks, ctx)
+    masks = run(frames, mask, steps)
+    (folder / FRAMES_FILE).unlink(missing_ok=True)
     stem = Path(video).stem[:40] or "clip"
     size = export.export_size(clip.source_size)
     masks = export.ResizedMasks(masks, size) if size != clip.size else masks
     names = export.source_names(range(len(clip.frames)), source_file_names(video))
-    return str(export.export_zip_palette(masks, names, _call_folder(ctx) / f"{stem}_masks.zip"))
+    return str(export.export_zip_palette(masks, names, folder / f"{stem}_masks.zip"))
 
 
-def segment_seconds(ctx: DemoContext, video: str | None, first_mask: str | None,
-                    adapt_steps: float | None = 0) -> float:
-    """GPU time to reserve for `segment` (same arguments): the longest clip it accepts, and
-    the fine-tuning steps asked for."""
+def propagate_masks(ctx: DemoContext, frames: Sequence[np.ndarray], mask: np.ndarray,
+                    adapt_steps: int) -> dict[int, np.ndarray]:
+    """The network's part of `segment`: frame index → [H, W] uint8 ids at the working size."""
+    config = dataclasses.replace(ctx.session_config(frames[0].shape[:2]),
+                                 adapt_steps=adapt_steps)
+    session = ctx.predictor.new_session(config)
+    adapt_session(ctx.predictor, session, [(frames[0], mask)])  # only with steps > 0
     try:
-        steps = _adapt_steps(adapt_steps)
-    except gr.Error:  # `segment` itself says what is wrong
-        steps = 0
-    return gpu_seconds(ctx.cfg, ctx.max_frames) + ctx.cfg.gpu_adapt_step_s * steps
+        return {out.frame_idx: out.mask for out in run_pass(
+            ctx.predictor, session, frames, {0: mask}, 0, len(frames) - 1)}
+    except RuntimeError as exc:  # e.g. out of memory: a message, not a bare server error
+        log.exception("segment failed")
+        raise gr.Error(f"Segmentation stopped: {exc}") from exc
+
+
+def propagate_seconds(ctx: DemoContext, frames: Sequence[np.ndarray], mask: np.ndarray,
+                      adapt_steps: int) -> float:
+    """GPU time to reserve for `propagate_masks` (same arguments): this clip's frames and
+    the fine-tuning steps asked for."""
+    return gpu_seconds(ctx.cfg, len(frames)) + ctx.cfg.gpu_adapt_step_s * adapt_steps
+
+
+def segment_endpoint(ctx: DemoContext) -> Callable[..., str]:
+    """`segment` as the app's /segment callback: `ctx` bound, the network part wrapped for
+    the GPU (the torch thread, or ZeroGPU's reservation)."""
+    on_gpu = gpu_handler(propagate_masks, ctx, propagate_seconds)
+
+    @functools.wraps(segment)
+    def endpoint(video: str | None, first_mask: str | None,
+                 adapt_steps: float | None = 0) -> str:
+        return segment(ctx, video, first_mask, adapt_steps, masks_on_gpu=on_gpu)
+    signature = inspect.signature(segment)  # Gradio reads the inputs from it: no ctx
+    endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=list(signature.parameters.values())[1:4])
+    return endpoint
 
 
 def _adapt_steps(value: float | None) -> int:

@@ -173,7 +173,7 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
     c.export.click(exporting.export_all, [c.state, c.export_source, c.export_cutout],
                    [c.export_video, c.export_palette, c.export_binary, c.export_rgba,
                     c.export_status], **UI_QUEUE)
-    c.api_run.click(gpu_handler(api.segment, ctx, api.segment_seconds),
+    c.api_run.click(api.segment_endpoint(ctx),
                     [c.api_video, c.api_mask, c.api_adapt], [c.api_out],
                     api_name="segment", concurrency_id="gpu",
                     concurrency_limit=ctx.cfg.gpu_concurrency)

@@ -76,7 +76,7 @@ def gpu(ctx: DemoContext) -> SimpleNamespace:
     return SimpleNamespace(
         propagate=gpu_handler(propagation.propagate, ctx, propagation.propagate_seconds),
         run_ablation=gpu_handler(ablation.run_ablation, ctx, ablation.ablation_seconds),
-        segment=gpu_handler(api.segment, ctx, api.segment_seconds))
+        segment=api.segment_endpoint(ctx))
 
 
 def _load(ctx: DemoContext) -> DemoState:
@@ -590,8 +590,9 @@ def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path) -> 
         gpu.segment(str(folder / "clip.mp4"), str(tmp_path / "many.png"))
     assert api.info(ctx)["short_side"] == 96
     # online adaptation through the API: reserved, run, and a bad count refused
-    plain = api.segment_seconds(ctx, "clip.mp4", "mask.png")
-    assert api.segment_seconds(ctx, "clip.mp4", "mask.png", 3) == pytest.approx(
+    plain = api.propagate_seconds(ctx, [first] * 8, first, 0)  # reserved for this clip's length
+    assert plain < api.propagate_seconds(ctx, [first] * 9, first, 0)
+    assert api.propagate_seconds(ctx, [first] * 8, first, 3) == pytest.approx(
         plain + 3 * ctx.cfg.gpu_adapt_step_s)
     adapted = gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"), 3)
     with zipfile.ZipFile(adapted) as archive:

@@ -13,6 +13,7 @@ import pytest
 
 from demo import zerogpu
 from demo.handlers import DemoContext
+from demo.state import Frames
 from tests.test_handlers import *  # noqa: F403  # the same tests, collected again here
 from tests.test_handlers import _load
 
@@ -49,3 +50,33 @@ def test_closing_the_stream_ends_the_worker(ctx: DemoContext, gpu: SimpleNamespa
     assert len(first[0].masks) == 1
     run.close()
     assert not multiprocessing.active_children()
+
+
+def test_segment_reads_and_refuses_before_reserving(ctx: DemoContext, gpu: SimpleNamespace,
+                                                    tmp_path, monkeypatch) -> None:
+    """/segment decodes its upload and writes its zip outside the GPU call: a bad upload
+    forks nothing, and a good one forks once with a reservation for its own frames, its
+    frames crossing as a file reference (the whole clip pickled would cost seconds)."""
+    folder = ctx.cfg.examples_dir / EXAMPLE  # noqa: F405
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00" * 4096)
+    before = zerogpu.forked_calls
+    with pytest.raises(gr.Error, match="Bad input"):  # noqa: F405
+        gpu.segment(str(corrupt), str(folder / "first_mask.png"))
+    with pytest.raises(gr.Error, match="empty"):  # noqa: F405
+        blank = tmp_path / "blank.png"
+        first = np.asarray(Image.open(folder / "first_mask.png"))  # noqa: F405
+        Image.fromarray(np.zeros_like(first)).save(blank)  # noqa: F405
+        gpu.segment(str(folder / "clip.mp4"), str(blank))
+    assert zerogpu.forked_calls == before
+    reserved, sizes = [], []
+    seconds, pickle_frames = api.propagate_seconds, Frames.__reduce__  # noqa: F405
+    monkeypatch.setattr(api, "propagate_seconds",  # noqa: F405
+                        lambda *a: reserved.append(len(a[1])) or seconds(*a))
+    monkeypatch.setattr(Frames, "__reduce__",
+                        lambda self: sizes.append(len(self)) or pickle_frames(self))
+    endpoint = api.segment_endpoint(ctx)  # noqa: F405  # wraps the patched duration
+    with zipfile.ZipFile(endpoint(str(folder / "clip.mp4"),  # noqa: F405
+                                  str(folder / "first_mask.png"))) as archive:
+        assert len(archive.namelist()) == 8
+    assert zerogpu.forked_calls == before + 1 and reserved == [8] and sizes == [8]
