@@ -4,6 +4,12 @@ memory never updated, and carry the same annotations with optical flow instead o
 trained (what the fine-tuning bought). Compare the masks with the full model's side by side
 (per-frame overlays and mean IoU).
 
+The full model is rerun too, the same way (one pass forward and one backward from the first
+annotated frame), and every variant is compared with that rerun, not with the tab's result:
+the tab's masks may come from several passes, corrections and settings changed since, which
+would be counted as the module's effect (a correction then a pass from it read IoU 0.78 for
+"FAM off" where the module itself changed little).
+
 An ablated network is `SRNet(dataclasses.replace(cfg, fam=replace(cfg.fam, enabled=False)))`
 (or the same for `ptm`) loaded with the full model's weights. Its state dict lacks the removed
 module, so loading uses `strict=False`; the check below still fails loudly if any parameter of
@@ -41,11 +47,14 @@ from srnet import ablated_predictor as srnet_ablated
 
 log = logging.getLogger(__name__)
 VARIANTS = {"fam": "FAM off", "ptm": "PTM off", "memory": "frozen memory"}
+FULL = "full"  # the control: the full model rerun the way the variants are
 # Not a network variant: DIS optical flow warps the annotations frame to frame (CPU, no GPU time).
 FLOW, FLOW_LABEL = "flow", "optical flow, no network"
 # With online adaptation on, one more rerun: the shared network as it was trained
 UNADAPTED = "unadapted"
 ALL_LABELS = {**VARIANTS, UNADAPTED: "not adapted", FLOW: FLOW_LABEL}
+# The tab's own result and the control agreeing over the clip at least this well: no note.
+SAME_RESULT_IOU = 0.995
 # DIS flow at 480x854 took 0.05 s a frame on a 2-core CPU: a quarter of the 0.25 s a network
 # frame is reserved (`DemoConfig.gpu_frame_s`) leaves room for a slower host.
 FLOW_FRAME_SHARE = 0.25
@@ -71,25 +80,29 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _iou_table(state: DemoState) -> dict[str, dict[int, float]]:
-    """IoU with the full model of every variant on every frame both have (a 60-frame 480p
-    clip has 240 of them, ~0.5 s): computed once after the reruns and kept in the state, so
-    moving the Frame slider does not recompute it."""
+    """IoU with the full model's rerun of every variant on every frame both have (a 60-frame
+    480p clip has 240 of them, ~0.5 s), and under FULL the rerun's IoU with the tab's own
+    result: computed once after the reruns and kept in the state, so moving the Frame slider
+    does not recompute it."""
     if state.ablation_ious is None or state.ablation_ious.keys() != state.ablation.keys():
-        state.ablation_ious = {
-            variant: {i: _iou(masks[i], state.masks[i]) for i in masks if i in state.masks}
-            for variant, masks in state.ablation.items()}
+        full, table = state.ablation.get(FULL, {}), {}
+        for variant, masks in state.ablation.items():
+            reference = dict(state.masks) if variant == FULL else full  # a pass may write
+            table[variant] = {i: _iou(masks[i], reference[i]) for i in masks if i in reference}
+        state.ablation_ious = table
     return state.ablation_ious
 
 
-ADDED_RGB, LOST_RGB = (255, 0, 255), (0, 230, 255)
+ADDED_RGB, LOST_RGB, SWAPPED_RGB = (255, 0, 255), (0, 230, 255), (255, 235, 0)
 
 
 def changes(frame: np.ndarray, variant: np.ndarray, full: np.ndarray) -> np.ndarray:
-    """The variant's overlay with the pixels it adds (magenta) or loses (cyan) against the
-    full model painted solid."""
+    """The variant's overlay with the pixels it adds (magenta), loses (cyan) or gives to
+    another object (yellow) against the full model painted solid."""
     out = render.overlay_mask(frame, variant)
     out[(variant > 0) & (full == 0)] = ADDED_RGB
     out[(variant == 0) & (full > 0)] = LOST_RGB
+    out[(variant > 0) & (full > 0) & (variant != full)] = SWAPPED_RGB
     return out
 
 
@@ -99,23 +112,25 @@ def most_different(state: DemoState, table: dict[str, dict[int, float]] | None =
     Optical flow is left out: it drifts further every frame, so it would always pick the
     last frame, where the network variants may not differ at all."""
     table = _iou_table(state) if table is None else table
-    runs = [ious for variant, ious in table.items() if variant != FLOW]
+    runs = [ious for variant, ious in table.items() if variant not in (FLOW, FULL)]
+    frames = state.ablation.get(FULL, {})
     scores = {i: min(ious[i] for ious in runs if i in ious)
-              for i in state.masks if any(i in ious for ious in runs)}
+              for i in frames if any(i in ious for ious in runs)}
     return min(scores, key=scores.get) if scores else None
 
 
 def compare_view(state: DemoState, frame_idx: int,
                  table: dict[str, dict[int, float]] | None = None
                  ) -> tuple[np.ndarray | None, str]:
-    """Full model | each variant on `frame_idx` (the run itself moves the Frame slider to
-    where they differ most), and mean IoU over the clip vs the full model (`table`: the
-    IoUs, when the caller has them)."""
-    if not state.ablation or frame_idx not in state.masks:
+    """Full model (rerun) | each variant on `frame_idx` (the run itself moves the Frame slider
+    to where they differ most), and mean IoU over the clip vs the full model's rerun (`table`:
+    the IoUs, when the caller has them)."""
+    full_masks = state.ablation.get(FULL, {})
+    if frame_idx not in full_masks:
         return None, ""
     table = _iou_table(state) if table is None else table
     worst, shown = most_different(state, table), frame_idx
-    frame, full = state.frames[shown], state.masks[shown]
+    frame, full = state.frames[shown], full_masks[shown]
     panels, labels, scores = [render.overlay_mask(frame, full)], [f"full model, frame {shown}"], []
     for variant in [v for v in ALL_LABELS if v in state.ablation]:  # panel order
         masks = state.ablation[variant]
@@ -127,7 +142,7 @@ def compare_view(state: DemoState, frame_idx: int,
         labels.append(f"{ALL_LABELS[variant]}: IoU {here:.2f} here")
         scores.append(f"- **{ALL_LABELS[variant]}**: IoU with the full model {mean:.2f} over "
                       f"the clip, {here:.2f} on frame {shown} "
-                      f"({(masks[shown] > 0).sum() - (full > 0).sum():+d} px)")
+                      f"({int((masks[shown] != full).sum())} px differ)")
     where = ("" if worst is None else f"Frame {shown} is shown: there the network variants "
              "differ most." if worst == shown else f"Frame {shown} is shown; the network "
              f"variants differ most on frame {worst}.")
@@ -136,30 +151,44 @@ def compare_view(state: DemoState, frame_idx: int,
     columns = len(panels)
     if len(panels) > 3 and frame.shape[1] > frame.shape[0]:
         columns = (len(panels) + 1) // 2
-    text = "\n".join(["Ablation:", *scores, "", where])  # one line per variant
-    return render.grid(panels, labels, columns, height=240), text
+    text = "\n".join(["Ablation:", *scores, "", where, _control_note(table)])
+    return render.grid(panels, labels, columns, height=240), text.rstrip()
+
+
+def _control_note(table: dict[str, dict[int, float]]) -> str:
+    """Why "full model" may differ from the result on screen ("" when it does not)."""
+    agree = table.get(FULL, {})
+    mean = float(np.mean(list(agree.values()))) if agree else 1.0
+    if mean >= SAME_RESULT_IOU:
+        return ""
+    return (f"The full model here is a fresh rerun like the variants' (IoU {mean:.2f} with "
+            "your result, which comes from your own passes, corrections and settings), so "
+            "each score shows only what its change does.")
 
 
 def ablation_seconds(ctx: DemoContext, state: DemoState | None, frame_idx: float) -> float:
-    """GPU time to reserve for `run_ablation` (same arguments): each network variant, every
-    frame, and the flow run (CPU, but inside the reservation) at FLOW_FRAME_SHARE a frame."""
+    """GPU time to reserve for `run_ablation` (same arguments): the full model's rerun and
+    each network variant, every frame, and the flow run (CPU, but inside the reservation) at
+    FLOW_FRAME_SHARE a frame."""
     flow_frames = math.ceil(FLOW_FRAME_SHARE * (state.num_frames if state else 0))
-    networks = len(_variants(state)) - 1 if state else len(VARIANTS)
+    networks = len(_variants(state)) - 1 if state else len(VARIANTS) + 1
     return gpu_seconds(ctx.cfg, networks * frame_runs(state) + flow_frames)
 
 
 def _variants(state: DemoState) -> dict[str, str]:
-    """The reruns for this tab, in panel order: "not adapted" only when its session is."""
+    """The reruns for this tab, the control first: "not adapted" only when its session is."""
     adapted = state.session is not None and state.session.adapted is not None
-    return {k: v for k, v in ALL_LABELS.items() if adapted or k != UNADAPTED}
+    runs = {FULL: "full model", **ALL_LABELS}
+    return {k: v for k, v in runs.items() if adapted or k != UNADAPTED}
 
 
 def run_ablation(ctx: DemoContext, state: DemoState | None,
                  frame_idx: float) -> Iterator[tuple]:
-    """Rerun the whole clip from the first annotated frame (forward, then backward) with each
-    ablated network; yields (state, frame, comparison image, status), the frame (at the end
-    only) being where the network variants differ most. The tab's own session is not used:
-    it stays as it came (compact under ZeroGPU)."""
+    """Rerun the whole clip from the first annotated frame (forward, then backward) with the
+    full model and each ablated network; yields (state, frame, comparison image, status),
+    the frame (at the end only) being where the network variants differ most. The tab's own
+    session is not used: it stays as it came (compact under ZeroGPU). The reruns replace the
+    tab's comparison only once all are done: a stopped rerun leaves the last complete one."""
     if state is None:
         yield None, gr.skip(), gr.skip(), warn(NO_CLIP)
         return
@@ -171,12 +200,10 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
     annotations = {f: state.annotation(f) for f in annotated}
     first, last = annotated[0], state.num_frames - 1
     state.clear_stop()
-    state.ablation_ious = None  # the reruns below replace variants' masks
+    state.running = "ablation"  # what Stop stops (see propagation.finish_view)
     variants = _variants(state)
-    if UNADAPTED not in variants:  # from a run when the session was adapted: stale now
-        state.ablation.pop(UNADAPTED, None)
     total = len(variants) * (state.num_frames + (first > 0))
-    done, started = 0, time.perf_counter()
+    done, started, results = 0, time.perf_counter(), {}
     passes = [(first, last, False)] + ([(first, 0, True)] if first > 0 else [])
     for variant, label in variants.items():
         masks: dict[int, np.ndarray] = {}
@@ -189,10 +216,10 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
                    f"`{progress_bar(done, total)}` {label}: frame {frame_idx}")
             if state.stop_pending:
                 return
-        state.ablation[variant] = masks
-        state.ablation_ious = None
+        results[variant] = masks
     if state.released:
         return
+    state.ablation, state.ablation_ious, state.running = results, None, ""
     table = _iou_table(state)
     worst = most_different(state, table)
     shown = state.clamp_frame(frame_idx) if worst is None else worst
@@ -204,14 +231,17 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
 def _rerun(ctx: DemoContext, state: DemoState, annotations: dict[int, np.ndarray],
            variant: str, passes: list[tuple[int, int, bool]]) -> Iterator[tuple[int, np.ndarray]]:
     """(frame_idx, index mask) of `variant` over `passes` (start, end, reverse), each from the
-    first annotated frame; later annotations take over on the way, as in the user's passes."""
+    first annotated frame; later annotations take over on the way, as in the user's passes.
+    Each network run is sized for small objects like the user's pass (`fit_small_objects`)."""
     if variant == FLOW:
         for start, end, _ in passes:
             yield from flow_propagate(state.frames, annotations, start, end)
         return
-    predictor = ctx.predictor if variant == UNADAPTED else ablated_predictor(ctx, variant)
-    session = predictor.new_session(ablated_config(state.inference_config, variant)
-                                    if variant in VARIANTS else state.inference_config)
+    plain = variant in (FULL, UNADAPTED)
+    predictor = ctx.predictor if plain else ablated_predictor(ctx, variant)
+    session = predictor.new_session(state.inference_config if plain else
+                                    ablated_config(state.inference_config, variant))
+    predictor.fit_small_objects(session, list(annotations.values()))
     if state.session.adapted is not None and variant != UNADAPTED:  # like with like
         predictor.share_adaptation(session, state.session.adapted)
     outputs = itertools.chain.from_iterable(

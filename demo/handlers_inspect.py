@@ -34,7 +34,7 @@ def _object_centre(out: StepOutput, obj_id: int) -> tuple[float, float]:
 
 
 def confidence_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray, str]:
-    """The confidence plot above the objects' size plot, and the advice: the first frame where
+    """The confidence plot above the objects' size plot, and the advice: the frame where
     an object is lost if one is (confidence cannot see that), else the least confident one."""
     values = [state.confidence.get(i, np.nan) for i in range(state.num_frames)]
     values = values if state.confidence else []  # all-NaN: the plot says "no data"
@@ -42,12 +42,13 @@ def confidence_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray, str]:
     sizes = plots.object_size_plot(ratios, {o: state.color(o) for o in ratios}, state.names,
                                    lost_objects.LOST_SHARE, highlight=frame_idx)
     plot = np.concatenate([plots.confidence_plot(values, highlight=frame_idx), sizes])
-    scored = {i: c for i, c in state.confidence.items() if i not in state.annotated_frames()}
+    lost = lost_objects.lost_message(state, lost_objects.first_lost_frames(state, ratios))
+    if lost:  # also when every frame is annotated for some object (none is scored then)
+        return plot, lost
+    annotated = state.annotated_frames()
+    scored = {i: c for i, c in dict(state.confidence).items() if i not in annotated}
     if not scored:
         return plot, "Propagate to see how sure the model is on each frame."
-    lost = lost_objects.lost_message(state, lost_objects.first_lost_frames(state, ratios))
-    if lost:
-        return plot, lost
     worst = min(scored, key=scored.get)
     # Not "the frame most worth correcting": on the held-out clips, correcting the least
     # confident frame helped no more than correcting the middle one (measured, session 25).
@@ -151,7 +152,7 @@ def set_inspect_open(state: DemoState | None, is_open: bool) -> None:
 
 def _where_internals(state: DemoState) -> str:
     """Where the views would show something: the frames that keep their internals."""
-    kept = sorted(f for f, out in state.outputs.items() if out.visuals is not None)
+    kept = sorted(f for f, out in list(state.outputs.items()) if out.visuals is not None)
     there = "move the Frame slider there to see the network at work."
     if not kept:
         return ""

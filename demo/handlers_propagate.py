@@ -122,6 +122,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
         yield shipped(state), gr.skip(), warn(plan + note), gr.skip(), gr.skip(), gr.skip()
         return
     state.clear_stop()
+    state.running = "pass"  # what Stop stops (see finish_view)
     state.drop_ablation()  # its reruns compare with the masks this pass replaces: stale now
     session, memo = live_session(ctx, state), {}
     try:
@@ -281,12 +282,19 @@ def stop(state: DemoState | None) -> str:
 
 
 def finish_view(state: DemoState | None) -> tuple:
-    """After Stop: (status, result video, frame view, caption) for what was kept."""
+    """After Stop: (status, result video, frame view, caption, ablation status) for what was
+    kept. A stopped ablation leaves the propagation's views alone and says so on its tab."""
     if state is None:
-        return "", gr.skip(), gr.skip(), gr.skip()
+        return "", gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    stopped, state.running = state.running, ""
+    if stopped == "ablation":
+        kept = ("the comparison shown is from the last complete rerun" if state.ablation else
+                "nothing to compare yet")
+        return ("", gr.skip(), gr.skip(), gr.skip(),
+                f"Ablation stopped before its reruns were done: {kept}.")
     return (f"Stopped: {len(state.masks)} of {state.num_frames} frames have a mask; propagate "
             "again to continue.", result_video(state), frame_view(state),
-            frame_caption(state, state.frame_idx))
+            frame_caption(state, state.frame_idx), gr.skip())
 
 
 def measure_fps(predictor: Predictor, short_side: int, frames: int = 6,

@@ -4,7 +4,8 @@ The per-frame confidence (`StepOutput.confidence`) cannot see this failure: when
 mask shrinks to nothing, its pixels become confidently background, so the frame still scores
 near 1. What does show it is the object's size: each frame's mask area over the area the user
 gave it on the nearest annotated frame. An object under `LOST_SHARE` of that counts as lost;
-the first such frame is the one most worth correcting. (A real object can also leave the
+the lost frame nearest to an annotation (where a pass going away from it lost the object) is
+the one most worth correcting. (A real object can also leave the
 frame or be hidden; the message says "check", not "wrong".)
 """
 
@@ -23,10 +24,11 @@ def size_ratios(state: DemoState) -> dict[int, np.ndarray]:
     its pass did not track the object yet (a result from before the object was added), or the
     object has no annotation anywhere."""
     areas = np.full((state.num_frames, 256), np.nan)  # [T, ids] pixels per id
-    for frame_idx, mask in state.masks.items():
+    tracked = dict(state.tracked)  # copies: a pass on the torch thread may be adding frames
+    for frame_idx, mask in dict(state.masks).items():
         counts = np.bincount(mask.ravel(), minlength=256)[:256].astype(np.float64)  # [ids]
         untracked = np.ones(256, bool)
-        untracked[list(state.tracked.get(frame_idx, ()))] = False
+        untracked[list(tracked.get(frame_idx, ()))] = False
         counts[untracked & (counts == 0)] = np.nan  # absent because never asked for
         areas[frame_idx] = counts
     ratios = {}
@@ -49,15 +51,18 @@ def _annotated_areas(state: DemoState, obj_id: int) -> dict[int, float]:
 
 def first_lost_frames(state: DemoState, ratios: dict[int, np.ndarray] | None = None
                       ) -> dict[int, int]:
-    """Per object id that is lost somewhere: the first processed, non-annotated frame where its
-    size is under `LOST_SHARE` of its annotation. Objects never lost are left out."""
+    """Per object id that is lost somewhere: the processed, non-annotated frame under
+    `LOST_SHARE` of its annotated size that lies nearest to one of its annotations (the
+    earlier of two as near). A pass loses an object going away from an annotation, forward or
+    backward, so that is where it was first lost. Objects never lost are left out."""
     ratios = size_ratios(state) if ratios is None else ratios
     lost = {}
     for obj_id, ratio in ratios.items():
         annotated = _annotated_areas(state, obj_id)
-        frames = [f for f in np.flatnonzero(ratio < LOST_SHARE) if f not in annotated]
-        if frames:
-            lost[obj_id] = int(frames[0])
+        frames = [int(f) for f in np.flatnonzero(ratio < LOST_SHARE) if f not in annotated]
+        if frames and annotated:
+            refs = np.array(sorted(annotated))  # [A]
+            lost[obj_id] = min(frames, key=lambda f: (int(np.abs(refs - f).min()), f))
     return lost
 
 

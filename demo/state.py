@@ -108,6 +108,7 @@ class DemoState:
     # changed; every change of `ablation` or of `masks` under it resets it)
     ablation_ious: dict[str, dict[int, float]] | None = None
     stop_requested: bool = False  # set by the Stop button, checked between frames
+    running: str = ""  # "pass" / "ablation" from its start until it ends: what Stop stopped
     last_fps: float | None = None  # speed of this tab's last pass (for the app's speed hint)
     last_objects: int = 1  # how many objects that pass followed
     inspect_open: bool = False  # the "Look inside" tab is shown: refresh it on frame changes
@@ -213,6 +214,8 @@ class DemoState:
         for results in (self.masks, *self.ablation.values()):
             for frame_idx, mask in results.items():
                 results[frame_idx] = np.where(mask == obj_id, 0, mask).astype(np.uint8)
+        for frame_idx, ids in self.tracked.items():  # Add reuses the id: it is not tracked
+            self.tracked[frame_idx] = tuple(i for i in ids if i != obj_id)
         self.ablation_ious = None
         if self.selected == obj_id:
             self.selected = next(iter(self.names), 0)

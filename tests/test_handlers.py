@@ -101,7 +101,12 @@ def _object_point(mask: np.ndarray) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def done(ctx: DemoContext, gpu: SimpleNamespace) -> DemoState:
-    """A loaded example with one click added on frame 0 and a forward pass drained."""
+    """A loaded example with one click added on frame 0 and a forward pass drained, shared by
+    the module's tests: a test that edits annotations makes its own (`_clicked_and_passed`)."""
+    return _clicked_and_passed(ctx, gpu)
+
+
+def _clicked_and_passed(ctx: DemoContext, gpu: SimpleNamespace) -> DemoState:
     state = _load(ctx)
     x, y = _object_point(state.annotation(0))
     result = annotate.on_click(state, "add (positive)", _click(x, y))
@@ -249,8 +254,8 @@ def test_export_zip_contents(done: DemoState, monkeypatch: pytest.MonkeyPatch) -
     assert len(list(done.temp_dir.glob("result_*/*.mp4"))) == 2
 
 
-def test_correction_keeps_earlier_frames(gpu: SimpleNamespace, done: DemoState) -> None:
-    state = done
+def test_correction_keeps_earlier_frames(ctx: DemoContext, gpu: SimpleNamespace) -> None:
+    state = _clicked_and_passed(ctx, gpu)  # not `done`: the corrections would stay in it
     before = {i: state.masks[i].copy() for i in range(4)}
     fixed = np.zeros(state.size, bool)
     fixed[10:40, 20:60] = True
@@ -440,9 +445,9 @@ def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: Simple
     assert all(torch.equal(v, ctx.predictor.model.state_dict()[k]) for k, v in shared.items())
     compared = _drain(gpu.run_ablation(state, 3))
     assert {"ptm", "unadapted"} <= set(compared[0].ablation) and "not adapted" in compared[3]
-    # four network reruns (FAM off, PTM off, frozen memory, not adapted) and the flow's share
+    # five network reruns (full, FAM off, PTM off, frozen memory, not adapted) and the flow's
     assert ablation.ablation_seconds(ctx, state, 3) == pytest.approx(
-        gpu_seconds(ctx.cfg, 4 * frame_runs(state) + 2))
+        gpu_seconds(ctx.cfg, 5 * frame_runs(state) + 2))
     # a correction after the adapted pass goes into memory, not into the weights: said so
     state = compared[0]
     adapted_on = ", ".join(map(str, state.annotated_frames()))
@@ -499,12 +504,15 @@ def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
                                 done: DemoState) -> None:
     last = _drain(gpu.run_ablation(done, 3))
     done = last[0]
-    assert set(done.ablation) == {"fam", "ptm", "memory", "flow"}
+    assert set(done.ablation) == {"full", "fam", "ptm", "memory", "flow"}
     assert len(done.ablation["ptm"]) == len(done.ablation["flow"]) == 8
+    # one clean pass: the control rerun is the tab's own result, and no note says otherwise
+    assert all(np.array_equal(done.ablation["full"][i], done.masks[i]) for i in range(8))
+    assert "fresh rerun" not in last[3]
     assert last[2].ndim == 3 and "over the clip" in last[3] and "frozen memory" in last[3]
     assert "optical flow" in last[3]
-    # ZeroGPU reserves the three network reruns and a share of a frame for each flow frame
-    networks_only = gpu_seconds(ctx.cfg, 3 * frame_runs(done))
+    # ZeroGPU reserves the four network reruns and a share of a frame for each flow frame
+    networks_only = gpu_seconds(ctx.cfg, 4 * frame_runs(done))
     assert networks_only < ablation.ablation_seconds(ctx, done, 3) < networks_only + 8 * 0.25
     # The flow run starts from the annotation and is nobody's network output.
     first = done.annotated_frames()[0]
@@ -520,10 +528,11 @@ def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
     assert view.ndim == 3 and view.shape[0] > 2 * 240 and view.shape[1] > 3 * 240
     # The run moves the Frame slider to where a network variant differs most (flow does not
     # choose it); afterwards the panels follow the slider and name that frame.
-    networks = [m for v, m in done.ablation.items() if v != "flow"]
+    networks = [m for v, m in done.ablation.items() if v not in ("flow", "full")]
+    full = done.ablation["full"]
     shown = ablation.most_different(done)
-    worst = min(ablation._iou(m[shown], done.masks[shown]) for m in networks)
-    assert all(ablation._iou(m[i], done.masks[i]) >= worst - 1e-9 for m in networks for i in m)
+    worst = min(ablation._iou(m[shown], full[shown]) for m in networks)
+    assert all(ablation._iou(m[i], full[i]) >= worst - 1e-9 for m in networks for i in m)
     assert last[1] == shown and f"Frame {shown} is shown: there the network variants" in last[3]
     other = next(i for i in range(8) if i != shown)
     _, text = ablation.compare_view(done, other)
@@ -546,16 +555,18 @@ def test_the_ablation_ious_are_computed_once_and_follow_changes(
     fam_off = full.copy()
     fam_off[:, 4:6] = 0  # FAM off loses a third of the rider
     state.masks = {i: full.copy() for i in range(3)}
-    state.ablation = {"fam": {i: fam_off.copy() for i in range(3)}}
+    state.ablation = {"full": {i: full.copy() for i in range(3)},
+                      "fam": {i: fam_off.copy() for i in range(3)}}
     calls, real = [], ablation._iou
     monkeypatch.setattr(ablation, "_iou", lambda a, b: calls.append(1) or real(a, b))
-    ablation.compare_view(state, 0)
+    _, text = ablation.compare_view(state, 0)
     ablation.compare_view(state, 2)
-    assert len(calls) == 3  # once per frame, not once per view
+    assert len(calls) == 6  # once per frame and run, not once per view
     assert state.ablation_ious["fam"][0] == pytest.approx((4 / 6 + 1) / 2)
+    assert "16 px differ" in text and "fresh rerun" not in text
     state.forget_object(1)  # the rider's pixels leave both: every IoU changes
     ablation.compare_view(state, 1)
-    assert len(calls) == 6 and state.ablation_ious["fam"][0] == 1.0
+    assert len(calls) == 12 and state.ablation_ious["fam"][0] == 1.0
     state.drop_ablation()
     assert ablation.compare_view(state, 1) == (None, "") and state.ablation_ious is None
 
@@ -696,6 +707,9 @@ def test_a_small_object_runs_larger_and_the_done_line_says_so(ctx: DemoContext,
     assert last[2].startswith("Done") and "1.50x the working size" in last[2], last[2]
     assert all(m.shape == state.size for m in last[0].masks.values())
     assert ctx.speed == hint  # the hint is the working size's speed: a larger pass keeps it
+    # the ablation's reruns run at that size too: its control is this very result
+    compared = _drain(gpu.run_ablation(last[0], 0))[0]
+    assert all(np.array_equal(compared.ablation["full"][i], last[0].masks[i]) for i in range(8))
     # only below the size the model is measured at: a 480 clip runs as it is
     assert ctx.session_config((480, 854)).min_object_cells is None
     assert ctx.session_config((360, 640)).min_object_cells == ctx.cfg.min_object_cells
@@ -721,3 +735,46 @@ def test_working_size_is_one_of_the_offered_sizes_and_scales_the_hint(
     for unknown in (1000, "abc", None):
         fallback = loading.load_example(ctx, EXAMPLE, 0, 0, 1, None, unknown)[0]
         assert min(fallback.size) == 96
+
+
+def test_the_ablation_compares_with_its_own_rerun_of_the_full_model(tmp_path: Path) -> None:
+    """The tab's result can come from several passes and corrections: a variant is scored
+    against the full model rerun the same way, and the page says why "full model" differs
+    from the result on screen. Pixels given to another object are changes too."""
+    state = DemoState.create(tmp_path, [np.zeros((8, 12, 3), np.uint8)] * 3, 24.0, None, None)
+    state.names = {1: "rider", 2: "horse"}
+    rerun = np.zeros((8, 12), np.uint8)
+    rerun[:, :6], rerun[:, 6:] = 1, 2
+    corrected = rerun.copy()
+    corrected[:, 4:8] = 0  # the user's own passes ended elsewhere
+    swapped = rerun.copy()
+    swapped[:, 4:6] = 2  # the variant hands 16 rider pixels to the horse
+    state.masks = {i: corrected.copy() for i in range(3)}
+    state.ablation = {"full": {i: rerun.copy() for i in range(3)},
+                      "ptm": {i: rerun.copy() for i in range(2)} | {2: swapped}}
+    image, text = ablation.compare_view(state, 2)
+    assert "IoU with the full model 1.00 over the clip" not in text  # frame 2 differs
+    assert state.ablation_ious["ptm"][0] == 1.0  # the same as the rerun, not as the result
+    assert "16 px differ" in text and ablation.most_different(state) == 2
+    assert "fresh rerun" in text and "IoU 0.67 with your result" in text
+    painted = ablation.changes(state.frames[2], swapped, rerun)
+    assert (painted[:, 4:6] == ablation.SWAPPED_RGB).all()
+    assert (painted[:, 6:] != ablation.SWAPPED_RGB).any(axis=-1).all()
+    assert image.ndim == 3
+
+
+def test_stopping_the_ablation_keeps_the_last_comparison_and_says_so(
+        ctx: DemoContext, gpu: SimpleNamespace) -> None:
+    state = _drain(gpu.propagate(_load(ctx), "forward", 0))[0]
+    state = _drain(gpu.run_ablation(state, 0))[0]
+    before = {variant: dict(masks) for variant, masks in state.ablation.items()}
+    running = ablation.run_ablation(ctx, state, 0)
+    assert "full model: frame 0" in next(running)[3]
+    state.request_stop()
+    list(running)
+    assert state.ablation.keys() == before.keys()  # no half-finished comparison
+    assert all(np.array_equal(state.ablation[v][i], m[i]) for v, m in before.items() for i in m)
+    progress, *views, ablation_status = propagation.finish_view(state)
+    assert progress == "" and all(view is gr.skip() or isinstance(view, dict) for view in views)
+    assert "Ablation stopped" in ablation_status and "last complete rerun" in ablation_status
+    assert propagation.finish_view(state)[0].startswith("Stopped: 8 of 8")  # a pass's Stop

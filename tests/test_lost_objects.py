@@ -109,3 +109,40 @@ def test_a_size_past_the_top_of_the_scale_is_named_not_drawn_as_steady() -> None
     below = plots.object_size_plot({1: np.minimum(growing, 3.0)}, colors, {1: "car"}, 0.2)
     note_box = (slice(30, 52), slice(500, 888))  # right of the plot, under its top line
     assert (capped[note_box] != below[note_box]).any()  # the note is drawn only when capped
+
+
+def test_a_backward_pass_names_the_frame_where_it_lost_the_object(tmp_path) -> None:
+    """Annotated on the last frame and followed backward: frame 4, next to the annotation, is
+    where the object was lost, not frame 0, the lowest lost frame number."""
+    state = _state(tmp_path, num_frames=7)
+    state.names = {1: "rider"}
+    state.set_object_mask(6, 1, _square(10))
+    for frame_idx, side in enumerate([0, 0, 0, 1, 2, 10, 10]):
+        _result(state, frame_idx, {1: side}, tracked=(1,))
+    assert lost_objects.first_lost_frames(state) == {1: 4}
+    state.set_object_mask(0, 1, _square(10))  # annotated at both ends: 1 and 4 are as near
+    assert lost_objects.first_lost_frames(state) == {1: 1}
+
+
+def test_a_removed_and_re_added_object_is_not_lost_before_a_pass(tmp_path) -> None:
+    """Add reuses a removed object's id; the old results never tracked the new object."""
+    state = _state(tmp_path)
+    state.set_object_mask(0, 1, _square(10))
+    state.set_object_mask(0, 2, _square(6, (0, 10)))
+    for frame_idx in range(6):
+        _result(state, frame_idx, {1: 10, 2: 6})
+    state.forget_object(2)
+    state.names[2] = "object 2"  # what Add does
+    state.set_object_mask(1, 2, _square(6, (0, 10)))
+    assert lost_objects.first_lost_frames(state) == {}
+    assert all(2 not in ids for ids in state.tracked.values())
+
+
+def test_a_lost_object_is_named_when_every_frame_is_annotated_for_another(tmp_path) -> None:
+    state = _state(tmp_path, num_frames=3)
+    for frame_idx in range(3):  # the horse is annotated everywhere, the rider only on 0
+        state.set_object_mask(frame_idx, 2, _square(6, (0, 10)))
+        _result(state, frame_idx, {1: [10, 1, 10][frame_idx], 2: 6})
+    state.set_object_mask(0, 1, _square(10))
+    _, advice = confidence_view(state, 0)
+    assert "rider from frame 1" in advice
