@@ -30,12 +30,14 @@ from srnet import (
 )
 
 parser = argparse.ArgumentParser(description="SRNet video object segmentation demo")
-parser.add_argument("--checkpoint", default=os.environ.get("SRNET_CHECKPOINT", DEFAULT_CHECKPOINT),
-                    help="trained SRNet checkpoint (env SRNET_CHECKPOINT; default the bundled "
-                         "assets/srnet_lite.pt). A missing or unusable file stops the app.")
+parser.add_argument("--checkpoint", default=os.environ.get("SRNET_CHECKPOINT") or DEFAULT_CHECKPOINT,
+                    help="trained SRNet checkpoint (env SRNET_CHECKPOINT, empty = unset; default "
+                         "the bundled assets/srnet_lite.pt). A missing or unusable file stops "
+                         "the app.")
 parser.add_argument("--random-weights", action="store_true",
                     help="debug: run an UNTRAINED lite network on purpose (no checkpoint read)")
-parser.add_argument("--device", default=os.environ.get("SRNET_DEVICE"), help="cpu | cuda")
+parser.add_argument("--device", default=os.environ.get("SRNET_DEVICE") or None,
+                    help="cpu | cuda | cuda:N (default: CUDA when present, else the CPU)")
 parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
 parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
 parser.add_argument("--cpu-bf16", action="store_true",
@@ -78,6 +80,9 @@ if gr.NO_RELOAD:  # `gradio app.py` reload mode keeps the loaded weights
         predictor, cfg = zerogpu.load_at_start(load)
     except CheckpointError as exc:
         print(checkpoint_error(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+    except ValueError as exc:  # e.g. --device cuda on a machine without a GPU
+        print(f"app.py: error: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
         raise SystemExit(2) from None
 demo = build_demo(predictor, cfg)
 

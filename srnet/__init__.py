@@ -39,8 +39,9 @@ def load_predictor(checkpoint: str | Path | None = None, *, device: str | None =
                    ) -> tuple[Predictor, dict]:
     """Predictor from a checkpoint (default: the bundled lite checkpoint); returns (predictor,
     checkpoint meta). Raises CheckpointError with a clear message when the file is unusable."""
-    model, meta = load_model(checkpoint or (None if hub_id else DEFAULT_CHECKPOINT),
-                             hub_id=hub_id)
+    if checkpoint is None and hub_id is None:
+        checkpoint = DEFAULT_CHECKPOINT
+    model, meta = load_model(checkpoint, hub_id=hub_id)  # "" is a missing file, not the default
     return Predictor(model, config, device), meta
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +76,47 @@ def load_payload(path: str | Path, label: str = "checkpoint", hint: str = "") ->
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{label} not found: {path}")
+    damaged = _damaged_member(path)
+    if damaged:
+        raise CheckpointError(f"{label} {path} is corrupt: its part {damaged} fails its checksum "
+                              "(a damaged copy or download)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # torch's own text spans paragraphs; say it in one
+        raise CheckpointError(f"{label} {path} is corrupt{hint}, or holds Python objects other "
+                              "than tensors, which are never loaded (weights only)") from exc
     except Exception as exc:  # torch raises many types for truncated or foreign files
         raise CheckpointError(f"{label} {path} is corrupt{hint}: {exc}") from exc
+
+
+def _damaged_member(path: Path) -> str | None:
+    """The first part of a torch zip file whose CRC fails, else None. torch.load does not
+    check them: a file with 4 KiB overwritten loaded and gave empty masks (found in session
+    33). Reading the checksums of a 20 MB file takes ~0.04 s."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):  # torch.load says what it is
+        return None
+
+
+def checked_weights(payload: dict[str, Any], path: str | Path, what: str
+                    ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The payload's state dict (floating tensors as fp32) and meta, or a CheckpointError when
+    either is malformed or a weight is not finite. `what` names the network in messages."""
+    state, meta = payload.get("state_dict"), payload.get("meta") or {}
+    if not isinstance(state, dict) or not state or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise CheckpointError(f"{path} holds no {what} weights (a state_dict of tensors)")
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: its meta is a {type(meta).__name__}, not a dict")
+    state = {KEY_REMAP.get(k, k): v.float() if v.is_floating_point() else v
+             for k, v in state.items()}
+    broken = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+    if broken:
+        raise CheckpointError(f"{path} is corrupt: {len(broken)} weight tensor(s) hold NaN or "
+                              f"infinite values ({broken[0]}{', ...' if len(broken) > 1 else ''})")
+    return state, dict(meta)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -102,6 +141,8 @@ def load_model(path: str | Path | None = None, *, hub_id: str | None = None,
     Returns:
         the model (eval mode, CPU) and the checkpoint's `meta` dict.
     """
+    if hub_id is not None and path is not None:
+        raise CheckpointError(f"give a checkpoint path or a hub_id, not both ({path}, {hub_id})")
     if hub_id is not None:
         path = _download_from_hub(hub_id)
     if path is None:
@@ -109,13 +150,14 @@ def load_model(path: str | Path | None = None, *, hub_id: str | None = None,
     payload = read_checkpoint(path)
     try:
         cfg = ModelConfig.from_dict(payload["model_config"])
-    except (TypeError, ValueError) as exc:
+        if expect_config is not None and cfg.name != expect_config:
+            raise CheckpointError(f"{path} holds a {cfg.name!r} model, not {expect_config!r}")
+        model = SRNet(cfg)  # a stored value of the wrong type can fail here (e.g. "128")
+    except (TypeError, ValueError, KeyError, AttributeError, RuntimeError) as exc:
+        if isinstance(exc, CheckpointError):
+            raise
         raise CheckpointError(f"{path}: stored config does not match this code: {exc}") from exc
-    if expect_config is not None and cfg.name != expect_config:
-        raise CheckpointError(f"{path} holds a {cfg.name!r} model, not {expect_config!r}")
-    model = SRNet(cfg)
-    state = {KEY_REMAP.get(k, k): v.float() if v.is_floating_point() else v
-             for k, v in payload["state_dict"].items()}
+    state, meta = checked_weights(payload, path, "SRNet")
     missing, unexpected = _key_mismatch(model, state)
     if missing or unexpected:
         raise CheckpointError(f"{path} does not fit the {cfg.name} model: missing "
@@ -125,7 +167,7 @@ def load_model(path: str | Path | None = None, *, hub_id: str | None = None,
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:  # shape mismatches
         raise CheckpointError(f"{path}: weights do not fit the stored config: {exc}") from exc
-    return model.eval(), dict(payload.get("meta", {}))
+    return model.eval(), meta
 
 
 def average_checkpoints(paths: list[str | Path]) -> dict[str, Any]:
@@ -171,4 +213,8 @@ def _download_from_hub(hub_id: str) -> Path:
     except ImportError as exc:
         raise CheckpointError("hub ids need `pip install huggingface_hub`") from exc
     log.info("downloading %s (asked for explicitly)", hub_id)
-    return Path(hf_hub_download("/".join(parts[:2]), "/".join(parts[2:])))
+    try:
+        return Path(hf_hub_download("/".join(parts[:2]), "/".join(parts[2:])))
+    except Exception as exc:  # offline, unknown repo or file, no access: many types
+        raise CheckpointError(f"could not download {hub_id}: {' '.join(str(exc).split())[:200]}"
+                              ) from exc

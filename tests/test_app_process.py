@@ -129,3 +129,14 @@ def test_sigusr1_prints_every_threads_stack() -> None:
     # request stack deeper than the 100 frames faulthandler prints, oldest frames cut.
     stacks = output.count("(most recent call first)")
     assert stacks >= 2 and "app.py" in output, output[-4000:]
+
+
+def test_asking_for_cuda_without_a_gpu_stops_the_app_with_one_line():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the request is valid here")
+    result = subprocess.run([sys.executable, "app.py", "--device", "cuda", "--port",
+                             str(_free_port())], cwd=REPO, env=_env(), capture_output=True,
+                            text=True, timeout=240)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "app.py: error: CUDA was requested" in result.stderr

@@ -99,3 +99,65 @@ def test_average_refuses_one_file_and_other_architectures(tmp_path, tiny_model):
     other = save_checkpoint(tmp_path / "b.pt", SRNet(other_cfg))
     with pytest.raises(CheckpointError, match="another architecture"):
         average_checkpoints([path, other])
+
+
+def _zip_member_offset(path, name_part: str) -> int:
+    """Byte offset of the data of the first zip member whose name contains `name_part`."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        info = next(i for i in archive.infolist() if name_part in i.filename)
+    header = path.read_bytes()[info.header_offset:info.header_offset + 30]
+    name_len, extra_len = int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30],
+                                                                                  "little")
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def test_damaged_weights_are_refused_not_loaded(tmp_path, tiny_model):
+    """torch.load does not check the zip's CRCs: overwritten bytes inside a weight loaded
+    silently (a real checkpoint gave empty masks); they fail the checksum now."""
+    path = save_checkpoint(tmp_path / "ok.pt", tiny_model)
+    raw = bytearray(path.read_bytes())
+    start = _zip_member_offset(path, "/data/0")
+    raw[start:start + 16] = b"\xff" * 16  # fp16 0xffff: NaN, had torch read it
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="checksum"):
+        load_model(damaged)
+    model, _ = load_model(path)  # the intact file still loads
+    assert isinstance(model, SRNet)
+
+
+def test_non_finite_weights_and_malformed_payloads_raise_checkpoint_errors(tmp_path, tiny_model):
+    good = torch.load(save_checkpoint(tmp_path / "ok.pt", tiny_model), weights_only=True)
+    first = next(iter(good["state_dict"]))
+    nan_state = {**good["state_dict"], first: good["state_dict"][first] * float("nan")}
+    bad_config = {**good["model_config"], "value_dim": "128"}
+    cases = {
+        "NaN or infinite": {**good, "state_dict": nan_state},
+        "holds no SRNet weights": {**good, "state_dict": [1, 2]},
+        "no SRNet weights ": {k: v for k, v in good.items() if k != "state_dict"},
+        "meta is a list": {**good, "meta": [1]},
+        "does not match this code": {**good, "model_config": bad_config},
+        "does not match this code:": {**good, "model_config": {**good["model_config"],
+                                                              "key_backbone": "resnet101"}},
+    }
+    for message, payload in cases.items():
+        path = tmp_path / "case.pt"
+        torch.save(payload, path)
+        with pytest.raises(CheckpointError, match=message.strip()):
+            load_model(path)
+
+
+def test_a_pickle_that_is_not_weights_is_refused_in_one_sentence(tmp_path):
+    path = tmp_path / "code.pt"
+    torch.save({"format_version": 1, "model_config": {}, "hook": print}, path)
+    with pytest.raises(CheckpointError, match="holds Python objects other than tensors") as err:
+        load_model(path)
+    assert "\n" not in str(err.value)
+
+
+def test_path_and_hub_id_together_are_refused(tmp_path, tiny_model):
+    path = save_checkpoint(tmp_path / "ok.pt", tiny_model)
+    with pytest.raises(CheckpointError, match="not both"):
+        load_model(path, hub_id="user/repo/file.pt")

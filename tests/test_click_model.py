@@ -104,6 +104,13 @@ def test_checkpoint_roundtrip_and_strict_errors(predictor: ClickPredictor, tmp_p
     torch.save(payload, tmp_path / "kind.pt")
     with pytest.raises(CheckpointError, match="not a click-model"):
         load_click_checkpoint(tmp_path / "kind.pt")
+    good = torch.load(path, weights_only=True)  # values of the wrong type, a list for weights
+    for key, value, message in (("click_config", {**good["click_config"], "dec_dim": "64"},
+                                 "does not match"), ("state_dict", [1], "no click-model"),
+                                ("meta", [1], "not a dict")):
+        torch.save({**good, key: value}, tmp_path / "odd.pt")
+        with pytest.raises(CheckpointError, match=message):
+            load_click_checkpoint(tmp_path / "odd.pt")
 
 
 def test_zoom_box_follows_the_clicked_component(predictor: ClickPredictor) -> None:

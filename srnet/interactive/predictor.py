@@ -20,7 +20,13 @@ import cv2
 import numpy as np
 import torch
 
-from srnet.checkpoint import CheckpointError, load_payload, save_atomic, storage_state
+from srnet.checkpoint import (
+    CheckpointError,
+    checked_weights,
+    load_payload,
+    save_atomic,
+    storage_state,
+)
 from srnet.interactive.clicks import Click, check_clicks, constrain, disk_maps
 from srnet.interactive.data import resize_to_working
 from srnet.interactive.model import ClickConfig, ClickNet, drop_unused_trunk
@@ -60,18 +66,17 @@ def load_click_checkpoint(path: str | Path) -> tuple[ClickNet, dict[str, Any]]:
     if payload.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} has format {payload.get('format_version')}, this code "
                               f"reads {FORMAT_VERSION}")
-    try:
+    try:  # missing, renamed or invalid fields, or a value of the wrong type (e.g. "64")
         cfg = ClickConfig.from_dict(payload["click_config"])
-    except (KeyError, TypeError, ValueError) as exc:  # missing, renamed or invalid fields
+        model = build_click_net(cfg)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"{path}: stored config does not match this code: {exc}") from exc
-    model = build_click_net(cfg)
+    state, meta = checked_weights(payload, path, "click-model")
     try:
-        state = {k: v.float() if v.is_floating_point() else v
-                 for k, v in payload["state_dict"].items()}
         model.load_state_dict(state, strict=True)
-    except (KeyError, AttributeError, RuntimeError) as exc:  # no weights, non-tensors, mismatch
+    except RuntimeError as exc:  # missing, unexpected or misshapen weights
         raise CheckpointError(f"{path}: weights do not fit the click model: {exc}") from exc
-    return model.eval(), dict(payload.get("meta", {}))
+    return model.eval(), meta
 
 
 class ClickPredictor:

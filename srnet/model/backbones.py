@@ -223,6 +223,10 @@ class ResNetTrunk(nn.Module):
         return self.layer3(f8), f8, f4
 
 
+class BackboneWeightsError(ValueError):
+    """An ImageNet weights file that cannot be read or does not fit the trunk."""
+
+
 def build_trunk(name: str, in_channels: int = 3) -> nn.Module:
     if name == "efficientnet_lite0":
         return EfficientNetLite0()
@@ -256,15 +260,27 @@ def load_backbone_weights(trunk: nn.Module, path: str | Path | None = None) -> N
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"backbone weights not found: {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    own = trunk.state_dict()
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, foreign, or a pickle of more than tensors
+        raise BackboneWeightsError(f"backbone weights {path} cannot be read as a weights-only "
+                                   f"state dict: {' '.join(str(exc).split())[:160]}") from exc
+    if not isinstance(state, dict):
+        raise BackboneWeightsError(f"backbone weights {path} hold a {type(state).__name__}, "
+                                   "not a state dict")
+    own = trunk.state_dict()  # `mean` / `std` are not in it: non-persistent buffers
     if isinstance(trunk, ResNetTrunk):
         state = {k: v for k, v in state.items() if k in own}
         conv1 = own["conv1.weight"]
-        if conv1.shape[1] > 3 and state["conv1.weight"].shape[1] == 3:
+        given = state.get("conv1.weight")
+        if given is not None and conv1.shape[1] > 3 and given.shape[1] == 3:
             widened = torch.zeros_like(conv1)
-            widened[:, :3] = state["conv1.weight"]
+            widened[:, :3] = given
             state["conv1.weight"] = widened
-        state.update({k: own[k] for k in ("mean", "std")})
-    trunk.load_state_dict(state, strict=True)
+    try:
+        trunk.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise BackboneWeightsError(f"backbone weights {path} do not fit the "
+                                   f"{type(trunk).__name__}: {' '.join(str(exc).split())[:240]}"
+                                   ) from exc
     log.info("loaded backbone weights from %s", path)

@@ -163,6 +163,8 @@ def build_configs(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
         if which not in ("key", "value") or not path:
             raise ArgumentValueError("--backbone-weights",
                                      f"expected key=PATH or value=PATH, got {item!r}")
+        if not Path(path).is_file():
+            raise ArgumentValueError("--backbone-weights", f"{which} weights not found: {path}")
         cfg = replace(cfg, **{f"{which}_weights": path})
     model_sets = [s[len("model."):] for s in args.overrides if s.startswith("model.")]
     train_sets = [s for s in args.overrides if not s.startswith("model.")]
@@ -193,9 +195,13 @@ def run(args: argparse.Namespace) -> int:
         size = prepare_cache(cfg, model_cfg, args.data)
         log.info("feature cache ready: %.2f GB under %s", size / 1e9, cfg.cache_dir)
         return 0
+    from srnet.model.backbones import BackboneWeightsError
     from srnet.train.trainer import train  # heavy imports only once the arguments are valid
 
-    result = train(cfg, model_cfg, args.data)
+    try:
+        result = train(cfg, model_cfg, args.data)
+    except BackboneWeightsError as exc:  # read when the model is built, after the data
+        return fail("--backbone-weights", str(exc), "train")
     log.info("done: step %d, best holdout J&F %.4f, files in %s", result.step, result.best_jf,
              result.out_dir)
     return 0
