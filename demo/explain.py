@@ -158,11 +158,14 @@ ABLATION = (
     "the last frames.\n"
     "- **Not adapted** (only with *online adaptation* on, Advanced) — the network as it was "
     "trained; every other variant then uses the adapted weights.\n\n"
-    "After the rerun the Frame slider jumps to the frame where the network variants differ "
-    "most from the full model (move it to compare any other frame). The panels paint the "
-    "pixels each variant adds (magenta) or loses (cyan). On an easy clip such as *bear* the "
-    "memory read alone already finds the object, so the masks barely change; the painted "
-    "pixels show where even a small difference lies."
+    "The full model is rerun too, the same way as the variants (from the first annotated "
+    "frame, forward then backward), so a score shows only what its switch changes, not your "
+    "own corrections. After the rerun the Frame slider jumps to the frame where the network "
+    "variants differ most from the full model (move it to compare any other frame). The "
+    "panels paint the pixels each variant adds (magenta), loses (cyan) or gives to another "
+    "object (yellow). On an easy clip such as *bear* the memory read alone already finds the "
+    "object, so the masks barely change; the painted pixels show where even a small "
+    "difference lies."
 )
 
 EXPORT = (

@@ -151,7 +151,7 @@ def compare_view(state: DemoState, frame_idx: int,
     columns = len(panels)
     if len(panels) > 3 and frame.shape[1] > frame.shape[0]:
         columns = (len(panels) + 1) // 2
-    text = "\n".join(["Ablation:", *scores, "", where, _control_note(table)])
+    text = "\n".join(["Ablation:", *scores, "", where, "", _control_note(table)])
     return render.grid(panels, labels, columns, height=240), text.rstrip()
 
 

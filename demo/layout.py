@@ -181,8 +181,11 @@ def inspect_panel(c: SimpleNamespace) -> None:
                                  "confidence-plot", strip=True)
         with gr.Tab("Ablation", id="ablation"):
             gr.Markdown(explain.ABLATION)
-            c.run_ablation = gr.Button("Rerun: FAM off, PTM off, frozen memory, optical flow",
-                                       elem_id="run-ablation")
+            with gr.Row():  # its own Stop: the pass's is on the Annotate tab, out of sight
+                c.run_ablation = gr.Button("Rerun: FAM off, PTM off, frozen memory, optical "
+                                           "flow", elem_id="run-ablation", scale=4)
+                c.stop_ablation = gr.Button("■ Stop", variant="stop", elem_id="stop-ablation",
+                                            scale=1)
             c.ablation_status = gr.Markdown(elem_id="ablation-status")
             c.ablation = image("Full model, its ablations and optical flow", "ablation-view",
                                strip=True)

@@ -126,9 +126,10 @@ def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
         gpu_handler(ablation.run_ablation, ctx, ablation.ablation_seconds), [c.state, c.frame],
         [c.state, c.frame, c.ablation, c.ablation_status], show_progress="hidden",
         **c.gpu_queue)
-    c.stop.click(propagation.stop, [c.state], [c.progress], queue=False, **PRIVATE,
-                 cancels=[*events, c.ablation_event]).then(
-        propagation.finish_view, [c.state], [*outs[2:], c.ablation_status], **UI_QUEUE)
+    for stop in (c.stop, c.stop_ablation):  # finish_view says on the Ablation tab what stopped
+        stop.click(propagation.stop, [c.state], [c.progress], queue=False, **PRIVATE,
+                   cancels=[*events, c.ablation_event]).then(
+            propagation.finish_view, [c.state], [*outs[2:], c.ablation_status], **UI_QUEUE)
     for event in events:  # (the ablation moves the Frame slider: its change refreshes them)
         event.then(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
         event.then(clear_pass_refusal, [c.status], [c.status], **UI_QUEUE)

@@ -35,6 +35,7 @@ from srnet.interactive.pieces import (
     drop_clicked_piece,
     drop_far_additions,
     drop_strays,
+    restore_far_removals,
 )
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,9 @@ class ClickPredictor:
         # a remove-click on a detached piece of prev_mask drops the whole piece
         # (`drop_clicked_piece`); rule and result: scripts/click_val5.py
         self.whole_pieces = True
+        # a remove-click takes back only the removed pieces that reach it
+        # (`restore_far_removals`); rule and result: scripts/click_val5.py
+        self.near_removals = True
         self.stem_computations = 0  # how often a whole image was encoded (tests check the cache)
         # (key, stem, working size) as ONE tuple, replaced whole: two threads clicking at once
         # can then never pair one image's key with another image's stem
@@ -244,6 +248,8 @@ class ClickPredictor:
                 mask = drop_far_additions(mask, prev, list(clicks))
             if self.whole_pieces and not clicks[-1][2]:
                 mask = drop_clicked_piece(mask, prev, list(clicks))
+            if self.near_removals and not clicks[-1][2]:
+                mask = restore_far_removals(mask, prev, list(clicks))
         return mask
 
     def clear_cache(self) -> None:
