@@ -23,6 +23,7 @@ from srnet import (
     constrain_click_mask,
     grabcut_mask_from_clicks,
     load_click_model,
+    restore_far_removals,
     validate_click,
 )
 
@@ -91,8 +92,14 @@ def _inside_point(prior: np.ndarray, negatives: Sequence[Click]) -> Click:
 def apply_click(frame: np.ndarray, clicks: Sequence[Click], prior: np.ndarray | None,
                 method: str = LEARNED) -> np.ndarray:
     """The mask after the last of `clicks`, correcting `prior` (the object's mask before it):
-    a negative click only removes pixels of `prior`, a positive one only adds to it."""
+    a negative click only removes pixels of `prior`, and only pieces that reach the click
+    (GrabCut dropped every piece of `prior` without a positive click), a positive one only
+    adds to it. The learned predictor already applies both rules; GrabCut does not."""
     if not clicks:
         raise ValueError("apply_click needs at least one click")
-    new = segment(frame, clicks, prior, method)  # the learned predictor already applies the
-    return constrain_click_mask(prior, new, bool(clicks[-1][2]))  # rule; GrabCut does not
+    new = segment(frame, clicks, prior, method)
+    positive = bool(clicks[-1][2])
+    mask = constrain_click_mask(prior, new, positive)
+    if positive or prior is None or not prior.any():
+        return mask
+    return restore_far_removals(mask, prior > 0, list(clicks))

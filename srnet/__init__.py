@@ -23,6 +23,7 @@ from srnet.interactive import (
     ClickPredictor,
     grabcut_mask_from_clicks,
     load_click_model,
+    restore_far_removals,
     validate_click,
 )
 from srnet.interactive import constrain as constrain_click_mask
@@ -53,5 +54,6 @@ __all__ = [
     "MemoryRead", "SRNet", "StepOutput", "StepVisuals", "constrain_click_mask", "davis_palette",
     "fit_index_mask", "flow_propagate", "natural_key",
     "grabcut_mask_from_clicks", "load_click_model", "load_index_mask", "load_model",
-    "load_predictor", "save_checkpoint", "save_index_mask", "validate_click", "write_mp4",
+    "load_predictor", "restore_far_removals", "save_checkpoint", "save_index_mask",
+    "validate_click", "write_mp4",
 ]

@@ -326,3 +326,13 @@ def test_a_correction_only_adds_on_a_positive_click_and_only_removes_on_a_negati
     assert (model.predict(image, [(30, 20, True)]) == raw).all()  # nothing to correct
     model.monotonic = False
     assert (model.predict(image, [(30, 20, True), (25, 15, False)], prev_mask=prev) == raw).all()
+
+
+def test_remove_clicks_without_a_mask_to_correct_are_refused(predictor: ClickPredictor) -> None:
+    with pytest.raises(ValueError, match="need a prev_mask"):
+        predictor.predict(_image(), [(50, 30, False)])
+    prev = np.zeros((75, 101), bool)
+    with pytest.raises(ValueError, match="need a prev_mask"):  # an empty one corrects nothing
+        predictor.predict(_image(), [(50, 30, False)], prev)
+    prev[20:50, 30:70] = True
+    assert not (predictor.predict(_image(), [(50, 30, False)], prev) & ~prev).any()

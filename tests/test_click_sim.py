@@ -327,3 +327,26 @@ def test_predictor_drops_a_clicked_detached_piece_by_default() -> None:
     assert predictor.predict(image, [(32, 15, False)], prev_mask=prev).sum() == 375
     predictor.whole_pieces = False
     assert predictor.predict(image, [(32, 15, False)], prev_mask=prev).sum() == 375 + 35
+
+
+def test_a_remove_click_takes_back_only_the_pieces_that_reach_it() -> None:
+    """`restore_far_removals`: the network also redrew a far part of the object smaller; that
+    removal is given back, the one under the click is kept, and a positive click is left."""
+    from srnet.interactive.pieces import restore_far_removals
+
+    prev = np.zeros((100, 100), bool)
+    prev[10:40, 10:40] = True  # a leak the user removes
+    prev[10:90, 60:90] = True  # the object, far from the click
+    answer = prev.copy()
+    answer[15:35, 15:35] = False  # the removal at the click
+    answer[80:90, 60:90] = False  # the network's far, unwanted removal
+    kept = restore_far_removals(answer, prev, [(50, 50, True), (25, 25, False)])
+    assert not kept[15:35, 15:35].any() and kept[80:90, 60:90].all()
+    removed = np.zeros_like(prev)
+    removed[15:35, 15:35] = True
+    assert (kept == (prev & ~removed)).all()
+    # a click just beside the removed piece still reaches it (3 % of the short side: 3 px)
+    beside = restore_far_removals(answer, prev, [(50, 50, True), (37, 25, False)])
+    assert not beside[15:35, 15:35].any() and beside[80:90, 60:90].all()
+    assert (restore_far_removals(answer, prev, [(25, 25, True)]) == answer).all()
+

@@ -7,6 +7,7 @@ from srnet.interactive.clicks import Click, check_clicks, constrain, iou, next_c
 from srnet.interactive.grabcut import mask_from_clicks as grabcut_mask_from_clicks
 from srnet.interactive.grabcut import validate_click
 from srnet.interactive.model import ClickConfig, ClickNet
+from srnet.interactive.pieces import restore_far_removals
 from srnet.interactive.predictor import (
     DEFAULT_CLICK_CHECKPOINT,
     ClickPredictor,
@@ -18,6 +19,6 @@ from srnet.interactive.predictor import (
 __all__ = [
     "DEFAULT_CLICK_CHECKPOINT", "Click", "ClickConfig", "ClickNet", "ClickPredictor",
     "check_clicks", "constrain", "grabcut_mask_from_clicks", "iou", "load_click_checkpoint",
-    "load_click_model", "next_click", "noc", "save_click_checkpoint", "summarize",
-    "validate_click",
+    "load_click_model", "next_click", "noc", "restore_far_removals", "save_click_checkpoint",
+    "summarize", "validate_click",
 ]

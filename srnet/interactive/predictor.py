@@ -235,7 +235,8 @@ class ClickPredictor:
         Returns:
             bool [H, W].
         Raises:
-            ValueError: empty click list, a click outside the image, or a malformed input.
+            ValueError: empty click list, a click outside the image, only negative clicks
+                without a `prev_mask`, or a malformed input.
         """
         mask = self._predict(image, clicks, prev_mask)
         prev = None if prev_mask is None else np.asarray(prev_mask) > 0
@@ -267,6 +268,10 @@ class ClickPredictor:
                              f"{image.shape[:2]}")
         prev = None if prev_mask is None or not np.asarray(prev_mask).any() else \
             np.asarray(prev_mask) > 0
+        if prev is None and not any(positive for _, _, positive in clicks):
+            # with nothing to remove from, the network answered "some object" (others')
+            raise ValueError("remove-clicks need a prev_mask to correct: give a positive "
+                             "click first")
         if self.zoom and prev is not None:
             box = self._zoom_box(prev, clicks)
             if box is not None:
