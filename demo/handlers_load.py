@@ -14,7 +14,7 @@ import numpy as np
 from demo.handlers import DemoContext, info, warn
 from demo.handlers_annotate import annotate_outputs
 from demo.handlers_settings import SETTINGS, settings_view
-from demo.state import ClipSource, DemoState, carry_annotations, cleanup_state
+from demo.state import ClipSource, DemoState, carry_annotations, cleanup_state, has_user_work
 from demo.video_io import ClipError, LoadedClip, load_clip
 from srnet import fit_index_mask, load_index_mask
 
@@ -182,22 +182,32 @@ def reload_clip(ctx: DemoContext, start: float, end: float, step: float,
         state, clip, extra = read(ctx, old.source.ref, start, end, step, side)
     except (ClipError, ValueError) as exc:
         return _failed(old, f"Could not reload the clip: {exc}")
-    if old.obj_masks or old.clicks:  # the user's work replaces the example's ready mask
-        state.inference_config = dataclasses.replace(
-            old.inference_config, short_side=state.inference_config.short_side,
-            min_object_cells=state.inference_config.min_object_cells)
-        state.session = ctx.predictor.new_session(state.inference_config)
+    # the memory settings always come along (the working size is the new one's)
+    state.inference_config = dataclasses.replace(
+        old.inference_config, short_side=state.inference_config.short_side,
+        min_object_cells=state.inference_config.min_object_cells)
+    state.session = ctx.predictor.new_session(state.inference_config)
+    if has_user_work(old) or not state.obj_masks:  # it replaces an example's ready mask
         extra = " " + _carried_text(old, *carry_annotations(old, state))
     return _loaded(ctx, old, state, clip, side, extra)
 
 
-def _carried_text(old: DemoState, moved: dict[int, int], dropped: list[int]) -> str:
+def _carried_text(old: DemoState, moved: dict[int, int], dropped: list[int],
+                  vanished: list[tuple[int, int]]) -> str:
     """What Reload did with the user's annotations, frame by frame."""
     places = [str(b) if a == b else f"{b} (was {a})" for a, b in moved.items()]
-    text = (f"Your annotations came along, on frame(s) {', '.join(places)}: propagate again "
-            "for results." if moved else "None of your annotated frames is in the new selection.")
+    if moved:
+        text = (f"Your annotations came along, on frame(s) {', '.join(places)}: propagate "
+                "again for results.")
+    elif dropped:
+        text = "None of your annotated frames is in the new selection."
+    else:
+        text = "Object names and memory settings came along; nothing was annotated yet."
     if dropped and old.source is not None:
         sources = ", ".join(str(old.source.source_frame(f)) for f in dropped)
         text += (f" Left out: the annotation on frame(s) {', '.join(map(str, dropped))} "
                  f"(source frame(s) {sources}), which the new trim / step does not keep.")
+    for frame_idx, obj_id in vanished:
+        text += (f" {old.names.get(obj_id, f'object {obj_id}')}'s annotation on frame "
+                 f"{frame_idx} is too small to survive the new size: mark it again there.")
     return text

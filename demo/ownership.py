@@ -34,9 +34,16 @@ class ClickUndo:
     clicks: list | None = None
     history: list | None = None
 
-    def resized(self, resize: Callable[[np.ndarray], np.ndarray]) -> ClickUndo:
-        return ClickUndo(None if self.before is None else resize(self.before),
-                         {obj_id: resize(pixels) for obj_id, pixels in self.taken.items()})
+    def resized(self, resize: Callable[[np.ndarray], np.ndarray],
+                scale: Callable[[Click], Click]) -> ClickUndo:
+        """This record at another frame size: masks through `resize`, clicks through `scale`
+        (a paint's record keeps the clicks and undo records it replaced, resized too)."""
+        return ClickUndo(
+            None if self.before is None else resize(self.before),
+            {obj_id: resize(pixels) for obj_id, pixels in self.taken.items()},
+            None if self.clicks is None else [scale(click) for click in self.clicks],
+            None if self.history is None else [undo.resized(resize, scale)
+                                               for undo in self.history])
 
 
 def shown_mask(annotation: np.ndarray | None, annotated_ids: Iterable[int],

@@ -94,8 +94,7 @@ class DemoState:
     clicks: dict[tuple[int, int], list[Click]] = field(default_factory=dict)  # (frame, obj)
     # (frame, obj) → what each click changed: undo restores the annotation from before it exactly
     click_history: dict[tuple[int, int], list[ClickUndo]] = field(default_factory=dict)
-    # (frame, obj) → each applied painting, newest last: Undo goes back past it (not carried
-    # over a Reload at another size)
+    # (frame, obj) → each applied painting, newest last: Undo goes back past it
     paint_undo: dict[tuple[int, int], list[ClickUndo]] = field(default_factory=dict)
     obj_masks: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # bool [H, W]
     masks: dict[int, np.ndarray] = field(default_factory=dict)  # frame → uint8 [H, W] ids
@@ -251,31 +250,48 @@ def _resized(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return resize_index_mask(mask.astype(np.uint8), size) > 0
 
 
-def carry_annotations(old: DemoState, new: DemoState) -> tuple[dict[int, int], list[int]]:
-    """Move `old`'s objects, annotations, clicks and undo history onto `new`, the same clip
-    re-read with another trim or working size: each annotated frame goes to the new frame that
-    shows the same source frame, masks resized and clicks scaled. Results are not
-    carried (they need a new pass). Returns ({old frame: new frame}, old frames with no place
-    in `new`)."""
+def has_user_work(state: DemoState) -> bool:
+    """Any annotation or click of the user's (a click list emptied by Undo is none)."""
+    return any(mask.any() for mask in state.obj_masks.values()) or any(state.clicks.values())
+
+
+def carry_annotations(old: DemoState, new: DemoState
+                      ) -> tuple[dict[int, int], list[int], list[tuple[int, int]]]:
+    """Move `old`'s objects, annotations, clicks and undo histories (clicks and paint) onto
+    `new`, the same clip re-read with another trim or working size: each annotated frame goes
+    to the new frame that shows the same source frame, masks resized and clicks scaled. Results
+    are not carried (they need a new pass). Returns ({old frame: new frame}, old frames with no
+    place in `new`, (new frame, object) annotations too small to survive the resize)."""
     assert old.source is not None and new.source is not None
     (old_h, old_w), size = old.size, new.size
     scale_x, scale_y = size[1] / old_w, size[0] / old_h
-    frames = sorted({f for f, _ in old.obj_masks} | {f for f, _ in old.clicks})
+    frames = sorted({f for (f, _), m in old.obj_masks.items() if m.any()}
+                    | {f for (f, _), clicks in old.clicks.items() if clicks})
     moved: dict[int, int] = {}
     for frame_idx in frames:
         target = new.source.frame_of(old.source.source_frame(frame_idx), new.num_frames)
         if target is not None:
             moved[frame_idx] = target
+
+    def resize(mask: np.ndarray) -> np.ndarray:
+        return _resized(mask, size)
+
+    def scale(click: tuple) -> tuple:
+        return click[0] * scale_x, click[1] * scale_y, click[2]
+
     new.names, new.selected = dict(old.names), old.selected
-    new.obj_masks = {(moved[f], obj): _resized(mask, size)
-                     for (f, obj), mask in old.obj_masks.items() if f in moved}
-    new.clicks = {(moved[f], obj): [(x * scale_x, y * scale_y, positive)
-                                    for x, y, positive in clicks]
-                  for (f, obj), clicks in old.clicks.items() if f in moved}
-    new.click_history = {(moved[f], obj): [undo.resized(lambda m: _resized(m, size))
-                                           for undo in history]
-                         for (f, obj), history in old.click_history.items() if f in moved}
-    return moved, [f for f in frames if f not in moved]
+    new.obj_masks, vanished = {}, []
+    for (f, obj), mask in old.obj_masks.items():
+        if f in moved and mask.any():
+            new.set_object_mask(moved[f], obj, resize(mask))  # never stores an empty mask
+            if (moved[f], obj) not in new.obj_masks:
+                vanished.append((moved[f], obj))
+    new.clicks = {(moved[f], obj): [scale(c) for c in clicks]
+                  for (f, obj), clicks in old.clicks.items() if f in moved and clicks}
+    for name in ("click_history", "paint_undo"):
+        setattr(new, name, {(moved[f], obj): [undo.resized(resize, scale) for undo in history]
+                            for (f, obj), history in getattr(old, name).items() if f in moved})
+    return moved, [f for f in frames if f not in moved], vanished
 
 
 def cleanup_state(state: DemoState | None) -> None:

@@ -169,3 +169,45 @@ def test_absurd_trim_numbers_read_as_past_the_end_not_as_a_crash(ctx: DemoContex
     loaded = _state(loading.load_upload(ctx, str(upload), float("nan"), 1e30, 1, old))
     assert loaded.num_frames == ctx.max_frames  # blank start, "through the end"
     cleanup_state(loaded)
+
+
+def test_names_and_settings_come_along_before_anything_is_annotated(ctx: DemoContext,
+                                                                    upload: Path) -> None:
+    old = _state(loading.load_upload(ctx, str(upload), 0, 0, 1, None))
+    old.names = {1: "dog", 2: "cat"}
+    old.selected = 2
+    old.inference_config = dataclasses.replace(old.inference_config, mem_every=2,
+                                               mirror_average=True)
+    out = loading.reload_clip(ctx, 0, 0, 2, old, None)
+    new = _state(out)
+    assert new.names == {1: "dog", 2: "cat"} and new.selected == 2
+    assert new.inference_config.mem_every == 2 and new.session.mirror is not None
+    assert "nothing was annotated yet" in out[-1] and "None of your" not in out[-1]
+
+
+def test_an_undone_click_is_no_annotation_and_a_vanished_one_is_named(ctx: DemoContext,
+                                                                      upload: Path) -> None:
+    old = _state(loading.load_upload(ctx, str(upload), 0, 0, 1, None))
+    old.names[2] = "speck"
+    old.clicks[(3, 1)] = []  # what Undo leaves after the last click
+    speck = np.zeros(old.size, bool)
+    speck[40, 40] = True  # one pixel at 96 px: nothing at 64 px
+    old.set_object_mask(2, 2, speck)
+    _annotate(old, 4, 1, (20, 60, 30, 90))
+    out = loading.reload_clip(ctx, 0, 0, 2, old, 64)
+    new = _state(out)
+    assert "frame(s) 3" not in out[-1]  # no phantom annotation on frame 3
+    assert set(new.obj_masks) == {(2, 1)} and not new.clicks
+    assert "speck's annotation on frame 1 is too small" in out[-1]
+
+
+def test_paint_undo_comes_along_with_its_replaced_clicks(ctx: DemoContext, upload: Path) -> None:
+    old = _state(loading.load_upload(ctx, str(upload), 0, 0, 1, None))
+    _annotate(old, 2, 1, (20, 60, 30, 90))
+    clicked = old.obj_masks[(2, 1)].copy()
+    old.paint_undo[(2, 1)] = [ClickUndo(clicked, {}, [(60.0, 40.0, True)], [ClickUndo(None)])]
+    new = _state(loading.reload_clip(ctx, 0, 0, 1, old, 64))
+    record = new.paint_undo[(2, 1)][0]
+    assert record.before.shape == (64, 106) and record.before.sum() > 0
+    assert record.clicks == [(60.0 * (106 / 160), 40.0 * (64 / 96), True)]
+    assert len(record.history) == 1 and record.history[0].before is None
