@@ -94,7 +94,7 @@ class DemoContext:
         send anything), else the device's default."""
         try:
             value = int(requested)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # None, "abc", NaN, infinity
             return self.short_side
         return value if value in self.cfg.working_sizes(self.device_type) else self.short_side
 

@@ -27,9 +27,13 @@ def _whole(value: float | None, default: int) -> int:
     """A trim box's number as a frame number: blank or NaN → `default`; clamped to
     0..MAX_FRAME_NUMBER, so a typo such as 1e19 reads as "past the end" instead of failing in
     the decoder (Python's islice takes no index beyond sys.maxsize)."""
-    if value is None or math.isnan(value):
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # blank, or text a client sent
         return default
-    return int(min(max(value, 0), MAX_FRAME_NUMBER))
+    if math.isnan(number):
+        return default
+    return int(min(max(number, 0), MAX_FRAME_NUMBER))
 
 
 def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,

@@ -8,6 +8,7 @@ import dataclasses
 
 import gradio as gr
 
+from demo.config import MAX_ADAPT_STEPS
 from demo.handlers import NO_CLIP, DemoContext, warn
 from demo.state import DemoState
 
@@ -19,12 +20,14 @@ def apply_settings(ctx: DemoContext, state: DemoState | None, mem_every: float, 
     if state is None:
         return None, warn(NO_CLIP)
     try:
+        steps = int(adapt_steps or 0)
+        if not 0 <= steps <= MAX_ADAPT_STEPS:  # the slider's range; a client may send more
+            raise ValueError(f"online adaptation takes 0 to {MAX_ADAPT_STEPS} steps, got {steps}")
         config = dataclasses.replace(state.inference_config, mem_every=int(mem_every),
                                      top_k=int(top_k), local_interval=int(local_interval),
                                      max_working_frames=int(max_working),
-                                     mirror_average=bool(mirror),
-                                     adapt_steps=int(adapt_steps or 0))
-    except (TypeError, ValueError) as exc:
+                                     mirror_average=_flag(mirror), adapt_steps=steps)
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int(infinity)
         return state, warn(f"Invalid setting: {exc}")
     state.inference_config = config
     state.session = ctx.predictor.new_session(config)
@@ -35,6 +38,13 @@ def apply_settings(ctx: DemoContext, state: DemoState | None, mem_every: float, 
                    f"{config.top_k}, local frame t−{config.local_interval}, at most "
                    f"{config.max_working_frames} working frames{twice}{adapt}). Memory was "
                    "emptied: propagate again to use them.")
+
+
+def _flag(value: object) -> bool:
+    """A checkbox's value; the text "false" (a client's) is False, not a true string."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)
 
 
 SETTINGS = 6  # memory every, top-k, local interval, working frames, mirror, adaptation steps

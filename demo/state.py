@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import shutil
 import uuid
 from collections import OrderedDict
@@ -160,7 +161,12 @@ class DemoState:
         return self.frames[0].shape[:2]
 
     def clamp_frame(self, frame_idx: int | float | None) -> int:
-        return int(min(max(int(frame_idx or 0), 0), self.num_frames - 1))
+        """A frame number within the clip; one that is no finite number reads as 0."""
+        try:
+            number = float(frame_idx or 0)
+        except (TypeError, ValueError):
+            number = 0.0
+        return int(min(max(number if math.isfinite(number) else 0.0, 0), self.num_frames - 1))
 
     def color(self, obj_id: int) -> tuple[int, int, int]:
         return tuple(int(c) for c in davis_palette()[obj_id])

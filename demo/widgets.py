@@ -13,32 +13,45 @@ component subclass; git-ignored, and skipped without complaint where the folder 
 
 from __future__ import annotations
 
+import math
+
 import gradio as gr
 
 
-def _clamp(value: float, minimum: float | None, maximum: float | None) -> float:
+def _clamp(value: object, minimum: float | None, maximum: float | None,
+           fallback: float | None) -> float | None:
+    """`value` as a number in [minimum, maximum]; `fallback` for what is no number at all
+    (None, "abc", NaN: an API client may send anything; Gradio raised a bare "Error")."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return fallback
+    if math.isnan(number):
+        return fallback
     if minimum is not None:
-        value = max(value, minimum)
+        number = max(number, minimum)
     if maximum is not None:
-        value = min(value, maximum)
-    return value
+        number = min(number, maximum)
+    return number if math.isfinite(number) else fallback
 
 
 class ClampedSlider(gr.Slider):
-    """A gr.Slider whose typed-in value is clamped to [minimum, maximum]."""
+    """A gr.Slider whose typed-in value is clamped to [minimum, maximum]; a value that is no
+    number reads as the slider's initial value."""
 
     is_template = True  # the page draws it with Gradio's own slider
 
     def preprocess(self, payload: float) -> float:
-        return super().preprocess(_clamp(payload, self.minimum, self.maximum))
+        initial = self.value if isinstance(self.value, int | float) else self.minimum
+        return super().preprocess(_clamp(payload, self.minimum, self.maximum, initial))
 
 
 class ClampedNumber(gr.Number):
-    """A gr.Number whose typed-in value is clamped to [minimum, maximum]."""
+    """A gr.Number whose typed-in value is clamped to [minimum, maximum]; a value that is no
+    number reads as blank (None)."""
 
     is_template = True  # the page draws it with Gradio's own number box
 
     def preprocess(self, payload: float | None) -> float | int | None:
-        if payload is None:
-            return None
-        return super().preprocess(_clamp(payload, self.minimum, self.maximum))
+        value = _clamp(payload, self.minimum, self.maximum, None)
+        return None if value is None else super().preprocess(value)

@@ -778,3 +778,19 @@ def test_stopping_the_ablation_keeps_the_last_comparison_and_says_so(
     assert progress == "" and all(view is gr.skip() or isinstance(view, dict) for view in views)
     assert "Ablation stopped" in ablation_status and "last complete rerun" in ablation_status
     assert propagation.finish_view(state)[0].startswith("Stopped: 8 of 8")  # a pass's Stop
+
+
+def test_settings_and_frame_numbers_a_client_sends_get_messages(ctx: DemoContext) -> None:
+    """Through the handlers directly (the widgets clamp what the page sends): infinity, an
+    adaptation far past the slider, the text "false" for a checkbox, a NaN frame."""
+    done = _load(ctx)
+    config = done.inference_config
+    for bad in ((float("inf"), 20, 1, 10, False, 0), (5, 20, 1, 10, False, 10**9)):
+        state, status = knobs.apply_settings(ctx, done, *bad)
+        assert status.startswith("⚠️ Invalid setting") and state.inference_config == config
+    state, _ = knobs.apply_settings(ctx, done, 5, 20, 1, 10, "false", 0)
+    assert not state.inference_config.mirror_average and state.session.mirror is None
+    assert done.clamp_frame(float("nan")) == 0 and done.clamp_frame(float("inf")) == 0
+    assert knobs.pin_frame(ctx, done, float("inf"))  # a message, not an OverflowError
+    assert ctx.working_size(float("inf")) == ctx.short_side
+    assert loading._whole("3", 0) == 3 and loading._whole("x", 7) == 7

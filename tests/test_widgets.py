@@ -34,3 +34,14 @@ def test_the_page_draws_them_with_gradios_own_components() -> None:
     """A new block name would need a frontend component that does not exist."""
     assert ClampedSlider(0, 5).get_block_name() == "slider"
     assert ClampedNumber(0).get_block_name() == "number"
+
+
+def test_values_that_are_no_numbers_read_as_the_default_not_an_error() -> None:
+    """An API client may send None, text, NaN or infinity: Gradio's own components raised a
+    bare "Error" over every output of the event."""
+    frame = ClampedSlider(0, 39, value=5, step=1)
+    assert [frame.preprocess(v) for v in (None, "abc", float("nan"))] == [5, 5, 5]
+    assert frame.preprocess("12") == 12 and frame.preprocess(float("inf")) == 39
+    unbounded = ClampedNumber(0, precision=0, minimum=0)
+    assert unbounded.preprocess(float("inf")) is None and unbounded.preprocess("x") is None
+    assert unbounded.preprocess(float("nan")) is None
