@@ -131,17 +131,19 @@ def compare_view(state: DemoState, frame_idx: int,
     table = _iou_table(state) if table is None else table
     worst, shown = most_different(state, table), frame_idx
     frame, full = state.frames[shown], full_masks[shown]
+    annotated = set(state.annotated_frames())  # every run copies those: IoU 1 by construction
     panels, labels, scores = [render.overlay_mask(frame, full)], [f"full model, frame {shown}"], []
     for variant in [v for v in ALL_LABELS if v in state.ablation]:  # panel order
         masks = state.ablation[variant]
         if shown not in masks:
             continue
-        mean = np.mean(list(table[variant].values())) if table[variant] else np.nan
+        scored = [iou for i, iou in table[variant].items() if i not in annotated]
+        mean = np.mean(scored) if scored else np.nan
         panels.append(changes(frame, masks[shown], full))
         here = table[variant][shown]
         labels.append(f"{ALL_LABELS[variant]}: IoU {here:.2f} here")
         scores.append(f"- **{ALL_LABELS[variant]}**: IoU with the full model {mean:.2f} over "
-                      f"the clip, {here:.2f} on frame {shown} "
+                      f"the propagated frames, {here:.2f} on frame {shown} "
                       f"({int((masks[shown] != full).sum())} px differ)")
     where = ("" if worst is None else f"Frame {shown} is shown: there the network variants "
              "differ most." if worst == shown else f"Frame {shown} is shown; the network "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import gradio as gr
 import numpy as np
 
@@ -27,10 +28,14 @@ def _object_index(out: StepOutput, obj_id: int) -> int:
 
 
 def _object_centre(out: StepOutput, obj_id: int) -> tuple[float, float]:
-    ys, xs = np.nonzero(out.mask == obj_id)
-    if not len(xs):
+    """(x, y) of the object's pixel farthest from its outline: always on the object (the
+    median x and median y fell outside a C-shaped or two-part one), else the frame centre."""
+    inside = (out.mask == obj_id).astype(np.uint8)
+    if not inside.any():
         return out.mask.shape[1] / 2, out.mask.shape[0] / 2
-    return float(np.median(xs)), float(np.median(ys))
+    depth = cv2.distanceTransform(np.pad(inside, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]  # [H, W]
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return float(x), float(y)
 
 
 def confidence_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray, str]:

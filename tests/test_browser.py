@@ -255,7 +255,7 @@ def test_every_view_screenshot(page, clip: str) -> None:
     page.get_by_role("tab", name="Ablation").click()
     page.locator("#run-ablation").click()
     page.locator("#ablation-view img").first.wait_for(state="visible")
-    _wait_text(page, "ablation-status", "over the clip")
+    _wait_text(page, "ablation-status", "over the propagated frames")
     # The rerun moves the Frame slider to the frame it shows, and the other views follow it.
     shown = re.search(r"Frame (\d+) is shown", page.locator("#ablation-status").inner_text())
     assert shown, page.locator("#ablation-status").inner_text()

@@ -509,8 +509,8 @@ def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
     # one clean pass: the control rerun is the tab's own result, and no note says otherwise
     assert all(np.array_equal(done.ablation["full"][i], done.masks[i]) for i in range(8))
     assert "fresh rerun" not in last[3]
-    assert last[2].ndim == 3 and "over the clip" in last[3] and "frozen memory" in last[3]
-    assert "optical flow" in last[3]
+    assert last[2].ndim == 3 and "over the propagated frames" in last[3]
+    assert "frozen memory" in last[3] and "optical flow" in last[3]
     # ZeroGPU reserves the four network reruns and a share of a frame for each flow frame
     networks_only = gpu_seconds(ctx.cfg, 4 * frame_runs(done))
     assert networks_only < ablation.ablation_seconds(ctx, done, 3) < networks_only + 8 * 0.25
@@ -753,10 +753,13 @@ def test_the_ablation_compares_with_its_own_rerun_of_the_full_model(tmp_path: Pa
     state.ablation = {"full": {i: rerun.copy() for i in range(3)},
                       "ptm": {i: rerun.copy() for i in range(2)} | {2: swapped}}
     image, text = ablation.compare_view(state, 2)
-    assert "IoU with the full model 1.00 over the clip" not in text  # frame 2 differs
+    assert "IoU with the full model 1.00 over the propagated" not in text  # frame 2 differs
     assert state.ablation_ious["ptm"][0] == 1.0  # the same as the rerun, not as the result
     assert "16 px differ" in text and ablation.most_different(state) == 2
     assert "fresh rerun" in text and "IoU 0.67 with your result" in text
+    assert "0.90 over the propagated frames" in text  # (1 + 1 + 0.71) / 3
+    state.set_object_mask(0, 1, rerun == 1)  # an annotated frame is a copy in every run
+    assert "0.85 over the propagated frames" in ablation.compare_view(state, 2)[1]
     painted = ablation.changes(state.frames[2], swapped, rerun)
     assert (painted[:, 4:6] == ablation.SWAPPED_RGB).all()
     assert (painted[:, 6:] != ablation.SWAPPED_RGB).any(axis=-1).all()

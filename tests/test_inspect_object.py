@@ -61,3 +61,15 @@ def test_the_annotate_tab_opening_before_any_clip_says_nothing(monkeypatch) -> N
     said = []
     monkeypatch.setattr(annotate, "warn", lambda text: said.append(text) or text)
     assert all(isinstance(v, dict) for v in annotate.refresh(None, 0)) and not said
+
+
+def test_the_default_memory_query_lies_on_the_object_even_when_it_is_c_shaped() -> None:
+    from types import SimpleNamespace
+
+    from demo.handlers_inspect import _object_centre
+
+    mask = np.zeros((60, 60), np.uint8)
+    mask[10:50, 10:20] = mask[10:20, 10:50] = mask[40:50, 10:50] = 3  # a "C": centre is empty
+    x, y = _object_centre(SimpleNamespace(mask=mask), 3)
+    assert mask[int(y), int(x)] == 3
+    assert _object_centre(SimpleNamespace(mask=mask), 4) == (30.0, 30.0)  # absent: the middle
