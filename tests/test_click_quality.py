@@ -31,8 +31,10 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 # and 172595; on all 219 val objects, paired, @1 +0.013 ± 0.005 and @3 +0.004 ± 0.006), and the
 # monotonic click rule inside `predict` (`ClickPredictor.monotonic`) to 0.593 / 0.716, so a
 # return to session 13's weights fails both bars below (session 20's fails the first)
+# Session 33's `restore_far_removals` (a remove-click gives back removals far from it): 0.742 /
+# 0.849 (0.845 before).
 MEASURED_MIOU1 = 0.742
-MEASURED_MIOU3 = 0.845
+MEASURED_MIOU3 = 0.849
 MARGIN = 0.05
 
 

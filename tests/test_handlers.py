@@ -106,6 +106,13 @@ def done(ctx: DemoContext, gpu: SimpleNamespace) -> DemoState:
     return _clicked_and_passed(ctx, gpu)
 
 
+@pytest.fixture()
+def own_done(ctx: DemoContext, gpu: SimpleNamespace) -> DemoState:
+    """Like `done`, but this test's own: for tests that change its settings, annotations or
+    results (on the shared one, a later test read adaptation steps an earlier one had set)."""
+    return _clicked_and_passed(ctx, gpu)
+
+
 def _clicked_and_passed(ctx: DemoContext, gpu: SimpleNamespace) -> DemoState:
     state = _load(ctx)
     x, y = _object_point(state.annotation(0))
@@ -376,7 +383,8 @@ def test_objects_add_rename_remove(ctx: DemoContext) -> None:
 
 
 def test_settings_pin_and_reset(ctx: DemoContext, gpu: SimpleNamespace,
-                                done: DemoState) -> None:
+                                own_done: DemoState) -> None:
+    done = own_done
     state, text = knobs.apply_settings(ctx, done, 5, 0, 1, 10)
     assert text.startswith("⚠️")
     state, text = knobs.apply_settings(ctx, done, 2, 8, 2, 3)
@@ -394,10 +402,11 @@ def test_settings_pin_and_reset(ctx: DemoContext, gpu: SimpleNamespace,
 
 
 def test_mirror_averaging_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleNamespace,
-                                                  done: DemoState) -> None:
+                                                  own_done: DemoState) -> None:
     """The checkbox gives the tab a session with a mirror twin; its pass says so in the Done
     line and leaves the app's speed hint alone (each frame ran twice); a new clip shows the
     defaults in the panel again."""
+    done = own_done
     last_fps = done.last_fps  # what this tab's plain pass measured
     plain_reservation = propagation.propagate_seconds(ctx, done, "forward", 0)
     state, text = knobs.apply_settings(ctx, done, 5, 20, 1, 10, True)
@@ -415,11 +424,12 @@ def test_mirror_averaging_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleN
 
 
 def test_online_adaptation_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleNamespace,
-                                                   done: DemoState) -> None:
+                                                   own_done: DemoState) -> None:
     """The slider gives the next pass a fine-tuning phase first: its progress streams, the
     reservation counts its steps, the Done line says so, and the tab's session (not the shared
     network) holds the weights. Stop during it leaves the session unadapted; the ablation
     reruns with the adapted weights."""
+    done = own_done
     shared = {k: v.clone() for k, v in ctx.predictor.model.state_dict().items()}
     state, text = knobs.apply_settings(ctx, done, 5, 20, 1, 10, False, 3)
     assert "online adaptation: 3" in text and knobs.settings_view(state)[-1] == 3
@@ -501,7 +511,8 @@ def test_ablation_iou_averages_the_objects_in_either_mask() -> None:
 
 
 def test_ablation_compares_masks(ctx: DemoContext, gpu: SimpleNamespace,
-                                done: DemoState) -> None:
+                                own_done: DemoState) -> None:
+    done = own_done
     last = _drain(gpu.run_ablation(done, 3))
     done = last[0]
     assert set(done.ablation) == {"full", "fam", "ptm", "memory", "flow"}

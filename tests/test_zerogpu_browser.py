@@ -47,11 +47,21 @@ def _click_image(page, x: float, y: float) -> None:  # noqa: F811
     page.mouse.click(box["x"] + box["width"] * x, box["y"] + box["height"] * y)
 
 
-def _go_to_frame(page, frame_idx: int) -> None:  # noqa: F811
+def _go_to_frame(page, frame_idx: int, image: bool = False) -> None:  # noqa: F811
+    """Move the Frame box; with `image`, also wait for the Annotate view to show that frame:
+    the caption comes before the new image's address, and a click on the old, still-ready
+    image would be ignored while the new one loads (a CI flake)."""
+    old = page.locator("#annotate img").first.get_attribute("src") if image else None
     number = page.locator("#frame input[type=number]")
     number.fill(str(frame_idx))
     number.press("Enter")
     _wait_text(page, "caption", f"Frame {frame_idx} /")
+    if image:
+        page.wait_for_function(
+            "(old) => { const view = document.getElementById('annotate');"
+            " const img = view?.querySelector('img');"
+            " return img && img.getAttribute('src') !== old && view.dataset.ready === '1'; }",
+            arg=old)
 
 
 def test_full_flow_under_the_stand_in(page) -> None:  # noqa: F811
@@ -71,7 +81,7 @@ def test_full_flow_under_the_stand_in(page) -> None:  # noqa: F811
             for m in re.findall(rf"(\d+)/{FRAMES} frames", text)}
     assert len(seen & set(range(1, FRAMES))) >= 2, seen  # streamed, frame by frame
 
-    _go_to_frame(page, 4)  # correct frame 4 with a negative click, then propagate from it
+    _go_to_frame(page, 4, image=True)  # correct frame 4 with a negative click, then propagate
     _wait_ready(page, "#annotate")
     page.get_by_text("remove (negative)").click()
     _click_image(page, 0.03, 0.03)  # a corner: background, so the mask stays
