@@ -80,8 +80,10 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
     folder = _call_folder(ctx)
     frames = Frames(clip.frames, folder / FRAMES_FILE)  # crosses to a GPU worker as its file
     run = masks_on_gpu or functools.partial(propagate_masks, ctx)
-    masks = run(frames, mask, steps)
-    (folder / FRAMES_FILE).unlink(missing_ok=True)
+    try:
+        masks = run(frames, mask, steps)
+    finally:  # written when the frames crossed to a GPU worker; not needed after, nor on error
+        (folder / FRAMES_FILE).unlink(missing_ok=True)
     stem = Path(video).stem[:40] or "clip"
     size = export.export_size(clip.source_size)
     masks = export.ResizedMasks(masks, size) if size != clip.size else masks

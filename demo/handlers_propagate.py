@@ -138,11 +138,13 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
         if state.released:
             return
         log.exception("propagation failed")
+        state.running = ""
         yield shipped(state, memo), gr.skip(), warn(f"Propagation stopped: {exc}"), \
             gr.skip(), gr.skip(), gr.skip()
         return
     if state.released or timing is None:  # a new clip was loaded mid-pass
         return
+    state.running = ""
     verb = "Stopped" if state.stop_pending else "Done"
     status = (f"{verb}: {_status(timing)}{note}{_closing_notes(state, session, timing)}"
               f"{other_side_note(state, plan)}")
@@ -274,11 +276,12 @@ def masks_digest(masks: dict[int, np.ndarray]) -> str:
 
 
 def stop(state: DemoState | None) -> str:
-    """Stop button: the running pass ends after the current frame (its results are kept)."""
+    """Stop button: the running pass ends after the current frame (its results are kept); a
+    running ablation's stop is told on its own tab (`finish_view`), not on the pass's line."""
     if state is None:
         return ""
     state.request_stop()
-    return "Stopping after the current frame…"
+    return gr.skip() if state.running == "ablation" else "Stopping after the current frame…"
 
 
 def finish_view(state: DemoState | None) -> tuple:
@@ -290,7 +293,7 @@ def finish_view(state: DemoState | None) -> tuple:
     if stopped == "ablation":
         kept = ("the comparison shown is from the last complete rerun" if state.ablation else
                 "nothing to compare yet")
-        return ("", gr.skip(), gr.skip(), gr.skip(),
+        return (gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                 f"Ablation stopped before its reruns were done: {kept}.")
     return (f"Stopped: {len(state.masks)} of {state.num_frames} frames have a mask; propagate "
             "again to continue.", result_video(state), frame_view(state),

@@ -784,12 +784,12 @@ def test_stopping_the_ablation_keeps_the_last_comparison_and_says_so(
     before = {variant: dict(masks) for variant, masks in state.ablation.items()}
     running = ablation.run_ablation(ctx, state, 0)
     assert "full model: frame 0" in next(running)[3]
-    state.request_stop()
+    assert propagation.stop(state) == gr.skip()  # the pass's line is not the ablation's
     list(running)
     assert state.ablation.keys() == before.keys()  # no half-finished comparison
     assert all(np.array_equal(state.ablation[v][i], m[i]) for v, m in before.items() for i in m)
     progress, *views, ablation_status = propagation.finish_view(state)
-    assert progress == "" and all(view is gr.skip() or isinstance(view, dict) for view in views)
+    assert all(view == gr.skip() for view in (progress, *views))
     assert "Ablation stopped" in ablation_status and "last complete rerun" in ablation_status
     assert propagation.finish_view(state)[0].startswith("Stopped: 8 of 8")  # a pass's Stop
 

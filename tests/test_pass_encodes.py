@@ -8,6 +8,7 @@ import pytest
 
 from demo.passes import run_pass
 from srnet import InferenceConfig, Predictor
+from tests.conftest import make_clip
 
 
 def _counting(predictor: Predictor, monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -68,3 +69,26 @@ def test_demo_pass_encodes_each_frame_once(tiny_predictor, clip, monkeypatch):
     calls.clear()  # a re-run with unchanged annotations re-uses them, still once per frame
     outs = list(run_pass(tiny_predictor, session, frames, annotations, 4, len(frames) - 1))
     assert len(calls) == len(frames) - 4
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_a_partial_correction_gives_what_step_then_propagate_gave(tiny_model, mirror):
+    """A mask holding only some of the objects (a correction of one object midway): the
+    others are read from memory on that frame, with the previous frame as local memory, as
+    `step` did; registering alone read them without it and moved up to 74 pixels a frame."""
+    frames, masks = make_clip(8, num_objects=2)
+    only_first = np.where(masks[4] == 1, 1, 0).astype(np.uint8)
+    predictor = Predictor(tiny_model, InferenceConfig(short_side=None, mirror_average=mirror),
+                          "cpu")
+    results = []
+    for combined in (False, True):
+        session = predictor.new_session()
+        list(predictor.propagate(session, frames, 0, 3, mask=masks[0]))
+        if combined:
+            outs = predictor.propagate(session, frames, 4, mask=only_first)
+        else:
+            predictor.step(session, 4, frames[4], only_first)
+            outs = predictor.propagate(session, frames, 4)
+        results.append([out.mask for out in outs])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)

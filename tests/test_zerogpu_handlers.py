@@ -6,6 +6,7 @@ caller's objects are never changed, and states come back in the compact host for
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -13,7 +14,7 @@ import pytest
 
 from demo import zerogpu
 from demo.handlers import DemoContext
-from demo.state import Frames
+from demo.state import FRAMES_FILE, Frames
 from tests.test_handlers import *  # noqa: F403  # the same tests, collected again here
 from tests.test_handlers import _load
 
@@ -80,3 +81,18 @@ def test_segment_reads_and_refuses_before_reserving(ctx: DemoContext, gpu: Simpl
                                   str(folder / "first_mask.png"))) as archive:
         assert len(archive.namelist()) == 8
     assert zerogpu.forked_calls == before + 1 and reserved == [8] and sizes == [8]
+
+
+def test_a_failed_segment_leaves_no_frames_file(ctx: DemoContext, tmp_path) -> None:
+    """The frames cross to the GPU worker as a file in the call's folder: removed on error too
+    (a failed call at demo sizes left hundreds of MB until the folder's TTL)."""
+    folder = ctx.cfg.examples_dir / EXAMPLE  # noqa: F405
+
+    def failing(frames, mask, steps):
+        pickle.dumps(frames)  # what crossing to a worker does: writes frames.npy
+        raise gr.Error("Segmentation stopped: out of memory")  # noqa: F405
+
+    with pytest.raises(gr.Error, match="out of memory"):  # noqa: F405
+        api.segment(ctx, str(folder / "clip.mp4"), str(folder / "first_mask.png"),  # noqa: F405
+                    masks_on_gpu=failing)
+    assert not list((ctx.cfg.temp_root / "api").glob(f"*/{FRAMES_FILE}"))

@@ -154,10 +154,11 @@ class Predictor:
         """Yield one StepOutput per frame from `start` to `end` (inclusive), forward or backward.
 
         With `mask` ([H, W] of object ids), frame `start` is annotated with it first, as `step`
-        would do, but its frame is encoded once, by the pass (`step` then `propagate` from the
-        same frame encodes it twice). Frames that carry a user annotation in the session use it.
-        Working-memory frames ahead of `start` (left by an earlier pass) are dropped, so a
-        correction on frame `start` wins.
+        would do; when the mask holds every object, its frame is encoded once, by the pass
+        (`step` then `propagate` from the same frame encodes it twice), otherwise exactly as
+        `step` then `propagate` (the objects it leaves out are read twice). Frames that carry
+        a user annotation in the session use it. Working-memory frames ahead of `start` (left
+        by an earlier pass) are dropped, so a correction on frame `start` wins.
         `frames` may be any indexable sequence (for example one that decodes lazily). Bad
         bounds raise here; the pass itself begins with the first frame drawn, and a pass
         started later on the same session stops this one (RuntimeError on its next frame).
@@ -170,6 +171,11 @@ class Predictor:
             raise ValueError("end lies behind start for this direction")
         if mask is not None:
             self._register(session, start, frames[start], mask)
+            if not set(session.obj_ids) <= set(np.unique(mask).tolist()):
+                # objects the mask leaves out are read from memory on this frame: do that
+                # read now, as `step` does, while the previous frame is still local memory
+                # (the pass's own read, after it, then also sees this frame's entry)
+                self._step(session, start, frames[start], None, False, origin=None)
         return self._run_pass(session, frames, start, end, reverse, return_visuals)
 
     def _run_pass(self, session, frames, start, end, reverse, return_visuals):
