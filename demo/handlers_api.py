@@ -131,7 +131,11 @@ def segment_endpoint(ctx: DemoContext) -> Callable[..., str]:
 def _adapt_steps(value: float | None) -> int:
     """The API's adaptation steps as an int in 0..MAX_ADAPT_STEPS, or a gr.Error."""
     steps = 0 if value is None else value
-    if steps != int(steps) or not 0 <= steps <= MAX_ADAPT_STEPS:
+    try:
+        whole = steps == int(steps)  # NaN: ValueError, infinity: OverflowError
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or not 0 <= steps <= MAX_ADAPT_STEPS:
         raise gr.Error(f"Bad input: adapt_steps must be a whole number from 0 to "
                        f"{MAX_ADAPT_STEPS}, got {value}.")
     return int(steps)

@@ -619,7 +619,7 @@ def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path) -> 
     adapted = gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"), 3)
     with zipfile.ZipFile(adapted) as archive:
         assert len(archive.namelist()) == 8
-    for bad in (-1, 2.5, 10_000):
+    for bad in (-1, 2.5, 10_000, float("nan"), float("inf")):
         with pytest.raises(gr.Error, match="adapt_steps"):
             gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"), bad)
 
