@@ -340,3 +340,14 @@ def test_train_mode_keeps_every_batchnorm_in_eval_even_in_a_trained_trunk():
     before = norms[0].running_mean.clone()
     norms[0](torch.randn(2, norms[0].num_features, 8, 8))  # a training-time batch
     assert torch.equal(norms[0].running_mean, before)
+
+
+def test_a_resume_never_runs_code_from_the_run_folder(tmp_path):
+    """last.pt is read weights-only: a run folder carried from elsewhere (README) whose file
+    holds a Python callable is refused, not executed."""
+    from srnet.train.state import STATE_VERSION, load_train_state
+
+    path = tmp_path / "last.pt"
+    torch.save({"version": STATE_VERSION, "hook": print}, path)
+    with pytest.raises(ValueError, match="Python objects other than tensors"):
+        load_train_state(path)

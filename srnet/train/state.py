@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,9 +67,13 @@ def save_train_state(path: Path, *, model: nn.Module, optimizer: torch.optim.Opt
 
 
 def load_train_state(path: Path) -> dict[str, Any]:
-    # weights_only=False: the payload holds Python RNG tuples and numpy bit-generator dicts; the
-    # file is this run's own output, never a downloaded one.
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    # weights only: the RNG tuples and bit-generator dicts load as plain data, and a run folder
+    # carried from another machine (README) must not run code when it is resumed
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(f"{path} holds Python objects other than tensors and plain data, "
+                         "which a resume never loads: start a new --out") from exc
     if payload.get("version") != STATE_VERSION:
         raise ValueError(f"{path}: training state version {payload.get('version')}, "
                          f"expected {STATE_VERSION}")
