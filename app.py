@@ -27,10 +27,12 @@ from srnet import (
     Predictor,
     SRNet,
     load_predictor,
+    resolve_device,
 )
 
 parser = argparse.ArgumentParser(description="SRNet video object segmentation demo")
-parser.add_argument("--checkpoint", default=os.environ.get("SRNET_CHECKPOINT") or DEFAULT_CHECKPOINT,
+parser.add_argument("--checkpoint",
+                    default=os.environ.get("SRNET_CHECKPOINT") or DEFAULT_CHECKPOINT,
                     help="trained SRNet checkpoint (env SRNET_CHECKPOINT, empty = unset; default "
                          "the bundled assets/srnet_lite.pt). A missing or unusable file stops "
                          "the app.")
@@ -76,13 +78,15 @@ def checkpoint_error(exc: CheckpointError) -> str:
 if gr.NO_RELOAD:  # `gradio app.py` reload mode keeps the loaded weights
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
+        resolve_device(args.device)  # --device cuda without a GPU: one line, not a traceback
+    except (ValueError, RuntimeError) as exc:
+        print(f"app.py: error: --device {args.device}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
         # all torch work on one thread (demo/torch_thread.py); on ZeroGPU the main thread
         predictor, cfg = zerogpu.load_at_start(load)
     except CheckpointError as exc:
         print(checkpoint_error(exc), file=sys.stderr)
-        raise SystemExit(2) from None
-    except ValueError as exc:  # e.g. --device cuda on a machine without a GPU
-        print(f"app.py: error: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
         raise SystemExit(2) from None
 demo = build_demo(predictor, cfg)
 

@@ -17,7 +17,14 @@ from srnet.eval.ablation import ABLATIONS, ablated_config
 from srnet.eval.ablation import ablated as ablated_predictor
 from srnet.eval.baselines import flow_propagate
 from srnet.eval.metrics import jaccard as mask_iou
-from srnet.inference import InferenceSession, MemoryRead, Predictor, StepOutput, StepVisuals
+from srnet.inference import (
+    InferenceSession,
+    MemoryRead,
+    Predictor,
+    StepOutput,
+    StepVisuals,
+    resolve_device,
+)
 from srnet.interactive import (
     DEFAULT_CLICK_CHECKPOINT,
     ClickPredictor,
@@ -54,6 +61,7 @@ __all__ = [
     "MemoryRead", "SRNet", "StepOutput", "StepVisuals", "constrain_click_mask", "davis_palette",
     "fit_index_mask", "flow_propagate", "natural_key",
     "grabcut_mask_from_clicks", "load_click_model", "load_index_mask", "load_model",
-    "load_predictor", "restore_far_removals", "save_checkpoint", "save_index_mask",
+    "load_predictor", "resolve_device", "restore_far_removals", "save_checkpoint",
+    "save_index_mask",
     "validate_click", "write_mp4",
 ]

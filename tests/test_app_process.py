@@ -139,4 +139,4 @@ def test_asking_for_cuda_without_a_gpu_stops_the_app_with_one_line():
                             text=True, timeout=240)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    assert "app.py: error: CUDA was requested" in result.stderr
+    assert "app.py: error: --device cuda: CUDA was requested" in result.stderr
