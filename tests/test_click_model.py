@@ -45,6 +45,10 @@ def test_predict_errors(predictor: ClickPredictor) -> None:
         predictor.predict(image, [(5, 5, True)], prev_mask=np.zeros((10, 10), bool))
     with pytest.raises(ValueError, match="is_positive"):  # "False" would read as positive
         predictor.predict(image, [(5, 5, "False")])
+    with pytest.raises(ValueError, match="is_positive"):  # 2 is no sign
+        predictor.predict(image, [(5, 5, 2)])
+    clicks = [(50, 30, True), (60, 40, 1)]  # a generator of clicks, as from a UI's history
+    assert (predictor.predict(image, (c for c in clicks)) == predictor.predict(image, clicks)).all()
 
 
 def test_the_stem_is_computed_once_per_image(predictor: ClickPredictor) -> None:

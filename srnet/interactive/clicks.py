@@ -9,7 +9,7 @@ error nor in the IoU.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -17,9 +17,11 @@ import numpy as np
 Click = tuple[float, float, bool]
 
 
-def check_clicks(clicks: Sequence[Click], shape: Sequence[int]) -> list[Click]:
-    """Validate clicks against an image of `shape` (H, W, ...); raise ValueError naming the
-    first bad one (non-finite, or outside the image), or when the list is empty."""
+def check_clicks(clicks: Iterable[Click], shape: Sequence[int]) -> list[Click]:
+    """Validate clicks (any iterable) against an image of `shape` (H, W, ...); raise ValueError
+    naming the first bad one (non-finite, outside the image, a sign other than True/False/1/0),
+    or when there is none."""
+    clicks = list(clicks)
     if len(clicks) == 0:
         raise ValueError("no clicks: give at least one (x, y, is_positive) click")
     height, width = int(shape[0]), int(shape[1])
@@ -33,7 +35,8 @@ def check_clicks(clicks: Sequence[Click], shape: Sequence[int]) -> list[Click]:
         if not (np.isfinite(x) and np.isfinite(y) and 0 <= x < width and 0 <= y < height):
             raise ValueError(f"click {idx} at (x={x}, y={y}) lies outside the {width}x{height} "
                              "image")
-        if not isinstance(positive, bool | np.bool_ | int | np.integer):  # "False" is truthy
+        if not isinstance(positive, bool | np.bool_ | int | np.integer) \
+                or positive not in (0, 1):  # "False" is truthy, 2 is no sign
             raise ValueError(f"click {idx}: is_positive must be a bool, got {positive!r}")
         out.append((x, y, bool(positive)))
     return out

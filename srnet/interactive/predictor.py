@@ -238,6 +238,7 @@ class ClickPredictor:
             ValueError: empty click list, a click outside the image, only negative clicks
                 without a `prev_mask`, or a malformed input.
         """
+        clicks = list(clicks)  # any iterable: the rules below read it again
         mask = self._predict(image, clicks, prev_mask)
         prev = None if prev_mask is None else np.asarray(prev_mask) > 0
         if self.drop_strays:
