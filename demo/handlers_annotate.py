@@ -102,7 +102,7 @@ def on_click(state: DemoState | None, mode: str, evt: gr.SelectData,
     if state is None:
         return _result(None, "")
     if state.selected not in state.names:
-        return _result(state, warn("Add an object first (Objects → Add object)."))
+        return _result(state, warn("Add an object first (the **Add object** button)."))
     frame = state.frames[state.frame_idx]
     index = evt.index if isinstance(evt.index, list | tuple) and len(evt.index) == 2 else [None] * 2
     if not clicks.validate_click(index[0], index[1], frame.shape):
@@ -239,7 +239,7 @@ def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
     if state is None:
         return _result(None, "")
     if state.selected not in state.names:
-        return _result(state, warn("Add an object first (Objects → Add object)."))
+        return _result(state, warn("Add an object first (the **Add object** button)."))
     try:
         painted = parse_strokes(strokes)
     except ValueError as exc:

@@ -58,7 +58,7 @@ def import_mask(state: DemoState | None, path: str | None) -> tuple:
         return _done(state, warn(f"Mask not imported: {exc}."))
     if not palette and state.selected not in state.names:
         return _done(state, warn("A black-and-white mask is one object: add or select an "
-                                 "object first (Objects → Add object)."))
+                                 "object first (the **Add object** button)."))
     objects = _objects_in(state, mask, palette)
     ignored = sorted(int(i) for i in np.unique(mask) if i > MAX_OBJECTS) if palette else []
     skipped = (f"; ids {', '.join(map(str, ignored))} ignored (the demo follows ids 1-"

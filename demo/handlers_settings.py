@@ -65,11 +65,16 @@ def pin_frame(ctx: DemoContext, state: DemoState | None, frame_idx: float) -> st
         return warn(NO_CLIP)
     frame_idx = state.clamp_frame(frame_idx)
     if ctx.predictor.pin_frame(state.session, frame_idx):
-        return f"Frame {frame_idx} is now permanent memory: it will never be evicted."
+        return (f"Frame {frame_idx} is now permanent memory: working-memory turnover will not "
+                f"remove it (permanent memory keeps at most "
+                f"{state.session.memory.max_permanent} frames; past that, the oldest after "
+                "the first goes).")
     held = state.session.memory_timeline()
     frames = sorted(held["permanent"] + held["working"])
     return warn(f"Frame {frame_idx} is not in memory now (memory holds {frames or 'nothing'}). "
-                "Propagate over it first, or annotate it (annotations are always permanent).")
+                "A pass stores every *Memory every*-th frame and the frame it starts from: "
+                "propagate from this frame, or annotate it (annotations are always "
+                "permanent).")
 
 
 def reset_memory(ctx: DemoContext, state: DemoState | None) -> str:
