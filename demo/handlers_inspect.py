@@ -40,14 +40,16 @@ def _object_centre(out: StepOutput, obj_id: int) -> tuple[float, float]:
 
 def confidence_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray, str]:
     """The confidence plot above the objects' size plot, and the advice: the frame where
-    an object is lost if one is (confidence cannot see that), else the least confident one."""
+    an object is lost if one is (pooled confidence hardly sees that), else the least
+    confident one."""
     values = [state.confidence.get(i, np.nan) for i in range(state.num_frames)]
     values = values if state.confidence else []  # all-NaN: the plot says "no data"
     ratios = lost_objects.size_ratios(state) if state.masks else {}
+    lost_at = lost_objects.first_lost_frames(state, ratios)  # the dot and the advice agree
     sizes = plots.object_size_plot(ratios, {o: state.color(o) for o in ratios}, state.names,
-                                   lost_objects.LOST_SHARE, highlight=frame_idx)
+                                   lost_objects.LOST_SHARE, highlight=frame_idx, lost_at=lost_at)
     plot = np.concatenate([plots.confidence_plot(values, highlight=frame_idx), sizes])
-    lost = lost_objects.lost_message(state, lost_objects.first_lost_frames(state, ratios))
+    lost = lost_objects.lost_message(state, lost_at)
     if lost:  # also when every frame is annotated for some object (none is scored then)
         return plot, lost
     annotated = state.annotated_frames()

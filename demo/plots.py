@@ -89,10 +89,12 @@ def timeline_frame_at(x: float, num_frames: int, width: int = PLOT_WIDTH) -> int
 
 def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int, int, int]],
                      names: dict[int, str], lost_share: float, highlight: int | None = None,
-                     size: tuple[int, int] = (PLOT_WIDTH, 220)) -> np.ndarray:
+                     size: tuple[int, int] = (PLOT_WIDTH, 220),
+                     lost_at: dict[int, int] | None = None) -> np.ndarray:
     """Each object's size per frame relative to its annotation (``ratios``: id → float
     ``[T]``, NaN = no result), one line per object in its colour, its name above the plot,
-    a dashed line at `lost_share` ("lost below") and a dot where each object is first under it.
+    a dashed line at `lost_share` ("lost below") and a dot on each lost object's frame:
+    `lost_at` (id → frame, the one the advice names), else where it is first under the line.
     ``[H, W, 3]`` RGB, ``size = (W, H)``."""
     width, height = size
     out = np.full((height, width, 3), 255, np.uint8)
@@ -131,8 +133,11 @@ def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int,
             if len(run) == 1:  # a lone frame: a line of one point draws nothing
                 cv2.circle(out, tuple(int(v) for v in points[0]), 2, color, -1, cv2.LINE_AA)
         under = np.flatnonzero(np.nan_to_num(ratio, nan=np.inf) < lost_share)
-        if under.size:
-            cv2.circle(out, (int(xs[under[0]]), int(ys[under[0]])), 5, color, -1, cv2.LINE_AA)
+        dot = under[0] if under.size else None
+        if lost_at is not None:
+            dot = lost_at.get(obj_id)
+        if dot is not None:
+            cv2.circle(out, (int(xs[dot]), int(ys[dot])), 5, color, -1, cv2.LINE_AA)
         name = names.get(obj_id, f"object {obj_id}")[:24]
         _text(out, name, (legend_x, 18), 0.45, color)
         legend_x += cv2.getTextSize(name, FONT, 0.45, 1)[0][0] + 18

@@ -146,3 +146,17 @@ def test_a_lost_object_is_named_when_every_frame_is_annotated_for_another(tmp_pa
     state.set_object_mask(0, 1, _square(10))
     _, advice = confidence_view(state, 0)
     assert "rider from frame 1" in advice
+
+
+def test_the_size_plot_dots_the_frame_the_advice_names() -> None:
+    """After a backward pass the advice names the lost frame nearest the annotation; the dot
+    sits there too, not on the earliest frame under the line."""
+    ratio = np.array([0.0, 0.0, 0.0, 0.05, 0.1, 1.0, 1.0])
+    colors = {1: (200, 0, 0)}
+    earliest = plots.object_size_plot({1: ratio}, colors, {1: "rider"}, 0.2)
+    named = plots.object_size_plot({1: ratio}, colors, {1: "rider"}, 0.2, lost_at={1: 4})
+    none = plots.object_size_plot({1: ratio}, colors, {1: "rider"}, 0.2, lost_at={})
+    moved = np.any(earliest != named, axis=-1)  # [H, W] pixels the dot left or reached
+    columns = np.flatnonzero(moved.any(axis=0))
+    assert columns.size and columns.min() < earliest.shape[1] / 3 < columns.max()
+    assert np.any(none != earliest) and np.any(none != named)
