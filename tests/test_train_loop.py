@@ -292,16 +292,19 @@ def test_cli_builds_configs(tmp_path):
     for root in roots:  # --data must be a DAVIS-layout folder
         (root / "JPEGImages").mkdir(parents=True)
         (root / "Annotations").mkdir()
+    weights = tmp_path / "k.pth"  # --backbone-weights must name a file (read at train time)
+    weights.write_bytes(b"")
     args = parser.parse_args([
         "train", "--config", "tiny", "--data", str(roots[0]), "--data", str(roots[1]), "--out",
         str(tmp_path),
         "--steps", "7", "--holdout", "x,y", "--no-cache", "--eval-frames", "5",
-        "--backbone-weights", "key=k.pth", "--set", "paste_prob=0.25",
+        "--backbone-weights", f"key={weights}", "--set", "paste_prob=0.25",
         "--set", "cache_scales=[480]", "--set", "model.ptm.num_layers=2"])
     cfg, model_cfg = cli.build_configs(args)
     assert args.func is cli.run and args.data == roots
     assert (cfg.steps, cfg.holdout, cfg.use_cache, cfg.eval_frames) == (7, ("x", "y"), False, 5)
-    assert cfg.key_weights == "k.pth" and cfg.paste_prob == 0.25 and cfg.cache_scales == (480,)
+    assert cfg.key_weights == str(weights) and cfg.paste_prob == 0.25
+    assert cfg.cache_scales == (480,)
     assert model_cfg.name == "tiny" and model_cfg.ptm.num_layers == 2
     with pytest.raises(ValueError, match="unknown"):
         cli.build_configs(parser.parse_args(["train", "--data", str(roots[0]), "--out", "o",
