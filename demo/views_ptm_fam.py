@@ -236,7 +236,7 @@ def fam_views(frames: list[np.ndarray], out: StepOutput, k: int) -> tuple:
         off = float(mean[~final].mean()) if (~final).any() else 0.0
         modulation = render.side_by_side(
             [_outline(render.blend_heatmap(frame, mean, 0.6, vmin=0.0, vmax=1.0), final)],
-            [f"trust: object {on:.2f}, rest {off:.2f}"], height=HEIGHT)
+            [f"modulation: object {on:.2f}, rest {off:.2f}"], height=HEIGHT)
         # ΔM scales the deformable taps only; how F_L and F_M then mix (Φ) is not shown here,
         # so the text says no more than that
         where = ("less on the object than on the background: the aligned previous frame's "
