@@ -123,8 +123,8 @@ class Predictor:
               mask: np.ndarray | None, return_visuals: bool,
               origin: tuple[int, bool] | None) -> StepOutput:
         """`step`, with the (start, reverse) of the pass it belongs to (None = a single step)."""
-        geom = self._register(session, frame_idx, image, mask)
         mirrored = None if session.mirror is None else np.ascontiguousarray(image[:, ::-1])
+        geom = self._register(session, frame_idx, image, mask, mirrored)
         mask = session.annotations.get(frame_idx)
         if mask is None and not session.has_memory:
             raise ValueError("no object to follow yet: annotate a frame with a mask first")
@@ -220,12 +220,14 @@ class Predictor:
 
     # ----------------------------------------------------------------------------- phases
     def _register(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
-                  mask: np.ndarray | None) -> FrameGeometry:
+                  mask: np.ndarray | None, mirrored: np.ndarray | None = None) -> FrameGeometry:
         """Check the frame, and record `mask` (if any) as the frame's annotation, in the session
-        and its mirror twin; nothing is encoded yet."""
+        and its mirror twin (`mirrored`: the flipped frame, when the caller has it); nothing is
+        encoded yet."""
         geom = self._prepare(session, frame_idx, image, mask)
         if session.mirror is not None:
-            self._prepare(session.mirror, frame_idx, np.ascontiguousarray(image[:, ::-1]),
+            flipped = np.ascontiguousarray(image[:, ::-1]) if mirrored is None else mirrored
+            self._prepare(session.mirror, frame_idx, flipped,
                           None if mask is None else np.ascontiguousarray(mask[:, ::-1]))
         return geom
 
