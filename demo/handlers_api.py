@@ -22,6 +22,7 @@ from demo.config import MAX_ADAPT_STEPS
 from demo.handlers import DemoContext, gpu_handler, gpu_seconds
 from demo.handlers_export import source_file_names
 from demo.handlers_load import read_clip
+from demo.numbers import whole_in
 from demo.passes import run_pass
 from demo.state import FRAMES_FILE, MAX_OBJECTS, Frames
 from demo.video_io import ClipError
@@ -130,15 +131,10 @@ def segment_endpoint(ctx: DemoContext) -> Callable[..., str]:
 
 def _adapt_steps(value: float | None) -> int:
     """The API's adaptation steps as an int in 0..MAX_ADAPT_STEPS, or a gr.Error."""
-    steps = 0 if value is None else value
     try:
-        whole = steps == int(steps)  # NaN: ValueError, infinity: OverflowError
-    except (TypeError, ValueError, OverflowError):
-        whole = False
-    if not whole or not 0 <= steps <= MAX_ADAPT_STEPS:
-        raise gr.Error(f"Bad input: adapt_steps must be a whole number from 0 to "
-                       f"{MAX_ADAPT_STEPS}, got {value}.")
-    return int(steps)
+        return whole_in(0 if value is None else value, 0, MAX_ADAPT_STEPS, "adapt_steps")
+    except ValueError as exc:
+        raise gr.Error(f"Bad input: {exc}.") from None
 
 
 def info(ctx: DemoContext) -> dict:

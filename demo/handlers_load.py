@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from pathlib import Path
 
 import gradio as gr
@@ -14,6 +13,7 @@ import numpy as np
 from demo.handlers import DemoContext, info, warn
 from demo.handlers_annotate import annotate_outputs
 from demo.handlers_settings import SETTINGS, settings_view
+from demo.numbers import clamped
 from demo.state import ClipSource, DemoState, carry_annotations, cleanup_state, has_user_work
 from demo.video_io import ClipError, LoadedClip, load_clip
 from srnet import fit_index_mask, load_index_mask
@@ -27,13 +27,7 @@ def _whole(value: float | None, default: int) -> int:
     """A trim box's number as a frame number: blank or NaN → `default`; clamped to
     0..MAX_FRAME_NUMBER, so a typo such as 1e19 reads as "past the end" instead of failing in
     the decoder (Python's islice takes no index beyond sys.maxsize)."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):  # blank, or text a client sent
-        return default
-    if math.isnan(number):
-        return default
-    return int(min(max(number, 0), MAX_FRAME_NUMBER))
+    return int(clamped(value, 0, MAX_FRAME_NUMBER, default))
 
 
 def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,

@@ -10,6 +10,7 @@ import gradio as gr
 
 from demo.config import MAX_ADAPT_STEPS
 from demo.handlers import NO_CLIP, DemoContext, warn
+from demo.numbers import whole_in
 from demo.state import DemoState
 
 
@@ -20,9 +21,8 @@ def apply_settings(ctx: DemoContext, state: DemoState | None, mem_every: float, 
     if state is None:
         return None, warn(NO_CLIP)
     try:
-        steps = int(adapt_steps or 0)
-        if not 0 <= steps <= MAX_ADAPT_STEPS:  # the slider's range; a client may send more
-            raise ValueError(f"online adaptation takes 0 to {MAX_ADAPT_STEPS} steps, got {steps}")
+        # the slider's range; a client may send more
+        steps = whole_in(adapt_steps or 0, 0, MAX_ADAPT_STEPS, "online adaptation steps")
         config = dataclasses.replace(state.inference_config, mem_every=int(mem_every),
                                      top_k=int(top_k), local_interval=int(local_interval),
                                      max_working_frames=int(max_working),

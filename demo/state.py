@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import shutil
 import uuid
 from collections import OrderedDict
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from demo.export import resize_index_mask
+from demo.numbers import clamped, finite
 from demo.ownership import ClickUndo, shown_mask
 from srnet import InferenceConfig, InferenceSession, StepOutput, davis_palette
 
@@ -162,11 +162,7 @@ class DemoState:
 
     def clamp_frame(self, frame_idx: int | float | None) -> int:
         """A frame number within the clip; one that is no finite number reads as 0."""
-        try:
-            number = float(frame_idx or 0)
-        except (TypeError, ValueError):
-            number = 0.0
-        return int(min(max(number if math.isfinite(number) else 0.0, 0), self.num_frames - 1))
+        return int(clamped(finite(frame_idx), 0, self.num_frames - 1, 0))
 
     def color(self, obj_id: int) -> tuple[int, int, int]:
         return tuple(int(c) for c in davis_palette()[obj_id])

@@ -13,26 +13,9 @@ component subclass; git-ignored, and skipped without complaint where the folder 
 
 from __future__ import annotations
 
-import math
-
 import gradio as gr
 
-
-def _clamp(value: object, minimum: float | None, maximum: float | None,
-           fallback: float | None) -> float | None:
-    """`value` as a number in [minimum, maximum]; `fallback` for what is no number at all
-    (None, "abc", NaN: an API client may send anything; Gradio raised a bare "Error")."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return fallback
-    if math.isnan(number):
-        return fallback
-    if minimum is not None:
-        number = max(number, minimum)
-    if maximum is not None:
-        number = min(number, maximum)
-    return number if math.isfinite(number) else fallback
+from demo.numbers import clamped
 
 
 class ClampedSlider(gr.Slider):
@@ -43,7 +26,7 @@ class ClampedSlider(gr.Slider):
 
     def preprocess(self, payload: float) -> float:
         initial = self.value if isinstance(self.value, int | float) else self.minimum
-        return super().preprocess(_clamp(payload, self.minimum, self.maximum, initial))
+        return super().preprocess(clamped(payload, self.minimum, self.maximum, initial))
 
 
 class ClampedNumber(gr.Number):
@@ -53,5 +36,5 @@ class ClampedNumber(gr.Number):
     is_template = True  # the page draws it with Gradio's own number box
 
     def preprocess(self, payload: float | None) -> float | int | None:
-        value = _clamp(payload, self.minimum, self.maximum, None)
+        value = clamped(payload, self.minimum, self.maximum, None)
         return None if value is None else super().preprocess(value)

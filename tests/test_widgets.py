@@ -6,6 +6,7 @@ import gradio as gr
 import pytest
 from gradio.exceptions import Error
 
+from demo import numbers
 from demo.widgets import ClampedNumber, ClampedSlider
 
 
@@ -45,3 +46,16 @@ def test_values_that_are_no_numbers_read_as_the_default_not_an_error() -> None:
     unbounded = ClampedNumber(0, precision=0, minimum=0)
     assert unbounded.preprocess(float("inf")) is None and unbounded.preprocess("x") is None
     assert unbounded.preprocess(float("nan")) is None
+
+
+def test_numbers_read_what_a_client_sends_one_way() -> None:
+    """The helpers every handler reads numbers through: infinity goes to its bound when
+    clamping, is no number for `finite`, and a setting refuses fractions and infinities."""
+    assert numbers.clamped(float("inf"), 0, 9, 4) == 9 and numbers.clamped("-inf", 0, None, 4) == 0
+    assert numbers.clamped(float("inf"), 0, None, 4) == 4  # no bound on that side
+    assert numbers.clamped("2.5", 0, 9, None) == 2.5 and numbers.clamped("x", 0, 9, None) is None
+    assert numbers.finite(float("inf")) is None and numbers.finite("7") == 7.0
+    assert numbers.whole_in("30", 0, 300, "steps") == 30 and numbers.whole_in(4.0, 0, 9, "k") == 4
+    for bad in (2.5, -1, 301, float("nan"), float("inf"), None, "x"):
+        with pytest.raises(ValueError, match="steps must be a whole number from 0 to 300"):
+            numbers.whole_in(bad, 0, 300, "steps")
