@@ -1,6 +1,7 @@
 """Shared handler glue: the DemoContext every handler receives, binding handlers to it for
 Gradio, GPU handlers (`gpu_handler`: torch thread, ZeroGPU or its stand-in, see
-demo/zerogpu.py), user messages and the annotated-frame view.
+demo/zerogpu.py), the edit lock while a pass runs and the annotated-frame view (user messages
+are in `messages.py`).
 
 Event callbacks live in `handlers_*.py` by task (load, annotate, propagate, inspect, ablation,
 export, api); they are plain functions of (context, UI values, DemoState) so tests call them
@@ -14,7 +15,6 @@ import dataclasses
 import functools
 import inspect
 import logging
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +26,7 @@ import numpy as np
 
 from demo import render, zerogpu
 from demo.config import DemoConfig
+from demo.messages import duration_text, warn
 from demo.state import DemoState
 from srnet import InferenceConfig, InferenceSession, Predictor
 
@@ -85,7 +86,7 @@ class DemoContext:
         fps, why = (fps / 2, ", halved for mirror averaging") if runs_per_frame == 2 else (
             fps, "")
         count = "one object" if objects <= 1 else f"{objects} objects"
-        return (f"Expect {_duration(num_frames / fps)} to propagate these {num_frames} frames "
+        return (f"Expect {duration_text(num_frames / fps)} to propagate these {num_frames} frames "
                 f"({fps:.1f} frames per second for {count}, {self.speed['source']}{why}; each "
                 f"more object adds about {OBJECT_COST:.0%}).")
 
@@ -249,43 +250,6 @@ def frame_runs(state: DemoState | None) -> int:
     return 0 if state is None else state.num_frames * state.inference_config.runs_per_frame
 
 
-def _plain(text: str) -> str:
-    """Toasts show raw text: drop Markdown emphasis and code marks."""
-    return re.sub(r"\*\*|`", "", text)
-
-
-SERVER_PATH = re.compile(r"(?<![\w:/.])(?:[A-Za-z]:)?(?:[\\/][^\\/\s'\"]+)+[\\/]([^\\/\s'\"]+)")
-
-
-def no_paths(text: str) -> str:
-    """User-facing text never shows server paths: '/tmp/x/y/clip.mp4' → 'clip.mp4'."""
-    return SERVER_PATH.sub(r"\1", text)
-
-
-def warn(text: str) -> str:
-    """Toast a warning (a no-op outside a Gradio event) and return it for a status Markdown.
-    Server paths (e.g. inside a decoder's exception text) are reduced to file names."""
-    log.info("user warning: %s", text)
-    text = no_paths(text)
-    gr.Warning(_plain(text))
-    return f"⚠️ {text}"
-
-
-def info(text: str) -> str:
-    # Short-lived: the same text stays in the status line, and a 10 s toast hides the header.
-    gr.Info(_plain(text), duration=4)
-    return f"ℹ️ {text}"
-
-
-def file_stem(name: str) -> str:
-    """A download's file-name stem from the clip's name: 'My clip (1).mp4' → 'My_clip__1'."""
-    stem = re.sub(r"[^A-Za-z0-9_-]", "_", Path(name).stem).strip("_")
-    return stem[:40] or "clip"
-
-
-NO_CLIP = "Load a clip first: upload a video or a zip of frames, or pick an example."
-
-
 def frame_view(state: DemoState, frame_idx: int | None = None) -> np.ndarray:
     """The frame with its masks (the user's annotation over the propagated mask) and the
     selected object's clicks on it."""
@@ -295,39 +259,3 @@ def frame_view(state: DemoState, frame_idx: int | None = None) -> np.ndarray:
     view = frame if mask is None else render.overlay_mask(frame, mask)
     clicks = state.clicks.get((frame_idx, state.selected), [])
     return render.draw_clicks(view, clicks) if clicks else view
-
-
-def _duration(seconds: float) -> str:
-    """'under a second', 'about 22 s' or 'about 8 min' (a 2-frame clip read 'about 0 s')."""
-    if seconds < 1:
-        return "under a second"
-    if seconds < 120:
-        return f"about {seconds:.0f} s"
-    return f"about {seconds / 60:.0f} min"
-
-
-def frame_caption(state: DemoState, frame_idx: int) -> str:
-    """One line under the frame: what is shown and where the annotations are."""
-    annotated = state.annotated_frames()
-    kind = ("your annotation" if frame_idx in annotated else
-            "propagated mask" if frame_idx in state.masks else "no mask yet")
-    conf = state.confidence.get(frame_idx)
-    conf_text = f" · confidence {conf:.2f}" if conf is not None else ""
-    legend = " ".join(f'<span style="color:rgb{state.color(obj_id)}">■</span> {obj_id}: {name}'
-                      for obj_id, name in state.names.items())
-    return (f"Frame {frame_idx} / {state.num_frames - 1}: {kind}{conf_text} · "
-            f"{annotated_text(annotated)} · objects: {legend or 'none'}")
-
-
-def annotated_text(annotated: list[int], shown: int = 12) -> str:
-    """'annotated on frames 0, 3' (a bare 'annotated frames: 0' read as a count of zero)."""
-    if not annotated:
-        return "no frame annotated yet"
-    marks = ", ".join(str(f) for f in annotated[:shown])
-    more = f" and {len(annotated) - shown} more" if len(annotated) > shown else ""
-    return f"annotated on frame{'s' if len(annotated) > 1 else ''} {marks}{more}"
-
-
-def progress_bar(done: int, total: int, width: int = 24) -> str:
-    filled = int(round(width * done / max(total, 1)))
-    return "▓" * filled + "░" * (width - filled)

@@ -31,15 +31,8 @@ import gradio as gr
 import numpy as np
 
 from demo import render
-from demo.handlers import (
-    NO_CLIP,
-    DemoContext,
-    frame_runs,
-    gpu_seconds,
-    progress_bar,
-    shipped,
-    warn,
-)
+from demo.handlers import DemoContext, frame_runs, gpu_seconds, shipped
+from demo.messages import NO_CLIP, progress_bar, warn
 from demo.passes import run_pass
 from demo.state import DemoState
 from srnet import Predictor, ablated_config, flow_propagate

@@ -16,15 +16,8 @@ import gradio as gr
 import numpy as np
 
 from demo import clicks, render
-from demo.handlers import (
-    NO_CLIP,
-    DemoContext,
-    edits_wait_for_passes,
-    frame_caption,
-    frame_view,
-    info,
-    warn,
-)
+from demo.handlers import DemoContext, edits_wait_for_passes, frame_view
+from demo.messages import NO_CLIP, frame_caption, info, warn
 from demo.ownership import (
     ClickUndo,
     give_back,

@@ -13,8 +13,8 @@ import numpy as np
 from demo import export
 from demo.folders import fresh_folder
 from demo.frame_files import frame_file_names
-from demo.handlers import NO_CLIP, file_stem, warn
 from demo.handlers_propagate import masks_digest, result_video
+from demo.messages import NO_CLIP, file_stem, warn
 from demo.state import DemoState
 from demo.video_io import ClipError, read_source_frames
 

@@ -15,8 +15,9 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from demo.handlers import NO_CLIP, edits_wait_for_passes, info, warn
+from demo.handlers import edits_wait_for_passes
 from demo.handlers_annotate import annotate_outputs
+from demo.messages import NO_CLIP, info, warn
 from demo.ownership import take
 from demo.state import MAX_OBJECTS, DemoState
 from srnet import davis_palette, fit_index_mask, load_index_mask

@@ -13,8 +13,8 @@ import numpy as np
 
 from demo import lost_objects, plots
 from demo.clicks import validate_click
-from demo.handlers import NO_CLIP, warn
 from demo.handlers_ablation import compare_view
+from demo.messages import NO_CLIP, warn
 from demo.state import DemoState
 from demo.views_memory import memory_views
 from demo.views_ptm_fam import fam_views, ptm_views

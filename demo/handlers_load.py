@@ -10,9 +10,10 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from demo.handlers import DemoContext, info, warn
+from demo.handlers import DemoContext
 from demo.handlers_annotate import annotate_outputs
 from demo.handlers_settings import SETTINGS, settings_view
+from demo.messages import info, warn
 from demo.numbers import clamped
 from demo.state import ClipSource, DemoState, carry_annotations, cleanup_state, has_user_work
 from demo.video_io import ClipError, LoadedClip, load_clip

@@ -18,19 +18,15 @@ import numpy as np
 from demo import lost_objects, render
 from demo.folders import fresh_folder
 from demo.handlers import (
-    NO_CLIP,
     DemoContext,
-    file_stem,
-    frame_caption,
     frame_runs,
     frame_view,
     gpu_seconds,
     live_session,
     probe_size,
-    progress_bar,
     shipped,
-    warn,
 )
+from demo.messages import NO_CLIP, file_stem, frame_caption, progress_bar, warn
 from demo.passes import Pass, other_side_note, plan_passes, run_pass
 from demo.state import DemoState
 from demo.video_io import write_mp4

@@ -9,7 +9,8 @@ import dataclasses
 import gradio as gr
 
 from demo.config import MAX_ADAPT_STEPS
-from demo.handlers import NO_CLIP, DemoContext, warn
+from demo.handlers import DemoContext
+from demo.messages import NO_CLIP, warn
 from demo.numbers import whole_in
 from demo.state import DemoState
 

@@ -28,7 +28,8 @@ from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
 from demo import handlers_settings as knobs
 from demo.config import DemoConfig
-from demo.handlers import DemoContext, annotated_text, frame_runs, gpu_handler, gpu_seconds
+from demo.handlers import DemoContext, frame_runs, gpu_handler, gpu_seconds
+from demo.messages import annotated_text
 from demo.passes import frame_ranges, plan_passes
 from demo.state import DemoState, cleanup_state
 from demo.video_io import write_mp4
@@ -688,7 +689,7 @@ def test_cleanup_releases_the_tab(ctx: DemoContext) -> None:
 def test_messages_say_the_limit_and_hide_server_paths(ctx: DemoContext, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from demo.handlers import no_paths
+    from demo.messages import no_paths
 
     small = DemoContext(ctx.predictor, replace(ctx.cfg, max_upload_bytes=2**20))
     big = tmp_path / "deep" / "folder" / "big.mp4"
