@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import pickle
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -35,13 +37,20 @@ def storage_state(model: torch.nn.Module, half: bool = True) -> dict[str, torch.
 
 
 def save_atomic(payload: dict[str, Any], path: str | Path) -> Path:
-    """torch.save to a temporary file, then rename: a crash mid-save never leaves a truncated
-    checkpoint."""
+    """torch.save to a temporary file, flushed to disk, then rename: a crash mid-save never
+    leaves a truncated checkpoint. The temporary name is the process's own, so two writers
+    never share one (a second writer truncated the first's half-written file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())  # some filesystems keep a rename without the data
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

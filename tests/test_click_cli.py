@@ -83,7 +83,7 @@ def test_train_clicks_passes_the_trunk_lr_share(tmp_path, monkeypatch) -> None:
     import srnet.interactive.train as click_train
 
     seen = []
-    monkeypatch.setattr(click_train, "train_clicks", lambda cfg, resume: seen.append(cfg))
+    monkeypatch.setattr(click_train, "train_clicks", lambda cfg, **kw: seen.append(cfg))
     base = ["train-clicks", "--static", str(tmp_path), "--out", str(tmp_path / "run")]
     assert main(base) == 0 and main(base + ["--trunk-lr-mult", "0.3"]) == 0
     assert [cfg.trunk_lr_mult for cfg in seen] == [0.1, 0.3]

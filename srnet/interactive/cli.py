@@ -79,7 +79,11 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="val objects scored in the training log (evenly spaced by name)")
     p.add_argument("--init", type=Path, default=None, metavar="CKPT",
                    help="start from this click checkpoint (fine-tune) instead of ImageNet")
-    p.add_argument("--no-resume", dest="resume", action="store_false")
+    p.add_argument("--no-resume", dest="resume", action="store_false",
+                   help="start over: the earlier run's files move to OUT/replaced-<time>/")
+    p.add_argument("--resume-changed", action="store_true",
+                   help="resume although --static / --davis / --init differ from the run's "
+                        "(a run folder carried to another machine)")
     p.add_argument("--export", type=Path, default=None, metavar="DEST",
                    help="only write OUT/last.pt as an fp16 inference checkpoint to DEST")
     p.set_defaults(func=run_train, parser=p)
@@ -110,11 +114,15 @@ def run_train(args: argparse.Namespace) -> int:
 
     from srnet.checkpoint import CheckpointError
     from srnet.interactive.train import ClickTrainConfig, export_run, train_clicks
+    from srnet.train.resume import ResumeError
 
     if args.export is not None:
         if not (args.out / "last.pt").is_file():
             args.parser.error(f"--export: no {args.out / 'last.pt'}")
-        log.info("wrote %s", export_run(args.out, args.export))
+        try:
+            log.info("wrote %s", export_run(args.out, args.export))
+        except CheckpointError as exc:
+            return fail("--export", str(exc), "train-clicks")
         return 0
     if args.static is None:
         args.parser.error("--static is required to train")
@@ -133,9 +141,11 @@ def run_train(args: argparse.Namespace) -> int:
                            eval_objects=args.eval_objects,
                            init=str(args.init) if args.init else None)
     try:
-        train_clicks(cfg, resume=args.resume)
+        train_clicks(cfg, resume=args.resume, resume_changed=args.resume_changed)
     except CheckpointError as exc:  # a missing / unfit --init, or a run of another network
         return fail(None, str(exc), "train-clicks")
+    except ResumeError as exc:  # changed settings, a damaged last.pt, another writer
+        return fail("--out", str(exc), "train-clicks")
     return 0
 
 

@@ -12,14 +12,14 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from srnet.checkpoint import CheckpointError, save_atomic, stream_seed, total_steps
+from srnet.checkpoint import CheckpointError, load_payload, save_atomic, stream_seed, total_steps
 from srnet.data.static_masks import list_static_samples, static_split
 from srnet.data.subsets import training_share
 from srnet.interactive.clicks import Click, degraded, disk_maps, initial_clicks, next_click
@@ -46,6 +46,7 @@ from srnet.interactive.predictor import (
     load_click_checkpoint,
     save_click_checkpoint,
 )
+from srnet.train.resume import ResumeError, check_resume_settings, run_folder_lock, set_aside
 from srnet.train.state import truncate_log
 
 log = logging.getLogger(__name__)
@@ -158,19 +159,31 @@ def val_subset(val_objects: list[ClickObject], count: int) -> list[ClickObject]:
     return ordered[::stride][:count]
 
 
-def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
+def train_clicks(cfg: ClickTrainConfig, resume: bool = True, resume_changed: bool = False
+                 ) -> Path:
+    """Train (or resume) a click model in `cfg.out`; `resume_changed` accepts a resume whose
+    input folders or --init differ from the run's. Returns the run's click_last.pt."""
     check_loss_name(cfg.loss)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    with run_folder_lock(out):
+        if not resume:
+            set_aside(out, ("last.pt", "click_last.pt", "log.jsonl", "config.json"))
+        return _train_locked(cfg, out, resume, resume_changed)
+
+
+def _train_locked(cfg: ClickTrainConfig, out: Path, resume: bool, resume_changed: bool) -> Path:
+    last = out / "last.pt"
+    state = _resume_state(last, cfg, resume_changed) if resume and last.exists() else None
+    torch.manual_seed(cfg.seed)  # the new layers' initial weights: a fresh run is repeatable
     model, prior_steps = _initial_model(cfg)  # before the data: a bad --init fails fast
+    seed = stream_seed(cfg.seed, cfg.init)  # a continuation draws its own batches
+    if state is not None:  # runs saved before session 31 drew from cfg.seed
+        seed = int(state.get("stream_seed", cfg.seed))
     optim = torch.optim.AdamW([{"params": head_parameters(model), "lr_mult": 1.0},
                                {"params": trunk_parameters(model),
                                 "lr_mult": cfg.trunk_lr_mult}], lr=cfg.lr, weight_decay=1e-4)
     step, elapsed = 0, 0.0
-    seed = stream_seed(cfg.seed, cfg.init)  # a continuation draws its own batches
-    last = out / "last.pt"
-    if resume and last.exists():
-        state = torch.load(last, map_location="cpu", weights_only=True)
+    if state is not None:
         # keys added to ClickConfig since the save take their defaults
         held = ClickConfig.from_dict(state.get("click_config", model.cfg.to_dict()))
         if held != model.cfg:
@@ -182,8 +195,8 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
         optim.load_state_dict(state["optim"])
         step, elapsed = int(state["step"]), float(state["elapsed"])
         prior_steps = int(state.get("prior_steps", prior_steps))  # the run's, not today's --init
-        seed = int(state.get("stream_seed", cfg.seed))  # runs saved before session 31: cfg.seed
-        truncate_log(out / "log.jsonl", step)  # lines written after that save, before a crash
+    truncate_log(out / "log.jsonl", step)  # lines written after that save, before a crash
+    if state is not None:
         log.info("resumed from %s at step %d", last, step)
     davis_root = Path(cfg.davis_root) if cfg.davis_root else None
     train_samples, val_samples = static_split(list_static_samples(cfg.static_root, davis_root))
@@ -196,6 +209,24 @@ def train_clicks(cfg: ClickTrainConfig, resume: bool = True) -> Path:
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
     _loop(model, optim, objects, val, cfg, out, (step, prior_steps, seed), elapsed)
     return out / "click_last.pt"
+
+
+def _resume_state(last: Path, cfg: ClickTrainConfig, resume_changed: bool) -> dict[str, Any]:
+    """last.pt checked (checksums, finite weights) and its settings against this run's: a new
+    --lr or --batch-size was applied to a run started with others (ResumeError)."""
+    try:
+        state = load_payload(last, "training state")
+    except CheckpointError as exc:
+        raise ResumeError(f"{exc}. To go on: --no-resume (the old files are kept aside), or "
+                          "--init with the run's click_last.pt in a new --out") from None
+    broken = [k for k, v in state["model"].items()
+              if v.is_floating_point() and not v.isfinite().all()]
+    if broken:
+        raise ResumeError(f"{last} holds non-finite weights ({broken[0]}): use --no-resume")
+    defaults = {f.name: f.default for f in fields(ClickTrainConfig) if f.default is not MISSING}
+    check_resume_settings(state.get("train_config"), asdict(cfg), defaults, path=last,
+                          done_steps=int(state["step"]), allow_locations=resume_changed)
+    return state
 
 
 def _initial_model(cfg: ClickTrainConfig) -> tuple[ClickNet, int]:
@@ -257,6 +288,7 @@ def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObje
             save_atomic({"model": model.state_dict(), "optim": optim.state_dict(), "step": step,
                          "click_config": model.cfg.to_dict(),
                          "prior_steps": prior_steps, "stream_seed": seed,
+                         "train_config": asdict(cfg),
                          "elapsed": time.time() - start},
                         out / "last.pt")
         if step % cfg.eval_every == 0 or step == cfg.steps:
@@ -267,7 +299,7 @@ def _loop(model: ClickNet, optim: torch.optim.Optimizer, objects: list[ClickObje
 def export_run(run: str | Path, dest: str | Path) -> Path:
     """The fp16 inference checkpoint of a run's latest state (OUT/last.pt), e.g. to ship a run
     that is still going; its meta records the step and wall time."""
-    state = torch.load(Path(run) / "last.pt", map_location="cpu", weights_only=True)
+    state = load_payload(Path(run) / "last.pt", "training state")
     # runs saved before the config was stored trained the default network
     model = build_click_net(ClickConfig.from_dict(state.get("click_config", {})))
     model.load_state_dict(state["model"])

@@ -64,7 +64,10 @@ def _run_arguments(p: argparse._ArgumentGroup) -> None:
     p.add_argument("--resume", dest="resume", action="store_true", default=True,
                    help="continue from OUT/last.pt when it exists (the default)")
     p.add_argument("--no-resume", dest="resume", action="store_false",
-                   help="ignore OUT/last.pt and start over (it is overwritten)")
+                   help="start over: the earlier run's files move to OUT/replaced-<time>/")
+    p.add_argument("--resume-changed", action="store_true",
+                   help="resume although input locations (--data, --static, --init) differ "
+                        "from the run's (a run folder carried to another machine)")
     p.add_argument("--init", type=Path, help="start from this inference checkpoint's weights")
     p.add_argument("--backbone-weights", nargs="+", default=[], metavar="WHICH=PATH",
                    help="ImageNet state dicts for the paper config: key=resnet50.pth "
@@ -133,6 +136,7 @@ def build_configs(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
         "out_dir": str(args.out), "steps": args.steps, "run_steps": args.run_steps,
         "batch_size": args.batch_size,
         "crop": args.crop, "lr": args.lr, "resume": args.resume,
+        "resume_changed": args.resume_changed or None,
         "init": None if args.init is None else str(args.init),
         "cache_dir": None if args.cache_dir is None else str(args.cache_dir),
         "eval_every": args.eval_every, "eval_size": args.eval_size,
@@ -196,12 +200,15 @@ def run(args: argparse.Namespace) -> int:
         log.info("feature cache ready: %.2f GB under %s", size / 1e9, cfg.cache_dir)
         return 0
     from srnet.model.backbones import BackboneWeightsError
+    from srnet.train.resume import ResumeError
     from srnet.train.trainer import train  # heavy imports only once the arguments are valid
 
     try:
         result = train(cfg, model_cfg, args.data)
     except BackboneWeightsError as exc:  # read when the model is built, after the data
         return fail("--backbone-weights", str(exc), "train")
+    except ResumeError as exc:  # the run folder: changed settings, a damaged last.pt, a lock
+        return fail("--out", str(exc), "train")
     log.info("done: step %d, best holdout J&F %.4f, files in %s", result.step, result.best_jf,
              result.out_dir)
     return 0

@@ -66,6 +66,8 @@ class TrainConfig:
     log_every: int = 20
     ckpt_every: int = 200  # last.pt every N steps (and at exit)
     resume: bool = True  # continue from out_dir/last.pt when it exists
+    # accept a resume whose input locations (data roots, static_root, init) changed
+    resume_changed: bool = False
     init: str | None = None  # start from this inference checkpoint's weights
     key_weights: str | None = None  # ResNet-50 ImageNet state dict (paper config)
     value_weights: str | None = None  # ResNet-18 ImageNet state dict (paper config)

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 import torch
 
 from srnet.config import InferenceConfig
+from srnet.eval.vos_eval import evaluate_method, mean_scores, srnet_method
 from srnet.inference import Predictor
 from srnet.model import SRNet
 
 log = logging.getLogger(__name__)
+# vos_eval is imported at start-up, not at the first evaluation: a run that imported it then
+# read whatever source was on disk by that hour, and crashed on an edit made meanwhile
+# (session 33, step 500).
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,6 @@ def evaluate_holdout(model: SRNet, datasets: Sequence, seqs: Sequence[str], *,
     (inference draws no other random numbers), so evaluating does not change the training run's
     random stream.
     """
-    from srnet.eval.vos_eval import evaluate_method, mean_scores, srnet_method
-
     start = time.perf_counter()
     cpu_rng = torch.get_rng_state()
     eval_model = copy.deepcopy(model).float()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from srnet.checkpoint import save_atomic
+from srnet.checkpoint import CheckpointError, load_payload, save_atomic
+from srnet.train.resume import ResumeError
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
+RESTART_HINT = (". To go on: start over with --no-resume (the old files are kept aside), or "
+                "continue from the run's final.pt or best_holdout.pt in a new --out with --init")
 
 
 @dataclass
@@ -67,16 +69,20 @@ def save_train_state(path: Path, *, model: nn.Module, optimizer: torch.optim.Opt
 
 
 def load_train_state(path: Path) -> dict[str, Any]:
-    # weights only: the RNG tuples and bit-generator dicts load as plain data, and a run folder
-    # carried from another machine (README) must not run code when it is resumed
+    """last.pt, checked: weights only (a run folder carried from another machine, README, must
+    not run code when it is resumed), every part's checksum and finite weights. A damaged file
+    resumed silently before session 34 and trained on from overwritten weights."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise ValueError(f"{path} holds Python objects other than tensors and plain data, "
-                         "which a resume never loads: start a new --out") from exc
-    if payload.get("version") != STATE_VERSION:
-        raise ValueError(f"{path}: training state version {payload.get('version')}, "
-                         f"expected {STATE_VERSION}")
+        payload = load_payload(path, "training state")
+    except CheckpointError as exc:
+        raise ResumeError(f"{exc}{RESTART_HINT}") from None
+    if not isinstance(payload, dict) or payload.get("version") != STATE_VERSION:
+        version = payload.get("version") if isinstance(payload, dict) else None
+        raise ResumeError(f"{path}: training state version {version}, expected {STATE_VERSION}")
+    broken = [k for k, v in payload["model"].items()
+              if v.is_floating_point() and not v.isfinite().all()]
+    if broken:
+        raise ResumeError(f"{path} holds non-finite weights ({broken[0]}){RESTART_HINT}")
     return payload
 
 
@@ -90,7 +96,7 @@ def check_model_config(payload: dict[str, Any], current: dict[str, Any], path: P
         return
     changed = sorted(key for key in set(saved) | set(current) if saved.get(key) != current.get(key))
     if changed:
-        raise ValueError(f"{path} was trained with another model config ({', '.join(changed)} "
+        raise ResumeError(f"{path} was trained with another model config ({', '.join(changed)} "
                          "differ): resume with the run's own --config/--set, or use a new --out")
 
 
@@ -115,10 +121,17 @@ def restore(payload: dict[str, Any], *, model: nn.Module, optimizer: torch.optim
 
 
 def truncate_log(path: Path, step: int) -> None:
-    """Drop log.jsonl records past `step` (written after the state being resumed)."""
+    """Drop log.jsonl records past `step` (written after the state being resumed), and a line
+    a crash cut short (it blocked every resume with a JSONDecodeError)."""
     path = Path(path)
     if not path.is_file():
         return
-    kept = [line for line in path.read_text().splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= step]
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("step", 0) <= step:
+            kept.append(line)
     path.write_text("".join(line + "\n" for line in kept))

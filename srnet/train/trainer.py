@@ -36,6 +36,7 @@ from srnet.train.losses import SegmentationLoss
 from srnet.train.model_setup import build_model, build_optimizer, set_train_mode
 from srnet.train.monitor import RunLogger, stop_on_signals
 from srnet.train.prefetch import Prefetcher
+from srnet.train.resume import check_resume_settings, run_folder_lock, set_aside
 from srnet.train.state import (
     TrainState,
     check_model_config,
@@ -95,10 +96,32 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | P
 
 def _train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | Path],
            info: ddp.DistInfo) -> TrainResult:
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     out_dir = Path(cfg.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = run_folder_lock(out_dir) if info.is_main else contextlib.nullcontext()
+    with lock:
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        if not cfg.resume and info.is_main:
+            set_aside(out_dir)
+        ddp.barrier(info)
+        return _train_locked(cfg, model_cfg, [str(r) for r in data_roots], info)
+
+
+def _train_locked(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: list[str],
+                  info: ddp.DistInfo) -> TrainResult:
+    out_dir = Path(cfg.out_dir)
+    last_path = out_dir / "last.pt"
+    payload = load_train_state(last_path) if cfg.resume and last_path.is_file() else None
+    if payload is not None:  # refused before the data and the cache are built
+        check_model_config(payload, model_cfg.to_dict(), last_path)
+        meta = payload.get("meta") or {}
+        saved = meta.get("train")
+        if isinstance(saved, dict):  # runs before session 34 did not save their data roots
+            saved = {**saved, "data": meta.get("data", data_roots)}
+        check_resume_settings(saved, {**cfg.to_dict(), "data": data_roots},
+                              TrainConfig().to_dict(), path=last_path,
+                              done_steps=int(payload["step"]),
+                              allow_locations=cfg.resume_changed)
     _seed_everything(run_seed(cfg) + 1000 * info.rank)
     model, frozen = build_model(cfg, model_cfg)
     model.to(info.device)
@@ -106,10 +129,7 @@ def _train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | 
     optimizer, scheduler = build_optimizer(cfg, model)
     autocast, scaler = _autocast(info.device, cfg.amp)
     state = TrainState()
-    last_path = out_dir / "last.pt"
-    if cfg.resume and last_path.is_file():
-        payload = load_train_state(last_path)
-        check_model_config(payload, model_cfg.to_dict(), last_path)
+    if payload is not None:
         state, sampler_state = restore(payload, model=model, optimizer=optimizer,
                                        scheduler=scheduler, scaler=scaler, rank=info.rank,
                                        world_size=info.world_size)
@@ -119,7 +139,7 @@ def _train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | 
     if info.is_main:
         truncate_log(out_dir / "log.jsonl", state.step)  # a fresh start clears an old log
         meta = {"train": cfg.to_dict(), "model": model_cfg.to_dict(), "world_size":
-                info.world_size, "data": [str(r) for r in data_roots]}
+                info.world_size, "data": data_roots}
         (out_dir / "train_config.json").write_text(json.dumps(meta, indent=2))
     wrapped: nn.Module = model
     if info.enabled:
@@ -131,6 +151,7 @@ def _train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | 
     logger = RunLogger(out_dir, info.is_main, cfg.progress, state.step, cfg.steps)
     ctx = _LoopContext(cfg, info, model, wrapped, source, optimizer, scheduler, scaler,
                        autocast, loss_fn, logger, eval_sets, frozen)
+    ctx.data_roots = data_roots
     try:
         with stop_on_signals() as flag:
             ctx.run(state, flag)
@@ -155,6 +176,7 @@ class _LoopContext:
         self.wall_before = 0.0  # training wall time of earlier invocations (from last.pt)
         # steps behind the --init weights, so a continuation's summary counts all of them
         self.prior_steps = init_total_steps(cfg.init)
+        self.data_roots: list[str] = []
 
     def wall_s(self) -> float:
         """Wall-clock seconds this run has taken so far, across resumes."""
@@ -162,6 +184,8 @@ class _LoopContext:
 
     def run(self, state: TrainState, flag: dict[str, bool]) -> None:
         self.wall_before = float(state.extra.get("wall_s", 0.0))
+        # the run's own count: a resume without --init (or with another file) kept a wrong one
+        self.prior_steps = int(state.extra.setdefault("prior_steps", self.prior_steps))
         self.batches = Prefetcher(self.source, self.cfg.batch_size, self.cfg.steps, state.step)
         try:
             self._run(state, flag)
@@ -240,21 +264,29 @@ class _LoopContext:
 
     def evaluate(self, state: TrainState) -> None:
         if self.info.is_main and self.eval_sets:
-            seqs = self.cfg.eval_seqs or self.cfg.holdout
-            score = evaluate_holdout(self.model, self.eval_sets, seqs,
-                                     short_side=self.cfg.eval_size,
-                                     max_frames=self.cfg.eval_frames, device=self.info.device)
-            if score is not None:
-                self.logger.write({"step": state.step, **score.as_dict(), "wall_s": self.wall_s(),
-                                   "time": time.time()})
-                log.info("step %d holdout J&F %.4f (J %.4f, F %.4f) in %.0f s", state.step,
-                         score.JF, score.J, score.F, score.seconds)
-                if state.best_jf < score.JF:
-                    state.best_jf = score.JF
-                    save_checkpoint(self.out_dir / "best_holdout.pt", self.model,
-                                    {**self._meta(state), **score.as_dict()})
+            try:
+                self._evaluate(state)
+            except Exception:  # a record only: a failure must not end the run unsaved
+                log.exception("holdout evaluation failed at step %d; training goes on",
+                              state.step)
         ddp.barrier(self.info)
         set_train_mode(self.model, self.frozen or self.cfg.trunk_train_blocks > 0)
+
+    def _evaluate(self, state: TrainState) -> None:
+        seqs = self.cfg.eval_seqs or self.cfg.holdout
+        score = evaluate_holdout(self.model, self.eval_sets, seqs,
+                                 short_side=self.cfg.eval_size,
+                                 max_frames=self.cfg.eval_frames, device=self.info.device)
+        if score is None:
+            return
+        self.logger.write({"step": state.step, **score.as_dict(), "wall_s": self.wall_s(),
+                           "time": time.time()})
+        log.info("step %d holdout J&F %.4f (J %.4f, F %.4f) in %.0f s", state.step,
+                 score.JF, score.J, score.F, score.seconds)
+        if state.best_jf < score.JF:
+            state.best_jf = score.JF
+            save_checkpoint(self.out_dir / "best_holdout.pt", self.model,
+                            {**self._meta(state), **score.as_dict()})
 
     def save_state(self, state: TrainState) -> None:
         state.extra["wall_s"] = self.wall_s()
@@ -273,7 +305,7 @@ class _LoopContext:
         if self.prior_steps:
             summary += f" ({state.step} in its last run, from {Path(self.cfg.init).name})"
         return {"step": state.step, "total_steps": total, "best_jf": state.best_jf,
-                "train": self.cfg.to_dict(), "summary": summary}
+                "train": self.cfg.to_dict(), "data": self.data_roots, "summary": summary}
 
 
 def init_total_steps(init: str | None) -> int:
