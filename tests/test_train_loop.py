@@ -306,6 +306,10 @@ def test_cli_builds_configs(tmp_path):
     assert cfg.key_weights == str(weights) and cfg.paste_prob == 0.25
     assert cfg.cache_scales == (480,)
     assert model_cfg.name == "tiny" and model_cfg.ptm.num_layers == 2
+    assert not cfg.resume_changed and cfg.resume
+    moved, _ = cli.build_configs(parser.parse_args(["train", "--data", str(roots[0]), "--out",
+                                                    "o", "--resume-changed", "--no-resume"]))
+    assert moved.resume_changed and not moved.resume
     with pytest.raises(ValueError, match="unknown"):
         cli.build_configs(parser.parse_args(["train", "--data", str(roots[0]), "--out", "o",
                                              "--set", "nope=1"]))
