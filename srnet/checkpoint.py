@@ -85,7 +85,7 @@ def load_payload(path: str | Path, label: str = "checkpoint", hint: str = "") ->
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{label} not found: {path}")
-    damaged = _damaged_member(path)
+    damaged = damaged_member(path)
     if damaged:
         raise CheckpointError(f"{label} {path} is corrupt: its part {damaged} fails its checksum "
                               "(a damaged copy or download)")
@@ -98,7 +98,7 @@ def load_payload(path: str | Path, label: str = "checkpoint", hint: str = "") ->
         raise CheckpointError(f"{label} {path} is corrupt{hint}: {exc}") from exc
 
 
-def _damaged_member(path: Path) -> str | None:
+def damaged_member(path: Path) -> str | None:
     """The first part of a torch zip file whose CRC fails, else None. torch.load does not
     check them: a file with 4 KiB overwritten loaded and gave empty masks (found in session
     33). Reading the checksums of a 20 MB file takes ~0.04 s."""

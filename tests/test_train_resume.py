@@ -200,3 +200,28 @@ def test_the_click_trainer_checks_its_resume_and_starts_repeatably(tmp_path, mon
         click_train.train_clicks(config("a"))
     click_train.train_clicks(config("a"), resume=False)  # the damaged run is set aside
     assert list((tmp_path / "a").glob("replaced-*/last.pt"))
+
+
+def test_damaged_or_foreign_cache_files_are_rebuilt(tmp_path, caplog):
+    """A damaged cache file was used with wrong features, a truncated one failed later in the
+    prefetch thread, and a dataset of the same folder name with other frames reused another's
+    features."""
+    from test_train_loop import CoordTrunk, _refs
+
+    from srnet.train.feature_cache import build_feature_cache
+
+    def build(root: Path) -> dict:
+        return build_feature_cache(CoordTrunk(), _refs(root), tmp_path / "cache", [64], "coord",
+                                   torch.device("cpu"))
+
+    paths = build(make_davis(tmp_path / "v1" / "davis"))
+    alpha, beta = paths[("davis/alpha", 64)], paths[("davis/beta", 64)]
+    whole = beta.read_bytes()
+    beta.write_bytes(whole[: len(whole) // 2])
+    caplog.set_level("WARNING")
+    build(tmp_path / "v1" / "davis")
+    assert beta.read_bytes() == whole and f"rebuilding {beta}" in caplog.text
+    before = torch.load(alpha, weights_only=True)["masks"].shape[0]
+    build(make_davis(tmp_path / "v2" / "davis", num_frames=4))  # same folder name "davis"
+    assert (before, torch.load(alpha, weights_only=True)["masks"].shape[0]) == (6, 4)
+    assert "another frame list (4 frames now)" in caplog.text

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from srnet.checkpoint import damaged_member, save_atomic
+
 log = logging.getLogger(__name__)
 
 # Part of every cache folder's name: bump it whenever what a file holds changes for the same
@@ -134,7 +136,10 @@ def build_feature_cache(trunk: torch.nn.Module, refs: Sequence[SeqRef], cache_di
         for ref in refs:
             path = cache_file(cache_dir, fingerprint, scale, ref)
             paths[(ref.key, scale)] = path
-            if not path.is_file():
+            stale = stale_reason(path, ref) if path.is_file() else None
+            if stale:
+                log.warning("rebuilding %s: %s", path, stale)
+            if stale or not path.is_file():
                 todo.append((ref, scale, path))
     log.info("feature cache %s: %d of %d files to build", Path(cache_dir) / fingerprint,
              len(todo), len(paths))
@@ -143,14 +148,33 @@ def build_feature_cache(trunk: torch.nn.Module, refs: Sequence[SeqRef], cache_di
     for num, (ref, scale, path) in enumerate(todo, 1):
         start = time.perf_counter()
         payload = encode_sequence(trunk, ref.source, ref.seq, scale, device)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".pt.tmp")
-        torch.save(payload, tmp)
-        tmp.replace(path)
+        save_atomic(payload, path)  # a private temporary: two builders never share one
         log.info("cached %s @%d: %d frames, %.1f MB, %.1f s (%d/%d)", ref.key, scale,
                  payload["f16"].shape[0], path.stat().st_size / 2**20,
                  time.perf_counter() - start, num, len(todo))
     return paths
+
+
+def stale_reason(path: Path, ref: SeqRef) -> str | None:
+    """Why a cache file cannot serve `ref` (None when it can): a part failing its checksum, an
+    unreadable file, or other frames than the data has now (a dataset of the same folder name,
+    or frames added or removed). A damaged file was used with wrong features, a truncated one
+    failed in the prefetch thread without its name. Pixels changed in place, with the same
+    frames, are not seen: clear the cache folder after editing a dataset."""
+    damaged = damaged_member(path)
+    if damaged:
+        return f"its part {damaged} fails its checksum"
+    try:
+        data = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated files
+        return f"unreadable ({type(exc).__name__}: {exc})"
+    cached, now = list(data.get("indices", [])), list(ref.source.annotated_indices(ref.seq))
+    if cached != now:
+        return f"it holds {len(cached)} frames of another frame list ({len(now)} frames now)"
+    step = int(getattr(ref.source, "frame_step", 1))
+    if int(data.get("frame_step", 1)) != step:
+        return f"it was cached at frame step {data.get('frame_step', 1)}, the data has {step}"
+    return None
 
 
 class CachedSequence:
