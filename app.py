@@ -18,7 +18,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from demo import CSS, DemoConfig, build_demo, measure_fps, zerogpu
+from demo import CSS, DemoConfig, build_demo, janitor, measure_fps, zerogpu
 from srnet import (
     DEFAULT_CHECKPOINT,
     CheckpointError,
@@ -93,6 +93,7 @@ demo = build_demo(predictor, cfg)
 if __name__ == "__main__":
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID` prints every thread's stack to stderr:
         faulthandler.register(signal.SIGUSR1, all_threads=True)  # how a stuck handler is found
+    janitor.start(demo, cfg.temp_root)  # idle API sessions, orphan folders, empty cache folders
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=1).launch(
         server_name=args.host, server_port=args.port, allowed_paths=[str(cfg.examples_dir)],
         max_file_size=cfg.max_upload_bytes, css=CSS)

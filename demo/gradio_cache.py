@@ -26,9 +26,12 @@ def _save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "
         os.utime(path)
         return str(path)
     fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(staging, path)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(staging, path)
+    finally:  # a failed write (disk full) leaves no staging file behind
+        Path(staging).unlink(missing_ok=True)
     return str(path)
 
 

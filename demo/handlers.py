@@ -27,7 +27,7 @@ import numpy as np
 from demo import render, zerogpu
 from demo.config import DemoConfig
 from demo.messages import duration_text, warn
-from demo.state import DemoState
+from demo.state import DemoState, cleanup_state
 from srnet import InferenceConfig, InferenceSession, Predictor
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,8 @@ def gpu_handler(fn: Callable, ctx: DemoContext, seconds: Callable[..., float]) -
                     yield note_speed(item)
             finally:
                 _streaming[tab] -= 1
+                if _streaming[tab] <= 0:  # no key per tab ever streamed
+                    _streaming.pop(tab, None)
         return stream
 
     @functools.wraps(run)
@@ -200,6 +202,17 @@ _edit_locks_guard = threading.Lock()
 def _edit_lock(state: DemoState) -> threading.RLock:
     with _edit_locks_guard:
         return _edit_locks[state.temp_dir]
+
+
+def release_tab(state: DemoState | None) -> None:
+    """The tab's state goes (`gr.State`'s delete callback): its folder and memory
+    (`cleanup_state`), and its edit lock here (the table grew by one lock per tab ever
+    opened)."""
+    cleanup_state(state)
+    folder = getattr(state, "temp_dir", None)
+    if folder is not None:
+        with _edit_locks_guard:
+            _edit_locks.pop(folder, None)
 
 
 def edits_wait_for_passes(handler: Callable[..., tuple]) -> Callable[..., tuple]:

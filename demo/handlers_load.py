@@ -10,12 +10,12 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from demo.handlers import DemoContext
+from demo.handlers import DemoContext, release_tab
 from demo.handlers_annotate import annotate_outputs
 from demo.handlers_settings import SETTINGS, settings_view
 from demo.messages import info, warn
 from demo.numbers import clamped
-from demo.state import ClipSource, DemoState, carry_annotations, cleanup_state, has_user_work
+from demo.state import ClipSource, DemoState, carry_annotations, has_user_work
 from demo.video_io import ClipError, LoadedClip, load_clip
 from srnet import fit_index_mask, load_index_mask
 
@@ -88,7 +88,7 @@ def _loaded(ctx: DemoContext, old: DemoState | None, state: DemoState, clip: Loa
             short_side: int, extra: str = "") -> tuple:
     if old is not None:  # a Look inside tab left open shows the new clip's internals
         state.inspect_open = old.inspect_open
-    cleanup_state(old)  # a new clip replaces this tab's old one (and its files)
+    release_tab(old)  # a new clip replaces this tab's old one (and its files)
     status = info(_summary(ctx, state, clip, short_side) + extra)
     slider = gr.Slider(minimum=0, maximum=state.num_frames - 1, value=0, step=1)
     # The Advanced panel's settings come in this same update, not in a later step: a step

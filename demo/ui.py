@@ -25,8 +25,7 @@ from demo import handlers_propagate as propagation
 from demo import handlers_settings as knobs
 from demo.config import DemoConfig
 from demo.folders import sweep_stale_folders
-from demo.handlers import DemoContext, bind, clear_pass_refusal, gpu_handler
-from demo.state import cleanup_state
+from demo.handlers import DemoContext, bind, clear_pass_refusal, gpu_handler, release_tab
 from demo.widgets import ClampedSlider
 from srnet import Predictor
 
@@ -189,7 +188,7 @@ def _release_on_unload(demo: gr.Blocks) -> None:
         holder = getattr(demo, "state_holder", None)
         session = getattr(request, "session_hash", None)
         if holder is not None and session and session in holder:
-            holder.delete_state(session)  # runs cleanup_state on the tab's DemoState
+            holder.delete_state(session)  # runs release_tab on the tab's DemoState
             holder.session_data.pop(session, None)
             holder.time_last_used.pop(session, None)
 
@@ -217,7 +216,7 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
     analytics = os.environ.get("GRADIO_ANALYTICS_ENABLED", "False") == "True"
     with gr.Blocks(title="SRNet video object segmentation", delete_cache=(ttl, ttl),
                    analytics_enabled=analytics) as demo:
-        c.state = gr.State(None, time_to_live=cfg.state_ttl_s, delete_callback=cleanup_state)
+        c.state = gr.State(None, time_to_live=cfg.state_ttl_s, delete_callback=release_tab)
         gr.Markdown("# SRNet: follow an object through a video, and look inside")
         gr.Markdown(f"{explain.INTRO}\n\n{banner}", elem_id="banner")
         with gr.Row():

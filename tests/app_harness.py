@@ -24,9 +24,11 @@ from srnet import (
 
 @contextmanager
 def running_app(temp_root: Path, max_frames: int, short_side: int = 96,
-                state_ttl_s: int = 3600, trained: bool = False) -> Iterator[str]:
+                state_ttl_s: int = 3600, trained: bool = False,
+                demos: list | None = None) -> Iterator[str]:
     """Yields the app's URL; one torch thread (see test_handlers.one_thread), closed at exit.
-    `trained`: the bundled checkpoint (views judged on real weights), else random weights."""
+    `trained`: the bundled checkpoint (views judged on real weights), else random weights;
+    `demos` receives the gr.Blocks (for tests of the server's own tables)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -38,6 +40,8 @@ def running_app(temp_root: Path, max_frames: int, short_side: int = 96,
     cfg = DemoConfig(short_side_cpu=short_side, max_frames_cpu=max_frames,
                      random_weights=not trained, temp_root=temp_root, state_ttl_s=state_ttl_s)
     demo = build_demo(predictor, cfg)
+    if demos is not None:
+        demos.append(demo)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -28,3 +28,17 @@ def test_same_image_is_written_once_and_served_from_the_same_file(tmp_path, monk
     other = processing_utils.save_img_array_to_cache(255 - frame, str(tmp_path), format="png")
     assert other != first and len(writes) == 1 and not rewrites  # staged, renamed into place
     assert not [p for p in tmp_path.rglob(".*") if p.is_file()]  # no staging file left behind
+
+
+def test_a_failed_write_leaves_no_staging_file(tmp_path, monkeypatch):
+    """A disk-full write left its hidden staging file in the cache for good."""
+    import pytest
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    frame = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(OSError, match="No space"):
+        gradio_cache._save_pil_to_cache(Image.fromarray(frame), str(tmp_path), format="png")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
