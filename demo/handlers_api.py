@@ -11,7 +11,7 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import gradio as gr
@@ -26,7 +26,7 @@ from demo.numbers import whole_in
 from demo.passes import run_pass
 from demo.state import FRAMES_FILE, MAX_OBJECTS, Frames
 from demo.video_io import ClipError
-from srnet import adapt_session, fit_index_mask, load_index_mask
+from srnet import fit_index_mask, iter_adapt_session, load_index_mask
 
 log = logging.getLogger(__name__)
 VOID = 255
@@ -82,7 +82,7 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
     frames = Frames(clip.frames, folder / FRAMES_FILE)  # crosses to a GPU worker as its file
     run = masks_on_gpu or functools.partial(propagate_masks, ctx)
     try:
-        masks = run(frames, mask, steps)
+        masks = {idx: out for idx, out in run(frames, mask, steps) if out is not None}
     finally:  # written when the frames crossed to a GPU worker; not needed after, nor on error
         (folder / FRAMES_FILE).unlink(missing_ok=True)
     stem = Path(video).stem[:40] or "clip"
@@ -93,15 +93,20 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
 
 
 def propagate_masks(ctx: DemoContext, frames: Sequence[np.ndarray], mask: np.ndarray,
-                    adapt_steps: int) -> dict[int, np.ndarray]:
-    """The network's part of `segment`: frame index → [H, W] uint8 ids at the working size."""
+                    adapt_steps: int) -> Iterator[tuple[int, np.ndarray | None]]:
+    """The network's part of `segment`, one step at a time: `(-1, None)` after each adaptation
+    step, then `(frame_idx, [H, W] uint8 ids at the working size)` per frame. A generator, so
+    that on the shared torch thread other users' clicks and views run between its frames; as
+    one call it held that thread for the whole clip (a click waited 3.1 s behind a 24-frame
+    call, and minutes behind one with adaptation)."""
     config = dataclasses.replace(ctx.session_config(frames[0].shape[:2]),
                                  adapt_steps=adapt_steps)
     session = ctx.predictor.new_session(config)
-    adapt_session(ctx.predictor, session, [(frames[0], mask)])  # only with steps > 0
+    for _ in iter_adapt_session(ctx.predictor, session, [(frames[0], mask)]):  # steps > 0
+        yield -1, None
     try:
-        return {out.frame_idx: out.mask for out in run_pass(
-            ctx.predictor, session, frames, {0: mask}, 0, len(frames) - 1)}
+        for out in run_pass(ctx.predictor, session, frames, {0: mask}, 0, len(frames) - 1):
+            yield out.frame_idx, out.mask
     except RuntimeError as exc:  # e.g. out of memory: a message, not a bare server error
         log.exception("segment failed")
         raise gr.Error(f"Segmentation stopped: {exc}") from exc
