@@ -45,7 +45,9 @@ class DemoConfig:
     gpu_base_s: float = 20.0  # ZeroGPU reservation per call: start-up (worker, model move) …
     gpu_frame_s: float = 0.25  # … plus this per frame processed (480p, internals returned)
     gpu_adapt_step_s: float = 0.2  # … plus this per online-adaptation step (384-px crops)
-    queue_size: int = 16  # waiting jobs beyond this are refused with a "busy" message
+    # waiting jobs beyond this are refused with a "busy" message; Gradio counts every group's
+    # (clicks, views, loads, passes) together, so 16 refused everyone behind ~10 passes
+    queue_size: int = 64
     temp_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "srnet-demo")
     visuals_keep: int = 60  # frames whose internals (StepVisuals) are kept per session
     random_weights: bool = False  # debug: the model is untrained; the UI says so

@@ -52,6 +52,9 @@ CSS = """
 @media (max-width: 350px) { .tab-container button { padding: 0 4px; } }
 """
 UI_QUEUE = {"concurrency_id": "ui", "concurrency_limit": 4, **PRIVATE}
+# Loads (decoding up to 200 MB) and exports (tens of seconds at the source size) take their own
+# two slots: in the "ui" group four of them stalled every user's clicks and frame changes.
+IO_QUEUE = {"concurrency_id": "io", "concurrency_limit": 2, **PRIVATE}
 # On a phone the memory timeline is wider than the screen (CSS above): scroll it so that its
 # "now" line is in view; on a 90-frame clip frame 40's line started off-screen. In the page,
 # from the plot's geometry (demo.plots.memory_timeline: its "now" line's column).
@@ -92,10 +95,10 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     stale = [c.progress, c.preview, c.video, c.export_video, c.export_palette, c.export_binary,
              c.export_rgba, c.export_status, c.ablation_status]
     loads = [c.upload.upload(bind(loading.load_upload, ctx), [c.upload, *trim], load_outs,
-                             **UI_QUEUE),
-             c.reload.click(bind(loading.reload_clip, ctx), trim, load_outs, **UI_QUEUE),
+                             **IO_QUEUE),
+             c.reload.click(bind(loading.reload_clip, ctx), trim, load_outs, **IO_QUEUE),
              *(button.click(bind(loading.load_example, ctx), [button, *trim], load_outs,
-                            **UI_QUEUE) for button in c.examples)]
+                            **IO_QUEUE) for button in c.examples)]
     for event in loads:
         event.then(loading.clear_stale_views, [c.state], stale, **UI_QUEUE).then(
             inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
@@ -172,7 +175,7 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
     c.timeline.change(None, [c.frame], None, js=SCROLL_TO_NOW, queue=False, **PRIVATE)
     c.export.click(exporting.export_all, [c.state, c.export_source, c.export_cutout],
                    [c.export_video, c.export_palette, c.export_binary, c.export_rgba,
-                    c.export_status], **UI_QUEUE)
+                    c.export_status], **IO_QUEUE)
     c.api_run.click(api.segment_endpoint(ctx),
                     [c.api_video, c.api_mask, c.api_adapt], [c.api_out],
                     api_name="segment", concurrency_id="gpu",

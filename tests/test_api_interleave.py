@@ -50,3 +50,18 @@ def test_other_torch_work_runs_between_the_frames_of_a_segment_call(tmp_path, mo
     with zipfile.ZipFile(result["zip"]) as archive:
         assert len(archive.namelist()) == 8
     assert Path(result["zip"]).stat().st_size > 0
+
+
+def test_loads_and_exports_do_not_take_the_slots_of_clicks(tmp_path):
+    """Gradio runs at most `concurrency_limit` events of one group at once: with loads and
+    exports in the clicks' group, four users loading 200 MB videos stalled everyone's clicks."""
+    from demo import build_demo
+
+    predictor = Predictor(SRNet(ModelConfig.tiny()), InferenceConfig(short_side=96), "cpu")
+    demo = build_demo(predictor, DemoConfig(short_side_cpu=96, max_frames_cpu=8,
+                                            temp_root=tmp_path))
+    groups = {fn.name: fn.concurrency_id for fn in demo.fns.values()}
+    slow = {groups[name] for name in ("load_upload", "load_example", "reload_clip",
+                                      "export_all")}
+    assert groups["on_click"] not in slow and groups["on_click"] != groups["propagate"]
+    demo.close()
