@@ -10,6 +10,7 @@
 - **Tab folders no live state owns** after a day (the start-up sweep's rule, now repeated): a
   tab closed while its clip was loading left one. A day, since a second server may share the
   folder root and own folders this one does not know.
+- **`/segment` call folders** after half an hour.
 - **Gradio's empty cache folders and 0-byte upload stubs**: its cache sweep deletes files, not
   their hash-named folders (a pass's live preview makes about one folder per frame).
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 PERIOD_S = 300
 SESSION_IDLE_S = 600  # a state-less session unused this long goes
 EMPTY_FOLDER_S = 600  # an empty cache folder this old is not about to be written
+API_FOLDER_S = 1800  # longer than any /segment call (300 adaptation steps + 90 frames on a CPU)
 
 
 def drop_idle_sessions(demo: gr.Blocks, idle_s: float = SESSION_IDLE_S) -> int | None:
@@ -86,6 +88,21 @@ def sweep_orphan_folders(temp_root: Path, live: set[Path], older_than_s: float) 
     return removed
 
 
+def sweep_api_folders(temp_root: Path, older_than_s: float = API_FOLDER_S) -> int:
+    """`/segment` call folders (`api/<call>`): Gradio has copied each result into its own
+    cache by the time the call returns, so an old one is only disk (the next call's own sweep
+    waited an hour, and for a next call)."""
+    removed = 0
+    for folder in (Path(temp_root) / "api").glob("*"):
+        try:
+            if folder.is_dir() and time.time() - folder.stat().st_mtime > older_than_s:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        except OSError:  # removed meanwhile
+            continue
+    return removed
+
+
 def sweep_gradio_cache(cache_dir: Path, older_than_s: float = EMPTY_FOLDER_S,
                        stub_age_s: float = 3600) -> int:
     """Empty folders older than `older_than_s` and 0-byte `tmp*` files older than `stub_age_s`
@@ -111,6 +128,7 @@ def sweep(demo: gr.Blocks, temp_root: Path, cache_dir: Path | None,
     """One round; returns how many sessions went (None: Gradio's store is not as expected)."""
     sessions = drop_idle_sessions(demo)
     folders = sweep_orphan_folders(temp_root, live_folders(demo), folder_age_s)
+    folders += sweep_api_folders(temp_root)
     cached = sweep_gradio_cache(cache_dir) if cache_dir is not None else 0
     if sessions or folders or cached:
         log.info("janitor: %s idle sessions, %d orphan folders, %d empty cache entries removed",

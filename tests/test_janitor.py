@@ -63,6 +63,11 @@ def test_orphan_tab_folders_go_after_a_day_and_live_ones_stay(tmp_path):
         _age(folder, 2 * 86400)
     assert janitor.sweep_orphan_folders(tmp_path, {live.resolve()}, 86400) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["api", "live", "young"]
+    call, running = api / "call1", api / "call2"
+    call.mkdir()
+    running.mkdir()
+    _age(call, 3600)
+    assert janitor.sweep_api_folders(tmp_path) == 1 and [*api.iterdir()] == [running]
 
 
 def test_gradio_cache_sweep_removes_only_old_empty_entries(tmp_path):
