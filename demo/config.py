@@ -50,6 +50,8 @@ class DemoConfig:
     queue_size: int = 64
     temp_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "srnet-demo")
     visuals_keep: int = 60  # frames whose internals (StepVisuals) are kept per session
+    # a load is refused while less than a clip's share plus this is free (demo/capacity.py)
+    memory_reserve_mb: int = 512
     random_weights: bool = False  # debug: the model is untrained; the UI says so
     checkpoint_note: str = ""  # shown in the header (checkpoint name / training summary)
     fps_hint: float | None = None  # measured frames/s at the working size (header banner)

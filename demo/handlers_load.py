@@ -10,6 +10,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from demo import capacity
 from demo.handlers import DemoContext, release_tab
 from demo.handlers_annotate import annotate_outputs
 from demo.handlers_settings import SETTINGS, settings_view
@@ -38,9 +39,14 @@ def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,
     `short_side` the working size picked in the UI (None or an unknown value = the device's
     default). Raises ClipError with a message for the user."""
     start, last, step = _whole(start, 0), _whole(end, 0), max(1, _whole(step, 1))
+    short = ctx.working_size(short_side)
+    problem = capacity.room_problem(ctx.max_frames, short, ctx.cfg.memory_reserve_mb * 2**20)
+    if problem:  # before decoding: the decode itself is the allocation that would kill it
+        log.warning("load refused: %s", problem)
+        raise ClipError(problem)
     if last and last < start:
         raise ClipError(f"the last frame ({last}) comes before the first ({start})")
-    clip = load_clip(path, max_frames=ctx.max_frames, short_side=ctx.working_size(short_side),
+    clip = load_clip(path, max_frames=ctx.max_frames, short_side=short,
                      max_side=ctx.cfg.max_side, start=start, end=last + 1 if last else None,
                      step=step, max_bytes=ctx.cfg.max_upload_bytes)
     if len(clip.frames) < 2:
