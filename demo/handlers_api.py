@@ -22,6 +22,7 @@ from demo.config import MAX_ADAPT_STEPS
 from demo.handlers import DemoContext, gpu_handler, gpu_seconds
 from demo.handlers_export import source_file_names
 from demo.handlers_load import read_clip
+from demo.messages import no_paths
 from demo.numbers import whole_in
 from demo.passes import run_pass
 from demo.state import FRAMES_FILE, MAX_OBJECTS, Frames
@@ -70,8 +71,8 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
     try:
         clip = read_clip(ctx, video)
         mask, _ = fit_index_mask(load_index_mask(first_mask), clip.size)
-    except (ClipError, ValueError) as exc:
-        raise gr.Error(f"Bad input: {exc}") from exc
+    except (ClipError, ValueError) as exc:  # the message names the upload, not its path
+        raise gr.Error(f"Bad input: {no_paths(str(exc))}") from exc
     mask[mask == VOID] = 0  # DAVIS's "void" marks uncertain pixels, not an object
     if not mask.any():
         raise gr.Error("Bad input: the first-frame mask is empty (no object pixels).")

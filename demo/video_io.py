@@ -10,6 +10,7 @@ types, the size limit and `probe_clip` are in `demo.video_probe`, the image and 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -40,6 +41,13 @@ from demo.video_probe import (
 from srnet import write_mp4 as srnet_write_mp4
 
 log = logging.getLogger(__name__)
+# ffmpeg may open only these demuxers, and only local files: a manifest, playlist or concat
+# list (which `check_file`'s header test refuses too) must never make it read other files of
+# the server or a URL. The names cover every container VIDEO_EXTS stands for.
+MAX_DECODED_FRAMES = 30_000  # per load, skipped frames included: 16 minutes at 30 fps
+DECODE_BUDGET_S = 300.0  # per load
+FFMPEG_INPUT = ["-format_whitelist", "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi",
+                "-protocol_whitelist", "file"]
 
 
 @dataclass
@@ -85,7 +93,7 @@ def _imageio_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
     else:  # each decoded frame once: by default ffmpeg repeats the frames of a variable-rate
         # video (most phone clips) to fill a constant rate; a 6-frame clip came out as 27.
         # An ffmpeg older than 5.1 lacks the option, fails here, and OpenCV reads the file.
-        reader = iio.get_reader(str(path), format="FFMPEG",
+        reader = iio.get_reader(str(path), format="FFMPEG", input_params=FFMPEG_INPUT,
                                 output_params=["-fps_mode", "passthrough"])
     return video_fps(reader.get_meta_data()), _guarded(iter(reader), reader.close, path.name)
 
@@ -186,11 +194,13 @@ def load_clip(path: str | Path, *, max_frames: int = 300, short_side: int = 480,
         raise ClipError("max_frames and step must be ≥ 1 and start ≥ 0")
     stop = start + max_frames * step + 1  # one frame past the cap tells us we trimmed
     stop = stop if end is None else min(end, stop)
+    _check_reach(path, start, stop, step)
     fps, frames = _open_any(path, max_bytes)
     decoded = {"frames": 0, "ended": False}  # how far the source went, for _cut_short
+    deadline = time.monotonic() + DECODE_BUDGET_S
     with closing(frames):
-        clip = _collect(islice(_counted(frames, decoded), start, max(start, stop), step),
-                        max_frames, short_side, max_side)
+        clip = _collect(islice(_counted(frames, decoded, deadline, path.name), start,
+                               max(start, stop), step), max_frames, short_side, max_side)
     short = _cut_short(path, decoded["frames"]) if decoded["ended"] else []
     if clip is not None:
         clip.notices = [_trim_notice(path, max_frames, start, end, step)
@@ -203,9 +213,35 @@ def load_clip(path: str | Path, *, max_frames: int = 300, short_side: int = 480,
     return clip
 
 
-def _counted(frames: Iterator[np.ndarray], decoded: dict) -> Iterator[np.ndarray]:
+def _check_reach(path: Path, start: int, stop: int, step: int) -> None:
+    """Refuse, before decoding, a range whose frames lie past MAX_DECODED_FRAMES: every frame
+    before and between the kept ones is decoded too, and a start or step of 10^7 in the trim
+    boxes decoded a whole video (a 200 MB file of static 4K frames holds ~8 million). Where the
+    container says how long the video is, only frames it holds count."""
+    try:
+        total = probe_clip(path)["num_frames"]
+    except ClipError:
+        total = None
+    if total and start >= total:
+        raise ClipError(f"{path.name}: no frames in the selected range: the first one asked "
+                        f"for ({start}) is past the end ({total} frames)")
+    reach = min(stop, total) if total else stop
+    if reach > MAX_DECODED_FRAMES:
+        raise ClipError(f"{path.name}: frames from {start} in steps of {step} would mean "
+                        f"decoding {reach} frames; a load decodes at most "
+                        f"{MAX_DECODED_FRAMES}: pick a smaller start or step, or cut the video "
+                        "first")
+
+
+def _counted(frames: Iterator[np.ndarray], decoded: dict, deadline: float = float("inf"),
+             name: str = "") -> Iterator[np.ndarray]:
+    """The frames, counted; a ClipError once decoding runs past `deadline` (a file made to
+    decode slowly would hold one of the two load slots for hours)."""
     for frame in frames:
         decoded["frames"] += 1
+        if time.monotonic() > deadline:
+            raise ClipError(f"{name}: decoding took longer than {DECODE_BUDGET_S:.0f} s "
+                            f"({decoded['frames']} frames): trim the video or cut it first")
         yield frame
     decoded["ended"] = True
 

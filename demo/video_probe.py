@@ -13,6 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 from demo.frame_files import (
     IMAGE_EXTS,
+    IMAGE_FORMATS,
     ClipError,
     decode_image,
     folder_files,
@@ -42,6 +43,24 @@ def check_file(path: Path, max_bytes: int) -> None:
     if suffix not in VIDEO_EXTS + IMAGE_EXTS + (".zip",):
         raise ClipError(f"{path.name}: unsupported file type {suffix or '(none)'}; use "
                         f"{', '.join(e[1:] for e in VIDEO_EXTS)}, a zip of frames, or an image")
+    if suffix in VIDEO_EXTS and not is_video_container(path):
+        raise ClipError(f"{path.name}: not a video file (its first bytes are no mp4, mov, "
+                        "webm, mkv, avi or gif header)")
+
+
+# What the first bytes of each accepted container hold. ffmpeg picks a demuxer by content,
+# not by name: a 450-byte DASH manifest named .mp4 made it read another media file of the
+# server by path (a review, session 34), and playlists or concat lists do the like.
+ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")  # mp4, mov, m4v
+
+
+def is_video_container(path: Path) -> bool:
+    """The file starts like an mp4/mov/m4v, webm/mkv, avi or gif (whatever its name says)."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    return (head[4:8] in ISO_BOXES or head.startswith(b"\x1a\x45\xdf\xa3")
+            or (head.startswith(b"RIFF") and head[8:12] == b"AVI ")
+            or head.startswith((b"GIF87a", b"GIF89a")))
 
 
 def video_fps(meta: dict) -> float:
@@ -76,11 +95,13 @@ def probe_clip(path: str | Path) -> dict:
                 "width": first.shape[1]}
     if suffix in IMAGE_EXTS or suffix == ".gif":
         try:
-            with Image.open(path) as image:
+            with Image.open(path, formats=[*IMAGE_FORMATS, "GIF"]) as image:
                 count = getattr(image, "n_frames", 1)
                 fps = video_fps({"duration": image.info.get("duration")}) if count > 1 else None
                 return {"num_frames": count, "fps": fps or DEFAULT_FPS,
                         "height": image.height, "width": image.width}
+        except Image.DecompressionBombError as exc:  # raised by open(), over 2x Pillow's cap
+            raise ClipError(f"{path.name}: image is too large ({exc})") from exc
         except (UnidentifiedImageError, OSError) as exc:
             raise ClipError(f"{path.name}: cannot read image ({exc})") from exc
     return _probe_video(path)

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 MAX_MASK_PIXELS = 40_000_000  # 8K is 33 Mpx; a PNG of a few hundred kB can declare 400 Mpx
+MASK_FORMATS = ("PNG", "BMP", "GIF", "TIFF", "JPEG", "WEBP")
 
 
 def davis_palette(num_colors: int = 256) -> np.ndarray:
@@ -78,7 +79,9 @@ def load_index_mask(path: str | Path) -> np.ndarray:
       (JPEG noise, antialiased edges) is object 1 above half the maximum.
     """
     try:
-        image = Image.open(str(path))  # reads the header only
+        # the header only; raster formats only (Pillow would open any it knows, EPS through
+        # Ghostscript, and the demo's /segment passes a stranger's file here)
+        image = Image.open(str(path), formats=MASK_FORMATS)
         if image.width * image.height > MAX_MASK_PIXELS:  # before decoding a PNG bomb
             raise ValueError(f"it is {image.width}x{image.height}, over the "
                              f"{MAX_MASK_PIXELS // 10**6} Mpx limit")
