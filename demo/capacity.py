@@ -13,35 +13,86 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from demo.frame_files import ClipError
+
+
+class CapacityError(ClipError):
+    """No room for a clip now: the input is fine, the server is full ("try again")."""
+
+
 BYTES_PER_PIXEL = 8  # RGB frames (3) + masks, internals and memory kept per frame (measured ~2.5x)
-CGROUP_FILES = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # v2
-                ("/sys/fs/cgroup/memory/memory.limit_in_bytes",  # v1
-                 "/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+# (limit, usage, statistics, the statistic of page cache the kernel frees when it must)
+CGROUP_V2 = ("memory.max", "memory.current", "memory.stat", "inactive_file")
+CGROUP_V1 = ("memory.limit_in_bytes", "memory.usage_in_bytes", "memory.stat",
+             "total_inactive_file")
 
 
-def _read_int(path: str) -> int | None:
+def _read_int(path: Path) -> int | None:
     try:
-        text = Path(path).read_text().strip()
+        text = path.read_text().strip()
     except OSError:
         return None
     return int(text) if text.isdigit() else None  # "max": no limit
 
 
-def available_bytes(meminfo: str = "/proc/meminfo",
-                    cgroups: tuple[tuple[str, str], ...] = CGROUP_FILES) -> int | None:
+def _stat(path: Path, key: str) -> int:
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key and value.strip().isdigit():
+                return int(value)
+    except OSError:
+        pass
+    return 0
+
+
+def _cgroup_folders(proc_cgroup: Path, root: Path) -> list[tuple[Path, tuple[str, ...]]]:
+    """Where this process's memory cgroup keeps its files (v2 and v1): its own path below the
+    mount first, then the mount's root (a container sees its own cgroup there)."""
+    folders = []
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        _, controllers, rel = line.split(":", 2) if line.count(":") >= 2 else ("", "", "")
+        rel = rel.lstrip("/")
+        if controllers == "":
+            folders += [(root / rel, CGROUP_V2), (root, CGROUP_V2)]
+        elif "memory" in controllers.split(","):
+            folders += [(root / "memory" / rel, CGROUP_V1), (root / "memory", CGROUP_V1)]
+    return folders or [(root, CGROUP_V2), (root / "memory", CGROUP_V1)]
+
+
+def _cgroup_room(proc_cgroup: Path, root: Path) -> int | None:
+    """What the memory cgroup still allows: its limit less its usage, not counting the page
+    cache it would drop (usage counts every file written or read: uploads and exports filled
+    it up to the limit and refused every load)."""
+    for folder, (limit_name, usage_name, stat_name, cache_key) in _cgroup_folders(proc_cgroup,
+                                                                                   root):
+        limit, usage = _read_int(folder / limit_name), _read_int(folder / usage_name)
+        if limit is None or usage is None:
+            continue
+        if limit >= 2**60:  # cgroup v1's "no limit" (2^63 rounded to pages)
+            return None
+        return max(limit - (usage - _stat(folder / stat_name, cache_key)), 0)
+    return None
+
+
+def available_bytes(meminfo: Path = Path("/proc/meminfo"),
+                    proc_cgroup: Path = Path("/proc/self/cgroup"),
+                    cgroup_root: Path = Path("/sys/fs/cgroup")) -> int | None:
     """Memory this process may still take, or None where the system does not say."""
     free = None
     try:
-        for line in Path(meminfo).read_text().splitlines():
+        for line in meminfo.read_text().splitlines():
             if line.startswith("MemAvailable:"):
                 free = int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         free = None
-    for limit_file, usage_file in cgroups:
-        limit, usage = _read_int(limit_file), _read_int(usage_file)
-        if limit is not None and usage is not None and limit < 2**60:  # 2^63-ish: no limit
-            room = max(limit - usage, 0)
-            free = room if free is None else min(free, room)
+    room = _cgroup_room(proc_cgroup, cgroup_root)
+    if room is not None:
+        free = room if free is None else min(free, room)
     return free
 
 

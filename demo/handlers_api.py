@@ -18,6 +18,7 @@ import gradio as gr
 import numpy as np
 
 from demo import export
+from demo.capacity import CapacityError
 from demo.config import MAX_ADAPT_STEPS
 from demo.handlers import DemoContext, gpu_handler, gpu_seconds
 from demo.handlers_export import source_file_names
@@ -71,6 +72,8 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
     try:
         clip = read_clip(ctx, video)
         mask, _ = fit_index_mask(load_index_mask(first_mask), clip.size)
+    except CapacityError as exc:
+        raise gr.Error(f"Server busy: {exc}") from exc
     except (ClipError, ValueError) as exc:  # the message names the upload, not its path
         raise gr.Error(f"Bad input: {no_paths(str(exc))}") from exc
     mask[mask == VOID] = 0  # DAVIS's "void" marks uncertain pixels, not an object

@@ -43,7 +43,7 @@ def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,
     problem = capacity.room_problem(ctx.max_frames, short, ctx.cfg.memory_reserve_mb * 2**20)
     if problem:  # before decoding: the decode itself is the allocation that would kill it
         log.warning("load refused: %s", problem)
-        raise ClipError(problem)
+        raise capacity.CapacityError(problem)
     if last and last < start:
         raise ClipError(f"the last frame ({last}) comes before the first ({start})")
     clip = load_clip(path, max_frames=ctx.max_frames, short_side=short,
