@@ -27,11 +27,12 @@ from demo.messages import no_paths
 from demo.numbers import whole_in
 from demo.passes import run_pass
 from demo.state import FRAMES_FILE, MAX_OBJECTS, Frames
-from demo.video_io import ClipError
+from demo.video_io import ClipError, LoadedClip
 from srnet import fit_index_mask, iter_adapt_session, load_index_mask
 
 log = logging.getLogger(__name__)
 VOID = 255
+ACTIVE_CALLS: set[Path] = set()  # call folders of `segment` calls running now
 
 
 def _call_folder(ctx: DemoContext) -> Path:
@@ -39,8 +40,11 @@ def _call_folder(ctx: DemoContext) -> Path:
     root = ctx.cfg.temp_root / "api"
     root.mkdir(parents=True, exist_ok=True)
     for old in root.iterdir():
-        if time.time() - old.stat().st_mtime > ctx.cfg.state_ttl_s:
-            shutil.rmtree(old, ignore_errors=True)
+        try:
+            if old not in ACTIVE_CALLS and time.time() - old.stat().st_mtime > ctx.cfg.state_ttl_s:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:  # removed meanwhile (the janitor, or a call beside this one)
+            continue
     folder = root / uuid.uuid4().hex
     folder.mkdir()
     return folder
@@ -83,6 +87,16 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
     if len(ids) > MAX_OBJECTS:  # the app's own limit: time and memory grow with each object
         raise gr.Error(f"Bad input: the mask holds {len(ids)} objects; at most {MAX_OBJECTS}.")
     folder = _call_folder(ctx)
+    ACTIVE_CALLS.add(folder)
+    try:
+        return str(_segment_into(ctx, folder, video, clip, mask, steps, masks_on_gpu))
+    finally:
+        ACTIVE_CALLS.discard(folder)
+
+
+def _segment_into(ctx: DemoContext, folder: Path, video: str, clip: LoadedClip,
+                  mask: np.ndarray, steps: int, masks_on_gpu: Callable | None) -> Path:
+    """The network's masks of a checked clip, zipped at the clip's own size into `folder`."""
     frames = Frames(clip.frames, folder / FRAMES_FILE)  # crosses to a GPU worker as its file
     run = masks_on_gpu or functools.partial(propagate_masks, ctx)
     try:
@@ -93,7 +107,7 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
     size = export.export_size(clip.source_size)
     masks = export.ResizedMasks(masks, size) if size != clip.size else masks
     names = export.source_names(range(len(clip.frames)), source_file_names(video))
-    return str(export.export_zip_palette(masks, names, folder / f"{stem}_masks.zip"))
+    return export.export_zip_palette(masks, names, folder / f"{stem}_masks.zip")
 
 
 def propagate_masks(ctx: DemoContext, frames: Sequence[np.ndarray], mask: np.ndarray,

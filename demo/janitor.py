@@ -5,8 +5,7 @@
   about 266 KB here, and nothing removes it: such a caller has no heartbeat, so no unload event,
   and no `gr.State` to expire. Past Gradio's 10,000-session cap it evicts the oldest records
   without their delete callbacks, so idle tabs lost their state and kept their folders. A
-  record that holds no state and has been idle for `SESSION_IDLE_S` goes; a browser tab that
-  has loaded no clip loses nothing by it (its next event starts a fresh record).
+  record that never read a state and has been idle for `SESSION_IDLE_S` goes.
 - **Tab folders no live state owns** after a day (the start-up sweep's rule, now repeated): a
   tab closed while its clip was loading left one. A day, since a second server may share the
   folder root and own folders this one does not know.
@@ -31,6 +30,7 @@ from pathlib import Path
 import gradio as gr
 
 from demo.folders import STALE_FOLDER_S
+from demo.handlers_api import ACTIVE_CALLS
 
 log = logging.getLogger(__name__)
 PERIOD_S = 300
@@ -40,9 +40,13 @@ API_FOLDER_S = 1800  # longer than any /segment call (300 adaptation steps + 90 
 
 
 def drop_idle_sessions(demo: gr.Blocks, idle_s: float = SESSION_IDLE_S) -> int | None:
-    """Remove session records that hold no state (none, or only the None a tab starts with) and
-    were last used `idle_s` ago; returns how many, or None where Gradio's internals are not
-    what this expects."""
+    """Remove session records that never read a `gr.State` (plain API calls: every event of
+    the page reads the tab's state) and were last used `idle_s` ago; returns how many, or None
+    where Gradio's internals are not what this expects.
+
+    Gradio looks a session up without its lock, so an event arriving for the very session
+    removed in the same instant would fail; these records get no further events (a plain
+    call's session id is its own), which is why records that once read a state stay."""
     holder = getattr(demo, "state_holder", None)
     try:
         lock, sessions, last_used = holder.lock, holder.session_data, holder.time_last_used
@@ -53,9 +57,7 @@ def drop_idle_sessions(demo: gr.Blocks, idle_s: float = SESSION_IDLE_S) -> int |
     with lock:
         for session_id, session in list(sessions.items()):
             used = last_used.get(session_id)
-            held = getattr(session, "state_data", None)
-            if held is None or any(v is not None for v in list(held.values())) \
-                    or used is None or used > cutoff:
+            if getattr(session, "state_data", True) or used is None or used > cutoff:
                 continue
             sessions.pop(session_id, None)
             last_used.pop(session_id, None)
@@ -94,6 +96,8 @@ def sweep_api_folders(temp_root: Path, older_than_s: float = API_FOLDER_S) -> in
     waited an hour, and for a next call)."""
     removed = 0
     for folder in (Path(temp_root) / "api").glob("*"):
+        if folder in ACTIVE_CALLS:  # a long call (adaptation on a CPU) is still writing it
+            continue
         try:
             if folder.is_dir() and time.time() - folder.stat().st_mtime > older_than_s:
                 shutil.rmtree(folder, ignore_errors=True)

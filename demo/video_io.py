@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 # the server or a URL. The names cover every container VIDEO_EXTS stands for.
 MAX_DECODED_FRAMES = 30_000  # per load, skipped frames included: 16 minutes at 30 fps
 DECODE_BUDGET_S = 300.0  # per load
-FFMPEG_INPUT = ["-format_whitelist", "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi",
+FFMPEG_INPUT = ["-format_whitelist", "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts",
                 "-protocol_whitelist", "file"]
 
 

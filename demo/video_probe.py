@@ -5,6 +5,7 @@ announced. No gradio, no torch."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -21,6 +22,12 @@ from demo.frame_files import (
     zip_members,
 )
 
+# OpenCV's own FFmpeg (the probe and the fallback decoder) opens local files only, with the
+# demuxers `video_io.FFMPEG_INPUT` names (set before any capture opens; a user's own setting
+# is kept)
+os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS",
+                      "protocol_whitelist;file|format_whitelist;"
+                      "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts")
 VIDEO_EXTS = (".mp4", ".webm", ".mov", ".avi", ".mkv", ".gif", ".m4v")
 DEFAULT_FPS = 24.0  # used for image sequences and videos without usable metadata
 UNREADABLE = "cannot open video (corrupt, cut short or an unsupported codec)"
@@ -45,7 +52,7 @@ def check_file(path: Path, max_bytes: int) -> None:
                         f"{', '.join(e[1:] for e in VIDEO_EXTS)}, a zip of frames, or an image")
     if suffix in VIDEO_EXTS and not is_video_container(path):
         raise ClipError(f"{path.name}: not a video file (its first bytes are no mp4, mov, "
-                        "webm, mkv, avi or gif header)")
+                        "webm, mkv, avi, MPEG-TS or gif header)")
 
 
 # What the first bytes of each accepted container hold. ffmpeg picks a demuxer by content,
@@ -60,7 +67,15 @@ def is_video_container(path: Path) -> bool:
         head = handle.read(12)
     return (head[4:8] in ISO_BOXES or head.startswith(b"\x1a\x45\xdf\xa3")
             or (head.startswith(b"RIFF") and head[8:12] == b"AVI ")
-            or head.startswith((b"GIF87a", b"GIF89a")))
+            or head.startswith((b"GIF87a", b"GIF89a")) or _is_transport_stream(path))
+
+
+def _is_transport_stream(path: Path) -> bool:
+    """MPEG-TS (some screen recorders and downloaders name it .mp4): a 0x47 sync byte at the
+    start of each of its first three 188-byte packets."""
+    with open(path, "rb") as handle:
+        head = handle.read(377)
+    return len(head) == 377 and head[0] == head[188] == head[376] == 0x47
 
 
 def video_fps(meta: dict) -> float:

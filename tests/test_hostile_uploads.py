@@ -123,3 +123,18 @@ def test_segment_errors_name_the_upload_not_its_server_path(tmp_path):
     with pytest.raises(gr.Error) as caught:
         api.segment(ctx, str(DemoConfig().examples_dir / "bear" / "clip.mp4"), str(broken))
     assert "mask.png" in caught.value.message and "a1b2c3" not in caught.value.message
+
+
+def test_an_mpeg_ts_named_mp4_still_loads(tmp_path):
+    """Some screen recorders and downloaders write MPEG-TS under .mp4: the header check and
+    ffmpeg's list accept it (the first version of both refused it)."""
+    import imageio.v2 as iio
+
+    path = tmp_path / "recording.mp4"
+    writer = iio.get_writer(str(path), format="FFMPEG", fps=24, codec="libx264",
+                            output_params=["-f", "mpegts"])
+    for index in range(8):
+        writer.append_data(np.full((48, 64, 3), 30 * index, np.uint8))
+    writer.close()
+    assert path.read_bytes()[0] == 0x47  # a transport stream, not an mp4
+    assert len(load_clip(path).frames) == 8

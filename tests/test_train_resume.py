@@ -33,7 +33,8 @@ def _stopped_run(tmp_path: Path, **kw):
     return root, replace(cfg, run_steps=None)
 
 
-def test_a_resume_under_other_settings_is_refused_and_run_control_may_change(tmp_path):
+def test_a_resume_under_other_settings_is_refused_and_run_control_may_change(tmp_path,
+                                                                           monkeypatch):
     """A new --lr was silently ignored (the scheduler restores the old base rates) while the
     run's files recorded it; a new seed or batch size mixed two runs."""
     from srnet.train.trainer import train
@@ -44,6 +45,11 @@ def test_a_resume_under_other_settings_is_refused_and_run_control_may_change(tmp
             train(replace(cfg, **change), ModelConfig.tiny(), [root])
     with pytest.raises(ResumeError, match="data: "):  # another data root, same folder name
         train(cfg, ModelConfig.tiny(), [make_davis(tmp_path / "other" / "davis")])
+    with pytest.raises(ResumeError, match="init: None → .*only input locations may move"):
+        train(replace(cfg, init=str(tmp_path / "x.pt"), resume_changed=True),
+              ModelConfig.tiny(), [root])  # a location may move, not appear
+    monkeypatch.chdir(tmp_path)  # the same folder named relatively is no change
+    assert train(replace(cfg, run_steps=1), ModelConfig.tiny(), [Path("davis")]).step == 3
     moved = tmp_path / "moved" / "davis"
     moved.parent.mkdir()
     root.rename(moved)

@@ -120,7 +120,8 @@ def cached_source(cfg: TrainConfig, model: SRNet, refs: list[SeqRef], info: ddp.
                         info.device)
     ddp.barrier(info)
     paths = build_feature_cache(trunk, refs, Path(cfg.cache_dir), cfg.cache_scales, fingerprint,
-                                info.device)  # every file exists now: only collects the paths
+                                info.device, check=False)  # every file was checked and exists:
+    # this only collects the paths (each rank checked its own share above)
     log.info("feature cache: %d files, %.2f GB", len(paths),
              cache_size_bytes(list(paths.values())) / 1e9)
     augment = FeatureAugment(flip_prob=cfg.flip_prob, paste_prob=cfg.paste_prob,

@@ -125,10 +125,13 @@ def encode_sequence(trunk: Trunk, source: FrameSource, seq: str, scale: int,
 
 def build_feature_cache(trunk: torch.nn.Module, refs: Sequence[SeqRef], cache_dir: Path,
                         scales: Sequence[int], fingerprint: str,
-                        device: torch.device | None = None) -> dict[tuple[str, int], Path]:
+                        device: torch.device | None = None, check: bool = True
+                        ) -> dict[tuple[str, int], Path]:
     """Encode every (sequence, scale) that has no file yet; returns {(ref.key, scale): path}.
 
     Resumable: finished files are skipped and a file appears only once complete (tmp + rename).
+    `check`: read each existing file's checksums and frame list first (`stale_reason`) and
+    rebuild it when it cannot serve; off where the caller only collects the paths.
     """
     device = device or next(trunk.parameters()).device
     paths, todo = {}, []
@@ -136,7 +139,7 @@ def build_feature_cache(trunk: torch.nn.Module, refs: Sequence[SeqRef], cache_di
         for ref in refs:
             path = cache_file(cache_dir, fingerprint, scale, ref)
             paths[(ref.key, scale)] = path
-            stale = stale_reason(path, ref) if path.is_file() else None
+            stale = stale_reason(path, ref) if check and path.is_file() else None
             if stale:
                 log.warning("rebuilding %s: %s", path, stale)
             if stale or not path.is_file():

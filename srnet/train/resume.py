@@ -48,14 +48,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _place(value: Any) -> Any:
+    """An input location as an absolute path (`data` and ./data are one place)."""
+    if isinstance(value, list | tuple):
+        return [_place(v) for v in value]
+    return str(Path(value).resolve()) if isinstance(value, str | Path) else value
+
+
 def changed_settings(saved: dict[str, Any], current: dict[str, Any],
                      defaults: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """{key: (saved, current)} for every setting outside RUN_CONTROL that differs; a key one
-    side lacks (a setting added later) counts as its default there."""
+    side lacks (a setting added later) counts as its default there, and a key the current
+    code no longer has is ignored."""
     changed = {}
     for key in sorted((set(saved) | set(current)) - RUN_CONTROL):
+        if key not in current and key not in defaults:  # a setting since removed
+            continue
         old, new = saved.get(key, defaults.get(key)), current.get(key, defaults.get(key))
-        if _plain(old) != _plain(new):
+        same = (_place(old) == _place(new)) if key in LOCATIONS else _plain(old) == _plain(new)
+        if not same:
             changed[key] = (old, new)
     return changed
 
@@ -76,7 +87,10 @@ def check_resume_settings(saved: dict[str, Any] | None, current: dict[str, Any],
             f"{path.parent} finished its {steps[0]} steps: raising --steps would restart the "
             f"learning-rate schedule midway; continue in a new --out with --init "
             f"{path.parent / 'final.pt'}")
-    moved = {k: v for k, v in changed.items() if k in LOCATIONS}
+    # a location may move, not appear or vanish (a run from --init resumed without it, or
+    # the reverse, is another run)
+    moved = {k: v for k, v in changed.items()
+             if k in LOCATIONS and v[0] is not None and v[1] is not None}
     if allow_locations and moved:
         for key, (old, new) in moved.items():
             log.warning("resuming with %s %s (the run used %s): it must hold the same data",
@@ -84,8 +98,10 @@ def check_resume_settings(saved: dict[str, Any] | None, current: dict[str, Any],
         changed = {k: v for k, v in changed.items() if k not in moved}
     if changed:
         listed = "; ".join(f"{k}: {old!r} → {new!r}" for k, (old, new) in changed.items())
-        hint = (" (only input locations may change, with --resume-changed)"
-                if set(changed) - LOCATIONS else ", or pass --resume-changed if the files moved")
+        fixed = {k for k, (old, new) in changed.items() if k not in LOCATIONS
+                 or old is None or new is None}
+        hint = (" (only input locations may move, with --resume-changed)" if fixed
+                else ", or pass --resume-changed if the files moved")
         raise ResumeError(
             f"{path.parent} was started with other settings ({listed}): re-run the run's own "
             f"command (its settings are in train_config.json) or use a new --out{hint}")
@@ -97,7 +113,11 @@ def set_aside(out_dir: Path, names: Iterable[str] = RUN_FILES) -> Path | None:
     present = [out_dir / name for name in names if (out_dir / name).exists()]
     if not present:
         return None
-    aside = out_dir / time.strftime("replaced-%Y%m%d-%H%M%S")
+    stamp = time.strftime("replaced-%Y%m%d-%H%M%S")
+    aside, number = out_dir / stamp, 1
+    while aside.exists():  # two fresh starts within a second
+        number += 1
+        aside = out_dir / f"{stamp}-{number}"
     aside.mkdir()
     for path in present:
         path.rename(aside / path.name)

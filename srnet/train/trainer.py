@@ -36,7 +36,7 @@ from srnet.train.losses import SegmentationLoss
 from srnet.train.model_setup import build_model, build_optimizer, set_train_mode
 from srnet.train.monitor import RunLogger, stop_on_signals
 from srnet.train.prefetch import Prefetcher
-from srnet.train.resume import check_resume_settings, run_folder_lock, set_aside
+from srnet.train.resume import ResumeError, check_resume_settings, run_folder_lock, set_aside
 from srnet.train.state import (
     TrainState,
     check_model_config,
@@ -97,13 +97,19 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | P
 def _train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | Path],
            info: ddp.DistInfo) -> TrainResult:
     out_dir = Path(cfg.out_dir)
-    lock = run_folder_lock(out_dir) if info.is_main else contextlib.nullcontext()
-    with lock:
+    with contextlib.ExitStack() as held:
+        refused: ResumeError | None = None
+        if info.is_main:  # rank 0 owns the folder; the others learn whether it could
+            try:
+                held.enter_context(run_folder_lock(out_dir))
+                if not cfg.resume:
+                    set_aside(out_dir)
+            except ResumeError as exc:
+                refused = exc
+        if ddp.broadcast_flag(info, refused is not None):  # no rank waits in a barrier
+            raise refused or ResumeError(f"rank 0 could not take {out_dir} (see its log)")
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        if not cfg.resume and info.is_main:
-            set_aside(out_dir)
-        ddp.barrier(info)
         return _train_locked(cfg, model_cfg, [str(r) for r in data_roots], info)
 
 
@@ -186,6 +192,7 @@ class _LoopContext:
         self.wall_before = float(state.extra.get("wall_s", 0.0))
         # the run's own count: a resume without --init (or with another file) kept a wrong one
         self.prior_steps = int(state.extra.setdefault("prior_steps", self.prior_steps))
+        state.extra.setdefault("init_name", Path(self.cfg.init).name if self.cfg.init else "")
         self.batches = Prefetcher(self.source, self.cfg.batch_size, self.cfg.steps, state.step)
         try:
             self._run(state, flag)
@@ -303,7 +310,7 @@ class _LoopContext:
         total = self.prior_steps + state.step
         summary = f"{self.model.cfg.name}, {total} steps"
         if self.prior_steps:
-            summary += f" ({state.step} in its last run, from {Path(self.cfg.init).name})"
+            summary += f" ({state.step} in its last run, from {state.extra.get('init_name')})"
         return {"step": state.step, "total_steps": total, "best_jf": state.best_jf,
                 "train": self.cfg.to_dict(), "data": self.data_roots, "summary": summary}
 
