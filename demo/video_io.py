@@ -1,10 +1,10 @@
 """Clip decoding for the demo: upload (video, zip of frames, folder, image) → capped RGB frames,
 and result frames → browser-playable H.264 mp4.
 
-Owns the decoding limits (frame cap, working size) and the user-facing notices about them,
-including a video that ends before the frame count its container announces. The accepted file
-types, the size limit and `probe_clip` are in `demo.video_probe`, the image and zip limits in
-`demo.frame_files`. Pure numpy/OpenCV/imageio: no gradio, no torch.
+Owns the decoding limits (frame cap, decoded-frame and time budgets, working size, ffmpeg's
+allowed demuxers). The accepted file types, the size limit, `probe_clip` and the notices that
+compare a request or a decode with what the container announces are in `demo.video_probe`, the
+image and zip limits in `demo.frame_files`. Pure numpy/OpenCV/imageio: no gradio, no torch.
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ from demo.video_probe import (
     UNREADABLE,
     VIDEO_EXTS,
     check_file,
+    check_reach,
+    cut_short_notice,
     probe_clip,
+    trim_notice,
     video_fps,
 )
 from srnet import write_mp4 as srnet_write_mp4
@@ -194,16 +197,16 @@ def load_clip(path: str | Path, *, max_frames: int = 300, short_side: int = 480,
         raise ClipError("max_frames and step must be ≥ 1 and start ≥ 0")
     stop = start + max_frames * step + 1  # one frame past the cap tells us we trimmed
     stop = stop if end is None else min(end, stop)
-    _check_reach(path, start, stop, step)
+    check_reach(path, start, stop, step, MAX_DECODED_FRAMES)
     fps, frames = _open_any(path, max_bytes)
-    decoded = {"frames": 0, "ended": False}  # how far the source went, for _cut_short
+    decoded = {"frames": 0, "ended": False}  # how far the source went, for cut_short_notice
     deadline = time.monotonic() + DECODE_BUDGET_S
     with closing(frames):
         clip = _collect(islice(_counted(frames, decoded, deadline, path.name), start,
                                max(start, stop), step), max_frames, short_side, max_side)
-    short = _cut_short(path, decoded["frames"]) if decoded["ended"] else []
+    short = cut_short_notice(path, decoded["frames"]) if decoded["ended"] else []
     if clip is not None:
-        clip.notices = [_trim_notice(path, max_frames, start, end, step)
+        clip.notices = [trim_notice(path, max_frames, start, end, step)
                         if notice.startswith("trimmed to") else notice for notice in clip.notices]
     if clip is None:
         raise ClipError(f"{path.name}: no frames in the selected range"
@@ -211,26 +214,6 @@ def load_clip(path: str | Path, *, max_frames: int = 300, short_side: int = 480,
     clip.fps = fps / step
     clip.notices += short
     return clip
-
-
-def _check_reach(path: Path, start: int, stop: int, step: int) -> None:
-    """Refuse, before decoding, a range whose frames lie past MAX_DECODED_FRAMES: every frame
-    before and between the kept ones is decoded too, and a start or step of 10^7 in the trim
-    boxes decoded a whole video (a 200 MB file of static 4K frames holds ~8 million). Where the
-    container says how long the video is, only frames it holds count."""
-    try:
-        total = probe_clip(path)["num_frames"]
-    except ClipError:
-        total = None
-    if total and start >= total:
-        raise ClipError(f"{path.name}: no frames in the selected range: the first one asked "
-                        f"for ({start}) is past the end ({total} frames)")
-    reach = min(stop, total) if total else stop
-    if reach > MAX_DECODED_FRAMES:
-        raise ClipError(f"{path.name}: frames from {start} in steps of {step} would mean "
-                        f"decoding {reach} frames; a load decodes at most "
-                        f"{MAX_DECODED_FRAMES}: pick a smaller start or step, or cut the video "
-                        "first")
 
 
 def _counted(frames: Iterator[np.ndarray], decoded: dict, deadline: float = float("inf"),
@@ -244,38 +227,6 @@ def _counted(frames: Iterator[np.ndarray], decoded: dict, deadline: float = floa
                             f"({decoded['frames']} frames): trim the video or cut it first")
         yield frame
     decoded["ended"] = True
-
-
-def _trim_notice(path: Path, max_frames: int, start: int, end: int | None, step: int) -> str:
-    """What the frame cap cut, and the step that would span the whole selected range: a 20 s
-    phone clip otherwise just loses everything after its first seconds."""
-    text = f"trimmed to {max_frames} frames (limit)"
-    try:
-        total = probe_clip(path)["num_frames"]
-    except ClipError:
-        return text
-    stop = min(end, total) if end and total else total
-    if not stop or stop - start <= max_frames * step:
-        return text
-    last = start + (max_frames - 1) * step
-    wide = -(-(stop - start) // max_frames)  # the smallest step that keeps ≤ max_frames
-    return (f"{text}: source frames {start}-{last} of {total}; a step of {wide} (Trim and "
-            f"subsample) spans frames {start}-{stop - 1}, or move the start to see a later part")
-
-
-def _cut_short(path: Path, count: int) -> list[str]:
-    """A notice when decoding ended well before the frame count the container announces: a
-    file cut short (an interrupted upload) kept what decoded and said nothing."""
-    if path.suffix.lower() not in VIDEO_EXTS:
-        return []
-    try:
-        announced = probe_clip(path)["num_frames"] or 0
-    except ClipError:
-        return []
-    if count >= announced - 1:  # containers may count one frame more than they hold
-        return []
-    return [f"the video ends after {count} of the {announced} frames its header announces "
-            "(cut short or damaged?)"]
 
 
 def read_source_frames(path: str | Path, *, start: int, step: int, count: int,

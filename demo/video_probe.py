@@ -1,7 +1,8 @@
-"""What a clip file is before it is decoded: the accepted types and size limit (`check_file`),
-and `probe_clip` (frame count, frame rate and size, from the container or the first image).
-Used by the decoder (`demo.video_io`), which also compares what decoded with what the container
-announced. No gradio, no torch."""
+"""What a clip file is before it is decoded: the accepted types, the size limit and a video's
+container header (`check_file`), and `probe_clip` (frame count, frame rate and size, from the
+container or the first image). Also what the decoder (`demo.video_io`) compares with it: a
+range that would decode too much (`check_reach`), the frame cap's and a short video's notices.
+No gradio, no torch."""
 
 from __future__ import annotations
 
@@ -137,3 +138,55 @@ def _probe_video(path: Path) -> dict:
         raise ClipError(f"{path.name}: cannot read video size (corrupt file?)")
     return {"num_frames": count if count > 0 else None, "fps": fps, "height": height,
             "width": width}
+
+
+def check_reach(path: Path, start: int, stop: int, step: int, max_decoded: int) -> None:
+    """Refuse, before decoding, a range whose frames lie past `max_decoded`: every frame
+    before and between the kept ones is decoded too, and a start or step of 10^7 in the trim
+    boxes decoded a whole video (a 200 MB file of static 4K frames holds ~8 million). Where the
+    container says how long the video is, only frames it holds count."""
+    try:
+        total = probe_clip(path)["num_frames"]
+    except ClipError:
+        total = None
+    if total and start >= total:
+        raise ClipError(f"{path.name}: no frames in the selected range: the first one asked "
+                        f"for ({start}) is past the end ({total} frames)")
+    reach = min(stop, total) if total else stop
+    if reach > max_decoded:
+        raise ClipError(f"{path.name}: frames from {start} in steps of {step} would mean "
+                        f"decoding {reach} frames; a load decodes at most "
+                        f"{max_decoded}: pick a smaller start or step, or cut the video "
+                        "first")
+
+
+def trim_notice(path: Path, max_frames: int, start: int, end: int | None, step: int) -> str:
+    """What the frame cap cut, and the step that would span the whole selected range: a 20 s
+    phone clip otherwise just loses everything after its first seconds."""
+    text = f"trimmed to {max_frames} frames (limit)"
+    try:
+        total = probe_clip(path)["num_frames"]
+    except ClipError:
+        return text
+    stop = min(end, total) if end and total else total
+    if not stop or stop - start <= max_frames * step:
+        return text
+    last = start + (max_frames - 1) * step
+    wide = -(-(stop - start) // max_frames)  # the smallest step that keeps ≤ max_frames
+    return (f"{text}: source frames {start}-{last} of {total}; a step of {wide} (Trim and "
+            f"subsample) spans frames {start}-{stop - 1}, or move the start to see a later part")
+
+
+def cut_short_notice(path: Path, count: int) -> list[str]:
+    """A notice when decoding ended well before the frame count the container announces: a
+    file cut short (an interrupted upload) kept what decoded and said nothing."""
+    if path.suffix.lower() not in VIDEO_EXTS:
+        return []
+    try:
+        announced = probe_clip(path)["num_frames"] or 0
+    except ClipError:
+        return []
+    if count >= announced - 1:  # containers may count one frame more than they hold
+        return []
+    return [f"the video ends after {count} of the {announced} frames its header announces "
+            "(cut short or damaged?)"]
