@@ -1,16 +1,22 @@
-"""Model construction for training: ImageNet trunk weights, optional `--init` checkpoint, trunk
-freezing (eval-mode BatchNorm, no gradients), and AdamW with warm-up + cosine/step decay."""
+"""Model construction for training: ImageNet trunk weights, optional `--init` checkpoint (and
+the steps behind it), trunk freezing (eval-mode BatchNorm, no gradients), AdamW with warm-up +
+cosine/step decay, the run's seeding and CUDA autocast."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import random
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from srnet.checkpoint import load_model
+from srnet.checkpoint import load_model, read_checkpoint, total_steps
 from srnet.config import ModelConfig
+from srnet.inference.device import cuda_half_dtype
 from srnet.model import SRNet
 from srnet.model.backbones import load_backbone_weights
 from srnet.train.config import TrainConfig
@@ -126,3 +132,25 @@ def lr_factor(cfg: TrainConfig, step: int) -> float:
     span = max(cfg.steps - cfg.warmup_steps, 1)
     progress = min((step - cfg.warmup_steps) / span, 1.0)
     return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def autocast_for(device: torch.device, enabled: bool) -> tuple[Any, Any]:
+    """(autocast context factory, GradScaler or None): AMP only on CUDA."""
+    if not (enabled and device.type == "cuda"):
+        return contextlib.nullcontext, None
+    dtype = cuda_half_dtype()
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
+
+
+def init_total_steps(init: str | None) -> int:
+    """Training steps behind a checkpoint: its `total_steps`, else its `step` (0 without one)."""
+    if not init:
+        return 0
+    return total_steps(read_checkpoint(init).get("meta", {}) or {})

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,16 +23,22 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from srnet.checkpoint import read_checkpoint, save_checkpoint, total_steps
+from srnet.checkpoint import save_checkpoint
 from srnet.config import ModelConfig
-from srnet.inference.device import cuda_half_dtype
 from srnet.model import SRNet
 from srnet.train import distributed as ddp
 from srnet.train.config import TrainConfig
 from srnet.train.data import DataSource, build_source, run_seed
 from srnet.train.evaluate import evaluate_holdout
 from srnet.train.losses import SegmentationLoss
-from srnet.train.model_setup import build_model, build_optimizer, set_train_mode
+from srnet.train.model_setup import (
+    autocast_for,
+    build_model,
+    build_optimizer,
+    init_total_steps,
+    seed_everything,
+    set_train_mode,
+)
 from srnet.train.monitor import RunLogger, stop_on_signals
 from srnet.train.prefetch import Prefetcher
 from srnet.train.resume import ResumeError, check_resume_settings, run_folder_lock, set_aside
@@ -60,21 +65,6 @@ class TrainResult:
     best_jf: float
     out_dir: Path
     model: SRNet
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def _autocast(device: torch.device, enabled: bool) -> tuple[Any, Any]:
-    """(autocast context factory, GradScaler or None): AMP only on CUDA."""
-    if not (enabled and device.type == "cuda"):
-        return contextlib.nullcontext, None
-    dtype = cuda_half_dtype()
-    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
-    return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
 
 
 def train(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: Sequence[str | Path]
@@ -128,12 +118,12 @@ def _train_locked(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: list[str
                               TrainConfig().to_dict(), path=last_path,
                               done_steps=int(payload["step"]),
                               allow_locations=cfg.resume_changed)
-    _seed_everything(run_seed(cfg) + 1000 * info.rank)
+    seed_everything(run_seed(cfg) + 1000 * info.rank)
     model, frozen = build_model(cfg, model_cfg)
     model.to(info.device)
     source, eval_sets = build_source(cfg, model, frozen, data_roots, info)
     optimizer, scheduler = build_optimizer(cfg, model)
-    autocast, scaler = _autocast(info.device, cfg.amp)
+    autocast, scaler = autocast_for(info.device, cfg.amp)
     state = TrainState()
     if payload is not None:
         state, sampler_state = restore(payload, model=model, optimizer=optimizer,
@@ -313,10 +303,3 @@ class _LoopContext:
             summary += f" ({state.step} in its last run, from {state.extra.get('init_name')})"
         return {"step": state.step, "total_steps": total, "best_jf": state.best_jf,
                 "train": self.cfg.to_dict(), "data": self.data_roots, "summary": summary}
-
-
-def init_total_steps(init: str | None) -> int:
-    """Training steps behind a checkpoint: its `total_steps`, else its `step` (0 without one)."""
-    if not init:
-        return 0
-    return total_steps(read_checkpoint(init).get("meta", {}) or {})
