@@ -46,7 +46,12 @@ from srnet.interactive.predictor import (
     load_click_checkpoint,
     save_click_checkpoint,
 )
-from srnet.train.resume import ResumeError, check_resume_settings, run_folder_lock, set_aside
+from srnet.train.resume import (
+    check_resume_settings,
+    load_checked_state,
+    run_folder_lock,
+    set_aside,
+)
 from srnet.train.state import truncate_log
 
 log = logging.getLogger(__name__)
@@ -214,15 +219,8 @@ def _train_locked(cfg: ClickTrainConfig, out: Path, resume: bool, resume_changed
 def _resume_state(last: Path, cfg: ClickTrainConfig, resume_changed: bool) -> dict[str, Any]:
     """last.pt checked (checksums, finite weights) and its settings against this run's: a new
     --lr or --batch-size was applied to a run started with others (ResumeError)."""
-    try:
-        state = load_payload(last, "training state")
-    except CheckpointError as exc:
-        raise ResumeError(f"{exc}. To go on: --no-resume (the old files are kept aside), or "
-                          "--init with the run's click_last.pt in a new --out") from None
-    broken = [k for k, v in state["model"].items()
-              if v.is_floating_point() and not v.isfinite().all()]
-    if broken:
-        raise ResumeError(f"{last} holds non-finite weights ({broken[0]}): use --no-resume")
+    state = load_checked_state(last, ". To go on: --no-resume (the old files are kept aside), "
+                                     "or --init with the run's click_last.pt in a new --out")
     defaults = {f.name: f.default for f in fields(ClickTrainConfig) if f.default is not MISSING}
     check_resume_settings(state.get("train_config"), asdict(cfg), defaults, path=last,
                           done_steps=int(state["step"]), allow_locations=resume_changed)

@@ -17,6 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from srnet.checkpoint import CheckpointError, load_payload
+
 try:
     import fcntl
 except ImportError:  # Windows: no lock (the rest works)
@@ -105,6 +109,25 @@ def check_resume_settings(saved: dict[str, Any] | None, current: dict[str, Any],
         raise ResumeError(
             f"{path.parent} was started with other settings ({listed}): re-run the run's own "
             f"command (its settings are in train_config.json) or use a new --out{hint}")
+
+
+def load_checked_state(path: Path, hint: str) -> dict[str, Any]:
+    """A run's last.pt, checked: read weights only (a run folder carried from another machine
+    must not run code when resumed), every part's checksum, and finite weights under "model"
+    (a file with 4 KiB overwritten had resumed silently from garbage). `hint` ends each
+    ResumeError with what the user can do."""
+    try:
+        payload = load_payload(path, "training state")
+    except CheckpointError as exc:
+        raise ResumeError(f"{exc}{hint}") from None
+    weights = payload.get("model") if isinstance(payload, dict) else None
+    if not isinstance(weights, dict):
+        raise ResumeError(f"{path} holds no training state{hint}")
+    broken = [k for k, v in weights.items()
+              if isinstance(v, torch.Tensor) and v.is_floating_point() and not v.isfinite().all()]
+    if broken:
+        raise ResumeError(f"{path} holds non-finite weights ({broken[0]}){hint}")
+    return payload
 
 
 def set_aside(out_dir: Path, names: Iterable[str] = RUN_FILES) -> Path | None:

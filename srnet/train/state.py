@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from srnet.checkpoint import CheckpointError, load_payload, save_atomic
-from srnet.train.resume import ResumeError
+from srnet.checkpoint import save_atomic
+from srnet.train.resume import ResumeError, load_checked_state
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
@@ -69,20 +69,11 @@ def save_train_state(path: Path, *, model: nn.Module, optimizer: torch.optim.Opt
 
 
 def load_train_state(path: Path) -> dict[str, Any]:
-    """last.pt, checked: weights only (a run folder carried from another machine, README, must
-    not run code when it is resumed), every part's checksum and finite weights. A damaged file
-    resumed silently before session 34 and trained on from overwritten weights."""
-    try:
-        payload = load_payload(path, "training state")
-    except CheckpointError as exc:
-        raise ResumeError(f"{exc}{RESTART_HINT}") from None
-    if not isinstance(payload, dict) or payload.get("version") != STATE_VERSION:
-        version = payload.get("version") if isinstance(payload, dict) else None
-        raise ResumeError(f"{path}: training state version {version}, expected {STATE_VERSION}")
-    broken = [k for k, v in payload["model"].items()
-              if v.is_floating_point() and not v.isfinite().all()]
-    if broken:
-        raise ResumeError(f"{path} holds non-finite weights ({broken[0]}){RESTART_HINT}")
+    """last.pt, checked (`resume.load_checked_state`) and of this code's state version."""
+    payload = load_checked_state(path, RESTART_HINT)
+    if payload.get("version") != STATE_VERSION:
+        raise ResumeError(f"{path}: training state version {payload.get('version')}, "
+                          f"expected {STATE_VERSION}")
     return payload
 
 
