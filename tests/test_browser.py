@@ -82,9 +82,17 @@ def page(app_url: str, request: pytest.FixtureRequest) -> Iterator:
 
 
 def _wait_text(page, elem_id: str, text: str, timeout: float | None = None) -> None:
-    page.wait_for_function(
-        "([id, text]) => (document.getElementById(id)?.innerText || '').includes(text)",
-        arg=[elem_id, text], timeout=timeout)
+    """Wait for `text` in the element; on a timeout, fail with what it shows instead (a CI
+    run in session 34 timed out once, under load, with nothing to go on)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.wait_for_function(
+            "([id, text]) => (document.getElementById(id)?.innerText || '').includes(text)",
+            arg=[elem_id, text], timeout=timeout)
+    except PlaywrightTimeoutError:
+        shown = page.evaluate("(id) => document.getElementById(id)?.innerText ?? null", elem_id)
+        raise AssertionError(f"#{elem_id} never showed {text!r}; it shows {shown!r}") from None
 
 
 def _load(page, name: str) -> None:
