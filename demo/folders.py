@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -34,17 +35,32 @@ def fresh_folder(tab_dir: Path, prefix: str) -> Path:
 STALE_FOLDER_S = 24 * 3600  # a tab folder untouched this long belongs to no live tab
 
 
+def remove_old_folders(parent: Path, older_than_s: float, keep: Iterable[Path] = ()) -> int:
+    """Remove the subfolders of `parent` last modified over `older_than_s` ago, except those
+    in `keep` (compared resolved); one folder removed meanwhile by another sweep is skipped.
+    Returns how many went. The one sweep behind the start-up sweep, `/segment`'s own and the
+    janitor's."""
+    kept, removed = {Path(k).resolve() for k in keep}, 0
+    for folder in Path(parent).glob("*"):
+        try:
+            if (not folder.is_dir() or folder.resolve() in kept
+                    or time.time() - folder.stat().st_mtime <= older_than_s):
+                continue
+        except OSError:  # removed meanwhile
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
 def sweep_stale_folders(temp_root: Path, older_than_s: float = STALE_FOLDER_S) -> int:
     """At start-up: remove what earlier server processes left in `temp_root` (tab folders
     whose state died with the process, or was evicted by Gradio without its delete callback;
     the API's call folders). Age by modification time, and a day by default, so a second
     server sharing the root keeps its live tabs. Returns how many folders went."""
-    removed = 0
-    for folder in [*Path(temp_root).glob("*"), *Path(temp_root).glob("api/*")]:
-        if folder.is_dir() and folder.name != "api" and \
-                time.time() - folder.stat().st_mtime > older_than_s:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
+    root = Path(temp_root)
+    removed = (remove_old_folders(root, older_than_s, keep=[root / "api"])
+               + remove_old_folders(root / "api", older_than_s))
     if removed:
         log.info("removed %d stale folders from %s", removed, temp_root)
     return removed

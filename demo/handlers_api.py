@@ -8,8 +8,6 @@ import dataclasses
 import functools
 import inspect
 import logging
-import shutil
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 from demo import export
 from demo.capacity import CapacityError
 from demo.config import MAX_ADAPT_STEPS
+from demo.folders import remove_old_folders
 from demo.handlers import DemoContext, gpu_handler, gpu_seconds
 from demo.handlers_export import source_file_names
 from demo.handlers_load import read_clip
@@ -39,12 +38,7 @@ def _call_folder(ctx: DemoContext) -> Path:
     """A fresh folder for this call; folders of calls older than the state TTL are removed."""
     root = ctx.cfg.temp_root / "api"
     root.mkdir(parents=True, exist_ok=True)
-    for old in root.iterdir():
-        try:
-            if old not in ACTIVE_CALLS and time.time() - old.stat().st_mtime > ctx.cfg.state_ttl_s:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:  # removed meanwhile (the janitor, or a call beside this one)
-            continue
+    remove_old_folders(root, ctx.cfg.state_ttl_s, keep=ACTIVE_CALLS)
     folder = root / uuid.uuid4().hex
     folder.mkdir()
     return folder

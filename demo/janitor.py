@@ -22,14 +22,13 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
 
 import gradio as gr
 
-from demo.folders import STALE_FOLDER_S
+from demo.folders import STALE_FOLDER_S, remove_old_folders
 from demo.handlers_api import ACTIVE_CALLS
 
 log = logging.getLogger(__name__)
@@ -80,31 +79,15 @@ def live_folders(demo: gr.Blocks) -> set[Path]:
 def sweep_orphan_folders(temp_root: Path, live: set[Path], older_than_s: float) -> int:
     """Tab folders (not `api/`) that no live state of this server owns and that are older than
     `older_than_s`."""
-    removed = 0
-    for folder in Path(temp_root).glob("*"):
-        if folder.name == "api" or not folder.is_dir() or folder.resolve() in live:
-            continue
-        if time.time() - folder.stat().st_mtime > older_than_s:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    return removed
+    root = Path(temp_root)
+    return remove_old_folders(root, older_than_s, keep=[*live, root / "api"])
 
 
 def sweep_api_folders(temp_root: Path, older_than_s: float = API_FOLDER_S) -> int:
-    """`/segment` call folders (`api/<call>`): Gradio has copied each result into its own
-    cache by the time the call returns, so an old one is only disk (the next call's own sweep
-    waited an hour, and for a next call)."""
-    removed = 0
-    for folder in (Path(temp_root) / "api").glob("*"):
-        if folder in ACTIVE_CALLS:  # a long call (adaptation on a CPU) is still writing it
-            continue
-        try:
-            if folder.is_dir() and time.time() - folder.stat().st_mtime > older_than_s:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed += 1
-        except OSError:  # removed meanwhile
-            continue
-    return removed
+    """`/segment` call folders (`api/<call>`) but those of calls still running (a long call,
+    adaptation on a CPU, is still writing its own): Gradio has copied each result into its
+    own cache by the time the call returns, so an old one is only disk."""
+    return remove_old_folders(Path(temp_root) / "api", older_than_s, keep=ACTIVE_CALLS)
 
 
 def sweep_gradio_cache(cache_dir: Path, older_than_s: float = EMPTY_FOLDER_S,
