@@ -34,6 +34,7 @@ from demo.video_probe import (
     DEFAULT_FPS,
     UNREADABLE,
     VIDEO_EXTS,
+    announced_frames,
     check_file,
     check_reach,
     cut_short_notice,
@@ -197,16 +198,17 @@ def load_clip(path: str | Path, *, max_frames: int = 300, short_side: int = 480,
         raise ClipError("max_frames and step must be ≥ 1 and start ≥ 0")
     stop = start + max_frames * step + 1  # one frame past the cap tells us we trimmed
     stop = stop if end is None else min(end, stop)
-    check_reach(path, start, stop, step, MAX_DECODED_FRAMES)
+    total = announced_frames(path)
+    check_reach(path, total, start, stop, step, MAX_DECODED_FRAMES)
     fps, frames = _open_any(path, max_bytes)
     decoded = {"frames": 0, "ended": False}  # how far the source went, for cut_short_notice
     deadline = time.monotonic() + DECODE_BUDGET_S
     with closing(frames):
         clip = _collect(islice(_counted(frames, decoded, deadline, path.name), start,
                                max(start, stop), step), max_frames, short_side, max_side)
-    short = cut_short_notice(path, decoded["frames"]) if decoded["ended"] else []
+    short = cut_short_notice(path, total, decoded["frames"]) if decoded["ended"] else []
     if clip is not None:
-        clip.notices = [trim_notice(path, max_frames, start, end, step)
+        clip.notices = [trim_notice(total, max_frames, start, end, step)
                         if notice.startswith("trimmed to") else notice for notice in clip.notices]
     if clip is None:
         raise ClipError(f"{path.name}: no frames in the selected range"

@@ -140,15 +140,21 @@ def _probe_video(path: Path) -> dict:
             "width": width}
 
 
-def check_reach(path: Path, start: int, stop: int, step: int, max_decoded: int) -> None:
+def announced_frames(path: Path) -> int | None:
+    """The frame count the container (or the zip, folder or GIF) announces, else None: read
+    once per load and handed to the three checks below."""
+    try:
+        return probe_clip(path)["num_frames"]
+    except ClipError:
+        return None
+
+
+def check_reach(path: Path, total: int | None, start: int, stop: int, step: int,
+                max_decoded: int) -> None:
     """Refuse, before decoding, a range whose frames lie past `max_decoded`: every frame
     before and between the kept ones is decoded too, and a start or step of 10^7 in the trim
     boxes decoded a whole video (a 200 MB file of static 4K frames holds ~8 million). Where the
-    container says how long the video is, only frames it holds count."""
-    try:
-        total = probe_clip(path)["num_frames"]
-    except ClipError:
-        total = None
+    container says how long the video is (`total`), only frames it holds count."""
     if total and start >= total:
         raise ClipError(f"{path.name}: no frames in the selected range: the first one asked "
                         f"for ({start}) is past the end ({total} frames)")
@@ -160,14 +166,12 @@ def check_reach(path: Path, start: int, stop: int, step: int, max_decoded: int) 
                         "first")
 
 
-def trim_notice(path: Path, max_frames: int, start: int, end: int | None, step: int) -> str:
-    """What the frame cap cut, and the step that would span the whole selected range: a 20 s
-    phone clip otherwise just loses everything after its first seconds."""
+def trim_notice(total: int | None, max_frames: int, start: int, end: int | None,
+                step: int) -> str:
+    """What the frame cap cut, and the step that would span the whole selected range of a
+    source of `total` frames: a 20 s phone clip otherwise just loses everything after its
+    first seconds."""
     text = f"trimmed to {max_frames} frames (limit)"
-    try:
-        total = probe_clip(path)["num_frames"]
-    except ClipError:
-        return text
     stop = min(end, total) if end and total else total
     if not stop or stop - start <= max_frames * step:
         return text
@@ -177,14 +181,10 @@ def trim_notice(path: Path, max_frames: int, start: int, end: int | None, step: 
             f"subsample) spans frames {start}-{stop - 1}, or move the start to see a later part")
 
 
-def cut_short_notice(path: Path, count: int) -> list[str]:
+def cut_short_notice(path: Path, announced: int | None, count: int) -> list[str]:
     """A notice when decoding ended well before the frame count the container announces: a
     file cut short (an interrupted upload) kept what decoded and said nothing."""
-    if path.suffix.lower() not in VIDEO_EXTS:
-        return []
-    try:
-        announced = probe_clip(path)["num_frames"] or 0
-    except ClipError:
+    if path.suffix.lower() not in VIDEO_EXTS or not announced:
         return []
     if count >= announced - 1:  # containers may count one frame more than they hold
         return []
