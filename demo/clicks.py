@@ -33,9 +33,11 @@ CLICK_METHODS = (LEARNED, CLASSIC)
 Click = tuple[float, float, bool]
 mask_from_clicks = grabcut_mask_from_clicks  # the classic path, kept under its old name
 _learned: dict[str, object] = {"model": None, "note": "not loaded yet"}
+SAME_SPOT = 0.02  # a later click of the other sign this close (share of the long side) replaces
 
-__all__ = ["CLASSIC", "CLICK_METHODS", "LEARNED", "apply_click", "learned_available",
-           "learned_note", "load_learned", "mask_from_clicks", "segment", "validate_click"]
+__all__ = ["CLASSIC", "CLICK_METHODS", "LEARNED", "apply_click", "counting_clicks",
+           "learned_available", "learned_note", "load_learned", "mask_from_clicks", "segment",
+           "validate_click"]
 
 
 def load_learned(path: str | Path | None = None, device: str | None = None) -> str | None:
@@ -63,11 +65,27 @@ def learned_note() -> str | None:
     return None if learned_available() else str(_learned["note"])
 
 
+def counting_clicks(clicks: Sequence[Click], shape: Sequence[int]) -> list[Click]:
+    """The clicks that still count, in order: a click is replaced by any later click of the
+    other sign on its spot (within `SAME_SPOT` of the long side), so "Remove" on the spot of
+    an earlier positive click removes there instead of being outweighed by it (both networks
+    and GrabCut see a positive and a negative seed on one spot otherwise). Undo of the later
+    click brings the earlier one back: the stored list keeps every click."""
+    radius = max(4.0, SAME_SPOT * max(shape[:2]))
+    return [(x, y, positive) for i, (x, y, positive) in enumerate(clicks)
+            if not any(later != positive and (x - lx) ** 2 + (y - ly) ** 2 <= radius ** 2
+                       for lx, ly, later in clicks[i + 1:])]
+
+
 def segment(frame: np.ndarray, clicks: Sequence[Click], prior: np.ndarray | None,
             method: str = LEARNED) -> np.ndarray:
     """Raw mask of the clicked object (bool [H, W]) with the chosen method; the learned path
-    falls back to classic when the model is unavailable. `prior`: the mask being corrected."""
-    valid = [c for c in clicks if validate_click(c[0], c[1], frame.shape)]
+    falls back to classic when the model is unavailable. `prior`: the mask being corrected.
+    Only `counting_clicks` reach either method."""
+    valid = counting_clicks([c for c in clicks if validate_click(c[0], c[1], frame.shape)],
+                            frame.shape)
+    if (prior is None or not prior.any()) and not any(c[2] for c in valid):
+        return np.zeros(frame.shape[:2], bool)  # only remove-clicks and nothing to remove from
     if method == LEARNED and learned_available() and valid:
         model = _learned["model"]
         return torch_thread.call(model.predict, frame, valid, prior)
@@ -102,4 +120,4 @@ def apply_click(frame: np.ndarray, clicks: Sequence[Click], prior: np.ndarray | 
     mask = constrain_click_mask(prior, new, positive)
     if positive or prior is None or not prior.any():
         return mask
-    return restore_far_removals(mask, prior > 0, list(clicks))
+    return restore_far_removals(mask, prior > 0, counting_clicks(clicks, frame.shape))

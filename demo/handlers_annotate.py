@@ -147,7 +147,18 @@ def _remask(state: DemoState, prior: np.ndarray | None, method: str = clicks.LEA
         "classic (learned model unavailable)"
     return _result(state, f"{state.names[state.selected]} on frame {state.frame_idx}: "
                           f"{len(points)} click(s), {used}, mask covers {100.0 * mask.mean():.1f}"
-                          f" % of the frame.{_shared_text(state, owners, claimed, left)}")
+                          f" % of the frame.{_replaced_text(points, mask.shape)}"
+                          f"{_shared_text(state, owners, claimed, left)}")
+
+
+def _replaced_text(points: list, shape: tuple[int, ...]) -> str:
+    """Says when the last click replaced earlier clicks of the other sign on its spot."""
+    replaced = len(clicks.counting_clicks(points[:-1], shape)) + 1 - \
+        len(clicks.counting_clicks(points, shape))
+    if replaced <= 0:
+        return ""
+    kind = "add" if not points[-1][2] else "remove"
+    return f" It replaced the {kind}-click on its spot (Undo brings that back)."
 
 
 def _shared_text(state: DemoState, owners: np.ndarray | None, claimed: np.ndarray | None,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import gradio as gr
+import imageio.v3 as iio
 import numpy as np
 import pytest
 from PIL import Image
@@ -17,6 +18,7 @@ from demo import handlers_annotate as annotate
 from demo.state import DemoState
 
 DAVIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis2016-train"
+EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
 POS, NEG = "add (positive)", "remove (negative)"
 
 
@@ -144,3 +146,32 @@ def test_missing_checkpoint_falls_back_to_classic(monkeypatch: pytest.MonkeyPatc
     ys, xs = np.nonzero(gt)
     status = annotate.on_click(state, POS, _click(float(np.median(xs)), float(np.median(ys))))
     assert state.obj_masks[(0, 1)].any() and "classic (learned model unavailable)" in status[-1]
+
+
+def test_counting_clicks_replaces_an_opposite_click_on_the_same_spot() -> None:
+    shape = (360, 640)  # the same-spot radius is 0.02 x 640 = 12.8 px
+    pos, neg_near, neg_far = (100.0, 100.0, True), (108.0, 104.0, False), (300.0, 100.0, False)
+    assert clicks.counting_clicks([pos, neg_near], shape) == [neg_near]
+    assert clicks.counting_clicks([pos, neg_far], shape) == [pos, neg_far]
+    assert clicks.counting_clicks([pos, (105.0, 100.0, True)], shape) == [pos, (105.0, 100.0, True)]
+    back = (101.0, 99.0, True)  # add, remove, add again on one spot: the last one counts
+    assert clicks.counting_clicks([pos, neg_near, back], shape) == [back]
+    assert clicks.counting_clicks([neg_near, pos], shape) == [pos]
+
+
+@pytest.mark.parametrize("method", clicks.CLICK_METHODS)
+def test_a_remove_click_on_an_add_clicks_spot_removes_there(method: str, tmp_path: Path) -> None:
+    """On the held-out car-turn example both paths had kept the clicked spot: the earlier
+    positive seed on it outweighed the negative one. Undo brings the positive click back."""
+    frame = iio.imread(EXAMPLES / "car-turn" / "clip.mp4", index=0)
+    state = DemoState(tmp_path, [frame], 24.0, None, None, names={1: "car"})
+    x, y = 320, 198  # on the car
+    annotate.on_click(state, POS, _click(x, y), method)
+    first = state.obj_masks[(0, 1)].copy()
+    assert first[y, x]
+    status = annotate.on_click(state, NEG, _click(x + 3.0, y + 2.0), method)
+    assert any("replaced the add-click" in str(part) for part in status)
+    assert not state.obj_masks.get((0, 1), np.zeros_like(first))[y, x], "the spot stayed"
+    assert len(state.clicks[(0, 1)]) == 2  # both kept for undo
+    annotate.undo_click(state, method)
+    assert (state.obj_masks[(0, 1)] == first).all()
