@@ -29,3 +29,27 @@ def test_pytest_config_keeps_slow_tests_selected_and_registered():
     addopts = re.findall(r"^addopts\s*=\s*(.*)$", section, flags=re.M)
     assert not any("-m" in line.split() or "not slow" in line for line in addopts)
     assert re.search(r'^\s*"slow:', section, flags=re.M)
+
+
+def _names(path: Path) -> dict[str, str]:
+    """Requirement name → its version spec, from one requirements-style file."""
+    names = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            name, spec = re.match(r"([A-Za-z0-9_.\-]+)(.*)", line).groups()
+            names[name.lower().replace("_", "-")] = spec.strip()
+    return names
+
+
+def test_every_floating_requirement_is_pinned_by_the_constraints_file():
+    """A fresh machine installs the versions the suite passed with: requirements.txt applies
+    constraints.txt (pip reads `-c` inside a requirements file, also through
+    requirements-dev.txt's `-r`), and each range there has its exact pin."""
+    assert "-c constraints.txt" in (REPO / "requirements.txt").read_text().splitlines()
+    assert "-r requirements.txt" in (REPO / "requirements-dev.txt").read_text().splitlines()
+    pins = _names(REPO / "constraints.txt")
+    assert all(spec.startswith("==") for spec in pins.values())
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        floating = [n for n, spec in _names(REPO / name).items() if not spec.startswith("==")]
+        assert floating and not [n for n in floating if n not in pins], name
