@@ -96,6 +96,16 @@ def _labels_sentence(shares: dict[int, float], names: Mapping[int, str]) -> str:
             "matches, weighted as here.")
 
 
+def _held(read: MemoryRead, slot: int, shape: tuple[int, int],
+          held_mask: Callable[[int], np.ndarray | None] | None) -> np.ndarray | None:
+    """uint8 [H, W] ids of the mask memory slot `slot` encoded (the engine's record, so a
+    frame re-annotated since shows what memory still holds); `held_mask` only for reads
+    without that record."""
+    if slot < len(read.memory_masks) and read.memory_masks[slot] is not None:
+        return cv2.resize(read.memory_masks[slot], shape[::-1], interpolation=cv2.INTER_NEAREST)
+    return held_mask(read.memory_frames[slot]) if held_mask else None
+
+
 def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
                  held_mask: Callable[[int], np.ndarray | None] | None = None,
                  names: Mapping[int, str] | None = None,
@@ -104,11 +114,14 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
     the read-weight heat map, a sentence summarising where the pixel reads). With `held_mask`
     (frame → the uint8 [H, W] ids memory holds for it, or None; the demo's
     `DemoState.shown_mask`) the panels outline what each memory frame holds as object, and
-    the sentence says how much read weight lands on each object. `obj_id`: whose memory read
+    the sentence says how much read weight lands on each object (the engine's record of each
+    memory frame's mask, `MemoryRead.memory_masks`, comes first: memory may hold an older mask
+    than the frame shows after a re-annotation). `obj_id`: whose memory read
     to show when objects first marked on different frames read separate memories."""
     vis, frame = out.visuals, frames[out.frame_idx]
     read = vis.read_of(obj_id)
-    held = [held_mask(f) if held_mask else None for f in read.memory_frames]  # by memory slot
+    held = [_held(read, t, frames[f].shape[:2], held_mask)
+            for t, f in enumerate(read.memory_frames)]  # by memory slot
     height, width = real_cells(frame, out)
     cell = (min(int(y / vis.cell_size[0]), height - 1), min(int(x / vis.cell_size[1]), width - 1))
     maps = read.read_map(*cell, out.padded_grid)[:, :height, :width]  # [T, h, w]
@@ -144,7 +157,7 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
     if order and unseen:  # the softmax left them (almost) nothing: no panel, said here
         text += (f" {unseen} of the {len(points)} points weigh nothing after the softmax and "
                  "are not drawn.")
-    if order and held_mask:
+    if order and any(h is not None for h in held):
         text += _labels_sentence(label_shares(points, held, vis.cell_size), names or {})
     if len(vis.reads) > 1:  # which memory this is: another object's read differs
         who = ", ".join((names or {}).get(o, f"object {o}") for o in read.obj_ids)

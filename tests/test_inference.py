@@ -296,3 +296,22 @@ def test_visuals_keep_each_memory_groups_read(tiny_predictor, clip):
     assert first.obj_ids == (1,) and first.memory_frames == (0, 1)
     assert second.obj_ids == (2,) and second.memory_frames == (1,)
     assert np.isclose(second.read_map(0, 0, out.padded_grid).sum(), 1.0, atol=1e-4)
+
+
+def test_visuals_carry_the_mask_each_memory_frame_encoded(tiny_predictor, clip):
+    """Each read names the mask its memory frames encoded (every 4th internal pixel, padding
+    cropped): the memory view outlines that, not the frame's annotation of the moment."""
+    frames, masks = clip  # 64 x 96: no resize, no padding
+    session = tiny_predictor.new_session(InferenceConfig(short_side=None, mem_every=2))
+    tiny_predictor.step(session, 0, frames[0], masks[0])
+    outs = list(tiny_predictor.propagate(session, frames, 1, return_visuals=True))
+    read = outs[-1].visuals.reads[0]
+    assert len(read.memory_masks) == len(read.memory_frames)
+    slot = read.memory_frames.index(0)
+    assert np.array_equal(read.memory_masks[slot], masks[0][::4, ::4])
+    for frame_idx, held in zip(read.memory_frames, read.memory_masks):
+        predicted = next(o.mask for o in outs if o.frame_idx == frame_idx) if frame_idx else \
+            masks[0]
+        assert held.shape == (16, 24) and np.array_equal(held, predicted[::4, ::4])
+    session.memory.remove_object(2)
+    assert not any((e.held == 2).any() for e in session.memory.entries)

@@ -81,3 +81,26 @@ def test_each_object_shows_its_own_memory_read_when_the_groups_differ() -> None:
     assert "frame 0 carries 100%" in first_text and "reads of rider" in first_text
     assert "frame 1 carries 100% of their weight" in text
     assert "These are the reads of horse" in text and "(here frames 1)" in text
+
+
+def test_outlines_and_shares_follow_what_memory_encoded_not_the_current_annotation() -> None:
+    """Frame 0 was re-annotated after the pass (the demo's mask now puts the rider on the
+    right cell) while memory still holds the rider on the left cell: the sentence and the
+    outline follow memory's record (`MemoryRead.memory_masks`, quarter resolution)."""
+    import dataclasses
+
+    frames = [np.full((32, 32, 3), 100 + 40 * i, np.uint8) for i in range(3)]
+    encoded = np.zeros((8, 8), np.uint8)
+    encoded[:, :4] = 1  # the rider on cell (0, 0), as memory encoded it
+    current = np.zeros((32, 32), np.uint8)
+    current[:, 16:] = 1  # the annotation of the moment: the rider on cell (0, 1)
+    out = _output([0.7, 0.3, 0.0, 0.0])
+    read = dataclasses.replace(out.visuals.reads[0], memory_masks=(encoded, None))
+    out = dataclasses.replace(out, visuals=dataclasses.replace(out.visuals, reads=(read,)))
+    masks = {0: current, 1: np.zeros((32, 32), np.uint8)}
+    _, reads, text = memory_views(frames, out, 3, 4, masks.get, {1: "rider"})
+    assert "70% on rider, 30% on background" in text  # the current mask would say 30% / 70%
+    _, old_reads, _ = memory_views(frames, _output([0.7, 0.3, 0.0, 0.0]), 3, 4,
+                                   {0: np.kron(encoded, np.ones((4, 4), np.uint8)),
+                                    1: masks[1]}.get, {1: "rider"})
+    assert np.array_equal(reads, old_reads)  # the same outline as the encoded mask drawn

@@ -32,6 +32,10 @@ class MemoryEntry:
     # (start, reverse) of the propagation pass that predicted this frame; None = a single step.
     # A new annotation on a frame that pass went through before this one makes it stale.
     origin: tuple[int, bool] | None = None
+    # uint8 [H''/4, W''/4] object ids of the mask this entry encoded (padded internal grid,
+    # every 4th pixel), set when it joins global memory: what the memory view outlines, which
+    # after a re-annotation differs from the frame's current annotation
+    held: np.ndarray | None = None
 
     def follows(self, frame_idx: int) -> bool:
         """True when this entry's pass reached `frame_idx` before this entry's frame, so its
@@ -140,6 +144,8 @@ class MemoryBank:
     def remove_object(self, obj_id: int) -> None:
         for entry in self.entries:
             entry.values.pop(obj_id, None)
+            if entry.held is not None:
+                entry.held = np.where(entry.held == obj_id, 0, entry.held).astype(np.uint8)
         self.entries = [e for e in self.entries if e.values]
         self.version += 1
 

@@ -17,6 +17,9 @@ class MemoryRead:
     memory_frames: tuple[int, ...]  # frame index of each memory block T
     read_indices: np.ndarray  # int64 [h*w, k]: memory token t*h*w + y*w + x of each top-k read
     read_weights: np.ndarray  # float32 [h*w, k]: the matching softmax weights
+    # per memory frame, uint8 [ceil(H'/4), ceil(W'/4)] object ids of the mask it encoded
+    # (every 4th internal pixel, padding cropped; None where unknown)
+    memory_masks: tuple[np.ndarray | None, ...] = ()
 
     def read_map(self, y: int, x: int, grid: tuple[int, int]) -> np.ndarray:
         """Where feature cell (y, x) reads from: weights [T, h, w] over every memory frame.

@@ -327,6 +327,8 @@ class Predictor:
         due = session.config.working_memory and \
             session.frames_since_memory >= session.config.mem_every
         if permanent or not session.has_memory or due:
+            lookup = torch.tensor([0, *session.obj_ids], dtype=torch.uint8)
+            entry.held = lookup[prob[0, :, ::4, ::4].argmax(0).cpu()].numpy()  # [H''/4, W''/4]
             session.memory.add(entry)
             session.frames_since_memory = 0
 

@@ -40,6 +40,11 @@ def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry
         cells = offset[:, : -(-crop[0] // factor), : -(-crop[1] // factor)]
         pixels = 16.0 * factor * np.stack([cells[0] * scale_x, cells[1] * scale_y], axis=-1)
         fam_flow = pixels.astype(np.float32)  # [h_g, w_g, 2] (dx, dy) in original pixels
+    quarter = (-(-geom.internal_size[0] // 4), -(-geom.internal_size[1] // 4))
+
+    def held(entry) -> np.ndarray | None:
+        return None if entry.held is None else entry.held[: quarter[0], : quarter[1]]
+
     dcn = _join_objects([v.dcn_offset for v in vis], crop, 1)  # [K, 18, h, w]
     if dcn is not None:
         dcn = dcn.reshape(dcn.shape[0], 9, 2, *dcn.shape[-2:])  # [K, 9, 2(dy, dx), h, w]
@@ -47,7 +52,8 @@ def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry
         cell_size=(16.0 * scale_y, 16.0 * scale_x),
         reads=tuple(MemoryRead(tuple(ids), tuple(e.frame_idx for e in group_entries),
                                out.visuals.read_indices[0].cpu().numpy(),  # [h*w, k]
-                               out.visuals.read_weights[0].cpu().numpy())  # [h*w, k]
+                               out.visuals.read_weights[0].cpu().numpy(),  # [h*w, k]
+                               tuple(held(e) for e in group_entries))
                     for ids, group_entries, _, out in group_outputs),
         local_frame=None if local is None or fam_flow is None else local.frame_idx,
         fam_flow=fam_flow,
