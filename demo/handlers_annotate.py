@@ -17,7 +17,7 @@ import numpy as np
 
 from demo import clicks, render
 from demo.handlers import DemoContext, edits_wait_for_passes, frame_view
-from demo.messages import NO_CLIP, frame_caption, info, warn
+from demo.messages import NO_CLIP, frame_caption, info, replaced_text, shared_text, warn
 from demo.ownership import (
     ClickUndo,
     give_back,
@@ -145,33 +145,17 @@ def _remask(state: DemoState, prior: np.ndarray | None, method: str = clicks.LEA
     state.set_object_mask(*key, mask)
     used = method if method != clicks.LEARNED or clicks.learned_available() else \
         "classic (learned model unavailable)"
+    notes = replaced_text(_replaced(points, mask.shape), points[-1][2]) + \
+        shared_text(state, owners, claimed, left)
     return _result(state, f"{state.names[state.selected]} on frame {state.frame_idx}: "
                           f"{len(points)} click(s), {used}, mask covers {100.0 * mask.mean():.1f}"
-                          f" % of the frame.{_replaced_text(points, mask.shape)}"
-                          f"{_shared_text(state, owners, claimed, left)}")
+                          f" % of the frame.{notes}")
 
 
-def _replaced_text(points: list, shape: tuple[int, ...]) -> str:
-    """Says when the last click replaced earlier clicks of the other sign on its spot."""
-    replaced = len(clicks.counting_clicks(points[:-1], shape)) + 1 - \
+def _replaced(points: list, shape: tuple[int, ...]) -> int:
+    """How many earlier clicks the last click replaced (`clicks.counting_clicks`)."""
+    return len(clicks.counting_clicks(points[:-1], shape)) + 1 - \
         len(clicks.counting_clicks(points, shape))
-    if replaced <= 0:
-        return ""
-    kind = "add" if not points[-1][2] else "remove"
-    return f" It replaced the {kind}-click on its spot (Undo brings that back)."
-
-
-def _shared_text(state: DemoState, owners: np.ndarray | None, claimed: np.ndarray | None,
-                 left: int) -> str:
-    """What a click did about other objects' pixels, in the status line."""
-    if claimed is not None and claimed.any():
-        obj_id = int(np.bincount(owners[claimed]).argmax())
-        return (f" Took {int(claimed.sum())} px from {state.names.get(obj_id, obj_id)} (the "
-                "click landed on it).")
-    if left:
-        return (f" {left} px that other objects hold were left to them: a positive click "
-                "inside them takes them.")
-    return ""
 
 
 @edits_wait_for_passes

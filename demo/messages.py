@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from demo.state import DemoState
 
@@ -85,3 +86,25 @@ def annotated_text(annotated: list[int], shown: int = 12) -> str:
 def progress_bar(done: int, total: int, width: int = 24) -> str:
     filled = int(round(width * done / max(total, 1)))
     return "▓" * filled + "░" * (width - filled)
+
+
+def replaced_text(replaced: int, positive: bool) -> str:
+    """Status note when a click replaced `replaced` earlier clicks of the other sign on its
+    spot (`demo.clicks.counting_clicks`)."""
+    if replaced <= 0:
+        return ""
+    kind = "remove" if positive else "add"
+    return f" It replaced the {kind}-click on its spot (Undo brings that back)."
+
+
+def shared_text(state: DemoState, owners: np.ndarray | None, claimed: np.ndarray | None,
+                left: int) -> str:
+    """What a click did about other objects' pixels, in the status line."""
+    if claimed is not None and claimed.any():
+        obj_id = int(np.bincount(owners[claimed]).argmax())
+        return (f" Took {int(claimed.sum())} px from {state.names.get(obj_id, obj_id)} (the "
+                "click landed on it).")
+    if left:
+        return (f" {left} px that other objects hold were left to them: a positive click "
+                "inside them takes them.")
+    return ""
