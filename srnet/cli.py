@@ -54,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     seg.add_argument("--out", type=output_dir, required=True, help="output folder")
     _model_args(seg)
     seg.add_argument("--size", type=short_side, default=None,
-                     help="internal short side in pixels, ≥ 32 (default 480)")
+                     help="internal short side in pixels, ≥ 64 (default 480)")
     seg.add_argument("--min-object-cells", type=positive_float, default=None, metavar="C",
                      help="run the clip up to 1.5x larger when its smallest first-frame object "
                           "covers fewer than C stride-16 cells (the demo uses 3; default off)")

@@ -9,8 +9,11 @@ Tags follow docs/srnet-architecture.md: [P] paper, [R] reconstructed, [D] projec
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -143,18 +146,43 @@ class InferenceConfig:
         return 2 if self.mirror_average else 1
 
     def __post_init__(self) -> None:
+        _check_field_types(self)
         if self.mem_every < 1 or self.top_k < 1 or self.local_interval < 1:
             raise ValueError("mem_every, top_k and local_interval must be ≥ 1")
         if self.max_working_frames < 1 or self.max_permanent_frames < 1:
             raise ValueError("memory caps must be ≥ 1")
-        if self.short_side is not None and self.short_side < 32:
-            raise ValueError("short_side must be ≥ 32 pixels")
+        if self.short_side is not None and self.short_side < 64:
+            raise ValueError("short_side must be ≥ 64 pixels (4 stride-16 feature cells)")
         if self.min_object_cells is not None and self.min_object_cells <= 0:
             raise ValueError("min_object_cells must be > 0 (None turns it off)")
         if self.max_upscale < 1:
             raise ValueError("max_upscale must be ≥ 1")
         if self.adapt_steps < 0 or self.adapt_lr <= 0:
             raise ValueError("adapt_steps must be ≥ 0 and adapt_lr > 0")
+
+
+def _check_field_types(config: Any) -> None:
+    """TypeError naming the field whose value is not of its declared kind: an int field takes
+    a whole number (not 5.5, not "480", not True; numpy ints become ints), a float field any
+    real number, a bool field a bool; None only where the field allows it."""
+    for spec in dataclasses.fields(config):
+        value, kind = getattr(config, spec.name), str(spec.type)
+        if value is None and "None" in kind:
+            continue
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+        if kind.startswith("int"):
+            ok = number and isinstance(value, numbers.Integral)
+        elif kind.startswith("float"):
+            ok = number
+        elif kind == "bool":
+            ok = isinstance(value, bool | np.bool_)
+        else:
+            continue
+        if not ok:
+            raise TypeError(f"{type(config).__name__}.{spec.name} must be {kind}, got "
+                            f"{value!r}")
+        cast = int if kind.startswith("int") else float if kind.startswith("float") else bool
+        object.__setattr__(config, spec.name, cast(value))  # frozen: numpy scalars → Python
 
 
 def strict_from_dict(cls: type, data: dict[str, Any]) -> Any:

@@ -127,7 +127,8 @@ def _gray_mask(gray: np.ndarray) -> np.ndarray:
     values = values[values > 0]
     if len(values) == 0:
         return np.zeros(gray.shape, np.uint8)
-    if len(values) <= MAX_GRAY_IDS and values.max() <= MAX_GRAY_IDS:
+    ids = values[values != 255]  # 255 beside a few small ids is DAVIS's void, kept as 255
+    if 0 < len(ids) <= MAX_GRAY_IDS and ids.max() <= MAX_GRAY_IDS:
         return gray.astype(np.uint8)
     if len(values) == 1:
         return (gray > 0).astype(np.uint8)

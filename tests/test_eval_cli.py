@@ -32,7 +32,7 @@ def test_eval_rejects_unknown_sequences_and_methods(tmp_path):
     assert main(["eval", "--davis", str(root), "--seqs", "alpha", "--method", "magic"]) == 2
     # --prescale is the demo's path for the instance benchmark only
     assert main(["eval", "--davis", str(root), "--seqs", "alpha", "--method", "copy",
-                 "--prescale", "32"]) == 2
+                 "--prescale", "64"]) == 2
     assert main(["eval", "--davis", str(root), "--seqs", "alpha", "--method", "copy",
                  "--max-upscale", "0.5"]) == 2
 

@@ -209,14 +209,14 @@ def test_memory_bank_caps_and_permanent_anchor():
 
 
 def test_pad_and_restore_are_the_identity():
-    geom = plan_geometry((50, 70), short_side=None)
-    assert geom.padded_size == (64, 80) and geom.feature_size == (4, 5)
-    image = (np.random.rand(50, 70, 3) * 255).astype(np.uint8)
+    geom = plan_geometry((70, 90), short_side=None)
+    assert geom.padded_size == (80, 96) and geom.feature_size == (5, 6)
+    image = (np.random.rand(70, 90, 3) * 255).astype(np.uint8)
     tensor = image_to_tensor(image, geom, "cpu")
     prob = tensor[:, :1].repeat(1, 2, 1, 1)
     restored = restore_prob(prob, geom)
     assert torch_equal_image(restored[0], image[..., 0])
-    mask = np.zeros((50, 70), np.uint8)
+    mask = np.zeros((70, 90), np.uint8)
     mask[3:9, 4:8] = 6
     assert index_to_onehot(mask, [6]).sum() == 24
 
@@ -315,3 +315,53 @@ def test_visuals_carry_the_mask_each_memory_frame_encoded(tiny_predictor, clip):
         assert held.shape == (16, 24) and np.array_equal(held, predicted[::4, ::4])
     session.memory.remove_object(2)
     assert not any((e.held == 2).any() for e in session.memory.entries)
+
+
+@pytest.mark.parametrize("size", [(17, 33), (24, 43), (1, 50)])
+def test_small_frames_are_enlarged_to_four_feature_cells(size):
+    """17x33 frames ran on 1x2 feature cells and the shipped model lost every object after
+    frame 0; the internal short side is now at least 64 px (long side at most 1024)."""
+    geom = plan_geometry(size, short_side=480)
+    assert min(geom.internal_size) >= 64 or max(geom.internal_size) == 1024
+    assert geom.internal_size[0] / size[0] == pytest.approx(geom.internal_size[1] / size[1],
+                                                            rel=0.05)
+    assert plan_geometry((32, 2000), 480).internal_size == (32, 2000)  # long side already long
+    assert plan_geometry((100, 200), 480).internal_size == (100, 200)
+
+
+def test_a_refused_first_call_does_not_fix_the_video_size(tiny_predictor, clip):
+    """A first step refused for its mask's size, or for having nothing to follow, had fixed
+    the session's frame size: the right call after it was refused as "this video is ..."."""
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    with pytest.raises(ValueError, match="mask is"):
+        tiny_predictor.step(session, 0, frames[0][:32, :48], masks[0])
+    with pytest.raises(ValueError, match="no object to follow"):
+        tiny_predictor.step(session, 0, frames[0][:32, :48])
+    out = tiny_predictor.step(session, 0, frames[0], masks[0])
+    assert np.array_equal(out.mask, masks[0])
+    with pytest.raises(ValueError, match="frame must be"):
+        tiny_predictor.step(session, 1, np.zeros((0, 0, 3), np.uint8))
+
+
+def test_list_and_float_masks_work_with_mirror_averaging_and_small_objects(tiny_predictor,
+                                                                          clip):
+    frames, masks = clip
+    session = tiny_predictor.new_session(InferenceConfig(short_side=None, mirror_average=True,
+                                                         min_object_cells=3))
+    assert tiny_predictor.fit_small_objects(session, [masks[0].astype(np.float32)]) >= 1.0
+    out = tiny_predictor.step(session, 0, frames[0], masks[0].tolist())
+    assert np.array_equal(out.mask, masks[0])
+
+
+@pytest.mark.parametrize(("field", "value"), [("top_k", 5.5), ("mem_every", 2.5),
+                                              ("short_side", "480"), ("short_side", True),
+                                              ("mirror_average", 1), ("max_upscale", "2")])
+def test_config_values_of_the_wrong_kind_name_their_field(field, value):
+    """top_k=5.5 failed deep in torch.topk, mem_every=2.5 was taken silently."""
+    with pytest.raises(TypeError, match=f"InferenceConfig.{field} must be"):
+        InferenceConfig(**{field: value})
+    config = InferenceConfig(top_k=np.int64(7), max_upscale=2, short_side=None)
+    assert type(config.top_k) is int and type(config.max_upscale) is float
+    with pytest.raises(ValueError, match="short_side must be ≥ 64"):
+        InferenceConfig(short_side=32)

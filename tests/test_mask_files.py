@@ -61,6 +61,15 @@ def test_gray_files_holding_object_ids_keep_them(tmp_path, mode) -> None:
     assert np.array_equal(load_index_mask(tmp_path / "m.png"), _objects())
 
 
+def test_gray_object_ids_beside_davis_void_keep_their_ids(tmp_path) -> None:
+    """A gray 0/1/2 mask with a void (255) band: the void had made it "not a few small ids",
+    so it was thresholded at half the maximum and the 12 void pixels became the only object."""
+    ids = _objects()
+    ids[2, 4:16] = 255
+    Image.fromarray(ids).save(tmp_path / "m.png")
+    assert np.array_equal(load_index_mask(tmp_path / "m.png"), ids)  # 255 stays void
+
+
 @pytest.mark.parametrize(("dtype", "value"), [(np.uint8, 255), (np.uint16, 65535),
                                               (np.uint8, 1)])
 def test_a_single_foreground_value_is_object_one(tmp_path, dtype, value) -> None:

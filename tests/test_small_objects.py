@@ -111,3 +111,20 @@ def test_small_pilot_is_kept_at_the_larger_size_and_lost_without_it():
     # session-31 weights 0.545 / 0.715 (they lose the pilot less, and the larger size still helps)
     assert scores[3.0] >= 0.5, scores
     assert scores[3.0] >= scores[None] + 0.1, scores  # the failure it fixes
+
+
+@pytest.mark.slow
+def test_the_shipped_model_keeps_the_object_in_tiny_frames():
+    """bear at 24x43 px (a thumbnail): the network ran on 2x3 feature cells and lost the bear
+    after frame 0 (IoU 0.0); enlarged to a 64-px short side it follows it."""
+    root = SHARED / "davis2016-train"
+    predictor, _ = load_predictor(DEFAULT_CHECKPOINT, device="cpu")
+    frames, masks = [], []
+    for idx in range(0, 16, 2):
+        image = cv2.imread(str(root / "JPEGImages" / "480p" / "bear" / f"{idx:05d}.jpg"))
+        frames.append(cv2.resize(image[..., ::-1], (43, 24), interpolation=cv2.INTER_AREA))
+        gt = load_index_mask(root / "Annotations" / "480p" / "bear" / f"{idx:05d}.png") > 0
+        masks.append(cv2.resize(gt.astype(np.uint8), (43, 24), interpolation=cv2.INTER_NEAREST))
+    outs = list(predictor.propagate(predictor.new_session(), frames, 0, mask=masks[0]))
+    ious = [mask_iou(out.mask > 0, masks[out.frame_idx] > 0) for out in outs[1:]]
+    assert min(ious) > 0.5, ious

@@ -47,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "gives the last line")
     parser.add_argument("--out", type=output_dir, default=None, help="write palette PNGs here")
     parser.add_argument("--size", type=short_side, default=480,
-                        help="internal short side in pixels, ≥ 32 (default 480)")
+                        help="internal short side in pixels, ≥ 64 (default 480)")
     parser.add_argument("--device", type=device_name, default=None, metavar="{cpu,cuda}")
     parser.add_argument("--max-frames", type=positive_int, default=None,
                         help="first N frames only")

@@ -91,8 +91,10 @@ class Predictor:
         all `masks` (index masks at the frame size); 1 when `min_object_cells` is off."""
         if not config.min_object_cells:
             return 1.0
-        return max([1.0, *(small_object_upscale(m, config.short_side, config.min_object_cells,
-                                                config.max_upscale) for m in masks)])
+        masks = [np.asarray(m) for m in masks]
+        return max([1.0, *(small_object_upscale(validate_annotation(m, m.shape),  # bool, float
+                                                config.short_side, config.min_object_cells,
+                                                config.max_upscale) for m in masks if m.any())])
 
     def fit_small_objects(self, session: InferenceSession,
                           masks: Sequence[np.ndarray]) -> float:
@@ -224,6 +226,7 @@ class Predictor:
         """Check the frame, and record `mask` (if any) as the frame's annotation, in the session
         and its mirror twin (`mirrored`: the flipped frame, when the caller has it); nothing is
         encoded yet."""
+        mask = None if mask is None else np.asarray(mask)  # a list mask flips below too
         geom = self._prepare(session, frame_idx, image, mask)
         if session.mirror is not None:
             flipped = np.ascontiguousarray(image[:, ::-1]) if mirrored is None else mirrored
@@ -233,15 +236,17 @@ class Predictor:
 
     def _prepare(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
                  mask: np.ndarray | None) -> FrameGeometry:
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or not image.size:
             raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got {image.dtype} {image.shape}")
         size = image.shape[:2]
-        if session.frame_size is None:
-            session.frame_size = size
-        elif session.frame_size != size:
+        if session.frame_size not in (None, size):
             raise ValueError(f"frame {frame_idx} is {size}, but this video is {session.frame_size}")
         if mask is not None:
             mask = validate_annotation(mask, size)
+        elif frame_idx not in session.annotations and not session.has_memory:
+            raise ValueError("no object to follow yet: annotate a frame with a mask first")
+        session.frame_size = size  # fixed only by a call that went through: not by a refused one
+        if mask is not None:
             known = session.annotations.get(frame_idx)
             if known is None or not np.array_equal(known, mask):  # a new or changed annotation
                 session.memory.drop_followers(frame_idx)
