@@ -22,7 +22,6 @@ from demo.ownership import (
     ClickUndo,
     give_back,
     keep_others,
-    limit_returns,
     take,
     without_others,
 )
@@ -173,7 +172,7 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     if len(history) == len(state.clicks[key]) + 1:
         undo = history.pop()
         state.set_object_mask(*key, without_others(state.obj_masks, *key, undo.before))
-        _limit_returns(state, key, undo.before)
+        state.limit_returns(*key, undo.before)
         give_back(state.obj_masks, state.frame_idx, undo.taken)
         return _result(state, f"Last click removed; {len(state.clicks[key])} click(s) left "
                               f"on frame {state.frame_idx}.")
@@ -189,19 +188,12 @@ def _undo_paint(state: DemoState, key: tuple[int, int]) -> tuple:
     """Undo of the last painting of `key`: its annotation and clicks as before it."""
     record = state.paint_undo[key].pop()
     state.set_object_mask(*key, without_others(state.obj_masks, *key, record.before))
-    _limit_returns(state, key, record.before)
+    state.limit_returns(*key, record.before)
     give_back(state.obj_masks, key[0], record.taken)
     if record.clicks:
         state.clicks[key], state.click_history[key] = record.clicks, record.history or []
     return _result(state, f"Painting undone on frame {key[0]}: the mask is as before it "
                           f"({len(record.clicks or [])} click(s)).")
-
-
-def _limit_returns(state: DemoState, key: tuple[int, int], annotation: np.ndarray | None
-                   ) -> None:
-    """`limit_returns` over both kinds of undo record (clicks and paintings)."""
-    limit_returns(state.click_history, *key, annotation)
-    limit_returns(state.paint_undo, *key, annotation)
 
 
 @edits_wait_for_passes
@@ -212,7 +204,7 @@ def clear_clicks(state: DemoState | None) -> tuple:
     state.clicks.pop(key, None)
     history = state.click_history.pop(key, [])
     state.set_object_mask(*key, None)
-    _limit_returns(state, key, None)
+    state.limit_returns(*key, None)
     history = [*state.paint_undo.pop(key, []), *history]  # in the order the edits were made
     for undo in reversed(history):  # as undoing every edit: what they took goes back
         give_back(state.obj_masks, state.frame_idx, undo.taken)
@@ -245,7 +237,7 @@ def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
                        history=state.click_history.pop(key, []))  # painting replaces the clicks
     state.paint_undo.setdefault(key, []).append(record)  # Undo goes back past it
     state.set_object_mask(*key, mask)
-    _limit_returns(state, key, mask)
+    state.limit_returns(*key, mask)
     old = 0 if before is None else int(before.sum())
     took = "".join(f"; took {int(lost.sum())} px from {state.names.get(obj_id, obj_id)}"
                    for obj_id, lost in taken.items())

@@ -95,6 +95,7 @@ def _set(state: DemoState, frame_idx: int, obj_id: int, mask: np.ndarray | None)
     state.click_history.pop((frame_idx, obj_id), None)
     state.paint_undo.pop((frame_idx, obj_id), None)
     state.set_object_mask(frame_idx, obj_id, mask)
+    state.limit_returns(frame_idx, obj_id, mask)  # others' undo may not add to the import
 
 
 def _done(state: DemoState, status: str) -> tuple:

@@ -15,7 +15,7 @@ what it covers. Undo gives the pixels a click took back to their object.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import cv2
@@ -189,6 +189,15 @@ def without_others(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int,
     return None if mask is None else mask & ~_held(obj_masks, frame_idx, mask.shape, obj_id)
 
 
+def undo_records(records: Iterable[ClickUndo]) -> Iterator[ClickUndo]:
+    """Each record and, inside a paint's record, the click records it keeps for its undo
+    (`_undo_paint` puts them back, so they may give pixels back later too)."""
+    for record in records:
+        yield record
+        if record.history:
+            yield from undo_records(record.history)
+
+
 def limit_returns(click_history: dict[tuple[int, int], list[ClickUndo]], frame_idx: int,
                   obj_id: int, annotation: np.ndarray | None) -> None:
     """`obj_id`'s annotation on the frame was set to `annotation` (an undo, a clear, a paint):
@@ -198,7 +207,7 @@ def limit_returns(click_history: dict[tuple[int, int], list[ClickUndo]], frame_i
     for (frame, other), records in click_history.items():
         if frame != frame_idx or other == obj_id:
             continue
-        for record in records:
+        for record in undo_records(records):
             lost = record.taken.get(obj_id)
             if lost is None:
                 continue

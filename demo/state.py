@@ -23,7 +23,7 @@ import numpy as np
 
 from demo.export import resize_index_mask
 from demo.numbers import clamped, finite
-from demo.ownership import ClickUndo, shown_mask
+from demo.ownership import ClickUndo, limit_returns, shown_mask, undo_records
 from srnet import InferenceConfig, InferenceSession, StepOutput, davis_palette
 
 log = logging.getLogger(__name__)
@@ -203,6 +203,13 @@ class DemoState:
         else:
             self.obj_masks[key] = mask.astype(bool)
 
+    def limit_returns(self, frame_idx: int, obj_id: int, annotation: np.ndarray | None) -> None:
+        """`obj_id`'s annotation on the frame was replaced by `annotation` (an undo, a clear, a
+        paint, an import): no undo record of another object, click or paint, may give it back
+        pixels outside it (`ownership.limit_returns`)."""
+        limit_returns(self.click_history, frame_idx, obj_id, annotation)
+        limit_returns(self.paint_undo, frame_idx, obj_id, annotation)
+
     def forget_object(self, obj_id: int) -> None:
         """Drop an object from names, clicks, annotations, results (its pixels become 0)."""
         self.names.pop(obj_id, None)
@@ -210,7 +217,7 @@ class DemoState:
             for key in [k for k in store if k[1] == obj_id]:
                 del store[key]
         for history in (*self.click_history.values(), *self.paint_undo.values()):
-            for undo in history:  # undo must not give it pixels back
+            for undo in undo_records(history):  # undo must not give it pixels back
                 undo.taken.pop(obj_id, None)
         for results in (self.masks, *self.ablation.values()):
             for frame_idx, mask in results.items():

@@ -94,3 +94,56 @@ def test_one_tabs_edits_run_one_after_another(tmp_path: Path) -> None:
     (first, second), (other,) = sorted(spans["a"]), spans["b"]
     assert second[0] >= first[1], "one tab's two edits overlapped"
     assert other[0] < first[1] or other[0] < second[1]  # the other tab ran beside them
+
+
+def _taken_by_second_object(ctx: DemoContext, tmp_path: Path):
+    """Object 1 clicked, then object 2 clicked on the same spot: its click took object 1's
+    pixels there (recorded in its undo record)."""
+    state, truth = uploaded_clip_state(ctx, tmp_path, num_frames=4, size=(64, 96),
+                                       num_objects=2)
+    ys, xs = np.nonzero(truth[0] == 1)
+    point = _click(float(np.median(xs)), float(np.median(ys)))
+    annotate.on_click(state, "add (positive)", point, clicks.CLASSIC)
+    annotate.add_object(state)
+    assert "Took" in annotate.on_click(state, "add (positive)", point, clicks.CLASSIC)[-1]
+    return state, truth
+
+
+def test_a_removed_object_gets_nothing_back_from_undo_inside_a_painting(
+        ctx: DemoContext, tmp_path: Path) -> None:
+    """Object 2 painted after its click (the painting keeps the click's undo record), then
+    object 1 was removed: undoing the painting and the click gave the removed object its
+    pixels back, and every later view of the frame failed ("1 is not in list")."""
+    import json
+
+    state, _ = _taken_by_second_object(ctx, tmp_path)
+    annotate.apply_paint(state, json.dumps([{"mode": "brush", "size": 3,
+                                             "points": [[2, 60], [10, 60]]}]))
+    annotate.select_object(state, 1)
+    annotate.remove_object(ctx, state)
+    annotate.select_object(state, 2)
+    assert "Painting undone" in annotate.undo_click(state, clicks.CLASSIC)[-1]
+    assert "Last click removed" in annotate.undo_click(state, clicks.CLASSIC)[-1]
+    assert not any(obj_id == 1 for _, obj_id in state.obj_masks)
+    annotation = state.annotation(0)  # raised ValueError before
+    assert annotation is None or not annotation.any()
+    annotate.show_frame(state, 0)
+
+
+def test_an_imported_mask_is_not_added_to_by_another_objects_undo(
+        ctx: DemoContext, tmp_path: Path) -> None:
+    """A black-and-white import is object 1's annotation: undoing object 2's earlier click
+    gave object 1 the pixels that click had taken, outside the imported mask."""
+    from PIL import Image
+
+    from demo import handlers_import
+
+    state, truth = _taken_by_second_object(ctx, tmp_path)
+    imported = np.zeros(truth[0].shape, np.uint8)
+    imported[:8, :8] = 255  # far from where object 2's click took pixels
+    Image.fromarray(imported).save(tmp_path / "one.png")
+    annotate.select_object(state, 1)
+    handlers_import.import_mask(state, str(tmp_path / "one.png"))
+    annotate.select_object(state, 2)
+    annotate.undo_click(state, clicks.CLASSIC)
+    assert np.array_equal(state.obj_masks[(0, 1)], imported > 0)
