@@ -23,6 +23,13 @@ from srnet import StepOutput
 NUM_OUTPUTS = 16  # see inspect_frame
 
 
+def _shown_object(state: DemoState, out: StepOutput) -> int | None:
+    """Whose internals to show: the selected object when this frame's pass ran it, else the
+    first object of the pass that still exists (None: all were removed since)."""
+    current = [obj_id for obj_id in out.obj_ids if obj_id in state.names]
+    return state.selected if state.selected in current else next(iter(current), None)
+
+
 def _object_index(out: StepOutput, obj_id: int) -> int:
     return out.obj_ids.index(obj_id) if obj_id in out.obj_ids else 0
 
@@ -87,7 +94,11 @@ def inspect_frame(state: DemoState | None, frame_idx: float) -> tuple:
         return (*(None,) * 11, timeline, plot, ablation, ablation_text,
                 f"No internals for frame {frame_idx}: {why}.{_where_internals(state)} "
                 f"{advice}")
-    obj_id = state.selected if state.selected in out.obj_ids else out.obj_ids[0]
+    obj_id = _shown_object(state, out)
+    if obj_id is None:
+        return (*(None,) * 11, timeline, plot, ablation, ablation_text,
+                f"No internals for frame {frame_idx}: the objects of its pass were removed "
+                f"since; propagate to see the current ones. {advice}")
     k = _object_index(out, obj_id)
     *ptm, ptm_note = ptm_views(state.frames[frame_idx], out, k)
     *fam, fam_note = fam_views(state.frames, out, k)
@@ -108,8 +119,12 @@ def memory_click(state: DemoState | None, frame_idx: float, evt: gr.SelectData) 
     index = evt.index if isinstance(evt.index, list | tuple) and len(evt.index) == 2 else None
     if index is None or not validate_click(index[0], index[1], out.mask.shape):
         return gr.skip(), gr.skip(), warn("Click inside the frame to pick a pixel.")
+    obj_id = _shown_object(state, out)
+    if obj_id is None:
+        return gr.skip(), gr.skip(), warn("The objects of this frame's pass were removed "
+                                          "since: propagate over it.")
     return memory_views(state.frames, out, float(index[0]), float(index[1]),
-                        state.shown_mask, state.names, state.selected)
+                        state.shown_mask, state.names, obj_id)
 
 
 def frame_from_plot(state: DemoState | None, evt: gr.SelectData) -> object:

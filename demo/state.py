@@ -78,6 +78,9 @@ class ClipSource:
         return frame_idx if frame_idx < num_frames else None
 
 
+REMOVED_ID = -1  # a removed object's slot in a stored StepOutput's obj_ids
+
+
 @dataclass
 class DemoState:
     """Per-tab state. Frames and masks are at the working size (H, W)."""
@@ -224,6 +227,11 @@ class DemoState:
                 results[frame_idx] = np.where(mask == obj_id, 0, mask).astype(np.uint8)
         for frame_idx, ids in self.tracked.items():  # Add reuses the id: it is not tracked
             self.tracked[frame_idx] = tuple(i for i in ids if i != obj_id)
+        for frame_idx, out in self.outputs.items():  # its internals stay, under no id: a new
+            if obj_id in out.obj_ids:  # object given the same id must not show them as its own
+                self.outputs[frame_idx] = dataclasses.replace(
+                    out, obj_ids=tuple(REMOVED_ID if i == obj_id else i for i in out.obj_ids),
+                    mask=np.where(out.mask == obj_id, 0, out.mask).astype(np.uint8))
         self.ablation_ious = None
         if self.selected == obj_id:
             self.selected = next(iter(self.names), 0)

@@ -18,6 +18,11 @@ from tests.conftest import lite_demo_context, make_clip
 
 @pytest.fixture(scope="module")
 def two_objects(tmp_path_factory: pytest.TempPathFactory) -> DemoState:
+    return _passed_with_two_objects(tmp_path_factory)[1]
+
+
+def _passed_with_two_objects(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """(DemoContext, DemoState): a 6-frame clip with two objects, propagated."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     folder = tmp_path_factory.mktemp("inspect")
@@ -32,7 +37,7 @@ def two_objects(tmp_path_factory: pytest.TempPathFactory) -> DemoState:
     last = list(propagation.propagate(ctx, state, "forward", 0))[-1]
     torch.set_num_threads(threads)
     assert last[2].startswith("Done"), last[2]
-    return last[0]
+    return ctx, last[0]
 
 
 def test_the_object_list_switches_the_internals(two_objects: DemoState) -> None:
@@ -73,3 +78,22 @@ def test_the_default_memory_query_lies_on_the_object_even_when_it_is_c_shaped() 
     x, y = _object_centre(SimpleNamespace(mask=mask), 3)
     assert mask[int(y), int(x)] == 3
     assert _object_centre(SimpleNamespace(mask=mask), 4) == (30.0, 30.0)  # absent: the middle
+
+
+def test_a_new_object_reusing_a_removed_ones_id_never_shows_its_internals(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """After a pass, object 1 was removed and a new object took id 1: Look inside showed the
+    removed object's PTM masks and memory reads under the new name."""
+    ctx, state = _passed_with_two_objects(tmp_path_factory)
+    state.selected = 1
+    annotate.remove_object(ctx, state)
+    annotate.add_object(state)  # takes the free id 1
+    annotate.rename_object(state, "dog")
+    assert state.selected == 1 and state.names[1] == "dog"
+    status = inspecting.inspect_frame(state, 4)[-1]
+    assert "Frame 4, second" in status and "dog" not in status  # the pass's other object
+    assert not (state.outputs[4].mask == 1).any()
+    state.selected = 2
+    annotate.remove_object(ctx, state)
+    views = inspecting.inspect_frame(state, 4)
+    assert "were removed since" in views[-1] and views[0] is None
