@@ -38,13 +38,14 @@ def export_all(state: DemoState | None, at_source: bool = False,
     stem, objects = file_stem(state.source_name), sorted(state.names)
     # one snapshot for every file: a pass running meanwhile (it shares this state outside
     # ZeroGPU) would otherwise add frames between the zips
-    taken = dict(state.masks)
+    results = dict(state.masks)
+    taken, edited = _as_shown(state, results)
     masks, frames, size, note = _export_inputs(state, taken, at_source)
     names = None if state.source is None else export.source_names(
         [state.source.source_frame(i) for i in range(state.num_frames)],
         source_file_names(state.source.path))
     try:
-        video = result_video(state)
+        video = result_video(state, taken)
         palette = export.export_zip_palette(masks, names, folder / f"{stem}_masks.zip")
         binary = export.export_binary_masks(masks, objects, folder / f"{stem}_binary_masks.zip",
                                             names)
@@ -56,9 +57,13 @@ def export_all(state: DemoState | None, at_source: bool = False,
     except (OSError, ValueError, ClipError) as exc:
         log.exception("export failed")
         return None, None, None, None, warn(f"Export failed: {exc}")
-    state.exported = masks_digest(taken)
+    state.exported = masks_digest(results)
     missing = state.num_frames - len(taken)
     note += f" ({missing} frames without a mask are left out)" if missing else ""
+    if edited:
+        frames_text = ", ".join(map(str, edited[:12])) + (" …" if len(edited) > 12 else "")
+        note += (f"; frame{'s' if len(edited) > 1 else ''} {frames_text}: your edits since the "
+                 "last pass, as shown (propagate to carry them on to the other frames)")
     present = np.zeros(256, bool)  # ids with pixels in some result
     for mask in taken.values():
         present |= np.bincount(mask.ravel(), minlength=256)[:256] > 0
@@ -68,6 +73,20 @@ def export_all(state: DemoState | None, at_source: bool = False,
     return (video, str(palette), str(binary), str(cutout),
             f"Exported {len(taken)} frames, {len(objects)} object(s) at "
             f"{size[1]}x{size[0]}{note}.")
+
+
+def _as_shown(state: DemoState, results: dict[int, np.ndarray]) -> tuple[dict, list[int]]:
+    """(frame → id mask as the user sees it, the frames where that differs from the last
+    pass's result): an annotation edited after the pass is exported as shown, not the
+    result it replaces on screen."""
+    shown, edited = dict(results), []
+    for frame_idx in state.annotated_frames():
+        mask = state.shown_mask(frame_idx)
+        if mask is not None and (frame_idx not in results
+                                 or not np.array_equal(mask, results[frame_idx])):
+            shown[frame_idx] = mask
+            edited.append(frame_idx)
+    return shown, edited
 
 
 def source_file_names(path: str) -> list[str] | None:

@@ -246,17 +246,19 @@ def _kept_adaptation(state: DemoState, annotations: dict[int, np.ndarray]) -> st
             "into memory, not into the weights")
 
 
-def result_video(state: DemoState) -> str | None:
-    """Overlay mp4 of every frame (frames without a result are shown plain). The last one is
-    reused while the masks are unchanged, so Export does not re-encode what propagation wrote."""
-    if not state.masks:
+def result_video(state: DemoState, masks: dict[int, np.ndarray] | None = None) -> str | None:
+    """Overlay mp4 of every frame with its mask in `masks` (default: the results; frames
+    without one are shown plain). The last one is reused while the masks are unchanged, so
+    Export does not re-encode what propagation wrote."""
+    masks = state.masks if masks is None else masks
+    if not masks:
         return None
-    digest = masks_digest(state.masks)
+    digest = masks_digest(masks)
     if state.overlay_video and state.overlay_video[0] == digest \
             and Path(state.overlay_video[1]).is_file():
         return state.overlay_video[1]
     path = fresh_folder(state.temp_dir, "result") / f"{file_stem(state.source_name)}_overlay.mp4"
-    frames = (render.overlay_mask(frame, state.masks[i]) if i in state.masks else frame
+    frames = (render.overlay_mask(frame, masks[i]) if i in masks else frame
               for i, frame in enumerate(state.frames))
     state.overlay_video = (digest, str(write_mp4(path, frames, state.fps)))
     return state.overlay_video[1]

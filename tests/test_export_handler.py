@@ -68,3 +68,24 @@ def test_downloads_made_before_a_pass_are_withdrawn_after_it(done: DemoState) ->
     files = exporting.exports_outdated(status, state)
     assert files[:4] == (None,) * 4 and "Prepare downloads again" in files[4]
     assert exporting.exports_outdated("", state) == (gr.skip(),) * 5  # nothing shown: no change
+
+
+def test_an_edit_made_after_the_pass_is_exported_as_shown(done: DemoState) -> None:  # noqa: F811
+    """A correction painted on frame 5 after the pass showed on screen, but the zip held the
+    pass's old mask there and the status said nothing."""
+    from PIL import Image
+
+    assert "your edits" not in exporting.export_all(done)[-1]  # nothing edited since
+    state = copy.deepcopy(done)
+    corrected = np.zeros(state.size, bool)
+    corrected[2:12, 3:20] = True
+    state.set_object_mask(5, 1, corrected)
+    shown = state.shown_mask(5)
+    assert not np.array_equal(shown, state.masks[5])
+    _, palette, _, _, status = exporting.export_all(state)
+    with zipfile.ZipFile(palette) as archive:
+        name = next(n for n in archive.namelist() if n.endswith("00005.png"))
+        with archive.open(name) as file:
+            assert np.array_equal(np.asarray(Image.open(file)), shown)
+    assert "frame 5: your edits since the last pass" in status
+    assert state.exported == exporting.masks_digest(state.masks)  # compared after a pass
