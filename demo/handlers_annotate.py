@@ -232,6 +232,7 @@ def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
     mask = apply_strokes(before, painted, state.size)
     added = mask if before is None else mask & ~before  # [H, W] the brush claims what it covers
     before_annotation = state.obj_masks.get(key)
+    shown = state.shown_mask(state.frame_idx)  # [H, W] ids as on screen before the stroke
     taken = take(state.obj_masks, *key, added)
     record = ClickUndo(before_annotation, taken, clicks=state.clicks.pop(key, []),
                        history=state.click_history.pop(key, []))  # painting replaces the clicks
@@ -240,10 +241,19 @@ def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
     state.limit_returns(*key, mask)
     old = 0 if before is None else int(before.sum())
     took = "".join(f"; took {int(lost.sum())} px from {state.names.get(obj_id, obj_id)}"
-                   for obj_id, lost in taken.items())
+                   for obj_id, lost in _covered(shown, added, state.selected).items())
     return _result(state, f"Painted {state.names[state.selected]} on frame {state.frame_idx}: "
                           f"{len(painted)} stroke(s), mask {old} → {int(mask.sum())} px "
                           f"({100.0 * mask.mean():.1f} % of the frame){took}.")
+
+
+def _covered(shown: np.ndarray | None, added: np.ndarray, obj_id: int) -> dict[int, np.ndarray]:
+    """Other objects' pixels, as shown (their annotation or the pass's result), that a brush
+    stroke adding `added` to `obj_id` takes over."""
+    if shown is None:
+        return {}
+    return {int(other): added & (shown == other) for other in np.unique(shown[added])
+            if other not in (0, obj_id)}
 
 
 def select_object(state: DemoState | None, obj_id: int | str | None) -> tuple:

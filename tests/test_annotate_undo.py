@@ -147,3 +147,22 @@ def test_an_imported_mask_is_not_added_to_by_another_objects_undo(
     annotate.select_object(state, 2)
     annotate.undo_click(state, clicks.CLASSIC)
     assert np.array_equal(state.obj_masks[(0, 1)], imported > 0)
+
+
+def test_a_stroke_over_another_objects_propagated_pixels_says_it_took_them(
+        ctx: DemoContext, tmp_path: Path) -> None:
+    """On a frame only the pass had segmented, a brush stroke of object 2 over object 1 took
+    its pixels on screen, but the status named only what it took from annotations."""
+    import json
+
+    state, truth = uploaded_clip_state(ctx, tmp_path, num_frames=4, size=(64, 96),
+                                       num_objects=2)
+    state.masks[0] = truth[0].astype(np.uint8)  # as a pass left it
+    annotate.add_object(state)
+    ys, xs = np.nonzero(truth[0] == 1)
+    row = int(np.median(ys))
+    stroke = [{"mode": "brush", "size": 1, "points": [[int(xs.min()), row],
+                                                      [int(xs.max()), row]]}]
+    status = annotate.apply_paint(state, json.dumps(stroke))[-1]
+    covered = int(((state.shown_mask(0) == 2) & (truth[0] == 1)).sum())
+    assert covered > 0 and f"took {covered} px from object 1" in status, status
