@@ -192,7 +192,7 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
         yield shipped(state), gr.skip(), gr.skip(), warn(
             "Propagate the clip first: the ablation is compared with your current result.")
         return
-    annotations = {f: state.annotation(f) for f in annotated}
+    annotations, absent = state.pass_annotations()
     first, last = annotated[0], state.num_frames - 1
     state.clear_stop()
     state.running = "ablation"  # what Stop stops (see propagation.finish_view)
@@ -202,7 +202,7 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
     passes = [(first, last, False)] + ([(first, 0, True)] if first > 0 else [])
     for variant, label in variants.items():
         masks: dict[int, np.ndarray] = {}
-        for frame_idx, mask in _rerun(ctx, state, annotations, variant, passes):
+        for frame_idx, mask in _rerun(ctx, state, annotations, variant, passes, absent):
             if state.released:  # a new clip was loaded: the tab holds that now
                 return
             masks[frame_idx] = mask
@@ -224,7 +224,8 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
 
 
 def _rerun(ctx: DemoContext, state: DemoState, annotations: dict[int, np.ndarray],
-           variant: str, passes: list[tuple[int, int, bool]]) -> Iterator[tuple[int, np.ndarray]]:
+           variant: str, passes: list[tuple[int, int, bool]],
+           absent: dict[int, tuple[int, ...]]) -> Iterator[tuple[int, np.ndarray]]:
     """(frame_idx, index mask) of `variant` over `passes` (start, end, reverse), each from the
     first annotated frame; later annotations take over on the way, as in the user's passes.
     Each network run is sized for small objects like the user's pass (`fit_small_objects`)."""
@@ -240,6 +241,7 @@ def _rerun(ctx: DemoContext, state: DemoState, annotations: dict[int, np.ndarray
     if state.session.adapted is not None and variant != UNADAPTED:  # like with like
         predictor.share_adaptation(session, state.session.adapted)
     outputs = itertools.chain.from_iterable(
-        run_pass(predictor, session, state.frames, annotations, *p) for p in passes)
+        run_pass(predictor, session, state.frames, annotations, *p, absent=absent)
+        for p in passes)
     for out in outputs:
         yield out.frame_idx, out.mask

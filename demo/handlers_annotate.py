@@ -141,7 +141,7 @@ def _remask(state: DemoState, prior: np.ndarray | None, method: str = clicks.LEA
     taken = take(state.obj_masks, *key, claimed)
     if undo is not None:
         undo.taken = taken
-    state.set_object_mask(*key, mask)
+    state.set_object_mask(*key, mask, absent=prior is not None and not points[-1][2])
     used = method if method != clicks.LEARNED or clicks.learned_available() else \
         "classic (learned model unavailable)"
     notes = replaced_text(_replaced(points, mask.shape), points[-1][2]) + \
@@ -171,7 +171,8 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     history = state.click_history.get(key, [])
     if len(history) == len(state.clicks[key]) + 1:
         undo = history.pop()
-        state.set_object_mask(*key, without_others(state.obj_masks, *key, undo.before))
+        state.set_object_mask(*key, without_others(state.obj_masks, *key, undo.before),
+                              absent=undo.before is not None)
         state.limit_returns(*key, undo.before)
         give_back(state.obj_masks, state.frame_idx, undo.taken)
         return _result(state, f"Last click removed; {len(state.clicks[key])} click(s) left "
@@ -187,7 +188,8 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
 def _undo_paint(state: DemoState, key: tuple[int, int]) -> tuple:
     """Undo of the last painting of `key`: its annotation and clicks as before it."""
     record = state.paint_undo[key].pop()
-    state.set_object_mask(*key, without_others(state.obj_masks, *key, record.before))
+    state.set_object_mask(*key, without_others(state.obj_masks, *key, record.before),
+                          absent=record.before is not None)
     state.limit_returns(*key, record.before)
     give_back(state.obj_masks, key[0], record.taken)
     if record.clicks:
@@ -237,14 +239,16 @@ def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
     record = ClickUndo(before_annotation, taken, clicks=state.clicks.pop(key, []),
                        history=state.click_history.pop(key, []))  # painting replaces the clicks
     state.paint_undo.setdefault(key, []).append(record)  # Undo goes back past it
-    state.set_object_mask(*key, mask)
+    state.set_object_mask(*key, mask, absent=before is not None)
     state.limit_returns(*key, mask)
     old = 0 if before is None else int(before.sum())
     took = "".join(f"; took {int(lost.sum())} px from {state.names.get(obj_id, obj_id)}"
                    for obj_id, lost in _covered(shown, added, state.selected).items())
+    gone = (" — marked absent on this frame: the next pass takes that over from here"
+            if old and not mask.any() else "")
     return _result(state, f"Painted {state.names[state.selected]} on frame {state.frame_idx}: "
                           f"{len(painted)} stroke(s), mask {old} → {int(mask.sum())} px "
-                          f"({100.0 * mask.mean():.1f} % of the frame){took}.")
+                          f"({100.0 * mask.mean():.1f} % of the frame){took}{gone}.")
 
 
 def _covered(shown: np.ndarray | None, added: np.ndarray, obj_id: int) -> dict[int, np.ndarray]:

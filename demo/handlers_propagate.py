@@ -92,7 +92,7 @@ def _adapt_steps_due(ctx: DemoContext, state: DemoState | None,
     session = state.session
     fresh = session.adapted is None and not session.has_memory
     if annotations is None:
-        annotations = {f: state.annotation(f) for f in state.annotated_frames()}
+        annotations = state.pass_annotations()[0]
     rebuilt = bool(_rebuild_reason(ctx, state, annotations))
     return state.inference_config.adapt_steps if fresh or rebuilt else 0
 
@@ -111,7 +111,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     if state is None:
         yield None, gr.skip(), warn(NO_CLIP), gr.skip(), gr.skip(), gr.skip()
         return
-    annotations = {f: state.annotation(f) for f in state.annotated_frames()}
+    annotations = state.pass_annotations()[0]
     note = _sync_session(ctx, state, annotations)  # before planning: it may empty the memory
     plan = plan_passes(state, direction, state.clamp_frame(frame_idx))
     if isinstance(plan, str):
@@ -180,7 +180,8 @@ def _run_plan(ctx: DemoContext, state: DemoState, session: InferenceSession, mem
     timing = _Timing(time.perf_counter(), len(covered))  # a 60-frame clip read "61/61" for both
     for start, end, reverse in plan:
         for out in run_pass(ctx.predictor, session, state.frames, annotations,
-                            start, end, reverse, visuals=True):
+                            start, end, reverse, visuals=True,
+                            absent=state.pass_annotations()[1]):
             if state.released:  # a new clip was loaded mid-pass: the tab holds that now
                 log.info("pass ended: its clip was replaced")
                 return None
@@ -219,7 +220,8 @@ def _adapt(ctx: DemoContext, state: DemoState, session: InferenceSession, memo: 
     """Online adaptation before the first pass, streaming its progress in `propagate`'s
     outputs; returns the Done line's note, or None when stopped (the session is unchanged)."""
     steps, began = session.config.adapt_steps, time.perf_counter()
-    examples = [(state.frames[f], mask) for f, mask in annotations.items()]
+    examples = [(state.frames[f], mask) for f, mask in annotations.items()
+                if mask.any()]  # a frame that only marks objects absent shows none of them
     for step, loss in iter_adapt_session(ctx.predictor, session, examples):
         if state.released:
             return None

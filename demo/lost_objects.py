@@ -6,7 +6,8 @@ near 1. What does show it is the object's size: each frame's mask area over the 
 gave it on the nearest annotated frame. An object under `LOST_SHARE` of that counts as lost;
 the lost frame nearest to an annotation (where a pass going away from it lost the object) is
 the one most worth correcting. (A real object can also leave the
-frame or be hidden; the message says "check", not "wrong".)
+frame or be hidden; the message says "check", not "wrong". Frames nearer a frame where the
+user marked the object absent than to its annotations are not counted.)
 """
 
 from __future__ import annotations
@@ -59,11 +60,22 @@ def first_lost_frames(state: DemoState, ratios: dict[int, np.ndarray] | None = N
     lost = {}
     for obj_id, ratio in ratios.items():
         annotated = _annotated_areas(state, obj_id)
-        frames = [int(f) for f in np.flatnonzero(ratio < LOST_SHARE) if f not in annotated]
+        gone = [f for (f, o), m in state.obj_masks.items() if o == obj_id and not m.any()]
+        frames = [int(f) for f in np.flatnonzero(ratio < LOST_SHARE)
+                  if f not in annotated and not _meant_absent(int(f), annotated, gone)]
         if frames and annotated:
             refs = np.array(sorted(annotated))  # [A]
             lost[obj_id] = min(frames, key=lambda f: (int(np.abs(refs - f).min()), f))
     return lost
+
+
+def _meant_absent(frame_idx: int, annotated: dict[int, float], gone: list[int]) -> bool:
+    """True when the user's nearest mark of the object to `frame_idx` (ties included) says it
+    is absent (`DemoState.absent_ids`): no object there is what was asked for."""
+    if not gone:
+        return False
+    nearest_gone = min(abs(frame_idx - f) for f in gone)
+    return not annotated or nearest_gone <= min(abs(frame_idx - f) for f in annotated)
 
 
 def lost_message(state: DemoState, lost: dict[int, int] | None = None) -> str:

@@ -16,17 +16,21 @@ Pass = tuple[int, int, bool]  # (start, end, reverse), both ends inclusive
 
 def run_pass(predictor: Predictor, session: InferenceSession, frames: Sequence[np.ndarray],
              annotations: dict[int, np.ndarray], start: int, end: int, reverse: bool = False,
-             visuals: bool = False) -> Iterator[StepOutput]:
+             visuals: bool = False, absent: dict[int, tuple[int, ...]] | None = None
+             ) -> Iterator[StepOutput]:
     """Yield one StepOutput per frame from `start` to `end`. Each user-annotated frame on the
     way (and `start`) is handed to the session just before the pass reaches it, so a later
     correction takes over from its frame; frames before `start` keep their results.
     Annotations behind `start` that the session has never seen (a fresh or rebuilt memory)
     are memorised first, without yielding: an object marked only on frame 0 is followed by a
-    pass that starts at an annotated frame 20 (it was dropped there)."""
+    pass that starts at an annotated frame 20 (it was dropped there). `absent`: frame → the
+    objects the user marked absent there (`DemoState.pass_annotations`)."""
+    absent = absent or {}
     for frame_idx in sorted(annotations, reverse=reverse):
         if (frame_idx > start if reverse else frame_idx < start) \
                 and frame_idx not in session.annotations:
-            predictor.step(session, frame_idx, frames[frame_idx], annotations[frame_idx])
+            predictor.step(session, frame_idx, frames[frame_idx], annotations[frame_idx],
+                           absent=absent.get(frame_idx, ()))
     ahead = [f for f in sorted(annotations, reverse=reverse)
              if (end <= f < start if reverse else start < f <= end)]
     bounds = [start, *ahead]
@@ -34,10 +38,13 @@ def run_pass(predictor: Predictor, session: InferenceSession, frames: Sequence[n
         seg_end = bounds[i + 1] + (1 if reverse else -1) if i + 1 < len(bounds) else end
         mask = annotations.get(seg_start)
         known = session.annotations.get(seg_start)
-        if known is not None and mask is not None and np.array_equal(known, mask):
+        gone = frozenset(absent.get(seg_start, ()))
+        if known is not None and mask is not None and np.array_equal(known, mask) \
+                and session.absent.get(seg_start, frozenset()) == gone:
             mask = None  # the session has it already
         yield from predictor.propagate(session, frames, seg_start, seg_end, reverse=reverse,
-                                       mask=mask, return_visuals=visuals)
+                                       mask=mask, return_visuals=visuals,
+                                       absent=gone if mask is not None else ())
 
 
 def _start(annotated: list[int], frame_idx: int, reverse: bool, has_memory: bool) -> int | None:

@@ -188,20 +188,40 @@ class DemoState:
             mask[binary] = obj_id
         return mask if mask.any() else None
 
+    def absent_ids(self, frame_idx: int) -> tuple[int, ...]:
+        """Objects the user erased on the frame: marked absent there (an empty annotation)."""
+        return tuple(sorted(obj for (f, obj), m in self.obj_masks.items()
+                            if f == frame_idx and not m.any()))
+
+    def pass_annotations(self) -> tuple[dict[int, np.ndarray], dict[int, tuple[int, ...]]]:
+        """What a pass hands the session: frame → the user's index mask (all background where
+        the frame only marks objects absent), and frame → the objects marked absent on it."""
+        masks = {f: self.annotation(f) for f in self.annotated_frames()}
+        masks = {f: np.zeros(self.size, np.uint8) if m is None else m for f, m in masks.items()}
+        return masks, {f: ids for f in masks if (ids := self.absent_ids(f))}
+
     def shown_mask(self, frame_idx: int) -> np.ndarray | None:
         """uint8 [H, W] ids: the frame as the user sees it and the next pass holds it (the
-        propagated mask with the annotated objects' pixels replaced by their annotation)."""
+        propagated mask with the annotated objects' pixels replaced by their annotation; an
+        object marked absent shows nowhere)."""
         annotated = [obj for (f, obj) in self.obj_masks if f == frame_idx]
         followed = {obj for (_, obj) in self.obj_masks}
-        return shown_mask(self.annotation(frame_idx), annotated, self.masks.get(frame_idx),
-                          followed)
+        annotation = self.annotation(frame_idx)
+        if annotation is None and annotated:  # only absences
+            annotation = np.zeros(self.size, np.uint8)
+        return shown_mask(annotation, annotated, self.masks.get(frame_idx), followed)
 
     def annotated_frames(self) -> list[int]:
-        return sorted({f for (f, _), m in self.obj_masks.items() if m.any()})
+        """Frames with an annotation: an object's mask, or an object marked absent."""
+        return sorted({f for (f, _) in self.obj_masks})
 
-    def set_object_mask(self, frame_idx: int, obj_id: int, mask: np.ndarray | None) -> None:
+    def set_object_mask(self, frame_idx: int, obj_id: int, mask: np.ndarray | None,
+                        absent: bool = False) -> None:
+        """The object's annotation on the frame; None or an empty mask removes it, except
+        that with `absent` an empty mask marks the object absent there (the user erased it:
+        the next pass must not bring the propagated mask back)."""
         key = (frame_idx, obj_id)
-        if mask is None or not mask.any():
+        if mask is None or not (mask.any() or absent):
             self.obj_masks.pop(key, None)
         else:
             self.obj_masks[key] = mask.astype(bool)
@@ -282,7 +302,7 @@ def carry_annotations(old: DemoState, new: DemoState
     assert old.source is not None and new.source is not None
     (old_h, old_w), size = old.size, new.size
     scale_x, scale_y = size[1] / old_w, size[0] / old_h
-    frames = sorted({f for (f, _), m in old.obj_masks.items() if m.any()}
+    frames = sorted({f for (f, _) in old.obj_masks}  # absences (empty masks) included
                     | {f for (f, _), clicks in old.clicks.items() if clicks})
     moved: dict[int, int] = {}
     for frame_idx in frames:
@@ -299,7 +319,9 @@ def carry_annotations(old: DemoState, new: DemoState
     new.names, new.selected = dict(old.names), old.selected
     new.obj_masks, vanished = {}, []
     for (f, obj), mask in old.obj_masks.items():
-        if f in moved and mask.any():
+        if f in moved and not mask.any():  # marked absent there: stays absent
+            new.set_object_mask(moved[f], obj, np.zeros(size, bool), absent=True)
+        elif f in moved:
             new.set_object_mask(moved[f], obj, resize(mask))  # never stores an empty mask
             if (moved[f], obj) not in new.obj_masks:
                 vanished.append((moved[f], obj))

@@ -55,8 +55,9 @@ def test_a_painting_is_undone_back_to_the_clicks_it_replaced(ctx: DemoContext,
                       clicks.CLASSIC)
     clicked = state.obj_masks[(0, 1)].copy()
     wipe = [{"mode": "eraser", "size": 80, "points": [[0, 32], [95, 32]]}]
-    annotate.apply_paint(state, json.dumps(wipe))
-    assert (0, 1) not in state.obj_masks and not state.clicks.get((0, 1))
+    status = annotate.apply_paint(state, json.dumps(wipe))[-1]
+    assert "marked absent on this frame" in status  # wiped whole: the object is not there
+    assert state.absent_ids(0) == (1,) and not state.clicks.get((0, 1))
     assert "Painting undone" in annotate.undo_click(state, clicks.CLASSIC)[-1]
     assert np.array_equal(state.obj_masks[(0, 1)], clicked) and len(state.clicks[(0, 1)]) == 1
     assert "Last click removed" in annotate.undo_click(state, clicks.CLASSIC)[-1]

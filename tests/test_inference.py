@@ -365,3 +365,29 @@ def test_config_values_of_the_wrong_kind_name_their_field(field, value):
     assert type(config.top_k) is int and type(config.max_upscale) is float
     with pytest.raises(ValueError, match="short_side must be ≥ 64"):
         InferenceConfig(short_side=32)
+
+
+def test_an_object_marked_absent_on_a_frame_is_not_there(tiny_predictor, clip):
+    """A user who erases an object on a frame says it is not there: before, a partial mask
+    only settled the objects it held, and the others were read from memory as always."""
+    frames, masks = clip
+    session = tiny_predictor.new_session()
+    tiny_predictor.step(session, 0, frames[0], masks[0])
+    list(tiny_predictor.propagate(session, frames, 1, end=3))
+    only_first = np.where(masks[4] == 1, 1, 0).astype(np.uint8)
+    out = tiny_predictor.step(session, 4, frames[4], only_first, absent=[2])
+    assert np.array_equal(out.mask, only_first) and out.from_user  # no read for object 2
+    assert session.absent[4] == {2} and session.memory.find(4).permanent
+    nothing = np.zeros_like(masks[0])
+    out = tiny_predictor.step(session, 5, frames[5], nothing, absent=(1, 2))
+    assert not out.mask.any() and out.obj_ids == (1, 2)
+    with pytest.raises(ValueError, match="both in the mask and marked absent"):
+        tiny_predictor.step(session, 6, frames[6], masks[6], absent=[2])
+    with pytest.raises(ValueError, match="with the frame's mask"):
+        tiny_predictor.step(session, 6, frames[6], absent=[2])
+    with pytest.raises(ValueError, match="the mask is empty"):
+        tiny_predictor.step(session, 6, frames[6], nothing)  # absent names no object
+    tiny_predictor.remove_object(session, 2)
+    assert session.absent == {5: {1}} and 4 in session.annotations and 5 in session.annotations
+    out = next(tiny_predictor.propagate(session, frames, 4, mask=only_first))
+    assert 4 not in session.absent and np.array_equal(out.mask, only_first)

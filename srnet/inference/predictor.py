@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -24,6 +24,7 @@ from srnet.inference.memory_bank import MemoryBank, MemoryEntry
 from srnet.inference.outputs import StepOutput
 from srnet.inference.preprocess import (
     FrameGeometry,
+    absent_ids,
     channel_argmax,
     flip_valid,
     image_to_tensor,
@@ -110,30 +111,34 @@ class Predictor:
 
     # ----------------------------------------------------------------------------- public API
     def step(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
-             mask: np.ndarray | None = None, *, return_visuals: bool = False) -> StepOutput:
+             mask: np.ndarray | None = None, *, return_visuals: bool = False,
+             absent: Iterable[int] = ()) -> StepOutput:
         """Segment one frame. With `mask` ([H, W] of user object ids) its objects are memorised as
-        permanent memory; objects absent from a partial mask are still propagated. The mask
+        permanent memory; objects absent from a partial mask are still propagated, unless
+        listed in `absent`: the user says they are not on this frame (the mask may then be
+        all background), and memory stores them as absent here. The mask
         replaces the frame's earlier annotation (it is not merged with it), and working memory
         that a pass predicted from that frame's earlier mask is forgotten. Without a mask
         (and no stored annotation for this frame) the frame is segmented from memory. A session
         with a mirror twin (`InferenceConfig.mirror_average`) also runs the mirrored frame against
         the twin's memory and returns the average; visuals are the plain pass's."""
-        return self._step(session, frame_idx, image, mask, return_visuals, origin=None)
+        return self._step(session, frame_idx, image, mask, return_visuals, origin=None,
+                          absent=absent)
 
     @torch.inference_mode()
     def _step(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
               mask: np.ndarray | None, return_visuals: bool,
-              origin: tuple[int, bool] | None) -> StepOutput:
+              origin: tuple[int, bool] | None, absent: Iterable[int] = ()) -> StepOutput:
         """`step`, with the (start, reverse) of the pass it belongs to (None = a single step)."""
         mirrored = None if session.mirror is None else np.ascontiguousarray(image[:, ::-1])
-        geom = self._register(session, frame_idx, image, mask, mirrored)
+        geom = self._register(session, frame_idx, image, mask, mirrored, absent)
         mask = session.annotations.get(frame_idx)
         if mask is None and not session.has_memory:
             raise ValueError("no object to follow yet: annotate a frame with a mask first")
         held = session.memory_timeline()  # what this frame reads, before it joins memory
         with autocast_for(self.device, self.config):
             image_t, feats = self._encode(session, image, geom)
-            covered = mask is not None and set(session.obj_ids) <= set(np.unique(mask).tolist())
+            covered = mask is not None and session.covers(frame_idx, mask)
             prob, visuals = (None, None) if covered else self._read_and_segment(
                 session, feats, geom, return_visuals)
             if session.mirror is not None:
@@ -142,17 +147,18 @@ class Predictor:
                     mirror_prob, _ = self._read_and_segment(session.mirror, mirror_feats, geom,
                                                             False)
                     prob = (prob + flip_valid(mirror_prob, geom)) / 2  # [1, K+1, H'', W'']
-            prob = merge_user_mask(prob, mask, session.obj_ids, geom,
-                                   self.device)  # [1, K+1, H'', W'']
+            prob = merge_user_mask(prob, mask, session.obj_ids, geom, self.device,
+                                   session.absent.get(frame_idx, ()))  # [1, K+1, H'', W'']
             self._memorize(session, frame_idx, image_t, feats, prob, origin)
             if session.mirror is not None:  # both memories store the same (averaged) masks
                 self._memorize(session.mirror, frame_idx, mirror_t, mirror_feats,
                                flip_valid(prob, geom), origin)
-        return self._finalize(session, frame_idx, prob, mask, geom, visuals, held)
+        return self._finalize(session, frame_idx, prob, mask if covered else None, geom,
+                              visuals, held, from_user=mask is not None)
 
     def propagate(self, session: InferenceSession, frames: Sequence[np.ndarray], start: int,
                   end: int | None = None, *, reverse: bool = False, mask: np.ndarray | None = None,
-                  return_visuals: bool = False) -> Iterator[StepOutput]:
+                  return_visuals: bool = False, absent: Iterable[int] = ()) -> Iterator[StepOutput]:
         """Yield one StepOutput per frame from `start` to `end` (inclusive), forward or backward.
 
         With `mask` ([H, W] of object ids), frame `start` is annotated with it first, as `step`
@@ -172,8 +178,8 @@ class Predictor:
         if (end < start) != reverse and end != start:
             raise ValueError("end lies behind start for this direction")
         if mask is not None:
-            self._register(session, start, frames[start], mask)
-            if not set(session.obj_ids) <= set(np.unique(mask).tolist()):
+            self._register(session, start, frames[start], mask, absent=absent)
+            if not session.covers(start, mask):
                 # objects the mask leaves out are read from memory on this frame: do that
                 # read now, as `step` does, while the previous frame is still local memory
                 # (the pass's own read, after it, then also sees this frame's entry)
@@ -222,42 +228,38 @@ class Predictor:
 
     # ----------------------------------------------------------------------------- phases
     def _register(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
-                  mask: np.ndarray | None, mirrored: np.ndarray | None = None) -> FrameGeometry:
+                  mask: np.ndarray | None, mirrored: np.ndarray | None = None,
+                  absent: Iterable[int] = ()) -> FrameGeometry:
         """Check the frame, and record `mask` (if any) as the frame's annotation, in the session
         and its mirror twin (`mirrored`: the flipped frame, when the caller has it); nothing is
         encoded yet."""
         mask = None if mask is None else np.asarray(mask)  # a list mask flips below too
-        geom = self._prepare(session, frame_idx, image, mask)
+        absent = tuple(absent)  # read twice (with the mirror twin)
+        geom = self._prepare(session, frame_idx, image, mask, absent)
         if session.mirror is not None:
             flipped = np.ascontiguousarray(image[:, ::-1]) if mirrored is None else mirrored
             self._prepare(session.mirror, frame_idx, flipped,
-                          None if mask is None else np.ascontiguousarray(mask[:, ::-1]))
+                          None if mask is None else np.ascontiguousarray(mask[:, ::-1]), absent)
         return geom
 
     def _prepare(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
-                 mask: np.ndarray | None) -> FrameGeometry:
+                 mask: np.ndarray | None, absent: Iterable[int] = ()) -> FrameGeometry:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or not image.size:
             raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got {image.dtype} {image.shape}")
         size = image.shape[:2]
         if session.frame_size not in (None, size):
             raise ValueError(f"frame {frame_idx} is {size}, but this video is {session.frame_size}")
+        absent = absent_ids(absent, mask)
         if mask is not None:
-            mask = validate_annotation(mask, size)
+            mask = validate_annotation(mask, size, allow_empty=bool(absent))
+            if absent & set(np.unique(mask).tolist()):
+                raise ValueError(f"objects {sorted(absent & set(np.unique(mask).tolist()))} "
+                                 "are both in the mask and marked absent")
         elif frame_idx not in session.annotations and not session.has_memory:
             raise ValueError("no object to follow yet: annotate a frame with a mask first")
         session.frame_size = size  # fixed only by a call that went through: not by a refused one
         if mask is not None:
-            known = session.annotations.get(frame_idx)
-            if known is None or not np.array_equal(known, mask):  # a new or changed annotation
-                session.memory.drop_followers(frame_idx)
-            session.objects.add(sorted(int(v) for v in np.unique(mask) if v))
-            session.annotations[frame_idx] = mask
-            cfg = session.config
-            if cfg.min_object_cells and not session.has_memory:  # one key size per memory
-                session.upscale = max(session.upscale, small_object_upscale(  # keeps a fit
-                    mask, cfg.short_side, cfg.min_object_cells, cfg.max_upscale))
-                if session.upscale > 1:
-                    log.info("a small object: this video runs at %.2fx", session.upscale)
+            session.annotate(frame_idx, mask, absent)
         return plan_geometry(size, session.config.short_side, session.upscale)
 
     def _stages(self, session: InferenceSession):
@@ -337,9 +339,12 @@ class Predictor:
             session.memory.add(entry)
             session.frames_since_memory = 0
 
-    def _finalize(self, session, frame_idx, prob, mask, geom, visuals, held) -> StepOutput:
+    def _finalize(self, session, frame_idx, prob, mask, geom, visuals, held,
+                  from_user: bool) -> StepOutput:
+        """The frame's StepOutput; `mask`: the user's annotation when it settles every object
+        (it is returned exactly), else None."""
         obj_ids = tuple(session.obj_ids)
-        if mask is not None and set(obj_ids) <= set(np.unique(mask).tolist()):
+        if mask is not None:
             full = index_to_onehot(mask, [0, *obj_ids])[0]  # exact user mask, [K+1, H, W]
         else:
             full = restore_prob(prob.float(), geom).cpu()  # [K+1, H, W]
@@ -350,6 +355,6 @@ class Predictor:
         confidence = max(0.0, 1.0 - doubt / (float(full[1:].sum()) + 1.0))
         prob_maps = np.ascontiguousarray(full.numpy(), np.float32)  # copies only if strided
         return StepOutput(frame_idx, obj_ids, prob_maps, index_mask, confidence,
-                          from_user=mask is not None, visuals=visuals,
+                          from_user=from_user, visuals=visuals,
                           padded_grid=(geom.padded_size[0] // 16, geom.padded_size[1] // 16),
                           memory_held=held)

@@ -3,6 +3,8 @@ and undo both; index masks ↔ per-object probability maps."""
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,15 +105,17 @@ def masks_to_tensor(masks: Tensor, geom: FrameGeometry) -> Tensor:
 
 
 def merge_user_mask(prob: Tensor | None, mask: np.ndarray | None, obj_ids: list[int],
-                    geom: FrameGeometry, device: torch.device) -> Tensor | None:
+                    geom: FrameGeometry, device: torch.device,
+                    absent: Iterable[int] = ()) -> Tensor | None:
     """The frame's probabilities [1, K+1, H'', W''] with the user's mask merged in: objects in
-    `mask` take the user's pixels exactly; the others keep the prediction outside them."""
+    `mask` take the user's pixels exactly, objects in `absent` none; the others keep the
+    prediction outside the user's pixels."""
     if mask is None:
         return prob
     user = masks_to_tensor(index_to_onehot(mask, obj_ids).to(device), geom)  # [1, K, H'', W'']
     fg = user if prob is None else prob[:, 1:].float()
-    given = torch.as_tensor([o in set(np.unique(mask).tolist()) for o in obj_ids],
-                            device=device)  # [K]
+    settled = set(np.unique(mask).tolist()) | set(absent)
+    given = torch.as_tensor([o in settled for o in obj_ids], device=device)  # [K]
     painted = user.sum(dim=1, keepdim=True).clamp(0, 1)  # [1, 1, H'', W'']
     fg = torch.where(given[None, :, None, None], user, fg * (1 - painted))  # [1, K, H'', W'']
     background = (1 - fg.sum(dim=1, keepdim=True)).clamp(0, 1)  # [1, 1, H'', W'']
@@ -142,9 +146,25 @@ def index_to_onehot(index_mask: np.ndarray, obj_ids: list[int]) -> Tensor:
     return (index[None] == ids[:, None, None]).float()[None]  # [1, K, H, W]
 
 
-def validate_annotation(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def absent_ids(absent: Iterable[int], mask: np.ndarray | None) -> frozenset[int]:
+    """The object ids a user marks absent on a frame, checked: ids 1..255, given with the
+    frame's mask (which may then be all background)."""
+    ids = list(absent)
+    if not ids:
+        return frozenset()
+    if mask is None:
+        raise ValueError("absent objects are marked with the frame's mask (all 0 is allowed)")
+    if not all(isinstance(i, numbers.Integral) and not isinstance(i, bool) and 1 <= i <= 255
+               for i in ids):
+        raise ValueError(f"absent must hold object ids in 1..255, got {ids}")
+    return frozenset(int(i) for i in ids)
+
+
+def validate_annotation(mask: np.ndarray, size: tuple[int, int],
+                        allow_empty: bool = False) -> np.ndarray:
     """A user's `[H, W]` index mask as uint8, or a ValueError that says what is wrong with it.
-    A bool mask (the natural single-object input) is object 1; floats must be whole ids."""
+    A bool mask (the natural single-object input) is object 1; floats must be whole ids. An
+    all-background mask only with `allow_empty` (objects marked absent)."""
     mask = np.asarray(mask)
     if mask.shape != size:
         raise ValueError(f"mask is {mask.shape} but the frame is {size}")
@@ -154,7 +174,7 @@ def validate_annotation(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         mask = mask.astype(np.int64)
     if not np.issubdtype(mask.dtype, np.integer) or mask.min() < 0 or mask.max() > 255:
         raise ValueError("mask must hold integer object ids in 0..255 (or be a bool mask)")
-    if not mask.any():
+    if not mask.any() and not allow_empty:
         raise ValueError("the mask is empty: mark at least one object")
     return mask.astype(np.uint8)
 

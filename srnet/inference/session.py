@@ -11,6 +11,7 @@ inside a forked call and everything crossing it is pickled.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,10 @@ from torch import Tensor
 from srnet.config import InferenceConfig
 from srnet.inference.memory_bank import Memo, MemoryBank, MemoryEntry
 from srnet.inference.objects import ObjectRegistry
+from srnet.inference.preprocess import small_object_upscale
 from srnet.model import MemoryInputs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,6 +38,7 @@ class InferenceSession:
     config: InferenceConfig = field(default_factory=InferenceConfig)  # this video's knobs
     objects: ObjectRegistry = field(default_factory=ObjectRegistry)
     annotations: dict[int, np.ndarray] = field(default_factory=dict)  # frame → [H, W] ids
+    absent: dict[int, frozenset[int]] = field(default_factory=dict)  # frame → ids marked absent
     recent: deque[MemoryEntry] = field(default_factory=deque)  # local-memory candidates
     frames_since_memory: int = 0  # processed frames since the last global-memory insert
     pass_id: int = 0  # the latest propagation pass; an older pass's generator stops
@@ -136,12 +141,39 @@ class InferenceSession:
                                    objects=dataclasses.replace(self.objects,
                                                                obj_ids=list(self.obj_ids)),
                                    annotations=dict(self.annotations),
+                                   absent=dict(self.absent),
                                    memory_dtype=memory_dtype, mirror=mirror,
                                    adapted=adapted, network=None)
 
     @property
     def obj_ids(self) -> list[int]:
         return list(self.objects.obj_ids)
+
+    def annotate(self, frame_idx: int, mask: np.ndarray, absent: frozenset[int]) -> None:
+        """Record a checked annotation (uint8 [H, W] ids, the objects marked `absent` on the
+        frame): it replaces the frame's earlier one, working memory a pass predicted from that
+        one is forgotten, and before the first memory a small object sizes the video."""
+        known = self.annotations.get(frame_idx)
+        if known is None or not np.array_equal(known, mask) \
+                or self.absent.get(frame_idx, frozenset()) != absent:  # new or changed
+            self.memory.drop_followers(frame_idx)
+        self.objects.add(sorted({int(v) for v in np.unique(mask) if v} | absent))
+        self.annotations[frame_idx] = mask
+        self.absent.pop(frame_idx, None)
+        if absent:
+            self.absent[frame_idx] = absent
+        cfg = self.config
+        if cfg.min_object_cells and not self.has_memory:  # one key size per memory
+            self.upscale = max(self.upscale, small_object_upscale(  # keeps an earlier fit
+                mask, cfg.short_side, cfg.min_object_cells, cfg.max_upscale))
+            if self.upscale > 1:
+                log.info("a small object: this video runs at %.2fx", self.upscale)
+
+    def covers(self, frame_idx: int, mask: np.ndarray) -> bool:
+        """True when `mask` (the frame's annotation) settles every object: each is in it or
+        marked absent on the frame, so the frame needs no memory read."""
+        settled = set(np.unique(mask).tolist()) | self.absent.get(frame_idx, frozenset())
+        return set(self.obj_ids) <= settled
 
     @property
     def has_memory(self) -> bool:
@@ -167,9 +199,13 @@ class InferenceSession:
             twin.memory.remove_object(obj_id)
             for entry in twin.recent:
                 entry.values.pop(obj_id, None)
+            for frame_idx, absent in list(twin.absent.items()):
+                twin.absent[frame_idx] = absent - {obj_id}
+                if not twin.absent[frame_idx]:
+                    del twin.absent[frame_idx]
             for frame_idx, ann in list(twin.annotations.items()):
                 ann = np.where(ann == obj_id, 0, ann).astype(np.uint8)
-                if ann.any():
+                if ann.any() or frame_idx in twin.absent:
                     twin.annotations[frame_idx] = ann
                 else:
                     del twin.annotations[frame_idx]
@@ -180,6 +216,7 @@ class InferenceSession:
             twin.recent.clear()
             if not keep_permanent:  # as a new session: objects and their size go too
                 twin.annotations.clear()
+                twin.absent.clear()
                 twin.objects = ObjectRegistry()
                 twin.upscale = 1.0
 
