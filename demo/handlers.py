@@ -28,7 +28,7 @@ from demo import render, zerogpu
 from demo.config import DemoConfig
 from demo.messages import duration_text, warn
 from demo.state import DemoState, cleanup_state
-from srnet import InferenceConfig, InferenceSession, Predictor
+from srnet import MIN_SHORT_SIDE, InferenceConfig, InferenceSession, Predictor
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,8 @@ class DemoContext:
         in a clip below `DemoConfig.small_object_side`."""
         side = int(min(clip_size))
         cells = self.cfg.min_object_cells if side < self.cfg.small_object_side else None
-        return dataclasses.replace(self.predictor.config, short_side=side,
-                                   min_object_cells=cells)
+        return dataclasses.replace(self.predictor.config, short_side=max(side, MIN_SHORT_SIDE),
+                                   min_object_cells=cells)  # (smaller clips run enlarged)
 
     @property
     def device_type(self) -> str:

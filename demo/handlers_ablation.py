@@ -231,7 +231,7 @@ def _rerun(ctx: DemoContext, state: DemoState, annotations: dict[int, np.ndarray
     Each network run is sized for small objects like the user's pass (`fit_small_objects`)."""
     if variant == FLOW:
         for start, end, _ in passes:
-            yield from flow_propagate(state.frames, annotations, start, end)
+            yield from flow_propagate(state.frames, annotations, start, end, absent)
         return
     plain = variant in (FULL, UNADAPTED)
     predictor = ctx.predictor if plain else ablated_predictor(ctx, variant)

@@ -20,6 +20,7 @@ from demo.handlers import DemoContext, edits_wait_for_passes, frame_view
 from demo.messages import NO_CLIP, frame_caption, info, replaced_text, shared_text, warn
 from demo.ownership import (
     ClickUndo,
+    edit_order,
     give_back,
     keep_others,
     take,
@@ -141,7 +142,7 @@ def _remask(state: DemoState, prior: np.ndarray | None, method: str = clicks.LEA
     taken = take(state.obj_masks, *key, claimed)
     if undo is not None:
         undo.taken = taken
-    state.set_object_mask(*key, mask, absent=prior is not None and not points[-1][2])
+    state.set_object_mask(*key, mask, absent=not points[-1][2] and state.followed_elsewhere(*key))
     used = method if method != clicks.LEARNED or clicks.learned_available() else \
         "classic (learned model unavailable)"
     notes = replaced_text(_replaced(points, mask.shape), points[-1][2]) + \
@@ -172,7 +173,7 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     if len(history) == len(state.clicks[key]) + 1:
         undo = history.pop()
         state.set_object_mask(*key, without_others(state.obj_masks, *key, undo.before),
-                              absent=undo.before is not None)
+                              absent=undo.before is not None and not undo.before.any())
         state.limit_returns(*key, undo.before)
         give_back(state.obj_masks, state.frame_idx, undo.taken)
         return _result(state, f"Last click removed; {len(state.clicks[key])} click(s) left "
@@ -189,7 +190,7 @@ def _undo_paint(state: DemoState, key: tuple[int, int]) -> tuple:
     """Undo of the last painting of `key`: its annotation and clicks as before it."""
     record = state.paint_undo[key].pop()
     state.set_object_mask(*key, without_others(state.obj_masks, *key, record.before),
-                          absent=record.before is not None)
+                          absent=record.before is not None and not record.before.any())
     state.limit_returns(*key, record.before)
     give_back(state.obj_masks, key[0], record.taken)
     if record.clicks:
@@ -207,7 +208,7 @@ def clear_clicks(state: DemoState | None) -> tuple:
     history = state.click_history.pop(key, [])
     state.set_object_mask(*key, None)
     state.limit_returns(*key, None)
-    history = [*state.paint_undo.pop(key, []), *history]  # in the order the edits were made
+    history = [*edit_order(state.paint_undo.pop(key, [])), *history]  # as the edits were made
     for undo in reversed(history):  # as undoing every edit: what they took goes back
         give_back(state.obj_masks, state.frame_idx, undo.taken)
     return _result(state, f"Cleared the annotation of {state.names.get(state.selected, '?')} "
@@ -239,13 +240,14 @@ def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
     record = ClickUndo(before_annotation, taken, clicks=state.clicks.pop(key, []),
                        history=state.click_history.pop(key, []))  # painting replaces the clicks
     state.paint_undo.setdefault(key, []).append(record)  # Undo goes back past it
-    state.set_object_mask(*key, mask, absent=before is not None)
+    was_absent = before_annotation is not None and not before_annotation.any()
+    state.set_object_mask(*key, mask, absent=was_absent or state.followed_elsewhere(*key))
     state.limit_returns(*key, mask)
     old = 0 if before is None else int(before.sum())
     took = "".join(f"; took {int(lost.sum())} px from {state.names.get(obj_id, obj_id)}"
                    for obj_id, lost in _covered(shown, added, state.selected).items())
     gone = (" — marked absent on this frame: the next pass takes that over from here"
-            if old and not mask.any() else "")
+            if state.selected in state.absent_ids(state.frame_idx) else "")
     return _result(state, f"Painted {state.names[state.selected]} on frame {state.frame_idx}: "
                           f"{len(painted)} stroke(s), mask {old} → {int(mask.sum())} px "
                           f"({100.0 * mask.mean():.1f} % of the frame){took}{gone}.")

@@ -21,7 +21,7 @@ from demo.video_io import ClipError, LoadedClip, load_clip
 from srnet import fit_index_mask, load_index_mask
 
 log = logging.getLogger(__name__)
-MIN_SIDE = 32  # the model's smallest usable input
+MIN_SIDE = 32  # smallest clip side taken (the network enlarges it to 64 px inside)
 MAX_FRAME_NUMBER = 10**7  # past any clip's end (115 hours at 24 fps)
 
 

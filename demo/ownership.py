@@ -198,6 +198,15 @@ def undo_records(records: Iterable[ClickUndo]) -> Iterator[ClickUndo]:
             yield from undo_records(record.history)
 
 
+def edit_order(records: Iterable[ClickUndo]) -> Iterator[ClickUndo]:
+    """Paint records with the click records each keeps, in the order the edits were made
+    (a painting's replaced clicks came before it)."""
+    for record in records:
+        if record.history:
+            yield from edit_order(record.history)
+        yield record
+
+
 def limit_returns(click_history: dict[tuple[int, int], list[ClickUndo]], frame_idx: int,
                   obj_id: int, annotation: np.ndarray | None) -> None:
     """`obj_id`'s annotation on the frame was set to `annotation` (an undo, a clear, a paint):

@@ -215,6 +215,14 @@ class DemoState:
         """Frames with an annotation: an object's mask, or an object marked absent."""
         return sorted({f for (f, _) in self.obj_masks})
 
+    def followed_elsewhere(self, frame_idx: int, obj_id: int) -> bool:
+        """True when a pass would show `obj_id` on the frame without this frame's annotation:
+        the last pass has it there, or the user annotated it on another frame. Only then can
+        erasing all of it mean "absent here" (else it is just no annotation)."""
+        results = self.masks.get(frame_idx)
+        return (results is not None and bool((results == obj_id).any())) or any(
+            obj == obj_id and f != frame_idx and m.any() for (f, obj), m in self.obj_masks.items())
+
     def set_object_mask(self, frame_idx: int, obj_id: int, mask: np.ndarray | None,
                         absent: bool = False) -> None:
         """The object's annotation on the frame; None or an empty mask removes it, except
@@ -249,9 +257,7 @@ class DemoState:
             self.tracked[frame_idx] = tuple(i for i in ids if i != obj_id)
         for frame_idx, out in self.outputs.items():  # its internals stay, under no id: a new
             if obj_id in out.obj_ids:  # object given the same id must not show them as its own
-                self.outputs[frame_idx] = dataclasses.replace(
-                    out, obj_ids=tuple(REMOVED_ID if i == obj_id else i for i in out.obj_ids),
-                    mask=np.where(out.mask == obj_id, 0, out.mask).astype(np.uint8))
+                self.outputs[frame_idx] = _without_object(out, obj_id)
         self.ablation_ious = None
         if self.selected == obj_id:
             self.selected = next(iter(self.names), 0)
@@ -282,14 +288,34 @@ class DemoState:
         self.ablation_ious = None
 
 
+def _without_object(out: StepOutput, obj_id: int) -> StepOutput:
+    """A stored frame result with `obj_id` renamed `REMOVED_ID` (its slot in the arrays stays)
+    and its pixels gone from the mask and from the memory reads' record of what memory held."""
+    def renamed(ids: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(REMOVED_ID if i == obj_id else i for i in ids)
+
+    def cleared(held: np.ndarray | None) -> np.ndarray | None:
+        return None if held is None else np.where(held == obj_id, 0, held).astype(np.uint8)
+
+    visuals = out.visuals
+    if visuals is not None:
+        reads = tuple(dataclasses.replace(read, obj_ids=renamed(read.obj_ids),
+                                          memory_masks=tuple(map(cleared, read.memory_masks)))
+                      for read in visuals.reads)
+        visuals = dataclasses.replace(visuals, reads=reads)
+    return dataclasses.replace(out, obj_ids=renamed(out.obj_ids), visuals=visuals,
+                               mask=np.where(out.mask == obj_id, 0, out.mask).astype(np.uint8))
+
+
 def _resized(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A bool [h, w] mask at `size` (H, W), with the exports' smooth outlines."""
     return resize_index_mask(mask.astype(np.uint8), size) > 0
 
 
 def has_user_work(state: DemoState) -> bool:
-    """Any annotation or click of the user's (a click list emptied by Undo is none)."""
-    return any(mask.any() for mask in state.obj_masks.values()) or any(state.clicks.values())
+    """Any annotation (an object marked absent included) or click of the user's (a click
+    list emptied by Undo is none)."""
+    return bool(state.obj_masks) or any(state.clicks.values())
 
 
 def carry_annotations(old: DemoState, new: DemoState

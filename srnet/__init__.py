@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from srnet.checkpoint import CheckpointError, load_model, save_checkpoint
-from srnet.config import FAMConfig, InferenceConfig, ModelConfig, PTMConfig
+from srnet.config import MIN_SHORT_SIDE, FAMConfig, InferenceConfig, ModelConfig, PTMConfig
 from srnet.eval.ablation import ABLATIONS, ablated_config
 from srnet.eval.ablation import ablated as ablated_predictor
 from srnet.eval.baselines import flow_propagate
@@ -55,8 +55,8 @@ def load_predictor(checkpoint: str | Path | None = None, *, device: str | None =
 
 __all__ = [
     "CheckpointError", "ClickPredictor", "DEFAULT_CHECKPOINT", "DEFAULT_CLICK_CHECKPOINT",
-    "ABLATIONS", "ablated_config", "ablated_predictor", "adapt_network", "adapt_session",
-    "iter_adapt_session", "mask_iou",
+    "ABLATIONS", "MIN_SHORT_SIDE", "ablated_config", "ablated_predictor", "adapt_network",
+    "adapt_session", "iter_adapt_session", "mask_iou",
     "FAMConfig", "InferenceConfig", "InferenceSession", "ModelConfig", "PTMConfig", "Predictor",
     "MemoryRead", "SRNet", "StepOutput", "StepVisuals", "constrain_click_mask", "davis_palette",
     "fit_index_mask", "flow_propagate", "natural_key",

@@ -9,6 +9,7 @@ import numpy as np
 
 from srnet import (
     DEFAULT_CHECKPOINT,
+    MIN_SHORT_SIDE,
     CheckpointError,
     InferenceConfig,
     ModelConfig,
@@ -139,7 +140,8 @@ def run_bench(args: argparse.Namespace) -> int:
 
     height, width = args.size
     try:
-        predictor = build_predictor(args, InferenceConfig(short_side=min(height, width),
+        side = max(MIN_SHORT_SIDE, min(height, width))  # smaller frames run enlarged
+        predictor = build_predictor(args, InferenceConfig(short_side=side,
                                                           cpu_bf16=args.cpu_bf16,
                                                           **memory_kwargs(args)),
                                     need_weights=False)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from srnet.config import MIN_SHORT_SIDE
+
 
 def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Make `parser.error` print `PROG: error: MESSAGE (see PROG --help)` and exit 2."""
@@ -76,7 +78,7 @@ def probability(text: str) -> float:
 def short_side(text: str) -> int:
     """An internal short side: ≥ 64 pixels (4 cells of the network's stride-16 grid; at 32
     the shipped model lost its objects after the first frame)."""
-    return bounded_int(64, 4096)(text)
+    return bounded_int(MIN_SHORT_SIDE, 4096)(text)
 
 
 def frame_size(text: str) -> tuple[int, int]:

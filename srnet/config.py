@@ -106,6 +106,9 @@ class ModelConfig:
         return strict_from_dict(cls, {**data, "fam": fam, "ptm": ptm})
 
 
+MIN_SHORT_SIDE = 64  # px: the internal short side never falls below 4 stride-16 cells
+
+
 @dataclass(frozen=True)
 class InferenceConfig:
     """Runtime knobs of the predictor; safe to change between sessions."""
@@ -151,8 +154,9 @@ class InferenceConfig:
             raise ValueError("mem_every, top_k and local_interval must be ≥ 1")
         if self.max_working_frames < 1 or self.max_permanent_frames < 1:
             raise ValueError("memory caps must be ≥ 1")
-        if self.short_side is not None and self.short_side < 64:
-            raise ValueError("short_side must be ≥ 64 pixels (4 stride-16 feature cells)")
+        if self.short_side is not None and self.short_side < MIN_SHORT_SIDE:
+            raise ValueError(f"short_side must be ≥ {MIN_SHORT_SIDE} pixels (4 stride-16 "
+                             "feature cells)")
         if self.min_object_cells is not None and self.min_object_cells <= 0:
             raise ValueError("min_object_cells must be > 0 (None turns it off)")
         if self.max_upscale < 1:

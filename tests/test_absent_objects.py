@@ -71,3 +71,21 @@ def test_erasing_all_of_an_object_marks_it_absent_for_the_next_pass(lite_ctx_64,
     assert 2 not in lost_objects.first_lost_frames(state)  # absent as asked, not lost
     annotate.undo_click(state)  # the painting: the object is back as the pass showed it
     assert state.absent_ids(3) == () and 3 not in state.annotated_frames()
+
+
+def test_another_eraser_stroke_keeps_the_mark_and_tiny_clips_load(lite_ctx_64,
+                                                                   tmp_path: Path) -> None:
+    """A second eraser stroke over an object marked absent dropped the mark; a clip with a
+    48-px short side was refused with "short_side must be ≥ 64" (the demo runs it enlarged)."""
+    state, truth = uploaded_clip_state(lite_ctx_64, tmp_path, num_frames=4, size=(48, 64),
+                                       num_objects=1)
+    state.set_object_mask(0, 1, truth[0] == 1)
+    state = list(propagation.propagate(lite_ctx_64, state, "forward", 0))[-1][0]
+    assert state.session.config.short_side == 64 and len(state.masks) == 4
+    state.frame_idx = 2
+    state.masks[2] = truth[2].astype(np.uint8)  # as if the pass had followed it
+    wipe = [{"mode": "eraser", "size": 120, "points": [[0, 24], [63, 24]]}]
+    annotate.apply_paint(state, json.dumps(wipe))
+    assert state.absent_ids(2) == (1,)
+    annotate.apply_paint(state, json.dumps(wipe))
+    assert state.absent_ids(2) == (1,)

@@ -56,8 +56,8 @@ def test_a_painting_is_undone_back_to_the_clicks_it_replaced(ctx: DemoContext,
     clicked = state.obj_masks[(0, 1)].copy()
     wipe = [{"mode": "eraser", "size": 80, "points": [[0, 32], [95, 32]]}]
     status = annotate.apply_paint(state, json.dumps(wipe))[-1]
-    assert "marked absent on this frame" in status  # wiped whole: the object is not there
-    assert state.absent_ids(0) == (1,) and not state.clicks.get((0, 1))
+    assert "absent" not in status  # nothing else shows it: no annotation, not "absent"
+    assert (0, 1) not in state.obj_masks and not state.clicks.get((0, 1))
     assert "Painting undone" in annotate.undo_click(state, clicks.CLASSIC)[-1]
     assert np.array_equal(state.obj_masks[(0, 1)], clicked) and len(state.clicks[(0, 1)]) == 1
     assert "Last click removed" in annotate.undo_click(state, clicks.CLASSIC)[-1]
@@ -167,3 +167,19 @@ def test_a_stroke_over_another_objects_propagated_pixels_says_it_took_them(
     status = annotate.apply_paint(state, json.dumps(stroke))[-1]
     covered = int(((state.shown_mask(0) == 2) & (truth[0] == 1)).sum())
     assert covered > 0 and f"took {covered} px from object 1" in status, status
+
+
+def test_clear_gives_back_what_clicks_replaced_by_a_painting_had_taken(
+        ctx: DemoContext, tmp_path: Path) -> None:
+    """Object 2's click took object 1's pixels, then object 2 painted (the painting keeps that
+    click's record): Clear gave back only the painting's own take."""
+    import json
+
+    state, _ = _taken_by_second_object(ctx, tmp_path)
+    first = state.click_history[(0, 1)][-1].before  # object 1 before its own click: nothing
+    assert first is None
+    whole = state.obj_masks[(0, 1)] | state.click_history[(0, 2)][0].taken[1]
+    annotate.apply_paint(state, json.dumps([{"mode": "brush", "size": 3,
+                                             "points": [[2, 60], [10, 60]]}]))
+    annotate.clear_clicks(state)  # object 2's annotation on frame 0
+    assert np.array_equal(state.obj_masks[(0, 1)], whole)

@@ -85,6 +85,14 @@ def test_flow_propagate_lets_a_later_annotation_take_over_its_objects() -> None:
     assert not (out[5] == 1)[masks[5] > 0].any()
 
 
+def test_flow_propagate_drops_an_object_marked_absent() -> None:
+    """The ablation's flow variant kept warping an object the user had erased on frame 3."""
+    frames, masks = moving_square(num_frames=6)
+    nothing = np.zeros_like(masks[3])
+    out = dict(flow_propagate(frames, {0: masks[0], 3: nothing}, 0, 5, absent={3: [1]}))
+    assert (out[2] == 1).any() and not any((out[f] == 1).any() for f in (3, 4, 5))
+
+
 def test_flow_propagate_needs_an_annotated_start() -> None:
     frames, masks = moving_square(num_frames=3)
     try:

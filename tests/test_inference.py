@@ -391,3 +391,13 @@ def test_an_object_marked_absent_on_a_frame_is_not_there(tiny_predictor, clip):
     assert session.absent == {5: {1}} and 4 in session.annotations and 5 in session.annotations
     out = next(tiny_predictor.propagate(session, frames, 4, mask=only_first))
     assert 4 not in session.absent and np.array_equal(out.mask, only_first)
+
+
+def test_a_small_objects_factor_applies_on_top_of_the_tiny_frame_floor(tiny_predictor, clip):
+    """The factor is measured after the 64-px enlargement; it was applied before it and lost
+    (a 40x60 frame ran at 64x96 with or without x1.5)."""
+    assert plan_geometry((40, 60), 480).internal_size == (64, 96)
+    assert plan_geometry((40, 60), 480, upscale=1.5).internal_size == (96, 144)
+    frames, masks = clip
+    with pytest.raises(ValueError, match="with the frame's mask"):
+        next(tiny_predictor.propagate(tiny_predictor.new_session(), frames, 0, absent=[1]))

@@ -93,6 +93,14 @@ def test_a_new_object_reusing_a_removed_ones_id_never_shows_its_internals(
     status = inspecting.inspect_frame(state, 4)[-1]
     assert "Frame 4, second" in status and "dog" not in status  # the pass's other object
     assert not (state.outputs[4].mask == 1).any()
+    import gradio as gr
+
+    point = gr.SelectData(None, {"index": [48, 32], "value": None})
+    memory_text = inspecting.memory_click(state, 4, point)[-1]
+    assert "dog" not in memory_text  # the removed object's memory pixels are nobody's now
+    assert all(1 not in read.obj_ids and not any((m == 1).any() for m in read.memory_masks
+                                                 if m is not None)
+               for read in state.outputs[4].visuals.reads)
     state.selected = 2
     annotate.remove_object(ctx, state)
     views = inspecting.inspect_frame(state, 4)

@@ -9,7 +9,7 @@ taking over: the demo's "optical flow instead of memory" comparison.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -35,7 +35,8 @@ def flow_baseline(frames: Sequence[np.ndarray], first_mask: np.ndarray) -> Itera
 
 
 def flow_propagate(frames: Sequence[np.ndarray], annotations: Mapping[int, np.ndarray],
-                   start: int, end: int) -> Iterator[tuple[int, np.ndarray]]:
+                   start: int, end: int, absent: Mapping[int, Iterable[int]] | None = None
+                   ) -> Iterator[tuple[int, np.ndarray]]:
     """``(frame_idx, [H, W] uint8 index mask)`` from ``start`` to ``end`` (either direction):
     the mask is carried frame to frame by backward warping with DIS optical flow (preset
     MEDIUM). For frame t the flow from t to the previous frame gives, per pixel of t, where it
@@ -43,8 +44,10 @@ def flow_propagate(frames: Sequence[np.ndarray], annotations: Mapping[int, np.nd
 
     ``annotations[start]`` seeds the mask. An annotated frame on the way takes over for the
     objects it contains (their warped pixels are dropped, the annotation painted in), as a
-    user's correction does in the memory network; its other objects stay as warped.
+    user's correction does in the memory network; its other objects stay as warped, except
+    those ``absent`` lists for that frame (objects the user marked absent there: dropped).
     """
+    absent = absent or {}
     if start not in annotations:
         raise ValueError(f"flow propagation starts at an annotated frame, not {start}")
     step = 1 if end >= start else -1
@@ -61,6 +64,7 @@ def flow_propagate(frames: Sequence[np.ndarray], annotations: Mapping[int, np.nd
                              cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         if frame_idx in annotations:
             mask = _merge(mask, np.asarray(annotations[frame_idx], dtype=np.uint8))
+            mask[np.isin(mask, list(absent.get(frame_idx, ())))] = 0
         previous = gray
         yield frame_idx, mask.copy()
 

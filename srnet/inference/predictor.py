@@ -161,8 +161,9 @@ class Predictor:
                   return_visuals: bool = False, absent: Iterable[int] = ()) -> Iterator[StepOutput]:
         """Yield one StepOutput per frame from `start` to `end` (inclusive), forward or backward.
 
-        With `mask` ([H, W] of object ids), frame `start` is annotated with it first, as `step`
-        would do; when the mask holds every object, its frame is encoded once, by the pass
+        With `mask` ([H, W] of object ids) and `absent` (ids not on that frame, as in `step`),
+        frame `start` is annotated with them first, as `step` would do; when the mask holds or
+        marks absent every object, its frame is encoded once, by the pass
         (`step` then `propagate` from the same frame encodes it twice), otherwise exactly as
         `step` then `propagate` (the objects it leaves out are read twice). Frames that carry
         a user annotation in the session use it. Working-memory frames ahead of `start` (left
@@ -171,6 +172,7 @@ class Predictor:
         bounds raise here; the pass itself begins with the first frame drawn, and a pass
         started later on the same session stops this one (RuntimeError on its next frame).
         """
+        absent_ids(absent, mask)  # absent objects come with the frame's mask, as in `step`
         last = len(frames) - 1
         end = (0 if reverse else last) if end is None else end
         if not (0 <= start <= last and 0 <= end <= last):

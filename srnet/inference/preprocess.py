@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from srnet.config import MIN_SHORT_SIDE
+
 
 @dataclass(frozen=True)
 class FrameGeometry:
@@ -27,7 +29,6 @@ class FrameGeometry:
         return (-(-self.internal_size[0] // 16), -(-self.internal_size[1] // 16))
 
 
-MIN_SHORT_SIDE = 64  # px: the internal short side never falls below 4 stride-16 cells
 MAX_ENLARGED_SIDE = 1024  # px: how long a small frame's long side may grow to reach that
 
 
@@ -42,10 +43,10 @@ def plan_geometry(orig_size: tuple[int, int], short_side: int | None,
     scale = 1.0
     if short_side is not None and min(height, width) > short_side:
         scale = short_side / min(height, width)
-    scale *= upscale
-    if min(height, width) * scale < MIN_SHORT_SIDE:
+    if min(height, width) * scale < MIN_SHORT_SIDE:  # before `upscale`, which measures after it
         scale = min(MIN_SHORT_SIDE / min(height, width),
                     max(scale, MAX_ENLARGED_SIDE / max(height, width)))
+    scale *= upscale
     internal = (max(16, round(height * scale)), max(16, round(width * scale)))
     padded = (-(-internal[0] // 16) * 16, -(-internal[1] // 16) * 16)
     return FrameGeometry((height, width), internal, padded)
