@@ -401,3 +401,19 @@ def test_a_small_objects_factor_applies_on_top_of_the_tiny_frame_floor(tiny_pred
     frames, masks = clip
     with pytest.raises(ValueError, match="with the frame's mask"):
         next(tiny_predictor.propagate(tiny_predictor.new_session(), frames, 0, absent=[1]))
+
+
+def test_absences_and_memory_records_survive_the_mirror_twin_and_the_host_form(
+        tiny_predictor, clip):
+    """ZeroGPU pickles sessions in their host form, and the mirror twin keeps its own
+    annotations: both must carry the absences and each entry's mask record."""
+    frames, masks = clip
+    session = tiny_predictor.new_session(InferenceConfig(short_side=None, mirror_average=True))
+    tiny_predictor.step(session, 0, frames[0], masks[0])
+    only_first = np.where(masks[1] == 1, 1, 0).astype(np.uint8)
+    out = tiny_predictor.step(session, 1, frames[1], only_first, absent=[2])
+    assert np.array_equal(out.mask, only_first) and session.mirror.absent == {1: {2}}
+    host = session.to_host()
+    assert host.absent == {1: {2}} and host.mirror.absent == {1: {2}}
+    assert all(np.array_equal(a.held, b.held)
+               for a, b in zip(session.memory.entries, host.memory.entries))

@@ -211,3 +211,15 @@ def test_paint_undo_comes_along_with_its_replaced_clicks(ctx: DemoContext, uploa
     assert record.before.shape == (64, 106) and record.before.sum() > 0
     assert record.clicks == [(60.0 * (106 / 160), 40.0 * (64 / 96), True)]
     assert len(record.history) == 1 and record.history[0].before is None
+
+
+def test_an_object_marked_absent_stays_absent_after_reload(ctx: DemoContext,
+                                                           upload: Path) -> None:
+    """Reload kept only annotations with pixels, so an erased object came back from the
+    next pass on the frame the user had marked it absent."""
+    old = _state(loading.load_upload(ctx, str(upload), 0, 0, 1, None))
+    _annotate(old, 0, 1, (20, 60, 30, 90))
+    old.set_object_mask(3, 1, np.zeros(old.size, bool), absent=True)
+    new = _state(loading.reload_clip(ctx, 0, 0, 1, old, 64))
+    assert new.annotated_frames() == [0, 3] and new.absent_ids(3) == (1,)
+    assert new.pass_annotations()[1] == {3: (1,)}
