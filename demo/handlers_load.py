@@ -11,12 +11,13 @@ import gradio as gr
 import numpy as np
 
 from demo import capacity
+from demo.carry import carry_annotations, has_user_work
 from demo.handlers import DemoContext, release_tab
 from demo.handlers_annotate import annotate_outputs
 from demo.handlers_settings import SETTINGS, settings_view
 from demo.messages import info, warn
 from demo.numbers import clamped
-from demo.state import ClipSource, DemoState, carry_annotations, has_user_work
+from demo.state import ClipSource, DemoState
 from demo.video_io import ClipError, LoadedClip, load_clip
 from srnet import fit_index_mask, load_index_mask
 
