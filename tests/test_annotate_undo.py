@@ -27,13 +27,7 @@ def _click(x: float, y: float) -> gr.SelectData:
 def test_undoing_every_click_leaves_no_annotation(ctx: DemoContext, tmp_path: Path) -> None:
     """Object 2's click took object 1's pixels; object 1's click was undone first. Undoing
     object 2's click then gave object 1 its pixels back: an annotation without clicks."""
-    state, truth = uploaded_clip_state(ctx, tmp_path, num_frames=4, size=(64, 96),
-                                       num_objects=2)
-    ys, xs = np.nonzero(truth[0] == 1)
-    point = _click(float(np.median(xs)), float(np.median(ys)))
-    annotate.on_click(state, "add (positive)", point, clicks.CLASSIC)
-    annotate.add_object(state)
-    assert "Took" in annotate.on_click(state, "add (positive)", point, clicks.CLASSIC)[-1]
+    state, _ = _taken_by_second_object(ctx, tmp_path)
     annotate.select_object(state, 1)
     annotate.undo_click(state, clicks.CLASSIC)
     annotate.select_object(state, 2)
