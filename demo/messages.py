@@ -66,6 +66,8 @@ def frame_caption(state: DemoState, frame_idx: int) -> str:
     annotated = state.annotated_frames()
     kind = ("your annotation" if frame_idx in annotated else
             "propagated mask" if frame_idx in state.masks else "no mask yet")
+    absent = [state.names.get(obj_id, f"object {obj_id}") for obj_id in state.absent_ids(frame_idx)]
+    kind += f" ({', '.join(absent)} marked absent here)" if absent else ""
     conf = state.confidence.get(frame_idx)
     conf_text = f" · confidence {conf:.2f}" if conf is not None else ""
     legend = " ".join(f'<span style="color:rgb{state.color(obj_id)}">■</span> {obj_id}: {name}'

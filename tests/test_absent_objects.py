@@ -63,6 +63,7 @@ def test_erasing_all_of_an_object_marks_it_absent_for_the_next_pass(lite_ctx_64,
     status = annotate.apply_paint(state, json.dumps(wipe))[-1]
     assert f"mask {before} → 0 px" in status and "marked absent" in status
     assert state.absent_ids(3) == (2,) and 3 in state.annotated_frames()
+    assert "(object 2 marked absent here)" in annotate.annotate_outputs(state)[1]
     assert not (state.shown_mask(3) == 2).any()  # the propagated object no longer shows
     masks, absent = state.pass_annotations()
     assert absent == {3: (2,)} and not masks[3].any()
