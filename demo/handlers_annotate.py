@@ -72,10 +72,17 @@ def _current_object_mask(state: DemoState, frame_idx: int, obj_id: int) -> np.nd
 
 
 def show_frame(state: DemoState | None, frame_idx: float) -> tuple:
+    """The Annotate view of `frame_idx`. Frame changes of one tab may render at once (the
+    "ui" group runs four events): a render that ends after a later request began skips its
+    outputs, so an older frame's view cannot land last. (A CI run once showed frame 0's view
+    after a change to frame 4 under load; this is one way that happens.)"""
     if state is None:
         return _result(None, "")
+    state.view_requests += 1
+    request = state.view_requests
     state.frame_idx = state.clamp_frame(frame_idx)
-    return _result(state, gr.skip())
+    result = _result(state, gr.skip())
+    return result if request == state.view_requests else (gr.skip(),) * len(result)
 
 
 def refresh(state: DemoState | None, frame_idx: float) -> tuple:

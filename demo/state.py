@@ -114,6 +114,9 @@ class DemoState:
     last_fps: float | None = None  # speed of this tab's last pass (for the app's speed hint)
     last_objects: int = 1  # how many objects that pass followed
     inspect_open: bool = False  # the "Look inside" tab is shown: refresh it on frame changes
+    # frame views requested (`show_frame`): one that ends after a later request was made
+    # returns nothing, so a slow render of an older frame never replaces the newer one
+    view_requests: int = 0
     overlay_video: tuple[str, str] | None = None  # (masks digest, mp4 path) of the last video
     exported: str | None = None  # masks digest of the last export's snapshot
     paint_version: int = 0  # bumped per painter render, so the page tells renders apart

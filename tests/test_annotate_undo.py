@@ -177,3 +177,23 @@ def test_clear_gives_back_what_clicks_replaced_by_a_painting_had_taken(
                                              "points": [[2, 60], [10, 60]]}]))
     annotate.clear_clicks(state)  # object 2's annotation on frame 0
     assert np.array_equal(state.obj_masks[(0, 1)], whole)
+
+
+def test_an_older_frame_view_that_ends_last_does_not_replace_the_newer(
+        ctx: DemoContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two frame changes of one tab can render at once; the one asked for first ended last
+    and its view replaced the newer one (the caption went back to the earlier frame)."""
+    state, _ = uploaded_clip_state(ctx, tmp_path, num_frames=4, size=(64, 96))
+    real, newer, started = annotate.annotate_outputs, [], []
+
+    def slow(state_arg):  # while frame 0 renders, a change to frame 2 starts and ends
+        if not started:
+            started.append(True)
+            newer.append(annotate.show_frame(state_arg, 2))
+        return real(state_arg)
+
+    monkeypatch.setattr(annotate, "annotate_outputs", slow)
+    older = annotate.show_frame(state, 0)
+    assert "Frame 2 /" in newer[0][2] and state.frame_idx == 2
+    assert all(isinstance(part, type(gr.skip())) for part in older)  # changes nothing
+    assert "Frame 1 /" in annotate.show_frame(state, 1)[2]  # a lone change renders
