@@ -178,11 +178,7 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     state.clicks[key].pop()
     history = state.click_history.get(key, [])
     if len(history) == len(state.clicks[key]) + 1:
-        undo = history.pop()
-        state.set_object_mask(*key, without_others(state.obj_masks, *key, undo.before),
-                              absent=undo.before is not None and not undo.before.any())
-        state.limit_returns(*key, undo.before)
-        give_back(state.obj_masks, state.frame_idx, undo.taken)
+        _restore(state, key, history.pop())
         return _result(state, f"Last click removed; {len(state.clicks[key])} click(s) left "
                               f"on frame {state.frame_idx}.")
     propagated = state.masks.get(state.frame_idx)  # no record (e.g. after painting): replay
@@ -196,14 +192,21 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
 def _undo_paint(state: DemoState, key: tuple[int, int]) -> tuple:
     """Undo of the last painting of `key`: its annotation and clicks as before it."""
     record = state.paint_undo[key].pop()
-    state.set_object_mask(*key, without_others(state.obj_masks, *key, record.before),
-                          absent=record.before is not None and not record.before.any())
-    state.limit_returns(*key, record.before)
-    give_back(state.obj_masks, key[0], record.taken)
+    _restore(state, key, record)
     if record.clicks:
         state.clicks[key], state.click_history[key] = record.clicks, record.history or []
     return _result(state, f"Painting undone on frame {key[0]}: the mask is as before it "
                           f"({len(record.clicks or [])} click(s)).")
+
+
+def _restore(state: DemoState, key: tuple[int, int], record: ClickUndo) -> None:
+    """Undo of one edit of `key`: its annotation as before it (an empty one: absent again,
+    less what other objects hold now), and what the edit took from others goes back."""
+    before = record.before
+    state.set_object_mask(*key, without_others(state.obj_masks, *key, before),
+                          absent=before is not None and not before.any())
+    state.limit_returns(*key, before)
+    give_back(state.obj_masks, key[0], record.taken)
 
 
 @edits_wait_for_passes

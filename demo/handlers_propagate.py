@@ -111,7 +111,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     if state is None:
         yield None, gr.skip(), warn(NO_CLIP), gr.skip(), gr.skip(), gr.skip()
         return
-    annotations = state.pass_annotations()[0]
+    annotations, absent = state.pass_annotations()  # one snapshot for the whole plan
     note = _sync_session(ctx, state, annotations)  # before planning: it may empty the memory
     plan = plan_passes(state, direction, state.clamp_frame(frame_idx))
     if isinstance(plan, str):
@@ -129,7 +129,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
             note += adapted
         else:
             note += _kept_adaptation(state, annotations)
-        timing = yield from _run_plan(ctx, state, session, memo, annotations, plan)
+        timing = yield from _run_plan(ctx, state, session, memo, annotations, absent, plan)
     except (ValueError, RuntimeError) as exc:  # e.g. out of memory, inconsistent input
         if state.released:
             return
@@ -172,16 +172,15 @@ class _Timing:
 
 
 def _run_plan(ctx: DemoContext, state: DemoState, session: InferenceSession, memo: dict,
-              annotations: dict[int, np.ndarray], plan: list[Pass]
-              ) -> Iterator[tuple]:
+              annotations: dict[int, np.ndarray], absent: dict[int, tuple[int, ...]],
+              plan: list[Pass]) -> Iterator[tuple]:
     """The passes of `plan`, streamed in `propagate`'s outputs; returns their `_Timing`, or
     None when the tab's clip was replaced mid-pass. Stop ends it after the current frame."""
     covered = {f for start, end, _ in plan for f in range(min(start, end), max(start, end) + 1)}
     timing = _Timing(time.perf_counter(), len(covered))  # a 60-frame clip read "61/61" for both
     for start, end, reverse in plan:
         for out in run_pass(ctx.predictor, session, state.frames, annotations,
-                            start, end, reverse, visuals=True,
-                            absent=state.pass_annotations()[1]):
+                            start, end, reverse, visuals=True, absent=absent):
             if state.released:  # a new clip was loaded mid-pass: the tab holds that now
                 log.info("pass ended: its clip was replaced")
                 return None

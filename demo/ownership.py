@@ -189,18 +189,10 @@ def without_others(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int,
     return None if mask is None else mask & ~_held(obj_masks, frame_idx, mask.shape, obj_id)
 
 
-def undo_records(records: Iterable[ClickUndo]) -> Iterator[ClickUndo]:
-    """Each record and, inside a paint's record, the click records it keeps for its undo
-    (`_undo_paint` puts them back, so they may give pixels back later too)."""
-    for record in records:
-        yield record
-        if record.history:
-            yield from undo_records(record.history)
-
-
 def edit_order(records: Iterable[ClickUndo]) -> Iterator[ClickUndo]:
-    """Paint records with the click records each keeps, in the order the edits were made
-    (a painting's replaced clicks came before it)."""
+    """Each record and, inside a paint's record, the click records it keeps for its undo
+    (`_undo_paint` puts them back, so they may give pixels back later too), in the order the
+    edits were made (a painting's replaced clicks came before it)."""
     for record in records:
         if record.history:
             yield from edit_order(record.history)
@@ -216,7 +208,7 @@ def limit_returns(click_history: dict[tuple[int, int], list[ClickUndo]], frame_i
     for (frame, other), records in click_history.items():
         if frame != frame_idx or other == obj_id:
             continue
-        for record in undo_records(records):
+        for record in edit_order(records):
             lost = record.taken.get(obj_id)
             if lost is None:
                 continue

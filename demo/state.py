@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from demo.numbers import clamped, finite
-from demo.ownership import ClickUndo, limit_returns, shown_mask, undo_records
+from demo.ownership import ClickUndo, edit_order, limit_returns, shown_mask
 from srnet import InferenceConfig, InferenceSession, StepOutput, davis_palette
 
 log = logging.getLogger(__name__)
@@ -250,7 +250,7 @@ class DemoState:
             for key in [k for k in store if k[1] == obj_id]:
                 del store[key]
         for history in (*self.click_history.values(), *self.paint_undo.values()):
-            for undo in undo_records(history):  # undo must not give it pixels back
+            for undo in edit_order(history):  # undo must not give it pixels back
                 undo.taken.pop(obj_id, None)
         for results in (self.masks, *self.ablation.values()):
             for frame_idx, mask in results.items():

@@ -199,10 +199,8 @@ class InferenceSession:
             twin.memory.remove_object(obj_id)
             for entry in twin.recent:
                 entry.values.pop(obj_id, None)
-            for frame_idx, absent in list(twin.absent.items()):
-                twin.absent[frame_idx] = absent - {obj_id}
-                if not twin.absent[frame_idx]:
-                    del twin.absent[frame_idx]
+            twin.absent = {f: ids - {obj_id} for f, ids in twin.absent.items()
+                           if ids - {obj_id}}
             for frame_idx, ann in list(twin.annotations.items()):
                 ann = np.where(ann == obj_id, 0, ann).astype(np.uint8)
                 if ann.any() or frame_idx in twin.absent:
