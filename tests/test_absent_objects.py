@@ -32,21 +32,24 @@ def _bear(count: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 @pytest.mark.slow
 def test_the_shipped_model_stops_following_an_object_marked_absent() -> None:
-    """bear, 10 frames at short side 240: after frame 5 the plain pass keeps the bear at its
-    size (ratio about 1.0 measured), and a pass from frame 6 marked "bear absent" drops it
-    (0.00 on every later frame)."""
+    """bear at short side 240: after frame 5 the plain pass keeps the bear at its size (ratio
+    about 1.0 measured), and a pass from frame 6 marked "bear absent" drops it (0.00 on
+    frames 6-9)."""
     predictor, _ = load_predictor(DEFAULT_CHECKPOINT, device="cpu",
                                   config=InferenceConfig(short_side=240))
-    frames, masks = _bear(10)
+    frames, masks = _bear(12)
     ratios = {}
     for marked in (False, True):
         session = predictor.new_session()
         list(predictor.propagate(session, frames, 0, 5, mask=masks[0]))
         extra = {"mask": np.zeros_like(masks[0]), "absent": [1]} if marked else {}
         outs = list(predictor.propagate(session, frames, 6, **extra))
-        ratios[marked] = [(o.mask == 1).sum() / masks[o.frame_idx].sum() for o in outs]
-    assert min(ratios[False]) > 0.8, ratios
-    assert max(ratios[True]) < 0.05, ratios
+        ratios[marked] = [round(float((o.mask == 1).sum() / masks[o.frame_idx].sum()), 2)
+                          for o in outs]
+    print(f"bear size on frames 6-11 / its true size: plain {ratios[False]}, marked absent "
+          f"on frame 6 {ratios[True]}")  # frames 10-11 show how memory can bring it back
+    assert min(ratios[False][:4]) > 0.8, ratios
+    assert max(ratios[True][:4]) < 0.05, ratios
 
 
 def test_erasing_all_of_an_object_marks_it_absent_for_the_next_pass(lite_ctx_64,
