@@ -8,7 +8,7 @@ thread all network work runs on) · `gradio_cache` (race-free image caching for 
 """
 
 from demo.config import DemoConfig
-from demo.handlers_propagate import measure_fps
+from demo.speed_probe import measure_fps
 from demo.ui import CSS, build_demo
 
 __all__ = ["CSS", "DemoConfig", "build_demo", "measure_fps"]

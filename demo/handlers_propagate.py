@@ -1,7 +1,7 @@
 """Propagation handlers: the streamed forward/backward pass over `Predictor.propagate` (with
-online adaptation first when the tab's settings ask for it), Stop, the result video and the
-start-up speed probe. Which frames a pass runs is `demo.passes`; the Advanced panel's handlers
-are in `handlers_settings`."""
+online adaptation first when the tab's settings ask for it), Stop and the result video. Which
+frames a pass runs is `demo.passes`; the Advanced panel's handlers are in `handlers_settings`;
+the start-up speed probe is `demo.speed_probe`."""
 
 from __future__ import annotations
 
@@ -23,14 +23,13 @@ from demo.handlers import (
     frame_view,
     gpu_seconds,
     live_session,
-    probe_size,
     shipped,
 )
 from demo.messages import NO_CLIP, file_stem, frame_caption, progress_bar, warn
 from demo.passes import Pass, other_side_note, plan_passes, run_pass
 from demo.state import DemoState
 from demo.video_io import write_mp4
-from srnet import InferenceSession, Predictor, iter_adapt_session
+from srnet import InferenceSession, iter_adapt_session
 
 log = logging.getLogger(__name__)
 
@@ -297,31 +296,3 @@ def finish_view(state: DemoState | None) -> tuple:
     return (f"Stopped: {len(state.masks)} of {state.num_frames} frames have a mask; propagate "
             "again to continue.", result_video(state), frame_view(state),
             frame_caption(state, state.frame_idx), gr.skip())
-
-
-def measure_fps(predictor: Predictor, short_side: int, frames: int = 6,
-                warmup: int = 3) -> float:
-    """Frames per second of propagation as the demo runs it (internals returned) on a synthetic
-    textured clip at the working size, after `warmup` propagated frames (first-call setup,
-    memory building) that are not counted. `scripts/measure_speed_hint.py` checks it against a
-    real propagation."""
-    height, width = probe_size(short_side)
-    rng = np.random.default_rng(0)
-    background = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
-    clip, mask = [], np.zeros((height, width), np.uint8)
-    for t in range(frames + warmup + 1):  # a square moving over a fixed texture
-        frame = background.copy()
-        top, left = height // 4, width // 4 + 4 * t
-        frame[top:top + height // 3, left:left + width // 4] = (220, 60, 40)
-        clip.append(frame)
-    mask[height // 4: height // 4 + height // 3, width // 4: width // 4 + width // 4] = 1
-    # memory every 2nd frame: by the timed frames it holds as many frames as midway through
-    # a typical clip (the read's cost grows with memory), not the near-empty memory of frame 1
-    session = predictor.new_session(dataclasses.replace(predictor.config, short_side=short_side,
-                                                        mem_every=2))
-    predictor.step(session, 0, clip[0], mask)
-    started = None
-    for out in predictor.propagate(session, clip, 1, return_visuals=True):
-        if out.frame_idx == warmup:
-            started = time.perf_counter()
-    return frames / max(time.perf_counter() - started, 1e-6)

@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+
+from srnet.inference.preprocess import (
+    FrameGeometry,
+    channel_argmax,
+    index_to_onehot,
+    restore_prob,
+)
 
 
 @dataclass(frozen=True)
@@ -79,3 +87,24 @@ class StepOutput:
     # Frames in memory when this frame was read, by kind (permanent / working / local): the
     # state before this frame itself was memorised.
     memory_held: dict[str, list[int]] | None = None
+
+
+def step_output(frame_idx: int, obj_ids: tuple[int, ...], prob: torch.Tensor | None,
+                mask: np.ndarray | None, geom: FrameGeometry, *, visuals: StepVisuals | None,
+                memory_held: dict[str, list[int]] | None, from_user: bool) -> StepOutput:
+    """A frame's StepOutput at the user's resolution: from `mask` (user ids [H, W]) exactly
+    when the user's annotation settles every object, else from `prob` [1, K+1, H'', W'']."""
+    if mask is not None:
+        full = index_to_onehot(mask, [0, *obj_ids])[0]  # exact user mask, [K+1, H, W]
+    else:
+        full = restore_prob(prob.float(), geom).cpu()  # [K+1, H, W]
+    lookup = np.array([0, *obj_ids], dtype=np.uint8)
+    index_mask = lookup[channel_argmax(full).numpy()]  # [H, W]
+    # Uncertain probability mass relative to the objects' area: 1 = crisp, 0 = mostly doubt.
+    doubt = float((1 - full.max(dim=0).values).sum())
+    confidence = max(0.0, 1.0 - doubt / (float(full[1:].sum()) + 1.0))
+    prob_maps = np.ascontiguousarray(full.numpy(), np.float32)  # copies only if strided
+    return StepOutput(frame_idx, obj_ids, prob_maps, index_mask, confidence,
+                      from_user=from_user, visuals=visuals,
+                      padded_grid=(geom.padded_size[0] // 16, geom.padded_size[1] // 16),
+                      memory_held=memory_held)

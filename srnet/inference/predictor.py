@@ -21,19 +21,15 @@ from srnet.inference.backends import adapted_network, build_stages, resolve_back
 from srnet.inference.cpu_allocator import reuse_freed_memory
 from srnet.inference.device import autocast_for, cpu_has_fast_bf16, resolve_device
 from srnet.inference.memory_bank import MemoryBank, MemoryEntry
-from srnet.inference.outputs import StepOutput
+from srnet.inference.outputs import StepOutput, step_output
 from srnet.inference.preprocess import (
     FrameGeometry,
     absent_ids,
-    channel_argmax,
     flip_valid,
     image_to_tensor,
-    index_to_onehot,
     merge_user_mask,
+    needed_upscale,
     plan_geometry,
-    restore_prob,
-    small_object_upscale,
-    validate_annotation,
 )
 from srnet.inference.session import InferenceSession
 from srnet.inference.visuals import collect_visuals
@@ -86,16 +82,7 @@ class Predictor:
         session.mirror = bare() if cfg.mirror_average else None  # its memory of mirrored frames
         return session
 
-    @staticmethod
-    def small_object_scale(config: InferenceConfig, masks: Sequence[np.ndarray]) -> float:
-        """The internal-size factor a session with `config` needs for the smallest object of
-        all `masks` (index masks at the frame size); 1 when `min_object_cells` is off."""
-        if not config.min_object_cells:
-            return 1.0
-        masks = [np.asarray(m) for m in masks]
-        return max([1.0, *(small_object_upscale(validate_annotation(m, m.shape),  # bool, float
-                                                config.short_side, config.min_object_cells,
-                                                config.max_upscale) for m in masks if m.any())])
+    small_object_scale = staticmethod(needed_upscale)
 
     def fit_small_objects(self, session: InferenceSession,
                           masks: Sequence[np.ndarray]) -> float:
@@ -103,11 +90,7 @@ class Predictor:
         not only of the first annotation a pass meets: an object first marked on a later frame
         counts too. Returns the factor; ValueError once memory exists (one key size per
         memory)."""
-        if session.has_memory:
-            raise ValueError("the session's size is fixed by its memory: start a new session")
-        for twin in session.with_mirror():
-            twin.upscale = self.small_object_scale(session.config, masks)
-        return session.upscale
+        return session.fit_small_objects(masks)
 
     # ----------------------------------------------------------------------------- public API
     def step(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
@@ -246,23 +229,8 @@ class Predictor:
 
     def _prepare(self, session: InferenceSession, frame_idx: int, image: np.ndarray,
                  mask: np.ndarray | None, absent: Iterable[int] = ()) -> FrameGeometry:
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or not image.size:
-            raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got {image.dtype} {image.shape}")
-        size = image.shape[:2]
-        if session.frame_size not in (None, size):
-            raise ValueError(f"frame {frame_idx} is {size}, but this video is {session.frame_size}")
-        absent = absent_ids(absent, mask)
-        if mask is not None:
-            mask = validate_annotation(mask, size, allow_empty=bool(absent))
-            if absent & set(np.unique(mask).tolist()):
-                raise ValueError(f"objects {sorted(absent & set(np.unique(mask).tolist()))} "
-                                 "are both in the mask and marked absent")
-        elif frame_idx not in session.annotations and not session.has_memory:
-            raise ValueError("no object to follow yet: annotate a frame with a mask first")
-        session.frame_size = size  # fixed only by a call that went through: not by a refused one
-        if mask is not None:
-            session.annotate(frame_idx, mask, absent)
-        return plan_geometry(size, session.config.short_side, session.upscale)
+        session.accept_frame(frame_idx, image, mask, absent)
+        return plan_geometry(image.shape[:2], session.config.short_side, session.upscale)
 
     def _stages(self, session: InferenceSession):
         """The network this session runs: the shared one through the predictor's backend, or
@@ -345,18 +313,5 @@ class Predictor:
                   from_user: bool) -> StepOutput:
         """The frame's StepOutput; `mask`: the user's annotation when it settles every object
         (it is returned exactly), else None."""
-        obj_ids = tuple(session.obj_ids)
-        if mask is not None:
-            full = index_to_onehot(mask, [0, *obj_ids])[0]  # exact user mask, [K+1, H, W]
-        else:
-            full = restore_prob(prob.float(), geom).cpu()  # [K+1, H, W]
-        lookup = np.array([0, *obj_ids], dtype=np.uint8)
-        index_mask = lookup[channel_argmax(full).numpy()]
-        # Uncertain probability mass relative to the objects' area: 1 = crisp, 0 = mostly doubt.
-        doubt = float((1 - full.max(dim=0).values).sum())
-        confidence = max(0.0, 1.0 - doubt / (float(full[1:].sum()) + 1.0))
-        prob_maps = np.ascontiguousarray(full.numpy(), np.float32)  # copies only if strided
-        return StepOutput(frame_idx, obj_ids, prob_maps, index_mask, confidence,
-                          from_user=from_user, visuals=visuals,
-                          padded_grid=(geom.padded_size[0] // 16, geom.padded_size[1] // 16),
-                          memory_held=held)
+        return step_output(frame_idx, tuple(session.obj_ids), prob, mask, geom,
+                           visuals=visuals, memory_held=held, from_user=from_user)

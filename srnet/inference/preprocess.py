@@ -4,7 +4,7 @@ and undo both; index masks ↔ per-object probability maps."""
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from srnet.config import MIN_SHORT_SIDE
+from srnet.config import MIN_SHORT_SIDE, InferenceConfig
 
 
 @dataclass(frozen=True)
@@ -189,3 +189,14 @@ def channel_argmax(prob: Tensor) -> Tensor:
         best = torch.where(better, prob[channel], best)
         index[better] = channel
     return index  # [H, W]
+
+
+def needed_upscale(config: InferenceConfig, masks: Sequence[np.ndarray]) -> float:
+    """The internal-size factor a session with `config` needs for the smallest object of all
+    `masks` (index masks at the frame size); 1 when `min_object_cells` is off."""
+    if not config.min_object_cells:
+        return 1.0
+    masks = [np.asarray(m) for m in masks]
+    return max([1.0, *(small_object_upscale(validate_annotation(m, m.shape),  # bool, float
+                                            config.short_side, config.min_object_cells,
+                                            config.max_upscale) for m in masks if m.any())])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,12 @@ from torch import Tensor
 from srnet.config import InferenceConfig
 from srnet.inference.memory_bank import Memo, MemoryBank, MemoryEntry
 from srnet.inference.objects import ObjectRegistry
-from srnet.inference.preprocess import small_object_upscale
+from srnet.inference.preprocess import (
+    absent_ids,
+    needed_upscale,
+    small_object_upscale,
+    validate_annotation,
+)
 from srnet.model import MemoryInputs
 
 log = logging.getLogger(__name__)
@@ -148,6 +153,37 @@ class InferenceSession:
     @property
     def obj_ids(self) -> list[int]:
         return list(self.objects.obj_ids)
+
+    def fit_small_objects(self, masks: Sequence[np.ndarray]) -> float:
+        """Size this session (and its mirror twin) for the smallest object of all `masks`
+        before its first memory (see `Predictor.fit_small_objects`); returns the factor."""
+        if self.has_memory:
+            raise ValueError("the session's size is fixed by its memory: start a new session")
+        for twin in self.with_mirror():
+            twin.upscale = needed_upscale(self.config, masks)
+        return self.upscale
+
+    def accept_frame(self, frame_idx: int, image: np.ndarray, mask: np.ndarray | None,
+                     absent: Iterable[int] = ()) -> None:
+        """Check a frame (uint8 [H, W, 3], the video's size) and its annotation (if any: user
+        ids [H, W], objects marked `absent`), then record the annotation (`annotate`). Raises
+        ValueError and changes nothing on bad input: a refused first frame fixes no size."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or not image.size:
+            raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got {image.dtype} {image.shape}")
+        size = image.shape[:2]
+        if self.frame_size not in (None, size):
+            raise ValueError(f"frame {frame_idx} is {size}, but this video is {self.frame_size}")
+        absent = absent_ids(absent, mask)
+        if mask is not None:
+            mask = validate_annotation(mask, size, allow_empty=bool(absent))
+            both = absent & set(np.unique(mask).tolist())
+            if both:
+                raise ValueError(f"objects {sorted(both)} are both in the mask and marked absent")
+        elif frame_idx not in self.annotations and not self.has_memory:
+            raise ValueError("no object to follow yet: annotate a frame with a mask first")
+        self.frame_size = size
+        if mask is not None:
+            self.annotate(frame_idx, mask, absent)
 
     def annotate(self, frame_idx: int, mask: np.ndarray, absent: frozenset[int]) -> None:
         """Record a checked annotation (uint8 [H, W] ids, the objects marked `absent` on the
