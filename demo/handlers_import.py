@@ -68,9 +68,15 @@ def import_mask(state: DemoState | None, path: str | None) -> tuple:
         return _done(state, warn("Mask not imported: it has no object pixels (object ids "
                                  f"1-{MAX_OBJECTS}, or white on black){skipped}."))
     frame_idx = state.frame_idx
-    cleared = [obj_id for obj_id in list(state.names) if palette and obj_id not in objects
+    lacking = [obj_id for obj_id in list(state.names) if palette and obj_id not in objects]
+    # the file is the whole frame: an object a pass would show here is marked absent (as an
+    # eraser that takes all of it); one annotated only here just loses that annotation
+    gone = [obj_id for obj_id in lacking if state.followed_elsewhere(frame_idx, obj_id)]
+    cleared = [obj_id for obj_id in lacking if obj_id not in gone
                and (frame_idx, obj_id) in state.obj_masks]
-    for obj_id in cleared:  # the file is the whole frame
+    for obj_id in gone:
+        _set(state, frame_idx, obj_id, np.zeros(state.size, bool), absent=True)
+    for obj_id in cleared:
         _set(state, frame_idx, obj_id, None)
     for obj_id, binary in objects.items():
         state.names.setdefault(obj_id, f"object {obj_id}")
@@ -78,24 +84,37 @@ def import_mask(state: DemoState | None, path: str | None) -> tuple:
         _set(state, frame_idx, obj_id, binary)
     if state.selected not in objects:
         state.selected = next(iter(objects))
-    names = ", ".join(state.names[obj_id] for obj_id in objects)
-    text = f"Imported the mask on frame {frame_idx}: {names}"
+    text = f"Imported the mask on frame {frame_idx}: {_listed(state, list(objects))}"
     text += f" ({resized})" if resized else ""
     text += skipped
-    if cleared:  # a palette file describes the whole frame: say what it took away
-        text += (f"; the file has no {', '.join(state.names[o] for o in cleared)}, so "
+    if gone:  # a palette file describes the whole frame: say what it took away
+        text += (f"; the file has no {_listed(state, gone)}, so {_they(gone)} marked absent "
+                 "on this frame (the next pass will not follow "
+                 f"{'it' if len(gone) == 1 else 'them'} here)")
+    if cleared:
+        text += (f"; the file has no {_listed(state, cleared)}, so "
                  f"{'its' if len(cleared) == 1 else 'their'} annotation on this frame was "
                  "removed (re-annotate to restore it)")
     return _done(state, info(text + ". Propagate from here."))
 
 
-def _set(state: DemoState, frame_idx: int, obj_id: int, mask: np.ndarray | None) -> None:
-    """The imported mask replaces the clicks (and their undo) of this object on this frame."""
+def _set(state: DemoState, frame_idx: int, obj_id: int, mask: np.ndarray | None,
+         absent: bool = False) -> None:
+    """The imported mask replaces the clicks (and their undo) of this object on this frame;
+    with `absent` an empty mask marks the object absent there."""
     state.clicks.pop((frame_idx, obj_id), None)
     state.click_history.pop((frame_idx, obj_id), None)
     state.paint_undo.pop((frame_idx, obj_id), None)
-    state.set_object_mask(frame_idx, obj_id, mask)
+    state.set_object_mask(frame_idx, obj_id, mask, absent=absent)
     state.limit_returns(frame_idx, obj_id, mask)  # others' undo may not add to the import
+
+
+def _listed(state: DemoState, obj_ids: list[int]) -> str:
+    return ", ".join(state.names[obj_id] for obj_id in obj_ids)
+
+
+def _they(obj_ids: list[int]) -> str:
+    return "it is" if len(obj_ids) == 1 else "they are"
 
 
 def _done(state: DemoState, status: str) -> tuple:

@@ -1,6 +1,7 @@
-"""Import mask: a palette PNG sets the shown frame's objects by id (new ids added, objects it
-lacks cleared on that frame), a 0/255 PNG sets the selected object, a mask of another size but
-the clip's shape is resized, and bad files are a message that changes nothing."""
+"""Import mask: a palette PNG sets the shown frame's objects by id (new ids added; objects it
+lacks marked absent on that frame, or cleared where only that frame had them), a 0/255 PNG sets
+the selected object, a mask of another size but the clip's shape is resized, and bad files are a
+message that changes nothing."""
 
 from __future__ import annotations
 
@@ -49,16 +50,22 @@ def test_palette_mask_sets_every_object_of_the_frame(state: DemoState, tmp_path:
     state.names[4] = "kite"
     state.set_object_mask(3, 4, _boxes(state.size, (1, 50, 60, 50, 60)) > 0)  # not in the file
     state.set_object_mask(2, 4, _boxes(state.size, (1, 50, 60, 50, 60)) > 0)  # another frame
+    state.names[5] = "ball"  # not in the file either, and annotated on this frame only
+    state.set_object_mask(3, 5, _boxes(state.size, (1, 70, 80, 10, 20)) > 0)
     file = _boxes((192, 320), (1, 20, 60, 20, 80), (3, 100, 180, 200, 300), (255, 0, 4, 0, 4))
     save_index_mask(tmp_path / "p.png", file)  # twice the clip's size, same shape
     out = importing.import_mask(state, str(tmp_path / "p.png"))
     assert out[0] is state and "Imported the mask on frame 3: object 1, object 3" in out[-1]
     assert "resized from 320x192 to 160x96" in out[-1] and "ids 255 ignored" in out[-1]
-    assert list(state.names) == [1, 4, 3] and state.names[4] == "kite"
+    assert list(state.names) == [1, 4, 5, 3] and state.names[4] == "kite"
     assert state.annotation(3).tolist() == (file[::2, ::2] * (file[::2, ::2] < 255)).tolist()
-    assert (3, 4) not in state.obj_masks and (2, 4) in state.obj_masks
     assert (3, 1) not in state.clicks  # the file replaces the clicks of the objects it sets
-    assert "the file has no kite, so its annotation on this frame was removed" in out[-1]
+    # the kite, followed from frame 2, is marked absent here: the next pass leaves it out
+    assert state.absent_ids(3) == (4,) and state.pass_annotations()[1] == {3: (4,)}
+    assert (2, 4) in state.obj_masks and state.obj_masks[(2, 4)].any()
+    assert "the file has no kite, so it is marked absent on this frame" in out[-1]
+    assert (3, 5) not in state.obj_masks  # the ball was only annotated here: no annotation left
+    assert "the file has no ball, so its annotation on this frame was removed" in out[-1]
 
 
 def test_a_palette_of_ids_beyond_the_demos_says_so(state: DemoState, tmp_path: Path) -> None:
