@@ -40,6 +40,9 @@ PRIVATE = {"api_visibility": "private"}
 # fit into a "⋯" menu, where a user may never find Look inside (at 360 px) or Confidence and
 # Ablation (below 480 px). Strips of three or more captioned panels scroll sideways there at
 # a readable width instead of shrinking to a third of the screen each.
+# A notice's toast lies over the frame's top-right corner while the view is scrolled up to
+# be clicked, and took the click (lost, unsaid): clicks go through it to the frame; its
+# text is also in the status line, and its close button still works.
 CSS = """
 .panels .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; }
 .phone-only { display: none; }
@@ -50,6 +53,8 @@ CSS = """
   .strip .image-frame img { min-width: 220%; max-width: none; }
 }
 @media (max-width: 350px) { .tab-container button { padding: 0 4px; } }
+.toast-wrap, .toast-wrap * { pointer-events: none !important; }
+.toast-wrap .toast-close { pointer-events: auto !important; }
 """
 UI_QUEUE = {"concurrency_id": "ui", "concurrency_limit": 4, **PRIVATE}
 # Loads (decoding up to 200 MB) and exports (tens of seconds at the source size) take their own

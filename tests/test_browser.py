@@ -179,6 +179,28 @@ def test_a_second_object_added_then_clicked_is_followed(page) -> None:
     page.screenshot(path=str(ARTIFACTS / "two_objects.png"), full_page=True)
 
 
+def test_a_click_on_the_frame_under_a_notice_reaches_the_frame(page) -> None:
+    """A notice's toast (top right of the window) lies over the frame's top-right corner when
+    the view is scrolled up to be clicked: a click there must still mark the object (in
+    session 36 it landed on the toast and was lost, with nothing said)."""
+    _load(page, "bear")
+    page.get_by_role("button", name="Add object").click()
+    _wait_text(page, "status", "Added object 2")
+    view = page.locator("#annotate img").first
+    view.scroll_into_view_if_needed()
+    _wait_ready(page, "#annotate")
+    box = view.bounding_box()
+    toast = page.locator(".toast-body").first.bounding_box()
+    assert toast is not None, "no notice shown: nothing to test"
+    left = max(box["x"], toast["x"])
+    right = min(box["x"] + box["width"], toast["x"] + toast["width"])
+    top = max(box["y"], toast["y"] + 40)  # below the toast's header row (its close button)
+    bottom = min(box["y"] + box["height"], toast["y"] + toast["height"])
+    assert left < right and top < bottom, (box, toast)  # the toast does cover the frame
+    page.mouse.click((left + right) / 2, (top + bottom) / 2)
+    _wait_text(page, "status", "object 2 on frame 0: 1 click(s)", timeout=20_000)
+
+
 def _export_palette_zip(page, name: str) -> None:
     """Export tab → palette zip → download: one PNG per frame, named like the frames."""
     page.get_by_role("tab", name="3 · Export").click()
