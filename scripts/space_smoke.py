@@ -3,10 +3,11 @@ requirements.txt into a fresh venv there, start app.py from that folder as the S
 would, call `/segment` once on the bundled `bear` example with gradio_client and check that a
 mask came back. Not part of the pytest suite (the install takes minutes).
 
-The file set is what git tracks under app.py, demo/, srnet/, assets/ and requirements.txt,
-plus a Space README with the YAML header. A file the app needs outside that set (untracked,
-or elsewhere in the repo) makes the start or the call fail here, because the app runs with
-cwd = the clean folder, no PYTHONPATH, and a venv that holds only the requirements.
+The file set is what git tracks under app.py, demo/, srnet/, assets/, requirements.txt and
+constraints.txt (which requirements.txt reads through `-c`), plus a Space README with the YAML
+header. A file the app needs outside that set (untracked, or elsewhere in the repo) makes the
+start or the call fail here, because the app runs with cwd = the clean folder, no PYTHONPATH,
+and a venv that holds only the requirements.
 
     python3 scripts/space_smoke.py                      # fresh venv (a few minutes)
     python3 scripts/space_smoke.py --venv /tmp/space-venv  # create once, reuse after
@@ -29,9 +30,10 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SPACE_PATHS = ["app.py", "demo", "srnet", "assets", "requirements.txt"]
-NEEDED = ["app.py", "requirements.txt", "assets/srnet_lite.pt", "assets/click_lite0.pt",
-          "assets/examples/bear/clip.mp4", "assets/examples/bear/first_mask.png"]
+SPACE_PATHS = ["app.py", "demo", "srnet", "assets", "requirements.txt", "constraints.txt"]
+NEEDED = ["app.py", "requirements.txt", "constraints.txt", "assets/srnet_lite.pt",
+          "assets/click_lite0.pt", "assets/examples/bear/clip.mp4",
+          "assets/examples/bear/first_mask.png"]
 SPACE_README = """---
 title: SRNet video object segmentation
 emoji: 🎯

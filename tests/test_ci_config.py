@@ -53,3 +53,19 @@ def test_every_floating_requirement_is_pinned_by_the_constraints_file():
     for name in ("requirements.txt", "requirements-dev.txt"):
         floating = [n for n, spec in _names(REPO / name).items() if not spec.startswith("==")]
         assert floating and not [n for n in floating if n not in pins], name
+
+
+def test_the_space_file_set_holds_every_file_requirements_txt_reads():
+    """`scripts/space_smoke.py` builds a Space from a file set and installs requirements.txt
+    there: a `-c`/`-r` file it reads but the set lacks fails the install (constraints.txt
+    did, from session 35 to 36)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("space_smoke", REPO / "scripts" /
+                                                  "space_smoke.py")
+    space_smoke = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(space_smoke)
+    read = re.findall(r"^\s*-[cr]\s+(\S+)", (REPO / "requirements.txt").read_text(), flags=re.M)
+    assert read, "requirements.txt reads no other file: nothing to check"
+    for name in read:
+        assert name in space_smoke.SPACE_PATHS and name in space_smoke.NEEDED, name
