@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Train the shipped lite checkpoint: SRNet-lite on the 24 DAVIS-2016 train sequences outside the
-# project holdout (bear, car-turn, flamingo, lucia, paragliding, stroller), from cached features of
-# the frozen EfficientNet-Lite0 ImageNet trunk (short sides 480 and 384; ~6.5 GB under cache/).
+# A long video-only recipe (not what made the shipped checkpoint: the README's model card lists
+# those stages): SRNet-lite on the 24 DAVIS-2016 train sequences outside the project holdout
+# (bear, car-turn, flamingo, lucia, paragliding, stroller), from cached features of the frozen
+# EfficientNet-Lite0 ImageNet trunk (short sides 480 and 384; ~6.5 GB under cache/).
 #
 # Resumable: re-running this script continues from $OUT/last.pt (Ctrl-C or SIGTERM saves it first).
 # Outputs in $OUT: final.pt (the last weights), best_holdout.pt (best in-loop holdout J&F, logged
