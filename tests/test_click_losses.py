@@ -21,6 +21,30 @@ def _case(size: int, wrong: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return logits, gt, torch.ones_like(gt)
 
 
+def test_bce_iou_matches_a_pixel_by_pixel_formula():
+    """The default click loss: per sample, the mean BCE over valid pixels plus 1 − soft IoU of
+    the valid part of the prediction against the valid part of the ground truth."""
+    torch.manual_seed(2)
+    logits = torch.randn(2, 1, 5, 5) * 3
+    gt = (torch.rand(2, 1, 5, 5) > 0.6).float()
+    valid = (torch.rand(2, 1, 5, 5) > 0.2).float()
+    expected = 0.0
+    for b in range(2):
+        bce, inter, union, count = 0.0, 0.0, 0.0, 0
+        for lg, g, v in zip(logits[b].flatten().tolist(), gt[b].flatten().tolist(),
+                            valid[b].flatten().tolist()):
+            if not v:
+                continue
+            p = 1 / (1 + math.exp(-lg))
+            bce -= math.log(p) if g > 0.5 else math.log(1 - p)
+            count += 1
+            inter += p * g
+            union += p + g - p * g
+        expected += bce / count + 1 - inter / max(union, 1.0)
+    got = bce_iou_loss(logits, gt, valid)
+    assert got.item() == pytest.approx(expected / 2, rel=1e-5)
+
+
 def test_nfl_matches_a_pixel_by_pixel_formula():
     torch.manual_seed(0)
     logits = torch.randn(2, 1, 5, 5) * 3

@@ -165,6 +165,20 @@ def test_visuals_only_on_request_with_documented_shapes(tiny_predictor, clip):
     assert np.isclose(read.sum(), 1.0, atol=1e-4)
 
 
+def test_asking_for_visuals_leaves_the_masks_as_they_are(tiny_predictor, clip):
+    """The visuals path (explicit attention weights, the read's top-k indices) must give the
+    probabilities of the fast path, frame by frame."""
+    frames, masks = clip
+    runs = []
+    for visuals in (False, True):
+        session = tiny_predictor.new_session()
+        tiny_predictor.step(session, 0, frames[0], masks[0])
+        runs.append(list(tiny_predictor.propagate(session, frames, 1, return_visuals=visuals)))
+    assert all(out.visuals is None for out in runs[0]) and runs[1][-1].visuals is not None
+    for fast, shown in zip(*runs, strict=True):
+        np.testing.assert_allclose(shown.prob, fast.prob, atol=1e-5, rtol=0)
+
+
 def test_bad_inputs_raise_clear_errors(tiny_predictor, clip):
     frames, masks = clip
     session = tiny_predictor.new_session()

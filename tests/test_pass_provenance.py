@@ -35,6 +35,20 @@ def test_a_correction_forgets_what_a_backward_pass_predicted_from_it(every_frame
     assert held["permanent"] == [9, 5] and not set(held["working"]) & {0, 1, 2, 3, 4}
 
 
+def test_a_new_annotation_on_a_backward_pass_start_forgets_the_whole_pass(every_frame):
+    """Every frame of a backward pass was predicted from its start frame's annotation: a new
+    annotation there leaves only itself in memory."""
+    frames, masks = make_clip(num_frames=10)
+    session = every_frame.new_session()
+    every_frame.step(session, 9, frames[9], masks[9])
+    list(every_frame.propagate(session, frames, 9, reverse=True))
+    assert session.memory.frame_indices == [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]
+    changed = masks[9].copy()
+    changed[changed == 2] = 0
+    every_frame.step(session, 9, frames[9], changed)
+    assert session.memory.frame_indices == [9]
+
+
 def test_an_unchanged_annotation_keeps_the_memory_predicted_from_it(every_frame):
     frames, masks = make_clip(num_frames=6)
     session = every_frame.new_session()

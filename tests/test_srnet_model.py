@@ -10,6 +10,7 @@ import torch
 from srnet.config import ModelConfig
 from srnet.model import MemoryInputs, SRNet
 from srnet.model.backbones import EfficientNetLite0, load_backbone_weights
+from srnet.model.ptm import SingleHeadAttention
 
 DAVIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis2016-train"
 ASSET_FRAME = Path(__file__).resolve().parents[1] / "assets" / "examples" / "flamingo" / "clip.mp4"
@@ -126,3 +127,27 @@ def test_lite0_imagenet_weights_are_real():
 def test_image_size_must_be_a_multiple_of_16():
     with pytest.raises(ValueError, match="multiples of 16"):
         SRNet(ModelConfig.tiny()).encode_frame(torch.rand(1, 3, 50, 64))
+
+
+def test_ptm_attention_fused_and_weighted_paths_equal_the_definition():
+    """Eqs 8-9's attention runs through torch's fused kernel, and through an explicit softmax
+    when the demo asks for the weights: both must be softmax(Q Kᵀ/√C) V, written out here
+    with einsum (a missing 1/√C in one path changed the masks with visuals on by 5e-3)."""
+    torch.manual_seed(0)
+    dim = 16
+    attn = SingleHeadAttention(dim).eval()
+    query, keys, pos = torch.randn(3, 2, dim), torch.randn(3, 7, dim) * 2, torch.randn(7, dim)
+    with torch.no_grad():
+        fused, no_weights = attn(query, keys, pos, want_weights=False)
+        plain, weights = attn(query, keys, pos, want_weights=True)
+        q = torch.einsum("bqc,dc->bqd", query, attn.q_proj.weight) + attn.q_proj.bias
+        k = torch.einsum("bsc,dc->bsd", keys, attn.k_proj.weight) + attn.k_proj.bias + pos
+        v = torch.einsum("bsc,dc->bsd", keys, attn.v_proj.weight) + attn.v_proj.bias
+        logits = torch.einsum("bqd,bsd->bqs", q, k) / dim ** 0.5  # [3, 2, 7]
+        expected_weights = logits.exp() / logits.exp().sum(dim=-1, keepdim=True)
+        read = torch.einsum("bqs,bsd->bqd", expected_weights, v)
+        expected = torch.einsum("bqd,ed->bqe", read, attn.o_proj.weight) + attn.o_proj.bias
+    assert no_weights is None
+    torch.testing.assert_close(weights, expected_weights, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(plain, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fused, expected, atol=1e-5, rtol=1e-5)
