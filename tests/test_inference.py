@@ -3,6 +3,7 @@ stopping, flat memory, visuals on request only."""
 
 import numpy as np
 import pytest
+import torch
 from conftest import make_clip
 
 from srnet import InferenceConfig, Predictor
@@ -177,6 +178,33 @@ def test_asking_for_visuals_leaves_the_masks_as_they_are(tiny_predictor, clip):
     assert all(out.visuals is None for out in runs[0]) and runs[1][-1].visuals is not None
     for fast, shown in zip(*runs, strict=True):
         np.testing.assert_allclose(shown.prob, fast.prob, atol=1e-5, rtol=0)
+
+
+def test_confidence_is_one_when_crisp_and_falls_with_doubt():
+    """`StepOutput.confidence` = 1 − (Σ (1 − max prob)) / (Σ object prob + 1), on hand-made
+    probabilities: 1 for a crisp map; for an even split of every pixel between background
+    and one object over N pixels, 1 − 0.5 N / (0.5 N + 1)."""
+    from srnet.inference.outputs import step_output
+    from srnet.inference.preprocess import plan_geometry
+
+    geom = plan_geometry((64, 96), None)
+    crisp = torch.zeros(1, 2, 64, 96)
+    crisp[:, 1, 16:48, 16:48] = 1
+    crisp[:, 0] = 1 - crisp[:, 1]
+    out = step_output(0, (3,), crisp, None, geom, visuals=None, memory_held=None,
+                      from_user=False)
+    assert out.confidence == pytest.approx(1.0)
+    assert out.mask[20, 20] == 3 and out.mask[0, 0] == 0
+    pixels = 64 * 96
+    out = step_output(0, (3,), torch.full((1, 2, 64, 96), 0.5), None, geom, visuals=None,
+                      memory_held=None, from_user=False)
+    assert out.confidence == pytest.approx(1 - 0.5 * pixels / (0.5 * pixels + 1), abs=1e-6)
+    half = crisp.clone()
+    half[:, :, :32] = 0.5  # the top half in doubt
+    out = step_output(0, (3,), half, None, geom, visuals=None, memory_held=None,
+                      from_user=False)
+    doubt, objects = 0.5 * 32 * 96, 0.5 * 32 * 96 + 16 * 32  # rows 32-47 of the square stay
+    assert out.confidence == pytest.approx(1 - doubt / (objects + 1), abs=1e-6)
 
 
 def test_bad_inputs_raise_clear_errors(tiny_predictor, clip):

@@ -83,6 +83,20 @@ def test_flow_colours_follow_the_wheel() -> None:
     assert tuple(wheel[0, 0]) == (255, 255, 255)  # outside the disc
 
 
+def test_flow_directions_have_their_documented_colours() -> None:
+    """Each direction against its colour as the docstring names it, computed with colorsys
+    (hue = the angle clockwise from +x on screen): a flipped axis would swap down and up,
+    and the wheel, built by the same function, would still agree."""
+    import colorsys
+
+    for (dx, dy), degrees, name in (((1, 0), 0, "red"), ((0, 1), 90, "yellow-green"),
+                                    ((-1, 0), 180, "cyan"), ((0, -1), 270, "violet")):
+        flow = np.array([[[dx, dy]]], np.float32)
+        want = np.array(colorsys.hsv_to_rgb(degrees / 360, 1.0, 1.0)) * 255
+        got = render.flow_to_color(flow)[0, 0].astype(float)
+        assert np.abs(got - want).max() <= 2, (name, got, want)
+
+
 def test_clicks_are_coloured_by_label(frame: np.ndarray) -> None:
     out = render.draw_clicks(frame, [(20, 20, True), (60, 40, False)], radius=8)
     assert tuple(out[20, 20]) == render.POSITIVE_RGB  # the dot at the exact point

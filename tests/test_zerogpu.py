@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from demo import zerogpu
-from demo.state import DemoState
+from demo.state import STOP_FILE, DemoState
 from srnet import Predictor
 
 
@@ -200,8 +200,9 @@ def test_stop_file_reaches_a_copy(tmp_path) -> None:
     assert not copy.stop_pending and copy.frames.file.is_file()
     state.request_stop()
     assert copy.stop_pending and not copy.stop_requested  # seen through the folder
-    copy.clear_stop()
-    assert not state.stop_pending or state.stop_requested
+    copy.clear_stop()  # the worker's clear reaches the folder; the server's own flag stands
+    assert not (state.temp_dir / STOP_FILE).exists()
+    assert state.stop_pending and state.stop_requested
     state.clear_stop()
     assert not copy.stop_pending
 
