@@ -135,6 +135,26 @@ def test_speed_hint_comes_from_the_last_propagation(ctx: DemoContext, done: Demo
     assert f"Expect {expected} to propagate these 8 frames ({fps:.1f}" in status
 
 
+def test_the_pass_speed_counts_the_frames_after_the_first(ctx: DemoContext, gpu: SimpleNamespace,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a clock that spends 2 s on a pass's first frame (memory set-up, first-call costs)
+    and 0.25 s on each later one, the stored speed is exactly 4 frames per second."""
+    clock = SimpleNamespace(now=100.0)
+    real_pass = propagation.run_pass
+
+    def timed(*args, **kwargs):
+        for n, out in enumerate(real_pass(*args, **kwargs)):
+            clock.now += 2.0 if n == 0 else 0.25
+            yield out
+
+    monkeypatch.setattr(propagation, "run_pass", timed)
+    monkeypatch.setattr(propagation, "time", SimpleNamespace(perf_counter=lambda: clock.now))
+    state = _clicked_and_passed(ctx, gpu)
+    assert len(state.masks) == state.num_frames >= 3
+    assert state.last_fps == pytest.approx(4.0) and state.last_objects == 1
+    assert ctx.speed["fps"] == pytest.approx(4.0)
+
+
 def test_annotated_frames_read_as_frames() -> None:
     assert annotated_text([]) == "no frame annotated yet"
     assert annotated_text([0]) == "annotated on frame 0"
@@ -583,7 +603,8 @@ def test_the_ablation_ious_are_computed_once_and_follow_changes(
     assert ablation.compare_view(state, 1) == (None, "") and state.ablation_ious is None
 
 
-def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path) -> None:
+def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
     folder = ctx.cfg.examples_dir / EXAMPLE
     result = gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"))
     with zipfile.ZipFile(result) as archive, archive.open("00000.png") as handle:
@@ -617,9 +638,19 @@ def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path) -> 
     assert plain < api.propagate_seconds(ctx, [first] * 9, first, 0)
     assert api.propagate_seconds(ctx, [first] * 8, first, 3) == pytest.approx(
         plain + 3 * ctx.cfg.gpu_adapt_step_s)
+    steps, sessions, real_adapt = [], [], api.iter_adapt_session
+
+    def counted(predictor, session, annotated):  # the steps run, and on which session
+        sessions.append(session)
+        for step, loss in real_adapt(predictor, session, annotated):
+            steps.append(step)
+            yield step, loss
+
+    monkeypatch.setattr(api, "iter_adapt_session", counted)
     adapted = gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"), 3)
     with zipfile.ZipFile(adapted) as archive:
         assert len(archive.namelist()) == 8
+    assert len(steps) == 3 and len(sessions) == 1 and sessions[0].adapted is not None
     for bad in (-1, 2.5, 10_000, float("nan"), float("inf")):
         with pytest.raises(gr.Error, match="adapt_steps"):
             gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"), bad)
