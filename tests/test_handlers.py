@@ -403,6 +403,26 @@ def test_objects_add_rename_remove(ctx: DemoContext) -> None:
     assert "Nothing to follow" in plan_passes(state, "forward", 0)
 
 
+def test_a_pass_starts_at_the_nearest_annotated_frame_behind_the_slider() -> None:
+    """Without memory a pass starts at the slider's frame only when it is annotated, else at
+    the nearest annotated frame behind it in the pass's direction; with memory, at the
+    slider (a re-run after a correction). "Both" uses the forward start, else the backward
+    one."""
+    def state(annotated: list[int], memory: bool = False) -> SimpleNamespace:
+        return SimpleNamespace(annotated_frames=lambda: annotated, num_frames=20,
+                               session=SimpleNamespace(has_memory=memory))
+
+    marked = state([2, 6, 15])
+    assert plan_passes(marked, "forward", 10) == [(6, 19, False)]
+    assert plan_passes(marked, "backward", 10) == [(15, 0, True)]
+    assert plan_passes(marked, "forward", 15) == [(15, 19, False)]
+    assert plan_passes(marked, "both", 10) == [(6, 19, False), (6, 0, True)]
+    assert plan_passes(state([12]), "both", 5) == [(12, 19, False), (12, 0, True)]
+    assert plan_passes(state([2], memory=True), "forward", 10) == [(10, 19, False)]
+    assert "No annotated frame at or before frame 1" in plan_passes(marked, "forward", 1)
+    assert "No annotated frame at or after frame 16" in plan_passes(marked, "backward", 16)
+
+
 def test_settings_pin_and_reset(ctx: DemoContext, gpu: SimpleNamespace,
                                 own_done: DemoState) -> None:
     done = own_done

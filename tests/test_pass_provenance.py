@@ -49,6 +49,18 @@ def test_a_new_annotation_on_a_backward_pass_start_forgets_the_whole_pass(every_
     assert session.memory.frame_indices == [9]
 
 
+def test_a_new_pass_starts_without_the_last_pass_local_frame(every_frame):
+    """FAM's local memory is the previous frame of the same pass: a pass started on frame 3
+    after one that ended on frame 5 must not align frame 3 to frame 5."""
+    frames, masks = make_clip(num_frames=6)
+    session = every_frame.new_session()
+    every_frame.step(session, 0, frames[0], masks[0])
+    outs = list(every_frame.propagate(session, frames, 1))
+    assert outs[-1].memory_held["local"] == [4]  # frame 5 read frame 4 as its local frame
+    first, second = list(every_frame.propagate(session, frames, 3, end=2, reverse=True))
+    assert first.memory_held["local"] == [] and second.memory_held["local"] == [3]
+
+
 def test_an_unchanged_annotation_keeps_the_memory_predicted_from_it(every_frame):
     frames, masks = make_clip(num_frames=6)
     session = every_frame.new_session()
