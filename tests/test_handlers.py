@@ -658,19 +658,20 @@ def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path,
     assert plain < api.propagate_seconds(ctx, [first] * 9, first, 0)
     assert api.propagate_seconds(ctx, [first] * 8, first, 3) == pytest.approx(
         plain + 3 * ctx.cfg.gpu_adapt_step_s)
-    steps, sessions, real_adapt = [], [], api.iter_adapt_session
+    record, real_adapt = tmp_path / "adapt_steps.txt", api.iter_adapt_session
 
-    def counted(predictor, session, annotated):  # the steps run, and on which session
-        sessions.append(session)
+    def counted(predictor, session, annotated):  # the steps run, and whether they adapted it
         for step, loss in real_adapt(predictor, session, annotated):
-            steps.append(step)
+            with record.open("a") as handle:  # a file: a ZeroGPU stand-in runs this in a fork
+                handle.write(f"{step} {session.adapted is not None}\n")
             yield step, loss
 
     monkeypatch.setattr(api, "iter_adapt_session", counted)
     adapted = gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"), 3)
     with zipfile.ZipFile(adapted) as archive:
         assert len(archive.namelist()) == 8
-    assert len(steps) == 3 and len(sessions) == 1 and sessions[0].adapted is not None
+    steps = record.read_text().splitlines()
+    assert len(steps) == 3 and steps[-1].endswith("True")  # adapted after the last step
     for bad in (-1, 2.5, 10_000, float("nan"), float("inf")):
         with pytest.raises(gr.Error, match="adapt_steps"):
             gpu.segment(str(folder / "clip.mp4"), str(folder / "first_mask.png"), bad)
