@@ -160,16 +160,22 @@ def test_annotate_propagate_inspect_export(page) -> None:
     _export_palette_zip(page, "masks.zip")
 
 
-def test_a_second_object_added_then_clicked_is_followed(page) -> None:
-    """Add object, then one click on the view (scrolled back into sight: the button scrolled
-    the page) marks object 2, and the pass follows both objects."""
+def _view_after_adding_an_object(page) -> dict:
+    """Load bear, press Add object and scroll the click view back into sight (the button
+    scrolled the page); returns the ready view's box."""
     _load(page, "bear")
     page.get_by_role("button", name="Add object").click()
     _wait_text(page, "status", "Added object 2")
     view = page.locator("#annotate img").first
     view.scroll_into_view_if_needed()
     _wait_ready(page, "#annotate")
-    box = view.bounding_box()
+    return view.bounding_box()
+
+
+def test_a_second_object_added_then_clicked_is_followed(page) -> None:
+    """Add object, then one click on the view (scrolled back into sight: the button scrolled
+    the page) marks object 2, and the pass follows both objects."""
+    box = _view_after_adding_an_object(page)
     page.mouse.click(box["x"] + box["width"] * 0.12, box["y"] + box["height"] * 0.15)  # a rock
     _wait_text(page, "status", "object 2 on frame 0: 1 click(s)")
     _wait_text(page, "caption", "2: object 2")
@@ -183,13 +189,7 @@ def test_a_click_on_the_frame_under_a_notice_reaches_the_frame(page) -> None:
     """A notice's toast (top right of the window) lies over the frame's top-right corner when
     the view is scrolled up to be clicked: a click there must still mark the object (in
     session 36 it landed on the toast and was lost, with nothing said)."""
-    _load(page, "bear")
-    page.get_by_role("button", name="Add object").click()
-    _wait_text(page, "status", "Added object 2")
-    view = page.locator("#annotate img").first
-    view.scroll_into_view_if_needed()
-    _wait_ready(page, "#annotate")
-    box = view.bounding_box()
+    box = _view_after_adding_an_object(page)
     toast = page.locator(".toast-body").first.bounding_box()
     assert toast is not None, "no notice shown: nothing to test"
     left = max(box["x"], toast["x"])
