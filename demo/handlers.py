@@ -177,6 +177,24 @@ def gpu_handler(fn: Callable, ctx: DemoContext, seconds: Callable[..., float]) -
     return call
 
 
+def ends_without_outputs(handler: Callable) -> Callable:
+    """A streamed UI handler whose end changes nothing on the page. Gradio sends a generator's
+    last outputs again when it ends, one more call after its last yield (under ZeroGPU, once
+    the worker exits), so a frame the user chose in between was overwritten by the pass's
+    view and caption while the slider kept the new frame (a CI flake in session 35; in session
+    36 a toy app showed the re-send). A last yield of skips is what is sent again instead."""
+    @functools.wraps(handler)
+    def stream(*args: object, **kwargs: object):
+        yielded, last = False, None
+        for last in handler(*args, **kwargs):
+            yielded = True
+            yield last
+        if yielded:  # one output, or a tuple of them
+            yield (gr.skip(),) * len(last) if isinstance(last, tuple) else gr.skip()
+    stream.ends_without_outputs = True
+    return stream
+
+
 # Tabs (by folder) with a streamed GPU handler in flight in this server process.
 _streaming: Counter[Path | None] = Counter()
 PASS_RUNNING = ("A pass is running on this clip: press Stop (or wait for Done) before editing. "

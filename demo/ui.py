@@ -25,7 +25,14 @@ from demo import handlers_propagate as propagation
 from demo import handlers_settings as knobs
 from demo.config import DemoConfig
 from demo.folders import sweep_stale_folders
-from demo.handlers import DemoContext, bind, clear_pass_refusal, gpu_handler, release_tab
+from demo.handlers import (
+    DemoContext,
+    bind,
+    clear_pass_refusal,
+    ends_without_outputs,
+    gpu_handler,
+    release_tab,
+)
 from demo.widgets import ClampedSlider
 from srnet import Predictor
 
@@ -123,14 +130,16 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
 
 
 def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
-    run = gpu_handler(propagation.propagate, ctx, propagation.propagate_seconds)
+    run = ends_without_outputs(gpu_handler(propagation.propagate, ctx,
+                                           propagation.propagate_seconds))
     outs = [c.state, c.preview, c.progress, c.video, c.view, c.caption]
     events = [button.click(run, [c.state, gr.State(direction), c.frame], outs,
                            show_progress="hidden", **c.gpu_queue)
               for button, direction in ((c.forward, "forward"), (c.backward, "backward"),
                                         (c.both, "both"))]
     c.ablation_event = c.run_ablation.click(
-        gpu_handler(ablation.run_ablation, ctx, ablation.ablation_seconds), [c.state, c.frame],
+        ends_without_outputs(gpu_handler(ablation.run_ablation, ctx, ablation.ablation_seconds)),
+        [c.state, c.frame],
         [c.state, c.frame, c.ablation, c.ablation_status], show_progress="hidden",
         **c.gpu_queue)
     for stop in (c.stop, c.stop_ablation):  # finish_view says on the Ablation tab what stopped

@@ -65,3 +65,19 @@ def test_loads_and_exports_do_not_take_the_slots_of_clicks(tmp_path):
                                       "export_all")}
     assert groups["on_click"] not in slow and groups["on_click"] != groups["propagate"]
     demo.close()
+
+
+def test_every_streamed_handler_of_the_demo_ends_without_outputs(tmp_path) -> None:
+    """The page's streamed handlers (the passes, the ablation) are wrapped; a new one that is
+    not would bring the overwrite back. (`/segment` is not a stream at Gradio's level: an API
+    client's result is its last output.)"""
+    import inspect
+
+    from demo import build_demo
+
+    predictor = Predictor(SRNet(ModelConfig.tiny()), InferenceConfig(short_side=96), "cpu")
+    blocks = build_demo(predictor, DemoConfig(short_side_cpu=96, max_frames_cpu=8,
+                                              temp_root=tmp_path))
+    streams = {fn.name: getattr(fn.fn, "ends_without_outputs", False)
+               for fn in blocks.fns.values() if inspect.isgeneratorfunction(fn.fn)}
+    assert {"propagate", "run_ablation"} <= set(streams) and all(streams.values()), streams
