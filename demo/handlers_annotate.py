@@ -103,12 +103,12 @@ def on_click(state: DemoState | None, mode: str, evt: gr.SelectData,
         return _result(None, "")
     if state.selected not in state.names:
         return _result(state, warn("Add an object first (the **Add object** button)."))
-    frame = state.frames[state.frame_idx]
+    key = (state.frame_idx, state.selected)  # read once: the slider may move meanwhile
+    frame = state.frames[key[0]]
     index = evt.index if isinstance(evt.index, list | tuple) and len(evt.index) == 2 else [None] * 2
     if not clicks.validate_click(index[0], index[1], frame.shape):
         return _result(state, warn(f"The click {index} lies outside the {frame.shape[1]}x"
                                    f"{frame.shape[0]} frame; click on the image."))
-    key = (state.frame_idx, state.selected)
     prior = _current_object_mask(state, *key)
     history = state.click_history.setdefault(key, [])
     if len(history) != len(state.clicks.get(key, [])):
@@ -122,30 +122,31 @@ def on_click(state: DemoState | None, mode: str, evt: gr.SelectData,
         history.pop()
         return _result(state, warn("Start with a positive click on the object; negative "
                                    "clicks then cut parts away. That click was not kept."))
-    return _remask(state, prior, method, undo)
+    return _remask(state, key, prior, method, undo)
 
 
-def _remask(state: DemoState, prior: np.ndarray | None, method: str = clicks.LEARNED,
-            undo: ClickUndo | None = None) -> tuple:
-    """The selected object's mask from its clicks on the shown frame; pixels other objects
+def _remask(state: DemoState, key: tuple[int, int], prior: np.ndarray | None,
+            method: str = clicks.LEARNED, undo: ClickUndo | None = None) -> tuple:
+    """Object `key[1]`'s mask on frame `key[0]` from its clicks there; pixels other objects
     hold stay theirs unless the last click lands on them (demo.ownership). `undo` records
-    what the click took from the others."""
-    key = (state.frame_idx, state.selected)
+    what the click took from the others. `key` is read once by the caller: the Frame slider
+    and the object menu may change the state's frame and object while the click model runs."""
+    frame_idx, obj_id = key
     points = state.clicks.get(key, [])
     if prior is None and not any(positive for *_, positive in points):
         state.set_object_mask(*key, None)
         return _result(state, warn("Start with a positive click on the object; negative "
                                    "clicks then cut parts away."))
-    mask = clicks.apply_click(state.frames[state.frame_idx], points, prior, method)
-    owners = state.shown_mask(state.frame_idx)
+    mask = clicks.apply_click(state.frames[frame_idx], points, prior, method)
+    owners = state.shown_mask(frame_idx)
 
     def cut(other_id: int, point: tuple[float, float]) -> np.ndarray:
         """The other object's mask after a negative click at `point` (its own clicks kept)."""
-        other_clicks = [*state.clicks.get((state.frame_idx, other_id), []), (*point, False)]
-        return clicks.apply_click(state.frames[state.frame_idx], other_clicks,
+        other_clicks = [*state.clicks.get((frame_idx, other_id), []), (*point, False)]
+        return clicks.apply_click(state.frames[frame_idx], other_clicks,
                                   owners == other_id, method)
 
-    mask, claimed, left = keep_others(owners, state.selected, mask, points[-1], cut, prior)
+    mask, claimed, left = keep_others(owners, obj_id, mask, points[-1], cut, prior)
     taken = take(state.obj_masks, *key, claimed)
     if undo is not None:
         undo.taken = taken
@@ -154,9 +155,8 @@ def _remask(state: DemoState, prior: np.ndarray | None, method: str = clicks.LEA
         "classic (learned model unavailable)"
     notes = replaced_text(_replaced(points, mask.shape), points[-1][2]) + \
         shared_text(state, owners, claimed, left)
-    return _result(state, f"{state.names[state.selected]} on frame {state.frame_idx}: "
-                          f"{len(points)} click(s), {used}, mask covers {100.0 * mask.mean():.1f}"
-                          f" % of the frame.{notes}")
+    return _result(state, f"{state.names[obj_id]} on frame {frame_idx}: {len(points)} click(s), "
+                          f"{used}, mask covers {100.0 * mask.mean():.1f} % of the frame.{notes}")
 
 
 def _replaced(points: list, shape: tuple[int, ...]) -> int:
@@ -180,13 +180,13 @@ def undo_click(state: DemoState | None, method: str = clicks.LEARNED) -> tuple:
     if len(history) == len(state.clicks[key]) + 1:
         _restore(state, key, history.pop())
         return _result(state, f"Last click removed; {len(state.clicks[key])} click(s) left "
-                              f"on frame {state.frame_idx}.")
-    propagated = state.masks.get(state.frame_idx)  # no record (e.g. after painting): replay
-    prior = None if propagated is None else propagated == state.selected
+                              f"on frame {key[0]}.")
+    propagated = state.masks.get(key[0])  # no record (e.g. after painting): replay
+    prior = None if propagated is None else propagated == key[1]
     if not state.clicks[key]:
         state.set_object_mask(*key, None)
         return _result(state, "Last click removed; this frame has no annotation for the object.")
-    return _remask(state, prior if prior is not None and prior.any() else None, method)
+    return _remask(state, key, prior if prior is not None and prior.any() else None, method)
 
 
 def _undo_paint(state: DemoState, key: tuple[int, int]) -> tuple:

@@ -197,3 +197,28 @@ def test_an_older_frame_view_that_ends_last_does_not_replace_the_newer(
     assert "Frame 2 /" in newer[0][2] and state.frame_idx == 2
     assert all(isinstance(part, type(gr.skip())) for part in older)  # changes nothing
     assert "Frame 1 /" in annotate.show_frame(state, 1)[2]  # a lone change renders
+
+
+def test_a_frame_change_while_the_click_model_runs_leaves_the_click_on_its_frame(
+        ctx: DemoContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Frame slider's handler runs beside a click's (no edit lock: it only shows): a move
+    to frame 2 while the click model worked put half the click's bookkeeping on frame 2."""
+    state, truth = uploaded_clip_state(ctx, tmp_path, num_frames=4, size=(64, 96),
+                                       num_objects=1)
+    real_apply = clicks.apply_click
+
+    def slider_moves(frame, points, prior, method):
+        annotate.show_frame(state, 2)  # the user moved on while this click ran
+        return real_apply(frame, points, prior, method)
+
+    monkeypatch.setattr(clicks, "apply_click", slider_moves)
+    ys, xs = np.nonzero(truth[0] == 1)
+    status = annotate.on_click(state, "add (positive)",
+                               _click(float(np.median(xs)), float(np.median(ys))),
+                               clicks.CLASSIC)[-1]
+    assert "on frame 0: 1 click(s)" in status and state.frame_idx == 2
+    assert state.obj_masks[(0, 1)].any() and (2, 1) not in state.obj_masks
+    monkeypatch.setattr(clicks, "apply_click", real_apply)
+    annotate.show_frame(state, 0)
+    assert "Last click removed" in annotate.undo_click(state, clicks.CLASSIC)[-1]
+    assert (0, 1) not in state.obj_masks
