@@ -278,16 +278,20 @@ def stop(state: DemoState | None) -> str:
     running ablation's stop is told on its own tab (`finish_view`), not on the pass's line."""
     if state is None:
         return ""
-    state.request_stop()
-    return gr.skip() if state.running == "ablation" else "Stopping after the current frame…"
+    state.request_stop()  # (harmless when nothing runs: a pass clears it when it starts)
+    # after Done the Done line stays: it may hold the lost-object warning
+    return "Stopping after the current frame…" if state.running == "pass" else gr.skip()
 
 
 def finish_view(state: DemoState | None) -> tuple:
     """After Stop: (status, result video, frame view, caption, ablation status) for what was
-    kept. A stopped ablation leaves the propagation's views alone and says so on its tab."""
+    kept. A stopped ablation leaves the propagation's views alone and says so on its tab;
+    when nothing was running every output stays."""
     if state is None:
         return "", gr.skip(), gr.skip(), gr.skip(), gr.skip()
     stopped, state.running = state.running, ""
+    if not stopped:  # Stop after Done (or after the ablation's end): nothing was stopped
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
     if stopped == "ablation":
         kept = ("the comparison shown is from the last complete rerun" if state.ablation else
                 "nothing to compare yet")
