@@ -116,8 +116,13 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
             inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
     c.frame.change(annotate.show_frame, [c.state, c.frame], outs, trigger_mode="always_last",
                    **UI_QUEUE)
-    c.view.select(annotate.on_click, [c.state, c.mode, c.click_method], outs, **UI_QUEUE)
-    c.undo.click(annotate.undo_click, [c.state, c.click_method], outs, **UI_QUEUE)
+    # Clicks and Undo queue up. A second click made while the first was being answered was
+    # dropped without a word, twice over: Gradio's default trigger mode ("once") refuses a
+    # new event while one is pending, and the default progress overlay on the view (an
+    # output) took the click. One tab's edits run one at a time (`edits_wait_for_passes`).
+    quick = {"trigger_mode": "multiple", "show_progress": "minimal", **UI_QUEUE}
+    c.view.select(annotate.on_click, [c.state, c.mode, c.click_method], outs, **quick)
+    c.undo.click(annotate.undo_click, [c.state, c.click_method], outs, **quick)
     c.clear.click(annotate.clear_clicks, [c.state], outs, **UI_QUEUE)
     c.apply_paint.click(_swap(annotate.apply_paint), [c.strokes, c.state], outs,
                         js=TAKE_STROKES, **UI_QUEUE)
