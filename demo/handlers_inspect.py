@@ -75,9 +75,19 @@ def inspect_frame(state: DemoState | None, frame_idx: float) -> tuple:
     """All views for one frame: (PTM masks, PTM assignment, PTM attention, PTM note, FAM
     arrows, FAM colours, FAM alignment, modulation, FAM note, memory query, memory reads,
     timeline, confidence, ablation, ablation text, status): `NUM_OUTPUTS` values. The
-    ablation text goes under its own panel (empty, like the panel, until a rerun)."""
+    ablation text goes under its own panel (empty, like the panel, until a rerun). Several
+    events render these (the slider, Refresh, the object list, a pass's end) and may run at
+    once: a render that ends after a newer one began skips its outputs, so an older frame's
+    views cannot land last."""
     if state is None:
         return (*(None,) * (NUM_OUTPUTS - 1), warn(NO_CLIP))
+    state.inspect_requests += 1
+    request = state.inspect_requests
+    views = _views(state, frame_idx)
+    return views if request == state.inspect_requests else (gr.skip(),) * NUM_OUTPUTS
+
+
+def _views(state: DemoState, frame_idx: float) -> tuple:
     frame_idx = state.clamp_frame(frame_idx)
     state.frame_idx = frame_idx
     timeline = plots.memory_timeline(state.num_frames, state.timelines.get(frame_idx, {}),
@@ -191,6 +201,7 @@ def inspect_on_open(state: DemoState | None, frame_idx: float) -> tuple:
     status says so without a toast: opening the tab to read what it explains is no error."""
     if state is None:
         return (*(None,) * (NUM_OUTPUTS - 1), f"{NO_CLIP} The views below fill in then.")
+    state.inspect_open = True  # now, not after this render: a frame change meanwhile follows
     return inspect_frame(state, frame_idx)
 
 

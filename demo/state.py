@@ -117,6 +117,7 @@ class DemoState:
     # frame views requested (`show_frame`): one that ends after a later request was made
     # returns nothing, so a slow render of an older frame never replaces the newer one
     view_requests: int = 0
+    inspect_requests: int = 0  # the same for Look inside's views (`inspect_frame`)
     overlay_video: tuple[str, str] | None = None  # (masks digest, mp4 path) of the last video
     exported: str | None = None  # masks digest of the last export's snapshot
     paint_version: int = 0  # bumped per painter render, so the page tells renders apart

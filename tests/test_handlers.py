@@ -219,6 +219,26 @@ def test_propagate_streams_every_frame(ctx: DemoContext, gpu: SimpleNamespace,
     assert streamed == [*range(1, 9), 8]
 
 
+def test_older_look_inside_views_that_end_last_do_not_replace_the_newer(
+        own_done: DemoState, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refresh on frame 6, then the slider to frame 3 while frame 6 still renders: frame 6's
+    views ended last and stayed under a slider at 3. And Look inside opened, then the slider
+    moved during that first render: the move was skipped (the tab counted as closed)."""
+    state = own_done
+    real, newer = inspecting.confidence_view, []
+
+    def slow(state_arg, frame_idx):  # while frame 6 renders, a change to frame 3 runs
+        if frame_idx == 6 and not newer:
+            newer.append(inspecting.inspect_if_open(state_arg, 3))
+        return real(state_arg, frame_idx)
+
+    monkeypatch.setattr(inspecting, "confidence_view", slow)
+    older = inspecting.inspect_on_open(state, 6)
+    assert newer and newer[0][-1].startswith("Frame 3,"), newer[0][-1]  # the tab counts as open
+    assert all(isinstance(part, type(gr.skip())) for part in older)  # changes nothing
+    assert inspecting.inspect_frame(state, 6)[-1].startswith("Frame 6,")  # a lone render
+
+
 def test_inspect_views_render(done: DemoState) -> None:
     views = inspecting.inspect_frame(done, 6)
     assert len(views) == inspecting.NUM_OUTPUTS
