@@ -58,6 +58,10 @@ def export_all(state: DemoState | None, at_source: bool = False,
         log.exception("export failed")
         return None, None, None, None, warn(f"Export failed: {exc}")
     state.exported = masks_digest(results)
+    if masks_digest(state.masks) != state.exported:  # a pass ran meanwhile (and may have ended
+        # first, so its "masks changed" note came before these files): say it here
+        note += ("; a pass changed the masks while this export ran: these files hold the masks "
+                 "from when it started (press Prepare downloads again for the new ones)")
     missing = state.num_frames - len(taken)
     note += f" ({missing} frames without a mask are left out)" if missing else ""
     if edited:
