@@ -157,13 +157,17 @@ def gpu_handler(fn: Callable, ctx: DemoContext, seconds: Callable[..., float]) -
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(run)
         def stream(*args: object, **kwargs: object):
-            tab = next((a.temp_dir for a in args if isinstance(a, DemoState)), None)
+            held = next((a for a in args if isinstance(a, DemoState)), None)
+            tab = None if held is None else held.temp_dir
             _streaming[tab] += 1
             try:
                 for item in run(*args, **kwargs):
                     state = item[0] if isinstance(item, tuple) and item else item
                     if isinstance(state, DemoState) and state.released:
                         return  # the tab loaded another clip meanwhile: never hand this back
+                    if isinstance(state, DemoState) and held is not None and state is not held:
+                        state.keep_page_fields(held)  # a ZeroGPU copy replaces what the page holds
+                        held = state
                     yield note_speed(item)
             finally:
                 _streaming[tab] -= 1

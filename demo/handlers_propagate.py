@@ -15,7 +15,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from demo import lost_objects, render
+from demo import lost_objects, render, zerogpu
 from demo.folders import fresh_folder
 from demo.handlers import (
     DemoContext,
@@ -151,8 +151,11 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
         if state.released:  # the tab loaded another clip after the check above
             return
         raise
-    yield (shipped(state, memo), gr.skip(), status, video, frame_view(state),
-           frame_caption(state, state.frame_idx))
+    if zerogpu.ships_host_state():  # the worker's frame may not be the page's any more: the
+        # server draws the view after the pass (`show_current_frame`), from the page's frame
+        yield shipped(state, memo), gr.skip(), status, video, gr.skip(), gr.skip()
+        return
+    yield state, gr.skip(), status, video, frame_view(state), frame_caption(state, state.frame_idx)
 
 
 @dataclasses.dataclass

@@ -28,6 +28,8 @@ from srnet import InferenceConfig, InferenceSession, StepOutput, davis_palette
 log = logging.getLogger(__name__)
 Click = tuple[float, float, bool]  # (x, y, positive) in working-size pixels
 MAX_OBJECTS = 20
+# What the page changes on a tab's state while a pass runs elsewhere (`keep_page_fields`).
+PAGE_FIELDS = ("frame_idx", "selected", "inspect_open", "view_requests", "inspect_requests")
 FRAMES_FILE, STOP_FILE = "frames.npy", "stop"
 
 
@@ -165,6 +167,14 @@ class DemoState:
     @property
     def size(self) -> tuple[int, int]:
         return self.frames[0].shape[:2]
+
+    def keep_page_fields(self, held: DemoState) -> None:
+        """This state is a ZeroGPU pass's copy (made in its worker) about to replace `held`,
+        the state the page holds: take what the page changed on `held` meanwhile (the shown
+        frame, the selected object, Look inside open, the render counters). Without this a
+        frame or object chosen during the pass snapped back at the next frame it yielded."""
+        for name in PAGE_FIELDS:
+            setattr(self, name, getattr(held, name))
 
     def clamp_frame(self, frame_idx: int | float | None) -> int:
         """A frame number within the clip; one that is no finite number reads as 0."""

@@ -96,6 +96,7 @@ def _swap(fn):
 
 def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     outs = [c.state, c.view, c.caption, c.objects, c.name, c.editor, c.status]
+    c.annotate_outs = outs
     # copied in the page, no server call: what a click did, under the frame on a phone
     c.status.change(None, [c.status], c.status_near, js="(text) => [text, text]",
                     queue=False, **PRIVATE)
@@ -152,6 +153,8 @@ def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
                    cancels=[*events, c.ablation_event]).then(
             propagation.finish_view, [c.state], [*outs[2:], c.ablation_status], **UI_QUEUE)
     for event in events:  # (the ablation moves the Frame slider: its change refreshes them)
+        if zerogpu.ships_host_state():  # the pass's worker drew the view of its start frame
+            event.then(annotate.show_current_frame, [c.state], c.annotate_outs, **UI_QUEUE)
         event.then(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
         event.then(clear_pass_refusal, [c.status], [c.status], **UI_QUEUE)
         event.then(exporting.exports_outdated, [c.export_status, c.state],

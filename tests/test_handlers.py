@@ -345,6 +345,28 @@ def test_backward_from_a_later_annotation(ctx: DemoContext, gpu: SimpleNamespace
     assert last[2].startswith("Done") and sorted(last[0].masks) == list(range(8))
 
 
+def test_a_frame_and_object_chosen_during_a_pass_stay_chosen(ctx: DemoContext,
+                                                              gpu: SimpleNamespace) -> None:
+    """The page changes the state it holds while a pass runs (slider, object list, Look inside
+    opened). Under ZeroGPU each frame the pass yields is a copy made in its worker, and it
+    replaced those choices: at Done the view went back to the pass's start frame while the
+    slider showed another, and the object list showed one object while clicks edited another."""
+    state = _load(ctx)
+    annotate.add_object(state)  # object 2, then back to object 1 for the pass
+    annotate.select_object(state, 1)
+    run = gpu.propagate(state, "forward", 0)
+    held = next(run)[0]  # what the page holds now
+    annotate.show_frame(held, 5)
+    annotate.select_object(held, 2)
+    inspecting.set_inspect_open(held, True)
+    last = _drain(run)
+    assert last[2].startswith("Done")
+    final = last[0]
+    assert (final.frame_idx, final.selected, final.inspect_open) == (5, 2, True)
+    view = annotate.show_current_frame(final)  # what the page shows after the pass
+    assert "Frame 5 /" in view[2]
+
+
 def test_stop_keeps_partial_results(ctx: DemoContext, gpu: SimpleNamespace) -> None:
     state = _load(ctx)
     run = gpu.propagate(state, "forward", 0)
