@@ -85,14 +85,6 @@ def show_frame(state: DemoState | None, frame_idx: float) -> tuple:
     return result if request == state.view_requests else (gr.skip(),) * len(result)
 
 
-def show_current_frame(state: DemoState | None) -> tuple:
-    """The Annotate view of the state's own frame: after a ZeroGPU pass, whose worker drew its
-    last view for the frame shown when the pass began (the page may have moved since)."""
-    if state is None:
-        return (gr.skip(),) * 7
-    return show_frame(state, state.frame_idx)
-
-
 def refresh(state: DemoState | None, frame_idx: float) -> tuple:
     """The Annotate tab shown again (Look inside may have changed the selected object); also
     fired when the page opens, before any clip: then nothing changes and nothing is said."""

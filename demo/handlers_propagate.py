@@ -152,7 +152,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
             return
         raise
     if zerogpu.ships_host_state():  # the worker's frame may not be the page's any more: the
-        # server draws the view after the pass (`show_current_frame`), from the page's frame
+        # server draws the view after the pass (`annotate.refresh`), from the page's frame
         yield shipped(state, memo), gr.skip(), status, video, gr.skip(), gr.skip()
         return
     yield state, gr.skip(), status, video, frame_view(state), frame_caption(state, state.frame_idx)

@@ -363,7 +363,7 @@ def test_a_frame_and_object_chosen_during_a_pass_stay_chosen(ctx: DemoContext,
     assert last[2].startswith("Done")
     final = last[0]
     assert (final.frame_idx, final.selected, final.inspect_open) == (5, 2, True)
-    view = annotate.show_current_frame(final)  # what the page shows after the pass
+    view = annotate.refresh(final, 5)  # what the page shows after the pass (the slider's frame)
     assert "Frame 5 /" in view[2]
 
 
