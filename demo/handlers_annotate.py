@@ -78,11 +78,8 @@ def show_frame(state: DemoState | None, frame_idx: float) -> tuple:
     after a change to frame 4 under load; this is one way that happens.)"""
     if state is None:
         return _result(None, "")
-    state.view_requests += 1
-    request = state.view_requests
-    state.frame_idx = state.clamp_frame(frame_idx)
-    result = _result(state, gr.skip())
-    return result if request == state.view_requests else (gr.skip(),) * len(result)
+    state.frame_idx = state.clamp_frame(frame_idx)  # before the count: see `redraw`
+    return redraw(state)
 
 
 def refresh(state: DemoState | None, frame_idx: float) -> tuple:
@@ -91,6 +88,20 @@ def refresh(state: DemoState | None, frame_idx: float) -> tuple:
     if state is None:
         return (gr.skip(),) * 7
     return show_frame(state, frame_idx)
+
+
+def redraw(state: DemoState | None) -> tuple:
+    """The Annotate view of the tab's current frame, after a ZeroGPU pass (whose worker drew
+    its start frame). It reads the frame when it runs, not the slider's value when the pass
+    ended: a slider move queued between the two had its view replaced by the older frame's
+    (a CI run under load). `show_frame` sets the frame before counting its request, so a
+    redraw counted after it reads the new frame, and one counted before it is skipped."""
+    if state is None:
+        return (gr.skip(),) * 7
+    state.view_requests += 1
+    request = state.view_requests
+    result = _result(state, gr.skip())
+    return result if request == state.view_requests else (gr.skip(),) * len(result)
 
 
 @edits_wait_for_passes

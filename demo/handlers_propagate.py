@@ -32,6 +32,9 @@ from demo.video_io import write_mp4
 from srnet import InferenceSession, iter_adapt_session
 
 log = logging.getLogger(__name__)
+# longest wait for a cancelled pass's current frame (seconds: a 1080p frame with mirror
+# averaging and the small-object upscale takes a few on a 2-core CPU)
+FRAME_WAIT_S = 30.0
 
 
 def _rebuild_reason(ctx: DemoContext, state: DemoState,
@@ -180,23 +183,41 @@ def _run_plan(ctx: DemoContext, state: DemoState, session: InferenceSession, mem
     None when the tab's clip was replaced mid-pass. Stop ends it after the current frame."""
     covered = {f for start, end, _ in plan for f in range(min(start, end), max(start, end) + 1)}
     timing = _Timing(time.perf_counter(), len(covered))  # a 60-frame clip read "61/61" for both
-    for start, end, reverse in plan:
-        for out in run_pass(ctx.predictor, session, state.frames, annotations,
-                            start, end, reverse, visuals=True, absent=absent):
-            if state.released:  # a new clip was loaded mid-pass: the tab holds that now
-                log.info("pass ended: its clip was replaced")
-                return None
-            state.record(out, ctx.cfg.visuals_keep)
-            timing.seen.add(out.frame_idx)
-            timing.frame_idx = out.frame_idx
-            if timing.first is None:
-                timing.first = time.perf_counter() - timing.started
-            preview = render.overlay_mask(state.frames[out.frame_idx], out.mask)
-            yield (shipped(state, memo), preview, _status(timing), gr.skip(), gr.skip(),
-                   gr.skip())
-            if state.stop_pending:
-                return timing
-    return timing
+    try:
+        for start, end, reverse in plan:
+            yield from _run_one(ctx, state, session, memo, annotations, absent,
+                                (start, end, reverse), timing)
+            if state.stop_pending or state.released:
+                break
+    finally:
+        state.frame_in_flight = False
+    return None if state.released else timing
+
+
+def _run_one(ctx: DemoContext, state: DemoState, session: InferenceSession, memo: dict,
+             annotations: dict[int, np.ndarray], absent: dict[int, tuple[int, ...]],
+             one_pass: Pass, timing: _Timing) -> Iterator[tuple]:
+    """One pass of the plan; flags `frame_in_flight` from each frame's start to its yield."""
+    start, end, reverse = one_pass
+    state.frame_in_flight = True
+    for out in run_pass(ctx.predictor, session, state.frames, annotations,
+                        start, end, reverse, visuals=True, absent=absent):
+        if state.released:  # a new clip was loaded mid-pass: the tab holds that now
+            log.info("pass ended: its clip was replaced")
+            return
+        state.record(out, ctx.cfg.visuals_keep)
+        timing.seen.add(out.frame_idx)
+        timing.frame_idx = out.frame_idx
+        if timing.first is None:
+            timing.first = time.perf_counter() - timing.started
+        preview = render.overlay_mask(state.frames[out.frame_idx], out.mask)
+        state.frame_in_flight = False  # before `shipped`: a page's copy never holds it set
+        yield (shipped(state, memo), preview, _status(timing), gr.skip(), gr.skip(),
+               gr.skip())
+        if state.stop_pending:
+            return
+        state.frame_in_flight = True
+    state.frame_in_flight = False
 
 
 def _closing_notes(state: DemoState, session: InferenceSession, timing: _Timing) -> str:
@@ -300,6 +321,15 @@ def finish_view(state: DemoState | None) -> tuple:
                 "nothing to compare yet")
         return (gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                 f"Ablation stopped before its reruns were done: {kept}.")
+    _wait_for_frame(state)
     return (f"Stopped: {len(state.masks)} of {state.num_frames} frames have a mask; propagate "
             "again to continue.", result_video(state), frame_view(state),
             frame_caption(state, state.frame_idx), gr.skip())
+
+
+def _wait_for_frame(state: DemoState, limit_s: float = FRAME_WAIT_S) -> None:
+    """Wait for the frame a cancelled pass was computing: Gradio's cancel lets it finish and
+    keeps its mask, and counting before that said one frame fewer than the tab holds."""
+    deadline = time.monotonic() + limit_s
+    while state.frame_in_flight and time.monotonic() < deadline:
+        time.sleep(0.02)

@@ -113,6 +113,9 @@ class DemoState:
     ablation_ious: dict[str, dict[int, float]] | None = None
     stop_requested: bool = False  # set by the Stop button, checked between frames
     running: str = ""  # "pass" / "ablation" from its start until it ends: what Stop stopped
+    # a pass is computing its next frame: Gradio's cancel (Stop) lets that frame finish, so
+    # Stop's follow-up (`finish_view`) waits for it before counting the kept frames
+    frame_in_flight: bool = False
     last_fps: float | None = None  # speed of this tab's last pass (for the app's speed hint)
     last_objects: int = 1  # how many objects that pass followed
     inspect_open: bool = False  # the "Look inside" tab is shown: refresh it on frame changes

@@ -154,7 +154,7 @@ def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
             propagation.finish_view, [c.state], [*outs[2:], c.ablation_status], **UI_QUEUE)
     for event in events:  # (the ablation moves the Frame slider: its change refreshes them)
         if zerogpu.ships_host_state():  # its worker drew the start frame: the slider's now
-            event.then(annotate.refresh, [c.state, c.frame], c.annotate_outs, **UI_QUEUE)
+            event.then(annotate.redraw, [c.state], c.annotate_outs, **UI_QUEUE)
         event.then(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
         event.then(clear_pass_refusal, [c.status], [c.status], **UI_QUEUE)
         event.then(exporting.exports_outdated, [c.export_status, c.state],

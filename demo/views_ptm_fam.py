@@ -208,7 +208,7 @@ def fam_views(frames: list[np.ndarray], out: StepOutput, k: int) -> tuple:
     if vis.fam_flow is None or vis.local_frame is None:
         return None, None, None, None, "No FAM on this frame (no previous frame in memory)."
     final = out.mask == out.obj_ids[k]  # [H, W]
-    factor = max(1, round(vis.feature_size[0] / vis.fam_flow.shape[0]))  # FAM's grid: r
+    factor = vis.fam_grid_factor  # FAM's grid: one offset per r x r cells
     grid_cell = (vis.cell_size[0] * factor, vis.cell_size[1] * factor)
     rel, median = relative_flow(vis.fam_flow)  # [h_g, w_g, 2], [2]
     arrows = render.side_by_side(

@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 import collections
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,18 +42,26 @@ def segment_clip(args: argparse.Namespace, predictor: Predictor) -> int:
     problem = _output_problem(args)
     if problem:
         return fail("--out", problem, "segment")
-    results = _segment_frames(predictor, frames, names, annotations, args.out)
+    # the results go to a folder of their own first and replace files in --out only once the
+    # whole clip ran: a frame that fails to decode halfway left a half-new folder and a short
+    # overlay.mp4 in place of the last run's
+    staging = Path(tempfile.mkdtemp(prefix=".segment-", dir=args.out))
     try:
+        results = _segment_frames(predictor, frames, names, annotations, staging)
         if args.no_video:
             collections.deque(results, maxlen=0)  # run the generator to the end
         else:
-            write_mp4(args.out / "overlay.mp4",
+            write_mp4(staging / "overlay.mp4",
                       (overlay(frame, mask) for frame, mask in results), fps)
+        for path in sorted(staging.iterdir()):
+            os.replace(path, args.out / path.name)
     except ValueError as exc:  # a frame that cannot be decoded or does not fit the video
-        log.error("%s", exc)
+        log.error("%s (nothing in %s was changed)", exc, args.out)
         return 2
     except OSError as exc:  # a full disk, a read-only folder, a folder where a PNG goes
         return fail("--out", f"cannot write the results: {exc}", "segment")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     log.info("wrote the masks to %s", args.out)
     return 0
 
@@ -59,7 +70,9 @@ def _output_problem(args: argparse.Namespace) -> str | None:
     """Why `--out` cannot take the results (None: it can, and it exists now). Results already
     there from another run are named, as new ones would mix with them."""
     out = Path(args.out).resolve()
-    for flag, folder in (("--frames", args.frames), ("--masks", args.masks)):
+    mask_folder = None if args.mask is None else Path(args.mask).parent
+    for flag, folder in (("--frames", args.frames), ("--masks", args.masks),
+                         ("--mask", mask_folder)):
         if folder is not None and out == Path(folder).resolve():
             return f"it is the {flag} folder: its files would be overwritten by the masks"
     try:

@@ -86,16 +86,23 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
         meta = iio.immeta(path)
     except Exception as exc:  # imageio raises many types for broken files
         raise ValueError(f"cannot decode video {path}: {_decoder_message(exc)}") from exc
-    fps = float(meta.get("fps", 25.0) or 25.0)
     duration = meta.get("duration")
-    expected = duration * fps if isinstance(duration, (int, float)) and duration > 0 else 0.0
+    if not meta.get("fps") and isinstance(duration, (int, float)) and duration > 0:
+        # a GIF's (Pillow's) duration is each frame's, in ms: read as the clip's seconds it
+        # gave a false "truncated" warning and 25 fps for a 10 fps clip
+        fps, expected = 1000.0 / duration, 0.0
+    else:
+        fps = float(meta.get("fps", 25.0) or 25.0)
+        expected = duration * fps if isinstance(duration, (int, float)) and duration > 0 else 0.0
 
     def frames() -> Iterator[np.ndarray]:
         count = 0
         try:
             for frame in iio.imiter(path):
                 count += 1
-                yield np.ascontiguousarray(frame[..., :3])
+                if frame.ndim == 2:  # a grey image or GIF: [H, W]
+                    frame = np.repeat(frame[..., None], 3, axis=2)  # [H, W, 3]
+                yield np.ascontiguousarray(frame[..., :3])  # RGBA: alpha dropped
         except Exception as exc:
             raise ValueError(f"cannot decode video {path} after {count} frames: "
                              f"{_decoder_message(exc)}") from exc

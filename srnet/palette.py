@@ -5,11 +5,14 @@ Index masks are ``[H, W]`` integer arrays whose values are object ids (0 = backg
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+
+log = logging.getLogger(__name__)
 
 MAX_MASK_PIXELS = 40_000_000  # 8K is 33 Mpx; a PNG of a few hundred kB can declare 400 Mpx
 MASK_FORMATS = ("PNG", "BMP", "GIF", "TIFF", "JPEG", "WEBP")
@@ -99,15 +102,16 @@ def load_index_mask(path: str | Path) -> np.ndarray:
             return (alpha > 127).astype(np.uint8)
         image = image.convert("RGB")
     if image.mode in ("RGB", "CMYK", "YCbCr", "LAB", "HSV"):
-        return _colour_mask(np.asarray(image.convert("RGB")))
-    return _gray_mask(np.asarray(image))
+        return colour_index_mask(np.asarray(image.convert("RGB")), str(path))
+    return _gray_mask(np.asarray(image), str(path))
 
 
 MAX_GRAY_IDS = 20  # gray values 1..20, a few of them: object ids, not intensities
 
 
-def _colour_mask(rgb: np.ndarray) -> np.ndarray:
-    """``[H, W, 3]`` uint8 → index mask: DAVIS colours by index, else bright = object 1."""
+def colour_index_mask(rgb: np.ndarray, source: str = "a colour mask") -> np.ndarray:
+    """``[H, W, 3]`` uint8 → index mask: DAVIS colours by index, else bright = object 1.
+    `source` names the file in the warning about a photo given as a mask."""
     codes = (rgb[..., 0].astype(np.int32) << 16) | (rgb[..., 1].astype(np.int32) << 8) \
         | rgb[..., 2]  # [H, W] one int per colour
     palette = davis_palette().astype(np.int32)
@@ -118,10 +122,13 @@ def _colour_mask(rgb: np.ndarray) -> np.ndarray:
         ids = np.array([index_of[int(code)] for code in used], np.uint8)  # [U], as `used`
         if any(len(set(palette[idx].tolist())) > 1 for idx in ids):  # a non-gray colour
             return ids[np.searchsorted(used, codes)]
-    return _gray_mask(rgb.max(axis=2))
+    return _gray_mask(rgb.max(axis=2), source)
 
 
-def _gray_mask(gray: np.ndarray) -> np.ndarray:
+MANY_LEVELS = 64  # more distinct values than a mask's antialiased or JPEG edges give
+
+
+def _gray_mask(gray: np.ndarray, source: str = "a mask") -> np.ndarray:
     """``[H, W]`` integer image → index mask (see `load_index_mask`)."""
     values = np.unique(gray)
     values = values[values > 0]
@@ -132,4 +139,7 @@ def _gray_mask(gray: np.ndarray) -> np.ndarray:
         return gray.astype(np.uint8)
     if len(values) == 1:
         return (gray > 0).astype(np.uint8)
+    if len(values) > MANY_LEVELS:  # a frame passed as the mask was taken without a word
+        log.warning("%s has %d brightness levels, more like a photo than a mask: read as one "
+                    "object where brighter than half its maximum", source, len(values))
     return (gray > values.max() / 2).astype(np.uint8)

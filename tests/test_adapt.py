@@ -3,6 +3,7 @@ network never changes, and a session runs exactly the network it was adapted to,
 and in the compact host form ZeroGPU passes around."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -66,6 +67,27 @@ def test_a_session_runs_the_network_it_was_adapted_to(tiny_model, clip):
     assert max(np.abs(a - p).max() for a, p in zip(runs["adapted"], runs["plain"])) > 1e-3
     with pytest.raises(ValueError, match="first frame"):  # memory exists now
         adapt_session(predictor, session, [(frames[0], masks[0])])
+
+
+def test_a_session_refuses_bad_examples_before_any_step(tiny_model, clip, monkeypatch):
+    """A wrong-size mask used to adapt without complaint and fail at the first frame after the
+    adaptation's minute; a grey frame failed inside the warps with a matmul shape error."""
+    import srnet.train.adapt as adapt
+
+    frames, masks = clip
+    predictor = Predictor(tiny_model, InferenceConfig(short_side=None, adapt_steps=3), "cpu")
+    steps: list[int] = []
+    monkeypatch.setattr(adapt, "_train_step", lambda *args: steps.append(1) or 0.0)
+    cases = {"mask is (32, 96) but the frame is (64, 96)": (frames[0], masks[0][:32]),
+             "frame must be uint8 [H, W, 3]": (frames[0].mean(-1).astype(np.uint8), masks[0]),
+             "integer object ids in 0..255": (frames[0], masks[0].astype(np.int64) + 300)}
+    for message, example in cases.items():
+        session = predictor.new_session()
+        with pytest.raises(ValueError, match=re.escape(message)):
+            adapt_session(predictor, session, [example])
+        assert not steps and session.adapted is None
+    assert adapt_session(predictor, predictor.new_session(), [(frames[0], masks[0])])
+    assert len(steps) == 3
 
 
 def test_adaptation_is_off_unless_asked(tiny_predictor, clip):

@@ -10,6 +10,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 import torch
 
 from demo import handlers_api as api
@@ -81,3 +82,17 @@ def test_every_streamed_handler_of_the_demo_ends_without_outputs(tmp_path) -> No
     streams = {fn.name: getattr(fn.fn, "ends_without_outputs", False)
                for fn in blocks.fns.values() if inspect.isgeneratorfunction(fn.fn)}
     assert {"propagate", "run_ablation"} <= set(streams) and all(streams.values()), streams
+
+
+def test_under_zerogpu_a_pass_is_followed_by_a_redraw_of_the_tabs_frame(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The redraw after a forked pass takes only the state: given the Frame slider's value
+    when the pass ended, a frame change queued behind it lost to the older frame."""
+    from demo import build_demo, zerogpu
+
+    monkeypatch.setenv(zerogpu.FAKE_ENV, "1")
+    predictor = Predictor(SRNet(ModelConfig.tiny()), InferenceConfig(short_side=96), "cpu")
+    blocks = build_demo(predictor, DemoConfig(short_side_cpu=96, max_frames_cpu=8,
+                                              temp_root=tmp_path))
+    redraws = [fn for fn in blocks.fns.values() if fn.name == "redraw"]
+    assert len(redraws) == 3 and all(len(fn.inputs) == 1 for fn in redraws)  # 3 directions

@@ -317,3 +317,28 @@ def test_segment_masks_fit_the_frames_and_drop_void(tmp_path, tiny_model, caplog
     first = load_index_mask(out / "00000.png")
     assert first.shape == masks[0].shape and set(np.unique(first)) == {0, 1}
     assert "void pixels (255) ignored" in caplog.text and "mask resized" in caplog.text
+
+
+def test_a_failed_segment_run_leaves_the_last_runs_results_as_they_were(tmp_path, tiny_model,
+                                                                       caplog, capsys):
+    """A frame that failed to decode halfway replaced overlay.mp4 with a 2-frame video and the
+    first PNGs with this run's, leaving a folder half old, half new."""
+    frames_dir, masks = _synthetic_frames(tmp_path, 4)
+    save_index_mask(tmp_path / "first.png", masks[0])
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    out = tmp_path / "out"
+    base = ["segment", "--mask", str(tmp_path / "first.png"), "--checkpoint", str(ckpt),
+            "--device", "cpu", "--out", str(out)]
+    assert main([*base, "--frames", str(frames_dir)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert len(before) == 5 and "overlay.mp4" in before  # 4 masks and the video
+    broken = tmp_path / "broken"
+    shutil.copytree(frames_dir, broken)
+    (broken / "00002.png").write_bytes(b"\x89PNG truncated")
+    assert main([*base, "--frames", str(broken)]) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert "00002" in errors[-1] and f"nothing in {out} was changed" in errors[-1]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no leftover folder
+    # --out in the folder of --mask would write frame 00000's result over the annotation
+    assert main([*base[:-1], str(tmp_path), "--frames", str(frames_dir)]) == 2
+    assert "argument --out: it is the --mask folder" in capsys.readouterr().err

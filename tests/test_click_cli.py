@@ -60,6 +60,46 @@ def test_clicks_eval_prints_the_noc_line(tmp_path, capsys: pytest.CaptureFixture
                  "--checkpoint", str(tmp_path / "missing.pt")]) == 2
 
 
+def _one_object_folder(root: Path) -> tuple[Path, Path]:
+    images, masks = root / "images", root / "masks"
+    images.mkdir()
+    masks.mkdir()
+    image = np.random.default_rng(1).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    mask = np.zeros((48, 64), np.uint8)
+    mask[10:30, 15:45] = 255
+    Image.fromarray(image).save(images / "a.jpg")
+    Image.fromarray(mask).save(masks / "a.png")
+    return images, masks
+
+
+def test_clicks_eval_checks_curves_and_files_before_the_run(tmp_path, capsys, caplog) -> None:
+    """--curves on a folder or under a missing one failed after the whole evaluation (every
+    score lost); on the user's own file it wrote over it. An unreadable image or mask ended
+    in a traceback (OSError, UnidentifiedImageError)."""
+    images, masks = _one_object_folder(tmp_path)
+    torch.manual_seed(0)
+    ckpt = save_click_checkpoint(tmp_path / "c.pt", build_click_net(ClickConfig(short_side=48)))
+    base = ["clicks-eval", "--images", str(images), "--masks", str(masks), "--max-clicks", "2",
+            "--checkpoint", str(ckpt)]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    for target, says in ((images, "is a folder"), (tmp_path / "no" / "c.jsonl", "no folder"),
+                         (notes, "holds no click curves")):
+        assert main([*base, "--curves", str(target)]) == 2
+        assert says in capsys.readouterr().err
+    assert notes.read_text() == "my notes\n"
+    curves = tmp_path / "c.jsonl"
+    assert main([*base, "--curves", str(curves)]) == 0
+    assert main([*base, "--curves", str(curves)]) == 0  # an earlier curves file is replaced
+    assert '"ious"' in curves.read_text()
+    (masks / "a.png").write_bytes(b"not a png")
+    assert main(base) == 2
+    assert f"cannot read {masks / 'a.png'}" in caplog.text
+    (images / "a.jpg").write_bytes(b"\xff\xd8 truncated")
+    assert main(base) == 2
+    assert f"cannot read {images / 'a.jpg'}" in caplog.text
+
+
 def test_train_clicks_refuses_bad_weights_before_loading_data(tmp_path, capsys) -> None:
     """A missing --init, or a run folder holding another network than --trunk-stride asks for,
     ends `train-clicks` with one line and exit 2, before any data is read (the static folder

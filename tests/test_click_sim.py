@@ -18,6 +18,7 @@ from srnet.interactive.clicks import (
 )
 from srnet.interactive.data import ClickObject
 from srnet.interactive.evaluate import click_curve, read_eval_mask
+from srnet.palette import davis_palette
 
 
 def _box(shape: tuple[int, int], top: int, left: int, bottom: int, right: int) -> np.ndarray:
@@ -172,6 +173,27 @@ def test_eval_mask_reading(tmp_path) -> None:
     pal.save(tmp_path / "p.png")
     objects = read_eval_mask(tmp_path / "p.png")
     assert len(objects) == 2 and objects[1][0][1, 0] and objects[0][1][1, 1]
+
+
+
+def test_eval_masks_in_colour_or_zero_one_are_read_not_dropped(tmp_path) -> None:
+    """A red object on black and a 0/1 grey mask read as empty (`> 128` on the grey image),
+    so clicks-eval dropped them, or said the folder held no mask."""
+    colour = np.zeros((8, 8, 3), np.uint8)
+    colour[1:3, 1:4] = (255, 0, 0)  # red: grey 76, under the 128 threshold
+    Image.fromarray(colour).save(tmp_path / "c.png")
+    ((gt, ignore),) = read_eval_mask(tmp_path / "c.png")
+    assert gt.sum() == 6 and not ignore.any()
+    colour[5:7, 5:7] = davis_palette()[2]  # DAVIS colours: one object per id, as segment reads
+    colour[1:3, 1:4] = davis_palette()[1]
+    Image.fromarray(colour).save(tmp_path / "c.png")
+    objects = read_eval_mask(tmp_path / "c.png")
+    assert [int(gt.sum()) for gt, _ in objects] == [6, 4]
+    binary = np.zeros((8, 8), np.uint8)
+    binary[2:6, 3:5] = 1
+    Image.fromarray(binary).save(tmp_path / "b.png")
+    ((gt, ignore),) = read_eval_mask(tmp_path / "b.png")
+    assert (gt == (binary == 1)).all() and not ignore.any()
 
 
 def test_training_clicks_include_single_clicks_and_stay_in_range() -> None:

@@ -37,6 +37,32 @@ def test_eval_rejects_unknown_sequences_and_methods(tmp_path):
                  "--max-upscale", "0.5"]) == 2
 
 
+def test_a_sequence_that_cannot_be_scored_is_named_and_the_others_still_are(
+        tmp_path, capsys, caplog):
+    """One unscorable sequence used to end the run with a traceback and no table: every score
+    already computed was lost. Masks of another size were scored (the copy baseline: 100.0)."""
+    root = davis_folder(tmp_path / "davis", seqs=("alpha", "beta", "gamma", "delta", "eps"))
+    (root / "Annotations/480p/beta/00003.png").unlink()  # annotated on some frames only
+    (root / "JPEGImages/480p/gamma/00001.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    Image.fromarray(np.zeros((32, 48), np.uint8)).save(root / "Annotations/480p/delta/00002.png")
+    Image.fromarray(np.zeros((64, 96), np.uint8)).save(root / "Annotations/480p/eps/00000.png")
+    code = main(["eval", "--davis", str(root), "--seqs", "alpha,beta,gamma,delta,eps",
+                 "--method", "copy"])
+    assert code == 1  # scripts see that the means are over fewer sequences
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("J&F ") and sum(line.startswith("alpha") for line in lines) == 1
+    assert not any(line.startswith(("beta", "gamma", "delta", "eps")) for line in lines)
+    errors = "\n".join(r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    assert "beta [copy]: not scored: frame 3 of beta has no mask" in errors
+    assert "gamma [copy]: not scored: cannot read frame" in errors
+    assert "delta [copy]: not scored: the mask of frame 2 is 48x32 but the frame is 96x64" \
+        in errors
+    assert "eps [copy]: not scored: its first mask is empty" in errors
+    assert "4 of 5 sequence(s) not scored" in errors and "srnet segment" in errors
+    only_bad = main(["eval", "--davis", str(root), "--seqs", "beta,gamma", "--method", "copy"])
+    assert only_bad == 2 and "J&F" not in capsys.readouterr().out
+
+
 def test_copy_baseline_is_perfect_on_a_static_object(tmp_path, capsys):
     root = tmp_path / "davis"
     (root / "JPEGImages/480p/still").mkdir(parents=True)

@@ -8,6 +8,7 @@ stand-in, where each of those calls is forked and nothing changes the caller's o
 
 from __future__ import annotations
 
+import threading
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,7 +31,7 @@ from demo import handlers_settings as knobs
 from demo.config import DemoConfig
 from demo.handlers import DemoContext, frame_runs, gpu_handler, gpu_seconds
 from demo.messages import annotated_text
-from demo.passes import frame_ranges, plan_passes
+from demo.passes import frame_ranges, plan_passes, run_pass
 from demo.state import DemoState, cleanup_state
 from demo.video_io import write_mp4
 from srnet import InferenceConfig, ModelConfig, Predictor, SRNet, save_index_mask
@@ -363,8 +364,21 @@ def test_a_frame_and_object_chosen_during_a_pass_stay_chosen(ctx: DemoContext,
     assert last[2].startswith("Done")
     final = last[0]
     assert (final.frame_idx, final.selected, final.inspect_open) == (5, 2, True)
-    view = annotate.refresh(final, 5)  # what the page shows after the pass (the slider's frame)
+    view = annotate.redraw(final)  # what the page shows after the pass: the tab's frame
     assert "Frame 5 /" in view[2]
+
+
+def test_the_redraw_after_a_pass_shows_the_frame_chosen_last(done: DemoState) -> None:
+    """Under ZeroGPU the view is redrawn after a pass. It was queued with the slider's value
+    when the pass ended, so a frame change queued behind it (a CI run under load: the view and
+    caption stayed on frame 4 after a move to 6) was skipped as older and frame 4 landed last.
+    The redraw reads the tab's frame when it runs; a frame request counted after the redraw
+    still wins."""
+    annotate.show_frame(done, 4)
+    moved = annotate.show_frame(done, 6)  # the slider's move, run before the queued redraw
+    assert "Frame 6 /" in moved[2]
+    view = annotate.redraw(done)
+    assert "Frame 6 /" in view[2] and done.frame_idx == 6
 
 
 def test_stop_keeps_partial_results(ctx: DemoContext, gpu: SimpleNamespace) -> None:
@@ -384,6 +398,35 @@ def test_stop_keeps_partial_results(ctx: DemoContext, gpu: SimpleNamespace) -> N
     assert propagation.finish_view(again[0]) == (gr.skip(),) * 5
     state.running = "pass"  # the button pressed while a pass runs: its line and views
     assert propagation.finish_view(state)[0].startswith("Stopped")
+
+
+def test_stop_counts_the_frame_the_cancelled_pass_was_computing(
+        ctx: DemoContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop cancels the pass in Gradio, which lets the frame being computed finish (in its
+    worker thread) and keep its mask; Stop's follow-up ran at once and said one frame fewer
+    than the tab held ("Stopped: 1 of 8" with two masks, and a video without the second)."""
+    computing, go = threading.Event(), threading.Event()
+
+    def slow_second_frame(*args, **kwargs):
+        for out in run_pass(*args, **kwargs):
+            if out.frame_idx == 1:
+                computing.set()
+                go.wait(10)
+            yield out
+
+    monkeypatch.setattr(propagation, "run_pass", slow_second_frame)
+    state = _load(ctx)
+    run = propagation.propagate(ctx, state, "forward", 0)
+    next(run)  # frame 0 is shown
+    worker = threading.Thread(target=next, args=(run,))  # Gradio's thread, on frame 1
+    worker.start()
+    assert computing.wait(10)
+    propagation.stop(state)
+    threading.Timer(0.3, go.set).start()  # the frame finishes after Stop's follow-up began
+    status = propagation.finish_view(state)[0]
+    worker.join(10)
+    assert len(state.masks) == 2
+    assert status.startswith("Stopped: 2 of 8"), status
 
 
 def test_clicks_undo_clear_and_paint(ctx: DemoContext) -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import make_clip
 
-from srnet import InferenceConfig, Predictor
+from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
 from srnet.inference.memory_bank import MemoryBank, MemoryEntry
 from srnet.inference.preprocess import image_to_tensor, index_to_onehot, plan_geometry, restore_prob
 
@@ -166,6 +166,24 @@ def test_visuals_only_on_request_with_documented_shapes(tiny_predictor, clip):
     assert np.isclose(read.sum(), 1.0, atol=1e-4)
 
 
+def test_visuals_of_a_coarse_fam_grid_carry_its_factor(clip):
+    """FAM with r = 3 on 4x6 cells has a 2x2 offset grid: r was guessed from the two grids
+    (4 / 2 = 2), so the offsets were drawn a third too short; without PTM the grid size was
+    read from the offset grid."""
+    from dataclasses import replace
+
+    frames, masks = clip
+    cfg = ModelConfig.tiny()
+    cfg = replace(cfg, fam=replace(cfg.fam, grid_factor=3), ptm=replace(cfg.ptm, enabled=False))
+    torch.manual_seed(0)
+    predictor = Predictor(SRNet(cfg).eval(), InferenceConfig(short_side=None), "cpu")
+    session = predictor.new_session()
+    predictor.step(session, 0, frames[0], masks[0])
+    vis = predictor.step(session, 1, frames[1], return_visuals=True).visuals
+    assert vis.fam_grid_factor == 3 and vis.fam_flow.shape == (2, 2, 2)
+    assert vis.feature_size == (4, 6) and vis.aux_masks is None
+
+
 def test_asking_for_visuals_leaves_the_masks_as_they_are(tiny_predictor, clip):
     """The visuals path (explicit attention weights, the read's top-k indices) must give the
     probabilities of the fast path, frame by frame."""
@@ -221,6 +239,27 @@ def test_bad_inputs_raise_clear_errors(tiny_predictor, clip):
         tiny_predictor.step(session, 1, frames[1][:32])
     with pytest.raises(ValueError, match="start/end"):
         next(tiny_predictor.propagate(session, frames, 99))
+    # a frame number that is not one, and a bare id for `absent`: a TypeError from deep inside
+    for frame_idx in ("a", -1, 1.5, True):
+        with pytest.raises(ValueError, match="frame_idx must be a frame number"):
+            tiny_predictor.step(session, frame_idx, frames[1])
+    with pytest.raises(ValueError, match="absent must be a list of object ids, got 1"):
+        tiny_predictor.step(session, 1, frames[1], masks[1], absent=1)
+    assert tiny_predictor.step(session, np.int64(1), frames[1]).frame_idx == 1
+
+
+def test_a_zero_255_mask_is_followed_as_object_255_with_a_warning(tiny_predictor, clip,
+                                                                   caplog):
+    """`cv2.imread(path, 0)` of a DAVIS mask gives 0/255: it runs as object 255, which the
+    command line then reads back as DAVIS void. Say so, and how to get object 1."""
+    frames, masks = clip
+    with caplog.at_level("WARNING"):
+        out = tiny_predictor.step(tiny_predictor.new_session(), 0, frames[0],
+                                  np.where(masks[0] == 1, 255, 0).astype(np.uint8))
+        assert out.obj_ids == (255,) and "only object id is 255" in caplog.text
+        caplog.clear()
+        tiny_predictor.step(tiny_predictor.new_session(), 0, frames[0], masks[0])
+        assert "255" not in caplog.text
 
 
 def test_remove_object_drops_it_everywhere(tiny_predictor, clip):

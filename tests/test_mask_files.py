@@ -135,3 +135,19 @@ def test_a_resized_mask_stays_where_it_was_drawn() -> None:
     centre_y = (ys.mean() + 0.5) * 1080 / 480 - 0.5  # back in source pixels
     centre_x = (xs.mean() + 0.5) * 1920 / 854 - 0.5
     assert abs(centre_y - 529.5) < 0.6 and abs(centre_x - 949.5) < 0.6, (centre_y, centre_x)
+
+
+def test_a_photo_given_as_a_mask_is_read_with_a_warning(tmp_path, caplog) -> None:
+    """`segment --mask frame.jpg` followed a fifth of the frame as object 1 without a word;
+    an antialiased mask (a few edge levels) stays quiet."""
+    photo = np.random.default_rng(0).integers(0, 256, (40, 60), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    edges = np.zeros((40, 60), np.uint8)
+    edges[10:30, 10:50] = 255
+    edges[9, 10:50] = np.linspace(20, 240, 40).astype(np.uint8)  # 40 edge levels
+    Image.fromarray(edges).save(tmp_path / "soft.png")
+    with caplog.at_level("WARNING"):
+        assert load_index_mask(tmp_path / "soft.png").max() == 1
+        assert "photo" not in caplog.text
+        assert load_index_mask(tmp_path / "photo.png").any()
+    assert "photo.png has 255 brightness levels, more like a photo than a mask" in caplog.text

@@ -297,3 +297,23 @@ def test_a_truncated_video_says_so(tmp_path, caplog) -> None:
         assert "truncated" not in caplog.text
         assert sum(1 for _ in iter_video(cut)[0]) < 60
     assert "may be truncated" in caplog.text
+
+
+def test_a_gif_and_a_grey_image_stream_at_their_rate_and_in_colour(tmp_path, caplog) -> None:
+    """`segment --video` on a GIF read its per-frame duration (ms) as the clip's seconds: a
+    false "may be truncated" warning and 25 fps for a 10 fps GIF. A grey image came out
+    [H, 3] (the channel slice of a 2-D frame) and failed as a size mismatch."""
+    import imageio.v3 as iio
+
+    from srnet.io import iter_video
+
+    frames = [np.full((32, 48, 3), 40 * i, np.uint8) for i in range(4)]
+    iio.imwrite(tmp_path / "a.gif", frames, duration=100, loop=0)
+    with caplog.at_level("WARNING"):
+        stream, fps = iter_video(tmp_path / "a.gif")
+        decoded = list(stream)
+    assert fps == pytest.approx(10.0) and len(decoded) == 4 and "truncated" not in caplog.text
+    assert all(frame.shape == (32, 48, 3) for frame in decoded)
+    iio.imwrite(tmp_path / "grey.png", np.full((32, 48), 90, np.uint8))
+    (grey,) = list(iter_video(tmp_path / "grey.png")[0])
+    assert grey.shape == (32, 48, 3) and (grey == 90).all()

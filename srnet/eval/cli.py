@@ -184,18 +184,28 @@ def _score(args: argparse.Namespace, runners: dict, dataset, seqs: list[str]) ->
     """Run every method over `seqs`, print the table, then FPS and J&F of the first method."""
     from srnet.eval.vos_eval import evaluate_method, format_table, mean_scores
 
-    results = {}
+    results, skipped = {}, {}  # a sequence that cannot be scored is named, the rest still run
     for name, runner in runners.items():
         out = None if args.out is None else args.out / name
         results[name] = evaluate_method(runner, dataset, seqs, out_dir=out,
-                                        max_frames=args.max_frames,
-                                        frame_step=args.frame_step, label=name)
-    for line in format_table(results):
+                                        max_frames=args.max_frames, frame_step=args.frame_step,
+                                        label=name, skipped=skipped)
+    if skipped:
+        hint = ("; eval scores every frame against its mask: a clip annotated on its first "
+                "frame only runs with `python -m srnet segment`"
+                if any("has no mask" in why for why in skipped.values()) else "")
+        log.error("%d of %d sequence(s) not scored, left out of the means below: %s%s",
+                  len(skipped), len(seqs), ", ".join(skipped), hint)
+    if len(skipped) == len(seqs):
+        return 2
+    for line in format_table({name: {seq: r for seq, r in res.items() if seq not in skipped}
+                              for name, res in results.items()}):
         print(line)
-    jf, j, f, fps = mean_scores(results[next(iter(results))])
+    jf, j, f, fps = mean_scores({seq: r for seq, r in results[next(iter(results))].items()
+                                 if seq not in skipped})
     print(f"FPS {fps:.2f}")
     print(f"J&F {100 * jf:.1f} J {100 * j:.1f} F {100 * f:.1f}")
-    return 0
+    return 1 if skipped else 0
 
 
 def _run_static_val(args: argparse.Namespace, methods: list[str]) -> int:

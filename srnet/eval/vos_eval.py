@@ -20,7 +20,7 @@ import numpy as np
 from srnet.data.davis import VOSDataset
 from srnet.eval.baselines import copy_baseline, flow_baseline
 from srnet.eval.compare import paired_difference
-from srnet.eval.metrics import evaluate_sequence, mean_over_objects
+from srnet.eval.metrics import VOID, evaluate_sequence, mean_over_objects
 from srnet.eval.pasted import PastedPairs
 from srnet.inference import Predictor
 from srnet.palette import save_index_mask
@@ -63,34 +63,58 @@ BASELINES: dict[str, Method] = {"copy": copy_baseline, "flow": flow_baseline}
 
 def evaluate_method(method: Method, dataset: VOSDataset | PastedPairs, seqs: list[str], *,
                     out_dir: Path | None = None, max_frames: int | None = None,
-                    frame_step: int = 1, label: str = "") -> dict[str, SequenceResult]:
+                    frame_step: int = 1, label: str = "",
+                    skipped: dict[str, str] | None = None) -> dict[str, SequenceResult]:
     """Run `method` on every sequence; optionally write palette PNGs to out_dir/<seq>/.
     `frame_step` k keeps frames 0, k, 2k, ...: the same clip with k times the motion between
     frames (a stress test for fast motion); `max_frames` caps the frames kept. `label` names
-    the method in each clip's log line (`srnet.eval.compare` reads them back)."""
+    the method in each clip's log line (`srnet.eval.compare` reads them back). With `skipped`
+    (sequence → why), a sequence whose files cannot be scored (unreadable, unannotated or
+    wrong-size masks, an empty first mask) is recorded there and the others still run, and a
+    sequence already in it is not run; without it the first such problem is raised."""
     results, tag = {}, f" [{label}]" if label else ""
     for seq in seqs:
-        paths = dataset.frames(seq)  # listed once per sequence
-        indices = list(range(0, len(paths), frame_step))[:max_frames]
-        count = len(indices)
-        frames = [dataset.load_frame(seq, i) for i in indices]
-        gts = [dataset.load_mask(seq, i) for i in indices]
-        start = time.perf_counter()
-        preds = list(method(frames, gts[0]))
-        seconds = time.perf_counter() - start
-        if len(preds) != count:
-            raise RuntimeError(f"{seq}: method returned {len(preds)} masks for {count} frames")
-        if out_dir is not None:
-            (out_dir / seq).mkdir(parents=True, exist_ok=True)
-            names = [paths[i].stem for i in indices]
-            for name, pred in zip(names, preds):
-                save_index_mask(out_dir / seq / f"{name}.png", pred)
-        scores = evaluate_sequence(preds, gts)
-        results[seq] = SequenceResult(float(scores["J"]), float(scores["F"]), count, seconds,
-                                      tuple(scores["per_object"].values()))
+        if skipped is not None and seq in skipped:
+            continue
+        try:
+            results[seq] = _evaluate_sequence(method, dataset, seq, out_dir, max_frames,
+                                              frame_step)
+        except (OSError, ValueError) as exc:
+            if skipped is None:
+                raise
+            skipped[seq] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.error("%s%s: not scored: %s", seq, tag, skipped[seq])
+            continue
         log.info("%s%s: J&F %.3f (%.1f fps)", seq, tag, results[seq].JF,
-                 count / max(seconds, 1e-9))
+                 results[seq].frames / max(results[seq].seconds, 1e-9))
     return results
+
+
+def _evaluate_sequence(method: Method, dataset: VOSDataset | PastedPairs, seq: str,
+                       out_dir: Path | None, max_frames: int | None,
+                       frame_step: int) -> SequenceResult:
+    paths = dataset.frames(seq)  # listed once per sequence
+    indices = list(range(0, len(paths), frame_step))[:max_frames]
+    frames = [dataset.load_frame(seq, i) for i in indices]
+    gts = [dataset.load_mask(seq, i) for i in indices]
+    for i, frame, gt in zip(indices, frames, gts):  # the copy baseline scored 1.0 on them
+        if gt.shape != frame.shape[:2]:
+            raise ValueError(f"the mask of frame {i} is {gt.shape[1]}x{gt.shape[0]} but the "
+                             f"frame is {frame.shape[1]}x{frame.shape[0]}")
+    if not ((gts[0] > 0) & (gts[0] != VOID)).any():
+        raise ValueError("its first mask is empty: no object to follow")
+    start = time.perf_counter()
+    preds = list(method(frames, gts[0]))
+    seconds = time.perf_counter() - start
+    if len(preds) != len(indices):
+        raise RuntimeError(f"{seq}: method returned {len(preds)} masks for {len(indices)} frames")
+    if out_dir is not None:
+        (out_dir / seq).mkdir(parents=True, exist_ok=True)
+        for i, pred in zip(indices, preds):
+            save_index_mask(out_dir / seq / f"{paths[i].stem}.png", pred)
+    scores = evaluate_sequence(preds, gts)
+    return SequenceResult(float(scores["J"]), float(scores["F"]), len(indices), seconds,
+                          tuple(scores["per_object"].values()))
 
 
 def mean_scores(results: dict[str, SequenceResult]) -> tuple[float, float, float, float]:

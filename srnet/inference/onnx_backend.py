@@ -130,7 +130,8 @@ class CompiledStages:
             "local_value": memory.local_value.flatten(0, 1),  # [K, C_v, h, w]
             "query_value": feats.query_value, "prototype": prototype.flatten(0, 1),
             "f8": feats.f8, "f4": feats.f4})  # [K, 1, H, W]
-        obj_prob = torch.sigmoid(obj_logits).view(batch, num_obj, *obj_logits.shape[-2:])
+        obj_prob = torch.sigmoid(obj_logits).view(batch, num_obj,
+                                                  *obj_logits.shape[-2:])  # [1, K, H, W]
         logits = soft_aggregate(obj_prob, valid)  # [1, K+1, H, W]
         return SegmentOutput(logits, torch.softmax(logits, dim=1), [], None)
 

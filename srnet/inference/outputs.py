@@ -50,20 +50,22 @@ class StepVisuals:
     cell_size: tuple[float, float]  # (dy, dx) original pixels per feature cell
     reads: tuple[MemoryRead, ...]  # one per object group (usually one), in group order
     local_frame: int | None  # the frame FAM aligned (t − s); None when FAM is off
-    fam_flow: np.ndarray | None  # float32 [h, w, 2]: Δp as (dx, dy) in original pixels
+    # float32 [⌈h/r⌉, ⌈w/r⌉, 2]: Δp as (dx, dy) in original pixels, one per r x r cells
+    fam_flow: np.ndarray | None
     dcn_offset: np.ndarray | None  # float32 [K, 9, 2, h, w]: ΔP per tap, (dy, dx) feature px
     dcn_modulation: np.ndarray | None  # float32 [K, 9, h, w]: ΔM in [0, 1]
     aux_masks: np.ndarray | None  # float32 [L, K, h, w]: σ(M_l), per PTM layer
     proto_attention: np.ndarray | None  # float32 [L, K, h, w]: eq-8 attention (sums to 1)
     fg_assignment: np.ndarray | None  # float32 [L, K, h, w]: eq-9 weight on the prototype
+    fam_grid_factor: int = 1  # r of FAMConfig: `fam_flow` has one offset per r x r cells
 
     @property
     def feature_size(self) -> tuple[int, int]:
         return self.aux_masks.shape[-2:] if self.aux_masks is not None else self._grid_size()
 
     def _grid_size(self) -> tuple[int, int]:
-        if self.fam_flow is not None:
-            return self.fam_flow.shape[:2]
+        if self.dcn_modulation is not None:  # FAM's maps are on the full grid, its flow not
+            return self.dcn_modulation.shape[-2:]
         raise ValueError("no spatial visual to infer the grid size from")
 
     def read_of(self, obj_id: int | None = None) -> MemoryRead:

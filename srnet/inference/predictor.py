@@ -219,7 +219,7 @@ class Predictor:
         and its mirror twin (`mirrored`: the flipped frame, when the caller has it); nothing is
         encoded yet."""
         mask = None if mask is None else np.asarray(mask)  # a list mask flips below too
-        absent = tuple(absent)  # read twice (with the mirror twin)
+        absent = tuple(sorted(absent_ids(absent, mask)))  # checked; read twice (mirror twin)
         geom = self._prepare(session, frame_idx, image, mask, absent)
         if session.mirror is not None:
             flipped = np.ascontiguousarray(image[:, ::-1]) if mirrored is None else mirrored
@@ -253,6 +253,7 @@ class Predictor:
         obj_ids = session.obj_ids
         group_outputs = []
         for ids, entries in session.memory.groups(obj_ids):
+            # local memory: the frame segmented last (t - s within a pass; README, deviations)
             local = next((e for e in session.recent if all(o in e.values for o in ids)), None)
             memory = dataclasses.replace(
                 self._global_memory(session, ids, entries),
@@ -271,7 +272,8 @@ class Predictor:
                                      for ids, _, _, out in group_outputs],
                                     len(obj_ids))  # [1, K+1, H'', W'']
         covered = sum(len(ids) for ids, *_ in group_outputs) == len(obj_ids)
-        visuals = collect_visuals(group_outputs, obj_ids, geom) if want_vis and covered else None
+        visuals = (collect_visuals(group_outputs, obj_ids, geom, self.model.cfg.fam.grid_factor)
+                   if want_vis and covered else None)
         return prob, visuals
 
     def _global_memory(self, session: InferenceSession, ids: list[int],

@@ -3,6 +3,7 @@ and undo both; index masks ↔ per-object probability maps."""
 
 from __future__ import annotations
 
+import logging
 import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from srnet.config import MIN_SHORT_SIDE, InferenceConfig
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,8 @@ def index_to_onehot(index_mask: np.ndarray, obj_ids: list[int]) -> Tensor:
 def absent_ids(absent: Iterable[int], mask: np.ndarray | None) -> frozenset[int]:
     """The object ids a user marks absent on a frame, checked: ids 1..255, given with the
     frame's mask (which may then be all background)."""
+    if isinstance(absent, (str, bytes)) or not isinstance(absent, Iterable):
+        raise ValueError(f"absent must be a list of object ids, got {absent!r}")
     ids = list(absent)
     if not ids:
         return frozenset()
@@ -159,6 +164,16 @@ def absent_ids(absent: Iterable[int], mask: np.ndarray | None) -> frozenset[int]
                for i in ids):
         raise ValueError(f"absent must hold object ids in 1..255, got {ids}")
     return frozenset(int(i) for i in ids)
+
+
+def validate_frame(image: np.ndarray) -> tuple[int, int]:
+    """A frame's (H, W), or a ValueError unless it is uint8 [H, W, 3] RGB."""
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 \
+            or image.dtype != np.uint8 or not image.size:
+        shape = getattr(image, "shape", type(image).__name__)
+        raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got "
+                         f"{getattr(image, 'dtype', '')} {shape}".replace("  ", " "))
+    return image.shape[:2]
 
 
 def validate_annotation(mask: np.ndarray, size: tuple[int, int],
@@ -177,6 +192,9 @@ def validate_annotation(mask: np.ndarray, size: tuple[int, int],
         raise ValueError("mask must hold integer object ids in 0..255 (or be a bool mask)")
     if not mask.any() and not allow_empty:
         raise ValueError("the mask is empty: mark at least one object")
+    if mask.max() == 255 and not mask[(mask != 0) & (mask != 255)].any():
+        log.warning("the mask's only object id is 255 (a 0/255 image?): it is followed as "
+                    "object 255; pass `mask > 0` for object 1")
     return mask.astype(np.uint8)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import numbers
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from srnet.inference.preprocess import (
     needed_upscale,
     small_object_upscale,
     validate_annotation,
+    validate_frame,
 )
 from srnet.model import MemoryInputs
 
@@ -168,9 +170,10 @@ class InferenceSession:
         """Check a frame (uint8 [H, W, 3], the video's size) and its annotation (if any: user
         ids [H, W], objects marked `absent`), then record the annotation (`annotate`). Raises
         ValueError and changes nothing on bad input: a refused first frame fixes no size."""
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or not image.size:
-            raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got {image.dtype} {image.shape}")
-        size = image.shape[:2]
+        if not isinstance(frame_idx, numbers.Integral) or isinstance(frame_idx, bool) \
+                or frame_idx < 0:
+            raise ValueError(f"frame_idx must be a frame number ≥ 0, got {frame_idx!r}")
+        size = validate_frame(image)
         if self.frame_size not in (None, size):
             raise ValueError(f"frame {frame_idx} is {size}, but this video is {self.frame_size}")
         absent = absent_ids(absent, mask)
@@ -220,7 +223,8 @@ class InferenceSession:
     def start_pass(self, start: int, reverse: bool) -> int:
         """Before a pass from `start`: drop the working-memory frames ahead of it (a stale
         pass's, about to be predicted again) and the local memory, so a correction on the
-        start frame wins. Returns the new pass's id."""
+        start frame wins. Returns the new pass's id. (A start frame without an annotation is
+        then segmented without local memory, F_L = 0: README, deviations.)"""
         for twin in self.with_mirror():
             twin.memory.drop_working((lambda idx: idx < start) if reverse else
                                      (lambda idx: idx > start))

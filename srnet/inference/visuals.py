@@ -19,9 +19,11 @@ def _join_objects(maps: list[torch.Tensor | None], crop: tuple[int, int],
     return joined[..., : crop[0], : crop[1]].float().cpu().numpy()
 
 
-def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry) -> StepVisuals:
+def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry,
+                    grid_factor: int = 1) -> StepVisuals:
     """`group_outputs`: (ids, memory entries, local entry, SegmentOutput) per object group, with
-    objects concatenated in group order; they are re-ordered here to `obj_ids` order."""
+    objects concatenated in group order; they are re-ordered here to `obj_ids` order.
+    `grid_factor`: FAM's r (`FAMConfig.grid_factor`), one offset per r x r cells."""
     order = [obj for ids, *_ in group_outputs for obj in ids]
     perm = [order.index(obj) for obj in obj_ids]
     crop = geom.feature_size
@@ -36,9 +38,11 @@ def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry
     fam_flow = None
     if first.visuals.grid_offset is not None:
         offset = first.visuals.grid_offset[0].float().cpu().numpy()  # [2, h_g, w_g] (dx, dy)
-        factor = max(1, round((geom.padded_size[0] // 16) / offset.shape[1]))  # r
-        cells = offset[:, : -(-crop[0] // factor), : -(-crop[1] // factor)]
-        pixels = 16.0 * factor * np.stack([cells[0] * scale_x, cells[1] * scale_y], axis=-1)
+        # r is given, not guessed from the grids: 4 cells at r = 3 give a 2-cell offset grid,
+        # which read as r = 2 and drew the offsets a third too short
+        cells = offset[:, : -(-crop[0] // grid_factor), : -(-crop[1] // grid_factor)]
+        pixels = 16.0 * grid_factor * np.stack([cells[0] * scale_x, cells[1] * scale_y],
+                                               axis=-1)
         fam_flow = pixels.astype(np.float32)  # [h_g, w_g, 2] (dx, dy) in original pixels
     quarter = (-(-geom.internal_size[0] // 4), -(-geom.internal_size[1] // 4))
 
@@ -57,6 +61,7 @@ def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry
                     for ids, group_entries, _, out in group_outputs),
         local_frame=None if local is None or fam_flow is None else local.frame_idx,
         fam_flow=fam_flow,
+        fam_grid_factor=grid_factor,
         dcn_offset=ordered(dcn, 0),
         dcn_modulation=ordered(_join_objects([v.dcn_modulation for v in vis], crop, 1), 0),
         aux_masks=ordered(_join_objects([v.aux_masks for v in vis], crop, 2), 1),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
@@ -157,6 +158,9 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    problem = _curves_problem(args.curves)  # before the run: a late failure lost every score
+    if problem:
+        return fail("--curves", problem, "clicks-eval")
     try:
         objects = folder_objects(args.images, args.masks, args.limit)
         predict = _predict_fn(args.method, args.checkpoint)
@@ -183,3 +187,24 @@ def _predict_fn(method: str, checkpoint: Path | None):
     from srnet.interactive.predictor import load_click_model
 
     return load_click_model(checkpoint).predict
+
+
+def _curves_problem(path: Path | None) -> str | None:
+    """Why `--curves` cannot take the curves (None: it can). Only an earlier curves file is
+    replaced; any other file is the user's (it was overwritten with JSON lines)."""
+    if path is None:
+        return None
+    if path.is_dir():
+        return f"{path} is a folder; expected a file name"
+    if not path.parent.is_dir():
+        return f"no folder {path.parent} to write {path.name} in"
+    if path.is_file() and path.stat().st_size:
+        first = path.read_text(errors="replace").splitlines()[0]
+        try:
+            is_curves = "ious" in json.loads(first)
+        except (ValueError, TypeError):
+            is_curves = False
+        if not is_curves:
+            return f"{path} exists and holds no click curves: choose another name"
+        log.warning("--curves: replacing the curves in %s", path)
+    return None

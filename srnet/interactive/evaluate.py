@@ -15,6 +15,7 @@ from PIL import Image
 
 from srnet.interactive.clicks import Click, iou, next_click, next_click_ritm, summarize
 from srnet.interactive.data import ClickObject
+from srnet.palette import colour_index_mask
 
 log = logging.getLogger(__name__)
 PredictFn = Callable[[np.ndarray, list[Click], np.ndarray | None], np.ndarray]
@@ -103,14 +104,29 @@ def curve_scores(curves_text: str, clicks: int) -> dict[str, float]:
 
 def read_eval_mask(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     """(gt, ignore) per object: a palette PNG gives one object per id (255 = ignore); a
-    grayscale PNG gives one object, > 128 foreground and exactly 128 ignored."""
+    grayscale PNG gives one object, > 128 foreground and exactly 128 ignored (0/1 masks:
+    1 is the object); a colour PNG is read as `segment` reads it (DAVIS colours by id, else
+    bright = one object). Colour and 0/1 masks had read as empty and were dropped silently."""
     img = Image.open(path)
     raw = np.asarray(img)
     if img.mode == "P":
         ignore = raw == 255
         return [(raw == i, ignore) for i in np.unique(raw) if i not in (0, 255)]
-    grey = np.asarray(img.convert("L"))
+    rgb = np.asarray(img.convert("RGB"))  # [H, W, 3]
+    if (rgb != rgb[..., :1]).any():  # not grey: colour labels
+        ids = colour_index_mask(rgb, str(path))  # [H, W]
+        return [(ids == i, ids == 255) for i in np.unique(ids) if i not in (0, 255)]
+    grey = rgb[..., 0]  # [H, W]
+    if grey.max() == 1:
+        return [(grey == 1, np.zeros(grey.shape, bool))]
     return [(grey > 128, grey == 128)] if (grey > 128).any() else []
+
+
+def _read_image(path: Path) -> np.ndarray:
+    try:
+        return np.asarray(Image.open(path).convert("RGB"))  # [H, W, 3]
+    except OSError as exc:  # a truncated file, or not an image (UnidentifiedImageError)
+        raise ValueError(f"cannot read {path}: {exc}") from None
 
 
 def folder_objects(images: Path, masks: Path, limit: int | None = None) -> list[ClickObject]:
@@ -123,8 +139,14 @@ def folder_objects(images: Path, masks: Path, limit: int | None = None) -> list[
         if not mask_path.exists():
             log.warning("no mask for %s: skipped", path.name)
             continue
-        image = np.asarray(Image.open(path).convert("RGB"))
-        for k, (gt, ignore) in enumerate(read_eval_mask(mask_path)):
+        image = _read_image(path)
+        try:
+            read = read_eval_mask(mask_path)
+        except OSError as exc:
+            raise ValueError(f"cannot read {mask_path}: {exc}") from None
+        if not read:
+            log.warning("%s marks no object: %s skipped", mask_path.name, path.name)
+        for k, (gt, ignore) in enumerate(read):
             if gt.shape != image.shape[:2]:
                 raise ValueError(f"{mask_path} is {gt.shape}, its image {image.shape[:2]}")
             objects.append(ClickObject(image, gt, ignore, f"{path.stem}#{k}"))

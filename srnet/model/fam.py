@@ -86,7 +86,8 @@ def modulated_deform_conv3x3(x: Tensor, offset: Tensor, weight: Tensor, bias: Te
     pos_y = ys + tap_y.reshape(1, 9, 1, 1) + offset[:, :, 0]  # [B, 9, H, W], in pixels
     pos_x = xs + tap_x.reshape(1, 9, 1, 1) + offset[:, :, 1]  # [B, 9, H, W]
     # align_corners=False pixel ↔ [-1, 1] mapping (well defined even for a 1-pixel-wide map)
-    grid = torch.stack([(2 * pos_x + 1) / width - 1, (2 * pos_y + 1) / height - 1], dim=-1)
+    grid = torch.stack([(2 * pos_x + 1) / width - 1, (2 * pos_y + 1) / height - 1],
+                       dim=-1)  # [B, 9, H, W, (x, y)]
     grid = grid.view(batch, 9 * height, width, 2)  # [B, 9*H, W, 2]: the taps stacked in height
     # grid_sample reads a channels-last input faster on the CPU (480p lite, 2 AVX2 cores,
     # interleaved medians: 6.0 ms with the conversion vs 7.4 ms); its output is contiguous.
@@ -133,7 +134,9 @@ class FeatureAlignment(nn.Module):
         raw = self.offset_net(torch.cat([local_key, query_key], dim=1))  # [B, 2, H_G, W_G]
         offset_cells = self.cfg.max_offset_cells * torch.tanh(raw.float())  # Δp, bounded
         height, width = local_value.shape[-2:]
-        if self.cfg.grid_factor > 1:  # sample on the coarse grid, then upsample (spec §6 #3)
+        # r > 1 departs from eq 2, which samples V_L itself at p + Δp: V_L is first shrunk to
+        # the offset grid, sampled there, and enlarged back (spec §6 #3; README, deviations)
+        if self.cfg.grid_factor > 1:
             coarse = F.interpolate(local_value, size=raw.shape[-2:], mode="bilinear",
                                    align_corners=True)  # [B*K, C_v, h', w'] offset grid
             aligned = warp_by_cells(coarse, offset_cells)
@@ -142,9 +145,11 @@ class FeatureAlignment(nn.Module):
         else:
             aligned = warp_by_cells(local_value, offset_cells)  # Ṽ [B*K, C_v, H/16, W/16]
         pred = self.dcn_pred(torch.cat([aligned, query_value], dim=1))  # [B*K, 27, H/16, W/16]
-        dcn_offset, dcn_modulation = pred[:, :18].float(), torch.sigmoid(pred[:, 18:].float())
+        dcn_offset = pred[:, :18].float()  # ΔP [B*K, 18, H/16, W/16]
+        dcn_modulation = torch.sigmoid(pred[:, 18:].float())  # ΔM [B*K, 9, H/16, W/16]
         dcn = deform_conv2d if aligned.is_cuda else modulated_deform_conv3x3
         local_feature = dcn(aligned.float(), dcn_offset, self.dcn_weight.float(),
-                            self.dcn_bias.float(), padding=1, mask=dcn_modulation)
+                            self.dcn_bias.float(), padding=1,
+                            mask=dcn_modulation)  # F_L [B*K, C_v, H/16, W/16]
         return FAMOutput(local_feature.to(query_value.dtype), offset_cells, dcn_offset,
                          dcn_modulation)

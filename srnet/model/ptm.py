@@ -32,7 +32,9 @@ class PTMOutput:
 
 
 class PrototypePooling(nn.Module):
-    """Eq 6: P_0 = Σ_i softmax_i(MLP_1(v_i)) · MLP_C(v_i) over every global-memory position."""
+    """Eq 6: P_0 = Σ_i softmax_i(MLP_1(v_i)) · MLP_C(v_i) over every global-memory position.
+    The spec's optional mask-prior bias on the softmax logits (off by default) is not
+    implemented (README, deviations)."""
 
     def __init__(self, dim: int) -> None:
         super().__init__()
@@ -97,7 +99,8 @@ class PTMLayer(nn.Module):
             proto = self.ffn_norm(proto + self.ffn(proto))  # [B', C]
         both = torch.cat([proto[:, None], self.background_token.expand(batch, 1, dim)],
                          dim=1)  # [B', 2, C]: object prototype, background token
-        update, attn9 = self.pixel_attn(tokens, both, self.token_embedding, want_vis)
+        update, attn9 = self.pixel_attn(tokens, both, self.token_embedding,
+                                        want_vis)  # [B', h*w, C], [B', h*w, 2] or None
         tokens = tokens + update  # eq 9 [B', h*w, C]
         pixels = tokens.transpose(1, 2).reshape(batch, dim, height, width)  # [B', C, h, w]
         pixels = pixels + self.activate(proto, pixels)  # eq 10 X̂ [B', C, h, w]

@@ -26,6 +26,7 @@ import torch
 
 from srnet.data.clips import sample_static_clip
 from srnet.inference import InferenceSession, Predictor
+from srnet.inference.preprocess import validate_annotation, validate_frame
 from srnet.model import SRNet
 from srnet.train.batch import stack_clips
 from srnet.train.losses import SegmentationLoss
@@ -98,6 +99,10 @@ def iter_adapt_session(predictor: Predictor, session: InferenceSession,
     if session.has_memory:
         raise ValueError("adapt before the session's first frame: its memory was encoded by "
                          "the unadapted network; start a new session")
+    # checked as `step` checks them, before the steps: a wrong-size mask was found only by the
+    # first frame after the adaptation's minute, and grey frames failed deep in the warps
+    examples = [(image, validate_annotation(mask, validate_frame(image)))
+                for image, mask in examples]
     for step, loss, tuned in iter_adaptation(predictor.model, examples, steps,
                                              session.config.adapt_lr):
         if tuned is not None:
