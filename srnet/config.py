@@ -34,7 +34,7 @@ class PTMConfig:
     num_layers: int = 3  # L [P]
     ffn: bool = True  # IPMT-style FFN + LN after the eq-8 prototype update [R]
     ffn_dim: int = 768  # hidden width of that FFN
-    aux_loss_weight: float = 0.1  # λ_aux per layer (§7) [D]
+    aux_loss_weight: float = 0.1  # λ_aux (§7) [D], on the mean over layers (λ_aux / L each)
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,31 @@ def test_resume_is_bit_identical(tmp_path):
     assert (tmp_path / "b" / "final.pt").is_file()
 
 
+def test_a_resume_keeps_its_clip_stream_when_the_init_file_is_replaced(tmp_path, caplog):
+    """The stream's seed was recomputed from the bytes of --init at every start, and the
+    feature cache was encoded by --init's trunk before the run's own weights were loaded: a
+    new file copied to that path between two invocations (the continuations all start from
+    assets/srnet_lite.pt, which a shipped run replaces) switched the run to another stream
+    and to another trunk's features."""
+    from srnet import save_checkpoint
+    from srnet.train.trainer import train
+
+    root = make_davis(tmp_path / "davis")
+    init = tmp_path / "init.pt"
+    torch.manual_seed(1)
+    save_checkpoint(init, SRNet(ModelConfig.tiny()))
+    straight = _cfg(tmp_path, out_dir=str(tmp_path / "a"), init=str(init))
+    train(straight, ModelConfig.tiny(), [root])
+    split = _cfg(tmp_path, out_dir=str(tmp_path / "b"), init=str(init), run_steps=2)
+    assert train(split, ModelConfig.tiny(), [root]).step == 2
+    torch.manual_seed(2)
+    save_checkpoint(init, SRNet(ModelConfig.tiny()))  # another file at the same path
+    assert train(replace(split, run_steps=None), ModelConfig.tiny(), [root]).step == 4
+    assert "changed since this run started: the run keeps its own clip stream" in caplog.text
+    a, b = _params(tmp_path / "a" / "last.pt"), _params(tmp_path / "b" / "last.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_resume_refuses_another_model_config_whose_weights_would_load(tmp_path):
     """A FAM offset bound changes no weight shape, so the strict load alone would accept it."""
     from srnet.config import FAMConfig

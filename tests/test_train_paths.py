@@ -233,3 +233,20 @@ def test_a_continuation_draws_its_own_clips(tmp_path):
     assert run_seed(from_a) != run_seed(from_b) and run_seed(from_a) != run_seed(fresh)
     assert run_seed(from_a) == run_seed(TrainConfig(seed=3, init=str(first)))
     assert run_seed(TrainConfig(seed=4, init=str(first))) != run_seed(from_a)
+
+
+def test_a_misspelt_holdout_name_is_refused_before_training(tmp_path, capsys, caplog):
+    """A holdout name in no --data root only logged a warning, so the sequence meant to be
+    held out was trained on. Refused when other names are found; none found (data the
+    holdout was not chosen for) stays a warning."""
+    from srnet.data.davis import VOSDataset
+    from srnet.train.data import training_refs
+
+    root = make_davis(tmp_path / "davis")
+    argv = _train_argv(root, tmp_path / "run", tmp_path)
+    argv[argv.index("--holdout") + 1] = "hold,alpah"
+    assert main(argv) == 2
+    assert "holdout names found in no --data root: alpah" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "last.pt").exists()
+    refs = training_refs([VOSDataset(root)], TrainConfig(holdout=("bear", "car-turn")))
+    assert refs and "no holdout name is in the --data roots (bear, car-turn)" in caplog.text

@@ -142,11 +142,16 @@ def sample_video_clip(dataset: VOSDataset, seq: str, rng: np.random.Generator,
     The crop is re-drawn (up to 10 tries) until some object covers ``min_area`` of frame 0;
     up to ``max_objects`` such objects fill the mask slots (ids renumbered from slot order).
     """
-    indices = choose_frame_indices(dataset.annotated_indices(seq), rng, num_frames, max_skip)
-    if rng.random() < 0.5:
-        indices = indices[::-1]
+    for _ in range(MAX_CROP_TRIES):  # a first frame with an object (bmx-bumps has 14 without)
+        indices = choose_frame_indices(dataset.annotated_indices(seq), rng, num_frames,
+                                       max_skip)
+        if rng.random() < 0.5:
+            indices = indices[::-1]
+        masks = [dataset.load_mask(seq, i) for i in indices]
+        if masks[0].any():
+            break
     frames = [dataset.load_frame(seq, i) for i in indices]
-    masks = [dataset.load_mask(seq, i) for i in indices]
+    best = None  # (largest frame-0 object, frames, masks) of the draws so far
     for attempt in range(MAX_CROP_TRIES):
         box = augment.random_crop_box(rng, frames[0].shape[:2])
         base = augment.crop_matrix(box, crop, flip=bool(rng.random() < flip_prob))
@@ -154,8 +159,13 @@ def sample_video_clip(dataset: VOSDataset, seq: str, rng: np.random.Generator,
         objects = select_objects(out_masks[0], rng, max_objects, min_area)
         if objects:
             break
+        largest = int(np.bincount(out_masks[0].ravel())[1:].max(initial=0))
+        if best is None or largest > best[0]:
+            best = (largest, out_frames, out_masks)
         log.debug("%s: no object in crop (try %d)", seq, attempt + 1)
-    else:
+    else:  # the draw with the largest object, not the last, which could hold none (session 37:
+        # 7 of 600 clips lost an object that the first frame had)
+        _, out_frames, out_masks = best
         objects = select_objects(out_masks[0], rng, max_objects, min_area=0.0)
     binary, valid = index_to_binary(out_masks, objects, max_objects)
     info = ClipInfo(seq, tuple(int(i) for i in indices), "video")

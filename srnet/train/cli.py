@@ -200,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("feature cache ready: %.2f GB under %s", size / 1e9, cfg.cache_dir)
         return 0
     from srnet.model.backbones import BackboneWeightsError
+    from srnet.train.data import DataError
     from srnet.train.resume import ResumeError
     from srnet.train.trainer import train  # heavy imports only once the arguments are valid
 
@@ -209,6 +210,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("--backbone-weights", str(exc), "train")
     except ResumeError as exc:  # the run folder: changed settings, a damaged last.pt, a lock
         return fail("--out", str(exc), "train")
+    except DataError as exc:  # e.g. a misspelt --holdout name
+        return fail("--data", str(exc), "train")
     log.info("done: step %d, best holdout J&F %.4f, files in %s", result.step, result.best_jf,
              result.out_dir)
     return 0

@@ -55,11 +55,22 @@ def training_sequences(dataset: VOSDataset, cfg: TrainConfig) -> list[str]:
     return training_share(train_seqs, cfg.train_fraction, cfg.seed) if train_seqs else []
 
 
-def _warn_unknown_holdout(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> None:
-    """Log holdout names that are in no root: a misspelt name leaves its sequence in training."""
-    missing = set(cfg.holdout) - {seq for dataset in datasets for seq in dataset.sequences}
+class DataError(ValueError):
+    """The --data roots cannot give this run's training and holdout sequences."""
+
+
+def _check_holdout(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> None:
+    """A holdout name in no root while others are found is refused: a misspelt name left its
+    sequence in training (it only logged a warning). None found: other data than the holdout
+    was chosen for (e.g. YouTube-VOS roots with the DAVIS default), a warning."""
+    known = {seq for dataset in datasets for seq in dataset.sequences}
+    missing = sorted(set(cfg.holdout) - known)
+    if missing and len(missing) < len(set(cfg.holdout)):
+        raise DataError(f"holdout names found in no --data root: {', '.join(missing)} (a "
+                         "misspelt name would leave its sequence in training)")
     if missing:
-        log.warning("holdout names found in no --data root: %s", ", ".join(sorted(missing)))
+        log.warning("no holdout name is in the --data roots (%s): nothing is held out",
+                    ", ".join(missing))
 
 
 def training_refs(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> list[SeqRef]:
@@ -67,15 +78,15 @@ def training_refs(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> list[SeqR
     cache key)."""
     names = [dataset.root.name for dataset in datasets]
     if len(set(names)) < len(names):  # the name keys the feature cache: files would collide
-        raise ValueError(f"two --data roots share a folder name ({names}); the feature cache "
+        raise DataError(f"two --data roots share a folder name ({names}); the feature cache "
                          "is keyed by it, so rename or link one of them")
-    _warn_unknown_holdout(datasets, cfg)
+    _check_holdout(datasets, cfg)
     refs = []
     for dataset in datasets:
         refs += [SeqRef(dataset.root.name, seq, dataset)
                  for seq in training_sequences(dataset, cfg)]
     if not refs:
-        raise ValueError("no training sequences left after removing the holdout")
+        raise DataError("no training sequences left after removing the holdout")
     return refs
 
 
@@ -93,12 +104,14 @@ def run_seed(cfg: TrainConfig) -> int:
 
 
 def build_source(cfg: TrainConfig, model: SRNet, frozen: bool, roots: Sequence[str | Path],
-                 info: ddp.DistInfo) -> tuple[DataSource, list[VOSDataset]]:
-    """(training batch sampler for this rank, datasets for the holdout evaluation)."""
+                 info: ddp.DistInfo, stream: int | None = None
+                 ) -> tuple[DataSource, list[VOSDataset]]:
+    """(training batch sampler for this rank, datasets for the holdout evaluation); `stream`:
+    the run's clip-stream seed (default `run_seed`)."""
     datasets = open_datasets(roots)
     refs = training_refs(datasets, cfg)
     log.info("%d training sequences; holdout %s", len(refs), ", ".join(cfg.holdout))
-    seed = run_seed(cfg) + 1000 * info.rank
+    seed = (run_seed(cfg) if stream is None else stream) + 1000 * info.rank
     if cfg.use_cache and not can_use_cache(model, frozen):
         log.warning("feature cache disabled: it needs a frozen trunk and the 'shared' value "
                     "encoder (this run trains the trunk or encodes images per frame)")

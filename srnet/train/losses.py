@@ -2,10 +2,13 @@
 predicted frames, plus [D] an auxiliary BCE on every PTM layer's stride-16 mask logits.
 
 Reduction [D]: like STCN, each predicted frame t = 1..T−1 contributes its own (bootstrapped) mean
-and the frame terms are summed; the hardest pixels are chosen per sample, as STCN does (before
-session 30 they were chosen over the whole batch, so one hard clip could take all of a frame's
-gradient); the auxiliary term is a mean over PTM layers
-and real objects per frame, summed over frames the same way, and weighted by λ_aux.
+and the frame terms are summed. Deviation: the hardest pixels are chosen per sample; STCN pools
+the whole batch of a frame (`.view(-1)`), as this code did before session 30, whose review
+misread STCN (corrected in session 37). Per sample, one hard clip cannot take all of a frame's
+gradient; every checkpoint from session 31 on was trained this way. Deviation: the auxiliary
+term is a mean over PTM layers (and real objects per frame), summed over frames the same way,
+and weighted by λ_aux, so each layer weighs λ_aux / L, where the spec reads λ_aux per layer;
+every shipped checkpoint was trained so (README, Configurations and deviations).
 """
 
 from __future__ import annotations

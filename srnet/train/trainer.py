@@ -118,10 +118,13 @@ def _train_locked(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: list[str
                               TrainConfig().to_dict(), path=last_path,
                               done_steps=int(payload["step"]),
                               allow_locations=cfg.resume_changed)
-    seed_everything(run_seed(cfg) + 1000 * info.rank)
+    seed = _stream(cfg, payload)
+    seed_everything(seed + 1000 * info.rank)
     model, frozen = build_model(cfg, model_cfg)
     model.to(info.device)
-    source, eval_sets = build_source(cfg, model, frozen, data_roots, info)
+    if payload is not None:  # the run's own trunk encodes the feature cache, not --init's
+        model.load_state_dict(payload["model"], strict=True)  # (the file may be another now)
+    source, eval_sets = build_source(cfg, model, frozen, data_roots, info, seed)
     optimizer, scheduler = build_optimizer(cfg, model)
     autocast, scaler = autocast_for(info.device, cfg.amp)
     state = TrainState()
@@ -132,6 +135,7 @@ def _train_locked(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: list[str
         if sampler_state is not None:
             source.load_state_dict(sampler_state)
         log.info("resumed from %s at step %d", last_path, state.step)
+    state.extra.setdefault("stream_seed", seed)
     if info.is_main:
         truncate_log(out_dir / "log.jsonl", state.step)  # a fresh start clears an old log
         meta = {"train": cfg.to_dict(), "model": model_cfg.to_dict(), "world_size":
@@ -154,6 +158,19 @@ def _train_locked(cfg: TrainConfig, model_cfg: ModelConfig, data_roots: list[str
     finally:
         logger.close()
     return TrainResult(state.step, state.best_jf, out_dir, model)
+
+
+def _stream(cfg: TrainConfig, payload: dict | None) -> int:
+    """The clip stream's seed: the run's own (saved in last.pt) when it resumes. It was
+    recomputed from the bytes of `--init` at every start, so a new file copied to that path
+    between two invocations silently switched the run to another stream."""
+    saved = None if payload is None else (payload.get("extra") or {}).get("stream_seed")
+    if saved is None:  # a new run, or one saved before session 37
+        return run_seed(cfg)
+    if cfg.init and Path(cfg.init).is_file() and run_seed(cfg) != saved:
+        log.warning("--init %s changed since this run started: the run keeps its own clip "
+                    "stream (the weights it resumes are its own too)", cfg.init)
+    return int(saved)
 
 
 class _LoopContext:
