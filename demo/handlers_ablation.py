@@ -251,9 +251,15 @@ def _rerun(ctx: DemoContext, state: DemoState, annotations: dict[int, np.ndarray
     """(frame_idx, index mask) of `variant` over `passes` (start, end, reverse), each from the
     first annotated frame; later annotations take over on the way, as in the user's passes.
     Each network run is sized for small objects like the user's pass (`fit_small_objects`)."""
-    if variant == FLOW:
+    if variant == FLOW:  # a later pass starts from the flow's own mask there, with the
+        # annotation painted in: from the annotation alone, a backward pass from an object
+        # added on frame 25 dropped every other object before it (lucia: IoU 0.00 there)
+        carried: dict[int, np.ndarray] = {}
         for start, end, _ in passes:
-            yield from flow_propagate(state.frames, annotations, start, end, absent)
+            seeded = {**annotations, start: carried[start]} if start in carried else annotations
+            for frame_idx, mask in flow_propagate(state.frames, seeded, start, end, absent):
+                carried[frame_idx] = mask
+                yield frame_idx, mask
         return
     plain = variant in (FULL, UNADAPTED)
     predictor = ctx.predictor if plain else ablated_predictor(ctx, variant)

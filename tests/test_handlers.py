@@ -869,8 +869,11 @@ def test_the_reruns_follow_a_later_object_backward_too(ctx: DemoContext,
     state.set_object_mask(5, 2, square)
     state = _drain(gpu.propagate(state, "both", 5))[0]
     compared = _drain(gpu.run_ablation(state, 0))[0]
-    # the flow carries the square back from frame 5 (before: frames 0-4 had no object 2)
+    # the flow carries the square back from frame 5 (before: frames 0-4 had no object 2),
+    # and object 1 with it (started from frame 5's annotation alone, it dropped object 1)
     assert all((compared.ablation["flow"][i][5:25, 5:25] == 2).mean() > 0.5 for i in range(5))
+    assert all((compared.ablation["flow"][i] == 1).sum() > 0.5 * (compared.ablation["flow"][0]
+                                                                 == 1).sum() for i in range(5))
     # the networks' frames 0-4 come from the pass backward from frame 5 too (the random
     # weights here need not find the square there, so compare with the two passes run here)
     annotations, absent = state.pass_annotations()
