@@ -110,7 +110,10 @@ def _segment_frames(predictor: Predictor, frames: Iterator[np.ndarray], names: l
         else:
             if mask is not None and not session.has_memory:  # no-op unless --adapt-steps
                 adapt_session(predictor, session, [(frame, mask)])
-            result = predictor.step(session, frame_idx, frame, mask).mask
+            try:
+                result = predictor.step(session, frame_idx, frame, mask).mask
+            except ValueError as exc:  # e.g. a frame of another size: name its file
+                raise ValueError(f"frame {name}: {exc}") from None
         save_index_mask(out_dir / f"{name}.png", result)
         yield frame, result
     if not started:

@@ -339,6 +339,12 @@ def test_a_failed_segment_run_leaves_the_last_runs_results_as_they_were(tmp_path
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert "00002" in errors[-1] and f"nothing in {out} was changed" in errors[-1]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no leftover folder
+    mixed = tmp_path / "mixed"
+    shutil.copytree(frames_dir, mixed)
+    Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(mixed / "00003.png")
+    assert main([*base, "--frames", str(mixed)]) == 2  # named, and nothing changed either
+    assert "frame 00003: frame 3 is (40, 60)" in caplog.records[-1].getMessage()
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     # --out in the folder of --mask would write frame 00000's result over the annotation
     assert main([*base[:-1], str(tmp_path), "--frames", str(frames_dir)]) == 2
     assert "argument --out: it is the --mask folder" in capsys.readouterr().err
