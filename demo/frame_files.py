@@ -28,6 +28,17 @@ class ClipError(ValueError):
     """A clip cannot be loaded; the message is meant for the user."""
 
 
+class TooLargeError(ClipError):
+    """A clip's frames are over `MAX_IMAGE_PIXELS`: said as such, never retried another way."""
+
+
+def too_large(label: str, width: int | None = None, height: int | None = None) -> TooLargeError:
+    """The message of a frame over the limit, with its size where known."""
+    size = f"are {width}x{height}, over" if width and height else "are over"
+    return TooLargeError(f"{label}: its frames {size} the {MAX_IMAGE_PIXELS // 10**6} Mpx "
+                         "limit (8K is 33 Mpx): export it at a smaller size")
+
+
 def to_rgb(frame: np.ndarray) -> np.ndarray:
     """Any decoded array (gray, RGBA, 16-bit) → uint8 ``[H, W, 3]`` RGB."""
     frame = np.asarray(frame)
@@ -49,14 +60,13 @@ def decode_image(data: bytes | Path, label: str) -> np.ndarray:
         source = io.BytesIO(data) if isinstance(data, bytes) else data
         with Image.open(source, formats=IMAGE_FORMATS) as image:
             if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise ClipError(f"{label}: image is too large ({image.width}x{image.height})")
+                raise too_large(label, image.width, image.height)
             upright = ImageOps.exif_transpose(image)
             if upright.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey (PNG)
                 return to_rgb(np.clip(np.asarray(upright), 0, 65535).astype(np.uint16))
             return to_rgb(np.asarray(upright.convert("RGB")))
     except Image.DecompressionBombError as exc:  # raised by open(), before the check above
-        raise ClipError(f"{label}: image is too large (over "
-                        f"{2 * Image.MAX_IMAGE_PIXELS // 10**6} Mpx)") from exc
+        raise too_large(label) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, ClipError):
             raise

@@ -168,7 +168,7 @@ def parse_strokes(text: str | None) -> list[dict]:
     Raises ValueError with a user-facing message."""
     try:
         strokes = json.loads(text or "[]")
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
         raise ValueError("the painted strokes could not be read") from exc
     if not isinstance(strokes, list):
         raise ValueError("the painted strokes could not be read")
@@ -176,11 +176,17 @@ def parse_strokes(text: str | None) -> list[dict]:
     for stroke in strokes:
         if not isinstance(stroke, dict) or stroke.get("mode") not in MODES:
             raise ValueError("a stroke has no valid tool (brush or eraser)")
-        points = np.asarray(stroke.get("points") or [], dtype=np.float64).reshape(-1, 2)
+        try:  # a client may send anything: a null size, points as a dict, NaN (JSON allows it)
+            points = np.asarray(stroke.get("points") or [], dtype=np.float64).reshape(-1, 2)
+            size = float(stroke.get("size", 16))
+        except (TypeError, ValueError) as exc:
+            raise ValueError("a stroke's points or size could not be read") from exc
+        if not np.isfinite(size):
+            raise ValueError("a stroke's size is not a number")
         total += len(points)
         if total > MAX_POINTS:
             raise ValueError(f"too many painted points (over {MAX_POINTS}): apply more often")
-        size = float(np.clip(float(stroke.get("size", 16)), 1, 200))
+        size = float(np.clip(size, 1, 200))
         if len(points) and np.isfinite(points).all():
             clean.append({"mode": stroke["mode"], "size": size, "points": points})
     return clean

@@ -24,9 +24,11 @@ from demo.frame_files import (
     IMAGE_EXTS,
     MAX_IMAGE_PIXELS,
     ClipError,
+    TooLargeError,
     decode_image,
     folder_files,
     to_rgb,
+    too_large,
     zip_frames,
     zip_members,
 )
@@ -121,14 +123,14 @@ def _check_frame_size(path: Path, height: int, width: int) -> None:
     """Video frames obey the image limit: a small file can hold huge frames (a 200 KB mp4 of
     8192x8192 frames took 1.6 GB to decode), and the decoder's buffers scale with them."""
     if height * width > MAX_IMAGE_PIXELS:
-        raise ClipError(f"{path.name}: video frames are {width}x{height}, over the "
-                        f"{MAX_IMAGE_PIXELS // 10**6} Mpx limit (8K is 33 Mpx): export it "
-                        "at a smaller size")
+        raise too_large(path.name, width, height)
 
 
 def _open_video(path: Path) -> tuple[float, Iterator[np.ndarray]]:
     try:  # the container's size, before anything is decoded
         probe = probe_clip(path)
+    except TooLargeError:  # said as such (it read "cannot open video")
+        raise
     except ClipError:  # no usable header: the first decoded frame is checked instead
         probe = None
     if probe is not None:

@@ -20,6 +20,7 @@ from demo.frame_files import (
     decode_image,
     folder_files,
     read_member,
+    too_large,
     zip_members,
 )
 
@@ -114,12 +115,15 @@ def probe_clip(path: str | Path) -> dict:
             with Image.open(path, formats=[*IMAGE_FORMATS, "GIF"]) as image:
                 count = getattr(image, "n_frames", 1)
                 fps = video_fps({"duration": image.info.get("duration")}) if count > 1 else None
-                return {"num_frames": count, "fps": fps or DEFAULT_FPS,
-                        "height": image.height, "width": image.width}
+                width, height = image.width, image.height
         except Image.DecompressionBombError as exc:  # raised by open(), over 2x Pillow's cap
-            raise ClipError(f"{path.name}: image is too large ({exc})") from exc
+            raise too_large(path.name) from exc
         except (UnidentifiedImageError, OSError) as exc:
             raise ClipError(f"{path.name}: cannot read image ({exc})") from exc
+        if suffix == ".gif":  # the canvas its frames grow to, not only the screen it declares
+            width, height = (max(a, b) for a, b in zip((width, height), gif_canvas(path)))
+        return {"num_frames": count, "fps": fps or DEFAULT_FPS, "height": height,
+                "width": width}
     return _probe_video(path)
 
 
@@ -190,3 +194,31 @@ def cut_short_notice(path: Path, announced: int | None, count: int) -> list[str]
         return []
     return [f"the video ends after {count} of the {announced} frames its header announces "
             "(cut short or damaged?)"]
+
+
+def gif_canvas(path: Path) -> tuple[int, int]:
+    """(width, height) a GIF's frames reach: the largest left + width and top + height over
+    its image descriptors, read without decoding. Pillow grows the canvas to hold a frame
+    placed outside the declared screen, so a 620-byte GIF of 10x10 frames at (12990, 12990)
+    decoded to 13000x13000 frames (2 GB each) past the size check of its first frame."""
+    data = path.read_bytes()
+    width, height = int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    pos = 13 + (3 << ((data[10] & 7) + 1) if len(data) > 10 and data[10] & 0x80 else 0)
+    try:
+        while pos < len(data) and data[pos] != 0x3B:  # 0x3B: the trailer
+            if data[pos] == 0x2C:  # an image descriptor: left, top, width, height, flags
+                left, top, w, h = (int.from_bytes(data[pos + 1 + 2 * k:pos + 3 + 2 * k],
+                                                  "little") for k in range(4))
+                width, height = max(width, left + w), max(height, top + h)
+                flags = data[pos + 9]
+                pos += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0) + 1  # + LZW size
+            elif data[pos] == 0x21:  # an extension: its label, then sub-blocks
+                pos += 2
+            else:
+                break  # not a GIF block: the decoder will say so
+            while data[pos]:  # sub-blocks, each led by its length, up to a zero
+                pos += data[pos] + 1
+            pos += 1
+    except IndexError:  # cut short: the frames read so far
+        pass
+    return width, height

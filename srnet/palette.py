@@ -89,7 +89,10 @@ def load_index_mask(path: str | Path) -> np.ndarray:
             raise ValueError(f"it is {image.width}x{image.height}, over the "
                              f"{MAX_MASK_PIXELS // 10**6} Mpx limit")
         image.load()
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # raised by open(), before the check above
+        raise ValueError(f"cannot read mask {path}: it is over the "
+                         f"{MAX_MASK_PIXELS // 10**6} Mpx limit") from exc
+    except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read mask {path}: {exc}") from exc
     if image.mode == "P":
         palette = image.getpalette() or [0, 0, 0]

@@ -89,9 +89,11 @@ def test_black_and_white_mask_is_the_selected_object(state: DemoState, tmp_path:
     assert "Imported" in out[-1] and state.obj_masks[(0, 2)].sum() == 20 * 30
 
 
-def _png_bomb(path: Path, width: int, height: int) -> None:
-    """A tiny file declaring a huge all-zero grayscale PNG (decoded, it is width*height bytes)."""
-    rows = zlib.compress(b"".join(b"\x00" + bytes(width) for _ in range(height)), 9)
+def _png_bomb(path: Path, width: int, height: int, rows: bytes | None = None) -> None:
+    """A tiny file declaring a huge all-zero grayscale PNG (decoded, it is width*height bytes);
+    `rows`: other compressed pixel data (b"": a header that only declares the size)."""
+    if rows is None:
+        rows = zlib.compress(b"".join(b"\x00" + bytes(width) for _ in range(height)), 9)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (struct.pack(">I", len(data)) + kind + data
@@ -109,7 +111,9 @@ def test_bad_files_are_a_message_and_change_nothing(state: DemoState, tmp_path: 
     (tmp_path / "broken.png").write_bytes(b"not a png")
     Image.fromarray(np.zeros((50, 50), np.uint8)).save(tmp_path / "square.png")
     Image.fromarray(np.zeros((96, 160), np.uint8)).save(tmp_path / "empty.png")
+    _png_bomb(tmp_path / "huge.png", 20000, 20000, rows=b"")  # 400 Mpx: past Pillow's cap
     for name, message in (("bomb.png", "8000x6000, over the 40 Mpx limit"),
+                          ("huge.png", "it is over the 40 Mpx limit"),  # was Pillow's text
                           ("broken.png", "cannot read mask"),
                           ("square.png", "a different shape"),
                           ("empty.png", "no object pixels")):

@@ -228,3 +228,23 @@ def test_a_click_on_a_plot_maps_back_to_the_frame_drawn_there(num_frames: int) -
     assert plots.plot_frame_at(20, num_frames) is None  # on the y-axis labels
     assert plots.timeline_frame_at(40, num_frames) is None  # on the row names
     assert plots.timeline_frame_at(895, num_frames) is None  # past the axis
+
+
+def test_strokes_a_client_sends_are_checked_with_a_message() -> None:
+    """The page's painter never sends these, an API client may: a NaN or null size, points as
+    a dict, or JSON nested 100,000 deep ended in Gradio's generic "upstream error"."""
+    import json
+
+    from demo.painter import parse_strokes
+
+    good = {"mode": "brush", "size": 5, "points": [[1, 2], [3, 4]]}
+    assert parse_strokes(json.dumps([good]))[0]["size"] == 5.0
+    cases = {"not a number": [{**good, "size": float("nan")}],
+             "could not be read": [{**good, "size": None}]}
+    for message, strokes in cases.items():
+        with pytest.raises(ValueError, match=message):
+            parse_strokes(json.dumps(strokes))
+    with pytest.raises(ValueError, match="points or size could not be read"):
+        parse_strokes(json.dumps([{**good, "points": {"x": 1}}]))
+    with pytest.raises(ValueError, match="strokes could not be read"):
+        parse_strokes("[" * 100_000 + "]" * 100_000)

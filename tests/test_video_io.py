@@ -278,8 +278,28 @@ def test_a_damaged_zip_member_is_a_clear_error(tmp_path: Path, damage: str) -> N
 def test_a_decompression_bomb_png_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "bomb.png"
     Image.new("1", (20000, 10000)).save(path)  # 200 Mpx: Pillow refuses it in open()
-    with pytest.raises(ClipError, match="image is too large"):
+    with pytest.raises(ClipError, match="bomb.png: its frames are over the 40 Mpx limit"):
         load_clip(path)
+
+
+def test_a_gif_whose_frames_grow_its_canvas_is_refused_before_decoding(tmp_path: Path) -> None:
+    """A frame placed outside a GIF's declared screen makes Pillow grow the canvas: a
+    620-byte GIF of 10x10 frames at (12990, 12990) decoded to 13000x13000 frames, 2 GB each,
+    past the check of the first frame's size (the page's upload and /segment alike)."""
+    frames = [Image.fromarray(np.full((16, 16), 60 * k, np.uint8)) for k in range(3)]
+    path = tmp_path / "grow.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    data = bytearray(path.read_bytes())
+    descriptor = b"\x2c\x00\x00\x00\x00\x10\x00\x10\x00"  # 16x16 at (0, 0)
+    last = data.rfind(descriptor)
+    assert last > data.find(descriptor) > 0  # a later frame's descriptor
+    data[last + 1:last + 5] = (7000).to_bytes(2, "little") * 2  # now at (7000, 7000)
+    path.write_bytes(bytes(data))
+    assert probe_clip(path)[("width")] == 7016  # 49 Mpx, read from the descriptors
+    with pytest.raises(ClipError, match="grow.gif: its frames are 7016x7016, over the 40 Mpx"):
+        load_clip(path)
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert len(load_clip(path).frames) == 3  # an ordinary GIF still loads
 
 
 def test_a_truncated_video_says_so(tmp_path, caplog) -> None:
