@@ -19,6 +19,7 @@ from demo import export
 from demo.capacity import CapacityError
 from demo.config import MAX_ADAPT_STEPS
 from demo.folders import remove_old_folders
+from demo.frame_files import IMAGE_FORMATS
 from demo.handlers import DemoContext, gpu_handler, gpu_seconds
 from demo.handlers_export import source_file_names
 from demo.handlers_load import read_clip
@@ -69,14 +70,15 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
     steps = _adapt_steps(adapt_steps)
     try:
         clip = read_clip(ctx, video)
-        mask, _ = fit_index_mask(load_index_mask(first_mask), clip.size)
+        mask, resized = fit_index_mask(load_index_mask(first_mask, IMAGE_FORMATS), clip.size)
     except CapacityError as exc:
         raise gr.Error(f"Server busy: {exc}") from exc
     except (ClipError, ValueError) as exc:  # the message names the upload, not its path
         raise gr.Error(f"Bad input: {no_paths(str(exc))}") from exc
     mask[mask == VOID] = 0  # DAVIS's "void" marks uncertain pixels, not an object
     if not mask.any():
-        raise gr.Error("Bad input: the first-frame mask is empty (no object pixels).")
+        raise gr.Error("Bad input: the first-frame mask is empty (no object pixels)"
+                       + (f": {resized}." if resized else "."))
     ids = [int(i) for i in np.unique(mask) if i]
     if len(ids) > MAX_OBJECTS:  # the app's own limit: time and memory grow with each object
         raise gr.Error(f"Bad input: the mask holds {len(ids)} objects; at most {MAX_OBJECTS}.")

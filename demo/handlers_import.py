@@ -15,12 +15,15 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
+from demo.frame_files import IMAGE_FORMATS
 from demo.handlers import edits_wait_for_passes
 from demo.handlers_annotate import annotate_outputs
 from demo.messages import NO_CLIP, info, warn
 from demo.ownership import take
 from demo.state import MAX_OBJECTS, DemoState
 from srnet import davis_palette, fit_index_mask, load_index_mask
+
+MAX_LISTED = 8  # ignored ids named in the status; the rest are counted
 
 
 def _holds_ids(path: str, mask: np.ndarray) -> bool:
@@ -53,7 +56,7 @@ def import_mask(state: DemoState | None, path: str | None) -> tuple:
     if not path:
         return _done(state, warn("No file received: choose a PNG mask."))
     try:
-        mask, resized = fit_index_mask(load_index_mask(path), state.size)
+        mask, resized = fit_index_mask(load_index_mask(path, IMAGE_FORMATS), state.size)
         palette = _holds_ids(path, mask)
     except (OSError, ValueError) as exc:
         return _done(state, warn(f"Mask not imported: {exc}."))
@@ -62,11 +65,14 @@ def import_mask(state: DemoState | None, path: str | None) -> tuple:
                                  "object first (the **Add object** button)."))
     objects = _objects_in(state, mask, palette)
     ignored = sorted(int(i) for i in np.unique(mask) if i > MAX_OBJECTS) if palette else []
-    skipped = (f"; ids {', '.join(map(str, ignored))} ignored (the demo follows ids 1-"
-               f"{MAX_OBJECTS}; 255 is DAVIS's 'void')") if ignored else ""
+    listed = ", ".join(map(str, ignored[:MAX_LISTED]))  # a palette of 255 ids: 1,458 chars
+    listed += f" and {len(ignored) - MAX_LISTED} more" if len(ignored) > MAX_LISTED else ""
+    skipped = (f"; ids {listed} ignored (the demo follows ids 1-{MAX_OBJECTS}; 255 is "
+               "DAVIS's 'void')") if ignored else ""
     if not objects:
+        lost = f"; {resized}" if resized and "too small" in resized else ""
         return _done(state, warn("Mask not imported: it has no object pixels (object ids "
-                                 f"1-{MAX_OBJECTS}, or white on black){skipped}."))
+                                 f"1-{MAX_OBJECTS}, or white on black){skipped}{lost}."))
     frame_idx = state.frame_idx
     lacking = [obj_id for obj_id in list(state.names) if palette and obj_id not in objects]
     # the file is the whole frame: an object a pass would show here is marked absent (as an

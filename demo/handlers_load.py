@@ -55,7 +55,13 @@ def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,
                         "(check the file, or the trim / step settings)"
                         + "".join(f"; {notice}" for notice in clip.notices))
     if min(clip.size) < MIN_SIDE:
-        raise ClipError(f"the clip is {clip.size[1]}x{clip.size[0]}: too small "
+        source_h, source_w = clip.source_size
+        if min(clip.source_size) >= MIN_SIDE:  # a strip: the long side's cap shrank it
+            raise ClipError(f"the clip is {source_w}x{source_h}, too long and thin: with its "
+                            f"long side at the working size it is {clip.size[1]}x"
+                            f"{clip.size[0]}, under {MIN_SIDE} px a side (crop it closer "
+                            "to square)")
+        raise ClipError(f"the clip is {source_w}x{source_h}: too small "
                         f"(at least {MIN_SIDE} px a side)")
     return clip
 

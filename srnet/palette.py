@@ -10,7 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,16 @@ def fit_index_mask(mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray,
     # source pixel of its block, which moved objects ~1 px at 1080p, 2 px at 4K, and more
     # with every export-import round trip
     resized = cv2.resize(mask.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST_EXACT)
-    return resized, f"mask resized from {w}x{h} to {W}x{H}"
+    note = f"mask resized from {w}x{h} to {W}x{H}"
+    lost = sorted(set(np.unique(mask).tolist()) - set(np.unique(resized).tolist()) - {0})
+    if lost:  # else a mask left empty by it was only called empty
+        note += f" (object {', '.join(map(str, lost))} too small to survive it)"
+    return resized, note
 
 
-def load_index_mask(path: str | Path) -> np.ndarray:
-    """Read a mask image as an ``[H, W]`` uint8 index mask (0 = background).
+def load_index_mask(path: str | Path, formats: tuple[str, ...] = MASK_FORMATS) -> np.ndarray:
+    """Read a mask image as an ``[H, W]`` uint8 index mask (0 = background). `formats`:
+    Pillow's names of the formats taken (the public demo leaves out TIFF and GIF).
 
     - Palette PNGs keep their indices (DAVIS-2017 / YouTube-VOS, several objects), unless
       index 0 is not black: tools that quantise a red-on-black mask often put the object's
@@ -84,7 +89,7 @@ def load_index_mask(path: str | Path) -> np.ndarray:
     try:
         # the header only; raster formats only (Pillow would open any it knows, EPS through
         # Ghostscript, and the demo's /segment passes a stranger's file here)
-        image = Image.open(str(path), formats=MASK_FORMATS)
+        image = Image.open(str(path), formats=formats)
         if image.width * image.height > MAX_MASK_PIXELS:  # before decoding a PNG bomb
             raise ValueError(f"it is {image.width}x{image.height}, over the "
                              f"{MAX_MASK_PIXELS // 10**6} Mpx limit")
@@ -92,6 +97,8 @@ def load_index_mask(path: str | Path) -> np.ndarray:
     except Image.DecompressionBombError as exc:  # raised by open(), before the check above
         raise ValueError(f"cannot read mask {path}: it is over the "
                          f"{MAX_MASK_PIXELS // 10**6} Mpx limit") from exc
+    except UnidentifiedImageError as exc:  # (an OSError) another format, or not an image
+        raise ValueError(f"cannot read mask {path}: not a {', '.join(formats)} image") from exc
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read mask {path}: {exc}") from exc
     if image.mode == "P":

@@ -138,3 +138,25 @@ def test_an_mpeg_ts_named_mp4_still_loads(tmp_path):
     writer.close()
     assert path.read_bytes()[0] == 0x47  # a transport stream, not an mp4
     assert len(load_clip(path).frames) == 8
+
+
+@pytest.mark.parametrize("size,message", [
+    ((20, 400), "the clip is 400x20: too small (at least 32 px a side)"),
+    ((40, 4000), "the clip is 4000x40, too long and thin"),
+])
+def test_a_clip_too_small_a_side_names_its_own_size(tmp_path: Path, size, message) -> None:
+    """A 4000x40 strip was refused as "1280x12: too small", sizes the user never uploaded
+    (the long side's cap had shrunk it), though both of its sides are over 32 px."""
+    from conftest import lite_demo_context
+
+    from demo.handlers_load import load_upload
+
+    ctx = lite_demo_context(tmp_path / "sessions")
+    archive = tmp_path / "strip.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for k in range(3):
+            buffer = io.BytesIO()
+            Image.fromarray(np.full((*size, 3), 40 * k, np.uint8)).save(buffer, "PNG")
+            zf.writestr(f"{k:05d}.png", buffer.getvalue())
+    out = load_upload(ctx, str(archive), 0, 0, 1, None)
+    assert out[0] is None and message in out[-1], out[-1]

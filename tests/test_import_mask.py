@@ -73,6 +73,12 @@ def test_a_palette_of_ids_beyond_the_demos_says_so(state: DemoState, tmp_path: P
     save_index_mask(tmp_path / "p.png", _boxes(state.size, (37, 10, 40, 10, 40)))
     out = importing.import_mask(state, str(tmp_path / "p.png"))
     assert "no object pixels" in out[-1] and "ids 37 ignored" in out[-1]
+    many = np.arange(state.size[0] * state.size[1]).reshape(state.size) % 255 + 1
+    save_index_mask(tmp_path / "p.png", many.astype(np.uint8))  # ids 1-255: every one
+    out = importing.import_mask(state, str(tmp_path / "p.png"))
+    # named up to eight, then counted: all 234 ignored ids made a 1,458-character notice
+    assert "ids 21, 22, 23, 24, 25, 26, 27, 28 and 227 more ignored" in out[-1]
+    assert len(out[-1]) < 600, len(out[-1])
 
 
 def test_black_and_white_mask_is_the_selected_object(state: DemoState, tmp_path: Path) -> None:
@@ -109,12 +115,14 @@ def test_bad_files_are_a_message_and_change_nothing(state: DemoState, tmp_path: 
     _png_bomb(tmp_path / "bomb.png", 8000, 6000)  # 48 Mpx in about 50 kB
     assert (tmp_path / "bomb.png").stat().st_size < 200_000
     (tmp_path / "broken.png").write_bytes(b"not a png")
+    Image.fromarray(np.full(state.size, 255, np.uint8)).save(tmp_path / "tiff.png", "TIFF")
     Image.fromarray(np.zeros((50, 50), np.uint8)).save(tmp_path / "square.png")
     Image.fromarray(np.zeros((96, 160), np.uint8)).save(tmp_path / "empty.png")
     _png_bomb(tmp_path / "huge.png", 20000, 20000, rows=b"")  # 400 Mpx: past Pillow's cap
     for name, message in (("bomb.png", "8000x6000, over the 40 Mpx limit"),
                           ("huge.png", "it is over the 40 Mpx limit"),  # was Pillow's text
                           ("broken.png", "cannot read mask"),
+                          ("tiff.png", "not a PNG, JPEG, WEBP, BMP image"),  # no TIFF decoder
                           ("square.png", "a different shape"),
                           ("empty.png", "no object pixels")):
         out = importing.import_mask(state, str(tmp_path / name))

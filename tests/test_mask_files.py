@@ -151,3 +151,14 @@ def test_a_photo_given_as_a_mask_is_read_with_a_warning(tmp_path, caplog) -> Non
         assert "photo" not in caplog.text
         assert load_index_mask(tmp_path / "photo.png").any()
     assert "photo.png has 255 brightness levels, more like a photo than a mask" in caplog.text
+
+
+def test_an_object_lost_in_the_resize_is_named() -> None:
+    """A one-pixel object on a 640x360 mask vanishes at 256x144: /segment then said only "the
+    first-frame mask is empty", and the demo's import "it has no object pixels"."""
+    mask = np.zeros((360, 640), np.uint8)
+    mask[100, 201] = 2
+    mask[200:260, 300:400] = 1
+    resized, note = fit_index_mask(mask, (144, 256))
+    assert set(np.unique(resized)) == {0, 1}
+    assert note == "mask resized from 640x360 to 256x144 (object 2 too small to survive it)"
