@@ -23,6 +23,7 @@ from srnet.io import FrameFolder, iter_video, natural_key, overlay, write_mp4
 from srnet.train.adapt import adapt_session
 
 log = logging.getLogger(__name__)
+STAGING = ".segment-"  # the prefix of a run's own folder inside --out, until it is complete
 
 
 def segment_clip(args: argparse.Namespace, predictor: Predictor) -> int:
@@ -39,14 +40,15 @@ def segment_clip(args: argparse.Namespace, predictor: Predictor) -> int:
     except (OSError, ValueError) as exc:  # FileNotFoundError is an OSError
         log.error("%s", first_line(exc))
         return 2
-    problem = _output_problem(args)
+    problem = _output_problem(args, names)
     if problem:
         return fail("--out", problem, "segment")
     # the results go to a folder of their own first and replace files in --out only once the
     # whole clip ran: a frame that fails to decode halfway left a half-new folder and a short
     # overlay.mp4 in place of the last run's
-    staging = Path(tempfile.mkdtemp(prefix=".segment-", dir=args.out))
+    staging = None
     try:
+        staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=args.out))
         results = _segment_frames(predictor, frames, names, annotations, staging)
         if args.no_video:
             collections.deque(results, maxlen=0)  # run the generator to the end
@@ -60,21 +62,28 @@ def segment_clip(args: argparse.Namespace, predictor: Predictor) -> int:
         return 2
     except OSError as exc:  # a full disk, a read-only folder, a folder where a PNG goes
         return fail("--out", f"cannot write the results: {exc}", "segment")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    finally:  # also after Ctrl-C: OUT keeps the last complete run's files
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     log.info("wrote the masks to %s", args.out)
     return 0
 
 
-def _output_problem(args: argparse.Namespace) -> str | None:
+def _output_problem(args: argparse.Namespace, names: list[str] | None) -> str | None:
     """Why `--out` cannot take the results (None: it can, and it exists now). Results already
-    there from another run are named, as new ones would mix with them."""
+    there from another run are named, as new ones would mix with them. `names`: the frames'
+    names (None: a video's, 00000, 00001, ...)."""
     out = Path(args.out).resolve()
-    mask_folder = None if args.mask is None else Path(args.mask).parent
-    for flag, folder in (("--frames", args.frames), ("--masks", args.masks),
-                         ("--mask", mask_folder)):
+    for flag, folder in (("--frames", args.frames), ("--masks", args.masks)):
         if folder is not None and out == Path(folder).resolve():
             return f"it is the {flag} folder: its files would be overwritten by the masks"
+    mask = None if args.mask is None else Path(args.mask).resolve()
+    if mask is not None and mask.parent == out and _is_output_name(mask.name, names):
+        return f"{mask.name} would be overwritten by the result of its frame: choose another"
+    stale = sorted(p.name for p in out.glob(STAGING + "*")) if out.is_dir() else []
+    if stale:  # a run killed outright (Ctrl-C and errors clear theirs)
+        log.warning("%s holds %d unfinished run folder(s) (%s): a killed run's masks; "
+                    "delete them", out, len(stale), ", ".join(stale))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -84,6 +93,14 @@ def _output_problem(args: argparse.Namespace) -> str | None:
         log.warning("%s already holds %d PNG(s) (e.g. %s): this run's masks replace those of "
                     "its own frame names only", out, len(earlier), earlier[0])
     return None
+
+
+def _is_output_name(name: str, names: list[str] | None) -> bool:
+    """Whether segment writes a file called `name` into --out: a frame's PNG or the video."""
+    stem, suffix = Path(name).stem, Path(name).suffix.lower()
+    if name == "overlay.mp4":
+        return True
+    return suffix == ".png" and (stem in names if names is not None else stem.isdigit())
 
 
 def _segment_frames(predictor: Predictor, frames: Iterator[np.ndarray], names: list[str] | None,

@@ -87,7 +87,7 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
     except Exception as exc:  # imageio raises many types for broken files
         raise ValueError(f"cannot decode video {path}: {_decoder_message(exc)}") from exc
     duration = meta.get("duration")
-    if not meta.get("fps") and isinstance(duration, (int, float)) and duration > 0:
+    if path.suffix.lower() == ".gif" and isinstance(duration, (int, float)) and duration > 0:
         # a GIF's (Pillow's) duration is each frame's, in ms: read as the clip's seconds it
         # gave a false "truncated" warning and 25 fps for a 10 fps clip
         fps, expected = 1000.0 / duration, 0.0

@@ -345,6 +345,40 @@ def test_a_failed_segment_run_leaves_the_last_runs_results_as_they_were(tmp_path
     assert main([*base, "--frames", str(mixed)]) == 2  # named, and nothing changed either
     assert "frame 00003: frame 3 is (40, 60)" in caplog.records[-1].getMessage()
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    # --out in the folder of --mask would write frame 00000's result over the annotation
-    assert main([*base[:-1], str(tmp_path), "--frames", str(frames_dir)]) == 2
-    assert "argument --out: it is the --mask folder" in capsys.readouterr().err
+    # a mask named like a frame, in --out: the frame's result would overwrite the annotation
+    annotation = out / "00000.png"
+    save_index_mask(annotation, masks[0])
+    kept = annotation.read_bytes()
+    rest = [*base[3:], "--frames", str(frames_dir)]  # all but the mask
+    assert main(["segment", "--mask", str(annotation), *rest]) == 2
+    assert annotation.read_bytes() == kept
+    assert "argument --out: 00000.png would be overwritten" in capsys.readouterr().err
+    (out / "first.png").write_bytes((tmp_path / "first.png").read_bytes())  # no clash: runs
+    assert main(["segment", "--mask", str(out / "first.png"), *rest]) == 0
+    assert not list(out.glob(".segment-*"))  # its own folder went once the run was done
+
+
+def test_segment_says_when_out_cannot_be_written_and_names_a_killed_runs_folder(
+        tmp_path, tiny_model, capsys, caplog, monkeypatch):
+    """A read-only --out raised a PermissionError traceback once the results went to a folder
+    of their own first; a run killed outright leaves that folder, which the next run names."""
+    import tempfile
+
+    frames_dir, masks = _synthetic_frames(tmp_path, 2)
+    save_index_mask(tmp_path / "first.png", masks[0])
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny_model)
+    out = tmp_path / "out"
+    (out / ".segment-killed").mkdir(parents=True)
+    argv = ["segment", "--mask", str(tmp_path / "first.png"), "--checkpoint", str(ckpt),
+            "--device", "cpu", "--out", str(out), "--frames", str(frames_dir), "--no-video"]
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(out))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tempfile, "mkdtemp", read_only)
+        assert main(argv) == 2
+    assert "argument --out: cannot write the results" in capsys.readouterr().err
+    assert "1 unfinished run folder(s) (.segment-killed)" in caplog.text
+    assert main(argv) == 0 and sorted(p.name for p in out.iterdir()) == \
+        [".segment-killed", "00000.png", "00001.png"]

@@ -729,8 +729,17 @@ def test_segment_api(ctx: DemoContext, gpu: SimpleNamespace, tmp_path: Path,
         gpu.segment(str(folder / "clip.mp4"), str(wrong))
     with pytest.raises(gr.Error):
         gpu.segment(None, None)
+    Image.fromarray(np.full((50, 50), 255, np.uint8)).save(tmp_path / "tiff.png", "TIFF")
+    with pytest.raises(gr.Error, match="not a PNG, JPEG, WEBP, BMP image"):  # no TIFF decoder
+        gpu.segment(str(folder / "clip.mp4"), str(tmp_path / "tiff.png"))
     # DAVIS's void (255) is not an object, and the app's object limit holds here too
     first = np.asarray(Image.open(folder / "first_mask.png"))
+    speck = np.zeros((first.shape[0] * 4, first.shape[1] * 4), np.uint8)
+    speck[1, 1] = 1  # one pixel at 4x the clip's size: gone at the clip's size
+    save_index_mask(tmp_path / "speck.png", speck)
+    with pytest.raises(gr.Error, match=r"empty \(no object pixels\): mask resized from .* "
+                                       r"\(object 1 too small to survive it\)"):
+        gpu.segment(str(folder / "clip.mp4"), str(tmp_path / "speck.png"))
     voided = np.where(first > 0, 1, 0).astype(np.uint8)
     voided[:4] = 255
     save_index_mask(tmp_path / "void.png", voided)

@@ -116,6 +116,9 @@ def test_bad_files_are_a_message_and_change_nothing(state: DemoState, tmp_path: 
     assert (tmp_path / "bomb.png").stat().st_size < 200_000
     (tmp_path / "broken.png").write_bytes(b"not a png")
     Image.fromarray(np.full(state.size, 255, np.uint8)).save(tmp_path / "tiff.png", "TIFF")
+    speck = np.zeros((state.size[0] * 4, state.size[1] * 4), np.uint8)
+    speck[1, 1] = 255  # one pixel at 4x the clip's size: gone at the clip's size
+    Image.fromarray(speck).save(tmp_path / "speck.png")
     Image.fromarray(np.zeros((50, 50), np.uint8)).save(tmp_path / "square.png")
     Image.fromarray(np.zeros((96, 160), np.uint8)).save(tmp_path / "empty.png")
     _png_bomb(tmp_path / "huge.png", 20000, 20000, rows=b"")  # 400 Mpx: past Pillow's cap
@@ -123,6 +126,7 @@ def test_bad_files_are_a_message_and_change_nothing(state: DemoState, tmp_path: 
                           ("huge.png", "it is over the 40 Mpx limit"),  # was Pillow's text
                           ("broken.png", "cannot read mask"),
                           ("tiff.png", "not a PNG, JPEG, WEBP, BMP image"),  # no TIFF decoder
+                          ("speck.png", "(object 1 too small to survive it)"),
                           ("square.png", "a different shape"),
                           ("empty.png", "no object pixels")):
         out = importing.import_mask(state, str(tmp_path / name))

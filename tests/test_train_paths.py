@@ -245,8 +245,12 @@ def test_a_misspelt_holdout_name_is_refused_before_training(tmp_path, capsys, ca
     root = make_davis(tmp_path / "davis")
     argv = _train_argv(root, tmp_path / "run", tmp_path)
     argv[argv.index("--holdout") + 1] = "hold,alpah"
-    assert main(argv) == 2
-    assert "holdout names found in no --data root: alpah" in capsys.readouterr().err
-    assert not (tmp_path / "run" / "last.pt").exists()
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.pt").write_bytes(b"an earlier run")
+    for extra in ([], ["--no-resume"], ["--cache-only"]):  # before any of them acts
+        assert main([*argv, *extra]) == 2
+        assert "argument --holdout: names found in no --data root: alpah" in \
+            capsys.readouterr().err
+    assert (tmp_path / "run" / "last.pt").read_bytes() == b"an earlier run"  # not moved aside
     refs = training_refs([VOSDataset(root)], TrainConfig(holdout=("bear", "car-turn")))
     assert refs and "no holdout name is in the --data roots (bear, car-turn)" in caplog.text

@@ -319,7 +319,8 @@ def test_a_truncated_video_says_so(tmp_path, caplog) -> None:
     assert "may be truncated" in caplog.text
 
 
-def test_a_gif_and_a_grey_image_stream_at_their_rate_and_in_colour(tmp_path, caplog) -> None:
+def test_a_gif_and_a_grey_image_stream_at_their_rate_and_in_colour(tmp_path, caplog,
+                                                                   monkeypatch) -> None:
     """`segment --video` on a GIF read its per-frame duration (ms) as the clip's seconds: a
     false "may be truncated" warning and 25 fps for a 10 fps GIF. A grey image came out
     [H, 3] (the channel slice of a 2-D frame) and failed as a size mismatch."""
@@ -334,6 +335,12 @@ def test_a_gif_and_a_grey_image_stream_at_their_rate_and_in_colour(tmp_path, cap
         decoded = list(stream)
     assert fps == pytest.approx(10.0) and len(decoded) == 4 and "truncated" not in caplog.text
     assert all(frame.shape == (32, 48, 3) for frame in decoded)
+    # a video whose header gives no rate (imageio says fps 0) keeps the default 25: its
+    # duration is the clip's seconds, not a GIF's milliseconds per frame
+    monkeypatch.setattr(iio, "immeta", lambda path: {"fps": 0, "duration": 10.0})
+    write_mp4(tmp_path / "v.mp4", frames, 24.0)
+    assert iter_video(tmp_path / "v.mp4")[1] == 25.0
+    monkeypatch.undo()
     iio.imwrite(tmp_path / "grey.png", np.full((32, 48), 90, np.uint8))
     (grey,) = list(iter_video(tmp_path / "grey.png")[0])
     assert grey.shape == (32, 48, 3) and (grey == 90).all()

@@ -193,6 +193,12 @@ def run(args: argparse.Namespace) -> int:
         problem = _init_problem(cfg.init, model_cfg)
         if problem:
             return fail("--init", problem, "train")
+    from srnet.train.data import DataError, open_datasets, training_refs
+
+    try:  # before a cache is built or an old run moved aside (--no-resume)
+        training_refs(open_datasets(args.data), cfg)
+    except DataError as exc:  # e.g. a misspelt --holdout name
+        return fail(exc.argument, str(exc), "train")
     if args.cache_only:
         from srnet.train.data import prepare_cache
 
@@ -200,7 +206,6 @@ def run(args: argparse.Namespace) -> int:
         log.info("feature cache ready: %.2f GB under %s", size / 1e9, cfg.cache_dir)
         return 0
     from srnet.model.backbones import BackboneWeightsError
-    from srnet.train.data import DataError
     from srnet.train.resume import ResumeError
     from srnet.train.trainer import train  # heavy imports only once the arguments are valid
 
@@ -210,8 +215,6 @@ def run(args: argparse.Namespace) -> int:
         return fail("--backbone-weights", str(exc), "train")
     except ResumeError as exc:  # the run folder: changed settings, a damaged last.pt, a lock
         return fail("--out", str(exc), "train")
-    except DataError as exc:  # e.g. a misspelt --holdout name
-        return fail("--data", str(exc), "train")
     log.info("done: step %d, best holdout J&F %.4f, files in %s", result.step, result.best_jf,
              result.out_dir)
     return 0

@@ -56,7 +56,12 @@ def training_sequences(dataset: VOSDataset, cfg: TrainConfig) -> list[str]:
 
 
 class DataError(ValueError):
-    """The --data roots cannot give this run's training and holdout sequences."""
+    """The --data roots cannot give this run's training and holdout sequences; `argument`
+    names the command-line flag to blame."""
+
+    def __init__(self, message: str, argument: str = "--data") -> None:
+        super().__init__(message)
+        self.argument = argument
 
 
 def _check_holdout(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> None:
@@ -66,8 +71,8 @@ def _check_holdout(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> None:
     known = {seq for dataset in datasets for seq in dataset.sequences}
     missing = sorted(set(cfg.holdout) - known)
     if missing and len(missing) < len(set(cfg.holdout)):
-        raise DataError(f"holdout names found in no --data root: {', '.join(missing)} (a "
-                         "misspelt name would leave its sequence in training)")
+        raise DataError(f"names found in no --data root: {', '.join(missing)} (a misspelt "
+                        "name would leave its sequence in training)", "--holdout")
     if missing:
         log.warning("no holdout name is in the --data roots (%s): nothing is held out",
                     ", ".join(missing))
@@ -86,7 +91,7 @@ def training_refs(datasets: Sequence[VOSDataset], cfg: TrainConfig) -> list[SeqR
         refs += [SeqRef(dataset.root.name, seq, dataset)
                  for seq in training_sequences(dataset, cfg)]
     if not refs:
-        raise DataError("no training sequences left after removing the holdout")
+        raise DataError("no training sequences left after removing the holdout", "--holdout")
     return refs
 
 
