@@ -340,3 +340,21 @@ def test_remove_clicks_without_a_mask_to_correct_are_refused(predictor: ClickPre
         predictor.predict(_image(), [(50, 30, False)], prev)
     prev[20:50, 30:70] = True
     assert not (predictor.predict(_image(), [(50, 30, False)], prev) & ~prev).any()
+
+
+def test_clicks_given_as_text_or_fractions_reach_the_rules_as_the_network_saw_them(
+        predictor: ClickPredictor) -> None:
+    """The rules after the network read the raw clicks: ("10.5", "20", True) passed the check
+    and then failed in them (`int("10.5")`), and they looked up int(x) (rounded down) where
+    the disk map was drawn at round(x)."""
+    from srnet.interactive.clicks import click_pixel
+    from srnet.interactive.pieces import clicked_pieces
+
+    image = np.random.default_rng(3).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    as_text = predictor.predict(image, [("10.5", "20", True)])
+    assert as_text.shape == (48, 64) and as_text.dtype == bool
+    assert click_pixel(10.6, 3.2, (20, 30)) == (3, 11)
+    assert click_pixel(29.7, 19.9, (20, 30)) == (19, 29)  # kept inside the image
+    labels = np.zeros((20, 30), np.int32)
+    labels[:, 11:] = 1  # a piece starting at column 11: the disk at round(10.6) is on it
+    assert clicked_pieces(labels, [(10.6, 5.0, True)]) == {1}

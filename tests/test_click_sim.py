@@ -195,6 +195,18 @@ def test_eval_masks_in_colour_or_zero_one_are_read_not_dropped(tmp_path) -> None
     ((gt, ignore),) = read_eval_mask(tmp_path / "b.png")
     assert (gt == (binary == 1)).all() and not ignore.any()
 
+    # a 0/128/255 grey mask stored as palette indices (PNG optimisers do): its 128 band read
+    # as the object and the object as ignored; and the same mask in 16 bits
+    grey = np.zeros((8, 8), np.uint8)
+    grey[2:5, 2:5], grey[0, :] = 255, 128
+    Image.fromarray(grey).convert("P").save(tmp_path / "gp.png")
+    assert Image.open(tmp_path / "gp.png").mode == "P"
+    ((gt, ignore),) = read_eval_mask(tmp_path / "gp.png")
+    assert gt.sum() == 9 and ignore.sum() == 8
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "g16.png")
+    ((gt, ignore),) = read_eval_mask(tmp_path / "g16.png")
+    assert gt.sum() == 9 and ignore.sum() == 8
+
 
 def test_training_clicks_include_single_clicks_and_stay_in_range() -> None:
     """The training click sampler must often give exactly one positive click (the first click a

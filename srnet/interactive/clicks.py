@@ -42,12 +42,21 @@ def check_clicks(clicks: Iterable[Click], shape: Sequence[int]) -> list[Click]:
     return out
 
 
+def click_pixel(x: float, y: float, shape: Sequence[int]) -> tuple[int, int]:
+    """(row, col) of the pixel a click at (x, y) marks: the disk maps' centre (rounded), kept
+    inside `shape` (H, W, ...). The piece rules read int(x), which rounds down: a click at
+    x = 10.6 was drawn on column 11 and looked up on column 10."""
+    return (min(int(round(float(y))), int(shape[0]) - 1),
+            min(int(round(float(x))), int(shape[1]) - 1))
+
+
 def disk_maps(clicks: Sequence[Click], shape: tuple[int, int], radius: int) -> np.ndarray:
     """float32 [2, H, W]: union of filled disks of `radius` around positive (0) and negative
     (1) clicks, given in the pixel coordinates of `shape`."""
     maps = np.zeros((2, shape[0], shape[1]), np.uint8)
     for x, y, positive in clicks:
-        cv2.circle(maps[0 if positive else 1], (int(round(x)), int(round(y))), radius, 1, -1)
+        row, col = click_pixel(x, y, shape)
+        cv2.circle(maps[0 if positive else 1], (col, row), radius, 1, -1)
     return maps.astype(np.float32)
 
 

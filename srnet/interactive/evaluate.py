@@ -102,6 +102,9 @@ def curve_scores(curves_text: str, clicks: int) -> dict[str, float]:
     return scores
 
 
+MAX_ID_INDEX = 20  # a grey palette using an index above this is a grey mask, not object ids
+
+
 def read_eval_mask(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     """(gt, ignore) per object: a palette PNG gives one object per id (255 = ignore); a
     grayscale PNG gives one object, > 128 foreground and exactly 128 ignored (0/1 masks:
@@ -109,10 +112,14 @@ def read_eval_mask(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     bright = one object). Colour and 0/1 masks had read as empty and were dropped silently."""
     img = Image.open(path)
     raw = np.asarray(img)
-    if img.mode == "P":
+    if img.mode == "P" and not _grey_palette(img, raw):
         ignore = raw == 255
         return [(raw == i, ignore) for i in np.unique(raw) if i not in (0, 255)]
-    rgb = np.asarray(img.convert("RGB"))  # [H, W, 3]
+    if img.mode.startswith("I"):  # 16-bit grey: 0/32896/65535 is 0/128/255
+        grey = np.round(raw.astype(np.float64) / (257 if raw.max() > 255 else 1))
+        rgb = np.repeat(grey.clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    else:
+        rgb = np.asarray(img.convert("RGB"))  # [H, W, 3]
     if (rgb != rgb[..., :1]).any():  # not grey: colour labels
         ids = colour_index_mask(rgb, str(path))  # [H, W]
         return [(ids == i, ids == 255) for i in np.unique(ids) if i not in (0, 255)]
@@ -120,6 +127,15 @@ def read_eval_mask(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     if grey.max() == 1:
         return [(grey == 1, np.zeros(grey.shape, bool))]
     return [(grey > 128, grey == 128)] if (grey > 128).any() else []
+
+
+def _grey_palette(img: Image.Image, raw: np.ndarray) -> bool:
+    """A palette PNG that is a grey mask stored as indices (PNG optimisers write them): each
+    used index shows its own grey level, and some index is over the object ids' range. Read
+    as ids, its 128 band became the object and the object the ignored pixels."""
+    palette = img.getpalette() or []
+    used = np.unique(raw).tolist()
+    return max(used) > MAX_ID_INDEX and all(palette[3 * i:3 * i + 3] == [i, i, i] for i in used)
 
 
 def _read_image(path: Path) -> np.ndarray:

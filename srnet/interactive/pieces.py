@@ -9,13 +9,14 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from srnet.interactive.clicks import Click
+from srnet.interactive.clicks import Click, click_pixel
 
 
 def clicked_pieces(labels: np.ndarray, clicks: Sequence[Click]) -> set[int]:
     """Labels (of `cv2.connectedComponents`, int [H, W]) under the positive clicks; 0, the
     background, left out."""
-    return {int(labels[int(y), int(x)]) for x, y, positive in clicks if positive} - {0}
+    return {int(labels[click_pixel(x, y, labels.shape)]) for x, y, positive in clicks
+            if positive} - {0}
 
 
 def drop_strays(mask: np.ndarray, clicks: Sequence[Click], min_share: float,
@@ -64,7 +65,7 @@ def drop_clicked_piece(mask: np.ndarray, prev: np.ndarray, clicks: Sequence[Clic
         return mask
     count, labels, stats, _ = cv2.connectedComponentsWithStats(prev.astype(np.uint8),
                                                                connectivity=8)
-    piece = int(labels[int(y), int(x)])  # 0: the click is off the previous mask
+    piece = int(labels[click_pixel(x, y, labels.shape)])  # 0: the click is off the mask
     if piece == 0 or count <= 2:
         return mask
     held = clicked_pieces(labels, clicks)
@@ -93,6 +94,7 @@ def restore_far_removals(mask: np.ndarray, prev: np.ndarray, clicks: Sequence[Cl
         return mask
     reach = np.zeros_like(removed)
     radius = max(2, round(NEAR_REMOVAL_SHARE * min(mask.shape)))
-    cv2.circle(reach, (int(round(x)), int(round(y))), radius, 1, -1)
+    row, col = click_pixel(x, y, reach.shape)
+    cv2.circle(reach, (col, row), radius, 1, -1)
     near = set(np.unique(labels[reach > 0]).tolist()) - {0}
     return mask | ((removed > 0) & ~np.isin(labels, sorted(near)))

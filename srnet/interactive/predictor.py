@@ -240,6 +240,7 @@ class ClickPredictor:
         """
         clicks = list(clicks)  # any iterable: the rules below read it again
         mask = self._predict(image, clicks, prev_mask)
+        clicks = check_clicks(clicks, mask.shape)  # as floats: ("10.5", "20", True) failed
         prev = None if prev_mask is None else np.asarray(prev_mask) > 0
         if self.drop_strays:
             mask = drop_strays(mask, list(clicks), self.STRAY_MIN_SHARE, prev)
