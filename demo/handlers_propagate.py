@@ -1,7 +1,7 @@
 """Propagation handlers: the streamed forward/backward pass over `Predictor.propagate` (with
-online adaptation first when the tab's settings ask for it), Stop and the result video. Which
-frames a pass runs is `demo.passes`; the Advanced panel's handlers are in `handlers_settings`;
-the start-up speed probe is `demo.speed_probe`."""
+online adaptation first when the tab's settings ask for it) and the result video. Which
+frames a pass runs is `demo.passes`; Stop is `handlers_stop`; the Advanced panel's handlers are
+in `handlers_settings`; the start-up speed probe is `demo.speed_probe`."""
 
 from __future__ import annotations
 
@@ -32,9 +32,6 @@ from demo.video_io import write_mp4
 from srnet import InferenceSession, iter_adapt_session
 
 log = logging.getLogger(__name__)
-# longest wait for a cancelled pass's current frame (seconds: a 1080p frame with mirror
-# averaging and the small-object upscale takes a few on a 2-core CPU)
-FRAME_WAIT_S = 30.0
 
 
 def _rebuild_reason(ctx: DemoContext, state: DemoState,
@@ -295,41 +292,3 @@ def masks_digest(masks: dict[int, np.ndarray]) -> str:
         hasher.update(frame_idx.to_bytes(4, "little"))
         hasher.update(np.ascontiguousarray(masks[frame_idx]).tobytes())
     return hasher.hexdigest()
-
-
-def stop(state: DemoState | None) -> str:
-    """Stop button: the running pass ends after the current frame (its results are kept); a
-    running ablation's stop is told on its own tab (`finish_view`), not on the pass's line."""
-    if state is None:
-        return ""
-    state.request_stop()  # (harmless when nothing runs: a pass clears it when it starts)
-    # after Done the Done line stays: it may hold the lost-object warning
-    return "Stopping after the current frame…" if state.running == "pass" else gr.skip()
-
-
-def finish_view(state: DemoState | None) -> tuple:
-    """After Stop: (status, result video, frame view, caption, ablation status) for what was
-    kept. A stopped ablation leaves the propagation's views alone and says so on its tab;
-    when nothing was running every output stays."""
-    if state is None:
-        return "", gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    stopped, state.running = state.running, ""
-    if not stopped:  # Stop after Done (or after the ablation's end): nothing was stopped
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    if stopped == "ablation":
-        kept = ("the comparison shown is from the last complete rerun" if state.ablation else
-                "nothing to compare yet")
-        return (gr.skip(), gr.skip(), gr.skip(), gr.skip(),
-                f"Ablation stopped before its reruns were done: {kept}.")
-    _wait_for_frame(state)
-    return (f"Stopped: {len(state.masks)} of {state.num_frames} frames have a mask; propagate "
-            "again to continue.", result_video(state), frame_view(state),
-            frame_caption(state, state.frame_idx), gr.skip())
-
-
-def _wait_for_frame(state: DemoState, limit_s: float = FRAME_WAIT_S) -> None:
-    """Wait for the frame a cancelled pass was computing: Gradio's cancel lets it finish and
-    keeps its mask, and counting before that said one frame fewer than the tab holds."""
-    deadline = time.monotonic() + limit_s
-    while state.frame_in_flight and time.monotonic() < deadline:
-        time.sleep(0.02)

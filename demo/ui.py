@@ -23,6 +23,7 @@ from demo import handlers_inspect as inspecting
 from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
 from demo import handlers_settings as knobs
+from demo import handlers_stop as stopping
 from demo.config import DemoConfig
 from demo.folders import sweep_stale_folders
 from demo.handlers import (
@@ -149,9 +150,9 @@ def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
         [c.state, c.frame, c.ablation, c.ablation_status], show_progress="hidden",
         **c.gpu_queue)
     for stop in (c.stop, c.stop_ablation):  # finish_view says on the Ablation tab what stopped
-        stop.click(propagation.stop, [c.state], [c.progress], queue=False, **PRIVATE,
+        stop.click(stopping.stop, [c.state], [c.progress], queue=False, **PRIVATE,
                    cancels=[*events, c.ablation_event]).then(
-            propagation.finish_view, [c.state], [*outs[2:], c.ablation_status], **UI_QUEUE)
+            stopping.finish_view, [c.state], [*outs[2:], c.ablation_status], **UI_QUEUE)
     for event in events:  # (the ablation moves the Frame slider: its change refreshes them)
         if zerogpu.ships_host_state():  # its worker drew the start frame: the slider's now
             event.then(annotate.redraw, [c.state], c.annotate_outs, **UI_QUEUE)

@@ -28,6 +28,7 @@ from demo import handlers_inspect as inspecting
 from demo import handlers_load as loading
 from demo import handlers_propagate as propagation
 from demo import handlers_settings as knobs
+from demo import handlers_stop as stopping
 from demo.config import DemoConfig
 from demo.handlers import DemoContext, frame_runs, gpu_handler, gpu_seconds
 from demo.messages import annotated_text
@@ -385,19 +386,19 @@ def test_stop_keeps_partial_results(ctx: DemoContext, gpu: SimpleNamespace) -> N
     state = _load(ctx)
     run = gpu.propagate(state, "forward", 0)
     held = next(run)[0]  # the state the page holds now (under ZeroGPU, the pass's copy)
-    assert propagation.stop(held).startswith("Stopping")  # the tab's state, as the button
+    assert stopping.stop(held).startswith("Stopping")  # the tab's state, as the button
     last = _drain(run)
     assert last[2].startswith("Stopped") and 0 < len(last[0].masks) < 8
     # the pass ended on its own "Stopped" line, so the Stop button's follow-up keeps it
-    assert propagation.finish_view(last[0]) == (gr.skip(),) * 5
+    assert stopping.finish_view(last[0]) == (gr.skip(),) * 5
     again = _drain(gpu.propagate(last[0], "forward", 0))  # a new pass clears the stop
     assert again[2].startswith("Done") and len(again[0].masks) == 8
     # Stop after Done changes nothing on the page: the Done line (which may warn of a lost
     # object) was replaced by "Stopped: 8 of 8 … propagate again"
-    assert propagation.stop(again[0]) == gr.skip()
-    assert propagation.finish_view(again[0]) == (gr.skip(),) * 5
+    assert stopping.stop(again[0]) == gr.skip()
+    assert stopping.finish_view(again[0]) == (gr.skip(),) * 5
     state.running = "pass"  # the button pressed while a pass runs: its line and views
-    assert propagation.finish_view(state)[0].startswith("Stopped")
+    assert stopping.finish_view(state)[0].startswith("Stopped")
 
 
 def test_stop_counts_the_frame_the_cancelled_pass_was_computing(
@@ -421,9 +422,9 @@ def test_stop_counts_the_frame_the_cancelled_pass_was_computing(
     worker = threading.Thread(target=next, args=(run,))  # Gradio's thread, on frame 1
     worker.start()
     assert computing.wait(10)
-    propagation.stop(state)
+    stopping.stop(state)
     threading.Timer(0.3, go.set).start()  # the frame finishes after Stop's follow-up began
-    status = propagation.finish_view(state)[0]
+    status = stopping.finish_view(state)[0]
     worker.join(10)
     assert len(state.masks) == 2
     assert status.startswith("Stopped: 2 of 8"), status
@@ -977,15 +978,15 @@ def test_stopping_the_ablation_keeps_the_last_comparison_and_says_so(
     before = {variant: dict(masks) for variant, masks in state.ablation.items()}
     running = ablation.run_ablation(ctx, state, 0)
     assert "full model: frame 0" in next(running)[3]
-    assert propagation.stop(state) == gr.skip()  # the pass's line is not the ablation's
+    assert stopping.stop(state) == gr.skip()  # the pass's line is not the ablation's
     list(running)
     assert state.ablation.keys() == before.keys()  # no half-finished comparison
     assert all(np.array_equal(state.ablation[v][i], m[i]) for v, m in before.items() for i in m)
-    progress, *views, ablation_status = propagation.finish_view(state)
+    progress, *views, ablation_status = stopping.finish_view(state)
     assert all(view == gr.skip() for view in (progress, *views))
     assert "Ablation stopped" in ablation_status and "last complete rerun" in ablation_status
     state.running = "pass"
-    assert propagation.finish_view(state)[0].startswith("Stopped: 8 of 8")  # a pass's Stop
+    assert stopping.finish_view(state)[0].startswith("Stopped: 8 of 8")  # a pass's Stop
 
 
 def test_settings_and_frame_numbers_a_client_sends_get_messages(ctx: DemoContext) -> None:
