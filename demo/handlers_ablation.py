@@ -170,9 +170,8 @@ def ablation_seconds(ctx: DemoContext, state: DemoState | None, frame_idx: float
     networks = len(_variants(state)) - 1 if state else len(VARIANTS) + 1
     runs = frame_runs(state)
     if state is not None and state.annotated_frames():  # the backward pass runs frames twice
-        covered = sum(abs(end - start) + 1 for start, end, _ in
-                      rerun_passes(state.pass_annotations()[0], state.num_frames))
-        runs = runs * covered // max(1, state.num_frames)
+        passes = rerun_passes(state.pass_annotations()[0], state.num_frames)
+        runs = runs * _frames_run(passes) // max(1, state.num_frames)
     return gpu_seconds(ctx.cfg, networks * runs + flow_frames)
 
 
@@ -203,7 +202,7 @@ def run_ablation(ctx: DemoContext, state: DemoState | None,
     state.clear_stop()
     state.running = "ablation"  # what Stop stops (see propagation.finish_view)
     variants = _variants(state)
-    total = len(variants) * sum(abs(end - start) + 1 for start, end, _ in passes)
+    total = len(variants) * _frames_run(passes)
     done, started, results = 0, time.perf_counter(), {}
     for variant, label in variants.items():
         masks: dict[int, np.ndarray] = {}
@@ -243,6 +242,11 @@ def rerun_passes(annotations: dict[int, np.ndarray],
     first = min(annotations)
     back = max(first_seen.values(), default=first)
     return [(first, num_frames - 1, False)] + ([(back, 0, True)] if back > 0 else [])
+
+
+def _frames_run(passes: list[tuple[int, int, bool]]) -> int:
+    """Frames `passes` segment (the backward pass's start frame runs twice)."""
+    return sum(abs(end - start) + 1 for start, end, _ in passes)
 
 
 def _rerun(ctx: DemoContext, state: DemoState, annotations: dict[int, np.ndarray],

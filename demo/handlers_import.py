@@ -70,9 +70,9 @@ def import_mask(state: DemoState | None, path: str | None) -> tuple:
     skipped = (f"; ids {listed} ignored (the demo follows ids 1-{MAX_OBJECTS}; 255 is "
                "DAVIS's 'void')") if ignored else ""
     if not objects:
-        lost = f"; {resized}" if resized and "too small" in resized else ""
+        note = f"; {resized}" if resized else ""  # it names an object the resize lost
         return _done(state, warn("Mask not imported: it has no object pixels (object ids "
-                                 f"1-{MAX_OBJECTS}, or white on black){skipped}{lost}."))
+                                 f"1-{MAX_OBJECTS}, or white on black){skipped}{note}."))
     frame_idx = state.frame_idx
     lacking = [obj_id for obj_id in list(state.names) if palette and obj_id not in objects]
     # the file is the whole frame: an object a pass would show here is marked absent (as an

@@ -152,7 +152,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
             return
         raise
     if zerogpu.ships_host_state():  # the worker's frame may not be the page's any more: the
-        # server draws the view after the pass (`annotate.refresh`), from the page's frame
+        # server draws the view after the pass (`annotate.redraw`), from the page's frame
         yield shipped(state, memo), gr.skip(), status, video, gr.skip(), gr.skip()
         return
     yield state, gr.skip(), status, video, frame_view(state), frame_caption(state, state.frame_idx)
@@ -194,7 +194,8 @@ def _run_plan(ctx: DemoContext, state: DemoState, session: InferenceSession, mem
 def _run_one(ctx: DemoContext, state: DemoState, session: InferenceSession, memo: dict,
              annotations: dict[int, np.ndarray], absent: dict[int, tuple[int, ...]],
              one_pass: Pass, timing: _Timing) -> Iterator[tuple]:
-    """One pass of the plan; flags `frame_in_flight` from each frame's start to its yield."""
+    """One pass of the plan; flags `frame_in_flight` from each frame's start to its yield
+    (`_run_plan` clears it when the plan ends)."""
     start, end, reverse = one_pass
     state.frame_in_flight = True
     for out in run_pass(ctx.predictor, session, state.frames, annotations,
@@ -214,7 +215,6 @@ def _run_one(ctx: DemoContext, state: DemoState, session: InferenceSession, memo
         if state.stop_pending:
             return
         state.frame_in_flight = True
-    state.frame_in_flight = False
 
 
 def _closing_notes(state: DemoState, session: InferenceSession, timing: _Timing) -> str:

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from demo.frame_files import (
     IMAGE_EXTS,
     IMAGE_FORMATS,
+    MAX_IMAGE_PIXELS,
     ClipError,
     decode_image,
     folder_files,
@@ -111,6 +112,11 @@ def probe_clip(path: str | Path) -> dict:
         return {"num_frames": len(files), "fps": DEFAULT_FPS, "height": first.shape[0],
                 "width": first.shape[1]}
     if suffix in IMAGE_EXTS or suffix == ".gif":
+        # a GIF's canvas first: Pillow counts its frames by seeking, which may decode them
+        canvas = gif_canvas(path) if suffix == ".gif" else (0, 0)
+        if canvas[0] * canvas[1] > MAX_IMAGE_PIXELS:  # the load refuses it on this size
+            return {"num_frames": None, "fps": DEFAULT_FPS, "height": canvas[1],
+                    "width": canvas[0]}
         try:
             with Image.open(path, formats=[*IMAGE_FORMATS, "GIF"]) as image:
                 count = getattr(image, "n_frames", 1)
@@ -120,8 +126,7 @@ def probe_clip(path: str | Path) -> dict:
             raise too_large(path.name) from exc
         except (UnidentifiedImageError, OSError) as exc:
             raise ClipError(f"{path.name}: cannot read image ({exc})") from exc
-        if suffix == ".gif":  # the canvas its frames grow to, not only the screen it declares
-            width, height = (max(a, b) for a, b in zip((width, height), gif_canvas(path)))
+        width, height = max(width, canvas[0]), max(height, canvas[1])  # what frames grow to
         return {"num_frames": count, "fps": fps or DEFAULT_FPS, "height": height,
                 "width": width}
     return _probe_video(path)

@@ -198,11 +198,12 @@ def _score(args: argparse.Namespace, runners: dict, dataset, seqs: list[str]) ->
                   len(skipped), len(seqs), ", ".join(skipped), hint)
     if len(skipped) == len(seqs):
         return 2
-    for line in format_table({name: {seq: r for seq, r in res.items() if seq not in skipped}
-                              for name, res in results.items()}):
+    # a sequence one method scored and a later one could not is left out of every column
+    kept = {name: {seq: r for seq, r in res.items() if seq not in skipped}
+            for name, res in results.items()}
+    for line in format_table(kept):
         print(line)
-    jf, j, f, fps = mean_scores({seq: r for seq, r in results[next(iter(results))].items()
-                                 if seq not in skipped})
+    jf, j, f, fps = mean_scores(kept[next(iter(kept))])
     print(f"FPS {fps:.2f}")
     print(f"J&F {100 * jf:.1f} J {100 * j:.1f} F {100 * f:.1f}")
     return 1 if skipped else 0

@@ -168,11 +168,10 @@ def absent_ids(absent: Iterable[int], mask: np.ndarray | None) -> frozenset[int]
 
 def validate_frame(image: np.ndarray) -> tuple[int, int]:
     """A frame's (H, W), or a ValueError unless it is uint8 [H, W, 3] RGB."""
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 \
-            or image.dtype != np.uint8 or not image.size:
-        shape = getattr(image, "shape", type(image).__name__)
-        raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got "
-                         f"{getattr(image, 'dtype', '')} {shape}".replace("  ", " "))
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or not image.size:
+        raise ValueError(f"frame must be uint8 [H, W, 3] RGB, got {image.dtype} {image.shape}")
     return image.shape[:2]
 
 
