@@ -51,7 +51,8 @@ ADVANCED = (
     "- **Working-memory cap** — at most this many stored frames besides your annotations; the "
     "oldest is forgotten first, so memory does not grow with the video. 5 / 20: 94.3 / 94.4.\n"
     "- **Pin** makes the current frame permanent memory, like an annotation, when it is already "
-    "stored (every *Memory every*-th frame of a pass, and the frame a pass starts from). "
+    "stored: every *Memory every*-th frame a pass processes (counted from the frame it starts "
+    "on, which itself is stored only when it is annotated or memory was empty). "
     "Permanent memory holds at most 20 frames; past that, the oldest after the first goes.\n"
     "- **Mirror averaging** runs every frame a second time mirrored left-right, with its own "
     "memory, and averages the two answers: 94.6, at half the speed (the Look-inside views show "
@@ -71,8 +72,10 @@ PTM = (
     "summary vector, a *prototype*, and refines it in three layers. Every layer also guesses a "
     "rough mask of its own. **First row**: each layer's guess against the final mask — "
     "green = both say object, orange = only this layer, blue = only the final mask; the number "
-    "is their overlap (IoU, 1 = identical). If the three layer masks look alike, the later "
-    "layers change the mask little and mostly polish the outline."
+    "is their overlap (IoU, 1 = identical). These guesses are coarse, one value per 16x16-pixel "
+    "cell read off each layer's features: if they look alike, the later layers change the "
+    "object's rough extent little. The final outline is the decoder's, drawn from the finer "
+    "stride-8 and stride-4 features."
 )
 
 PTM_ASSIGN = (
@@ -121,17 +124,19 @@ FAM_ALIGN = (
 )
 
 MEMORY = (
-    "Memory is matched on a grid of 16x16-pixel cells: each cell of the current frame is "
-    "compared with every cell stored in memory and reads the object information of its most "
-    "similar matches (the *top-k*). **Click a pixel** on the frame: its cell (green box) is "
-    "the query, and the panels show the memory frames it reads most from (up to six; frame "
-    "number, share of its reading), with its top-k read points circled (bigger circle = more "
-    "weight) and the objects that frame was memorised with outlined: a cell whose reads land "
-    "inside an outline leans towards that object (the later modules and the decoder still "
-    "act), which is how a mistake stored in memory spreads to later frames. The timeline "
-    "shows which frames are in memory while this frame is processed: *permanent* (your "
-    "annotations and pinned frames), *working* (stored every few frames, oldest forgotten "
-    "first) and *local* (the previous frame, used by FAM). Click the timeline to go to a frame."
+    "Memory is matched on a grid of 16x16-pixel cells: each cell of the current frame is compared"
+    " with every cell stored in memory and reads the object information of its most similar "
+    "matches (the *top-k*). **Click a pixel** on the frame: its cell (green box) is the query, "
+    "and the panels show the memory frames it reads most from (up to six; frame number, share of "
+    "its reading), with its top-k read points circled (bigger circle = more weight; points under "
+    "0.5 % of the weight are left out), the read weight as colour (red = the strongest read) and "
+    "the objects that frame was memorised with outlined: a cell whose reads land inside an "
+    "outline leans towards that object (the later modules and the decoder still act), which is "
+    "how a mistake stored in memory spreads to later frames. The timeline shows which frames are "
+    "in memory while this frame is processed: *permanent* (your annotations and pinned frames), "
+    "*working* (stored every few frames, oldest forgotten first) and *local* (frame t − s, "
+    "normally the previous frame, or the next one on a backward pass; used by FAM). Click the "
+    "timeline to go to a frame."
 )
 
 CONFIDENCE = (
@@ -170,7 +175,7 @@ ABLATION = (
     "- **Not adapted** (only with *online adaptation* on, Advanced) — the network as it was "
     "trained; every other variant then uses the adapted weights.\n\n"
     "The full model is rerun too, the same way as the variants (forward from the first "
-    "annotated frame, then backward from the frame where the last object you added first "
+    "annotated frame, then backward from the latest frame on which an object first "
     "appears), so a score shows only what its switch changes, not your "
     "own corrections. After the rerun the Frame slider jumps to the frame where the network "
     "variants differ most from the full model (move it to compare any other frame). The "
@@ -199,8 +204,9 @@ def device_banner(device_type: str, fps: float | None, short_side: int, max_fram
              "expect a few frames per second")
     where = ("Running on a GPU" if device_type == "cuda" else
              f"Running on CPU: {speed}")
-    text = (f"{where} · clips are resized to a short side of {short_side} px (a smaller, faster "
-            f"size: Trim and subsample) and capped at {max_frames} frames.")
+    text = (f"{where} · clips with a short side over {short_side} px are reduced to it (a "
+            "smaller, faster size: Trim and subsample; smaller clips run at their own size) "
+            f"and capped at {max_frames} frames.")
     if random_weights:
         text += (" **Debug mode: the network has random (untrained) weights**, so masks and "
                  "internals are meaningless; the pipeline and views still work.")

@@ -73,9 +73,10 @@ def pin_frame(ctx: DemoContext, state: DemoState | None, frame_idx: float) -> st
     held = state.session.memory_timeline()
     frames = sorted(held["permanent"] + held["working"])
     return warn(f"Frame {frame_idx} is not in memory now (memory holds {frames or 'nothing'}). "
-                "A pass stores every *Memory every*-th frame and the frame it starts from: "
-                "propagate from this frame, or annotate it (annotations are always "
-                "permanent).")
+                "A pass stores every *Memory every*-th frame it processes, counted from "
+                "the frame it starts on (stored only when annotated or when memory was "
+                "empty): annotate this frame (annotations are always permanent), or pin "
+                "one that memory holds.")
 
 
 def reset_memory(ctx: DemoContext, state: DemoState | None) -> str:

@@ -21,6 +21,10 @@ THUMB_HEIGHT = 240
 MAX_PANELS = 6  # memory frames shown (the most-read first)
 COLUMNS = 3
 READ_RGB = (0, 255, 120)
+# A read point or memory frame under this share of the read weight counts as unread: the
+# trained read is nearly one-hot (1.0, then 1e-19 and less), and a panel or circle for a
+# 1e-40 weight reads as a real contribution.
+WEIGHTLESS = 0.005
 
 
 def real_cells(frame: np.ndarray, out: StepOutput) -> tuple[int, int]:
@@ -48,7 +52,7 @@ def _mark(image: np.ndarray, points: list, cell_size: tuple[float, float],
           top: float) -> np.ndarray:
     out = image.copy()
     scale = max(2.0, min(image.shape[:2]) / 60)
-    for _, y, x, weight in points:
+    for _, y, x, weight in points:  # the weightless are filtered out by the caller
         centre = (int((x + 0.5) * cell_size[1]), int((y + 0.5) * cell_size[0]))
         radius = int(round(scale * (0.5 + math.sqrt(weight / max(top, 1e-12)))))
         cv2.circle(out, centre, radius + 2, (0, 0, 0), 2, cv2.LINE_AA)
@@ -57,12 +61,11 @@ def _mark(image: np.ndarray, points: list, cell_size: tuple[float, float],
 
 
 def panel_order(shares: np.ndarray, memory_frames: tuple[int, ...]) -> list[int]:
-    """Memory slots to draw: largest read share first; the shares printed as "<1%" follow in
-    frame order (sorted by their tiny values they read as shuffled); slots read not at all
-    are left out."""
-    shown = np.where(shares >= 0.005, shares, 0.0)  # [T], as the labels round them
-    read = [t for t in range(len(shares)) if shares[t] > 0]
-    return sorted(read, key=lambda t: (-shown[t], memory_frames[t]))[:MAX_PANELS]
+    """Memory slots to draw: those holding at least `WEIGHTLESS` of the read weight, largest
+    share first (ties in frame order)."""
+    read = [t for t in range(len(shares)) if shares[t] >= WEIGHTLESS]
+    return sorted(read, key=lambda t: (-round(float(shares[t]), 2),
+                                       memory_frames[t]))[:MAX_PANELS]
 
 
 def label_shares(points: list[tuple[int, int, int, float]], labels: Sequence[np.ndarray | None],
@@ -92,8 +95,9 @@ def _labels_sentence(shares: dict[int, float], names: Mapping[int, str]) -> str:
              for k, share in sorted(shares.items(), key=lambda item: -item[1])
              if share >= 0.005]
     return (" Where that weight lands, in the masks those memory frames hold (outlined): "
-            + ", ".join(parts) + ". The pixel takes on the labels of the memory pixels it "
-            "matches, weighted as here.")
+            + ", ".join(parts) + ". The pixel reads the memory features of those points, "
+            "which carry these labels in these shares; FAM, the prototype transformer and the "
+            "decoder then decide its label.")
 
 
 def _held(read: MemoryRead, slot: int, shape: tuple[int, int],
@@ -136,9 +140,9 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
         heat = render.blend_heatmap(memory, spread, alpha=0.45, vmin=0.0, vmax=top)
         if held[t] is not None:  # outline only: the heat map must stay readable
             heat = render.overlay_mask(heat, held[t], alpha=0.0)
-        mine = [p for p in points if p[0] == t]
+        mine = [p for p in points if p[0] == t and p[3] >= WEIGHTLESS]
         panels.append(_mark(heat, mine, vis.cell_size, top))
-        share = f"{shares[t]:.0%}" if shares[t] >= 0.005 else "<1%"
+        share = f"{shares[t]:.0%}" if shares[t] >= 0.01 else "<1%"
         labels.append(f"frame {read.memory_frames[t]}: {share} of the read weight "
                       f"({len(mine)} of {len(points)} points)")
     if not panels:
@@ -153,10 +157,10 @@ def memory_views(frames: list[np.ndarray], out: StepOutput, x: float, y: float,
             f"similar memory points; frame {best} carries {shares[order[0]]:.0%} of their "
             "weight." if order else f"Pixel ({int(x)}, {int(y)}) of frame {out.frame_idx}: no "
             "reads.")
-    unseen = sum(1 for p in points if shares[p[0]] == 0)
-    if order and unseen:  # the softmax left them (almost) nothing: no panel, said here
-        text += (f" {unseen} of the {len(points)} points weigh nothing after the softmax and "
-                 "are not drawn.")
+    unseen = sum(1 for p in points if p[3] < WEIGHTLESS)
+    if order and unseen:  # the softmax left them (almost) nothing: not drawn, said here
+        text += (f" {unseen} of the {len(points)} points get under {WEIGHTLESS:.1%} of the "
+                 "weight each after the softmax and are not drawn.")
     if order and any(h is not None for h in held):
         text += _labels_sentence(label_shares(points, held, vis.cell_size), names or {})
     if len(vis.reads) > 1:  # which memory this is: another object's read differs

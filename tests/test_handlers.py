@@ -535,6 +535,25 @@ def test_settings_pin_and_reset(ctx: DemoContext, gpu: SimpleNamespace,
     assert knobs.settings_view(state) == (2, 8, 2, 3, False, 0)
 
 
+def test_a_pass_from_an_unannotated_frame_does_not_store_that_frame(
+        ctx: DemoContext, gpu: SimpleNamespace, own_done: DemoState) -> None:
+    """Pin's text said a pass stores "the frame it starts from" and told the user to propagate
+    from a frame to pin it; such a frame is stored only when annotated or when memory was
+    empty (session 38's review), so the message must not send the user there."""
+    state, _ = knobs.apply_settings(ctx, own_done, 3, 8, 1, 10)
+    state = _drain(gpu.propagate(state, "forward", 0))[0]
+    held = state.session.memory_timeline()
+    stored = set(held["permanent"] + held["working"])
+    start = next(f for f in range(1, state.num_frames)
+                 if f not in stored and f not in state.annotated_frames())
+    state = _drain(gpu.propagate(state, "forward", start))[0]
+    held = state.session.memory_timeline()
+    assert start not in held["permanent"] + held["working"]
+    message = knobs.pin_frame(ctx, state, start)
+    assert message.startswith("⚠️") and "annotate this frame" in message
+    assert "propagate from this frame" not in message
+
+
 def test_mirror_averaging_from_the_advanced_panel(ctx: DemoContext, gpu: SimpleNamespace,
                                                   own_done: DemoState) -> None:
     """The checkbox gives the tab a session with a mirror twin; its pass says so in the Done

@@ -26,18 +26,30 @@ def test_text_names_the_heaviest_frame_and_the_points_without_weight() -> None:
     frames = [np.full((32, 32, 3), 100 + 40 * i, np.uint8) for i in range(3)]
     _, reads, text = memory_views(frames, _output([0.7, 0.3, 0.0, 0.0]), 3, 4)
     assert "reads its 4 most similar memory points; frame 0 carries 100% of their weight" in text
-    assert "2 of the 4 points weigh nothing after the softmax" in text
+    assert "2 of the 4 points get under 0.5% of the weight each" in text
     _, _, spread = memory_views(frames, _output([0.4, 0.2, 0.3, 0.1]), 3, 4)
-    assert "frame 0 carries 60% of their weight" in spread and "weigh nothing" not in spread
+    assert "frame 0 carries 60% of their weight" in spread and "under 0.5%" not in spread
     assert reads.ndim == 3
 
 
-def test_panels_run_from_the_heaviest_read_then_the_small_ones_in_frame_order() -> None:
+def test_a_nearly_one_hot_read_draws_only_what_carries_weight() -> None:
+    """The trained read puts ~all weight on one point (1.0, then 1e-19 and less): the tiny
+    rest got a "<1%" panel and circles, read as a real contribution (session 38's review)."""
+    frames = [np.full((32, 32, 3), 100 + 40 * i, np.uint8) for i in range(3)]
+    _, one_hot, text = memory_views(frames, _output([1.0, 1e-19, 1e-22, 1e-40]), 3, 4)
+    assert "3 of the 4 points get under 0.5% of the weight each" in text
+    _, alone, _ = memory_views(frames, _output([1.0, 0.0, 0.0, 0.0]), 3, 4)
+    assert np.array_equal(one_hot, alone)  # no panel or circle for frame 1's 1e-22 reads
+    _, both, _ = memory_views(frames, _output([0.6, 0.0, 0.4, 0.0]), 3, 4)
+    assert both.shape[1] > alone.shape[1]  # a real read of frame 1 gets its panel
+
+
+def test_panels_run_from_the_heaviest_read_and_leave_out_the_weightless() -> None:
     frames = (0, 35, 5, 20, 10, 40)
     shares = np.array([0.0, 0.002, 0.001, 0.6, 0.004, 0.393])
-    assert [frames[t] for t in panel_order(shares, frames)] == [20, 40, 5, 10, 35]
-    many = panel_order(np.full(MAX_PANELS + 3, 0.001), tuple(range(MAX_PANELS + 3, 0, -1)))
-    assert len(many) == MAX_PANELS and many[0] == MAX_PANELS + 2  # frame 1 first
+    assert [frames[t] for t in panel_order(shares, frames)] == [20, 40]  # the rest < 0.5 %
+    many = panel_order(np.full(MAX_PANELS + 3, 0.1), tuple(range(MAX_PANELS + 3, 0, -1)))
+    assert len(many) == MAX_PANELS and many[0] == MAX_PANELS + 2  # ties: frame 1 first
 
 
 def test_the_sentence_says_how_much_read_weight_lands_on_each_object() -> None:
