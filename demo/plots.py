@@ -32,6 +32,16 @@ def frame_ticks(num_frames: int, max_ticks: int = 10) -> list[int]:
     return ticks
 
 
+def value_ticks(low: float, high: float, max_ticks: int = 6) -> np.ndarray:
+    """Round tick values from `low` to `high`: multiples of the smallest step of 0.05, 0.1,
+    0.2, 0.25, 0.5 or 1 that needs at most `max_ticks` (linspace gave 0.77 and 0.93, or 0.67
+    and 1.33, which a reader must decode)."""
+    step = next((s for s in (0.05, 0.1, 0.2, 0.25, 0.5, 1.0)
+                 if (high - low) / s <= max_ticks - 1 + 1e-9), 1.0)
+    first = np.ceil(low / step - 1e-9) * step
+    return np.round(np.arange(first, high + step / 2, step), 6) + 0.0  # [n]; + 0.0: no "-0.0"
+
+
 def _frame_axis(out: np.ndarray, x_of, num_frames: int, y: int, left: int, right: int) -> None:
     """Tick marks and numbers under a frame axis at row `y`, and the axis title."""
     cv2.line(out, (left, y), (right, y), (120, 120, 120), 1)
@@ -110,8 +120,8 @@ def object_size_plot(ratios: dict[int, np.ndarray], colors: dict[int, tuple[int,
     def x_of(i: float) -> float:
         return left + (right - left) * i / max(num_frames - 1, 1)
 
-    _y_axis(out, "size / annotated", np.linspace(0, high, 4), y_of, (left, right, top, bottom),
-            "{:.1f}")
+    _y_axis(out, "size / annotated", value_ticks(0.0, high, 4), y_of,
+            (left, right, top, bottom), "{:.1f}")
     if num_frames == 0:
         _text(out, "no data yet: annotate and propagate first", (left + 10, (top + bottom) // 2))
         return out
@@ -196,7 +206,7 @@ def confidence_plot(values: Sequence[float], highlight: int | None = None,
     def x_of(i: float) -> float:
         return left + (right - left) * i / max(values.size - 1, 1)
 
-    _y_axis(out, "confidence", np.linspace(low, high, 5), y_of, (left, right, top, bottom))
+    _y_axis(out, "confidence", value_ticks(low, high), y_of, (left, right, top, bottom))
     if values.size == 0:
         _text(out, "no data yet: propagate first", (left + 10, (top + bottom) // 2))
         _frame_axis(out, lambda i: left + (right - left) * i, 2, bottom, left, right)

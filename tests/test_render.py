@@ -165,6 +165,19 @@ def test_axes_are_labelled() -> None:
     assert plots.frame_ticks(2) == [0, 1]
 
 
+def test_value_axes_tick_round_numbers() -> None:
+    """The confidence axis read 0.70, 0.77, 0.85, 0.93, 1.00 and the size axis 0.7, 1.3 (a
+    linspace): ticks are now round steps that end on the axis' own ends where those are round."""
+    assert plots.value_ticks(0.7, 1.0).tolist() == [0.7, 0.8, 0.9, 1.0]
+    assert plots.value_ticks(0.8, 1.0).tolist() == [0.8, 0.85, 0.9, 0.95, 1.0]
+    assert plots.value_ticks(0.0, 1.0).tolist() == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert plots.value_ticks(0.0, 2.0, 4).tolist() == [0.0, 1.0, 2.0]
+    assert plots.value_ticks(0.0, 2.5, 4).tolist() == [0.0, 1.0, 2.0]
+    assert plots.value_ticks(0.0, 1.5, 4).tolist() == [0.0, 0.5, 1.0, 1.5]
+    assert plots.value_ticks(0.63, 1.0).tolist() == [0.7, 0.8, 0.9, 1.0]
+    assert f"{plots.value_ticks(0.0, 3.0, 4)[0]:.1f}" == "0.0"  # it printed "-0.0"
+
+
 def test_memory_timeline_rows() -> None:
     strip = plots.memory_timeline(10, {"permanent": [0], "local": [9]}, current=5, width=300,
                                   row_height=20)
