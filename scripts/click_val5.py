@@ -55,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from srnet.data.static_masks import list_static_samples, static_split
 from srnet.interactive.data import load_objects
-from srnet.interactive.evaluate import evaluate_objects
+from srnet.interactive.evaluate import evaluate_objects, folder_objects
 from srnet.interactive.predictor import load_click_model
 from srnet.interactive.train import val_subset
 
@@ -67,6 +67,10 @@ def main() -> None:
     parser.add_argument("--static", type=Path, default=Path("../shared/data/static-masks"))
     parser.add_argument("--davis", type=Path, default=Path("../shared/data/davis2016-train"))
     parser.add_argument("--objects", type=int, default=219)
+    parser.add_argument("--images", type=Path, default=None,
+                        help="score a folder's objects instead (with --masks; as clicks-eval "
+                             "reads them), e.g. runs/click-indep/images with --clicks 20")
+    parser.add_argument("--masks", type=Path, default=None)
     parser.add_argument("--clicks", type=int, default=5)
     parser.add_argument("--no-zoom", action="store_true")
     parser.add_argument("--no-first-zoom", action="store_true")
@@ -76,6 +80,9 @@ def main() -> None:
                         help="corrections without the monotonic click rule (on by default)")
     parser.add_argument("--keep-strays", action="store_true",
                         help="keep small pieces that hold no positive click (dropped by default)")
+    parser.add_argument("--keep-far-strays", action="store_true",
+                        help="keep far pieces without a click that pass STRAY_MIN_SHARE "
+                             "(dropped by default since session 38)")
     parser.add_argument("--far-additions", action="store_true",
                         help="corrections keep added pieces far from the mask (dropped by default)")
     parser.add_argument("--trim-pieces", action="store_true",
@@ -93,12 +100,18 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
-    _, val_samples = static_split(list_static_samples(args.static, args.davis))
-    objects = val_subset(load_objects(val_samples, None), args.objects)
+    if (args.images is None) != (args.masks is None):
+        parser.error("--images and --masks go together")
+    if args.images is not None:
+        objects = folder_objects(args.images, args.masks)
+    else:
+        _, val_samples = static_split(list_static_samples(args.static, args.davis))
+        objects = val_subset(load_objects(val_samples, None), args.objects)
     model = load_click_model(args.checkpoint, device="cpu", zoom=not args.no_zoom)
     if args.no_first_zoom:
         model.zoom_first = False
     model.drop_strays = not args.keep_strays
+    model.drop_far_strays = not args.keep_far_strays
     model.mirror_first = not args.no_mirror
     model.monotonic = not args.free
     model.near_additions = not args.far_additions
@@ -115,6 +128,7 @@ def main() -> None:
                       "monotonic": model.monotonic,
                       "short_side": model.cfg.short_side,
                       "drop_strays": model.drop_strays,
+                      "drop_far_strays": model.drop_far_strays,
                       "near_additions": model.near_additions,
                       "whole_pieces": model.whole_pieces,
                       "near_removals": model.near_removals, "protocol": args.protocol,

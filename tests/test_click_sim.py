@@ -285,6 +285,30 @@ def test_drop_strays_keeps_clicked_and_large_pieces_only() -> None:
     assert drop_strays(mask, clicks, 0.2, keep=prev)[40:44, 60:65].all()
 
 
+def test_far_strays_go_near_parts_and_larger_pieces_stay() -> None:
+    """Session 38: one click on a walking woman kept a blob on a shop window 107 px away, a
+    third of her size (above the 0.2 share). With `far`, an unclicked piece smaller than the
+    clicked ones goes when its gap exceeds far x sqrt(clicked area): here 0.5 x 20 = 10 px."""
+    from srnet.interactive.pieces import drop_strays
+
+    mask = np.zeros((80, 120), bool)
+    mask[10:30, 10:30] = True  # clicked piece, 400 px
+    mask[10:30, 36:46] = True  # 200 px, gap 6 px: a part behind a pole, stays
+    mask[60:70, 90:105] = True  # 150 px, far away: a look-alike blob
+    mask[40:79, 60:79] = True  # 741 px, far but larger than the clicked piece: stays
+    clicks = [(15.0, 15.0, True)]
+    assert drop_strays(mask, clicks, 0.2).sum() == mask.sum()  # the share rule keeps all
+    kept = drop_strays(mask, clicks, 0.2, far=0.5)
+    assert kept[10:30, 36:46].all() and kept[40:79, 60:79].all()
+    assert not kept[60:70, 90:105].any()
+    assert kept.sum() == 400 + 200 + 741
+    # the blob stays when it is the mask being corrected, or when it holds a positive click
+    prev = np.zeros_like(mask)
+    prev[62:64, 92:95] = True
+    assert drop_strays(mask, clicks, 0.2, keep=prev, far=0.5)[60:70, 90:105].all()
+    assert drop_strays(mask, clicks + [(95.0, 65.0, True)], 0.2, far=0.5)[60:70, 90:105].all()
+
+
 def test_predictor_drops_strays_by_default() -> None:
     from srnet.interactive.model import ClickNet
     from srnet.interactive.predictor import ClickPredictor

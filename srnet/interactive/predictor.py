@@ -115,6 +115,7 @@ class ClickPredictor:
     ZOOM_MIN_SIDE = 0.2
     ZOOM_MAX_AREA = 0.5  # zoom only when the crop is below half of the image
     STRAY_MIN_SHARE = 0.2  # pieces without a positive click and smaller than this are dropped
+    STRAY_FAR = 0.5  # ... and smaller pieces farther than this x sqrt(clicked area) (session 38)
 
     def __init__(self, model: ClickNet, device: str | None = None, zoom: bool = True) -> None:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -126,6 +127,8 @@ class ClickPredictor:
         # remove small pieces holding no positive click from every answer: on the 219 val
         # objects (scripts/click_val5.py [--keep-strays]) mIoU@1/5 0.610/0.820 -> 0.616/0.834
         self.drop_strays = True
+        # ... and pieces far from the clicked ones (`STRAY_FAR`); rule: scripts/click_val5.py
+        self.drop_far_strays = True
         self.monotonic = True  # a positive click only adds to prev_mask, a negative one removes
         # a correction keeps only the added pieces that hold a positive click or touch
         # prev_mask (`drop_far_additions`); rule and result: scripts/click_val5.py
@@ -243,7 +246,8 @@ class ClickPredictor:
         clicks = check_clicks(clicks, mask.shape)  # as floats: ("10.5", "20", True) failed
         prev = None if prev_mask is None else np.asarray(prev_mask) > 0
         if self.drop_strays:
-            mask = drop_strays(mask, list(clicks), self.STRAY_MIN_SHARE, prev)
+            mask = drop_strays(mask, list(clicks), self.STRAY_MIN_SHARE, prev,
+                               self.STRAY_FAR if self.drop_far_strays else None)
         if self.monotonic:
             mask = constrain(prev, mask, bool(clicks[-1][2]))
         if prev is not None and prev.any():  # a correction: the piece rules
