@@ -23,6 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset
+
 SINGLE_OBJECT_SETS = {"coco-mval": "coco", "bsds-sod": "bsds", "weizmann-horse": "horse"}
 DAVIS345 = "davis345-train"
 VAL_EVERY = 10
@@ -97,8 +101,6 @@ def static_split(samples: Sequence[StaticSample], holdout_seqs: Sequence[str] | 
                  ) -> tuple[list[StaticSample], list[StaticSample]]:
     """(train, val) by the fixed rule in the module docstring."""
     if holdout_seqs is None:
-        from srnet.data.davis import DEFAULT_HOLDOUT
-
         holdout_seqs = DEFAULT_HOLDOUT
     first_image: dict[str, str] = {}
     for s in sorted((s for s in samples if s.source == "coco"), key=lambda s: s.image.name):
@@ -120,3 +122,37 @@ def static_split(samples: Sequence[StaticSample], holdout_seqs: Sequence[str] | 
              not in DUPLICATES_OF_VAL]
     val = [s for s in samples if is_val(s)]
     return train, val
+
+
+# Roughly how many video frames one DAVIS-345 frame stands for (about 8 annotated frames over
+# 50-100): a clip sampler's max skip of 5-25 frames becomes 1-2 annotated frames apart.
+INSTANCE_FRAME_STEP = 10
+VOID = 255
+
+
+class InstanceVideo(VOSDataset):
+    """The DAVIS-345 instance frames read as sparse video (session 39): every object of a frame
+    keeps its id through the sequence (the horse and its rider, each dancer), so three of a
+    sequence's annotated frames are a real multi-object clip with real motion, where the
+    static path warps one frame. Void (255, one frame) reads as background."""
+
+    def load_mask(self, seq: str, index: int) -> np.ndarray:
+        mask = super().load_mask(seq, index)  # [H, W] ids, 255 = void
+        return np.where(mask == VOID, 0, mask).astype(np.uint8)  # [H, W]
+
+
+def instance_videos(static_root: str | Path, davis_root: str | Path, holdout: Sequence[str],
+                    min_objects: int = 2) -> InstanceVideo | None:
+    """The DAVIS-345 sequences outside `holdout` with at least `min_objects` objects, as
+    :class:`InstanceVideo` (None when there are none, or no such folders)."""
+    mask_root = Path(static_root) / DAVIS345
+    image_root = Path(davis_root) / "JPEGImages" / "480p"
+    if not mask_root.is_dir() or not image_root.is_dir():
+        return None
+    found = InstanceVideo.from_dirs(image_root, mask_root, frame_step=INSTANCE_FRAME_STEP)
+    held = set(holdout)
+    seqs = [seq for seq in found.sequences
+            if seq not in held and found.num_objects(seq) >= min_objects]
+    if not seqs:
+        return None
+    return InstanceVideo.from_dirs(image_root, mask_root, seqs, INSTANCE_FRAME_STEP)

@@ -54,6 +54,9 @@ class TrainConfig:
     static_root: str | None = None  # static-masks folder: stage-0 pseudo clips (image path only)
     p_video: float = 1.0  # image path: fraction of clips from videos (rest: static pseudo clips)
     p_static_donor: float = 0.5  # image path: pasted objects cut from static images
+    # image path: the DAVIS-345 instance frames of the training sequences with several objects
+    # join the videos as sparse real multi-object clips (`srnet.data.static_masks.InstanceVideo`)
+    instance_videos: bool = False
     # a fixed nested share of the training videos and static images (learning curves over data)
     train_fraction: float = 1.0
     amp: bool = True  # autocast on CUDA (bf16 when supported, else fp16 + GradScaler)
@@ -95,6 +98,8 @@ class TrainConfig:
             raise ValueError("train_fraction must lie in (0, 1]")
         if self.p_video < 1.0 and self.static_root is None:
             raise ValueError("p_video < 1 needs static_root (the static-masks folder)")
+        if self.instance_videos and self.static_root is None:
+            raise ValueError("instance_videos needs static_root (it holds davis345-train)")
         if not 0 <= self.trunk_train_blocks <= 11 or self.trunk_lr_mult <= 0:
             raise ValueError("trunk_train_blocks must lie in 0..11 and trunk_lr_mult be > 0")
         if self.trunk_train_blocks and self.freeze_trunk is False:

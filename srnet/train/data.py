@@ -16,7 +16,7 @@ import torch
 from srnet.checkpoint import stream_seed
 from srnet.config import ModelConfig
 from srnet.data import ClipDataset, CurriculumSchedule, VOSDataset, train_val_split
-from srnet.data.static_masks import list_static_samples, static_split
+from srnet.data.static_masks import instance_videos, list_static_samples, static_split
 from srnet.data.subsets import training_share
 from srnet.model import SRNet
 from srnet.train import distributed as ddp
@@ -175,6 +175,7 @@ def image_source(cfg: TrainConfig, datasets: Sequence[VOSDataset], seed: int
         if train_seqs:
             train_sets.append(VOSDataset.from_dirs(dataset.image_root, dataset.mask_root,
                                                    train_seqs, dataset.frame_step))
+    train_sets += instance_training_videos(cfg, datasets)
     clips = ClipDataset(train_sets, length=2**62, seed=seed, p_paste=cfg.paste_prob,
                         num_frames=cfg.num_frames, crop=(cfg.crop, cfg.crop),
                         max_objects=cfg.max_objects, p_video=cfg.p_video,
@@ -183,14 +184,35 @@ def image_source(cfg: TrainConfig, datasets: Sequence[VOSDataset], seed: int
     return ImageClipSource(clips, cfg.data_threads)
 
 
+def _davis_root(datasets: Sequence[VOSDataset]) -> Path | None:
+    """The first DAVIS-layout root (it holds the images of the DAVIS-345 frames)."""
+    return next((d.root for d in datasets if (d.root / "JPEGImages").is_dir()), None)
+
+
+def instance_training_videos(cfg: TrainConfig, datasets: Sequence[VOSDataset]
+                             ) -> list[VOSDataset]:
+    """With `cfg.instance_videos`, the DAVIS-345 multi-object sequences outside the holdout as
+    one more video set (each sequence weighs as much as one DAVIS-2016 sequence)."""
+    davis_root = _davis_root(datasets)
+    if not cfg.instance_videos or cfg.static_root is None or davis_root is None:
+        return []
+    videos = instance_videos(cfg.static_root, davis_root, cfg.holdout)
+    if videos is None:
+        raise DataError(f"instance_videos: no DAVIS-345 multi-object training sequence under "
+                        f"{cfg.static_root} with images under {davis_root}", "--static")
+    log.info("instance videos: %d DAVIS-345 sequences (%s)", len(videos.sequences),
+             ", ".join(videos.sequences))
+    return [videos]
+
+
 def static_training_pairs(cfg: TrainConfig, datasets: Sequence[VOSDataset]
                           ) -> list[tuple[Path, Path, bool]]:
     """(image, mask, several objects?) for the *train* part of the static-masks split
     (`srnet.data.static_masks`); DAVIS-345 frames of holdout sequences are never among them."""
     if cfg.static_root is None:
         return []
-    davis_root = next((d.root for d in datasets if (d.root / "JPEGImages").is_dir()), None)
-    train, val = static_split(list_static_samples(cfg.static_root, davis_root), cfg.holdout)
+    train, val = static_split(list_static_samples(cfg.static_root, _davis_root(datasets)),
+                              cfg.holdout)
     train = training_share(train, cfg.train_fraction, cfg.seed)
     log.info("static pseudo clips: %d training images (%d held out)", len(train), len(val))
     return [(s.image, s.mask, s.multi_object) for s in train]
