@@ -7,7 +7,7 @@ Click simulation: the first click is the ground truth's interior point farthest 
 boundary (distance transform); each next click goes to the point farthest from the boundary of
 the largest error region, positive for a false negative, negative for a false positive.
 
-    python scripts/bench_clicks.py --root /work/shared/data/davis2016-train \
+    python scripts/bench_clicks.py --root ../shared/data/davis2016-train \
         --seqs bear,car-turn,flamingo,lucia,paragliding,stroller --clicks 3 [--method classic]
 """
 
@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+SHARED_DAVIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis2016-train"
 
 from demo.clicks import CLICK_METHODS, LEARNED, apply_click, load_learned, segment  # noqa: E402
 from srnet.interactive.clicks import iou, next_click  # noqa: E402 - the NoC protocol
@@ -59,7 +60,7 @@ def click_miou(dataset_root: str | Path, seqs: list[str], n_clicks: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", default="/work/shared/data/davis2016-train")
+    parser.add_argument("--root", default=str(SHARED_DAVIS))
     parser.add_argument("--seqs", default=HELD_OUT, help="comma-separated sequence names")
     parser.add_argument("--clicks", type=int, default=3)
     parser.add_argument("--prior", action="store_true",

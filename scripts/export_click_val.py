@@ -1,8 +1,8 @@
 """Write the click model's held-out objects (the static-masks *val* split) as images/ + masks/
 folder pairs, one per source, for `python -m srnet clicks-eval` (symlinks; nothing is copied).
 
-    python scripts/export_click_val.py --static /work/shared/data/static-masks \
-        --davis /work/shared/data/davis2016-train --out runs/click-val
+    python scripts/export_click_val.py --static ../shared/data/static-masks \
+        --davis ../shared/data/davis2016-train --out runs/click-val
 gives runs/click-val/{coco,bsds,horse,davis345}/{images,masks}.
 """
 

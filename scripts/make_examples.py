@@ -2,7 +2,7 @@
 ``clip.mp4`` (H.264, first N frames, short side 360) + ``first_mask.png`` (DAVIS-palette index
 mask of frame 0 at the clip's size, object id 1) and ``assets/examples/CREDITS.md``.
 
-    python scripts/make_examples.py --davis /work/shared/data/davis2016-train
+    python scripts/make_examples.py --davis ../shared/data/davis2016-train
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED_DAVIS = ROOT.parent / "shared" / "data" / "davis2016-train"  # beside the checkout
 sys.path.insert(0, str(ROOT))
 
 from demo.video_io import load_clip, write_mp4  # noqa: E402
@@ -65,7 +66,7 @@ def make_example(davis: Path, name: str, out_root: Path, frames: int, short_side
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--davis", type=Path, default=Path("/work/shared/data/davis2016-train"))
+    parser.add_argument("--davis", type=Path, default=SHARED_DAVIS)
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "examples")
     parser.add_argument("--seqs", default=",".join(SEQUENCES))
     parser.add_argument("--frames", type=int, default=30)

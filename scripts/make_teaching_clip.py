@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED_DAVIS = ROOT.parent / "shared" / "data" / "davis2016-train"  # beside the checkout
 sys.path.insert(0, str(ROOT))
 
 from demo.video_io import load_clip, write_mp4  # noqa: E402
@@ -152,7 +153,7 @@ def measure(clip_path: Path, masks: list[np.ndarray], checkpoint: str | None) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--davis", type=Path, default=Path("/work/shared/data/davis2016-train"))
+    parser.add_argument("--davis", type=Path, default=SHARED_DAVIS)
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "examples" / "teaching")
     parser.add_argument("--measure", action="store_true",
                         help="run the model on the clip and compare FAM's offsets to the truth")

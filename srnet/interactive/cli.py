@@ -12,8 +12,8 @@ from srnet.cli_args import fail, positive_float, positive_int, probability
 log = logging.getLogger(__name__)
 
 TRAIN_EPILOG = """example:
-  python -m srnet train-clicks --static /work/shared/data/static-masks \\
-      --davis /work/shared/data/davis2016-train --out runs/clicks --steps 1800
+  python -m srnet train-clicks --static ../shared/data/static-masks \\
+      --davis ../shared/data/davis2016-train --out runs/clicks --steps 1800
 Re-running the same command continues from OUT/last.pt (--no-resume starts over)."""
 
 
