@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -133,3 +134,34 @@ def test_void_pixels_are_no_object_and_do_not_count() -> None:
     assert scores["J"] == 1.0 and scores["F"] == 1.0
     pred[2:8, 2:5] = 0  # half of the object missed: J = 18 / 36
     assert evaluate_sequence([pred] * 3, [gt] * 3)["J"] == pytest.approx(0.5)
+
+
+def test_f_measure_matches_euclidean_distances_on_random_blobs() -> None:
+    """f_measure's matching, against exact Euclidean distances (cv2.distanceTransform, no
+    dilation): a boundary pixel is matched when the other boundary lies within r. An ellipse
+    kernel or a square one would match pixels up to about r·√2 away and fail here."""
+    from srnet.eval.metrics import boundary_map, f_measure
+
+    rng = np.random.default_rng(7)
+    for trial in range(12):
+        blobs = []
+        for _ in range(2):
+            mask = np.zeros((72, 96), np.uint8)  # [H, W]
+            for _ in range(3):
+                center = (int(rng.integers(20, 76)), int(rng.integers(16, 56)))
+                axes = (int(rng.integers(6, 20)), int(rng.integers(6, 16)))
+                cv2.ellipse(mask, center, axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
+            blobs.append(mask.astype(bool))
+        pred, gt = blobs
+        radius = 3 + trial % 6
+
+        def matched_share(a: np.ndarray, b: np.ndarray, radius: int = radius) -> float:
+            far = cv2.distanceTransform((~boundary_map(b)).astype(np.uint8), cv2.DIST_L2,
+                                        cv2.DIST_MASK_PRECISE)  # [H, W] px to b's boundary
+            edge = boundary_map(a)
+            return float((far[edge] <= radius + 1e-6).mean())
+
+        precision, recall = matched_share(pred, gt), matched_share(gt, pred)
+        expected = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision
+                                                                                 + recall)
+        assert f_measure(pred, gt, bound_th=radius) == pytest.approx(expected, abs=1e-9)
