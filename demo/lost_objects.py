@@ -78,13 +78,52 @@ def _meant_absent(frame_idx: int, annotated: dict[int, float], gone: list[int]) 
     return not annotated or nearest_gone <= min(abs(frame_idx - f) for f in annotated)
 
 
+def lost_span(state: DemoState, obj_id: int, frame_idx: int,
+              ratio: np.ndarray) -> tuple[int, int | None]:
+    """How long object `obj_id` stays lost from `frame_idx`, walking away from its nearest
+    annotation (the way the pass went): (the last lost frame of that run, the frame where it
+    is found again, or None when the run reaches a frame without a result or the clip's end).
+    A one-frame dip and an object lost for good read the same in `first_lost_frames`; a user
+    deciding whether to correct needs to know which it is."""
+    annotated = sorted(_annotated_areas(state, obj_id))
+    nearest = min(annotated, key=lambda f: (abs(f - frame_idx), f)) if annotated else 0
+    step = 1 if frame_idx >= nearest else -1
+    end = frame_idx
+    while 0 <= end + step < len(ratio) and ratio[end + step] < LOST_SHARE:  # NaN compares False
+        end += step
+    after = end + step
+    found = 0 <= after < len(ratio) and np.isfinite(ratio[after])
+    return end, after if found else None
+
+
+def _span_words(name: str, first: int, end: int, found: int | None, num_frames: int) -> str:
+    """"rider on frame 3 only (found again on frame 4)", "rider from frame 9 back to 0 (not
+    found again before the clip's start)": the first frame named is where to correct."""
+    if end == first:
+        where = f"{name} on frame {first}" + (" only" if found is not None else "")
+    else:
+        where = f"{name} from frame {first} {'to' if end > first else 'back to'} {end}"
+    if found is not None:
+        return f"{where} (found again on frame {found})"
+    if end in (0, num_frames - 1):
+        edge = "end" if end == num_frames - 1 and end >= first else "start"
+        return f"{where} (not found again before the clip's {edge})"
+    return f"{where} (no result after it yet)"
+
+
 def lost_message(state: DemoState, lost: dict[int, int] | None = None) -> str:
-    """One sentence naming the lost objects and their first lost frames ("" when none)."""
-    lost = first_lost_frames(state) if lost is None else lost
+    """One sentence naming the lost objects, the frames each stays lost from its first lost
+    frame on, and whether the pass found it again ("" when none)."""
+    ratios = size_ratios(state)
+    lost = first_lost_frames(state, ratios) if lost is None else lost
     if not lost:
         return ""
-    parts = [f"{state.names.get(obj_id, f'object {obj_id}')} from frame {frame_idx}"
-             for obj_id, frame_idx in sorted(lost.items(), key=lambda item: item[1])]
+    parts = []
+    for obj_id, frame_idx in sorted(lost.items(), key=lambda item: item[1]):
+        name = state.names.get(obj_id, f"object {obj_id}")
+        end, found = (lost_span(state, obj_id, frame_idx, ratios[obj_id]) if obj_id in ratios
+                      else (frame_idx, None))
+        parts.append(_span_words(name, frame_idx, end, found, state.num_frames))
     return (f"Check {'; '.join(parts)}: under {LOST_SHARE:.0%} of the annotated size there "
-            "(lost, hidden or out of view). If it is lost, select the object, click it on that "
-            "frame, then propagate from there.")
+            "(lost, hidden or out of view). If it is lost, select the object, click it on the "
+            "first frame named, then propagate from there.")

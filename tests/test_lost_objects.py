@@ -45,7 +45,8 @@ def test_an_object_that_shrinks_under_a_fifth_is_lost_from_that_frame(tmp_path) 
     np.testing.assert_allclose(ratios[2], 1.0)
     assert lost_objects.first_lost_frames(state) == {1: 3}
     message = lost_objects.lost_message(state)
-    assert "rider from frame 3" in message and "horse" not in message
+    assert "rider from frame 3 to 4 (found again on frame 5)" in message
+    assert "horse" not in message
     plot, advice = confidence_view(state, 2)
     assert advice == message  # it wins over "lowest confidence", which is blind to it
     assert plot.shape == (440, 900, 3)  # confidence above, sizes below
@@ -145,7 +146,7 @@ def test_a_lost_object_is_named_when_every_frame_is_annotated_for_another(tmp_pa
         _result(state, frame_idx, {1: [10, 1, 10][frame_idx], 2: 6})
     state.set_object_mask(0, 1, _square(10))
     _, advice = confidence_view(state, 0)
-    assert "rider from frame 1" in advice
+    assert "rider on frame 1 only (found again on frame 2)" in advice
 
 
 def test_the_size_plot_dots_the_frame_the_advice_names() -> None:
@@ -160,3 +161,29 @@ def test_the_size_plot_dots_the_frame_the_advice_names() -> None:
     columns = np.flatnonzero(moved.any(axis=0))
     assert columns.size and columns.min() < earliest.shape[1] / 3 < columns.max()
     assert np.any(none != earliest) and np.any(none != named)
+
+
+def test_the_message_says_how_long_an_object_stays_lost_and_if_it_comes_back(tmp_path) -> None:
+    """A one-frame dip (seen in the browser on paragliding: the pilot at frame 23 only) and an
+    object lost for good read differently; a backward pass's run goes back from the frame the
+    advice names, and frames without a result yet are not called 'not found'."""
+    state = _state(tmp_path, num_frames=8)
+    state.set_object_mask(4, 1, _square(10))  # the rider annotated on frame 4 (100 px)
+    state.set_object_mask(4, 2, _square(6, (0, 10)))  # the horse too (36 px)
+    riders = [0, 0, 1, 10, 10, 10, 1, 10]  # lost on 0-2 (backward, for good) and on 6 only
+    for frame_idx, rider in enumerate(riders):
+        _result(state, frame_idx, {1: rider, 2: 6})
+    assert lost_objects.first_lost_frames(state) == {1: 2}  # nearest frame 4: 2 beats 6 (tie)
+    message = lost_objects.lost_message(state)
+    assert "rider from frame 2 back to 0 (not found again before the clip's start)" in message
+    ratios = lost_objects.size_ratios(state)
+    assert lost_objects.lost_span(state, 1, 6, ratios[1]) == (6, 7)
+    horses = [6, 6, 6, 6, 6, 6, 1, 1]  # lost from 6 to the clip's end
+    for frame_idx, horse in enumerate(horses):
+        _result(state, frame_idx, {1: 10, 2: horse})
+    message = lost_objects.lost_message(state)
+    assert "horse from frame 6 to 7 (not found again before the clip's end)" in message
+    assert "rider" not in message
+    del state.masks[7]  # frame 7 not propagated yet
+    message = lost_objects.lost_message(state)
+    assert "horse on frame 6 (no result after it yet)" in message
