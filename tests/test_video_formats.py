@@ -48,3 +48,36 @@ def test_webm_is_trimmed_and_subsampled_like_mp4(tmp_path):
     assert len(clip.frames) == 2  # frames 1 and 3
     for frame, colour in zip(clip.frames, (COLOURS[1], COLOURS[3]), strict=True):
         assert np.abs(frame.reshape(-1, 3).mean(axis=0) - colour).max() < 25
+
+
+def test_a_phone_portrait_clip_decodes_upright(tmp_path):
+    """Phones store a portrait video as landscape frames plus a display-rotation matrix. The
+    reader, the page's probe and the source-resolution export must all apply it, or a user's
+    clip shows sideways (and masks made on one would not fit the other)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from demo.video_io import read_source_frames
+
+    stored = np.zeros((*SIZE, 3), np.uint8)  # [H, W, 3] landscape as stored
+    stored[:, : SIZE[1] // 3] = (220, 30, 30)  # a red left third: where it ends up shows the turn
+    stored[:, SIZE[1] // 3:] = (30, 30, 220)
+    plain = tmp_path / "stored.mp4"
+    with imageio.get_writer(str(plain), fps=10, codec="libx264", macro_block_size=16,
+                            pixelformat="yuv420p", quality=None, bitrate="2M") as writer:
+        for _ in range(4):
+            writer.append_data(stored)
+    rotated = tmp_path / "portrait.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error",
+                    "-display_rotation", "90", "-i", str(plain), "-c", "copy", str(rotated)],
+                   check=True)
+    upright = np.rot90(stored, 1)  # [W, H, 3]: display rotation 90 = a quarter turn
+    clip = load_clip(rotated, max_frames=90, short_side=64)
+    assert len(clip.frames) == 4 and clip.frames[0].shape == upright.shape
+    assert np.abs(clip.frames[2].astype(int) - upright).mean() < 12  # the red third on the bottom
+    info = probe_clip(rotated)
+    assert (info["height"], info["width"]) == upright.shape[:2]
+    again = next(read_source_frames(rotated, start=1, step=1, count=1,
+                                    size=clip.source_size, max_bytes=10**8))
+    assert again.shape == upright.shape and np.abs(again.astype(int) - upright).mean() < 12
