@@ -192,14 +192,17 @@ def _davis_root(datasets: Sequence[VOSDataset]) -> Path | None:
 def instance_training_videos(cfg: TrainConfig, datasets: Sequence[VOSDataset]
                              ) -> list[VOSDataset]:
     """With `cfg.instance_videos`, the DAVIS-345 multi-object sequences outside the holdout as
-    one more video set (each sequence weighs as much as one DAVIS-2016 sequence)."""
-    davis_root = _davis_root(datasets)
-    if not cfg.instance_videos or cfg.static_root is None or davis_root is None:
+    one more video set (each sequence weighs as much as one DAVIS-2016 sequence; all of them,
+    whatever `train_fraction` says)."""
+    if not cfg.instance_videos or cfg.static_root is None:
         return []
-    videos = instance_videos(cfg.static_root, davis_root, cfg.holdout)
+    davis_root = _davis_root(datasets)
+    videos = None if davis_root is None else instance_videos(cfg.static_root, davis_root,
+                                                             cfg.holdout)
     if videos is None:
         raise DataError(f"instance_videos: no DAVIS-345 multi-object training sequence under "
-                        f"{cfg.static_root} with images under {davis_root}", "--static")
+                        f"{cfg.static_root} with images under "
+                        f"{davis_root or 'a DAVIS-layout --data root'}", "--static")
     log.info("instance videos: %d DAVIS-345 sequences (%s)", len(videos.sequences),
              ", ".join(videos.sequences))
     return [videos]
