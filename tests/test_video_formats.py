@@ -1,6 +1,6 @@
-"""webm and mov uploads through the demo's video reader (`demo.video_io.load_clip`): tiny clips
-written here with imageio's bundled ffmpeg decode to the right number of frames, size, fps and
-colours."""
+"""webm, mov and 10-bit HEVC uploads through the demo's video reader
+(`demo.video_io.load_clip`): tiny clips written here with imageio's bundled ffmpeg decode to
+the right number of frames, size, fps and colours; a phone's portrait clip decodes upright."""
 
 from __future__ import annotations
 
@@ -17,19 +17,21 @@ COLOURS = [(220, 30, 30), (30, 220, 30), (30, 30, 220), (220, 220, 30), (30, 220
 SIZE = (64, 96)  # H, W: multiples of 16, so no encoder padding
 
 
-def _write(path: Path, codec: str) -> Path:
+def _write(path: Path, codec: str, pixelformat: str = "yuv420p") -> Path:
     writer = imageio.get_writer(str(path), fps=10, codec=codec, macro_block_size=16,
-                                pixelformat="yuv420p", quality=None, bitrate="2M")
+                                pixelformat=pixelformat, quality=None, bitrate="2M")
     with writer:
         for colour in COLOURS:
             writer.append_data(np.full((*SIZE, 3), colour, np.uint8))
     return path
 
 
-@pytest.mark.parametrize("name,codec", [("clip.webm", "libvpx"), ("clip.mov", "libx264"),
-                                        ("clip_mpeg4.mov", "mpeg4")])
-def test_upload_decodes_every_frame(tmp_path, name, codec):
-    path = _write(tmp_path / name, codec)
+@pytest.mark.parametrize("name,codec,pixelformat", [
+    ("clip.webm", "libvpx", "yuv420p"), ("clip.mov", "libx264", "yuv420p"),
+    ("clip_mpeg4.mov", "mpeg4", "yuv420p"),
+    ("clip_hevc10.mov", "libx265", "yuv420p10le")])  # 10-bit HEVC: an iPhone's default
+def test_upload_decodes_every_frame(tmp_path, name, codec, pixelformat):
+    path = _write(tmp_path / name, codec, pixelformat)
     clip = load_clip(path, max_frames=90, short_side=64)
     assert len(clip.frames) == len(COLOURS) and not clip.notices  # no false "ends after"
     assert clip.frames[0].shape == (*SIZE, 3) and clip.frames[0].dtype == np.uint8
