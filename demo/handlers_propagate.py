@@ -151,6 +151,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
         if state.released:  # the tab loaded another clip after the check above
             return
         raise
+    state.shown_view = None  # the page's view changes below or after: the next redraw sends
     if zerogpu.ships_host_state():  # the worker's frame may not be the page's any more: the
         # server draws the view after the pass (`annotate.redraw`), from the page's frame
         yield shipped(state, memo), gr.skip(), status, video, gr.skip(), gr.skip()

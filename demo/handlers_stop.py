@@ -42,6 +42,7 @@ def finish_view(state: DemoState | None) -> tuple:
         return (gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                 f"Ablation stopped before its reruns were done: {kept}.")
     _wait_for_frame(state)
+    state.shown_view = None  # the view is drawn here: the next redraw sends all of it
     return (f"Stopped: {len(state.masks)} of {state.num_frames} frames have a mask; propagate "
             "again to continue.", result_video(state), frame_view(state),
             frame_caption(state, state.frame_idx), gr.skip())

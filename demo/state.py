@@ -122,6 +122,10 @@ class DemoState:
     # frame views requested (`show_frame`): one that ends after a later request was made
     # returns nothing, so a slow render of an older frame never replaces the newer one
     view_requests: int = 0
+    # digest of the Annotate view last sent (`annotate_outputs`); None: send the next one.
+    # Not a page field: a pass shipped to a worker comes back with None, so a view the worker
+    # drew is never taken for the one recorded before it.
+    shown_view: str | None = None
     inspect_requests: int = 0  # the same for Look inside's views (`inspect_frame`)
     overlay_video: tuple[str, str] | None = None  # (masks digest, mp4 path) of the last video
     exported: str | None = None  # masks digest of the last export's snapshot

@@ -353,6 +353,17 @@ def test_a_frame_typed_past_the_end_shows_the_last_frame_and_the_next_click_land
     number = page.locator("#frame input[type=number]")
     number.fill(str(FRAMES + 50))
     number.press("Enter")
+    # Gradio's number box clamps when it loses focus and fires a second change for the same
+    # frame; its progress overlay covers the view while that runs, and a click made then is
+    # lost (2 in 8 runs when the click itself took the focus; session 39). The server now
+    # sends nothing for it (`annotate.redraw`), but the overlay is Gradio's: leave the box
+    # first, as a user does, and wait for the view to be idle.
+    number.press("Tab")
+    page.wait_for_function(
+        "() => { const busy = !!document.querySelector('#annotate .wrap.full:not(.hide)');"
+        " const now = performance.now();"
+        " if (busy || window.srnetIdleSince === undefined) window.srnetIdleSince = now;"
+        " return !busy && now - window.srnetIdleSince > 500; }", polling=50)
     _wait_text(page, "caption", f"Frame {FRAMES - 1} / {FRAMES - 1}", timeout=30_000)
     assert page.get_by_text("greater than maximum").count() == 0
     # The caption is written before the new frame's image URL is resolved: wait for the
