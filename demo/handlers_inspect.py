@@ -56,7 +56,7 @@ def confidence_view(state: DemoState, frame_idx: int) -> tuple[np.ndarray, str]:
     sizes = plots.object_size_plot(ratios, {o: state.color(o) for o in ratios}, state.names,
                                    lost_objects.LOST_SHARE, highlight=frame_idx, lost_at=lost_at)
     plot = np.concatenate([plots.confidence_plot(values, highlight=frame_idx), sizes])
-    lost = lost_objects.lost_message(state, lost_at)
+    lost = lost_objects.lost_message(state, lost_at, ratios)
     if lost:  # also when every frame is annotated for some object (none is scored then)
         return plot, lost
     annotated = state.annotated_frames()

@@ -111,10 +111,12 @@ def _span_words(name: str, first: int, end: int, found: int | None, num_frames: 
     return f"{where} (no result after it yet)"
 
 
-def lost_message(state: DemoState, lost: dict[int, int] | None = None) -> str:
+def lost_message(state: DemoState, lost: dict[int, int] | None = None,
+                 ratios: dict[int, np.ndarray] | None = None) -> str:
     """One sentence naming the lost objects, the frames each stays lost from its first lost
-    frame on, and whether the pass found it again ("" when none)."""
-    ratios = size_ratios(state)
+    frame on, and whether the pass found it again ("" when none). `lost` and `ratios`: as
+    computed by the caller (`first_lost_frames`, `size_ratios`), else computed here."""
+    ratios = size_ratios(state) if ratios is None else ratios
     lost = first_lost_frames(state, ratios) if lost is None else lost
     if not lost:
         return ""

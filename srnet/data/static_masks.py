@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset
+from srnet.data.davis import DEFAULT_HOLDOUT, VOSDataset, train_val_split
 
 SINGLE_OBJECT_SETS = {"coco-mval": "coco", "bsds-sod": "bsds", "weizmann-horse": "horse"}
 DAVIS345 = "davis345-train"
@@ -150,9 +150,8 @@ def instance_videos(static_root: str | Path, davis_root: str | Path, holdout: Se
     if not mask_root.is_dir() or not image_root.is_dir():
         return None
     found = InstanceVideo.from_dirs(image_root, mask_root, frame_step=INSTANCE_FRAME_STEP)
-    held = set(holdout)
-    seqs = [seq for seq in found.sequences
-            if seq not in held and found.num_objects(seq) >= min_objects]
+    train, _ = train_val_split(found.sequences, holdout)
+    seqs = [seq for seq in train if found.num_objects(seq) >= min_objects]
     if not seqs:
         return None
     return InstanceVideo.from_dirs(image_root, mask_root, seqs, INSTANCE_FRAME_STEP)
