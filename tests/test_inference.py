@@ -302,6 +302,25 @@ def test_pad_and_restore_are_the_identity():
     assert index_to_onehot(mask, [6]).sum() == 24
 
 
+def test_a_read_only_frame_is_copied_before_torch_sees_it(monkeypatch):
+    """Decoders hand out read-only buffers; torch.from_numpy on one warns (once per process)
+    and would let an in-place op write into the caller's frame."""
+    handed = []
+    real_from_numpy = torch.from_numpy
+
+    def spy(array):
+        handed.append(array.flags.writeable)
+        return real_from_numpy(array)
+
+    monkeypatch.setattr(torch, "from_numpy", spy)
+    image = (np.random.default_rng(0).random((70, 90, 3)) * 255).astype(np.uint8)
+    image.flags.writeable = False
+    for short_side in (None, 48):  # padded as is, and resized first
+        tensor = image_to_tensor(image, plan_geometry((70, 90), short_side=short_side), "cpu")
+        assert tensor.shape[:2] == (1, 3)
+    assert handed and all(handed)
+
+
 def torch_equal_image(channel, image_channel) -> bool:
     return np.allclose(channel.numpy() * 255, image_channel.astype(np.float32), atol=1e-3)
 

@@ -84,7 +84,8 @@ def image_to_tensor(image: np.ndarray, geom: FrameGeometry, device: torch.device
         image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)))  # [H'', W'', 3]
         tensor = torch.from_numpy(image).to(device)[None].permute(0, 3, 1, 2)  # [1, 3, H'', W'']
         return tensor.float().div_(255.0)  # .float() keeps the channels-last strides
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).to(device)
+    # a read-only frame (a decoder's buffer) is copied: torch warns on non-writable arrays
+    tensor = torch.from_numpy(np.require(image, requirements=["C", "W"])).to(device)
     tensor = tensor.permute(2, 0, 1)[None].float() / 255.0  # [1, 3, H, W]
     tensor = F.interpolate(tensor, size=geom.internal_size, mode="bilinear",
                            align_corners=False, antialias=True)  # [1, 3, H', W']
