@@ -112,5 +112,6 @@ def room_problem(max_frames: int, short_side: int, reserve_bytes: int,
     return (f"the server is short of memory right now ({free // 2**20} MB free; a clip of up "
             f"to {max_frames} frames at {short_side} px needs about {need // 2**20} MB and "
             f"{reserve_bytes // 2**20} MB are kept in reserve): try again in a few minutes "
-            "(other users' clips are released when they close their tabs), or pick a smaller "
+            "(other users' clips are released when they close their tabs, or once idle for a "
+            "while), or pick a smaller "
             "working size")

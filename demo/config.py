@@ -41,6 +41,8 @@ class DemoConfig:
     max_upload_bytes: int = 200 * 2**20  # per uploaded file (also passed to launch)
     examples_dir: Path = EXAMPLES_DIR  # <name>/clip.mp4 + <name>/first_mask.png
     state_ttl_s: int = 3600  # a tab's state (frames, memory, results) is dropped after this
+    # while memory is short, a load first releases tabs untouched this long (demo/eviction.py)
+    evict_idle_s: int = 900
     gpu_concurrency: int = 1  # GPU jobs run one at a time (one shared queue, id "gpu")
     gpu_base_s: float = 20.0  # ZeroGPU reservation per call: start-up (worker, model move) …
     gpu_frame_s: float = 0.25  # … plus this per frame processed (480p, internals returned)

@@ -58,6 +58,9 @@ class DemoContext:
     cfg: DemoConfig
     derived: dict[str, Predictor] = field(default_factory=dict, compare=False)  # ablations
     speed: dict[str, object] = field(default_factory=dict, compare=False)  # see speed_hint
+    # frees memory from idle tabs until the callable says there is room; set by demo.ui
+    make_room: Callable[[Callable[[], bool]], list[str]] | None = field(default=None,
+                                                                        compare=False)
 
     def __post_init__(self) -> None:
         if self.cfg.fps_hint and "fps" not in self.speed:
@@ -206,12 +209,16 @@ PASS_RUNNING = ("A pass is running on this clip: press Stop (or wait for Done) b
                 "each frame, so an edit made now would be lost.")
 
 
+def streaming(value: object) -> bool:
+    """A handler is streaming a pass (or an ablation) on this tab's state in this process."""
+    return isinstance(value, DemoState) and _streaming[value.temp_dir] > 0
+
+
 def pass_in_flight(state: DemoState | None) -> bool:
     """Under ZeroGPU a streamed pass runs on a pickled copy of the tab's state and every frame
     it yields replaces the state Gradio holds, so an edit made meanwhile would vanish: edits
     wait for the pass there. Without ZeroGPU the pass and the edits share one state object."""
-    return (zerogpu.ships_host_state() and isinstance(state, DemoState)
-            and _streaming[state.temp_dir] > 0)
+    return zerogpu.ships_host_state() and streaming(state)
 
 
 # Per tab (by folder): its edits run one at a time. Two quick clicks are two events of the

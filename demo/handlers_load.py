@@ -41,7 +41,13 @@ def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,
     default). Raises ClipError with a message for the user."""
     start, last, step = _whole(start, 0), _whole(end, 0), max(1, _whole(step, 1))
     short = ctx.working_size(short_side)
-    problem = capacity.room_problem(ctx.max_frames, short, ctx.cfg.memory_reserve_mb * 2**20)
+    reserve = ctx.cfg.memory_reserve_mb * 2**20
+    def room() -> str | None:
+        return capacity.room_problem(ctx.max_frames, short, reserve)
+
+    problem = room()
+    if problem and ctx.make_room is not None and ctx.make_room(lambda: room() is None):
+        problem = room()  # tabs left idle gave their memory first
     if problem:  # before decoding: the decode itself is the allocation that would kill it
         log.warning("load refused: %s", problem)
         raise capacity.CapacityError(problem)

@@ -25,6 +25,7 @@ from demo import handlers_propagate as propagation
 from demo import handlers_settings as knobs
 from demo import handlers_stop as stopping
 from demo.config import DemoConfig
+from demo.eviction import IdleTabReleaser, release_session
 from demo.folders import sweep_stale_folders
 from demo.handlers import (
     DemoContext,
@@ -33,6 +34,7 @@ from demo.handlers import (
     ends_without_outputs,
     gpu_handler,
     release_tab,
+    streaming,
 )
 from demo.widgets import ClampedSlider
 from srnet import Predictor
@@ -214,9 +216,7 @@ def _release_on_unload(demo: gr.Blocks) -> None:
         holder = getattr(demo, "state_holder", None)
         session = getattr(request, "session_hash", None)
         if holder is not None and session and session in holder:
-            holder.delete_state(session)  # runs release_tab on the tab's DemoState
-            holder.session_data.pop(session, None)
-            holder.time_last_used.pop(session, None)
+            release_session(holder, session)  # runs release_tab on the tab's DemoState
 
     demo.unload(release)
 
@@ -225,7 +225,8 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
     """The whole app for one shared predictor (never mutated; one session per browser tab)."""
     gradio_cache.install()
     sweep_stale_folders(cfg.temp_root)  # what earlier server processes left behind
-    ctx = DemoContext(predictor, cfg)
+    idle_tabs = IdleTabReleaser(cfg.evict_idle_s, busy=streaming)
+    ctx = DemoContext(predictor, cfg, make_room=idle_tabs)
     # once per process; failure → classic + note. On ZeroGPU clicks run outside GPU calls,
     # where there is no CUDA: the click model stays on the CPU there.
     clicks.load_learned(device="cpu" if zerogpu.mode() == "spaces" else ctx.device_type)
@@ -266,4 +267,5 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
         _wire_propagation(c, ctx)
         _wire_inspect_export(c, ctx)
         _release_on_unload(demo)
+    idle_tabs.attach(demo)
     return demo

@@ -1,0 +1,80 @@
+"""Room for a new clip from tabs left idle, before a load is refused for memory.
+
+Each tab holds its clip (about 200 MB for 90 frames at 480 px, 400 MB after an ablation) until
+it closes or its state expires after `DemoConfig.state_ttl_s` (an hour). On a shared Space a
+visitor who leaves a tab open and walks away kept that memory for the hour, and once such tabs
+filled the server every new visitor's load was refused (`demo.capacity`). Now a load that would
+be refused first releases the tabs idle longest, oldest first, while memory is short: only tabs
+untouched for `DemoConfig.evict_idle_s` (15 minutes) and with no pass streaming. A released tab
+reads as a new one: its next action asks for a clip.
+
+Gradio's session table (`Blocks.state_holder`: `session_data`, `time_last_used`,
+`delete_state`, which runs each `gr.State`'s delete callback) is read here and in
+`demo.ui`'s unload handler, through `release_session`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gc
+import logging
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+def release_session(holder: object, session: str) -> None:
+    """Drop one browser session's state now: its `gr.State` delete callbacks run (the tab's
+    folder and memory go, `demo.handlers.release_tab`), then Gradio's records of it."""
+    if session in holder:  # type: ignore[operator]
+        holder.delete_state(session)  # type: ignore[attr-defined]
+    holder.session_data.pop(session, None)  # type: ignore[attr-defined]
+    holder.time_last_used.pop(session, None)  # type: ignore[attr-defined]
+
+
+def _session_values(holder: object, session: str) -> list[object]:
+    data = holder.session_data.get(session)  # type: ignore[attr-defined]
+    return list(getattr(data, "state_data", {}).values()) if data is not None else []
+
+
+def evict_idle_sessions(holder: object | None, has_room: Callable[[], bool], min_idle_s: float,
+                        busy: Callable[[object], bool] = lambda value: False,
+                        now: datetime.datetime | None = None) -> list[str]:
+    """Release the sessions idle longest, oldest first, until `has_room()` (asked before each
+    release): only those last used at least `min_idle_s` ago and none of whose state values is
+    `busy` (a pass streaming on it). Returns the released session ids, oldest first."""
+    if holder is None or min_idle_s <= 0:
+        return []
+    now = datetime.datetime.now() if now is None else now
+    last_used = sorted(dict(holder.time_last_used).items(),  # type: ignore[attr-defined]
+                       key=lambda item: item[1])  # a copy: requests go on meanwhile
+    released: list[str] = []
+    for session, used_at in last_used:
+        if has_room() or (now - used_at).total_seconds() < min_idle_s:
+            break  # sorted oldest first: every later session is more recent
+        if any(busy(value) for value in _session_values(holder, session)):
+            continue
+        release_session(holder, session)
+        gc.collect()  # the frames' arrays are freed once nothing cycles back to them
+        released.append(session)
+        log.info("released a tab idle for %.0f min to make room for a new clip",
+                 (now - used_at).total_seconds() / 60)
+    return released
+
+
+class IdleTabReleaser:
+    """`DemoContext.make_room` for one app: releases that app's idle tabs. The context is built
+    before the Blocks that hold the session table, so the Blocks are attached afterwards."""
+
+    def __init__(self, min_idle_s: float, busy: Callable[[object], bool]) -> None:
+        self.min_idle_s = min_idle_s
+        self.busy = busy
+        self.blocks: object | None = None
+
+    def attach(self, blocks: object) -> None:
+        self.blocks = blocks
+
+    def __call__(self, has_room: Callable[[], bool]) -> list[str]:
+        # Gradio attaches its session table at launch, not when the Blocks are built
+        holder = getattr(self.blocks, "state_holder", None)
+        return evict_idle_sessions(holder, has_room, self.min_idle_s, busy=self.busy)

@@ -1,0 +1,88 @@
+"""While memory is short, a load first releases the tabs idle longest (demo/eviction.py): on a
+shared Space, tabs left open by visitors who walked away kept their clips for an hour and every
+new visitor's load was refused. Run against Gradio's own session table (`StateHolder`)."""
+
+from __future__ import annotations
+
+import datetime
+
+import gradio as gr
+import pytest
+import torch
+from gradio.state_holder import StateHolder
+
+from demo import capacity
+from demo import handlers_load as loading
+from demo.config import DemoConfig
+from demo.eviction import IdleTabReleaser, evict_idle_sessions, release_session
+from demo.handlers import DemoContext, release_tab, streaming
+from demo.state import DemoState
+from srnet import InferenceConfig, ModelConfig, Predictor, SRNet
+
+
+@pytest.fixture()
+def app(tmp_path):
+    """A context whose make_room releases tabs of a real Gradio session table, and the table
+    with three tabs holding a clip each: used 60, 20 and 1 minutes ago. Every tab is released
+    afterwards: Gradio keeps the Blocks, and a DemoState left behind would fail
+    test_sessions' count of live states."""
+    torch.manual_seed(0)
+    predictor = Predictor(SRNet(ModelConfig.tiny()), InferenceConfig(short_side=96), "cpu")
+    with gr.Blocks() as blocks:
+        tab_state = gr.State(None, time_to_live=3600, delete_callback=release_tab)
+    holder = StateHolder()
+    holder.set_blocks(blocks)
+    releaser = IdleTabReleaser(900, busy=streaming)
+    releaser.attach(blocks)
+    ctx = DemoContext(predictor, DemoConfig(short_side_cpu=96, max_frames_cpu=8,
+                                            temp_root=tmp_path), make_room=releaser)
+    states = {}
+    for session, minutes in (("old", 60), ("idle", 20), ("recent", 1)):
+        state = loading.load_example(ctx, "bear", 0, 0, 1, None)[0]
+        assert isinstance(state, DemoState)
+        holder[session][tab_state._id] = state
+        holder.time_last_used[session] = datetime.datetime.now() - datetime.timedelta(
+            minutes=minutes)
+        states[session] = state
+    blocks.state_holder = holder  # what `launch` does
+    yield ctx, holder, tab_state, states
+    for session in list(holder.session_data):
+        release_session(holder, session)
+    blocks.state_holder = None
+
+
+def test_idle_tabs_go_oldest_first_until_there_is_room_and_recent_ones_stay(app):
+    _, holder, tab_state, states = app
+    released = evict_idle_sessions(holder, lambda: states["old"].released, 900)
+    assert released == ["old"]  # one was enough
+    assert states["old"].released and not states["old"].temp_dir.exists()
+    assert not states["idle"].released and not states["recent"].released
+    assert holder["old"][tab_state._id] is None  # the tab's next action finds no clip
+    released = evict_idle_sessions(holder, lambda: False, 900)
+    assert released == ["idle"]  # never room: every tab idle 15 min goes, the recent one stays
+    assert states["idle"].released and not states["recent"].released
+    assert evict_idle_sessions(holder, lambda: False, 0) == []  # 0 turns it off
+
+
+def test_a_tab_with_a_pass_streaming_is_never_released(app):
+    _, holder, _, states = app
+    released = evict_idle_sessions(holder, lambda: False, 900,
+                                   busy=lambda value: value is states["old"])
+    assert released == ["idle"] and not states["old"].released
+
+
+def test_a_load_refused_for_memory_succeeds_once_idle_tabs_gave_theirs(app, monkeypatch):
+    ctx, _, _, states = app
+    need = capacity.clip_bytes(8, 96) + 512 * 2**20
+    # room appears once the oldest tab's clip is gone, as MemAvailable would say
+    monkeypatch.setattr(capacity, "available_bytes",
+                        lambda: need if states["old"].released else need - 1)
+    mine = states["recent"]
+    out = loading.load_example(ctx, "bear", 0, 0, 1, mine)
+    assert isinstance(out[0], DemoState) and out[0] is not mine
+    assert states["old"].released and not states["idle"].released
+    # memory short even after every idle tab went: refused as before, the tab's clip kept
+    monkeypatch.setattr(capacity, "available_bytes", lambda: need - 1)
+    again = loading.load_example(ctx, "bear", 0, 0, 1, out[0])
+    assert again[0] is out[0] and not out[0].released and "short of memory" in again[-1]
+    assert states["idle"].released  # it was tried first
