@@ -49,7 +49,11 @@ def file_stem(name: str) -> str:
     return stem[:40] or "clip"
 
 
-NO_CLIP = "Load a clip first: upload a video or a zip of frames, or pick an example."
+# A tab's clip also goes when the tab sits idle (an hour, `state_ttl_s`; 15 minutes while the
+# server is short of memory, demo/eviction.py), while its page still shows the old frame.
+NO_CLIP = ("Load a clip first: upload a video or a zip of frames, or pick an example (a tab "
+           "left idle loses its clip after an hour, or sooner when the server needs the "
+           "memory).")
 
 
 def duration_text(seconds: float) -> str:
