@@ -113,5 +113,4 @@ def room_problem(max_frames: int, short_side: int, reserve_bytes: int,
             f"to {max_frames} frames at {short_side} px needs about {need // 2**20} MB and "
             f"{reserve_bytes // 2**20} MB are kept in reserve): try again in a few minutes "
             "(other users' clips are released when they close their tabs, or once idle for a "
-            "while), or pick a smaller "
-            "working size")
+            "while), or pick a smaller working size")

@@ -42,6 +42,7 @@ def read_clip(ctx: DemoContext, path: str | Path, start: float | None = 0,
     start, last, step = _whole(start, 0), _whole(end, 0), max(1, _whole(step, 1))
     short = ctx.working_size(short_side)
     reserve = ctx.cfg.memory_reserve_mb * 2**20
+
     def room() -> str | None:
         return capacity.room_problem(ctx.max_frames, short, reserve)
 
