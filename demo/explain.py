@@ -38,7 +38,7 @@ PAINT = (
 ADVANCED = (
     "**Apply settings** empties the memory: propagate again. The numbers are J&F (the mean of "
     "mask overlap and outline accuracy, in %; higher is better) on six held-out DAVIS clips, "
-    "measured on earlier weights (94.4 with the defaults; the weights shipped now read 94.7 "
+    "measured on earlier weights (94.4 with the defaults; the weights shipped now read 94.3 "
     "there).\n\n"
     "- **Memory every** — how often a processed frame is stored as long-term (global) memory. "
     "Every 1 / 3 / 10 frames: 91.9 / 93.4 / 94.5. Storing every frame fills the cap with the "
