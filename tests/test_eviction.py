@@ -86,3 +86,39 @@ def test_a_load_refused_for_memory_succeeds_once_idle_tabs_gave_theirs(app, monk
     again = loading.load_example(ctx, "bear", 0, 0, 1, out[0])
     assert again[0] is out[0] and not out[0].released and "short of memory" in again[-1]
     assert states["idle"].released  # it was tried first
+
+
+def test_in_a_running_app_an_idle_tab_gives_way_and_then_asks_for_a_clip(tmp_path, monkeypatch):
+    """The same through a launched app and two gradio_client sessions: Gradio's own session
+    table, its last-used times and the state's delete callback."""
+    from app_harness import open_event, running_app
+    from gradio_client import Client
+
+    demos: list = []
+    with running_app(tmp_path, max_frames=4, short_side=64, demos=demos) as url:
+        idle, active = Client(url, verbose=False), Client(url, verbose=False)
+        try:
+            load = open_event(idle, "load_example")
+            assert "Loaded" in idle.predict("bear", 0, 0, 1, 64, fn_index=load)[-1]
+            holder = demos[0].state_holder
+            idle_state = next(value for value in
+                              holder.session_data[idle.session_hash].state_data.values()
+                              if isinstance(value, DemoState))
+            holder.time_last_used[idle.session_hash] -= datetime.timedelta(minutes=20)
+            need = capacity.clip_bytes(4, 64) + 512 * 2**20
+            monkeypatch.setattr(capacity, "available_bytes",
+                                lambda: need if idle_state.released else need - 1)
+            load_active = open_event(active, "load_example")
+            assert "Loaded" in active.predict("car-turn", 0, 0, 1, 64,
+                                              fn_index=load_active)[-1]
+            assert idle_state.released and idle.session_hash not in holder.session_data
+            run = open_event(idle, "propagate")
+            job = idle.submit(0, fn_index=run)
+            job.result()
+            assert any("Load a clip first" in str(out) for out in job.outputs())
+        finally:
+            idle.close()
+            active.close()
+            holder = demos[0].state_holder  # what the unload events would do, without waiting
+            for session in list(holder.session_data):
+                release_session(holder, session)
