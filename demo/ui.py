@@ -215,7 +215,7 @@ def _release_on_unload(demo: gr.Blocks) -> None:
     def release(request: gr.Request) -> None:
         holder = getattr(demo, "state_holder", None)
         session = getattr(request, "session_hash", None)
-        if holder is not None and session and session in holder:
+        if holder is not None and session:  # release_session skips a session it lacks
             release_session(holder, session)  # runs release_tab on the tab's DemoState
 
     demo.unload(release)
