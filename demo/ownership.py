@@ -71,13 +71,16 @@ def keep_others(owners: np.ndarray | None, obj_id: int, mask: np.ndarray, click:
     if owners is None:
         return mask, None, 0
     others = (owners != 0) & (owners != obj_id)  # [H, W]
-    claimed = None
+    claimed, group = None, False
     if click is not None and click[2]:
         x, y = int(round(click[0])), int(round(click[1]))
         if 0 <= y < owners.shape[0] and 0 <= x < owners.shape[1] and others[y, x]:
-            claimed = _claim(owners == owners[y, x], mask, (x, y), cut, int(owners[y, x]))
+            claimed, group = _claim(owners == owners[y, x], mask, (x, y), cut,
+                                    int(owners[y, x]))
     left_to_others = mask & others if claimed is None else mask & others & ~claimed
     kept = _without_slivers(mask & ~others, left_to_others, prior)  # [H, W]
+    if claimed is not None and group:
+        kept = _without_debris(kept, claimed, prior)
     kept = kept if claimed is None else kept | claimed
     return kept, claimed, int(left_to_others.sum())
 
@@ -99,7 +102,7 @@ def _without_slivers(kept: np.ndarray, left: np.ndarray, prior: np.ndarray | Non
 
 def _claim(held: np.ndarray, mask: np.ndarray, point: tuple[int, int],
            cut: Callable[[int, tuple[float, float]], np.ndarray] | None,
-           other_id: int) -> np.ndarray | None:
+           other_id: int) -> tuple[np.ndarray | None, bool]:
     """The pixels of another object (`held`, bool [H, W]) that a positive click at `point`
     takes for the clicked object: what the clicked object's new `mask` covers of it (when the
     click is in it; thin strips left out), when that is at most half of it (the woman's
@@ -108,18 +111,39 @@ def _claim(held: np.ndarray, mask: np.ndarray, point: tuple[int, int],
     the other object's own click model answer to a negative click there says where it ends
     (the pram's hood is one connected blob with the woman holding it), and of what that
     removes, the part around the click (it also trims a thin band all along her outline,
-    which is nobody's claim). Specks of the other object cut off by the claim follow it."""
+    which is nobody's claim). Specks of the other object cut off by the claim follow it.
+    Returns (the claimed pixels or None, whether the answer was such a group)."""
     region = mask & held  # [H, W] what the clicked object's own answer says is it
     at_click = _part_at(region, point)
     own = None if at_click is None else at_click | _opened(region)  # thin strips left out
     if own is not None and own.sum() <= held.sum() / 2:
-        part = own
-    else:  # a group answer: most of the other object (the pram's answer holds the woman)
-        removed = None if cut is None else held & ~cut(other_id, (float(point[0]),
-                                                                   float(point[1])))  # [H, W]
-        part = None if removed is None else _part_at(_opened(removed), point)
-        part = at_click if part is None else part
-    return None if part is None else part | _crumbs(held & ~part, part)
+        return own | _crumbs(held & ~own, own), False
+    # a group answer: most of the other object (the pram's answer holds the woman)
+    removed = None if cut is None else held & ~cut(other_id, (float(point[0]),
+                                                               float(point[1])))  # [H, W]
+    part = None if removed is None else _part_at(_opened(removed), point)
+    part = at_click if part is None else part
+    return (None if part is None else part | _crumbs(held & ~part, part)), True
+
+
+def _without_debris(kept: np.ndarray, claimed: np.ndarray, prior: np.ndarray | None
+                    ) -> np.ndarray:
+    """`kept` (bool [H, W]: a group answer's pixels outside every other object) without its
+    pieces that touch neither the `claimed` part nor the object's earlier mask (`prior`) and
+    are smaller than the claim. A click on a woman's bag came back as all of her; her own mask
+    had left out a gap between her legs, which the group answer filled, so that gap went to
+    the bag. A larger detached piece stays (a pram's body apart from the claimed hood)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(kept.astype(np.uint8),
+                                                               connectivity=8)
+    if count <= 1:
+        return kept
+    near = cv2.dilate(claimed.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # [H, W]
+    if prior is not None:
+        near |= prior
+    touching = set(np.unique(labels[near]).tolist())
+    debris = [i for i in range(1, count) if i not in touching
+              and stats[i, cv2.CC_STAT_AREA] < claimed.sum()]
+    return kept & ~np.isin(labels, debris) if debris else kept
 
 
 def _crumbs(rest: np.ndarray, part: np.ndarray, share: float = 0.02) -> np.ndarray:

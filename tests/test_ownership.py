@@ -127,6 +127,30 @@ def test_no_thin_ring_is_left_around_the_other_object() -> None:
     assert (kept == RIGHT | ring).all()  # what the object had before a click stays
 
 
+def test_a_group_answer_leaves_its_detached_debris_out_of_the_claim() -> None:
+    """Session 41, held-out `lucia`: a click on the woman's bag (inside her mask) came back as
+    all of her, and the gap her own mask left between her legs went to the bag with it. The
+    bag now gets what the negative click cuts off her, and a detached piece of the group
+    answer only when it is larger than that (a pram's body apart from its claimed hood) or
+    touches the object's earlier mask."""
+    woman = _box(5, 38, 10, 30)
+    gap = _box(30, 38, 18, 22)  # her own mask leaves it out; the group answer fills it
+    bag = _box(10, 16, 8, 14)
+    owners = ((woman & ~gap) | bag).astype(np.uint8)
+
+    def cut(other_id: int, point: tuple[float, float]) -> np.ndarray:
+        return owners.astype(bool) & ~bag  # the model's negative click there cuts the bag
+
+    answer = woman | bag  # the bag's answer: all of her
+    mask, claimed, _ = keep_others(owners, 2, answer, (10.0, 12.0, True), cut)
+    assert (claimed == bag).all() and (mask == bag).all()
+    body = _box(20, 38, 40, 58)  # larger than the bag, apart from it: not debris
+    mask, _, _ = keep_others(owners, 2, answer | body, (10.0, 12.0, True), cut)
+    assert (mask == bag | body).all()
+    mask, _, _ = keep_others(owners, 2, answer, (10.0, 12.0, True), cut, prior=gap)
+    assert (mask == bag | gap).all()  # what the object held before a click stays
+
+
 def test_specks_the_claim_cuts_off_the_other_object_follow_it() -> None:
     hood, speck = _box(10, 20, 25, 40), _box(20, 22, 35, 37)  # the speck hangs off the hood
     owners = (LEFT | hood | speck).astype(np.uint8)
