@@ -131,8 +131,9 @@ def test_a_group_answer_leaves_its_detached_debris_out_of_the_claim() -> None:
     """Session 41, held-out `lucia`: a click on the woman's bag (inside her mask) came back as
     all of her, and the gap her own mask left between her legs went to the bag with it. The
     bag now gets what the negative click cuts off her, and a detached piece of the group
-    answer only when it is larger than that (a pram's body apart from its claimed hood) or
-    touches the object's earlier mask."""
+    answer only when it is larger than that (a pram's body apart from its claimed hood),
+    touches the object's earlier mask or mostly borders the background. The same holds when
+    her mask leaves the bag out (no claim, the answer mostly hers)."""
     woman = _box(5, 38, 10, 30)
     gap = _box(30, 38, 18, 22)  # her own mask leaves it out; the group answer fills it
     bag = _box(10, 16, 8, 14)
@@ -149,6 +150,13 @@ def test_a_group_answer_leaves_its_detached_debris_out_of_the_claim() -> None:
     assert (mask == bag | body).all()
     mask, _, _ = keep_others(owners, 2, answer, (10.0, 12.0, True), cut, prior=gap)
     assert (mask == bag | gap).all()  # what the object held before a click stays
+    handle = _box(36, 38, 34, 38)  # small and apart, but it borders the background: it stays
+    mask, _, _ = keep_others(owners, 2, answer | handle, (10.0, 12.0, True), cut)
+    assert (mask == bag | handle).all()
+    # her mask without the bag: the click claims nothing, the answer is still all of her
+    without_bag = (woman & ~gap & ~bag).astype(np.uint8)
+    mask, claimed, left = keep_others(without_bag, 2, answer, (10.0, 12.0, True))
+    assert claimed is None and left == without_bag.sum() and (mask == bag).all()
 
 
 def test_specks_the_claim_cuts_off_the_other_object_follow_it() -> None:
