@@ -151,9 +151,10 @@ def _without_debris(kept: np.ndarray, anchor: np.ndarray, others: np.ndarray,
     touching = set(np.unique(labels[near]).tolist())
     kernel = _kernel(kept.shape)
     margin = kernel.shape[0] // 2
+    anchor_area = int(anchor.sum())
     debris = []
     for label in range(1, count):
-        if label in touching or stats[label, cv2.CC_STAT_AREA] >= anchor.sum():
+        if label in touching or stats[label, cv2.CC_STAT_AREA] >= anchor_area:
             continue
         left, top, width, height = stats[label, :4]  # its box, grown by the ring's width
         box = (slice(max(0, top - margin), top + height + margin),
