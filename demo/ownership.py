@@ -80,10 +80,10 @@ def keep_others(owners: np.ndarray | None, obj_id: int, mask: np.ndarray, click:
     left_to_others = mask & others if claimed is None else mask & others & ~claimed
     kept = _without_slivers(mask & ~others, left_to_others, prior)  # [H, W]
     anchor = None  # what a group answer's debris is judged against
-    if claimed is not None:
-        anchor = claimed if group else None
-    elif point is not None and left_to_others.sum() > kept.sum():  # mostly another object
-        anchor = _part_at(kept, point)
+    if group:  # the click claimed through the other object's negative-click answer
+        anchor = claimed
+    elif claimed is None and point is not None and left_to_others.sum() > kept.sum():
+        anchor = _part_at(kept, point)  # no claim, but the answer was mostly another object
     if anchor is not None:
         kept = _without_debris(kept, anchor, others, prior)
     kept = kept if claimed is None else kept | claimed
@@ -145,10 +145,9 @@ def _without_debris(kept: np.ndarray, anchor: np.ndarray, others: np.ndarray,
                                                                connectivity=8)
     if count <= 1:
         return kept
-    near = cv2.dilate(anchor.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # [H, W]
+    touching = _labels_touching(labels, anchor, np.ones((3, 3), np.uint8))
     if prior is not None:
-        near |= prior
-    touching = set(np.unique(labels[near]).tolist())
+        touching |= set(np.unique(labels[prior]).tolist())
     kernel = _kernel(kept.shape)
     margin = kernel.shape[0] // 2
     anchor_area = int(anchor.sum())
@@ -175,8 +174,13 @@ def _crumbs(rest: np.ndarray, part: np.ndarray, share: float = 0.02) -> np.ndarr
     small = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] < share * rest.sum()]
     if not small:
         return np.zeros_like(rest)
-    touching = np.unique(labels[cv2.dilate(part.astype(np.uint8), _kernel(part.shape)) > 0])
-    return np.isin(labels, sorted(set(small) & set(touching.tolist())))  # [H, W]
+    touching = _labels_touching(labels, part, _kernel(part.shape))
+    return np.isin(labels, sorted(set(small) & touching))  # [H, W]
+
+
+def _labels_touching(labels: np.ndarray, region: np.ndarray, kernel: np.ndarray) -> set[int]:
+    """The labels (int [H, W] components) found within `kernel`'s reach of `region` (bool)."""
+    return set(np.unique(labels[cv2.dilate(region.astype(np.uint8), kernel) > 0]).tolist())
 
 
 def _part_at(region: np.ndarray, point: tuple[int, int]) -> np.ndarray | None:
