@@ -5,8 +5,11 @@ it closes or its state expires after `DemoConfig.state_ttl_s` (an hour). On a sh
 visitor who leaves a tab open and walks away kept that memory for the hour, and once such tabs
 filled the server every new visitor's load was refused (`demo.capacity`). Now a load that would
 be refused first releases the tabs idle longest, oldest first, while memory is short: only tabs
-untouched for `DemoConfig.evict_idle_s` (15 minutes) and with no pass streaming. A released tab
-reads as a new one: its next action asks for a clip.
+untouched for `DemoConfig.evict_idle_s` (15 minutes), with no pass streaming and no event of
+theirs being processed. A released tab reads as a new one: its next action asks for a clip.
+An event that arrives while the list of idle tabs is read (a visitor back after 15 minutes)
+keeps its tab: the last use is read again, and Gradio's queue asked, just before each release;
+before, such an event's handler could find its clip gone halfway through.
 
 Gradio's session table (`Blocks.state_holder`: `session_data`, `time_last_used`,
 `delete_state`, which runs each `gr.State`'s delete callback) is read here and in
@@ -39,10 +42,12 @@ def _session_values(holder: object, session: str) -> list[object]:
 
 def evict_idle_sessions(holder: object | None, has_room: Callable[[], bool], min_idle_s: float,
                         busy: Callable[[object], bool] = lambda value: False,
-                        now: datetime.datetime | None = None) -> list[str]:
+                        now: datetime.datetime | None = None,
+                        in_flight: Callable[[str], bool] = lambda session: False) -> list[str]:
     """Release the sessions idle longest, oldest first, until `has_room()` (asked before each
-    release): only those last used at least `min_idle_s` ago and none of whose state values is
-    `busy` (a pass streaming on it). Returns the released session ids, oldest first."""
+    release): only those last used at least `min_idle_s` ago, none of whose state values is
+    `busy` (a pass streaming on it), with no event `in_flight`, and not used since the list was
+    read. Returns the released session ids, oldest first."""
     if holder is None or min_idle_s <= 0:
         return []
     now = datetime.datetime.now() if now is None else now
@@ -52,8 +57,10 @@ def evict_idle_sessions(holder: object | None, has_room: Callable[[], bool], min
     for session, used_at in last_used:
         if has_room() or (now - used_at).total_seconds() < min_idle_s:
             break  # sorted oldest first: every later session is more recent
-        if any(busy(value) for value in _session_values(holder, session)):
+        if any(busy(value) for value in _session_values(holder, session)) or in_flight(session):
             continue
+        if holder.time_last_used.get(session) != used_at:  # type: ignore[attr-defined]
+            continue  # an event of this tab came in after the list was read: it is back
         release_session(holder, session)
         gc.collect()  # the frames' arrays are freed once nothing cycles back to them
         released.append(session)
@@ -77,4 +84,13 @@ class IdleTabReleaser:
     def __call__(self, has_room: Callable[[], bool]) -> list[str]:
         # Gradio attaches its session table at launch, not when the Blocks are built
         holder = getattr(self.blocks, "state_holder", None)
-        return evict_idle_sessions(holder, has_room, self.min_idle_s, busy=self.busy)
+        return evict_idle_sessions(holder, has_room, self.min_idle_s, busy=self.busy,
+                                   in_flight=self.in_flight)
+
+    def in_flight(self, session: str) -> bool:
+        """Gradio's queue is processing an event of `session` (its workers' jobs,
+        `Blocks._queue.active_jobs`: internal, so read defensively; an event outside the queue,
+        `queue=False`, only stops a pass here)."""
+        jobs = getattr(getattr(self.blocks, "_queue", None), "active_jobs", None) or []
+        return any(getattr(event, "session_hash", None) == session
+                   for job in list(jobs) if job for event in job)

@@ -5,6 +5,7 @@ new visitor's load was refused. Run against Gradio's own session table (`StateHo
 from __future__ import annotations
 
 import datetime
+from types import SimpleNamespace
 
 import gradio as gr
 import pytest
@@ -68,6 +69,32 @@ def test_a_tab_with_a_pass_streaming_is_never_released(app):
     _, holder, _, states = app
     released = evict_idle_sessions(holder, lambda: False, 900,
                                    busy=lambda value: value is states["old"])
+    assert released == ["idle"] and not states["old"].released
+
+
+def test_a_tab_used_again_while_the_idle_list_is_read_is_not_released(app):
+    """A visitor back after 15 minutes: the event arrives between the sort and the release
+    (here: while room is asked for). Its handler would have found the clip gone halfway."""
+    _, holder, _, states = app
+
+    def no_room_and_old_comes_back() -> bool:
+        holder.time_last_used["old"] = datetime.datetime.now()  # what Gradio does on an event
+        return False
+
+    released = evict_idle_sessions(holder, no_room_and_old_comes_back, 900)
+    assert released == ["idle"] and not states["old"].released
+
+
+def test_a_tab_with_an_event_in_gradios_queue_is_not_released(app):
+    """The releaser asks Gradio's queue: an event of the tab being processed keeps it."""
+    ctx, _, _, states = app
+    queue = ctx.make_room.blocks._queue
+    saved = queue.active_jobs
+    queue.active_jobs = [None, [SimpleNamespace(session_hash="old")]]
+    try:
+        released = ctx.make_room(lambda: False)
+    finally:
+        queue.active_jobs = saved
     assert released == ["idle"] and not states["old"].released
 
 
