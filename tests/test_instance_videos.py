@@ -95,3 +95,57 @@ def test_training_adds_the_instance_videos_only_when_asked(roots) -> None:
     assert len(sparse) == 1 and sparse[0].annotated_indices("duo") == list(ANNOTATED)
     with pytest.raises(ValueError, match="instance_videos needs static_root"):
         TrainConfig(instance_videos=True)
+
+
+def _with_a_small_object(root: Path) -> VOSDataset:
+    """One sequence, every frame annotated: object 1 large, object 2 a 3x3 speck (0.2 % of the
+    frame, 0.2-0.6 % of a crop), as a hockey puck or a kite's lines in DAVIS-345."""
+    rng = np.random.default_rng(1)
+    for frame in range(6):
+        ids = np.zeros((SIZE, SIZE), np.uint8)  # [H, W]
+        ids[10:40, 10:40] = 1
+        ids[50:53, 50:53] = 2
+        image = rng.integers(0, 255, (SIZE, SIZE, 3), dtype=np.uint8)  # [H, W, 3]
+        path = root / "JPEGImages" / "480p" / "duo" / f"{frame:05d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(path)
+        _palette_png(root / "Annotations" / "480p" / "duo" / f"{frame:05d}.png", ids)
+    return VOSDataset(root)
+
+
+def test_small_objects_become_targets_only_below_the_default_threshold(tmp_path) -> None:
+    """Session 42: a video crop's slots took only objects of 1 % of it, so a DAVIS-345 hockey
+    stick, surf board or kite's lines was never a target. `min_object_area` lowers that for the
+    slots; None leaves every clip exactly as before."""
+    videos = _with_a_small_object(tmp_path)
+
+    def clip(seed: int, **kwargs):
+        return sample_video_clip(videos, "duo", np.random.default_rng(seed), num_frames=3,
+                                 max_skip=5, crop=(48, 48), max_objects=2, **kwargs)
+
+    with_speck = 0
+    for seed in range(24):
+        default, same = clip(seed), clip(seed, min_object_area=0.01)
+        assert default.valid_objects.tolist() == [True, False]  # the speck is background
+        assert np.array_equal(default.masks, same.masks)  # not below min_area: the same clip
+        lowered = clip(seed, min_object_area=0.002)
+        if lowered.valid_objects.all():
+            with_speck += 1
+            areas = sorted(lowered.masks[0].sum(axis=(1, 2)).tolist())  # [K] pixels in frame 0
+            assert 0 < areas[0] < 0.01 * 48 * 48 < areas[1]  # the speck and the large object
+    assert with_speck >= 6
+
+
+def test_training_passes_the_video_object_threshold_on(roots) -> None:
+    from srnet.train.config import TrainConfig
+    from srnet.train.data import image_source
+
+    davis, static = roots
+    base = dict(static_root=str(static), holdout=("stroller",), instance_videos=True)
+    clips = image_source(TrainConfig(**base, video_min_object_area=0.002), [VOSDataset(davis)],
+                         seed=0).clips
+    assert clips.min_object_area == 0.002
+    assert image_source(TrainConfig(**base), [VOSDataset(davis)], seed=0).clips \
+        .min_object_area is None
+    with pytest.raises(ValueError, match="video_min_object_area"):
+        TrainConfig(video_min_object_area=2.0)

@@ -69,7 +69,8 @@ class ClipDataset(Dataset):
                  seed: int = 0, p_video: float = 1.0, p_paste: float = 0.0,
                  static_pairs: Sequence[tuple] = (), p_static_donor: float = 0.0,
                  num_frames: int = 3, crop: tuple[int, int] = (384, 384), max_objects: int = 2,
-                 schedule: CurriculumSchedule | None = None, flip_prob: float = 0.5) -> None:
+                 schedule: CurriculumSchedule | None = None, flip_prob: float = 0.5,
+                 min_object_area: float | None = None) -> None:
         self.entries = [(d, seq) for d in videos for seq in d.sequences]
         self.static_pairs = [(Path(p[0]), Path(p[1]), bool(p[2]) if len(p) > 2 else False)
                              for p in static_pairs]
@@ -81,6 +82,7 @@ class ClipDataset(Dataset):
         self.num_frames, self.crop, self.max_objects = num_frames, tuple(crop), max_objects
         self.schedule = schedule or CurriculumSchedule()
         self.flip_prob = flip_prob  # video clips' horizontal flip (static clips are not flipped)
+        self.min_object_area = min_object_area  # video clips' slot threshold (sample_video_clip)
         self.max_skip = self.schedule.max_skip_at(0.0)
 
     def __len__(self) -> int:
@@ -98,7 +100,7 @@ class ClipDataset(Dataset):
         dataset, seq = self.entries[entry]
         skip = max(1, self.max_skip // dataset.frame_step)
         return sample_video_clip(dataset, seq, rng, self.num_frames, skip, self.crop, max_objects,
-                                 flip_prob=self.flip_prob)
+                                 flip_prob=self.flip_prob, min_object_area=self.min_object_area)
 
     def _static(self, rng: np.random.Generator, max_objects: int | None = None) -> VideoClip:
         max_objects = self.max_objects if max_objects is None else max_objects

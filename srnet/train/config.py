@@ -57,6 +57,10 @@ class TrainConfig:
     # image path: the DAVIS-345 instance frames of the training sequences with several objects
     # join the videos as sparse real multi-object clips (`srnet.data.static_masks.InstanceVideo`)
     instance_videos: bool = False
+    # image path: a video clip's objects need this share of its first crop to be targets (the
+    # crop itself needs one of 1 %); None = 1 % (every run before session 42). 0.002 lets the
+    # DAVIS-345 sequences' sticks, boards and kite lines be targets (`sample_video_clip`)
+    video_min_object_area: float | None = None
     # a fixed nested share of the training videos and static images (learning curves over data)
     train_fraction: float = 1.0
     amp: bool = True  # autocast on CUDA (bf16 when supported, else fp16 + GradScaler)
@@ -100,6 +104,8 @@ class TrainConfig:
             raise ValueError("p_video < 1 needs static_root (the static-masks folder)")
         if self.instance_videos and self.static_root is None:
             raise ValueError("instance_videos needs static_root (it holds davis345-train)")
+        if self.video_min_object_area is not None and not 0 <= self.video_min_object_area <= 1:
+            raise ValueError("video_min_object_area must lie in 0..1 (a share of the crop)")
         if not 0 <= self.trunk_train_blocks <= 11 or self.trunk_lr_mult <= 0:
             raise ValueError("trunk_train_blocks must lie in 0..11 and trunk_lr_mult be > 0")
         if self.trunk_train_blocks and self.freeze_trunk is False:

@@ -180,7 +180,8 @@ def image_source(cfg: TrainConfig, datasets: Sequence[VOSDataset], seed: int
                         num_frames=cfg.num_frames, crop=(cfg.crop, cfg.crop),
                         max_objects=cfg.max_objects, p_video=cfg.p_video,
                         static_pairs=static_training_pairs(cfg, datasets),
-                        p_static_donor=cfg.p_static_donor, flip_prob=cfg.flip_prob)
+                        p_static_donor=cfg.p_static_donor, flip_prob=cfg.flip_prob,
+                        min_object_area=cfg.video_min_object_area)
     return ImageClipSource(clips, cfg.data_threads)
 
 
