@@ -63,6 +63,40 @@ def test_eval_logs_each_clip_with_its_method(caplog) -> None:
     assert per_clip_scores(text) == {}  # no srnet line: nothing mistaken for it
 
 
+def test_the_method_gets_the_first_mask_without_void() -> None:
+    """DAVIS-2017-style masks mark void with 255: it is no object to follow (a tracker given
+    it followed "object 255"), and scoring still ignores it."""
+    import numpy as np
+
+    from srnet.eval.vos_eval import evaluate_method
+
+    class Clip:
+        sequences = ["v"]
+
+        def frames(self, seq):
+            return [type("P", (), {"stem": f"{i:05d}"})() for i in range(3)]
+
+        def load_frame(self, seq, i):
+            return np.zeros((16, 16, 3), np.uint8)
+
+        def load_mask(self, seq, i):
+            mask = np.zeros((16, 16), np.uint8)
+            mask[4:12, 4:12] = 1
+            mask[0:2, :] = 255  # a void band
+            return mask
+
+    given = []
+
+    def copy_first(frames, first):
+        given.append(first.copy())
+        return iter([first] * len(frames))
+
+    results = evaluate_method(copy_first, Clip(), ["v"], label="copy")
+    assert set(np.unique(given[0]).tolist()) == {0, 1}
+    assert given[0][4:12, 4:12].all() and not given[0][0:2].any()
+    assert results["v"].JF == 1.0  # the void band is not scored against the copy
+
+
 def test_paired_difference_over_shared_clips() -> None:
     result = paired_difference(per_clip_scores(LOG_A), per_clip_scores(LOG_B))
     # bsds-9 is only in B and is left out; differences 1, 2, 6 points

@@ -103,8 +103,11 @@ def _evaluate_sequence(method: Method, dataset: VOSDataset | PastedPairs, seq: s
                              f"frame is {frame.shape[1]}x{frame.shape[0]}")
     if not ((gts[0] > 0) & (gts[0] != VOID)).any():
         raise ValueError("its first mask is empty: no object to follow")
+    # void is not an object to follow (a tracker would have followed "object 255"); it stays
+    # in `gts`, where scoring ignores it, as `srnet.eval.instances` does
+    first = np.where(gts[0] == VOID, 0, gts[0]).astype(gts[0].dtype)  # [H, W] object ids
     start = time.perf_counter()
-    preds = list(method(frames, gts[0]))
+    preds = list(method(frames, first))
     seconds = time.perf_counter() - start
     if len(preds) != len(indices):
         raise RuntimeError(f"{seq}: method returned {len(preds)} masks for {len(indices)} frames")
