@@ -85,7 +85,9 @@ def evaluate_method(method: Method, dataset: VOSDataset | PastedPairs, seqs: lis
             skipped[seq] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.error("%s%s: not scored: %s", seq, tag, skipped[seq])
             continue
-        log.info("%s%s: J&F %.3f (%.1f fps)", seq, tag, results[seq].JF,
+        # 4 decimals: `compare_evals.py` pairs these; at 3, rounding alone moved a paired
+        # difference near the +0.2 shipping margin by about ±0.004 (session 42's review)
+        log.info("%s%s: J&F %.4f (%.1f fps)", seq, tag, results[seq].JF,
                  results[seq].frames / max(results[seq].seconds, 1e-9))
     return results
 
