@@ -30,7 +30,7 @@ class FAMOutput:
     """Outputs of FAM for one query frame."""
 
     local_feature: Tensor  # F_L [B*K, C_v, H/16, W/16]
-    grid_offset: Tensor  # Δp in feature cells, (dx, dy) order [B, 2, H/(16r), W/(16r)]
+    grid_offset: Tensor  # Δp in grid cells (r feature cells), (dx, dy) [B, 2, H/(16r), W/(16r)]
     dcn_offset: Tensor  # ΔP in feature pixels, (dy, dx) per tap [B*K, 18, H/16, W/16]
     dcn_modulation: Tensor  # ΔM in [0, 1] [B*K, 9, H/16, W/16]
 
