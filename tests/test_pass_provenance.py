@@ -116,6 +116,21 @@ def test_a_re_annotated_anchor_keeps_its_place():
     assert bank.frame_indices == [0, 10]  # the anchor and the newest; 5 went
 
 
+def test_pinning_a_frame_at_the_permanent_cap_keeps_that_frame():
+    """Pinned after a later annotation, at the cap, the pinned frame itself was evicted while
+    `pin` said True (and the demo said "now permanent memory")."""
+    bank = MemoryBank(max_working=4, max_permanent=2)
+    bank.add(_entry(0))
+    for frame_idx in (1, 2, 3):
+        bank.add(_entry(frame_idx, permanent=False))
+    bank.add(_entry(4))  # a correction, after frame 2 was memorised
+    assert bank.pin(2)
+    assert bank.find(2) is not None and bank.find(2).permanent
+    assert bank.find(0) is not None  # the anchor stays; the older annotation (4) made room
+    assert sorted(bank.frame_indices) == [0, 1, 2, 3]
+    assert bank.pin(0) and bank.frame_indices[0] == 0  # pinning a permanent frame moves nothing
+
+
 def test_a_full_reset_forgets_the_objects_too(every_frame):
     frames, masks = make_clip(num_frames=3)
     session = every_frame.new_session()

@@ -116,11 +116,16 @@ class MemoryBank:
         return next((e for e in self.entries if e.frame_idx == frame_idx), None)
 
     def pin(self, frame_idx: int) -> bool:
-        """Make a remembered frame permanent; False if that frame is not in memory."""
+        """Make a remembered frame permanent; False if that frame is not in memory. A working
+        frame pinned becomes the newest permanent entry, which the cap keeps: left in its old
+        place, an annotation made after it put it second, the first to go (session 42)."""
         entry = self.find(frame_idx)
         if entry is None:
             return False
-        entry.permanent = True
+        if not entry.permanent:
+            entry.permanent = True
+            self.entries.remove(entry)
+            self.entries.append(entry)
         self._evict()
         self.version += 1
         return True
