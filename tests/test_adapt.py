@@ -69,6 +69,30 @@ def test_a_session_runs_the_network_it_was_adapted_to(tiny_model, clip):
         adapt_session(predictor, session, [(frames[0], masks[0])])
 
 
+def test_a_shared_adaptation_replaces_the_network_a_session_had_built(tiny_model, clip):
+    """`share_adaptation` set the weights but kept the network already built from the old
+    ones, which went on running (and a session with memory took weights its memory was not
+    encoded with). Reference: a session adapted to the shared weights itself."""
+    frames, masks = clip
+    runs = {}
+    sessions = {}
+    for name, lr in (("a", 1e-3), ("b", 1e-2)):
+        predictor = Predictor(tiny_model, InferenceConfig(short_side=None, adapt_steps=STEPS,
+                                                          adapt_lr=lr), "cpu")
+        sessions[name] = (predictor, predictor.new_session())
+        assert adapt_session(predictor, sessions[name][1], [(frames[0], masks[0])])
+    predictor, session = sessions["a"]
+    predictor.step(session, 0, frames[0], masks[0])  # builds and runs network A
+    with pytest.raises(ValueError, match="first frame"):
+        predictor.share_adaptation(session, sessions["b"][1].adapted)
+    predictor.reset_memory(session, keep_permanent=False)
+    predictor.share_adaptation(session, sessions["b"][1].adapted)
+    for name, (pred, sess) in {"shared": (predictor, session), "b": sessions["b"]}.items():
+        pred.step(sess, 0, frames[0], masks[0])
+        runs[name] = [out.prob for out in pred.propagate(sess, frames, 0)][1:]
+    assert all(np.array_equal(s, b) for s, b in zip(runs["shared"], runs["b"]))
+
+
 def test_a_session_refuses_bad_examples_before_any_step(tiny_model, clip, monkeypatch):
     """A wrong-size mask used to adapt without complaint and fail at the first frame after the
     adaptation's minute; a grey frame failed inside the warps with a matmul shape error."""

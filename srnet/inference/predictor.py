@@ -193,11 +193,16 @@ class Predictor:
 
     def share_adaptation(self, session: InferenceSession, adapted: dict | None) -> None:
         """Give `session` and its mirror twin another session's fine-tuned weights, those this
-        predictor's network has (an ablated network lacks the disabled module's)."""
+        predictor's network has (an ablated network lacks the disabled module's). ValueError
+        once the session has memory: that memory was encoded by its current network (and the
+        network it had built would have gone on running while `adapted` named others)."""
+        if session.has_memory:
+            raise ValueError("share an adaptation before the session's first frame: its memory "
+                             "was encoded by another network; start a new session")
         names = {name for name, _ in self.model.named_parameters()}
         kept = None if adapted is None else {k: v for k, v in adapted.items() if k in names}
         for twin in session.with_mirror():
-            twin.adapted = kept
+            twin.adapted, twin.network = kept, None  # rebuilt from `kept` on first use
 
     def pin_frame(self, session: InferenceSession, frame_idx: int) -> bool:
         """Make a remembered frame permanent memory (False when it is not in memory)."""
