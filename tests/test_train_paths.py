@@ -164,6 +164,30 @@ def test_trunk_train_blocks_trains_only_the_last_lite0_blocks():
         TrainConfig(trunk_train_blocks=3, freeze_trunk=False)
 
 
+def test_trunk_train_blocks_with_a_resnet_trunk_is_refused(tmp_path):
+    """A ResNet key trunk trains whole by default, so "the last 3 blocks" was silently ignored
+    and all 8.5 M trunk weights trained at lr x trunk_lr_mult (session 42's review)."""
+    import argparse
+    import dataclasses
+
+    from srnet.train import cli
+    from srnet.train.config import TrainConfig
+    from srnet.train.model_setup import build_model
+
+    resnet = dataclasses.replace(ModelConfig.tiny(), key_backbone="resnet50")
+    with pytest.raises(ValueError, match="Lite0 trunk only"):
+        build_model(TrainConfig(trunk_train_blocks=3), resnet)
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers())
+    (tmp_path / "JPEGImages").mkdir()
+    (tmp_path / "Annotations").mkdir()
+    flags = ["train", "--data", str(tmp_path), "--out", "o", "--set", "trunk_train_blocks=3"]
+    with pytest.raises(ValueError, match="Lite0 trunk only"):
+        cli.build_configs(parser.parse_args([*flags, "--config", "paper"]))
+    cfg, _ = cli.build_configs(parser.parse_args(flags))  # Lite0: as before
+    assert cfg.trunk_train_blocks == 3
+
+
 def test_train_fraction_takes_a_nested_share_of_the_training_videos(tmp_path):
     from srnet.data.davis import VOSDataset
     from srnet.train.data import training_refs

@@ -32,7 +32,7 @@ from srnet.cli_args import (
     short_side,
 )
 from srnet.config import ModelConfig
-from srnet.train.config import TrainConfig, apply_overrides
+from srnet.train.config import TrainConfig, apply_overrides, check_trunk_blocks
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +173,12 @@ def build_configs(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
     model_sets = [s[len("model."):] for s in args.overrides if s.startswith("model.")]
     train_sets = [s for s in args.overrides if not s.startswith("model.")]
     try:
-        return apply_overrides(cfg, train_sets), apply_overrides(model_cfg, model_sets)
+        cfg, model_cfg = apply_overrides(cfg, train_sets), apply_overrides(model_cfg, model_sets)
     except (TypeError, ValueError) as exc:
         raise ArgumentValueError("--set", f"expected KEY=VALUE of a TrainConfig or model.* "
                                           f"field with a valid value: {first_line(exc)}") from exc
+    check_trunk_blocks(cfg, model_cfg.key_backbone)  # ValueError: `run` names it
+    return cfg, model_cfg
 
 
 def run(args: argparse.Namespace) -> int:

@@ -118,6 +118,14 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+def check_trunk_blocks(cfg: TrainConfig, key_backbone: str) -> None:
+    """`trunk_train_blocks` names Lite0's blocks: with a ResNet key trunk (trained whole by
+    default) it was silently ignored and the whole trunk trained at lr x trunk_lr_mult."""
+    if cfg.trunk_train_blocks and key_backbone != "efficientnet_lite0":
+        raise ValueError(f"trunk_train_blocks applies to the EfficientNet-Lite0 trunk only, not "
+                         f"{key_backbone!r} (its trunk trains whole unless freeze_trunk=True)")
+
+
 def apply_overrides(obj: Any, pairs: list[str]) -> Any:
     """`dataclasses.replace` with "a.b=value" strings (values parsed as Python literals, else kept
     as strings); nested dataclasses (e.g. ModelConfig.ptm) take dotted keys."""

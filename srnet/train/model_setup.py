@@ -19,7 +19,7 @@ from srnet.config import ModelConfig
 from srnet.inference.device import cuda_half_dtype
 from srnet.model import SRNet
 from srnet.model.backbones import load_backbone_weights
-from srnet.train.config import TrainConfig
+from srnet.train.config import TrainConfig, check_trunk_blocks
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ def build_model(cfg: TrainConfig, model_cfg: ModelConfig) -> tuple[SRNet, bool]:
         log.info("initialised all weights from %s", cfg.init)
     else:
         _load_imagenet(model, cfg)
+    check_trunk_blocks(cfg, model_cfg.key_backbone)
     frozen = cfg.freeze_trunk if cfg.freeze_trunk is not None else \
         model_cfg.key_backbone == "efficientnet_lite0"
     if frozen:
