@@ -331,6 +331,28 @@ def test_a_video_clip_keeps_its_best_crop_and_starts_on_a_frame_with_an_object(
         assert clip.valid_objects.any() and clip.masks[0].any(), seed
 
 
+def test_a_video_clip_whose_crops_all_miss_the_object_is_cropped_around_it(monkeypatch) -> None:
+    """An object at the frame's edge (a bmx-bumps rider at x = 0-17): every random crop missed
+    it, the clip had no target, and frames 1-2 taught its pixels as background."""
+    from srnet.data import augment
+
+    class AtTheEdge(FakeVideos):
+        def load_mask(self, seq: str, index: int) -> np.ndarray:
+            mask = np.zeros(self.hw, np.uint8)
+            mask[20:44, 0:6] = 1
+            return mask
+
+    def right_half(rng, in_hw, *args, **kwargs):
+        return 0, in_hw[1] // 2, in_hw[0], in_hw[1] // 2  # never holds x < 40
+
+    with monkeypatch.context() as patch:
+        patch.setattr(augment, "random_crop_box", right_half)
+        for seed in range(5):
+            clip = sample_video_clip(AtTheEdge(), "a", np.random.default_rng(seed), crop=CROP)
+            assert clip.valid_objects[0] and clip.masks[:, 0].sum(axis=(1, 2)).min() > 0, seed
+            assert_well_formed(clip)
+
+
 def test_random_affine_shears_along_x_only() -> None:
     """torchvision's RandomAffine(shear=10), which the spec names, shears parallel to x."""
     from srnet.data import augment
