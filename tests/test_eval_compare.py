@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from srnet.eval.compare import paired_difference, per_clip_scores
@@ -34,30 +35,35 @@ def test_a_log_with_baselines_compares_srnet_not_the_last_method() -> None:
     assert per_clip_scores(untagged) == {"coco-1": 0.9}  # older logs: srnet ran first
 
 
+class SquareClips:
+    """Duck-typed dataset: 3-frame clips of a static 8x8 square on 16x16 frames, with a void
+    band (255) on top when `void`."""
+
+    def __init__(self, names: list[str], void: bool = False) -> None:
+        self.sequences, self.void = names, void
+
+    def frames(self, seq):
+        return [type("P", (), {"stem": f"{i:05d}"})() for i in range(3)]
+
+    def load_frame(self, seq, i):
+        return np.zeros((16, 16, 3), np.uint8)
+
+    def load_mask(self, seq, i):
+        mask = np.zeros((16, 16), np.uint8)
+        mask[4:12, 4:12] = 1
+        if self.void:
+            mask[0:2, :] = 255
+        return mask
+
+
 def test_eval_logs_each_clip_with_its_method(caplog) -> None:
     import logging
 
-    import numpy as np
-
     from srnet.eval.vos_eval import evaluate_method
 
-    class Clips:  # two 3-frame clips of a static square
-        sequences = ["a", "b"]
-
-        def frames(self, seq):
-            return [type("P", (), {"stem": f"{i:05d}"})() for i in range(3)]
-
-        def load_frame(self, seq, i):
-            return np.zeros((16, 16, 3), np.uint8)
-
-        def load_mask(self, seq, i):
-            mask = np.zeros((16, 16), np.uint8)
-            mask[4:12, 4:12] = 1
-            return mask
-
     with caplog.at_level(logging.INFO, logger="srnet.eval.vos_eval"):
-        evaluate_method(lambda frames, first: iter([first] * len(frames)), Clips(), ["a", "b"],
-                        label="copy")
+        evaluate_method(lambda frames, first: iter([first] * len(frames)),
+                        SquareClips(["a", "b"]), ["a", "b"], label="copy")
     text = "\n".join(f"{r.name}: {r.getMessage()}" for r in caplog.records)  # the CLI's format
     assert per_clip_scores(text, "copy") == {"a": 1.0, "b": 1.0}
     assert per_clip_scores(text) == {}  # no srnet line: nothing mistaken for it
@@ -66,24 +72,7 @@ def test_eval_logs_each_clip_with_its_method(caplog) -> None:
 def test_the_method_gets_the_first_mask_without_void() -> None:
     """DAVIS-2017-style masks mark void with 255: it is no object to follow (a tracker given
     it followed "object 255"), and scoring still ignores it."""
-    import numpy as np
-
     from srnet.eval.vos_eval import evaluate_method
-
-    class Clip:
-        sequences = ["v"]
-
-        def frames(self, seq):
-            return [type("P", (), {"stem": f"{i:05d}"})() for i in range(3)]
-
-        def load_frame(self, seq, i):
-            return np.zeros((16, 16, 3), np.uint8)
-
-        def load_mask(self, seq, i):
-            mask = np.zeros((16, 16), np.uint8)
-            mask[4:12, 4:12] = 1
-            mask[0:2, :] = 255  # a void band
-            return mask
 
     given = []
 
@@ -91,7 +80,7 @@ def test_the_method_gets_the_first_mask_without_void() -> None:
         given.append(first.copy())
         return iter([first] * len(frames))
 
-    results = evaluate_method(copy_first, Clip(), ["v"], label="copy")
+    results = evaluate_method(copy_first, SquareClips(["v"], void=True), ["v"], label="copy")
     assert set(np.unique(given[0]).tolist()) == {0, 1}
     assert given[0][4:12, 4:12].all() and not given[0][0:2].any()
     assert results["v"].JF == 1.0  # the void band is not scored against the copy
