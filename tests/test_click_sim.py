@@ -206,6 +206,15 @@ def test_eval_masks_in_colour_or_zero_one_are_read_not_dropped(tmp_path) -> None
     Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "g16.png")
     ((gt, ignore),) = read_eval_mask(tmp_path / "g16.png")
     assert gt.sum() == 9 and ignore.sum() == 8
+    # the same grey mask with a compact palette (0, 128, 255 at indices 0-2), and quantised by
+    # PIL's adaptive palette (white at index 0): read as ids, the background was an object
+    compact = Image.fromarray(np.searchsorted([0, 128, 255], grey).astype(np.uint8), mode="P")
+    compact.putpalette([0, 0, 0, 128, 128, 128, 255, 255, 255])
+    adaptive = Image.fromarray(grey).convert("RGB").convert("P", palette=Image.ADAPTIVE)
+    for name, image in (("compact", compact), ("adaptive", adaptive)):
+        image.save(tmp_path / f"{name}.png")
+        ((gt, ignore),) = read_eval_mask(tmp_path / f"{name}.png")
+        assert gt.sum() == 9 and ignore.sum() == 8, name
 
 
 def test_training_clicks_include_single_clicks_and_stay_in_range() -> None:

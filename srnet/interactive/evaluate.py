@@ -130,12 +130,15 @@ def read_eval_mask(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _grey_palette(img: Image.Image, raw: np.ndarray) -> bool:
-    """A palette PNG that is a grey mask stored as indices (PNG optimisers write them): each
-    used index shows its own grey level, and some index is over the object ids' range. Read
-    as ids, its 128 band became the object and the object the ignored pixels."""
+    """A palette PNG that is a grey mask stored as indices (PNG optimisers and quantisers write
+    them): every used index shows a grey, and some shows one over the object ids' range. Read
+    as ids, its 128 band became the object and the object the ignored pixels; a compact palette
+    (0, 128, 255 at indices 0-2) or one with white at index 0 (PIL's adaptive one) also made
+    the background an object (session 42's review)."""
     palette = img.getpalette() or []
-    used = np.unique(raw).tolist()
-    return max(used) > MAX_ID_INDEX and all(palette[3 * i:3 * i + 3] == [i, i, i] for i in used)
+    colours = [palette[3 * i:3 * i + 3] for i in np.unique(raw).tolist()]
+    return (all(len(c) == 3 and c[0] == c[1] == c[2] for c in colours)
+            and max(c[0] for c in colours) > MAX_ID_INDEX)
 
 
 def _read_image(path: Path) -> np.ndarray:
