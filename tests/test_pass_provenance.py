@@ -88,6 +88,20 @@ def test_a_second_pass_on_one_session_stops_the_first(every_frame):
     assert [out.frame_idx for out in backward] == [3, 2, 1, 0]
 
 
+def test_a_step_during_an_open_pass_stops_the_pass(every_frame):
+    """A correction stepped while a pass was suspended became that pass's local memory: its
+    next frame aligned to the corrected frame, not to the frame before it."""
+    frames, masks = make_clip(num_frames=8)
+    session = every_frame.new_session()
+    every_frame.step(session, 0, frames[0], masks[0])
+    forward = every_frame.propagate(session, frames, 0)
+    assert [next(forward).frame_idx for _ in range(4)] == [0, 1, 2, 3]
+    every_frame.step(session, 1, frames[1], masks[1])
+    with pytest.raises(RuntimeError, match="or a step"):
+        next(forward)
+    assert [out.frame_idx for out in every_frame.propagate(session, frames, 1)][:2] == [1, 2]
+
+
 def test_bad_pass_bounds_raise_when_the_pass_is_asked_for(every_frame):
     frames, masks = make_clip(num_frames=4)
     session = every_frame.new_session()

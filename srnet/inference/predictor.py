@@ -104,7 +104,10 @@ class Predictor:
         that a pass predicted from that frame's earlier mask is forgotten. Without a mask
         (and no stored annotation for this frame) the frame is segmented from memory. A session
         with a mirror twin (`InferenceConfig.mirror_average`) also runs the mirrored frame against
-        the twin's memory and returns the average; visuals are the plain pass's."""
+        the twin's memory and returns the average; visuals are the plain pass's. A pass left
+        open on the session stops (RuntimeError on its next frame): it would have read this
+        frame as its previous frame's memory."""
+        session.pass_id += 1
         return self._step(session, frame_idx, image, mask, return_visuals, origin=None,
                           absent=absent)
 
@@ -175,8 +178,8 @@ class Predictor:
         pass_id = session.start_pass(start, reverse)
         for frame_idx in range(start, end - 1, -1) if reverse else range(start, end + 1):
             if session.pass_id != pass_id:  # two passes would read each other's local memory
-                raise RuntimeError(f"another propagation started on this session; this one "
-                                   f"stopped before frame {frame_idx}")
+                raise RuntimeError(f"another propagation (or a step) ran on this session; "
+                                   f"this one stopped before frame {frame_idx}")
             yield self._step(session, frame_idx, frames[frame_idx], None, return_visuals,
                              origin=(start, reverse))
 
