@@ -31,6 +31,7 @@ def build_model(cfg: TrainConfig, model_cfg: ModelConfig) -> tuple[SRNet, bool]:
     random frozen trunk cannot learn). ResNets: weights from `cfg.key_weights`/`value_weights`
     when given, else a logged warning and random initialisation.
     """
+    check_trunk_blocks(cfg, model_cfg.key_backbone)  # before any weights are read
     model = SRNet(model_cfg)
     if cfg.init:
         init_model, _ = load_model(cfg.init)
@@ -41,7 +42,6 @@ def build_model(cfg: TrainConfig, model_cfg: ModelConfig) -> tuple[SRNet, bool]:
         log.info("initialised all weights from %s", cfg.init)
     else:
         _load_imagenet(model, cfg)
-    check_trunk_blocks(cfg, model_cfg.key_backbone)
     frozen = cfg.freeze_trunk if cfg.freeze_trunk is not None else \
         model_cfg.key_backbone == "efficientnet_lite0"
     if frozen:
