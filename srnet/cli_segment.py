@@ -18,7 +18,7 @@ import numpy as np
 
 from srnet import Predictor, fit_index_mask, load_index_mask, save_index_mask
 from srnet.cli_args import fail, first_line
-from srnet.eval.metrics import VOID  # DAVIS's uncertain pixels: not an object
+from srnet.eval.metrics import VOID, without_void  # DAVIS's uncertain pixels
 from srnet.io import FrameFolder, iter_video, natural_key, overlay, write_mp4
 from srnet.train.adapt import adapt_session
 
@@ -145,7 +145,7 @@ def _annotation(path: Path) -> np.ndarray:
     mask = load_index_mask(path)
     if (mask == VOID).any():
         log.warning("%s: %d void pixels (255) ignored", path.name, int((mask == VOID).sum()))
-        mask = np.where(mask == VOID, 0, mask).astype(np.uint8)
+        mask = without_void(mask)
     return mask
 
 

@@ -23,13 +23,12 @@ import cv2
 import numpy as np
 
 from srnet.data.davis import VOSDataset
-from srnet.eval.metrics import f_measure, jaccard, mean_over_objects
+from srnet.eval.metrics import VOID, f_measure, jaccard, mean_over_objects, without_void
 from srnet.inference import Predictor
 from srnet.palette import load_index_mask
 from srnet.train.adapt import adapt_session
 
 log = logging.getLogger(__name__)
-VOID = 255
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def evaluate_instances(predictor: Predictor, dataset: VOSDataset, instance_root:
     annotations = annotated_frames(instance_root, seq)
     first, last = min(annotations), max(annotations)
     first_mask = load_index_mask(annotations[first])
-    first_mask = np.where(first_mask == VOID, 0, first_mask).astype(np.uint8)  # [H, W]
+    first_mask = without_void(first_mask)  # [H, W]
     obj_ids = sorted({int(v) for v in np.unique(first_mask)} - {0})
     if start_mask is not None:
         first_mask = np.asarray(start_mask, np.uint8)  # [H, W]

@@ -16,6 +16,12 @@ import numpy as np
 VOID = 255  # DAVIS ground truth: pixels no object is scored on
 
 
+def without_void(mask: np.ndarray) -> np.ndarray:
+    """An ``[H, W]`` uint8 index mask with the void pixels as background: no object to follow
+    (a tracker given 255 follows "object 255"); scoring keeps void in the ground truth."""
+    return np.where(mask == VOID, 0, mask).astype(np.uint8)  # [H, W]
+
+
 def jaccard(pred: np.ndarray, gt: np.ndarray) -> float:
     """IoU of two ``[H, W]`` boolean masks; 1.0 when both are empty."""
     pred, gt = _as_bool_pair(pred, gt)

@@ -20,7 +20,7 @@ import numpy as np
 from srnet.data.davis import VOSDataset
 from srnet.eval.baselines import copy_baseline, flow_baseline
 from srnet.eval.compare import paired_difference
-from srnet.eval.metrics import VOID, evaluate_sequence, mean_over_objects
+from srnet.eval.metrics import VOID, evaluate_sequence, mean_over_objects, without_void
 from srnet.eval.pasted import PastedPairs
 from srnet.inference import Predictor
 from srnet.palette import save_index_mask
@@ -105,11 +105,8 @@ def _evaluate_sequence(method: Method, dataset: VOSDataset | PastedPairs, seq: s
                              f"frame is {frame.shape[1]}x{frame.shape[0]}")
     if not ((gts[0] > 0) & (gts[0] != VOID)).any():
         raise ValueError("its first mask is empty: no object to follow")
-    # void is not an object to follow (a tracker would have followed "object 255"); it stays
-    # in `gts`, where scoring ignores it, as `srnet.eval.instances` does
-    first = np.where(gts[0] == VOID, 0, gts[0]).astype(gts[0].dtype)  # [H, W] object ids
     start = time.perf_counter()
-    preds = list(method(frames, first))
+    preds = list(method(frames, without_void(gts[0])))  # void stays in `gts`, unscored
     seconds = time.perf_counter() - start
     if len(preds) != len(indices):
         raise RuntimeError(f"{seq}: method returned {len(preds)} masks for {len(indices)} frames")

@@ -199,9 +199,7 @@ class Predictor:
         predictor's network has (an ablated network lacks the disabled module's). ValueError
         once the session has memory: that memory was encoded by its current network (and the
         network it had built would have gone on running while `adapted` named others)."""
-        if session.has_memory:
-            raise ValueError("share an adaptation before the session's first frame: its memory "
-                             "was encoded by another network; start a new session")
+        session.check_no_memory("share an adaptation")
         names = {name for name, _ in self.model.named_parameters()}
         kept = None if adapted is None else {k: v for k, v in adapted.items() if k in names}
         for twin in session.with_mirror():

@@ -218,6 +218,13 @@ class InferenceSession:
     def has_memory(self) -> bool:
         return bool(self.memory.entries)
 
+    def check_no_memory(self, action: str) -> None:
+        """ValueError when the session has memory: it was encoded by the network the session
+        runs now, and another network (adapted weights) cannot read it."""
+        if self.has_memory:
+            raise ValueError(f"{action} before the session's first frame: its memory was encoded "
+                             "by another network; start a new session")
+
     # Memory operations (the Predictor's public methods call these): each applies to the mirror
     # twin too, so the two memories always hold the same frames.
     def start_pass(self, start: int, reverse: bool) -> int:

@@ -96,9 +96,7 @@ def iter_adapt_session(predictor: Predictor, session: InferenceSession,
     steps = session.config.adapt_steps
     if steps == 0:
         return
-    if session.has_memory:
-        raise ValueError("adapt before the session's first frame: its memory was encoded by "
-                         "the unadapted network; start a new session")
+    session.check_no_memory("adapt")
     # checked as `step` checks them, before the steps: a wrong-size mask was found only by the
     # first frame after the adaptation's minute, and grey frames failed deep in the warps
     examples = [(image, validate_annotation(mask, validate_frame(image)))
