@@ -117,8 +117,10 @@ FAM = (
 )
 
 FAM_ALIGN = (
-    "**Alignment check** — the previous frame; how different it is from the current frame "
-    "(bright = different); and how different it is after being warped by FAM's offsets. If "
+    "**Alignment check** — the local-memory frame FAM aligns (the previous frame; the next "
+    "one on a backward pass), outlined with its own mask; how different it is from the "
+    "current frame (bright = different; the current frame's outline); and how different it "
+    "is after being warped by FAM's offsets. If "
     "FAM followed the visible motion, the right panel would be darker than the middle one on "
     "the object. The caption gives both numbers; the sentence below says what happened here."
 )

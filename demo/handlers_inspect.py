@@ -111,7 +111,7 @@ def _views(state: DemoState, frame_idx: float) -> tuple:
                 f"since; propagate to see the current ones. {advice}")
     k = _object_index(out, obj_id)
     *ptm, ptm_note = ptm_views(state.frames[frame_idx], out, k)
-    *fam, fam_note = fam_views(state.frames, out, k)
+    *fam, fam_note = fam_views(state.frames, out, k, state.shown_mask)
     query, reads, _ = memory_views(state.frames, out, *_object_centre(out, obj_id),
                                    state.shown_mask, state.names, obj_id)
     name = state.names.get(obj_id, f"object {obj_id}")

@@ -26,7 +26,7 @@ from demo.handlers import (
     shipped,
 )
 from demo.messages import NO_CLIP, file_stem, frame_caption, progress_bar, warn
-from demo.passes import Pass, other_side_note, plan_passes, run_pass
+from demo.passes import Pass, other_side_note, plan_passes, run_pass, start_note
 from demo.state import DemoState
 from demo.video_io import write_mp4
 from srnet import InferenceSession, iter_adapt_session
@@ -116,6 +116,7 @@ def propagate(ctx: DemoContext, state: DemoState | None, direction: str,
     if isinstance(plan, str):
         yield shipped(state), gr.skip(), warn(plan + note), gr.skip(), gr.skip(), gr.skip()
         return
+    note += start_note(state, plan, state.clamp_frame(frame_idx))
     state.clear_stop()
     state.running = "pass"  # what Stop stops (see finish_view)
     state.drop_ablation()  # its reruns compare with the masks this pass replaces: stale now

@@ -13,6 +13,8 @@ Maps live on the stride-16 feature grid; `to_frame` stretches them over the fram
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -125,16 +127,23 @@ def relative_flow(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return flow - median, median
 
 
-def _focus(rel: np.ndarray, cell_size: tuple[float, float], final: np.ndarray) -> np.ndarray:
-    """Grid cells worth drawing: on or within ~2 cells of the object, and elsewhere every
-    other cell among the largest tenth of the offsets. bool ``[h, w]``."""
+def _near_and_large(rel: np.ndarray, final: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grid cells on or within ~2 cells of the object, and those among the largest tenth of
+    the offsets: two bool ``[h, w]``."""
     height, width = rel.shape[:2]
     cells = cv2.resize(final.astype(np.float32), (width, height),
                        interpolation=cv2.INTER_AREA) if final.any() else np.zeros(
                            (height, width), np.float32)  # [h, w] object share per cell
     near = cv2.dilate((cells > 0.05).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     magnitude = np.hypot(rel[..., 0], rel[..., 1])  # [h, w]
-    large = magnitude >= max(2.0, float(np.percentile(magnitude, 90)))
+    return near, magnitude >= max(2.0, float(np.percentile(magnitude, 90)))
+
+
+def _focus(rel: np.ndarray, cell_size: tuple[float, float], final: np.ndarray) -> np.ndarray:
+    """Grid cells worth an arrow: on or within ~2 cells of the object, and elsewhere every
+    other cell among the largest tenth of the offsets. bool ``[h, w]``."""
+    near, large = _near_and_large(rel, final)
+    height, width = rel.shape[:2]
     rows, cols = np.arange(height)[:, None], np.arange(width)[None, :]
     checker = ((rows + cols) % 2) == 0
     sparse = (rows % 2 == 0) & (cols % 2 == 0)
@@ -180,19 +189,25 @@ def _difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def alignment_view(previous: np.ndarray, frame: np.ndarray, flow_px: np.ndarray,
-                   final: np.ndarray, local_idx: int) -> tuple[np.ndarray, str]:
-    """Previous frame | |previous − current| | |aligned − current| (dark = the frames match),
-    and a sentence saying whether warping by FAM's offsets brought the frames closer."""
+                   final: np.ndarray, local_idx: int,
+                   previous_mask: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """Local-memory frame | |it − current| | |it aligned − current| (dark = the frames
+    match), and a sentence saying whether warping by FAM's offsets brought them closer. The
+    first panel is outlined with its own mask (`previous_mask`, none without one), the
+    differences with the current frame's: the current outline on the earlier frame made the
+    object seem to have moved less than it did."""
     aligned = warp_previous(previous, flow_px)
     before, after = _difference(previous, frame), _difference(aligned, frame)
     obj = final if final.any() else np.ones_like(final)
     b_obj, a_obj = float(before[obj].mean()), float(after[obj].mean())
     panels = [previous, render.heatmap(before, vmin=0, vmax=80, cmap=cv2.COLORMAP_INFERNO),
               render.heatmap(after, vmin=0, vmax=80, cmap=cv2.COLORMAP_INFERNO)]
-    labels = [f"previous frame {local_idx}", f"before: differs {before.mean():.0f} "
+    labels = [f"local memory: frame {local_idx}", f"before: differs {before.mean():.0f} "
               f"(object {b_obj:.0f})", f"after warping: {after.mean():.0f} (object {a_obj:.0f})"]
-    image = render.side_by_side([_outline(p, final) for p in panels], labels, height=HEIGHT)
-    verdict = ("warping by FAM's offsets brings the previous frame closer to this one on the "
+    first = panels[0] if previous_mask is None else _outline(panels[0], previous_mask)
+    image = render.side_by_side([first, *(_outline(p, final) for p in panels[1:])], labels,
+                                height=HEIGHT)
+    verdict = ("warping by FAM's offsets brings the local-memory frame closer to this one on the "
                "object" if a_obj < 0.95 * b_obj else
                "warping the *pixels* by FAM's offsets does not bring the frames closer on the "
                "object: on this model the offsets re-arrange *features* for the decoder rather "
@@ -201,9 +216,11 @@ def alignment_view(previous: np.ndarray, frame: np.ndarray, flow_px: np.ndarray,
                    f"{b_obj:.0f} before, {a_obj:.0f} after: {verdict}.")
 
 
-def fam_views(frames: list[np.ndarray], out: StepOutput, k: int) -> tuple:
+def fam_views(frames: list[np.ndarray], out: StepOutput, k: int,
+              mask_of: Callable[[int], np.ndarray | None] = lambda _: None) -> tuple:
     """(arrows, flow colours + wheel, alignment, modulation, summary text); Nones without
-    FAM or on a frame without a previous frame in memory."""
+    FAM or on a frame without a previous frame in memory. `mask_of`: a frame's id mask as
+    shown (None without one), for the local-memory frame's own outline."""
     vis, frame = out.visuals, frames[out.frame_idx]
     if vis.fam_flow is None or vis.local_frame is None:
         return None, None, None, None, "No FAM on this frame (no previous frame in memory)."
@@ -220,15 +237,20 @@ def fam_views(frames: list[np.ndarray], out: StepOutput, k: int) -> tuple:
     limit = max(2.0, float(np.percentile(np.hypot(dense_rel[..., 0], dense_rel[..., 1]), 98)))
     colours = render.flow_to_color(dense_rel, max_magnitude=limit)
     gray = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
-    weight = to_frame(_focus(rel, grid_cell, final).astype(np.float32), grid_cell,
-                      frame.shape)[..., None] * 0.55 + 0.15  # [H, W, 1]: faint off-focus
+    # faint away from the object and its large offsets; not `_focus`, which thins out the
+    # arrows and drew the colours as a grid of dots
+    near, large = _near_and_large(rel, final)
+    weight = to_frame((near | large).astype(np.float32), grid_cell,
+                      frame.shape)[..., None] * 0.55 + 0.15  # [H, W, 1]
     colours = _outline((gray * (1 - weight) + colours * weight).astype(np.uint8), final)
     flow = render.side_by_side([colours, render.color_wheel(128)],
                                [f"direction and length (full colour = {limit:.0f} px)",
                                 "colour key"], height=HEIGHT)
     flow_px = to_frame(vis.fam_flow, grid_cell, frame.shape)  # [H, W, 2] absolute offsets
+    held = mask_of(vis.local_frame)  # [H, W] ids, or None
     aligned, verdict = alignment_view(frames[vis.local_frame], frame, flow_px, final,
-                                      vis.local_frame)
+                                      vis.local_frame,
+                                      None if held is None else held == out.obj_ids[k])
     modulation, mod_text = None, ""
     if vis.dcn_modulation is not None:
         mean = to_frame(vis.dcn_modulation[k].mean(axis=0), vis.cell_size, frame.shape)

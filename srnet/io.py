@@ -95,10 +95,12 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
         fps = float(meta.get("fps", 25.0) or 25.0)
         expected = duration * fps if isinstance(duration, (int, float)) and duration > 0 else 0.0
 
+    decoded, fps = _each_frame_once(path, fps)
+
     def frames() -> Iterator[np.ndarray]:
         count = 0
         try:
-            for frame in iio.imiter(path):
+            for frame in decoded:
                 count += 1
                 if frame.ndim == 2:  # a grey image or GIF: [H, W]
                     frame = np.repeat(frame[..., None], 3, axis=2)  # [H, W, 3]
@@ -114,6 +116,34 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
                         duration, fps, round(expected))
 
     return frames(), fps
+
+
+def _each_frame_once(path: Path, fps: float) -> tuple[Iterator[np.ndarray], float]:
+    """(frames, fps) with each coded frame decoded once. By default ffmpeg repeats the frames of
+    a variable-rate video (most phone clips) to fill a constant rate: a 7-frame clip gave 36
+    PNGs, names that were not the video's frame numbers, and a 6x slow overlay (the demo reads
+    the same way, `demo/video_io.py`); fps is the rate ffmpeg states for the stream. A GIF,
+    or an ffmpeg older than 5.1 (no `-fps_mode`), reads as before."""
+    import imageio.v2 as iio2
+    import imageio.v3 as iio
+
+    if path.suffix.lower() != ".gif":
+        try:
+            reader = iio2.get_reader(str(path), format="FFMPEG",
+                                     output_params=["-fps_mode", "passthrough"])
+            average = float(reader.get_meta_data().get("fps") or 0.0)
+            return _closing(reader), average if np.isfinite(average) and average > 0 else fps
+        except Exception as exc:  # imageio raises many types
+            log.warning("video %s: reading every frame once failed (%s); frames of a "
+                        "variable-rate video may repeat", path, _decoder_message(exc))
+    return iio.imiter(path), fps
+
+
+def _closing(reader) -> Iterator[np.ndarray]:
+    try:
+        yield from reader
+    finally:
+        reader.close()
 
 
 def read_video(path: str | Path, max_frames: int | None = None) -> tuple[list[np.ndarray], float]:

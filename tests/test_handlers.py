@@ -518,11 +518,13 @@ def test_objects_add_rename_remove(ctx: DemoContext) -> None:
 def test_a_pass_starts_at_the_nearest_annotated_frame_behind_the_slider() -> None:
     """Without memory a pass starts at the slider's frame only when it is annotated, else at
     the nearest annotated frame behind it in the pass's direction; with memory, at the
-    slider (a re-run after a correction). "Both" uses the forward start, else the backward
-    one."""
-    def state(annotated: list[int], memory: bool = False) -> SimpleNamespace:
+    slider (a re-run after a correction), or at the first frame without a result after the
+    results behind it (a stopped pass continued from a later frame). "Both" uses the forward
+    start, else the backward one."""
+    def state(annotated: list[int], memory: bool = False, done=()) -> SimpleNamespace:
         return SimpleNamespace(annotated_frames=lambda: annotated, num_frames=20,
-                               session=SimpleNamespace(has_memory=memory))
+                               session=SimpleNamespace(has_memory=memory),
+                               masks=dict.fromkeys(done))
 
     marked = state([2, 6, 15])
     assert plan_passes(marked, "forward", 10) == [(6, 19, False)]
@@ -530,7 +532,13 @@ def test_a_pass_starts_at_the_nearest_annotated_frame_behind_the_slider() -> Non
     assert plan_passes(marked, "forward", 15) == [(15, 19, False)]
     assert plan_passes(marked, "both", 10) == [(6, 19, False), (6, 0, True)]
     assert plan_passes(state([12]), "both", 5) == [(12, 19, False), (12, 0, True)]
-    assert plan_passes(state([2], memory=True), "forward", 10) == [(10, 19, False)]
+    assert plan_passes(state([2], True, range(2, 20)), "forward", 10) == [(10, 19, False)]
+    stopped = state([2], memory=True, done=range(2, 6))  # a pass from 2 stopped after 5
+    assert plan_passes(stopped, "forward", 10) == [(6, 19, False)]
+    assert plan_passes(stopped, "forward", 6) == [(6, 19, False)]
+    assert plan_passes(stopped, "backward", 10) == [(10, 0, True)]  # nothing done after 10
+    assert plan_passes(stopped, "both", 10) == [(6, 19, False), (6, 0, True)]
+    assert plan_passes(state([2], True, range(12, 20)), "backward", 8) == [(11, 0, True)]
     assert "No annotated frame at or before frame 1" in plan_passes(marked, "forward", 1)
     assert "No annotated frame at or after frame 16" in plan_passes(marked, "backward", 16)
 

@@ -67,3 +67,51 @@ def test_a_small_object_marked_later_rebuilds_memory_at_its_size(ctx, state) -> 
     assert all(after.tracked[f] == (1, 2) for f in (5, 6, 7))
     with pytest.raises(ValueError, match="fixed by its memory"):
         ctx.predictor.fit_small_objects(after.session, [])
+
+
+def test_an_annotation_edited_behind_the_start_reaches_memory(ctx, state) -> None:
+    state.set_object_mask(0, 1, _box(state, 8, 24, 8, 24))
+    first = _run(ctx, state, 0)[0]
+    redrawn = _box(first, 30, 50, 40, 70)
+    first.set_object_mask(0, 1, redrawn)  # the user redraws frame 0, then runs from frame 4
+    done, _, status, *_ = _run(ctx, first, 4)
+    assert np.array_equal(done.session.annotations[0] == 1, redrawn)  # it followed the old box
+    assert "frames 1-3 keep masks made from an earlier version of frame 0's annotation" \
+        in status and "Propagate ▶ from frame 0" in status
+
+
+def test_a_second_correction_names_the_frames_made_from_the_first(ctx, state) -> None:
+    state.set_object_mask(0, 1, _box(state, 8, 24, 8, 24))
+    state = _run(ctx, state, 0)[0]
+    state.set_object_mask(4, 1, _box(state, 8, 24, 12, 28))
+    state = list(propagation.propagate(ctx, state, "backward", 4))[-1][0]  # 1-3 read it
+    state.set_object_mask(4, 1, _box(state, 30, 60, 40, 90))  # corrected again
+    status = _run(ctx, state, 4)[2]
+    assert "frames 1-3 keep masks made from an earlier version of frame 4's annotation: " \
+        "◀ Propagate backward from frame 4" in status
+    state = list(propagation.propagate(ctx, state, "backward", 4))[-1][0]
+    assert "earlier version" not in _run(ctx, state, 4)[2]  # 1-3 redone from the new one
+
+
+def test_removing_an_object_leaves_no_stale_note(ctx, state) -> None:
+    from demo.handlers_annotate import remove_object
+
+    state.set_object_mask(0, 1, _box(state, 8, 24, 8, 24))
+    state.set_object_mask(0, 2, _box(state, 32, 48, 40, 56))
+    state = _run(ctx, state, 0)[0]
+    state.selected = 2
+    state = remove_object(ctx, state)[0]
+    done, _, status, *_ = _run(ctx, state, 4)
+    assert "earlier version" not in status and all(done.tracked[f] == (1,) for f in range(4, 8))
+
+
+def test_a_stopped_pass_continued_from_a_later_frame_leaves_no_gap(ctx, state) -> None:
+    state.set_object_mask(0, 1, _box(state, 8, 24, 8, 24))
+    for out in propagation.propagate(ctx, state, "forward", 0):
+        if len(out[0].masks) == 4:
+            out[0].request_stop()  # as the Stop button: the pass ends after frame 3
+    assert sorted(state.masks) == [0, 1, 2, 3]
+    done, _, status, *_ = _run(ctx, state, 6)  # the slider was left on frame 6
+    assert sorted(done.masks) == list(range(8))  # 4-5 had no mask, and only Export said so
+    assert "started at frame 4, the first frame without a mask before frame 6" in status
+    assert "started at" not in _run(ctx, done, 6)[2]  # nothing missing: it starts at 6

@@ -14,6 +14,7 @@ from PIL import Image
 
 from demo import video_io
 from demo.video_io import ClipError, load_clip, probe_clip, working_size, write_mp4
+from srnet.io import iter_video
 
 
 def _png(color: tuple[int, int, int], size: tuple[int, int] = (32, 48)) -> bytes:
@@ -234,6 +235,9 @@ def test_a_variable_frame_rate_video_decodes_each_frame_once(tmp_path: Path) -> 
     clip = load_clip(vfr)
     levels = [int(frame.mean()) for frame in clip.frames]
     assert len(levels) == 6 and all(abs(a - 40 * i) < 8 for i, a in enumerate(levels))
+    stream, _ = iter_video(vfr)  # `segment --video`'s reader: PNGs named by frame number
+    levels = [int(frame.mean()) for frame in stream]
+    assert len(levels) == 6 and all(abs(a - 40 * i) < 8 for i, a in enumerate(levels))
 
 
 def test_huge_video_frames_are_refused_before_decoding(tmp_path: Path, monkeypatch) -> None:
@@ -337,7 +341,18 @@ def test_a_gif_and_a_grey_image_stream_at_their_rate_and_in_colour(tmp_path, cap
     assert all(frame.shape == (32, 48, 3) for frame in decoded)
     # a video whose header gives no rate (imageio says fps 0) keeps the default 25: its
     # duration is the clip's seconds, not a GIF's milliseconds per frame
+    import imageio.v2 as iio2
+
+    opened = iio2.get_reader
+
+    def no_rate(*args, **kwargs):  # the reader that decodes each frame once says none either
+        reader = opened(*args, **kwargs)
+        meta = reader.get_meta_data()
+        reader.get_meta_data = lambda: {**meta, "fps": 0}
+        return reader
+
     monkeypatch.setattr(iio, "immeta", lambda path: {"fps": 0, "duration": 10.0})
+    monkeypatch.setattr(iio2, "get_reader", no_rate)
     write_mp4(tmp_path / "v.mp4", frames, 24.0)
     assert iter_video(tmp_path / "v.mp4")[1] == 25.0
     monkeypatch.undo()

@@ -82,7 +82,7 @@ class StepOutput:
     obj_ids: tuple[int, ...]  # user ids; prob channel i+1 belongs to obj_ids[i]
     prob: np.ndarray  # float32 [K+1, H, W], channel 0 = background, sums to 1
     mask: np.ndarray  # uint8 [H, W] holding user obj ids (0 = background)
-    confidence: float  # mean max-probability over the uncertain pixels, in [0, 1]
+    confidence: float  # 1 − uncertain probability mass / (objects' area + 1), in [0, 1]
     from_user: bool  # True when this frame's mask came from the user's annotation
     visuals: StepVisuals | None = None
     padded_grid: tuple[int, int] | None = None  # (H''/16, W''/16), for `StepVisuals.read_map`
