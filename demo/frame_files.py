@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -61,7 +62,10 @@ def decode_image(data: bytes | Path, label: str) -> np.ndarray:
         with Image.open(source, formats=IMAGE_FORMATS) as image:
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 raise too_large(label, image.width, image.height)
-            upright = ImageOps.exif_transpose(image)
+            try:
+                upright = ImageOps.exif_transpose(image)
+            except (struct.error, TypeError, KeyError, IndexError, SyntaxError):
+                upright = image  # a damaged EXIF block sank a whole zip: the pixels are fine
             if upright.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey (PNG)
                 return to_rgb(np.clip(np.asarray(upright), 0, 65535).astype(np.uint16))
             return to_rgb(np.asarray(upright.convert("RGB")))

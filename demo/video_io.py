@@ -34,6 +34,7 @@ from demo.frame_files import (
 )
 from demo.video_probe import (
     DEFAULT_FPS,
+    MAX_DECODED_FRAMES,
     UNREADABLE,
     VIDEO_EXTS,
     announced_frames,
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 # ffmpeg may open only these demuxers, and only local files: a manifest, playlist or concat
 # list (which `check_file`'s header test refuses too) must never make it read other files of
 # the server or a URL. The names cover every container VIDEO_EXTS stands for.
-MAX_DECODED_FRAMES = 30_000  # per load, skipped frames included: 16 minutes at 30 fps
 DECODE_BUDGET_S = 300.0  # per load
 FFMPEG_INPUT = ["-format_whitelist", "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts",
                 "-protocol_whitelist", "file"]

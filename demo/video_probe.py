@@ -7,6 +7,7 @@ No gradio, no torch."""
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import cv2
@@ -33,6 +34,7 @@ os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS",
                       "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts")
 VIDEO_EXTS = (".mp4", ".webm", ".mov", ".avi", ".mkv", ".gif", ".m4v")
 DEFAULT_FPS = 24.0  # used for image sequences and videos without usable metadata
+MAX_DECODED_FRAMES = 30_000  # per load, skipped frames included: 16 minutes at 30 fps
 UNREADABLE = "cannot open video (corrupt, cut short or an unsupported codec)"
 
 
@@ -112,19 +114,21 @@ def probe_clip(path: str | Path) -> dict:
         return {"num_frames": len(files), "fps": DEFAULT_FPS, "height": first.shape[0],
                 "width": first.shape[1]}
     if suffix in IMAGE_EXTS or suffix == ".gif":
-        # a GIF's canvas first: Pillow counts its frames by seeking, which may decode them
-        canvas = gif_canvas(path) if suffix == ".gif" else (0, 0)
+        # a GIF's canvas and frames from its blocks: Pillow's `n_frames` seeks through every
+        # frame (minutes for millions of tiny ones) and raised IndexError on a cut-off file
+        *canvas, count = gif_canvas(path) if suffix == ".gif" else (0, 0, 1)
         if canvas[0] * canvas[1] > MAX_IMAGE_PIXELS:  # the load refuses it on this size
             return {"num_frames": None, "fps": DEFAULT_FPS, "height": canvas[1],
                     "width": canvas[0]}
         try:
             with Image.open(path, formats=[*IMAGE_FORMATS, "GIF"]) as image:
-                count = getattr(image, "n_frames", 1)
-                fps = video_fps({"duration": image.info.get("duration")}) if count > 1 else None
+                fps = video_fps({"duration": image.info.get("duration")}) \
+                    if count != 1 else None
                 width, height = image.width, image.height
         except Image.DecompressionBombError as exc:  # raised by open(), over 2x Pillow's cap
             raise too_large(path.name) from exc
-        except (UnidentifiedImageError, OSError) as exc:
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, IndexError,
+                struct.error) as exc:  # Pillow's errors on damaged headers
             raise ClipError(f"{path.name}: cannot read image ({exc})") from exc
         width, height = max(width, canvas[0]), max(height, canvas[1])  # what frames grow to
         return {"num_frames": count, "fps": fps or DEFAULT_FPS, "height": height,
@@ -145,8 +149,12 @@ def _probe_video(path: Path) -> dict:
         capture.release()
     if height <= 0 or width <= 0:
         raise ClipError(f"{path.name}: cannot read video size (corrupt file?)")
-    return {"num_frames": count if count > 0 else None, "fps": fps, "height": height,
-            "width": width}
+    # Matroska (mkv, webm) stores no frame count: OpenCV's is duration x rate, 60 for a whole
+    # 12-frame screen recording with a 4 s pause ("ends after 12 of the 60 frames its header
+    # announces", and a trim step that left one frame)
+    estimated = path.suffix.lower() in (".mkv", ".webm")
+    return {"num_frames": count if count > 0 and not estimated else None, "fps": fps,
+            "height": height, "width": width}
 
 
 def announced_frames(path: Path) -> int | None:
@@ -201,17 +209,24 @@ def cut_short_notice(path: Path, announced: int | None, count: int) -> list[str]
             "(cut short or damaged?)"]
 
 
-def gif_canvas(path: Path) -> tuple[int, int]:
-    """(width, height) a GIF's frames reach: the largest left + width and top + height over
-    its image descriptors, read without decoding. Pillow grows the canvas to hold a frame
-    placed outside the declared screen, so a 620-byte GIF of 10x10 frames at (12990, 12990)
-    decoded to 13000x13000 frames (2 GB each) past the size check of its first frame."""
+def gif_canvas(path: Path) -> tuple[int, int, int | None]:
+    """(width, height, frames) a GIF's frames reach: the largest left + width and top + height
+    over its image descriptors, read without decoding, and how many there are (None past
+    MAX_DECODED_FRAMES, which no load decodes: the walk stops there). Pillow grows the canvas
+    to hold a frame placed outside the declared screen, so a 620-byte GIF of 10x10 frames at
+    (12990, 12990) decoded to 13000x13000 frames (2 GB each) past the size check of its first
+    frame."""
     data = path.read_bytes()
     width, height = int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
     pos = 13 + (3 << ((data[10] & 7) + 1) if len(data) > 10 and data[10] & 0x80 else 0)
+    frames: int | None = 0
     try:
         while pos < len(data) and data[pos] != 0x3B:  # 0x3B: the trailer
+            if frames == MAX_DECODED_FRAMES:  # more than any load decodes
+                frames = None
+                break
             if data[pos] == 0x2C:  # an image descriptor: left, top, width, height, flags
+                frames += 1
                 left, top, w, h = (int.from_bytes(data[pos + 1 + 2 * k:pos + 3 + 2 * k],
                                                   "little") for k in range(4))
                 width, height = max(width, left + w), max(height, top + h)
@@ -226,4 +241,4 @@ def gif_canvas(path: Path) -> tuple[int, int]:
             pos += 1
     except IndexError:  # cut short: the frames read so far
         pass
-    return width, height
+    return width, height, frames

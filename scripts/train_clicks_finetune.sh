@@ -16,5 +16,5 @@ STATIC=${STATIC:-../shared/data/static-masks}
 DAVIS=${DAVIS:-../shared/data/davis2016-train}
 OUT=${OUT:-runs/clicks-ft6}
 exec python3 -m srnet train-clicks --static "$STATIC" --davis "$DAVIS" --out "$OUT" \
-    --init assets/click_lite0.pt --steps 1000 --lr 5e-4 --eval-every 1000 \
+    --init "${INIT:-assets/click_lite0.pt}" --steps 1000 --lr 5e-4 --eval-every 1000 \
     --eval-objects 219 --threads 1 --object-view-prob 0 "$@"

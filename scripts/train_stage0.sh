@@ -14,6 +14,6 @@ DATA=${DATA:-../shared/data/davis2016-train}
 STATIC=${STATIC:-../shared/data/static-masks}
 OUT=${OUT:-runs/stage0}
 exec python3 -m srnet train --config lite --data "$DATA" --static "$STATIC" --out "$OUT" \
-    --init assets/srnet_lite.pt --steps 1700 --batch-size 4 --crop 256 --lr 8e-5 \
+    --init "${INIT:-assets/srnet_lite.pt}" --steps 1700 --batch-size 4 --crop 256 --lr 8e-5 \
     --eval-every 250 --eval-size 240 --eval-frames 30 --ckpt-every 50 --log-every 10 \
     --threads 1 --no-progress --set warmup_steps=100 --set data_threads=1 "$@"

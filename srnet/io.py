@@ -27,8 +27,10 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def natural_key(name: str) -> list:
-    """Sort key that orders numbers by value: 2.jpg before 10.jpg (text order puts 10 first)."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+    """Sort key that orders numbers by value: 2.jpg before 10.jpg (text order puts 10 first).
+    Numbers by position, not `isdigit`: that is true of '²', which `int` refuses."""
+    return [int(part) if i % 2 else part.lower()
+            for i, part in enumerate(re.split(r"(\d+)", name))]
 
 
 class FrameFolder(Sequence):

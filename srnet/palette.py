@@ -6,6 +6,7 @@ Index masks are ``[H, W]`` integer arrays whose values are object ids (0 = backg
 from __future__ import annotations
 
 import logging
+import struct
 from pathlib import Path
 
 import cv2
@@ -99,7 +100,8 @@ def load_index_mask(path: str | Path, formats: tuple[str, ...] = MASK_FORMATS) -
                          f"{MAX_MASK_PIXELS // 10**6} Mpx limit") from exc
     except UnidentifiedImageError as exc:  # (an OSError) another format, or not an image
         raise ValueError(f"cannot read mask {path}: not a {', '.join(formats)} image") from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SyntaxError, IndexError, EOFError, struct.error) as exc:
+        # Pillow's errors on a damaged file ("broken PNG file" is a SyntaxError)
         raise ValueError(f"cannot read mask {path}: {exc}") from exc
     if image.mode == "P":
         palette = image.getpalette() or [0, 0, 0]

@@ -24,7 +24,7 @@ def test_ci_runs_the_readme_test_command_without_deselecting_markers():
 
 
 def test_pytest_config_keeps_slow_tests_selected_and_registered():
-    text = (REPO / "pyproject.toml").read_text()  # (tomllib needs Python 3.11; we support 3.10)
+    text = (REPO / "pyproject.toml").read_text()
     section = text.split("[tool.pytest.ini_options]", 1)[1].split("\n[", 1)[0]
     addopts = re.findall(r"^addopts\s*=\s*(.*)$", section, flags=re.M)
     assert not any("-m" in line.split() or "not slow" in line for line in addopts)
