@@ -63,7 +63,8 @@ def export_all(state: DemoState | None, at_source: bool = False,
         note += ("; a pass changed the masks while this export ran: these files hold the masks "
                  "from when it started (press Prepare downloads again for the new ones)")
     missing = state.num_frames - len(taken)
-    note += f" ({missing} frames without a mask are left out)" if missing else ""
+    note += (f" ({missing} frame{'s' if missing > 1 else ''} without a mask "
+             f"{'are' if missing > 1 else 'is'} left out)") if missing else ""
     if edited:
         frames_text = ", ".join(map(str, edited[:12])) + (" …" if len(edited) > 12 else "")
         note += (f"; frame{'s' if len(edited) > 1 else ''} {frames_text}: your edits since the "
