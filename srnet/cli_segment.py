@@ -168,8 +168,11 @@ def _load_annotations(args: argparse.Namespace, names: list[str] | None
         example = names[0] if names else "00000"
         raise ValueError(f"--masks: {len(unknown)} file(s) name no input frame, e.g. "
                          f"{unknown[0]} (frames are named like {example})")
-    annotations = {f"{int(p.stem):05d}" if names is None else p.stem: _annotation(p)
-                   for p in pngs}
+    frame_of = {p: f"{int(p.stem):05d}" if names is None else p.stem for p in pngs}
+    if len(set(frame_of.values())) < len(pngs):  # 35.png and 035.png: one was dropped
+        twins = [p.name for p in pngs if list(frame_of.values()).count(frame_of[p]) > 1]
+        raise ValueError(f"--masks: {', '.join(twins[:2])} name the same frame: keep one")
+    annotations = {frame_of[p]: _annotation(p) for p in pngs}
     empty = [name for name, mask in annotations.items() if not mask.any()]
     if empty:
         log.warning("--masks: %d file(s) mark no object and are skipped, e.g. %s", len(empty),

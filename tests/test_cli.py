@@ -142,6 +142,15 @@ def test_segment_masks_folder_rejects_names_that_match_no_frame(tmp_path, tiny_m
     assert code == 2 and "frame_7.png" in caplog.text
 
 
+def test_segment_masks_of_a_video_naming_one_frame_twice_are_refused(tmp_path, tiny_model,
+                                                                       caplog):
+    video, masks = _synthetic_video(tmp_path, 4)
+    code = _segment_with_masks(tmp_path, tiny_model, ["--video", str(video)],
+                               {"3": masks[3], "003": masks[0]}, "--out", str(tmp_path / "o"),
+                               "--no-video")  # one of them was dropped without a word
+    assert code == 2 and "name the same frame" in caplog.text
+
+
 def test_segment_rejects_an_empty_first_mask(tmp_path, tiny_model, caplog):
     frames_dir, _ = _synthetic_frames(tmp_path, 2)
     save_index_mask(tmp_path / "empty.png", np.zeros((64, 96), np.uint8))
