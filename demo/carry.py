@@ -56,6 +56,7 @@ def carry_annotations(old: DemoState, new: DemoState
                 vanished.append((moved[f], obj))
     new.clicks = {(moved[f], obj): [scale(c) for c in clicks]
                   for (f, obj), clicks in old.clicks.items() if f in moved and clicks}
+    new.edits = old.edits  # the carried records keep their order before new edits
     for name in ("click_history", "paint_undo"):
         setattr(new, name, {(moved[f], obj): [undo.resized(resize, scale) for undo in history]
                             for (f, obj), history in getattr(old, name).items() if f in moved})

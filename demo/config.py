@@ -43,6 +43,9 @@ class DemoConfig:
     state_ttl_s: int = 3600  # a tab's state (frames, memory, results) is dropped after this
     # while memory is short, a load first releases tabs untouched this long (demo/eviction.py)
     evict_idle_s: int = 900
+    # a closed tab (its heartbeat connection dropped) is released this long after, unless an
+    # event of it came in meanwhile: a network blip or a phone suspending the page lost the clip
+    unload_grace_s: float = 120.0
     gpu_concurrency: int = 1  # GPU jobs run one at a time (one shared queue, id "gpu")
     gpu_base_s: float = 20.0  # ZeroGPU reservation per call: start-up (worker, model move) …
     gpu_frame_s: float = 0.25  # … plus this per frame processed (480p, internals returned)

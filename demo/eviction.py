@@ -88,9 +88,16 @@ class IdleTabReleaser:
                                    in_flight=self.in_flight)
 
     def in_flight(self, session: str) -> bool:
-        """Gradio's queue is processing an event of `session` (its workers' jobs,
-        `Blocks._queue.active_jobs`: internal, so read defensively; an event outside the queue,
-        `queue=False`, only stops a pass here)."""
-        jobs = getattr(getattr(self.blocks, "_queue", None), "active_jobs", None) or []
+        """Gradio's queue holds an event of `session`: being processed (its workers' jobs,
+        `Blocks._queue.active_jobs`) or waiting for a worker (`event_queue_per_concurrency_id`:
+        a Propagate queued behind other users' for 15 min was released just before it ran).
+        Internal, so read defensively; an event outside the queue (`queue=False`) only stops
+        a pass here."""
+        queue = getattr(self.blocks, "_queue", None)
+        jobs = [event for job in list(getattr(queue, "active_jobs", None) or []) if job
+                for event in job]
+        waiting = [event for line in list((getattr(queue, "event_queue_per_concurrency_id",
+                                                   None) or {}).values())
+                   for event in list(getattr(line, "queue", None) or [])]
         return any(getattr(event, "session_hash", None) == session
-                   for job in list(jobs) if job for event in job)
+                   for event in (*jobs, *waiting))

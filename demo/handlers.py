@@ -202,6 +202,51 @@ def ends_without_outputs(handler: Callable) -> Callable:
     return stream
 
 
+def state_output_kept(handler: Callable) -> Callable:
+    """A page handler whose first output is the tab's state: that output becomes a skip when
+    it is a state the handler was given (changed in place, so Gradio holds it already, or
+    holds a newer one stored meanwhile) or a released one. A frame change that overlapped a
+    load stored the old, released clip back over the new one (every later action failed),
+    and under ZeroGPU one that overlapped a pass's end stored the copy from before it. An
+    error raised while the tab's clip was released under the handler (a click answered while
+    another clip loaded) changes nothing, instead of Gradio's bare "Error"."""
+    def moved_on(args: tuple) -> bool:
+        return any(isinstance(arg, DemoState) and arg.released for arg in args)
+
+    def kept(args: tuple, result: object) -> object:
+        if not isinstance(result, tuple) or not result or not isinstance(result[0], DemoState):
+            return result
+        state = result[0]
+        if state.released or any(state is arg for arg in args):
+            return (gr.skip(), *result[1:])
+        return result
+
+    if inspect.isgeneratorfunction(handler):
+        @functools.wraps(handler)
+        def stream(*args: object, **kwargs: object):
+            try:
+                for item in handler(*args, **kwargs):
+                    yield kept(args, item)
+            except Exception:
+                if not moved_on(args):
+                    raise
+                log.info("a handler's clip was replaced under it", exc_info=True)
+        stream.keeps_state_output = True
+        return stream
+
+    @functools.wraps(handler)
+    def call(*args: object, **kwargs: object) -> object:
+        try:
+            return kept(args, handler(*args, **kwargs))
+        except Exception:
+            if not moved_on(args):
+                raise
+            log.info("a handler's clip was replaced under it", exc_info=True)
+            return gr.skip()  # one skip: every output unchanged
+    call.keeps_state_output = True
+    return call
+
+
 # Tabs (by folder) with a streamed GPU handler in flight in this server process.
 _streaming: Counter[Path | None] = Counter()
 PASS_RUNNING = ("A pass is running on this clip: press Stop (or wait for Done) before editing. "

@@ -22,7 +22,6 @@ from demo.messages import NO_CLIP, frame_caption, info, replaced_text, shared_te
 from demo.ownership import (
     ClickUndo,
     edit_order,
-    give_back,
     keep_others,
     take,
     without_others,
@@ -143,7 +142,7 @@ def on_click(state: DemoState | None, mode: str, evt: gr.SelectData,
     history = state.click_history.setdefault(key, [])
     if len(history) != len(state.clicks.get(key, [])):
         history.clear()  # the clicks were changed elsewhere (paint): older undos replay
-    undo = ClickUndo(state.obj_masks.get(key))  # the exact annotation before this click
+    undo = ClickUndo(state.obj_masks.get(key), seq=state.next_edit())  # the exact annotation
     history.append(undo)
     state.clicks.setdefault(key, []).append((float(index[0]), float(index[1]),
                                              not str(mode).lower().startswith("remove")))
@@ -235,8 +234,8 @@ def _restore(state: DemoState, key: tuple[int, int], record: ClickUndo) -> None:
     before = record.before
     state.set_object_mask(*key, without_others(state.obj_masks, *key, before),
                           absent=before is not None and not before.any())
-    state.limit_returns(*key, before)
-    give_back(state.obj_masks, key[0], record.taken)
+    state.limit_returns(*key, before, after=record.seq)
+    state.give_back(key[0], record)
 
 
 @edits_wait_for_passes
@@ -250,7 +249,7 @@ def clear_clicks(state: DemoState | None) -> tuple:
     state.limit_returns(*key, None)
     history = [*edit_order(state.paint_undo.pop(key, [])), *history]  # as the edits were made
     for undo in reversed(history):  # as undoing every edit: what they took goes back
-        give_back(state.obj_masks, state.frame_idx, undo.taken)
+        state.give_back(state.frame_idx, undo)
     return _result(state, f"Cleared the annotation of {state.names.get(state.selected, '?')} "
                           f"on frame {state.frame_idx}.")
 
@@ -278,11 +277,14 @@ def apply_paint(state: DemoState | None, strokes: str | None) -> tuple:
     shown = state.shown_mask(state.frame_idx)  # [H, W] ids as on screen before the stroke
     taken = take(state.obj_masks, *key, added)
     record = ClickUndo(before_annotation, taken, clicks=state.clicks.pop(key, []),
-                       history=state.click_history.pop(key, []))  # painting replaces the clicks
+                       history=state.click_history.pop(key, []),  # painting replaces the clicks
+                       seq=state.next_edit())
     state.paint_undo.setdefault(key, []).append(record)  # Undo goes back past it
     was_absent = before_annotation is not None and not before_annotation.any()
     state.set_object_mask(*key, mask, absent=was_absent or state.followed_elsewhere(*key))
-    state.limit_returns(*key, mask)
+    # others' undo may give back only what the eraser left: a dot painted far away made
+    # undoing another object's click on this one give nothing back
+    state.limit_returns(*key, apply_strokes(np.ones(state.size, bool), painted, state.size))
     old = 0 if before is None else int(before.sum())
     took = "".join(f"; took {int(lost.sum())} px from {state.names.get(obj_id, obj_id)}"
                    for obj_id, lost in _covered(shown, added, state.selected).items())

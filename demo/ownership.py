@@ -33,6 +33,8 @@ class ClickUndo:
     # a paint's record only: the clicks (and their undo records) the painted mask replaced
     clicks: list | None = None
     history: list | None = None
+    seq: int = -1  # when the edit was made (`DemoState.next_edit`): later edits have more
+
 
     def resized(self, resize: Callable[[np.ndarray], np.ndarray],
                 scale: Callable[[Click], Click]) -> ClickUndo:
@@ -43,7 +45,7 @@ class ClickUndo:
             {obj_id: resize(pixels) for obj_id, pixels in self.taken.items()},
             None if self.clicks is None else [scale(click) for click in self.clicks],
             None if self.history is None else [undo.resized(resize, scale)
-                                               for undo in self.history])
+                                               for undo in self.history], self.seq)
 
 
 def shown_mask(annotation: np.ndarray | None, annotated_ids: Iterable[int],
@@ -248,17 +250,19 @@ def edit_order(records: Iterable[ClickUndo]) -> Iterator[ClickUndo]:
 
 
 def limit_returns(click_history: dict[tuple[int, int], list[ClickUndo]], frame_idx: int,
-                  obj_id: int, annotation: np.ndarray | None) -> None:
-    """`obj_id`'s annotation on the frame was set to `annotation` (an undo, a clear, a paint):
-    other objects' undo records may give it back only pixels of that annotation. Before,
-    undoing the click that had taken pixels from an object whose own clicks were undone since
-    brought it back as an annotation without clicks."""
+                  obj_id: int, annotation: np.ndarray | None, after: int = -1) -> None:
+    """`obj_id`'s annotation on the frame was set to `annotation` (an undo, a clear, an
+    import; a paint passes what its eraser left): other objects' undo records made after edit
+    `after` may give it back only pixels of that annotation. Before, undoing the click that
+    had taken pixels from an object whose own clicks were undone since brought it back as an
+    annotation without clicks. An undo passes its edit's `seq`: a record older than the undone
+    edit took what the restored annotation lacks, and must still give it back."""
     for (frame, other), records in click_history.items():
         if frame != frame_idx or other == obj_id:
             continue
         for record in edit_order(records):
             lost = record.taken.get(obj_id)
-            if lost is None:
+            if lost is None or record.seq <= after:
                 continue
             if annotation is None or not (kept := lost & annotation).any():
                 del record.taken[obj_id]
@@ -267,14 +271,31 @@ def limit_returns(click_history: dict[tuple[int, int], list[ClickUndo]], frame_i
 
 
 def give_back(obj_masks: dict[tuple[int, int], np.ndarray], frame_idx: int,
-              taken: dict[int, np.ndarray]) -> None:
-    """Undo of `take`: each object gets back the pixels it lost that no object holds now. An
-    object whose annotation on the frame is gone since (all its pixels taken) gets it back."""
+              taken: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """Undo of `take`: each object gets back the pixels it lost that no object holds now (an
+    object whose annotation on the frame is gone since, all its pixels taken, gets it back).
+    Returns, per object, the pixels it lost that it holds now (given back, or taken back by
+    an edit of its own since)."""
     if not taken:
-        return
+        return {}
     held = _held(obj_masks, frame_idx, next(iter(taken.values())).shape)
+    holds = {}
     for obj_id, lost in taken.items():
         back = lost & ~held  # [H, W]
+        current = obj_masks.get((frame_idx, obj_id))
         if back.any():
-            current = obj_masks.get((frame_idx, obj_id))
-            obj_masks[(frame_idx, obj_id)] = back if current is None else current | back
+            current = back if current is None else current | back
+            obj_masks[(frame_idx, obj_id)] = current
+        if current is not None and (lost & current).any():
+            holds[obj_id] = lost & current
+    return holds
+
+
+def carry_back(histories: Iterable[list[ClickUndo]], back: np.ndarray, since: int) -> None:
+    """The undo of another object's edit `since` gave an object back `back` (bool [H, W]):
+    its own records made after that edit restore those pixels too, as if they had never been
+    taken. Undoing the other's click, then its own later click, left a hole there."""
+    for records in histories:
+        for record in edit_order(records):
+            if record.seq > since:
+                record.before = back if record.before is None else record.before | back

@@ -23,7 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from demo.numbers import clamped, finite
-from demo.ownership import ClickUndo, edit_order, limit_returns, shown_mask
+from demo.ownership import (
+    ClickUndo,
+    carry_back,
+    edit_order,
+    give_back,
+    limit_returns,
+    shown_mask,
+)
 from srnet import InferenceConfig, InferenceSession, StepOutput, davis_palette
 
 log = logging.getLogger(__name__)
@@ -102,6 +109,7 @@ class DemoState:
     click_history: dict[tuple[int, int], list[ClickUndo]] = field(default_factory=dict)
     # (frame, obj) → each applied painting, newest last: Undo goes back past it
     paint_undo: dict[tuple[int, int], list[ClickUndo]] = field(default_factory=dict)
+    edits: int = 0  # annotation edits made (`next_edit`): orders the undo records
     obj_masks: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # bool [H, W]
     masks: dict[int, np.ndarray] = field(default_factory=dict)  # frame → uint8 [H, W] ids
     confidence: dict[int, float] = field(default_factory=dict)
@@ -257,12 +265,27 @@ class DemoState:
         else:
             self.obj_masks[key] = mask.astype(bool)
 
-    def limit_returns(self, frame_idx: int, obj_id: int, annotation: np.ndarray | None) -> None:
-        """`obj_id`'s annotation on the frame was replaced by `annotation` (an undo, a clear, a
-        paint, an import): no undo record of another object, click or paint, may give it back
-        pixels outside it (`ownership.limit_returns`)."""
-        limit_returns(self.click_history, frame_idx, obj_id, annotation)
-        limit_returns(self.paint_undo, frame_idx, obj_id, annotation)
+    def limit_returns(self, frame_idx: int, obj_id: int, annotation: np.ndarray | None,
+                      after: int = -1) -> None:
+        """`obj_id`'s annotation on the frame was replaced by `annotation` (an undo of edit
+        `after`, a clear, a paint, an import): no undo record of another object, click or
+        paint, made after edit `after` may give it back pixels outside it
+        (`ownership.limit_returns`)."""
+        limit_returns(self.click_history, frame_idx, obj_id, annotation, after)
+        limit_returns(self.paint_undo, frame_idx, obj_id, annotation, after)
+
+    def give_back(self, frame_idx: int, record: ClickUndo) -> None:
+        """Undo of what edit `record` took: back to the objects that lost it, and into their
+        own later edits' undo records (`ownership.carry_back`)."""
+        for obj_id, back in give_back(self.obj_masks, frame_idx, record.taken).items():
+            key = (frame_idx, obj_id)
+            carry_back((self.click_history.get(key, []), self.paint_undo.get(key, [])), back,
+                       record.seq)
+
+    def next_edit(self) -> int:
+        """A number for an annotation edit, larger than every earlier one (undo records)."""
+        self.edits += 1
+        return self.edits
 
     def forget_object(self, obj_id: int) -> None:
         """Drop an object from names, clicks, annotations, results (its pixels become 0)."""

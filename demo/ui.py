@@ -9,6 +9,7 @@ private; `segment` and `info` are the public API.
 from __future__ import annotations
 
 import os
+import threading
 from types import SimpleNamespace
 
 import gradio as gr
@@ -35,6 +36,9 @@ from demo.handlers import (
     gpu_handler,
     release_tab,
     streaming,
+)
+from demo.handlers import (
+    state_output_kept as kept,
 )
 from demo.widgets import ClampedSlider
 from srnet import Predictor
@@ -110,60 +114,62 @@ def _wire_annotation(c: SimpleNamespace, ctx: DemoContext) -> None:
     # they belong to the frames that were replaced (a failed load keeps them, with its state).
     stale = [c.progress, c.preview, c.video, c.export_video, c.export_palette, c.export_binary,
              c.export_rgba, c.export_status, c.ablation_status]
-    loads = [c.upload.upload(bind(loading.load_upload, ctx), [c.upload, *trim], load_outs,
+    loads = [c.upload.upload(kept(bind(loading.load_upload, ctx)), [c.upload, *trim], load_outs,
                              **IO_QUEUE),
-             c.reload.click(bind(loading.reload_clip, ctx), trim, load_outs, **IO_QUEUE),
-             *(button.click(bind(loading.load_example, ctx), [button, *trim], load_outs,
+             c.reload.click(kept(bind(loading.reload_clip, ctx)), trim, load_outs, **IO_QUEUE),
+             *(button.click(kept(bind(loading.load_example, ctx)), [button, *trim], load_outs,
                             **IO_QUEUE) for button in c.examples)]
     for event in loads:
         event.then(loading.clear_stale_views, [c.state], stale, **UI_QUEUE).then(
             inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
-    c.frame.change(annotate.show_frame, [c.state, c.frame], outs, trigger_mode="always_last",
+    c.frame.change(kept(annotate.show_frame), [c.state, c.frame], outs, trigger_mode="always_last",
                    **UI_QUEUE)
     # Clicks and Undo queue up. A second click made while the first was being answered was
     # dropped without a word, twice over: Gradio's default trigger mode ("once") refuses a
     # new event while one is pending, and the default progress overlay on the view (an
     # output) took the click. One tab's edits run one at a time (`edits_wait_for_passes`).
     quick = {"trigger_mode": "multiple", "show_progress": "minimal", **UI_QUEUE}
-    c.view.select(annotate.on_click, [c.state, c.mode, c.click_method], outs, **quick)
-    c.undo.click(annotate.undo_click, [c.state, c.click_method], outs, **quick)
-    c.clear.click(annotate.clear_clicks, [c.state], outs, **UI_QUEUE)
-    c.apply_paint.click(_swap(annotate.apply_paint), [c.strokes, c.state], outs,
+    c.view.select(kept(annotate.on_click), [c.state, c.mode, c.click_method], outs, **quick)
+    c.undo.click(kept(annotate.undo_click), [c.state, c.click_method], outs, **quick)
+    c.clear.click(kept(annotate.clear_clicks), [c.state], outs, **UI_QUEUE)
+    c.apply_paint.click(kept(_swap(annotate.apply_paint)), [c.strokes, c.state], outs,
                         js=TAKE_STROKES, **UI_QUEUE)
     c.clear_paint.click(None, js="() => { window.srnetPainter && window.srnetPainter.clear(); }")
-    c.objects.input(annotate.select_object, [c.state, c.objects], outs, **UI_QUEUE)
-    c.add.click(annotate.add_object, [c.state], outs, **UI_QUEUE)
-    c.rename.click(annotate.rename_object, [c.state, c.name], outs, **UI_QUEUE)
-    c.remove.click(bind(annotate.remove_object, ctx), [c.state], outs, **c.gpu_queue)
-    c.import_mask.upload(importing.import_mask, [c.state, c.import_mask], outs, **UI_QUEUE)
+    c.objects.input(kept(annotate.select_object), [c.state, c.objects], outs, **UI_QUEUE)
+    c.add.click(kept(annotate.add_object), [c.state], outs, **UI_QUEUE)
+    c.rename.click(kept(annotate.rename_object), [c.state, c.name], outs, **UI_QUEUE)
+    c.remove.click(kept(bind(annotate.remove_object, ctx)), [c.state], outs, **c.gpu_queue)
+    c.import_mask.upload(kept(importing.import_mask), [c.state, c.import_mask], outs, **UI_QUEUE)
 
 
 def _wire_propagation(c: SimpleNamespace, ctx: DemoContext) -> None:
-    run = ends_without_outputs(gpu_handler(propagation.propagate, ctx,
-                                           propagation.propagate_seconds))
+    run = kept(ends_without_outputs(gpu_handler(propagation.propagate, ctx,
+                                                propagation.propagate_seconds)))
     outs = [c.state, c.preview, c.progress, c.video, c.view, c.caption]
     events = [button.click(run, [c.state, gr.State(direction), c.frame], outs,
                            show_progress="hidden", **c.gpu_queue)
               for button, direction in ((c.forward, "forward"), (c.backward, "backward"),
                                         (c.both, "both"))]
     c.ablation_event = c.run_ablation.click(
-        ends_without_outputs(gpu_handler(ablation.run_ablation, ctx, ablation.ablation_seconds)),
+        kept(ends_without_outputs(gpu_handler(ablation.run_ablation, ctx,
+                                              ablation.ablation_seconds))),
         [c.state, c.frame],
         [c.state, c.frame, c.ablation, c.ablation_status], show_progress="hidden",
         **c.gpu_queue)
     for stop in (c.stop, c.stop_ablation):  # finish_view says on the Ablation tab what stopped
         stop.click(stopping.stop, [c.state], [c.progress], queue=False, **PRIVATE,
                    cancels=[*events, c.ablation_event]).then(
-            stopping.finish_view, [c.state], [*outs[2:], c.ablation_status], **UI_QUEUE)
+            kept(stopping.finish_view), [c.state], [*outs[2:], c.ablation_status],
+            **UI_QUEUE)
     for event in events:  # (the ablation moves the Frame slider: its change refreshes them)
         if zerogpu.ships_host_state():  # its worker drew the start frame: the slider's now
-            event.then(annotate.redraw, [c.state], c.annotate_outs, **UI_QUEUE)
+            event.then(kept(annotate.redraw), [c.state], c.annotate_outs, **UI_QUEUE)
         event.then(inspecting.inspect_if_open, [c.state, c.frame], c.inspect_outs, **UI_QUEUE)
         event.then(clear_pass_refusal, [c.status], [c.status], **UI_QUEUE)
         event.then(exporting.exports_outdated, [c.export_status, c.state],
                    [c.export_video, c.export_palette, c.export_binary, c.export_rgba,
                     c.export_status], **UI_QUEUE)
-    c.apply_settings.click(bind(knobs.apply_settings, ctx),
+    c.apply_settings.click(kept(bind(knobs.apply_settings, ctx)),
                            [c.state, c.mem_every, c.top_k, c.local, c.max_working,
                             c.mirror, c.adapt],
                            [c.state, c.memory_status], **c.gpu_queue)
@@ -189,7 +195,7 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
     for tab in (c.annotate_tab, c.export_tab):
         tab.select(inspecting.set_inspect_open, [c.state, gr.State(False)], None, **UI_QUEUE)
     # Look inside may have changed the selected object: Annotate's list and view follow it
-    c.annotate_tab.select(annotate.refresh, [c.state, c.frame],
+    c.annotate_tab.select(kept(annotate.refresh), [c.state, c.frame],
                           [c.state, c.view, c.caption, c.objects, c.name, c.editor, c.status],
                           **UI_QUEUE)
     c.mem_query.select(inspecting.memory_click, [c.state, c.frame],
@@ -209,14 +215,25 @@ def _wire_inspect_export(c: SimpleNamespace, ctx: DemoContext) -> None:
                          queue=False)
 
 
-def _release_on_unload(demo: gr.Blocks) -> None:
-    """Tab closed: free its state now. Gradio alone keeps a closed tab's state for an hour
-    (in case it reopens), which let memory grow with every visitor."""
+def _release_on_unload(demo: gr.Blocks, grace_s: float) -> None:
+    """Tab closed: free its state `grace_s` later, unless an event of the tab came in since.
+    Gradio alone keeps a closed tab's state for an hour (in case it reopens), which let
+    memory grow with every visitor; released at once, a dropped heartbeat connection (a
+    network blip, a phone suspending the page) lost the clip of a page still open."""
     def release(request: gr.Request) -> None:
         holder = getattr(demo, "state_holder", None)
         session = getattr(request, "session_hash", None)
-        if holder is not None and session:  # release_session skips a session it lacks
-            release_session(holder, session)  # runs release_tab on the tab's DemoState
+        if holder is None or not session:
+            return
+        closed_at = holder.time_last_used.get(session)  # this unload's own call touched it
+
+        def unless_back() -> None:
+            if holder.time_last_used.get(session) == closed_at:  # no event since
+                release_session(holder, session)  # runs release_tab on the tab's DemoState
+
+        timer = threading.Timer(grace_s, unless_back)
+        timer.daemon = True
+        timer.start()
 
     demo.unload(release)
 
@@ -266,6 +283,6 @@ def build_demo(predictor: Predictor, cfg: DemoConfig) -> gr.Blocks:
         _wire_annotation(c, ctx)
         _wire_propagation(c, ctx)
         _wire_inspect_export(c, ctx)
-        _release_on_unload(demo)
+        _release_on_unload(demo, cfg.unload_grace_s)
     idle_tabs.attach(demo)
     return demo

@@ -25,8 +25,9 @@ from srnet import (
 @contextmanager
 def running_app(temp_root: Path, max_frames: int, short_side: int = 96,
                 state_ttl_s: int = 3600, trained: bool = False,
-                demos: list | None = None) -> Iterator[str]:
+                demos: list | None = None, unload_grace_s: float = 1.0) -> Iterator[str]:
     """Yields the app's URL; one torch thread (see test_handlers.one_thread), closed at exit.
+    A closed tab is released `unload_grace_s` after (the app's default is minutes).
     `trained`: the bundled checkpoint (views judged on real weights), else random weights;
     `demos` receives the gr.Blocks (for tests of the server's own tables)."""
     threads = torch.get_num_threads()
@@ -38,7 +39,8 @@ def running_app(temp_root: Path, max_frames: int, short_side: int = 96,
     else:
         predictor = Predictor(SRNet(ModelConfig.lite()), config, "cpu")
     cfg = DemoConfig(short_side_cpu=short_side, max_frames_cpu=max_frames,
-                     random_weights=not trained, temp_root=temp_root, state_ttl_s=state_ttl_s)
+                     random_weights=not trained, temp_root=temp_root, state_ttl_s=state_ttl_s,
+                     unload_grace_s=unload_grace_s)
     demo = build_demo(predictor, cfg)
     if demos is not None:
         demos.append(demo)

@@ -222,3 +222,49 @@ def test_a_frame_change_while_the_click_model_runs_leaves_the_click_on_its_frame
     annotate.show_frame(state, 0)
     assert "Last click removed" in annotate.undo_click(state, clicks.CLASSIC)[-1]
     assert (0, 1) not in state.obj_masks
+
+
+def _second_edit_of_the_first_object(ctx: DemoContext, tmp_path: Path, paint: bool):
+    """`_taken_by_second_object`, then object 1 edited once more: a click on another of its
+    pixels, or a brush dot far from both. Returns the state and object 1's mask after its
+    first click (what undoing both later edits must give back)."""
+    import json
+
+    state, truth = _taken_by_second_object(ctx, tmp_path)
+    first = state.obj_masks[(0, 1)] | state.click_history[(0, 2)][0].taken[1]
+    annotate.select_object(state, 1)
+    if paint:
+        annotate.apply_paint(state, json.dumps([{"mode": "brush", "size": 3,
+                                                 "points": [[1, 1]]}]))
+    else:
+        ys, xs = np.nonzero((truth[0] == 1) & ~state.obj_masks[(0, 1)])
+        annotate.on_click(state, "add (positive)", _click(float(xs[0]), float(ys[0])),
+                          clicks.CLASSIC)
+    return state, first
+
+
+@pytest.mark.parametrize("paint", [False, True])
+def test_undo_last_first_across_objects_gives_back_what_was_taken(
+        ctx: DemoContext, tmp_path: Path, paint: bool) -> None:
+    """Object 1's second edit was undone, then object 2's click: the pixels that click had
+    taken from object 1 went to nobody (undoing the edit dropped them from its record)."""
+    state, first = _second_edit_of_the_first_object(ctx, tmp_path, paint)
+    if not paint:  # a painting stays; a click goes (undo order: newest first)
+        annotate.undo_click(state, clicks.CLASSIC)
+    annotate.select_object(state, 2)
+    annotate.undo_click(state, clicks.CLASSIC)
+    mask = state.obj_masks[(0, 1)]
+    assert not (first & ~mask).any()  # a brush dot may stay: it was not undone
+    assert paint or np.array_equal(mask, first)
+
+
+def test_undo_of_the_taker_first_then_the_owners_later_click(ctx: DemoContext,
+                                                             tmp_path: Path) -> None:
+    """Object 2's click undone first gave object 1 its pixels back; undoing object 1's later
+    click then restored the mask recorded before that, without them: a hole."""
+    state, first = _second_edit_of_the_first_object(ctx, tmp_path, paint=False)
+    annotate.select_object(state, 2)
+    annotate.undo_click(state, clicks.CLASSIC)
+    annotate.select_object(state, 1)
+    annotate.undo_click(state, clicks.CLASSIC)
+    assert np.array_equal(state.obj_masks[(0, 1)], first)

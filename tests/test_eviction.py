@@ -98,6 +98,19 @@ def test_a_tab_with_an_event_in_gradios_queue_is_not_released(app):
     assert released == ["idle"] and not states["old"].released
 
 
+def test_a_tab_with_an_event_waiting_in_gradios_queue_is_not_released(app):
+    """A Propagate queued behind other users' passes for 15 minutes: its tab was released
+    just before it ran (only events being processed counted)."""
+    ctx, _, _, states = app
+    lines = ctx.make_room.blocks._queue.event_queue_per_concurrency_id
+    lines["gpu"] = SimpleNamespace(queue=[SimpleNamespace(session_hash="old")])
+    try:
+        released = ctx.make_room(lambda: False)
+    finally:
+        del lines["gpu"]
+    assert released == ["idle"] and not states["old"].released
+
+
 def test_a_load_refused_for_memory_succeeds_once_idle_tabs_gave_theirs(app, monkeypatch):
     ctx, _, _, states = app
     need = capacity.clip_bytes(8, 96) + 512 * 2**20
@@ -149,3 +162,38 @@ def test_in_a_running_app_an_idle_tab_gives_way_and_then_asks_for_a_clip(tmp_pat
             holder = demos[0].state_holder  # what the unload events would do, without waiting
             for session in list(holder.session_data):
                 release_session(holder, session)
+
+
+def test_a_closed_tab_is_released_after_a_grace_unless_it_comes_back(tmp_path,
+                                                                      lite_ctx_64) -> None:
+    """Gradio fires `unload` whenever a tab's heartbeat connection drops: released at once, a
+    network blip or a phone suspending the page lost the clip of a page still open."""
+    import time
+
+    from demo import build_demo
+    from tests.conftest import uploaded_clip_state
+
+    predictor = Predictor(SRNet(ModelConfig.tiny()), InferenceConfig(short_side=96), "cpu")
+    blocks = build_demo(predictor, DemoConfig(short_side_cpu=96, max_frames_cpu=8,
+                                              temp_root=tmp_path, unload_grace_s=0.3))
+    holder = StateHolder()
+    holder.set_blocks(blocks)
+    tab = next(block for block in blocks.blocks.values()
+               if isinstance(block, gr.State) and block.delete_callback is release_tab)
+    (unload,) = [fn.fn for fn in blocks.fns.values()
+                 if any(target[1] == "unload" for target in fn.targets)]
+    states = {}
+    try:
+        for session in ("gone", "back"):
+            (tmp_path / session).mkdir()
+            states[session] = uploaded_clip_state(lite_ctx_64, tmp_path / session)[0]
+            holder[session][tab._id] = states[session]
+            unload(SimpleNamespace(session_hash=session))
+        holder["back"]  # an event of that tab: its page was open all along
+        assert not states["gone"].released  # not at once
+        time.sleep(1.0)
+        assert states["gone"].released and not states["back"].released
+    finally:
+        for session in list(holder.session_data):
+            release_session(holder, session)
+        blocks.close()
