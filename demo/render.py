@@ -42,7 +42,7 @@ def to_rgb_u8(image: np.ndarray) -> np.ndarray:
 def _resize_nearest(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if mask.shape[:2] == tuple(size):
         return mask
-    return cv2.resize(mask, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(mask, (size[1], size[0]), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
 def _thickness(shape: tuple[int, ...], frac: float = 1 / 400) -> int:

@@ -106,7 +106,8 @@ def _held(read: MemoryRead, slot: int, shape: tuple[int, int],
     frame re-annotated since shows what memory still holds); `held_mask` only for reads
     without that record."""
     if slot < len(read.memory_masks) and read.memory_masks[slot] is not None:
-        return cv2.resize(read.memory_masks[slot], shape[::-1], interpolation=cv2.INTER_NEAREST)
+        return cv2.resize(read.memory_masks[slot], shape[::-1],
+                          interpolation=cv2.INTER_NEAREST_EXACT)
     return held_mask(read.memory_frames[slot]) if held_mask else None
 
 

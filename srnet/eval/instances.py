@@ -104,14 +104,15 @@ def evaluate_instances(predictor: Predictor, dataset: VOSDataset, instance_root:
         scale = prescale / min(full_size)
         size = (round(full_size[1] * scale), round(full_size[0] * scale))  # cv2's (W, H)
         frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
-        starts = {k: cv2.resize(m, size, interpolation=cv2.INTER_NEAREST)
+        starts = {k: cv2.resize(m, size, interpolation=cv2.INTER_NEAREST_EXACT)
                   for k, m in starts.items()}
     session = predictor.new_session()
     start = time.perf_counter()
     adapt_session(predictor, session, [(frames[0], starts[0])])  # only with adapt_steps
     outputs = _run_from(predictor, session, frames, starts)
     scored = [t for t in annotations if t > first + max(starts)]
-    preds = {t: cv2.resize(outputs[t - first], full_size[::-1], interpolation=cv2.INTER_NEAREST)
+    preds = {t: cv2.resize(outputs[t - first], full_size[::-1],
+                           interpolation=cv2.INTER_NEAREST_EXACT)
              if resized else outputs[t - first] for t in scored}  # [H, W] ids at full size
     seconds = time.perf_counter() - start
     per_object: dict[int, tuple[float, float]] = {}

@@ -82,7 +82,7 @@ class PastedPairs:
             if size is not None and frame.shape[:2] != tuple(size):
                 frame = cv2.resize(frame, (size[1], size[0]), interpolation=cv2.INTER_AREA)
                 mask = cv2.resize(mask.astype(np.uint8), (size[1], size[0]),
-                                  interpolation=cv2.INTER_NEAREST) > 0
+                                  interpolation=cv2.INTER_NEAREST_EXACT) > 0
             frames.append(frame.transpose(2, 0, 1).astype(np.float32) / 255)  # [3, H, W]
             masks.append(np.stack([mask, np.zeros_like(mask)]).astype(np.float32))  # [2, H, W]
         return VideoClip(np.stack(frames), np.stack(masks), np.array([True, False]),

@@ -14,6 +14,7 @@ cached on disk under a name that hashes the weights, so a checkpoint is exported
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import logging
@@ -167,10 +168,23 @@ def _quiet_exporter() -> Iterator[None]:
             logger.setLevel(level)
 
 
+@functools.cache
+def _code_digest() -> bytes:
+    """Hash of the network's code and these wrappers: a fix in FAM or the decoder with the
+    same weights loaded the graph exported before it, without a word."""
+    digest = hashlib.sha256()
+    for path in sorted((*(Path(__file__).parent.parent / "model").glob("*.py"),
+                        Path(__file__))):
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
 def weights_digest(model: SRNet) -> str:
-    """Hash of the weights, the architecture and the export code: the cache key of a model."""
+    """Hash of the weights, the architecture and the code (`_code_digest`): the cache key of
+    a model."""
     digest = hashlib.sha256()
     digest.update(f"{EXPORT_VERSION} {torch.__version__} {model.cfg.to_dict()}".encode())
+    digest.update(_code_digest())
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy())
@@ -187,8 +201,16 @@ def cache_dir() -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        folder = Path(tempfile.mkdtemp(prefix="srnet-onnx-"))
-        log.warning("cannot create the export cache (%s): exporting to %s", exc, folder)
+        folder = _fallback_dir(str(exc))
+    return folder
+
+
+@functools.cache
+def _fallback_dir(reason: str) -> Path:
+    """One temporary cache per process: a new one per lookup exported every graph again (and
+    left a copy of the weights behind each time)."""
+    folder = Path(tempfile.mkdtemp(prefix="srnet-onnx-"))
+    log.warning("cannot create the export cache (%s): exporting to %s", reason, folder)
     return folder
 
 

@@ -212,7 +212,7 @@ def mask_from_clicks(frame: np.ndarray, clicks: Sequence[Click],
     if prior is not None and np.asarray(prior).any():
         small_prior = cv2.resize((np.asarray(prior) > 0).astype(np.uint8),
                                  (small.shape[1], small.shape[0]),
-                                 interpolation=cv2.INTER_NEAREST).astype(bool)
+                                 interpolation=cv2.INTER_NEAREST_EXACT).astype(bool)
     coarse = _coarse(small, _scale_points(pos, scale, small.shape),
                      _scale_points(neg, scale, small.shape), small_prior)
     fine, fine_scale = _resize_to(frame, FINE_SIDE)
