@@ -142,7 +142,16 @@ def test_check_clicks_errors() -> None:
         check_clicks([(float("nan"), 3, True)], (10, 10))
     with pytest.raises(ValueError, match="not"):
         check_clicks([(1, 2)], (10, 10))
+    with pytest.raises(ValueError, match="not"):  # was read as (1, 0)
+        check_clicks([(True, False, True)], (10, 10))
     assert check_clicks([(9.5, 0, 1)], (10, 10)) == [(9.5, 0.0, True)]
+
+
+def test_an_empty_click_checkpoint_path_is_a_missing_file() -> None:
+    from srnet import CheckpointError, load_click_model
+
+    with pytest.raises(CheckpointError, match="not found"):  # was: the bundled model
+        load_click_model("")
 
 
 def test_disk_maps() -> None:

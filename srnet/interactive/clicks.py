@@ -29,6 +29,8 @@ def check_clicks(clicks: Iterable[Click], shape: Sequence[int]) -> list[Click]:
     for idx, click in enumerate(clicks):
         try:
             x, y, positive = click
+            if isinstance(x, bool | np.bool_) or isinstance(y, bool | np.bool_):
+                raise TypeError("a bool is no coordinate")  # (True, False, True) read as (1, 0)
             x, y = float(x), float(y)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"click {idx} {click!r} is not (x, y, is_positive)") from exc

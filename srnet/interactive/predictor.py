@@ -296,7 +296,8 @@ class ClickPredictor:
 def load_click_model(path: str | Path | None = None, device: str | None = None,
                      zoom: bool = True) -> ClickPredictor:
     """ClickPredictor from a click checkpoint (default: the one in `assets/`)."""
-    model, meta = load_click_checkpoint(path or DEFAULT_CLICK_CHECKPOINT)
-    log.info("loaded click model %s (%s)", path or DEFAULT_CLICK_CHECKPOINT,
+    path = DEFAULT_CLICK_CHECKPOINT if path is None else path  # "" is a missing file, as in
+    model, meta = load_click_checkpoint(path)  # `load_predictor`, not the default
+    log.info("loaded click model %s (%s)", path,
              meta.get("summary", model.cfg.name))
     return ClickPredictor(model, device, zoom)
