@@ -133,6 +133,19 @@ def test_click_curve_with_hand_made_predictors() -> None:
     assert ious == [pytest.approx(0.5), 1.0]
 
 
+def test_initial_negative_clicks_never_land_on_ignored_pixels() -> None:
+    from srnet.interactive.clicks import initial_clicks
+
+    gt = np.zeros((64, 64), bool)
+    gt[20:40, 20:40] = True
+    ignore = np.zeros_like(gt)
+    ignore[:, 44:] = True  # a view's bar past the image
+    rng = np.random.default_rng(0)
+    negatives = [(x, y) for _ in range(200)
+                 for x, y, positive in initial_clicks(gt, rng, ignore) if not positive]
+    assert len(negatives) > 50 and all(x < 44 for x, _ in negatives)
+
+
 def test_check_clicks_errors() -> None:
     with pytest.raises(ValueError, match="no clicks"):
         check_clicks([], (10, 10))
@@ -271,11 +284,15 @@ def test_object_view_magnifies_small_objects_and_shows_large_ones_whole() -> Non
     large_gt = np.zeros((360, 480), bool)
     large_gt[20:340, 40:440] = True
     for _ in range(5):
-        _, gt, _ = object_view(ClickObject(image, large_gt, np.zeros_like(large_gt), "big"), 320,
-                               rng, min_side)
+        img, gt, ign = object_view(ClickObject(image + 200, large_gt, np.zeros_like(large_gt),
+                                               "big"), 320, rng, min_side)
         # shown whole, shrunk: the 400-px box x 1.2-2.0 is 480-800 px, at most 0.67x its scale
         assert 0.1 * large_gt.sum() < gt.sum() <= (320 / 480) ** 2 * large_gt.sum() * 1.02
         assert not gt[0].all() and not gt[:, 0].all()  # the border is never all object
+        # the bars beside the image (black, where the image is grey) are ignored, not
+        # trained as background
+        assert ign.any() and not (ign & gt).any()
+        assert img[ign].mean() < 0.5 * img[~ign].mean()
     empty = ClickObject(image, np.zeros_like(small_gt), ignore, "none")
     assert object_view(empty, 320, rng, min_side) is None
 

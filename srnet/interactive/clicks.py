@@ -149,11 +149,15 @@ def constrain(prev: np.ndarray | None, new: np.ndarray, is_positive: bool) -> np
     return (prev | new) if is_positive else (prev & new)
 
 
-def initial_clicks(gt: np.ndarray, rng: np.random.Generator) -> list[Click]:
+def initial_clicks(gt: np.ndarray, rng: np.random.Generator,
+                   ignore: np.ndarray | None = None) -> list[Click]:
     """1-3 positive clicks inside the object (the first one often at its centre, as the NoC
-    protocol places it) and 0-2 negative clicks, mostly just outside it."""
+    protocol places it) and 0-2 negative clicks, mostly just outside it, never on `ignore`
+    (bool [H, W]: a view's padding past the image, where no user can click)."""
     inside = cv2.distanceTransform(np.pad(gt, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
     outside = cv2.distanceTransform((~gt).astype(np.uint8), cv2.DIST_L2, 5)
+    if ignore is not None:
+        outside = np.where(ignore, 0.0, outside)  # [H, W]: no negative click there
     clicks: list[Click] = []
     if rng.random() < 0.5:
         y, x = np.unravel_index(int(np.argmax(inside)), inside.shape)

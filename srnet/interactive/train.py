@@ -126,10 +126,10 @@ def train_step(model: ClickNet, batch: tuple, cfg: ClickTrainConfig,
         if rng.random() < cfg.degrade_prob:
             prev = degraded(gt, rng)
             first = next_click(prev, gt, ign)
-            clicks.append([first] if first else initial_clicks(gt, rng))
+            clicks.append([first] if first else initial_clicks(gt, rng, ign))
             prevs.append(prev)
         else:
-            clicks.append(initial_clicks(gt, rng))
+            clicks.append(initial_clicks(gt, rng, ign))
             prevs.append(np.zeros_like(gt))
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255.0  # [B, 3, S, S]
     with torch.no_grad():
