@@ -27,7 +27,7 @@ from demo.ownership import (
     without_others,
 )
 from demo.painter import apply_strokes, painter_html, parse_strokes
-from demo.state import DemoState, annotation_key
+from demo.state import DemoState
 
 log = logging.getLogger(__name__)
 LAYER_ALPHA = 0.5  # the selected object's mask as tinted in the painter
@@ -347,9 +347,7 @@ def remove_object(ctx: DemoContext, state: DemoState | None) -> tuple:
     if obj_id not in state.names:
         return _result(state, warn("No object selected."))
     if obj_id in state.session.obj_ids:
-        keys = {p: annotation_key(state.session, p) for p in state.session.annotations}
         ctx.predictor.remove_object(state.session, obj_id)
-        state.rekey_made_from(keys)  # results lose the object too: still up to date
     name = state.names[obj_id]
     state.forget_object(obj_id)
     return _result(state, f"Removed {name!r} (its masks are gone from every frame).")

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterator, Sequence
 
 import numpy as np
 
-from demo.state import DemoState, annotation_key
+from demo.state import DemoState
 from srnet import InferenceSession, Predictor, StepOutput
 
 Pass = tuple[int, int, bool]  # (start, end, reverse), both ends inclusive
@@ -29,7 +29,7 @@ def run_pass(predictor: Predictor, session: InferenceSession, frames: Sequence[n
     for frame_idx in sorted(annotations, reverse=reverse):
         gone = frozenset(absent.get(frame_idx, ()))
         if (frame_idx > start if reverse else frame_idx < start) \
-                and not _session_has(session, frame_idx, annotations[frame_idx], gone):
+                and not session.holds_annotation(frame_idx, annotations[frame_idx], gone):
             # new, or edited since the session took it: a pass from frame 4 after frame 0
             # was redrawn followed the old frame 0 from memory
             predictor.step(session, frame_idx, frames[frame_idx], annotations[frame_idx],
@@ -41,19 +41,11 @@ def run_pass(predictor: Predictor, session: InferenceSession, frames: Sequence[n
         seg_end = bounds[i + 1] + (1 if reverse else -1) if i + 1 < len(bounds) else end
         mask = annotations.get(seg_start)
         gone = frozenset(absent.get(seg_start, ()))
-        if mask is not None and _session_has(session, seg_start, mask, gone):
+        if mask is not None and session.holds_annotation(seg_start, mask, gone):
             mask = None  # the session has it already
         yield from predictor.propagate(session, frames, seg_start, seg_end, reverse=reverse,
                                        mask=mask, return_visuals=visuals,
                                        absent=gone if mask is not None else ())
-
-
-def _session_has(session: InferenceSession, frame_idx: int, mask: np.ndarray,
-                 absent: frozenset[int]) -> bool:
-    """The session holds this annotation of the frame as it is now (mask and absent set)."""
-    known = session.annotations.get(frame_idx)
-    return known is not None and np.array_equal(known, mask) \
-        and session.absent.get(frame_idx, frozenset()) == absent
 
 
 def _start(annotated: list[int], frame_idx: int, reverse: bool, has_memory: bool,
@@ -133,7 +125,7 @@ def other_side_note(state: DemoState, plan: list[Pass]) -> str:
                          f"{start}'s annotation: {_button(not reverse)} from frame {start} carries "
                          "it into them")
     for anchor in sorted(annotated & set(state.session.annotations)):
-        now = annotation_key(state.session, anchor)
+        now = state.session.revisions.get(anchor, "")
         older = sorted(f for f, held in made.items() if held.get(anchor, now) != now)
         for ahead in (False, True):  # frames before the anchor, then after it
             side = [f for f in older if (f > anchor) == ahead]

@@ -12,7 +12,6 @@ reaches a forked pass through a file there too (`request_stop`).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import shutil
 import uuid
@@ -71,7 +70,7 @@ class DemoState:
     tracked: dict[int, tuple[int, ...]] = field(default_factory=dict)  # frame → ids the pass had
     outputs: OrderedDict[int, StepOutput] = field(default_factory=OrderedDict)  # see record
     timelines: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # memory per frame
-    # frame → {annotated frame in its permanent memory: `annotation_key` of that annotation}
+    # frame → {annotated frame in its permanent memory: the session's revision of it then}
     made_from: dict[int, dict[int, str]] = field(default_factory=dict)
     ablation: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # variant → masks
     # variant → frame → IoU with `masks`, kept between views (None: not computed since either
@@ -273,21 +272,11 @@ class DemoState:
         if out.memory_held is not None:  # what the frame read, not memory after it joined
             self.timelines[out.frame_idx] = out.memory_held
             self.made_from[out.frame_idx] = {
-                p: annotation_key(self.session, p) for p in out.memory_held["permanent"]}
+                p: self.session.revisions.get(p, "") for p in out.memory_held["permanent"]}
         self.outputs.pop(out.frame_idx, None)  # re-inserted last: the newest frames are kept
         self.outputs[out.frame_idx] = dataclasses.replace(out, prob=np.empty(0, np.float32))
         while len(self.outputs) > keep_visuals:
             self.outputs.popitem(last=False)
-
-    def rekey_made_from(self, before: dict[int, str]) -> None:
-        """After the session's annotations changed in place (`before`: frame → their keys
-        then; an object removed from every frame and from memory), a result made from an
-        annotation as it was counts as made from it as it is now."""
-        after = {p: annotation_key(self.session, p) for p in before}
-        for held in self.made_from.values():
-            for p, key in held.items():
-                if key == before.get(p):
-                    held[p] = after[p]
 
     def clear_results(self) -> None:
         for store in (self.masks, self.confidence, self.tracked, self.outputs, self.timelines,
@@ -299,17 +288,6 @@ class DemoState:
         """Forget the Ablation tab's reruns (a new pass replaces the masks they compare with)."""
         self.ablation.clear()
         self.ablation_ious = None
-
-
-def annotation_key(session: InferenceSession, frame_idx: int) -> str:
-    """A fingerprint of the annotation `session` holds for the frame (its id mask and the
-    objects marked absent there; "" without one): which version a frame's mask was made from."""
-    mask = session.annotations.get(frame_idx)
-    if mask is None:
-        return ""
-    digest = hashlib.blake2b(mask.tobytes(), digest_size=8)
-    digest.update(repr((mask.shape, sorted(session.absent.get(frame_idx, ())))).encode())
-    return digest.hexdigest()
 
 
 def _without_object(out: StepOutput, obj_id: int) -> StepOutput:

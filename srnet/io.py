@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 # that Ctrl-C in a terminal also reaches a running ffmpeg.
 os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")  # decoded by ffmpeg
 
 
 def natural_key(name: str) -> list:
@@ -89,15 +90,14 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
     except Exception as exc:  # imageio raises many types for broken files
         raise ValueError(f"cannot decode video {path}: {_decoder_message(exc)}") from exc
     duration = meta.get("duration")
+    decoded, stream_fps = _each_frame_once(path)
     if path.suffix.lower() == ".gif" and isinstance(duration, (int, float)) and duration > 0:
         # a GIF's (Pillow's) duration is each frame's, in ms: read as the clip's seconds it
         # gave a false "truncated" warning and 25 fps for a 10 fps clip
         fps, expected = 1000.0 / duration, 0.0
-    else:
-        fps = float(meta.get("fps", 25.0) or 25.0)
+    else:  # the rate of the frames as decoded, so the count below compares like with like
+        fps = stream_fps or float(meta.get("fps", 25.0) or 25.0)
         expected = duration * fps if isinstance(duration, (int, float)) and duration > 0 else 0.0
-
-    decoded, fps = _each_frame_once(path, fps)
 
     def frames() -> Iterator[np.ndarray]:
         count = 0
@@ -120,25 +120,25 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
     return frames(), fps
 
 
-def _each_frame_once(path: Path, fps: float) -> tuple[Iterator[np.ndarray], float]:
-    """(frames, fps) with each coded frame decoded once. By default ffmpeg repeats the frames of
-    a variable-rate video (most phone clips) to fill a constant rate: a 7-frame clip gave 36
-    PNGs, names that were not the video's frame numbers, and a 6x slow overlay (the demo reads
-    the same way, `demo/video_io.py`); fps is the rate ffmpeg states for the stream. A GIF,
-    or an ffmpeg older than 5.1 (no `-fps_mode`), reads as before."""
+def _each_frame_once(path: Path) -> tuple[Iterator[np.ndarray], float | None]:
+    """(frames, the stream's rate or None) with each coded frame of a video decoded once. By
+    default ffmpeg repeats the frames of a variable-rate video (most phone clips) to fill a
+    constant rate: a 7-frame clip gave 36 PNGs, names that were not the video's frame numbers,
+    and a 6x slow overlay (the demo reads the same way, `demo/video_io.py`). Images and GIFs,
+    or an ffmpeg older than 5.1 (no `-fps_mode`), read as before."""
     import imageio.v2 as iio2
     import imageio.v3 as iio
 
-    if path.suffix.lower() != ".gif":
+    if path.suffix.lower() in VIDEO_SUFFIXES:
         try:
             reader = iio2.get_reader(str(path), format="FFMPEG",
                                      output_params=["-fps_mode", "passthrough"])
-            average = float(reader.get_meta_data().get("fps") or 0.0)
-            return _closing(reader), average if np.isfinite(average) and average > 0 else fps
+            rate = float(reader.get_meta_data().get("fps") or 0.0)
+            return _closing(reader), rate if np.isfinite(rate) and rate > 0 else None
         except Exception as exc:  # imageio raises many types
             log.warning("video %s: reading every frame once failed (%s); frames of a "
                         "variable-rate video may repeat", path, _decoder_message(exc))
-    return iio.imiter(path), fps
+    return iio.imiter(path), None
 
 
 def _closing(reader) -> Iterator[np.ndarray]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import numbers
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,9 @@ class InferenceSession:
     objects: ObjectRegistry = field(default_factory=ObjectRegistry)
     annotations: dict[int, np.ndarray] = field(default_factory=dict)  # frame → [H, W] ids
     absent: dict[int, frozenset[int]] = field(default_factory=dict)  # frame → ids marked absent
+    # frame → a new id whenever its annotation changes (which version a result was made from;
+    # an object removed from every frame keeps it: the results lose the object too)
+    revisions: dict[int, str] = field(default_factory=dict)
     recent: deque[MemoryEntry] = field(default_factory=deque)  # local-memory candidates
     frames_since_memory: int = 0  # processed frames since the last global-memory insert
     pass_id: int = 0  # the latest propagation pass; an older pass's generator stops
@@ -148,7 +152,7 @@ class InferenceSession:
                                    objects=dataclasses.replace(self.objects,
                                                                obj_ids=list(self.obj_ids)),
                                    annotations=dict(self.annotations),
-                                   absent=dict(self.absent),
+                                   absent=dict(self.absent), revisions=dict(self.revisions),
                                    memory_dtype=memory_dtype, mirror=mirror,
                                    adapted=adapted, network=None)
 
@@ -192,10 +196,9 @@ class InferenceSession:
         """Record a checked annotation (uint8 [H, W] ids, the objects marked `absent` on the
         frame): it replaces the frame's earlier one, working memory a pass predicted from that
         one is forgotten, and before the first memory a small object sizes the video."""
-        known = self.annotations.get(frame_idx)
-        if known is None or not np.array_equal(known, mask) \
-                or self.absent.get(frame_idx, frozenset()) != absent:  # new or changed
+        if not self.holds_annotation(frame_idx, mask, absent):  # new or changed
             self.memory.drop_followers(frame_idx)
+            self.revisions[frame_idx] = uuid.uuid4().hex  # unique across forked workers too
         self.objects.add(sorted({int(v) for v in np.unique(mask) if v} | absent))
         self.annotations[frame_idx] = mask
         self.absent.pop(frame_idx, None)
@@ -207,6 +210,13 @@ class InferenceSession:
                 mask, cfg.short_side, cfg.min_object_cells, cfg.max_upscale))
             if self.upscale > 1:
                 log.info("a small object: this video runs at %.2fx", self.upscale)
+
+    def holds_annotation(self, frame_idx: int, mask: np.ndarray,
+                         absent: frozenset[int]) -> bool:
+        """The frame's annotation here is `mask` with `absent` (nothing new to memorise)."""
+        known = self.annotations.get(frame_idx)
+        return known is not None and np.array_equal(known, mask) \
+            and self.absent.get(frame_idx, frozenset()) == absent
 
     def covers(self, frame_idx: int, mask: np.ndarray) -> bool:
         """True when `mask` (the frame's annotation) settles every object: each is in it or
@@ -254,6 +264,7 @@ class InferenceSession:
                     twin.annotations[frame_idx] = ann
                 else:
                     del twin.annotations[frame_idx]
+                    twin.revisions.pop(frame_idx, None)
 
     def reset_memory(self, keep_permanent: bool = True) -> None:
         for twin in self.with_mirror():
@@ -262,6 +273,7 @@ class InferenceSession:
             if not keep_permanent:  # as a new session: objects and their size go too
                 twin.annotations.clear()
                 twin.absent.clear()
+                twin.revisions.clear()
                 twin.objects = ObjectRegistry()
                 twin.upscale = 1.0
 
