@@ -225,9 +225,8 @@ def fam_views(frames: list[np.ndarray], out: StepOutput, k: int,
     if vis.fam_flow is None or vis.local_frame is None:
         return None, None, None, None, "No FAM on this frame (no previous frame in memory)."
     final = out.mask == out.obj_ids[k]  # [H, W]
-    factor = vis.fam_grid_factor  # FAM's grid: one offset per r x r cells
-    grid_cell = (vis.cell_size[0] * factor, vis.cell_size[1] * factor)
-    rel, median = relative_flow(vis.fam_flow)  # [h_g, w_g, 2], [2]
+    grid_cell = vis.cell_size  # `fam_flow` is per feature cell, also at r > 1
+    rel, median = relative_flow(vis.fam_flow)  # [h, w, 2], [2]
     arrows = render.side_by_side(
         [arrow_view(frame, rel, grid_cell, final)],
         # Short: the image toolbar covers the caption's right end on a narrow page.

@@ -127,12 +127,10 @@ def measure(clip_path: Path, masks: list[np.ndarray], checkpoint: str | None) ->
     relative, to_median = [], []
     for out in predictor.propagate(session, frames, 1, return_visuals=True):
         vis = out.visuals
-        flow = vis.fam_flow  # [h_g, w_g, 2] (dx, dy): where each cell samples the previous frame
+        flow = vis.fam_flow  # [h, w, 2] (dx, dy): where each cell samples the previous frame
         if flow is None:  # no previous frame in memory yet
             continue
-        factor = max(1, round(vis.feature_size[0] / flow.shape[0]))
-        cover = _cells(masks[out.frame_idx], flow.shape[:2],
-                       (vis.cell_size[0] * factor, vis.cell_size[1] * factor))
+        cover = _cells(masks[out.frame_idx], flow.shape[:2], vis.cell_size)
         obj, background = cover > 0.5, cover == 0
         if obj.sum() < 2 or background.sum() < 2:
             continue

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from srnet.config import FAMConfig, PTMConfig
+from srnet.inference.visuals import fam_offsets_per_cell
 from srnet.model.fam import FeatureAlignment, warp_by_cells
 from srnet.model.ptm import PrototypePooling, PrototypeTransformer, PTMLayer
 
@@ -235,3 +236,44 @@ def test_grid_factor_two_warps_on_the_coarse_grid() -> None:
     along_y = torch.tensor([2.0, 3, 4, 5, 6, 3, 0])[:, None].expand(7, 9)
     got = _fam_r2_aligned(RAMP_Y[None, None].clone(), (0.0, 1.0))
     torch.testing.assert_close(got[0, 0], along_y, atol=1e-4, rtol=0)
+
+
+class _FixedOffsetNet(nn.Module):
+    """Stands in for FAM's offset net: returns the given raw offsets [1, 2, h_g, w_g]."""
+
+    def __init__(self, raw: Tensor) -> None:
+        super().__init__()
+        self.raw = raw
+
+    def forward(self, keys: Tensor) -> Tensor:
+        return self.raw.clone()
+
+
+@pytest.mark.parametrize("grid_factor, size", [(2, (9, 13)), (3, (10, 14))])
+def test_the_shown_shift_per_cell_is_what_fam_does_at_coarse_grids(grid_factor, size) -> None:
+    """The demo draws FAM's offsets per feature cell (`fam_offsets_per_cell`). Read off FAM
+    itself, a linear ramp comes out as ramp(p + shift), so Ṽ − ramp is the shift it applied;
+    the two must agree on every cell whose samples stay inside the map. Placing grid cell j at
+    the centre of cells [j·r, (j+1)·r), as the views did, is up to half a cell off."""
+    height, width = size
+    grid_h, grid_w = -(-height // grid_factor), -(-width // grid_factor)
+    fam = FeatureAlignment(key_dim=2, value_dim=2, cfg=FAMConfig(grid_factor=grid_factor))
+    generator = torch.Generator().manual_seed(grid_factor)
+    cells = (torch.rand(1, 2, grid_h, grid_w, generator=generator) - 0.5) * 0.8  # |Δp| ≤ 0.4
+    fam.offset_net = _FixedOffsetNet(torch.atanh(cells / fam.cfg.max_offset_cells))
+    with torch.no_grad():
+        fam.dcn_weight.zero_()
+        fam.dcn_weight[0, 0, 1, 1] = fam.dcn_weight[1, 1, 1, 1] = 2.0  # F_L = Ṽ (see above)
+    ramp = torch.stack([torch.arange(float(width)).expand(height, width),
+                        torch.arange(float(height))[:, None].expand(height, width)])[None]
+    keys = torch.randn(1, 2, height, width)
+    out = fam(keys, keys, ramp, torch.randn_like(ramp))
+    applied = (out.local_feature - ramp)[0]  # [2, H, W] (dx, dy) in feature cells
+    shown = fam_offsets_per_cell(out.grid_offset, (height, width), grid_factor)[0]
+    span_y, span_x = (height - 1) / (grid_h - 1), (width - 1) / (grid_w - 1)
+    # cells interpolated only from grid cells 1 .. n-2 (the outer ones read zero padding)
+    rows = slice(math.ceil(span_y), math.floor((grid_h - 2) * span_y) + 1)
+    cols = slice(math.ceil(span_x), math.floor((grid_w - 2) * span_x) + 1)
+    torch.testing.assert_close(shown[:, rows, cols], applied[:, rows, cols], atol=1e-4,
+                               rtol=0)
+    assert applied[:, rows, cols].abs().max() > 0.1  # a real shift, not zero against zero

@@ -167,9 +167,9 @@ def test_visuals_only_on_request_with_documented_shapes(tiny_predictor, clip):
 
 
 def test_visuals_of_a_coarse_fam_grid_carry_its_factor(clip):
-    """FAM with r = 3 on 4x6 cells has a 2x2 offset grid: r was guessed from the two grids
-    (4 / 2 = 2), so the offsets were drawn a third too short; without PTM the grid size was
-    read from the offset grid."""
+    """FAM with r = 3 on 4x6 cells has a 2x2 offset grid, shown per feature cell (where the
+    offsets were once drawn a third too short, r guessed from the grids as 4 / 2 = 2); without
+    PTM the grid size was read from the offset grid."""
     from dataclasses import replace
 
     frames, masks = clip
@@ -180,7 +180,7 @@ def test_visuals_of_a_coarse_fam_grid_carry_its_factor(clip):
     session = predictor.new_session()
     predictor.step(session, 0, frames[0], masks[0])
     vis = predictor.step(session, 1, frames[1], return_visuals=True).visuals
-    assert vis.fam_grid_factor == 3 and vis.fam_flow.shape == (2, 2, 2)
+    assert vis.fam_grid_factor == 3 and vis.fam_flow.shape == (4, 6, 2)
     assert vis.feature_size == (4, 6) and vis.aux_masks is None
 
 

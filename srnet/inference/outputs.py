@@ -50,14 +50,15 @@ class StepVisuals:
     cell_size: tuple[float, float]  # (dy, dx) original pixels per feature cell
     reads: tuple[MemoryRead, ...]  # one per object group (usually one), in group order
     local_frame: int | None  # the frame FAM aligned (t − s); None when FAM is off
-    # float32 [⌈h/r⌉, ⌈w/r⌉, 2]: Δp as (dx, dy) in original pixels, one per r x r cells
+    # float32 [h, w, 2]: Δp as (dx, dy) in original pixels, per cell; at r > 1 the offset grid
+    # spread over the cells as FAM applies it (`visuals.fam_offsets_per_cell`)
     fam_flow: np.ndarray | None
     dcn_offset: np.ndarray | None  # float32 [K, 9, 2, h, w]: ΔP per tap, (dy, dx) feature px
     dcn_modulation: np.ndarray | None  # float32 [K, 9, h, w]: ΔM in [0, 1]
     aux_masks: np.ndarray | None  # float32 [L, K, h, w]: σ(M_l), per PTM layer
     proto_attention: np.ndarray | None  # float32 [L, K, h, w]: eq-8 attention (sums to 1)
     fg_assignment: np.ndarray | None  # float32 [L, K, h, w]: eq-9 weight on the prototype
-    fam_grid_factor: int = 1  # r of FAMConfig: `fam_flow` has one offset per r x r cells
+    fam_grid_factor: int = 1  # r of FAMConfig: FAM predicts one offset per r x r cells
 
     @property
     def feature_size(self) -> tuple[int, int]:

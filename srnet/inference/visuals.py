@@ -19,6 +19,28 @@ def _join_objects(maps: list[torch.Tensor | None], crop: tuple[int, int],
     return joined[..., : crop[0], : crop[1]].float().cpu().numpy()
 
 
+def fam_offsets_per_cell(grid_offset: torch.Tensor, feature_size: tuple[int, int],
+                         grid_factor: int) -> torch.Tensor:
+    """FAM's Δp (`FAMOutput.grid_offset`, [B, 2, h_g, w_g] in offset-grid cells, (dx, dy)) as
+    the shift FAM applies to each stride-16 cell, in feature cells: [B, 2, H, W].
+
+    At r > 1 FAM shrinks V_L to the offset grid, samples it there and enlarges the result, both
+    with align_corners=True, so grid cell j sits on feature cell j·(H−1)/(h_g−1) and one grid
+    cell spans (H−1)/(h_g−1) feature cells; for a V_L linear across the cells that is exactly
+    a shift by Δp enlarged the same way. Drawing grid cell j at the centre of cells
+    [j·r, (j+1)·r) instead put the offsets up to half a feature cell off (and ~3 % too short)."""
+    if grid_factor == 1:
+        return grid_offset.float()
+    height, width = feature_size
+    grid_h, grid_w = grid_offset.shape[-2:]
+    dense = torch.nn.functional.interpolate(
+        grid_offset.float(), size=(height, width), mode="bilinear",
+        align_corners=True)  # [B, 2, H, W] in grid cells
+    span = torch.tensor([(width - 1) / max(grid_w - 1, 1), (height - 1) / max(grid_h - 1, 1)],
+                        device=dense.device)  # [2] feature cells per grid cell (x, y)
+    return dense * span[None, :, None, None]  # [B, 2, H, W] in feature cells
+
+
 def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry,
                     grid_factor: int = 1) -> StepVisuals:
     """`group_outputs`: (ids, memory entries, local entry, SegmentOutput) per object group, with
@@ -37,13 +59,11 @@ def collect_visuals(group_outputs: list, obj_ids: list[int], geom: FrameGeometry
 
     fam_flow = None
     if first.visuals.grid_offset is not None:
-        offset = first.visuals.grid_offset[0].float().cpu().numpy()  # [2, h_g, w_g] (dx, dy)
-        # r is given, not guessed from the grids: 4 cells at r = 3 give a 2-cell offset grid,
-        # which read as r = 2 and drew the offsets a third too short
-        cells = offset[:, : -(-crop[0] // grid_factor), : -(-crop[1] // grid_factor)]
-        pixels = 16.0 * grid_factor * np.stack([cells[0] * scale_x, cells[1] * scale_y],
-                                               axis=-1)
-        fam_flow = pixels.astype(np.float32)  # [h_g, w_g, 2] (dx, dy) in original pixels
+        padded = (geom.padded_size[0] // 16, geom.padded_size[1] // 16)
+        cells = fam_offsets_per_cell(first.visuals.grid_offset[:1], padded, grid_factor)
+        cells = cells[0, :, : crop[0], : crop[1]].float().cpu().numpy()  # [2, h, w] (dx, dy)
+        pixels = 16.0 * np.stack([cells[0] * scale_x, cells[1] * scale_y], axis=-1)
+        fam_flow = pixels.astype(np.float32)  # [h, w, 2] (dx, dy) in original pixels
     quarter = (-(-geom.internal_size[0] // 4), -(-geom.internal_size[1] // 4))
 
     def held(entry) -> np.ndarray | None:
