@@ -50,7 +50,8 @@ def segment(ctx: DemoContext, video: str | None, first_mask: str | None,
     """Propagate a first-frame mask through a clip.
 
     Args:
-        video: a video file (mp4, webm, mov, avi, mkv, m4v, gif) or a zip of frames.
+        video: a video file (mp4, webm, mov, avi, mkv, m4v, gif, an animated webp or png) or
+            a zip of frames.
         first_mask: PNG of the first frame: a DAVIS palette PNG (values = object ids) or a
             0/255 image (one object). Any size with the clip's aspect ratio.
         adapt_steps: online adaptation, optional: fine-tune a copy of the network for this

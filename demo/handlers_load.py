@@ -140,7 +140,7 @@ def load_upload(ctx: DemoContext, path: str | None, start: float, end: float, st
     `short_side`: the working size picked in the UI (None = the device's default)."""
     if not path:
         return _failed(old, "No file received: choose a video (mp4, webm, mov, avi, mkv, m4v, "
-                            "gif) or a zip of frames.")
+                            "gif, animated webp or png) or a zip of frames.")
     side = ctx.working_size(short_side)
     try:
         state, clip, extra = _read_upload(ctx, path, start, end, step, side)

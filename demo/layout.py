@@ -20,9 +20,9 @@ PAINT_MODES = ["brush (adds)", "eraser (removes)"]
 
 def input_panel(c: SimpleNamespace, cfg: DemoConfig, device_type: str) -> None:
     limit = f"{cfg.max_upload_bytes / 2**20:.0f} MB"
-    c.upload = gr.File(label=f"Video (mp4, webm, mov, avi, mkv, m4v, gif) or zip of frames, "
-                             f"up to {limit}",
-                       file_types=[*VIDEO_EXTS, ".zip"], type="filepath")
+    c.upload = gr.File(label=f"Video (mp4, webm, mov, avi, mkv, m4v, gif, animated webp or "
+                             f"png) or zip of frames, up to {limit}",
+                       file_types=[*VIDEO_EXTS, ".webp", ".png", ".zip"], type="filepath")
     with gr.Accordion("Trim and subsample", open=False):
         c.start = ClampedNumber(0, label="First frame", precision=0, minimum=0)
         c.end = ClampedNumber(0, label="Last frame (0 = through the end)", precision=0, minimum=0)

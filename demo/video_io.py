@@ -19,6 +19,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from demo.frame_files import (
     IMAGE_EXTS,
@@ -37,6 +38,7 @@ from demo.video_probe import (
     MAX_DECODED_FRAMES,
     UNREADABLE,
     VIDEO_EXTS,
+    animation_fps,
     announced_frames,
     check_file,
     check_reach,
@@ -102,6 +104,33 @@ def _imageio_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
         reader = iio.get_reader(str(path), format="FFMPEG", input_params=FFMPEG_INPUT,
                                 output_params=["-fps_mode", "passthrough"])
     return video_fps(reader.get_meta_data()), _guarded(iter(reader), reader.close, path.name)
+
+
+def _image_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
+    """A still image as one frame; an animated WebP or PNG (APNG) frame by frame, as Pillow
+    composes them (alpha dropped, as for a still). Until session 44 only the first frame of
+    an animation was read, and the load then said the clip had a single frame."""
+    image, count = None, 1
+    try:
+        image = Image.open(path, formats=("PNG", "WEBP"))
+        count = int(getattr(image, "n_frames", 1))
+    except Exception:  # not an animation Pillow can walk: decode_image says what is wrong
+        count = 1
+    if count <= 1:
+        if image is not None:
+            image.close()
+        return DEFAULT_FPS, (frame for frame in [decode_image(path, path.name)])
+    if image.width * image.height > MAX_IMAGE_PIXELS:
+        image.close()
+        raise too_large(path.name, image.width, image.height)
+    fps = animation_fps(image)
+
+    def frames() -> Iterator[np.ndarray]:
+        for index in range(count):
+            image.seek(index)
+            yield np.asarray(image.convert("RGB"))  # [H, W, 3] the composed canvas
+
+    return fps, _guarded(frames(), image.close, path.name)
 
 
 def _cv2_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
@@ -254,7 +283,7 @@ def _open_any(path: Path, max_bytes: int) -> tuple[float, Iterator[np.ndarray]]:
     elif suffix in VIDEO_EXTS:
         return _open_video(path)
     elif suffix in IMAGE_EXTS:
-        return DEFAULT_FPS, (frame for frame in [decode_image(path, path.name)])
+        return _image_frames(path)
     else:
         archive, members = zip_members(path, max_bytes)
         frames, count = zip_frames(archive, members), len(members)

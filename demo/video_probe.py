@@ -122,8 +122,9 @@ def probe_clip(path: str | Path) -> dict:
                     "width": canvas[0]}
         try:
             with Image.open(path, formats=[*IMAGE_FORMATS, "GIF"]) as image:
-                fps = video_fps({"duration": image.info.get("duration")}) \
-                    if count != 1 else None
+                if suffix != ".gif":  # an animated WebP or PNG (APNG): from its header
+                    count = max(1, int(getattr(image, "n_frames", 1)))
+                fps = animation_fps(image) if count != 1 else None
                 width, height = image.width, image.height
         except Image.DecompressionBombError as exc:  # raised by open(), over 2x Pillow's cap
             raise too_large(path.name) from exc
@@ -134,6 +135,16 @@ def probe_clip(path: str | Path) -> dict:
         return {"num_frames": count, "fps": fps or DEFAULT_FPS, "height": height,
                 "width": width}
     return _probe_video(path)
+
+
+def animation_fps(image: Image.Image) -> float:
+    """An animation's rate from its first frame's duration (GIF, WebP, APNG); WebP sets the
+    duration only once a frame is decoded, so its first frame is (size checked by the caller,
+    or by Pillow's bomb check on open)."""
+    if "duration" not in image.info and image.width * image.height <= MAX_IMAGE_PIXELS:
+        image.seek(0)
+        image.load()
+    return video_fps({"duration": image.info.get("duration")})
 
 
 def _probe_video(path: Path) -> dict:
@@ -201,7 +212,7 @@ def trim_notice(total: int | None, max_frames: int, start: int, end: int | None,
 def cut_short_notice(path: Path, announced: int | None, count: int) -> list[str]:
     """A notice when decoding ended well before the frame count the container announces: a
     file cut short (an interrupted upload) kept what decoded and said nothing."""
-    if path.suffix.lower() not in VIDEO_EXTS or not announced:
+    if path.suffix.lower() not in (*VIDEO_EXTS, ".png", ".webp") or not announced:
         return []
     if count >= announced - 1:  # containers may count one frame more than they hold
         return []

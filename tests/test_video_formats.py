@@ -1,4 +1,4 @@
-"""webm, mov and 10-bit HEVC uploads through the demo's video reader
+"""webm, mov, 10-bit HEVC, animated WebP and APNG uploads through the demo's video reader
 (`demo.video_io.load_clip`): tiny clips written here with imageio's bundled ffmpeg decode to
 the right number of frames, size, fps and colours; a phone's portrait clip decodes upright."""
 
@@ -83,3 +83,33 @@ def test_a_phone_portrait_clip_decodes_upright(tmp_path):
     again = next(read_source_frames(rotated, start=1, step=1, count=1,
                                     size=clip.source_size, max_bytes=10**8))
     assert again.shape == upright.shape and np.abs(again.astype(int) - upright).mean() < 12
+
+
+@pytest.mark.parametrize("name", ["clip.webp", "clip.png"])
+def test_an_animated_webp_or_png_is_a_clip(tmp_path, name):
+    """An animated WebP or PNG (APNG; GIPHY and phones share short clips so) loads every
+    frame in order at its rate; until session 44 only its first frame was read and the load
+    said the clip had a single frame. A still PNG stays one frame."""
+    from PIL import Image
+
+    pictures = [Image.fromarray(np.full((*SIZE, 3), colour, np.uint8)) for colour in COLOURS]
+    path = tmp_path / name
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=125,
+                     lossless=True)
+    info = probe_clip(path)  # what the page shows before decoding
+    assert info["num_frames"] == len(COLOURS) and abs(info["fps"] - 8) < 0.1
+    clip = load_clip(path, max_frames=90, short_side=64)
+    assert len(clip.frames) == len(COLOURS) and abs(clip.fps - 8) < 0.1 and not clip.notices
+    for frame, colour in zip(clip.frames, COLOURS, strict=True):
+        assert np.abs(frame.reshape(-1, 3).mean(axis=0) - colour).max() < 3, colour
+    trimmed = load_clip(path, max_frames=2, short_side=64, start=1, step=2)  # frames 1 and 3
+    assert [tuple(f[0, 0]) for f in trimmed.frames] == [COLOURS[1], COLOURS[3]]
+    if name.endswith(".png"):  # a cut-off APNG keeps what decodes and says so
+        data = path.read_bytes()
+        (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+        cut = load_clip(tmp_path / "cut.png", max_frames=90, short_side=64)
+        assert 1 <= len(cut.frames) < len(COLOURS)
+        assert any(f"of the {len(COLOURS)} frames" in notice for notice in cut.notices)
+    pictures[2].save(tmp_path / "still.png")
+    still = load_clip(tmp_path / "still.png", max_frames=90, short_side=64)
+    assert len(still.frames) == 1 and probe_clip(tmp_path / "still.png")["num_frames"] == 1
