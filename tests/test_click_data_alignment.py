@@ -5,7 +5,9 @@ low (session 43's review)."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+import pytest
 
 from srnet.interactive.data import ClickObject, _resized, augment
 
@@ -43,3 +45,36 @@ def test_masks_resized_for_training_stay_on_their_image() -> None:
             augmented.append(_offset(grey, view[1])[0])  # vertical: flips do not cancel it
     assert np.abs(np.mean(loaded, axis=0)).max() < 0.1  # was (+0.34, +0.52)
     assert len(augmented) >= 20 and abs(float(np.mean(augmented))) < 0.15
+
+
+@pytest.mark.parametrize("centred", [True, False])
+def test_the_fed_back_mask_is_resized_as_its_weights_were_trained(centred: bool) -> None:
+    """Weights trained on centred masks (`ClickConfig.centred_masks`, every run since session
+    44) get the previous mask centred too; older weights keep the shift they learned."""
+    import torch
+
+    from srnet.interactive.model import ClickConfig
+    from srnet.interactive.predictor import ClickPredictor, build_click_net
+
+    torch.manual_seed(0)
+    model = build_click_net(ClickConfig(short_side=90, max_long_side=160,
+                                        centred_masks=centred)).eval()
+    predictor = ClickPredictor(model, device="cpu", zoom=False)
+    fed: list[np.ndarray] = []
+    forward = model.forward_from_stem
+
+    def spy(stem, maps, size):
+        fed.append(maps[0, 2].numpy().copy())  # [h, w] the previous mask as fed
+        return forward(stem, maps, size)
+
+    model.forward_from_stem = spy
+    rng = np.random.default_rng(1)
+    offsets = []
+    for _ in range(40):
+        image, mask = _rectangle(rng)
+        predictor.predict(image, [(int(np.argmax(mask.any(0))) + 5,
+                                   int(np.argmax(mask.any(1))) + 5, True)], prev_mask=mask > 0)
+        small = cv2.resize(image, fed[-1].shape[::-1], interpolation=cv2.INTER_AREA)
+        offsets.append(_offset(small, fed[-1]))
+    mean = np.abs(np.mean(offsets, axis=0))  # (dy, dx) working pixels
+    assert (mean.max() < 0.15) if centred else (mean.min() > 0.3), mean

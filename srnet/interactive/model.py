@@ -44,6 +44,10 @@ class ClickConfig:
     trunk_stride: int = 16  # 16: Lite0 blocks 0-10; 32: blocks 0-15 as well (more context)
     out_stride: int = 4  # 4: logits at stride 4; 2: plus a stride-2 refinement (session 11)
     click_proto: bool = False  # click-prototype similarity at stride 16 (session 12)
+    # trained on masks resized at pixel centres (INTER_NEAREST_EXACT, every run since session
+    # 44): the fed-back previous mask is resized so too. Older weights learned masks ~0.5 px
+    # low and right (INTER_NEAREST) and are fed them that way.
+    centred_masks: bool = False
 
     def __post_init__(self) -> None:
         if self.trunk_stride not in (16, 32):

@@ -178,11 +178,12 @@ class ClickPredictor:
         maps = np.zeros((3, h, w), np.float32)  # pos, neg, prev
         maps[:2] = disk_maps(scaled, (h, w), self.cfg.disk_radius)
         if prev is not None:
+            # as the weights were trained: INTER_NEAREST moves it ~0.5 px down and right, as
+            # it did the training masks until session 44 (centring it for those weights read
+            # @5 0.8732 vs 0.8759 on the 219 val objects)
+            resize = cv2.INTER_NEAREST_EXACT if self.cfg.centred_masks else cv2.INTER_NEAREST
             maps[2] = cv2.resize(prev.astype(np.uint8), (w, h),
-                                 interpolation=cv2.INTER_NEAREST)  # [h, w]
-            # (INTER_NEAREST moves it ~0.5 px down and right; NEAREST_EXACT centres it, but
-            # on the shipped weights, trained on masks shifted the same way, it read @5
-            # 0.8732 vs 0.8759 on the 219 val objects: kept until the next click training)
+                                 interpolation=resize)  # [h, w]
         batch = torch.from_numpy(maps)[None]  # [1, 3, h, w]
         if stem.shape[0] == 2:  # a mirrored disk is the disk of the mirrored click
             batch = torch.cat([batch, batch.flip(-1)])  # [2, 3, h, w]

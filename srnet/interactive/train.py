@@ -12,7 +12,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +191,10 @@ def _train_locked(cfg: ClickTrainConfig, out: Path, resume: bool, resume_changed
     if state is not None:
         # keys added to ClickConfig since the save take their defaults
         held = ClickConfig.from_dict(state.get("click_config", model.cfg.to_dict()))
+        if not held.centred_masks:  # a run begun before session 44 goes on with centred data
+            log.warning("%s began on masks resized with INTER_NEAREST (~0.5 px low and "
+                        "right); its remaining steps train on centred masks", last)
+            held = replace(held, centred_masks=True)
         if held != model.cfg:
             raise CheckpointError(f"{last} holds a different network ({held.label}, not "
                                   f"{model.cfg.label}); resume with "
@@ -230,7 +234,8 @@ def _resume_state(last: Path, cfg: ClickTrainConfig, resume_changed: bool) -> di
 def _initial_model(cfg: ClickTrainConfig) -> tuple[ClickNet, int]:
     """The network with ImageNet and/or --init weights, and the steps behind the latter."""
     model_cfg = ClickConfig(trunk_stride=cfg.trunk_stride, out_stride=cfg.out_stride,
-                            click_proto=cfg.click_proto)
+                            click_proto=cfg.click_proto,
+                            centred_masks=True)  # `data` resizes masks at pixel centres
     model, prior_steps = build_click_net(model_cfg), 0
     init_model, init_meta = load_click_checkpoint(cfg.init) if cfg.init else (None, {})
     if init_model is None or init_model.cfg.trunk_blocks < model_cfg.trunk_blocks:
