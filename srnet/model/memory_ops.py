@@ -88,7 +88,8 @@ def _cpu_affinity_chunks(query_aug: Tensor, mem_aug: Tensor) -> Iterator[Tensor]
     """query_aug [B, M, C] @ mem_aug [B, C, N] in query chunks [B, m, N], as 1x1 convolutions.
 
     [D] The product has a thin inner dimension (C_k+1 = 65), where MKL's sgemm behind `bmm`
-    ran at a third of oneDNN's speed on an AVX2 CPU (1620 x 17820: 131 ms vs 42 ms on 2 cores).
+    ran at a third of oneDNN's speed on an AVX2 CPU (1620 x 17820: 131 ms vs 42 ms on 2 cores;
+    on a later AMD EPYC the whole read was 141 vs 153 ms, `scripts/bench_ops.py`, README).
     As a convolution the query pixels are the image (channels-last, so the output is
     query-major) and the memory keys are the filters; the result is the same product.
     """
