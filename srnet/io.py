@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")  # decoded by ffmpeg
+ANIMATION_SUFFIXES = (".gif", ".png", ".webp")  # decoded by Pillow: GIF, APNG, animated WebP
 
 
 def natural_key(name: str) -> list:
@@ -91,10 +92,11 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
         raise ValueError(f"cannot decode video {path}: {_decoder_message(exc)}") from exc
     duration = meta.get("duration")
     decoded, stream_fps = _each_frame_once(path)
-    if path.suffix.lower() == ".gif" and isinstance(duration, (int, float)) and duration > 0:
-        # a GIF's (Pillow's) duration is each frame's, in ms: read as the clip's seconds it
-        # gave a false "truncated" warning and 25 fps for a 10 fps clip
-        fps, expected = 1000.0 / duration, 0.0
+    if path.suffix.lower() in ANIMATION_SUFFIXES:
+        # an animation's (Pillow's) duration is each frame's, in ms: read as the clip's
+        # seconds it gave a false "truncated" warning and 25 fps for a 10 fps clip
+        frame_ms = _first_frame_ms(path)
+        fps, expected = (1000.0 / frame_ms if frame_ms else 25.0), 0.0
     else:  # the rate of the frames as decoded, so the count below compares like with like
         fps = stream_fps or float(meta.get("fps", 25.0) or 25.0)
         expected = duration * fps if isinstance(duration, (int, float)) and duration > 0 else 0.0
@@ -118,6 +120,21 @@ def iter_video(path: str | Path) -> tuple[Iterator[np.ndarray], float]:
                         duration, fps, round(expected))
 
     return frames(), fps
+
+
+def _first_frame_ms(path: Path) -> float | None:
+    """An animation's first frame duration in ms (GIF, APNG, animated WebP), else None. WebP
+    sets it only once a frame is decoded."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            if "duration" not in image.info:
+                image.load()
+            duration = image.info.get("duration")
+    except Exception:  # Pillow raises many types; the decoder reports a bad file
+        return None
+    return float(duration) if isinstance(duration, (int, float)) and duration > 0 else None
 
 
 def _each_frame_once(path: Path) -> tuple[Iterator[np.ndarray], float | None]:

@@ -359,3 +359,22 @@ def test_a_gif_and_a_grey_image_stream_at_their_rate_and_in_colour(tmp_path, cap
     iio.imwrite(tmp_path / "grey.png", np.full((32, 48), 90, np.uint8))
     (grey,) = list(iter_video(tmp_path / "grey.png")[0])
     assert grey.shape == (32, 48, 3) and (grey == 90).all()
+
+
+@pytest.mark.parametrize("name", ["a.webp", "a.png"])
+def test_segment_reads_an_animated_webp_or_png_at_its_rate(tmp_path, caplog, name) -> None:
+    """`segment --video` on an animated WebP or APNG read every frame, but at 25 fps (WebP
+    names no duration before a frame is decoded) or with the APNG's per-frame milliseconds
+    read as seconds, which also warned "may be truncated"."""
+    from PIL import Image
+
+    from srnet.io import iter_video
+
+    pictures = [Image.fromarray(np.full((32, 48, 3), 40 * i, np.uint8)) for i in range(4)]
+    pictures[0].save(tmp_path / name, save_all=True, append_images=pictures[1:], duration=125,
+                     lossless=True)
+    with caplog.at_level("WARNING"):
+        stream, fps = iter_video(tmp_path / name)
+        decoded = list(stream)
+    assert fps == pytest.approx(8.0) and "truncated" not in caplog.text
+    assert [int(frame[0, 0, 0]) for frame in decoded] == [0, 40, 80, 120]
