@@ -39,6 +39,23 @@ def test_segment_endpoint_returns_palette_zip(client: Client) -> None:
             assert set(np.unique(np.asarray(first)).tolist()) == {0, 1}
 
 
+def test_segment_endpoint_takes_an_animated_webp(client: Client, tmp_path: Path) -> None:
+    """An animated WebP is a clip (until session 44 /segment read its first frame and
+    refused it as a single frame)."""
+    import imageio.v3 as iio
+
+    frames = [Image.fromarray(frame) for frame in iio.imiter(EXAMPLE / "clip.mp4")][:4]
+    clip = tmp_path / "bear.webp"
+    frames[0].save(clip, save_all=True, append_images=frames[1:], duration=40, quality=90)
+    result = client.predict(handle_file(str(clip)), handle_file(str(EXAMPLE / "first_mask.png")),
+                            api_name="/segment")
+    with zipfile.ZipFile(result) as archive:
+        assert sorted(archive.namelist()) == [f"{i:05d}.png" for i in range(4)]
+        with archive.open("00000.png") as handle:  # the annotated frame, at the clip's size
+            first = np.asarray(Image.open(handle))
+        assert first.shape == (360, 640) and 0.05 < (first == 1).mean() < 0.6  # the bear
+
+
 def test_segment_endpoint_takes_optional_adaptation_steps(client: Client) -> None:
     """The third input is optional (older two-argument calls above still work); given, the
     clip is segmented after that many fine-tuning steps."""
