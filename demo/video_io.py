@@ -123,7 +123,10 @@ def _image_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
     if image.width * image.height > MAX_IMAGE_PIXELS:
         image.close()
         raise too_large(path.name, image.width, image.height)
-    fps = animation_fps(image)
+    try:
+        fps = animation_fps(image)
+    except Exception:  # a first frame that fails to decode: the frames below say so
+        fps = DEFAULT_FPS
 
     def frames() -> Iterator[np.ndarray]:
         for index in range(count):
