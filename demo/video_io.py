@@ -34,6 +34,8 @@ from demo.frame_files import (
     zip_members,
 )
 from demo.video_probe import (
+    ANIMATED_IMAGE_EXTS,
+    ANIMATED_IMAGE_FORMATS,
     DEFAULT_FPS,
     MAX_DECODED_FRAMES,
     UNREADABLE,
@@ -112,10 +114,11 @@ def _image_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
     an animation was read, and the load then said the clip had a single frame."""
     image, count = None, 1
     try:
-        image = Image.open(path, formats=("PNG", "WEBP"))
-        count = int(getattr(image, "n_frames", 1))
+        if path.suffix.lower() in ANIMATED_IMAGE_EXTS:
+            image = Image.open(path, formats=ANIMATED_IMAGE_FORMATS)
+            count = int(getattr(image, "n_frames", 1))
     except Exception:  # not an animation Pillow can walk: decode_image says what is wrong
-        count = 1
+        pass
     if count <= 1:
         if image is not None:
             image.close()

@@ -36,6 +36,9 @@ VIDEO_EXTS = (".mp4", ".webm", ".mov", ".avi", ".mkv", ".gif", ".m4v")
 DEFAULT_FPS = 24.0  # used for image sequences and videos without usable metadata
 MAX_DECODED_FRAMES = 30_000  # per load, skipped frames included: 16 minutes at 30 fps
 UNREADABLE = "cannot open video (corrupt, cut short or an unsupported codec)"
+# image types that may hold an animation (APNG, animated WebP): a clip of their frames
+ANIMATED_IMAGE_EXTS = (".png", ".webp")
+ANIMATED_IMAGE_FORMATS = ("PNG", "WEBP")  # Pillow's names for them
 
 
 def check_file(path: Path, max_bytes: int) -> None:
@@ -122,7 +125,7 @@ def probe_clip(path: str | Path) -> dict:
                     "width": canvas[0]}
         try:
             with Image.open(path, formats=[*IMAGE_FORMATS, "GIF"]) as image:
-                if suffix != ".gif":  # an animated WebP or PNG (APNG): from its header
+                if suffix in ANIMATED_IMAGE_EXTS:  # APNG, animated WebP: from its header
                     count = max(1, int(getattr(image, "n_frames", 1)))
                 fps = animation_fps(image) if count != 1 else None
                 width, height = image.width, image.height
@@ -212,7 +215,7 @@ def trim_notice(total: int | None, max_frames: int, start: int, end: int | None,
 def cut_short_notice(path: Path, announced: int | None, count: int) -> list[str]:
     """A notice when decoding ended well before the frame count the container announces: a
     file cut short (an interrupted upload) kept what decoded and said nothing."""
-    if path.suffix.lower() not in (*VIDEO_EXTS, ".png", ".webp") or not announced:
+    if path.suffix.lower() not in (*VIDEO_EXTS, *ANIMATED_IMAGE_EXTS) or not announced:
         return []
     if count >= announced - 1:  # containers may count one frame more than they hold
         return []

@@ -128,7 +128,7 @@ def _first_frame_ms(path: Path) -> float | None:
     from PIL import Image
 
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=("GIF", "PNG", "WEBP")) as image:  # no other decoder
             if "duration" not in image.info:
                 image.load()
             duration = image.info.get("duration")

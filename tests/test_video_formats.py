@@ -113,3 +113,8 @@ def test_an_animated_webp_or_png_is_a_clip(tmp_path, name):
     pictures[2].save(tmp_path / "still.png")
     still = load_clip(tmp_path / "still.png", max_frames=90, short_side=64)
     assert len(still.frames) == 1 and probe_clip(tmp_path / "still.png")["num_frames"] == 1
+    # a two-picture JPEG (MPO, from stereo cameras) is a still: the page said 2 frames
+    pictures[0].save(tmp_path / "two.jpg", format="MPO", save_all=True,
+                     append_images=pictures[1:2])
+    assert probe_clip(tmp_path / "two.jpg")["num_frames"] == 1
+    assert len(load_clip(tmp_path / "two.jpg", max_frames=90, short_side=64).frames) == 1
