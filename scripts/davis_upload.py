@@ -25,13 +25,17 @@ from srnet import load_index_mask, load_predictor  # noqa: E402
 DAVIS = Path(__file__).resolve().parents[2] / "shared/data/davis2016-train"
 
 
-def sequence_args(description: str, seq: str) -> argparse.Namespace:
+def sequence_args(description: str, seq: str, portrait: bool = False) -> argparse.Namespace:
     """`--seq` (default `seq`), `--frames` (default 60) and `--threads` (default 1, applied:
-    the README's timings are on one thread; torch would take every core)."""
+    the README's timings are on one thread; torch would take every core); `--portrait` too
+    when asked for."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seq", default=seq)
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--threads", type=int, default=1)
+    if portrait:
+        parser.add_argument("--portrait", action="store_true",
+                            help="a 1080x1920 (portrait) clip instead of 1920x1080")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     return args

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -180,7 +181,9 @@ class CompiledStages:
             if not path.is_file():
                 log.info("exporting the %s graph for %dx%d to %s (once per size)", graph,
                          *size, path)
+                start = time.perf_counter()
                 export_graph(self.model, graph, size, path)
+                log.info("exported the %s graph in %.1f s", graph, time.perf_counter() - start)
             runner = GraphRunner(path, self.runtime, threads)
         except Exception as exc:  # an exporter or runtime gap: this stage stays in torch
             log.warning("%s graph %s unavailable, running it in torch: %s", self.runtime, graph,
