@@ -78,6 +78,8 @@ def test_protocol_and_scores(instance_root: Path) -> None:
     assert oracle.seen == list(range(3, 10))  # from the first to the last annotated frame
     assert result.scored_frames == 2
     assert result.JF == pytest.approx(1.0)  # noqa: SIM300
+    assert sorted(result.masks) == [6, 9]  # the scored frames' predictions, for per-frame looks
+    assert np.array_equal(result.masks[9], np.where(_gt(9) == 255, 0, _gt(9)))
     swapped = evaluate_instances(OraclePredictor(swap=True), FakeVideo(), instance_root, "two")
     assert set(swapped.per_object) == {1, 2}
     assert swapped.J == pytest.approx(0.0)  # noqa: SIM300

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -33,13 +33,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class InstanceResult:
-    """Scores of one sequence: means over objects, and per object (J, F)."""
+    """Scores of one sequence: means over objects, and per object (J, F); `masks`: the scored
+    frames' predictions (frame index → [H, W] ids at the annotation's size)."""
 
     J: float
     F: float
     per_object: dict[int, tuple[float, float]]
     scored_frames: int
     seconds: float
+    masks: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def JF(self) -> float:  # noqa: N802 - the benchmark's name for it
@@ -122,7 +124,7 @@ def evaluate_instances(predictor: Predictor, dataset: VOSDataset, instance_root:
                            float(np.mean([s[1] for s in scores])))
     jf, j, f = mean_over_objects(per_object.values())
     log.info("%s: %d objects, J&F %.3f over %d frames", seq, len(obj_ids), jf, len(preds))
-    return InstanceResult(j, f, per_object, len(preds), seconds)
+    return InstanceResult(j, f, per_object, len(preds), seconds, preds)
 
 
 def _run_from(predictor: Predictor, session, frames: list[np.ndarray],
