@@ -40,6 +40,15 @@
 # weights ship only if their static-val J&F reaches the shipped checkpoint's plus 0.2 (92.6 + 0.2
 # = 92.8, the same bar as session 17); otherwise nothing ships. Reported after the choice.
 # (Resized to --steps 480 at step 50 from the measured 0.08 steps/s, before any score.)
+#
+# Session 45 (rule in docs/training-history.md, fixed before the run): the spec's λ_aux, 0.1 per
+# PTM layer, i.e. `--set model.ptm.aux_loss_weight=0.3` on the mean over 3 layers, at the
+# session-42 recipe otherwise:
+# `INIT=assets/srnet_lite.pt ARM=trunk11 OUT=runs/stage45-aux scripts/train_stage2.sh --crop 448
+# --lr 2e-5 --steps 1000 --seed 45 --set instance_videos=True --set video_min_object_area=0.002
+# --set model.ptm.aux_loss_weight=0.3 --no-resume`. Ships only if its final static-val is at
+# least the shipped weights' (no margin: fidelity, not a gain) and its paired per-clip difference
+# is not below minus one standard error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}

@@ -91,6 +91,12 @@ class ModelConfig:
             raise ValueError(f"unknown config {name!r}; choose one of {sorted(presets)}")
         return presets[name]()
 
+    def same_network(self, other: ModelConfig) -> bool:
+        """True when `other` builds the same network: only training-loss settings (λ_aux)
+        differ, so its weights can start a run that trains with another loss weight."""
+        loss_free = dataclasses.replace(other.ptm, aux_loss_weight=self.ptm.aux_loss_weight)
+        return dataclasses.replace(other, ptm=loss_free) == self
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -54,6 +54,24 @@ def test_train_init_starts_from_the_checkpoint_weights(tmp_path):
     assert meta["total_steps"] == 2 and meta["summary"] == "tiny, 2 steps"
 
 
+def test_init_may_train_with_another_aux_weight_but_not_another_network(tmp_path, capsys):
+    """λ_aux is a loss setting stored with the model config: a run may change it from its
+    --init weights (the spec's 0.1 per layer is 0.3 on the mean), and its checkpoints then
+    carry the new weight; another PTM depth is another network and is still refused."""
+    root = make_davis(tmp_path / "davis")
+    init = save_checkpoint(tmp_path / "init.pt", SRNet(ModelConfig.tiny()), half=False)
+    argv = _train_argv(root, tmp_path / "aux", tmp_path, "--init", str(init),
+                       "--set", "model.ptm.aux_loss_weight=0.3")
+    assert main(argv) == 0
+    trained, _ = load_model(tmp_path / "aux" / "final.pt")
+    assert trained.cfg.ptm.aux_loss_weight == pytest.approx(0.3)
+    assert ModelConfig.tiny().same_network(trained.cfg)
+    deeper = _train_argv(root, tmp_path / "deeper", tmp_path, "--init", str(init),
+                         "--set", "model.ptm.num_layers=2")
+    assert main(deeper) == 2
+    assert "differs from this run's" in capsys.readouterr().err
+
+
 def test_lr_schedule_warms_up_linearly_then_decays_by_cosine():
     """The learning rate the optimiser applies at each step, against the formula written out:
     (s+1)/W·lr during W warm-up steps, then lr·(m + (1−m)·(1+cos(π·p))/2)."""

@@ -243,7 +243,7 @@ def _init_problem(path: str, model_cfg: ModelConfig) -> str | None:
         stored = ModelConfig.from_dict(read_checkpoint(path)["model_config"])
     except (CheckpointError, TypeError, ValueError) as exc:
         return f"expected an SRNet checkpoint: {first_line(exc)}"
-    if stored != model_cfg:
+    if not model_cfg.same_network(stored):
         return (f"{path} holds a {stored.name!r} model that differs from this run's "
                 f"{model_cfg.name!r} architecture (pick the matching --config / --set model.*)")
     return None

@@ -35,7 +35,7 @@ def build_model(cfg: TrainConfig, model_cfg: ModelConfig) -> tuple[SRNet, bool]:
     model = SRNet(model_cfg)
     if cfg.init:
         init_model, _ = load_model(cfg.init)
-        if init_model.cfg != model_cfg:
+        if not model_cfg.same_network(init_model.cfg):
             raise ValueError(f"--init {cfg.init} holds a {init_model.cfg.name!r} model whose "
                              "config differs from the one being trained")
         model.load_state_dict(init_model.state_dict(), strict=True)
