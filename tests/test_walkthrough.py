@@ -53,7 +53,7 @@ def compared(tmp_path_factory: pytest.TempPathFactory):
 
 def test_frozen_memory_is_what_the_ablation_shows_and_flow_drifts_furthest(compared) -> None:
     state, frame = compared
-    table = ablation._iou_table(state)  # variant → {frame: IoU with the full model's rerun}
+    table = state.ablation_ious  # variant → {frame: IoU with the full model's rerun}
     at = {variant: ious[frame] for variant, ious in table.items()}
     assert frame >= state.num_frames // 2, at  # the bird bends late in the clip
     assert at["memory"] < min(at["fam"], at["ptm"]) - 0.05, at
