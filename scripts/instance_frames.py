@@ -38,9 +38,10 @@ def main() -> None:
                                   config=InferenceConfig(short_side=args.size))
     result = evaluate_instances(predictor, VOSDataset(args.davis), args.instances, args.seq,
                                 late_object=args.late_object)
+    annotations = annotated_frames(args.instances, args.seq)  # frame index → mask file
     print("frame  object  IoU    predicted px  true px")
     for frame_idx, pred in sorted(result.masks.items()):
-        truth = load_index_mask(annotated_frames(args.instances, args.seq)[frame_idx])
+        truth = load_index_mask(annotations[frame_idx])
         void = truth == VOID  # [H, W]
         for obj_id in sorted(result.per_object):
             p, t = (pred == obj_id) & ~void, (truth == obj_id) & ~void
