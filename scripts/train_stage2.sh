@@ -49,6 +49,8 @@
 # --set model.ptm.aux_loss_weight=0.3 --no-resume`. Ships only if its final static-val is at
 # least the shipped weights' (no margin: fidelity, not a gain) and its paired per-clip difference
 # is not below minus one standard error.
+# Session 46: restarted on a new machine (runs/ lost at step ~550) with --steps 400, so that it
+# ends inside one session; same rule (docs/training-history.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
