@@ -10,12 +10,10 @@ directly. No component construction here (that is `layout.py`).
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 import inspect
 import logging
-import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from demo import render, zerogpu
+from demo import edit_turns, render, zerogpu
 from demo.config import DemoConfig
 from demo.messages import duration_text, warn
 from demo.state import DemoState, cleanup_state
@@ -266,18 +264,6 @@ def pass_in_flight(state: DemoState | None) -> bool:
     return zerogpu.ships_host_state() and streaming(state)
 
 
-# Per tab (by folder): its edits run one at a time. Two quick clicks are two events of the
-# "ui" group (several at once, for different users), and interleaved they recorded one undo
-# state for both clicks.
-_edit_locks: dict[Path | None, threading.RLock] = collections.defaultdict(threading.RLock)
-_edit_locks_guard = threading.Lock()
-
-
-def _edit_lock(state: DemoState) -> threading.RLock:
-    with _edit_locks_guard:
-        return _edit_locks[state.temp_dir]
-
-
 def release_tab(state: DemoState | None) -> None:
     """The tab's state goes (`gr.State`'s delete callback): its folder and memory
     (`cleanup_state`), and its edit lock here (the table grew by one lock per tab ever
@@ -285,22 +271,26 @@ def release_tab(state: DemoState | None) -> None:
     cleanup_state(state)
     folder = getattr(state, "temp_dir", None)
     if folder is not None:
-        with _edit_locks_guard:
-            _edit_locks.pop(folder, None)
+        edit_turns.forget(folder)
 
 
 def edits_wait_for_passes(handler: Callable[..., tuple]) -> Callable[..., tuple]:
     """An annotation handler `(state, ...) → (state, 5 views, status)` that, while a pass is
     in flight under ZeroGPU (`pass_in_flight`), changes nothing and says why; one tab's edits
-    run one after another."""
+    run one after another, and only the last of a burst sends its views and status (the
+    earlier ones send their state alone, so a late answer cannot hide a newer one)."""
     @functools.wraps(handler)
     def guarded(state: DemoState | None, *args: object, **kwargs: object) -> tuple:
         if pass_in_flight(state):
             return (state, *(gr.skip(),) * 5, warn(PASS_RUNNING))
-        if not isinstance(state, DemoState):
+        if not isinstance(state, DemoState) or edit_turns.nested():
             return handler(state, *args, **kwargs)
-        with _edit_lock(state):
-            return handler(state, *args, **kwargs)
+        with edit_turns.turn(state.temp_dir) as turn:
+            result = handler(state, *args, **kwargs)
+        if turn.superseded and isinstance(result, tuple) and len(result) > 1:
+            state.shown_view = None  # the page keeps its older view until the next edit draws
+            return (result[0], *(gr.skip(),) * (len(result) - 1))
+        return result
     return guarded
 
 

@@ -3,6 +3,7 @@ whatever order the objects' clicks are undone in."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -89,6 +90,51 @@ def test_one_tabs_edits_run_one_after_another(tmp_path: Path) -> None:
     (first, second), (other,) = sorted(spans["a"]), spans["b"]
     assert second[0] >= first[1], "one tab's two edits overlapped"
     assert other[0] < first[1] or other[0] < second[1]  # the other tab ran beside them
+
+
+def test_an_edit_that_another_waits_behind_sends_no_view(tmp_path: Path) -> None:
+    """Three quick clicks: the answer that reached the page last was not always the last
+    click's, and the page ended showing two clicks. Now an edit that ends while another of
+    the same tab waits sends only its state; the last one draws."""
+    import threading
+
+    from demo.handlers import edits_wait_for_passes
+    from demo.state import DemoState
+
+    first_running, results = threading.Event(), {}
+
+    @edits_wait_for_passes
+    def edit(state: DemoState, name: str) -> tuple:
+        if name == "first":
+            first_running.set()
+            deadline = time.monotonic() + 5.0  # hold the lock until the second edit waits
+            while not waiting() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return (state, f"view {name}", f"status {name}")
+
+    def waiting() -> bool:
+        return any(thread.is_alive() and thread.name == "second" for thread in threads) and \
+            time.monotonic() - second_started[0] > 0.2
+
+    frames = [np.zeros((8, 8, 3), np.uint8)] * 2
+    tab = DemoState.create(tmp_path / "a", frames, 24.0, None, None)
+    second_started = [float("inf")]
+
+    def run(name: str) -> None:
+        results[name] = edit(tab, name)
+
+    threads = [threading.Thread(target=run, args=("first",), name="first"),
+               threading.Thread(target=run, args=("second",), name="second")]
+    threads[0].start()
+    assert first_running.wait(5.0)
+    second_started[0] = time.monotonic()
+    threads[1].start()
+    for thread in threads:
+        thread.join()
+    first, second = results["first"], results["second"]
+    assert first[0] is tab and all(isinstance(item, type(gr.skip())) for item in first[1:])
+    assert second == (tab, "view second", "status second")
+    assert edit(tab, "alone") == (tab, "view alone", "status alone")  # nobody waits: it draws
 
 
 def _taken_by_second_object(ctx: DemoContext, tmp_path: Path):

@@ -14,8 +14,8 @@ from types import SimpleNamespace
 
 from app_harness import running_app
 
-from demo import janitor
-from demo.handlers import _edit_lock, _edit_locks, release_tab
+from demo import edit_turns, janitor
+from demo.handlers import release_tab
 
 
 def _age(path: Path, seconds: float) -> None:
@@ -91,7 +91,8 @@ def test_gradio_cache_sweep_removes_only_old_empty_entries(tmp_path):
 
 def test_a_released_tab_leaves_no_edit_lock(tmp_path):
     state = SimpleNamespace(temp_dir=tmp_path / "tab")
-    _edit_lock(state)
-    assert state.temp_dir in _edit_locks
+    with edit_turns.turn(state.temp_dir):
+        pass
+    assert state.temp_dir in edit_turns._locks and state.temp_dir in edit_turns._open
     release_tab(state)  # not a DemoState: cleanup_state ignores it, the lock still goes
-    assert state.temp_dir not in _edit_locks
+    assert state.temp_dir not in edit_turns._locks and state.temp_dir not in edit_turns._open
