@@ -51,6 +51,9 @@
 # is not below minus one standard error.
 # Session 46: restarted on a new machine (runs/ lost at step ~550) with --steps 400, so that it
 # ends inside one session; same rule (docs/training-history.md).
+# (Not shipped: static-val 93.9 against 94.0, paired -0.03 +- 0.07.) Then 400 more steps from
+# its final.pt: INIT=runs/stage45-aux/final.pt OUT=runs/stage46-aux --seed 46 --eval-every 0,
+# the rest as above; same rule.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
