@@ -53,7 +53,7 @@
 # ends inside one session; same rule (docs/training-history.md).
 # (Not shipped: static-val 93.9 against 94.0, paired -0.03 +- 0.07.) Then 400 more steps from
 # its final.pt: INIT=runs/stage45-aux/final.pt OUT=runs/stage46-aux --seed 46 --eval-every 0,
-# the rest as above; same rule.
+# the rest as above; same rule. (Not shipped: 93.9, paired -0.06 +- 0.13.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${ARM:-trunk3}
