@@ -98,36 +98,29 @@ def test_an_edit_that_another_waits_behind_sends_no_view(tmp_path: Path) -> None
     the same tab waits sends only its state; the last one draws."""
     import threading
 
+    from demo import edit_turns
     from demo.handlers import edits_wait_for_passes
     from demo.state import DemoState
 
     first_running, results = threading.Event(), {}
+    frames = [np.zeros((8, 8, 3), np.uint8)] * 2
+    tab = DemoState.create(tmp_path / "a", frames, 24.0, None, None)
 
     @edits_wait_for_passes
     def edit(state: DemoState, name: str) -> tuple:
         if name == "first":
             first_running.set()
-            deadline = time.monotonic() + 5.0  # hold the lock until the second edit waits
-            while not waiting() and time.monotonic() < deadline:
+            deadline = time.monotonic() + 5.0  # hold the turn until the second edit waits
+            while edit_turns._open[tab.temp_dir] < 2 and time.monotonic() < deadline:
                 time.sleep(0.01)
         return (state, f"view {name}", f"status {name}")
-
-    def waiting() -> bool:
-        return any(thread.is_alive() and thread.name == "second" for thread in threads) and \
-            time.monotonic() - second_started[0] > 0.2
-
-    frames = [np.zeros((8, 8, 3), np.uint8)] * 2
-    tab = DemoState.create(tmp_path / "a", frames, 24.0, None, None)
-    second_started = [float("inf")]
 
     def run(name: str) -> None:
         results[name] = edit(tab, name)
 
-    threads = [threading.Thread(target=run, args=("first",), name="first"),
-               threading.Thread(target=run, args=("second",), name="second")]
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("first", "second")]
     threads[0].start()
     assert first_running.wait(5.0)
-    second_started[0] = time.monotonic()
     threads[1].start()
     for thread in threads:
         thread.join()
